@@ -1,0 +1,142 @@
+//! `dlgradient`: walk the graph from `y` back to the requested tensors.
+
+use std::collections::{HashMap, HashSet};
+
+use super::trace;
+use crate::error::{Error, Result};
+use crate::tensor::{Tensor, TensorId};
+
+pub struct GradOptions {
+    pub retain_data: bool,
+    pub enable_higher_derivatives: bool,
+}
+
+/// Every traced tensor `y` depends on, inputs before the ops that use them.
+fn topological_order(y: &Tensor) -> Vec<Tensor> {
+    let mut order = Vec::new();
+    let mut seen: HashSet<TensorId> = HashSet::new();
+    // Iterative DFS: (tensor, children pushed?) so deep graphs (long RNNs) cannot overflow.
+    let mut stack: Vec<(Tensor, bool)> = vec![(y.clone(), false)];
+    while let Some((t, expanded)) = stack.pop() {
+        if expanded {
+            order.push(t);
+            continue;
+        }
+        if !seen.insert(t.id()) {
+            continue;
+        }
+        stack.push((t.clone(), true));
+        if let Some(node) = t.node() {
+            for inp in &node.op.inputs {
+                if inp.is_traced() && !seen.contains(&inp.id()) {
+                    stack.push((inp.clone(), false));
+                }
+            }
+        }
+    }
+    order
+}
+
+/// Gradients of the real scalar `y` with respect to each of `xs`.
+pub fn gradient(y: &Tensor, xs: &[Tensor], opts: &GradOptions) -> Result<Vec<Tensor>> {
+    const OP: &str = "dlgradient";
+    if !trace::in_dlfeval() {
+        return Err(Error::autodiff(OP, "dlgradient must be called inside a function evaluated by dlfeval"));
+    }
+    if y.numel() != 1 {
+        return Err(Error::autodiff(
+            OP,
+            format!("y must be a scalar, got shape {:?}; reduce it first, e.g. with sum()", y.shape()),
+        ));
+    }
+    if y.dtype().is_complex() {
+        return Err(Error::autodiff(OP, "y must be real, got a complex value; take real() or abs() first"));
+    }
+    for (i, x) in xs.iter().enumerate() {
+        if !x.is_traced() {
+            return Err(Error::autodiff(
+                OP,
+                format!(
+                    "input {i} (shape {:?}) is not traced: pass arrays that were inputs of dlfeval or computed from them",
+                    x.shape()
+                ),
+            ));
+        }
+    }
+    if !y.is_traced() {
+        return Err(Error::autodiff(
+            OP,
+            "y is not traced: it does not depend on the inputs of dlfeval (to differentiate a gradient, \
+             compute it with enable_higher_derivatives=True)",
+        ));
+    }
+
+    let order = topological_order(y);
+    let higher = opts.enable_higher_derivatives;
+    let mut grads: HashMap<TensorId, Tensor> = HashMap::new();
+    grads.insert(y.id(), Tensor::ones(y.shape(), y.dtype()));
+
+    trace::with_recording(higher, || -> Result<()> {
+        for t in order.iter().rev() {
+            let node = match t.node() {
+                Some(n) if !n.is_leaf() => n,
+                _ => continue,
+            };
+            let g = match grads.get(&t.id()) {
+                Some(g) => g.clone(),
+                None => continue,
+            };
+            if node.is_freed() {
+                return Err(Error::autodiff(
+                    OP,
+                    format!(
+                        "the trace through '{}' was freed by an earlier dlgradient call; pass retain_data=True to the \
+                         first call to differentiate the same trace again",
+                        node.op.name
+                    ),
+                ));
+            }
+            let input_grads = (node.op.rule)(&node.op.inputs, t, &g)?;
+            for (inp, ig) in node.op.inputs.iter().zip(input_grads) {
+                let ig = match ig {
+                    Some(ig) if inp.is_traced() => ig,
+                    _ => continue,
+                };
+                let ig = match grads.remove(&inp.id()) {
+                    Some(prev) => prev.add(&ig)?,
+                    None => ig,
+                };
+                grads.insert(inp.id(), ig);
+            }
+            if !higher {
+                // Intermediate gradients are not needed once propagated (first order only:
+                // with higher derivatives they are part of the recorded graph anyway).
+                if !xs.iter().any(|x| x.id() == t.id()) {
+                    grads.remove(&t.id());
+                }
+            }
+        }
+        Ok(())
+    })?;
+
+    if !opts.retain_data && !higher {
+        for t in &order {
+            if let Some(n) = t.node() {
+                if !n.is_leaf() {
+                    n.free();
+                }
+            }
+        }
+    }
+
+    xs.iter()
+        .map(|x| {
+            let g = match grads.get(&x.id()) {
+                Some(g) => g.clone(),
+                None => return Ok(Tensor::zeros(x.shape(), x.dtype())),
+            };
+            let g = if g.dtype() != x.dtype() { g.cast(x.dtype())? } else { g };
+            if higher { Ok(g) } else { Ok(g.detach()) }
+        })
+        .collect()
+}

@@ -1,0 +1,59 @@
+//! One error type for the whole core. Each variant maps to one Python exception class in the
+//! bindings, so the variant says *what kind* of mistake it is and the message says where.
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Error {
+    /// Shapes that do not fit the op (broadcasting, matmul, reshape, concat...).
+    Shape { op: String, msg: String },
+    /// Format labels that are invalid or do not fit the op.
+    Format { op: String, msg: String },
+    /// A dtype the op does not support (e.g. `floor` of a complex array).
+    DType { op: String, msg: String },
+    /// An index out of range or malformed.
+    Index { op: String, msg: String },
+    /// A bad option value (negative stride, unknown mode...).
+    Value { op: String, msg: String },
+    /// Misuse of automatic differentiation (dlgradient outside dlfeval, untraced input...).
+    Autodiff { op: String, msg: String },
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn shape(op: &str, msg: impl Into<String>) -> Self {
+        Error::Shape { op: op.into(), msg: msg.into() }
+    }
+    pub fn format(op: &str, msg: impl Into<String>) -> Self {
+        Error::Format { op: op.into(), msg: msg.into() }
+    }
+    pub fn dtype(op: &str, msg: impl Into<String>) -> Self {
+        Error::DType { op: op.into(), msg: msg.into() }
+    }
+    pub fn index(op: &str, msg: impl Into<String>) -> Self {
+        Error::Index { op: op.into(), msg: msg.into() }
+    }
+    pub fn value(op: &str, msg: impl Into<String>) -> Self {
+        Error::Value { op: op.into(), msg: msg.into() }
+    }
+    pub fn autodiff(op: &str, msg: impl Into<String>) -> Self {
+        Error::Autodiff { op: op.into(), msg: msg.into() }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (op, msg) = match self {
+            Error::Shape { op, msg }
+            | Error::Format { op, msg }
+            | Error::DType { op, msg }
+            | Error::Index { op, msg }
+            | Error::Value { op, msg }
+            | Error::Autodiff { op, msg } => (op, msg),
+        };
+        write!(f, "{op}: {msg}")
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,45 @@
+//! When to go parallel, and keeping rayon safe across `fork()`.
+
+use std::sync::Once;
+
+/// Below this many elements a memory-bound kernel stays on the calling thread: waking the
+/// pool costs more than it saves.
+pub const PAR_THRESHOLD: usize = 1 << 15;
+
+/// Elements per parallel chunk of an elementwise kernel.
+pub const PAR_CHUNK: usize = 1 << 13;
+
+pub fn should_parallelize(n: usize) -> bool {
+    n >= PAR_THRESHOLD && rayon::current_num_threads() > 1
+}
+
+static FORK_HOOK: Once = Once::new();
+
+/// Data loaders fork worker processes. A forked child inherits rayon's pool state but not its
+/// threads, so its first parallel kernel would wait forever. After a fork, the child marks
+/// itself so that every kernel runs single-threaded there (the tokenizers approach).
+pub fn install_fork_hook() {
+    FORK_HOOK.call_once(|| {
+        #[cfg(unix)]
+        unsafe {
+            libc::pthread_atfork(None, None, Some(after_fork_in_child));
+        }
+    });
+}
+
+static FORKED_CHILD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+#[cfg(unix)]
+extern "C" fn after_fork_in_child() {
+    FORKED_CHILD.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// True in a process forked from one that had already used the thread pool.
+pub fn in_forked_child() -> bool {
+    FORKED_CHILD.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Whether kernels may use rayon at all for `n` elements.
+pub fn use_rayon(n: usize) -> bool {
+    should_parallelize(n) && !in_forked_child()
+}

@@ -1,0 +1,17 @@
+//! dlarray-core: tensors, CPU kernels and a reverse-mode tape whose backward pass is itself
+//! differentiable. Usable from Rust without Python.
+
+pub mod autodiff;
+pub mod buffer;
+pub mod dtype;
+pub mod error;
+pub mod kernels;
+pub mod ops;
+pub mod shape;
+pub mod tensor;
+
+pub use autodiff::grad::{gradient, GradOptions};
+pub use buffer::Buffer;
+pub use dtype::DType;
+pub use error::{Error, Result};
+pub use tensor::{Device, Tensor};

@@ -1,0 +1,292 @@
+//! Elementwise functions of two arrays with numpy broadcasting and dtype promotion, the
+//! comparisons (which carry no gradient) and `where`.
+
+use crate::autodiff::Op;
+use crate::buffer::{Buffer, IntoBuffer};
+use crate::dtype::{DType, Element, Real};
+use crate::error::{Error, Result};
+use crate::kernels::elementwise::{where_broadcast, zip_broadcast};
+use crate::shape::broadcast_shapes;
+use crate::tensor::Tensor;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+    Atan2,
+    Maximum,
+    Minimum,
+}
+
+impl BinaryOp {
+    pub fn name(self) -> &'static str {
+        match self {
+            BinaryOp::Add => "add",
+            BinaryOp::Sub => "subtract",
+            BinaryOp::Mul => "multiply",
+            BinaryOp::Div => "divide",
+            BinaryOp::Pow => "power",
+            BinaryOp::Atan2 => "atan2",
+            BinaryOp::Maximum => "max",
+            BinaryOp::Minimum => "min",
+        }
+    }
+    fn real_only(self) -> bool {
+        matches!(self, BinaryOp::Atan2 | BinaryOp::Maximum | BinaryOp::Minimum)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+fn arith<T: Element + IntoBuffer>(op: BinaryOp, pow: fn(T, T) -> T) -> impl Fn(T, T) -> T + Sync + Send {
+    move |a, b| match op {
+        BinaryOp::Add => a + b,
+        BinaryOp::Sub => a - b,
+        BinaryOp::Mul => a * b,
+        BinaryOp::Div => a / b,
+        BinaryOp::Pow => pow(a, b),
+        _ => unreachable!("real-only ops take the real path"),
+    }
+}
+
+fn real_arith<T: Real>(op: BinaryOp) -> impl Fn(T, T) -> T + Sync + Send {
+    move |a: T, b: T| match op {
+        BinaryOp::Add => a + b,
+        BinaryOp::Sub => a - b,
+        BinaryOp::Mul => a * b,
+        BinaryOp::Div => a / b,
+        BinaryOp::Pow => a.powf(b),
+        BinaryOp::Atan2 => a.atan2(b),
+        // NaN propagates, as in numpy's maximum/minimum.
+        BinaryOp::Maximum => {
+            if a.is_nan() || a > b { a } else if b.is_nan() || b > a { b } else { a }
+        }
+        BinaryOp::Minimum => {
+            if a.is_nan() || a < b { a } else if b.is_nan() || b < a { b } else { a }
+        }
+    }
+}
+
+/// Casts both operands to their common dtype (recorded, so gradients flow back in each
+/// operand's own dtype).
+pub(crate) fn promote(a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
+    let dt = DType::promote(a.dtype(), b.dtype());
+    Ok((a.cast(dt)?, b.cast(dt)?))
+}
+
+fn binary_buffer(op: BinaryOp, a: &Tensor, b: &Tensor, out: &[usize]) -> Result<Buffer> {
+    let (sa, sb) = (a.shape(), b.shape());
+    Ok(match (a.buffer(), b.buffer()) {
+        (Buffer::F32(x), Buffer::F32(y)) => Buffer::F32(zip_broadcast(x, sa, y, sb, out, real_arith::<f32>(op))),
+        (Buffer::F64(x), Buffer::F64(y)) => Buffer::F64(zip_broadcast(x, sa, y, sb, out, real_arith::<f64>(op))),
+        (Buffer::C64(x), Buffer::C64(y)) if !op.real_only() => {
+            Buffer::C64(zip_broadcast(x, sa, y, sb, out, arith(op, |a: crate::dtype::C32, b| a.powc(b))))
+        }
+        (Buffer::C128(x), Buffer::C128(y)) if !op.real_only() => {
+            Buffer::C128(zip_broadcast(x, sa, y, sb, out, arith(op, |a: crate::dtype::C64, b| a.powc(b))))
+        }
+        _ => return Err(Error::dtype(op.name(), format!("not defined for {} and {} inputs", a.dtype(), b.dtype()))),
+    })
+}
+
+fn zero_like(t: &Tensor) -> Tensor {
+    Tensor::scalar_like(0.0, t.dtype())
+}
+
+/// Backward rules; each gradient is reduced back to its operand's (pre-broadcast) shape.
+fn grad_rule(op: BinaryOp, a: &Tensor, b: &Tensor, y: &Tensor, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+    let need = (a.is_traced(), b.is_traced());
+    let (ga, gb): (Option<Tensor>, Option<Tensor>) = match op {
+        BinaryOp::Add => (Some(g.clone()), Some(g.clone())),
+        BinaryOp::Sub => (Some(g.clone()), need.1.then(|| g.neg()).transpose()?),
+        BinaryOp::Mul => (
+            need.0.then(|| g.mul(&b.conj()?)).transpose()?,
+            need.1.then(|| g.mul(&a.conj()?)).transpose()?,
+        ),
+        BinaryOp::Div => (
+            need.0.then(|| g.div(&b.conj()?)).transpose()?,
+            need.1.then(|| g.mul(&y.div(b)?.conj()?)?.neg()).transpose()?,
+        ),
+        BinaryOp::Pow => {
+            let ga = need.0.then(|| -> Result<Tensor> {
+                // d/da a^b = b·a^(b−1), taken as 0 where b == 0 (so 0^0 has no NaN gradient).
+                let one = Tensor::scalar_like(1.0, b.dtype());
+                let d = b.mul(&a.pow(&b.sub(&one)?)?)?;
+                let d = Tensor::where_(&b.eq_(&zero_like(b))?, &zero_like(&d), &d)?;
+                g.mul(&d.conj()?)
+            });
+            let gb = need.1.then(|| -> Result<Tensor> {
+                // d/db a^b = a^b·log(a), taken as 0 where a == 0.
+                let d = y.mul(&a.log()?)?;
+                let d = Tensor::where_(&a.eq_(&zero_like(a))?, &zero_like(&d), &d)?;
+                g.mul(&d.conj()?)
+            });
+            (ga.transpose()?, gb.transpose()?)
+        }
+        BinaryOp::Atan2 => {
+            let r2 = a.mul(a)?.add(&b.mul(b)?)?;
+            (
+                need.0.then(|| g.mul(&b.div(&r2)?)).transpose()?,
+                need.1.then(|| g.mul(&a.div(&r2)?)?.neg()).transpose()?,
+            )
+        }
+        BinaryOp::Maximum | BinaryOp::Minimum => {
+            // Ties split the gradient evenly, as PyTorch does.
+            let wins = if op == BinaryOp::Maximum { a.gt(b)? } else { a.lt(b)? };
+            let w = wins.add(&a.eq_(b)?.mul_scalar(0.5)?)?;
+            let one = Tensor::scalar_like(1.0, w.dtype());
+            (
+                need.0.then(|| g.mul(&w)).transpose()?,
+                need.1.then(|| g.mul(&one.sub(&w)?)).transpose()?,
+            )
+        }
+    };
+    Ok(vec![ga.map(|t| t.sum_to(a.shape())).transpose()?, gb.map(|t| t.sum_to(b.shape())).transpose()?])
+}
+
+impl Tensor {
+    pub fn binary(&self, op: BinaryOp, other: &Tensor) -> Result<Tensor> {
+        if self.dtype() != other.dtype() {
+            let (a, b) = promote(self, other)?;
+            return a.binary(op, &b);
+        }
+        let out = broadcast_shapes(op.name(), self.shape(), other.shape())?;
+        let data = binary_buffer(op, self, other, &out)?;
+        Ok(Tensor::from_op(
+            data,
+            out,
+            || Op::new(op.name(), vec![self.clone(), other.clone()], move |inp, y, g| grad_rule(op, &inp[0], &inp[1], y, g)),
+            &[self, other],
+        ))
+    }
+
+    pub fn add(&self, o: &Tensor) -> Result<Tensor> {
+        self.binary(BinaryOp::Add, o)
+    }
+    pub fn sub(&self, o: &Tensor) -> Result<Tensor> {
+        self.binary(BinaryOp::Sub, o)
+    }
+    pub fn mul(&self, o: &Tensor) -> Result<Tensor> {
+        self.binary(BinaryOp::Mul, o)
+    }
+    pub fn div(&self, o: &Tensor) -> Result<Tensor> {
+        self.binary(BinaryOp::Div, o)
+    }
+    pub fn pow(&self, o: &Tensor) -> Result<Tensor> {
+        self.binary(BinaryOp::Pow, o)
+    }
+    pub fn atan2(&self, o: &Tensor) -> Result<Tensor> {
+        self.binary(BinaryOp::Atan2, o)
+    }
+    pub fn maximum(&self, o: &Tensor) -> Result<Tensor> {
+        self.binary(BinaryOp::Maximum, o)
+    }
+    pub fn minimum(&self, o: &Tensor) -> Result<Tensor> {
+        self.binary(BinaryOp::Minimum, o)
+    }
+    /// `self * s` with `s` a constant of this tensor's dtype.
+    pub fn mul_scalar(&self, s: f64) -> Result<Tensor> {
+        self.mul(&Tensor::scalar_like(s, self.dtype()))
+    }
+    pub fn add_scalar(&self, s: f64) -> Result<Tensor> {
+        self.add(&Tensor::scalar_like(s, self.dtype()))
+    }
+
+    /// Elementwise comparison: 1.0 where true, 0.0 where false, in the operands' real dtype.
+    /// Comparisons are not differentiable, so the result is never traced.
+    pub fn compare(&self, op: CompareOp, other: &Tensor) -> Result<Tensor> {
+        let name = "compare";
+        if self.dtype() != other.dtype() {
+            let (a, b) = promote(self, other)?;
+            return a.compare(op, &b);
+        }
+        let out = broadcast_shapes(name, self.shape(), other.shape())?;
+        let (sa, sb) = (self.shape(), other.shape());
+        fn cmp<T: PartialOrd>(op: CompareOp) -> impl Fn(T, T) -> bool + Sync + Send {
+            move |a, b| match op {
+                CompareOp::Eq => a == b,
+                CompareOp::Ne => a != b,
+                CompareOp::Lt => a < b,
+                CompareOp::Le => a <= b,
+                CompareOp::Gt => a > b,
+                CompareOp::Ge => a >= b,
+            }
+        }
+        let as_num = |v: Vec<bool>, dt: DType| -> Buffer {
+            match dt {
+                DType::F32 => Buffer::F32(v.into_iter().map(|b| b as u8 as f32).collect()),
+                _ => Buffer::F64(v.into_iter().map(|b| b as u8 as f64).collect()),
+            }
+        };
+        let data = match (self.buffer(), other.buffer()) {
+            (Buffer::F32(x), Buffer::F32(y)) => Buffer::F32(zip_broadcast(x, sa, y, sb, &out, move |a, b| cmp(op)(a, b) as u8 as f32)),
+            (Buffer::F64(x), Buffer::F64(y)) => Buffer::F64(zip_broadcast(x, sa, y, sb, &out, move |a, b| cmp(op)(a, b) as u8 as f64)),
+            (Buffer::C64(x), Buffer::C64(y)) if matches!(op, CompareOp::Eq | CompareOp::Ne) => {
+                as_num(zip_broadcast(x, sa, y, sb, &out, move |a, b| (a == b) == (op == CompareOp::Eq)), DType::F32)
+            }
+            (Buffer::C128(x), Buffer::C128(y)) if matches!(op, CompareOp::Eq | CompareOp::Ne) => {
+                as_num(zip_broadcast(x, sa, y, sb, &out, move |a, b| (a == b) == (op == CompareOp::Eq)), DType::F64)
+            }
+            _ => return Err(Error::dtype(name, format!("ordering comparisons are not defined for {} input", self.dtype()))),
+        };
+        Tensor::from_buffer(data, out)
+    }
+
+    pub fn eq_(&self, o: &Tensor) -> Result<Tensor> {
+        self.compare(CompareOp::Eq, o)
+    }
+    pub fn gt(&self, o: &Tensor) -> Result<Tensor> {
+        self.compare(CompareOp::Gt, o)
+    }
+    pub fn lt(&self, o: &Tensor) -> Result<Tensor> {
+        self.compare(CompareOp::Lt, o)
+    }
+
+    /// `cond ? a : b` elementwise with broadcasting; `cond` is nonzero-means-true and takes no
+    /// gradient.
+    pub fn where_(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        const OP: &str = "where";
+        if a.dtype() != b.dtype() {
+            let (a, b) = promote(a, b)?;
+            return Tensor::where_(cond, &a, &b);
+        }
+        let out = broadcast_shapes(OP, &broadcast_shapes(OP, cond.shape(), a.shape())?, b.shape())?;
+        let c: Vec<bool> = cond.buffer().to_c64_vec().iter().map(|v| v.re != 0.0 || v.im != 0.0).collect();
+        let (sc, sa, sb) = (cond.shape(), a.shape(), b.shape());
+        let data = match (a.buffer(), b.buffer()) {
+            (Buffer::F32(x), Buffer::F32(y)) => Buffer::F32(where_broadcast(&c, sc, x, sa, y, sb, &out)),
+            (Buffer::F64(x), Buffer::F64(y)) => Buffer::F64(where_broadcast(&c, sc, x, sa, y, sb, &out)),
+            (Buffer::C64(x), Buffer::C64(y)) => Buffer::C64(where_broadcast(&c, sc, x, sa, y, sb, &out)),
+            (Buffer::C128(x), Buffer::C128(y)) => Buffer::C128(where_broadcast(&c, sc, x, sa, y, sb, &out)),
+            _ => unreachable!("promoted above"),
+        };
+        let cond = cond.detach();
+        Ok(Tensor::from_op(
+            data,
+            out,
+            || {
+                Op::new(OP, vec![a.clone(), b.clone()], move |inp, _y, g| {
+                    let z = zero_like(g);
+                    let ga = if inp[0].is_traced() { Some(Tensor::where_(&cond, g, &z)?.sum_to(inp[0].shape())?) } else { None };
+                    let gb = if inp[1].is_traced() { Some(Tensor::where_(&cond, &z, g)?.sum_to(inp[1].shape())?) } else { None };
+                    Ok(vec![ga, gb])
+                })
+            },
+            &[a, b],
+        ))
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_element<T: Element>() {}

@@ -1,0 +1,139 @@
+//! Complex parts, conjugation and dtype casts.
+
+use crate::autodiff::Op;
+use crate::buffer::Buffer;
+use crate::dtype::{DType, C32, C64};
+use crate::error::{Error, Result};
+use crate::kernels::elementwise::{map, zip_broadcast};
+use crate::shape::broadcast_shapes;
+use crate::tensor::Tensor;
+
+impl Tensor {
+    /// A copy in another dtype. Complex → real keeps the real part; the gradient is cast back.
+    pub fn cast(&self, dtype: DType) -> Result<Tensor> {
+        if self.dtype() == dtype {
+            return Ok(self.clone());
+        }
+        let from = self.dtype();
+        Ok(Tensor::from_op(
+            self.buffer().cast(dtype),
+            self.shape().to_vec(),
+            || Op::new("cast", vec![self.clone()], move |_, _, g| Ok(vec![Some(g.cast(from)?)])),
+            &[self],
+        ))
+    }
+
+    /// Complex conjugate; the identity (no copy) on real tensors.
+    pub fn conj(&self) -> Result<Tensor> {
+        let data = match self.buffer() {
+            Buffer::C64(v) => Buffer::C64(map(v, |z: C32| z.conj())),
+            Buffer::C128(v) => Buffer::C128(map(v, |z: C64| z.conj())),
+            _ => return Ok(self.clone()),
+        };
+        Ok(Tensor::from_op(
+            data,
+            self.shape().to_vec(),
+            || Op::new("conj", vec![self.clone()], |_, _, g| Ok(vec![Some(g.conj()?)])),
+            &[self],
+        ))
+    }
+
+    /// Real part (the identity on real tensors).
+    pub fn real(&self) -> Result<Tensor> {
+        if !self.dtype().is_complex() {
+            return Ok(self.clone());
+        }
+        let data = match self.buffer() {
+            Buffer::C64(v) => Buffer::F32(map(v, |z: C32| z.re)),
+            Buffer::C128(v) => Buffer::F64(map(v, |z: C64| z.re)),
+            _ => unreachable!(),
+        };
+        let dt = self.dtype();
+        Ok(Tensor::from_op(
+            data,
+            self.shape().to_vec(),
+            || Op::new("real", vec![self.clone()], move |_, _, g| Ok(vec![Some(g.cast(dt)?)])),
+            &[self],
+        ))
+    }
+
+    /// Imaginary part (zeros on real tensors).
+    pub fn imag(&self) -> Result<Tensor> {
+        if !self.dtype().is_complex() {
+            return Ok(Tensor::zeros(self.shape(), self.dtype()));
+        }
+        let data = match self.buffer() {
+            Buffer::C64(v) => Buffer::F32(map(v, |z: C32| z.im)),
+            Buffer::C128(v) => Buffer::F64(map(v, |z: C64| z.im)),
+            _ => unreachable!(),
+        };
+        Ok(Tensor::from_op(
+            data,
+            self.shape().to_vec(),
+            // y = Im(z): ∂y/∂Re = 0, ∂y/∂Im = 1, so the gradient is i·g.
+            || Op::new("imag", vec![self.clone()], |_, _, g| Ok(vec![Some(Tensor::complex(&g.zeros_like(), g)?)])),
+            &[self],
+        ))
+    }
+
+    /// `re + i·im` with broadcasting; both must be real.
+    pub fn complex(re: &Tensor, im: &Tensor) -> Result<Tensor> {
+        const OP: &str = "complex";
+        if re.dtype().is_complex() || im.dtype().is_complex() {
+            return Err(Error::dtype(OP, "real and imaginary parts must be real arrays"));
+        }
+        if re.dtype() != im.dtype() {
+            let (a, b) = super::binary::promote(re, im)?;
+            return Tensor::complex(&a, &b);
+        }
+        let out = broadcast_shapes(OP, re.shape(), im.shape())?;
+        let data = match (re.buffer(), im.buffer()) {
+            (Buffer::F32(a), Buffer::F32(b)) => Buffer::C64(zip_broadcast(a, re.shape(), b, im.shape(), &out, C32::new)),
+            (Buffer::F64(a), Buffer::F64(b)) => Buffer::C128(zip_broadcast(a, re.shape(), b, im.shape(), &out, C64::new)),
+            _ => unreachable!(),
+        };
+        Ok(Tensor::from_op(
+            data,
+            out,
+            || {
+                Op::new(OP, vec![re.clone(), im.clone()], |inp, _, g| {
+                    Ok(vec![Some(g.real()?.sum_to(inp[0].shape())?), Some(g.imag()?.sum_to(inp[1].shape())?)])
+                })
+            },
+            &[re, im],
+        ))
+    }
+
+    /// Phase angle; zero (or π for negative values) on real tensors.
+    pub fn angle(&self) -> Result<Tensor> {
+        if !self.dtype().is_complex() {
+            let pi = Tensor::scalar_like(std::f64::consts::PI, self.dtype());
+            let zero = Tensor::scalar_like(0.0, self.dtype());
+            return Tensor::where_(&self.lt(&zero)?, &pi, &zero)?.broadcast_to(self.shape());
+        }
+        self.imag()?.atan2(&self.real()?)
+    }
+
+    /// |z| of a complex tensor, real-valued; its gradient is g·z/|z| (0 at z = 0).
+    pub(crate) fn abs_complex(&self) -> Result<Tensor> {
+        let data = match self.buffer() {
+            Buffer::C64(v) => Buffer::F32(map(v, |z: C32| z.norm())),
+            Buffer::C128(v) => Buffer::F64(map(v, |z: C64| z.norm())),
+            _ => unreachable!(),
+        };
+        Ok(Tensor::from_op(
+            data,
+            self.shape().to_vec(),
+            || {
+                Op::new("abs", vec![self.clone()], |inp, y, g| {
+                    let z = &inp[0];
+                    let zero = Tensor::scalar_like(0.0, y.dtype());
+                    let safe = Tensor::where_(&y.eq_(&zero)?, &Tensor::scalar_like(1.0, y.dtype()), y)?;
+                    let unit = z.div(&safe)?;
+                    Ok(vec![Some(g.mul(&unit)?)])
+                })
+            },
+            &[self],
+        ))
+    }
+}

@@ -1,0 +1,14 @@
+//! The differentiable operations. Each file adds methods to [`crate::Tensor`] for one family,
+//! together with their backward rules.
+
+pub mod binary;
+pub mod complex;
+pub mod index;
+pub mod matmul;
+pub mod reduce;
+pub mod shape_ops;
+pub mod unary;
+
+pub use binary::{BinaryOp, CompareOp};
+pub use reduce::ReduceOp;
+pub use unary::UnaryOp;

@@ -1,0 +1,191 @@
+//! Reductions (sum, prod, max, min, mean) over any set of axes, and cumulative sums.
+//! Internally a reduction keeps the reduced axes as size 1; `keepdims=false` reshapes after.
+
+use crate::autodiff::Op;
+use crate::buffer::{Buffer, IntoBuffer};
+use crate::dtype::{Element, Real};
+use crate::error::{Error, Result};
+use crate::kernels::reduce::{reduce_axis, scan_axis};
+use crate::tensor::Tensor;
+use crate::with_buffer;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReduceOp {
+    Sum,
+    Prod,
+    Max,
+    Min,
+}
+
+impl ReduceOp {
+    fn name(self) -> &'static str {
+        match self {
+            ReduceOp::Sum => "sum",
+            ReduceOp::Prod => "prod",
+            ReduceOp::Max => "max",
+            ReduceOp::Min => "min",
+        }
+    }
+}
+
+fn split(shape: &[usize], axis: usize) -> (usize, usize, usize) {
+    (shape[..axis].iter().product(), shape[axis], shape[axis + 1..].iter().product())
+}
+
+fn reduce_one<T: Element + IntoBuffer>(v: &[T], shape: &[usize], axis: usize, op: ReduceOp) -> Result<Vec<T>> {
+    let (o, n, i) = split(shape, axis);
+    Ok(match op {
+        ReduceOp::Sum => reduce_axis(v, o, n, i, T::zero(), |a, b| a + b),
+        ReduceOp::Prod => reduce_axis(v, o, n, i, T::one(), |a, b| a * b),
+        _ => unreachable!(),
+    })
+}
+
+fn extreme_one<T: Real>(v: &[T], shape: &[usize], axis: usize, op: ReduceOp) -> Vec<T> {
+    let (o, n, i) = split(shape, axis);
+    let nan_first = |pick: fn(T, T) -> bool| move |a: T, b: T| if a.is_nan() || (!b.is_nan() && pick(a, b)) { a } else { b };
+    if op == ReduceOp::Max {
+        reduce_axis(v, o, n, i, T::from_f64(f64::NEG_INFINITY), nan_first(|a, b| a >= b))
+    } else {
+        reduce_axis(v, o, n, i, T::from_f64(f64::INFINITY), nan_first(|a, b| a <= b))
+    }
+}
+
+fn reduce_buffer(b: &Buffer, shape: &[usize], axis: usize, op: ReduceOp) -> Result<Buffer> {
+    match op {
+        ReduceOp::Sum | ReduceOp::Prod => Ok(with_buffer!(b, v => IntoBuffer::into_buffer(reduce_one(v, shape, axis, op)?))),
+        _ => match b {
+            Buffer::F32(v) => Ok(Buffer::F32(extreme_one(v, shape, axis, op))),
+            Buffer::F64(v) => Ok(Buffer::F64(extreme_one(v, shape, axis, op))),
+            _ => Err(Error::dtype(op.name(), format!("not defined for {} input", b.dtype()))),
+        },
+    }
+}
+
+impl Tensor {
+    /// Reduces over `axes` (sorted, distinct, in range), keeping them as size-1 axes.
+    fn reduce_keep(&self, op: ReduceOp, axes: &[usize]) -> Result<Tensor> {
+        if let Some(&a) = axes.iter().find(|&&a| a >= self.ndim()) {
+            return Err(Error::index(op.name(), format!("axis {a} is out of bounds for shape {:?}", self.shape())));
+        }
+        if matches!(op, ReduceOp::Max | ReduceOp::Min) && axes.iter().any(|&a| self.shape()[a] == 0) {
+            return Err(Error::shape(op.name(), format!("zero-size reduction along an axis of shape {:?}", self.shape())));
+        }
+        let mut shape = self.shape().to_vec();
+        let mut data: Option<Buffer> = None;
+        for &a in axes {
+            if shape[a] == 1 {
+                continue;
+            }
+            let next = reduce_buffer(data.as_ref().unwrap_or(self.buffer()), &shape, a, op)?;
+            shape[a] = 1;
+            data = Some(next);
+        }
+        let data = match data {
+            Some(d) => d,
+            None if self.numel() == 0 => Buffer::filled(self.dtype(), crate::shape::numel(&shape), if op == ReduceOp::Prod { 1.0 } else { 0.0 }),
+            None => return self.reshape(&shape),
+        };
+        let axes = axes.to_vec();
+        Ok(Tensor::from_op(
+            data,
+            shape,
+            || Op::new(op.name(), vec![self.clone()], move |inp, y, g| Ok(vec![Some(reduce_grad(op, &inp[0], y, g, &axes)?)])),
+            &[self],
+        ))
+    }
+
+    fn reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<Tensor> {
+        let y = self.reduce_keep(op, axes)?;
+        if keepdims {
+            return Ok(y);
+        }
+        let shape: Vec<usize> = self.shape().iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, &d)| d).collect();
+        y.reshape(&shape)
+    }
+
+    pub fn sum_axes(&self, axes: &[usize], keepdims: bool) -> Result<Tensor> {
+        self.reduce(ReduceOp::Sum, axes, keepdims)
+    }
+    pub fn prod_axes(&self, axes: &[usize], keepdims: bool) -> Result<Tensor> {
+        self.reduce(ReduceOp::Prod, axes, keepdims)
+    }
+    pub fn max_axes(&self, axes: &[usize], keepdims: bool) -> Result<Tensor> {
+        self.reduce(ReduceOp::Max, axes, keepdims)
+    }
+    pub fn min_axes(&self, axes: &[usize], keepdims: bool) -> Result<Tensor> {
+        self.reduce(ReduceOp::Min, axes, keepdims)
+    }
+    pub fn mean_axes(&self, axes: &[usize], keepdims: bool) -> Result<Tensor> {
+        let n: usize = axes.iter().map(|&a| self.shape().get(a).copied().unwrap_or(1)).product();
+        self.sum_axes(axes, keepdims)?.mul_scalar(1.0 / n as f64)
+    }
+    pub fn sum_all(&self) -> Result<Tensor> {
+        let axes: Vec<usize> = (0..self.ndim()).collect();
+        self.sum_axes(&axes, false)
+    }
+
+    /// Cumulative sum along `axis` (from the end when `reverse`).
+    pub fn cumsum(&self, axis: usize, reverse: bool) -> Result<Tensor> {
+        if axis >= self.ndim() {
+            return Err(Error::index("cumsum", format!("axis {axis} is out of bounds for shape {:?}", self.shape())));
+        }
+        let (o, n, i) = split(self.shape(), axis);
+        let data = with_buffer!(self.buffer(), v => IntoBuffer::into_buffer(scan_axis(v, o, n, i, reverse, |a, b| a + b)));
+        Ok(Tensor::from_op(
+            data,
+            self.shape().to_vec(),
+            || Op::new("cumsum", vec![self.clone()], move |_, _, g| Ok(vec![Some(g.cumsum(axis, !reverse)?)])),
+            &[self],
+        ))
+    }
+}
+
+/// Backward of a keepdims reduction; `y` and `g` have the reduced axes as size 1.
+fn reduce_grad(op: ReduceOp, x: &Tensor, y: &Tensor, g: &Tensor, axes: &[usize]) -> Result<Tensor> {
+    match op {
+        ReduceOp::Sum => g.broadcast_to(x.shape()),
+        ReduceOp::Max | ReduceOp::Min => {
+            // The gradient is shared evenly between tied extremes (a constant mask).
+            let mask = x.eq_(&y.detach())?;
+            let count = mask.sum_axes(axes, true)?;
+            g.mul(&mask.div(&count)?)
+        }
+        ReduceOp::Prod => {
+            let zero = Tensor::scalar_like(0.0, x.dtype());
+            let has_zero = x.eq_(&zero)?.sum_all()?.item()?.re != 0.0;
+            if !has_zero {
+                // ∂/∂x_i Π x = Π x / x_i.
+                return g.mul(&y.div(x)?.conj()?);
+            }
+            prod_grad_with_zeros(x, g, axes)
+        }
+    }
+}
+
+/// The product of all *other* elements, for inputs containing zeros: for each reduced
+/// position, the product over a copy of the group with that element replaced by one. Built
+/// from differentiable ops so second derivatives stay exact at zeros.
+fn prod_grad_with_zeros(x: &Tensor, g: &Tensor, axes: &[usize]) -> Result<Tensor> {
+    let nd = x.ndim();
+    let keep: Vec<usize> = (0..nd).filter(|a| !axes.contains(a)).collect();
+    let mut perm = keep.clone();
+    perm.extend_from_slice(axes);
+    let kept: usize = keep.iter().map(|&a| x.shape()[a]).product();
+    let m: usize = axes.iter().map(|&a| x.shape()[a]).product();
+    let xp = x.permute(&perm)?.reshape(&[kept, 1, m])?.broadcast_to(&[kept, m, m])?;
+    let mut eye = vec![0.0f64; m * m];
+    for i in 0..m {
+        eye[i * m + i] = 1.0;
+    }
+    let eye = Tensor::from_vec(eye, vec![1, m, m])?.cast(x.dtype())?;
+    let one = Tensor::scalar_like(1.0, x.dtype());
+    let others = Tensor::where_(&eye, &one, &xp)?.prod_axes(&[2], false)?; // (kept, m)
+    let permuted_shape: Vec<usize> = perm.iter().map(|&p| x.shape()[p]).collect();
+    let mut inv = vec![0; nd];
+    for (i, &p) in perm.iter().enumerate() {
+        inv[p] = i;
+    }
+    let others = others.reshape(&permuted_shape)?.permute(&inv)?;
+    g.mul(&others.conj()?)
+}

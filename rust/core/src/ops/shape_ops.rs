@@ -1,0 +1,262 @@
+//! Moving data around without arithmetic: reshape, permute, broadcast, flip, concatenate,
+//! narrow/pad (each the other's adjoint), tile.
+
+use crate::autodiff::Op;
+use crate::buffer::Buffer;
+use crate::error::{Error, Result};
+use crate::kernels::elementwise::gather_strided;
+use crate::shape::{broadcast_strides, numel, strides};
+use crate::tensor::Tensor;
+use crate::with_buffer;
+
+fn gather(b: &Buffer, out: &[usize], st: &[usize], offset: usize) -> Buffer {
+    with_buffer!(b, v => crate::buffer::IntoBuffer::into_buffer(gather_strided(v, out, st, offset)))
+}
+
+impl Tensor {
+    /// Row-major reshape; shares storage.
+    pub fn reshape(&self, shape: &[usize]) -> Result<Tensor> {
+        if numel(shape) != self.numel() {
+            return Err(Error::shape(
+                "reshape",
+                format!("cannot reshape array of size {} (shape {:?}) into shape {:?}", self.numel(), self.shape(), shape),
+            ));
+        }
+        if shape == self.shape() {
+            return Ok(self.clone());
+        }
+        Ok(Tensor::from_op_shared(
+            self.shared_buffer(),
+            shape.to_vec(),
+            || Op::new("reshape", vec![self.clone()], |inp, _, g| Ok(vec![Some(g.reshape(inp[0].shape())?)])),
+            &[self],
+        ))
+    }
+
+    /// Reorders the axes: output axis i is input axis `perm[i]`.
+    pub fn permute(&self, perm: &[usize]) -> Result<Tensor> {
+        let n = self.ndim();
+        let mut seen = vec![false; n];
+        if perm.len() != n || perm.iter().any(|&p| p >= n || std::mem::replace(&mut seen[p], true)) {
+            return Err(Error::value("permute", format!("{perm:?} is not a permutation of the {n} axes of shape {:?}", self.shape())));
+        }
+        if perm.iter().enumerate().all(|(i, &p)| i == p) {
+            return Ok(self.clone());
+        }
+        let st = strides(self.shape());
+        let out: Vec<usize> = perm.iter().map(|&p| self.shape()[p]).collect();
+        let pst: Vec<usize> = perm.iter().map(|&p| st[p]).collect();
+        let data = gather(self.buffer(), &out, &pst, 0);
+        let mut inv = vec![0; n];
+        for (i, &p) in perm.iter().enumerate() {
+            inv[p] = i;
+        }
+        Ok(Tensor::from_op(data, out, || Op::new("permute", vec![self.clone()], move |_, _, g| Ok(vec![Some(g.permute(&inv)?)])), &[self]))
+    }
+
+    /// Swaps the last two axes.
+    pub fn transpose_last(&self) -> Result<Tensor> {
+        let n = self.ndim();
+        if n < 2 {
+            return Ok(self.clone());
+        }
+        let mut perm: Vec<usize> = (0..n).collect();
+        perm.swap(n - 2, n - 1);
+        self.permute(&perm)
+    }
+
+    /// numpy's `broadcast_to`; the gradient sums back over the expanded axes.
+    pub fn broadcast_to(&self, shape: &[usize]) -> Result<Tensor> {
+        if shape == self.shape() {
+            return Ok(self.clone());
+        }
+        let ok = shape.len() >= self.ndim()
+            && self.shape().iter().rev().zip(shape.iter().rev()).all(|(&a, &b)| a == b || a == 1);
+        if !ok {
+            return Err(Error::shape("broadcast_to", format!("cannot broadcast shape {:?} to {:?}", self.shape(), shape)));
+        }
+        let st = broadcast_strides(self.shape(), shape);
+        let data = gather(self.buffer(), shape, &st, 0);
+        Ok(Tensor::from_op(
+            data,
+            shape.to_vec(),
+            || Op::new("broadcast_to", vec![self.clone()], |inp, _, g| Ok(vec![Some(g.sum_to(inp[0].shape())?)])),
+            &[self],
+        ))
+    }
+
+    /// Sums over the axes along which `shape` was broadcast to `self.shape()`.
+    pub fn sum_to(&self, shape: &[usize]) -> Result<Tensor> {
+        if self.shape() == shape {
+            return Ok(self.clone());
+        }
+        let lead = self.ndim().checked_sub(shape.len()).ok_or_else(|| {
+            Error::shape("sum_to", format!("cannot reduce shape {:?} to {:?}", self.shape(), shape))
+        })?;
+        let mut axes: Vec<usize> = (0..lead).collect();
+        for (i, &d) in shape.iter().enumerate() {
+            if d == 1 && self.shape()[lead + i] != 1 {
+                axes.push(lead + i);
+            } else if d != self.shape()[lead + i] {
+                return Err(Error::shape("sum_to", format!("cannot reduce shape {:?} to {:?}", self.shape(), shape)));
+            }
+        }
+        self.sum_axes(&axes, true)?.reshape(shape)
+    }
+
+    /// Reverses the order of elements along each of `axes`.
+    pub fn flip(&self, axes: &[usize]) -> Result<Tensor> {
+        if axes.is_empty() {
+            return Ok(self.clone());
+        }
+        if let Some(&a) = axes.iter().find(|&&a| a >= self.ndim()) {
+            return Err(Error::index("flip", format!("axis {a} is out of bounds for shape {:?}", self.shape())));
+        }
+        // Flipping = a gather whose index along each flipped axis runs backwards.
+        let shape = self.shape().to_vec();
+        let st = strides(&shape);
+        let n = self.numel();
+        let mut idx = Vec::with_capacity(n);
+        let mut pos = vec![0usize; shape.len()];
+        for _ in 0..n {
+            let mut off = 0;
+            for d in 0..shape.len() {
+                let i = if axes.contains(&d) { shape[d] - 1 - pos[d] } else { pos[d] };
+                off += i * st[d];
+            }
+            idx.push(off);
+            for d in (0..shape.len()).rev() {
+                pos[d] += 1;
+                if pos[d] < shape[d] {
+                    break;
+                }
+                pos[d] = 0;
+            }
+        }
+        let data = self.buffer().gather(&idx);
+        let axes = axes.to_vec();
+        Ok(Tensor::from_op(data, shape, || Op::new("flip", vec![self.clone()], move |_, _, g| Ok(vec![Some(g.flip(&axes)?)])), &[self]))
+    }
+
+    /// The slice `start..start+len` along `axis`.
+    pub fn narrow(&self, axis: usize, start: usize, len: usize) -> Result<Tensor> {
+        if axis >= self.ndim() || start + len > self.shape()[axis] {
+            return Err(Error::index("narrow", format!("range {start}..{} along axis {axis} is outside shape {:?}", start + len, self.shape())));
+        }
+        if start == 0 && len == self.shape()[axis] {
+            return Ok(self.clone());
+        }
+        let st = strides(self.shape());
+        let mut out = self.shape().to_vec();
+        out[axis] = len;
+        let data = gather(self.buffer(), &out, &st, start * st[axis]);
+        let full = self.shape()[axis];
+        Ok(Tensor::from_op(
+            data,
+            out,
+            || Op::new("narrow", vec![self.clone()], move |_, _, g| Ok(vec![Some(g.pad_axis(axis, start, full - start - len)?)])),
+            &[self],
+        ))
+    }
+
+    /// Zero-pads `before` and `after` elements along `axis` (the adjoint of `narrow`).
+    pub fn pad_axis(&self, axis: usize, before: usize, after: usize) -> Result<Tensor> {
+        if axis >= self.ndim() {
+            return Err(Error::index("pad", format!("axis {axis} is out of bounds for shape {:?}", self.shape())));
+        }
+        if before == 0 && after == 0 {
+            return Ok(self.clone());
+        }
+        let z1 = Tensor::zeros(&with_dim(self.shape(), axis, before), self.dtype());
+        let z2 = Tensor::zeros(&with_dim(self.shape(), axis, after), self.dtype());
+        let len = self.shape()[axis];
+        let data = concat_buffers(&[&z1, self, &z2], axis);
+        let out = with_dim(self.shape(), axis, before + len + after);
+        Ok(Tensor::from_op(
+            data,
+            out,
+            || Op::new("pad", vec![self.clone()], move |_, _, g| Ok(vec![Some(g.narrow(axis, before, len)?)])),
+            &[self],
+        ))
+    }
+
+    /// Joins tensors along an existing axis.
+    pub fn concat(xs: &[Tensor], axis: usize) -> Result<Tensor> {
+        const OP: &str = "concatenate";
+        let first = xs.first().ok_or_else(|| Error::value(OP, "need at least one array"))?;
+        if axis >= first.ndim() {
+            return Err(Error::index(OP, format!("axis {axis} is out of bounds for shape {:?}", first.shape())));
+        }
+        let dt = xs.iter().fold(first.dtype(), |d, x| crate::dtype::DType::promote(d, x.dtype()));
+        let xs: Vec<Tensor> = xs.iter().map(|x| x.cast(dt)).collect::<Result<_>>()?;
+        for x in &xs {
+            let same = x.ndim() == first.ndim() && (0..x.ndim()).all(|d| d == axis || x.shape()[d] == first.shape()[d]);
+            if !same {
+                let shapes: Vec<_> = xs.iter().map(|x| x.shape().to_vec()).collect();
+                return Err(Error::shape(OP, format!("shapes {shapes:?} differ outside axis {axis}")));
+            }
+        }
+        let sizes: Vec<usize> = xs.iter().map(|x| x.shape()[axis]).collect();
+        let out = with_dim(first.shape(), axis, sizes.iter().sum());
+        let refs: Vec<&Tensor> = xs.iter().collect();
+        let data = concat_buffers(&refs, axis);
+        Ok(Tensor::from_op(
+            data,
+            out,
+            || {
+                Op::new(OP, xs.clone(), move |inp, _, g| {
+                    let mut start = 0;
+                    let mut grads = Vec::with_capacity(inp.len());
+                    for (x, &len) in inp.iter().zip(&sizes) {
+                        grads.push(if x.is_traced() { Some(g.narrow(axis, start, len)?) } else { None });
+                        start += len;
+                    }
+                    Ok(grads)
+                })
+            },
+            &refs,
+        ))
+    }
+
+    /// Tiles the array `reps[i]` times along axis i (numpy's `tile`, MATLAB's `repmat`).
+    pub fn tile(&self, reps: &[usize]) -> Result<Tensor> {
+        let n = reps.len().max(self.ndim());
+        let mut shape = vec![1; n - self.ndim()];
+        shape.extend_from_slice(self.shape());
+        let mut reps_full = vec![1; n - reps.len()];
+        reps_full.extend_from_slice(reps);
+        // (r0, d0, r1, d1, ...) by broadcasting (1, d0, 1, d1, ...), then merge pairs.
+        let inter: Vec<usize> = shape.iter().flat_map(|&d| [1, d]).collect();
+        let expanded: Vec<usize> = shape.iter().zip(&reps_full).flat_map(|(&d, &r)| [r, d]).collect();
+        let out: Vec<usize> = shape.iter().zip(&reps_full).map(|(&d, &r)| d * r).collect();
+        self.reshape(&inter)?.broadcast_to(&expanded)?.reshape(&out)
+    }
+}
+
+fn with_dim(shape: &[usize], axis: usize, n: usize) -> Vec<usize> {
+    let mut s = shape.to_vec();
+    s[axis] = n;
+    s
+}
+
+/// Concatenates same-dtype tensors' data along `axis`.
+fn concat_buffers(xs: &[&Tensor], axis: usize) -> Buffer {
+    let outer: usize = xs[0].shape()[..axis].iter().product();
+    let inners: Vec<usize> = xs.iter().map(|x| x.shape()[axis..].iter().product()).collect();
+    fn cat<T: Copy>(parts: &[&[T]], outer: usize, inners: &[usize]) -> Vec<T> {
+        let total: usize = inners.iter().sum::<usize>() * outer;
+        let mut out = Vec::with_capacity(total);
+        for o in 0..outer {
+            for (p, &inner) in parts.iter().zip(inners) {
+                out.extend_from_slice(&p[o * inner..(o + 1) * inner]);
+            }
+        }
+        out
+    }
+    match xs[0].buffer() {
+        Buffer::F32(_) => Buffer::F32(cat(&xs.iter().map(|x| x.typed::<f32>()).collect::<Vec<_>>(), outer, &inners)),
+        Buffer::F64(_) => Buffer::F64(cat(&xs.iter().map(|x| x.typed::<f64>()).collect::<Vec<_>>(), outer, &inners)),
+        Buffer::C64(_) => Buffer::C64(cat(&xs.iter().map(|x| x.typed::<crate::dtype::C32>()).collect::<Vec<_>>(), outer, &inners)),
+        Buffer::C128(_) => Buffer::C128(cat(&xs.iter().map(|x| x.typed::<crate::dtype::C64>()).collect::<Vec<_>>(), outer, &inners)),
+    }
+}

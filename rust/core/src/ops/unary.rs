@@ -1,0 +1,218 @@
+//! Elementwise functions of one array, with their backward rules.
+//!
+//! Rules follow the convention that makes a real loss's gradient w.r.t. a complex input
+//! `∂y/∂Re + i·∂y/∂Im`: for a holomorphic `f`, the input gradient is `g · conj(f'(z))`.
+//! `conj` is free on real tensors.
+
+use num_complex::ComplexFloat;
+
+use crate::autodiff::Op;
+use crate::buffer::Buffer;
+use crate::dtype::{Element, Real};
+use crate::error::{Error, Result};
+use crate::kernels::elementwise::map;
+use crate::tensor::Tensor;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnaryOp {
+    Neg,
+    Exp,
+    Log,
+    Log1p,
+    Sqrt,
+    Sin,
+    Cos,
+    Tan,
+    Tanh,
+    Sinh,
+    Cosh,
+    Asin,
+    Acos,
+    Atan,
+    Sigmoid,
+    Erf,
+    Abs,
+    Sign,
+    Floor,
+    Ceil,
+    Round,
+    Relu,
+}
+
+impl UnaryOp {
+    pub fn name(self) -> &'static str {
+        use UnaryOp::*;
+        match self {
+            Neg => "neg",
+            Exp => "exp",
+            Log => "log",
+            Log1p => "log1p",
+            Sqrt => "sqrt",
+            Sin => "sin",
+            Cos => "cos",
+            Tan => "tan",
+            Tanh => "tanh",
+            Sinh => "sinh",
+            Cosh => "cosh",
+            Asin => "asin",
+            Acos => "acos",
+            Atan => "atan",
+            Sigmoid => "sigmoid",
+            Erf => "erf",
+            Abs => "abs",
+            Sign => "sign",
+            Floor => "floor",
+            Ceil => "ceil",
+            Round => "round",
+            Relu => "relu",
+        }
+    }
+}
+
+fn real_kernel<T: Real>(op: UnaryOp) -> impl Fn(T) -> T + Sync + Send {
+    use UnaryOp::*;
+    move |x: T| match op {
+        Neg => -x,
+        Exp => x.exp(),
+        Log => x.ln(),
+        Log1p => x.ln_1p(),
+        Sqrt => x.sqrt(),
+        Sin => x.sin(),
+        Cos => x.cos(),
+        Tan => x.tan(),
+        Tanh => x.tanh(),
+        Sinh => x.sinh(),
+        Cosh => x.cosh(),
+        Asin => x.asin(),
+        Acos => x.acos(),
+        Atan => x.atan(),
+        Sigmoid => {
+            // Two branches keep exp from overflowing for large |x|.
+            if x >= T::zero() {
+                T::one() / (T::one() + (-x).exp())
+            } else {
+                let e = x.exp();
+                e / (T::one() + e)
+            }
+        }
+        Erf => x.erf(),
+        Abs => x.abs(),
+        Sign => x.signum0(),
+        Floor => x.floor(),
+        Ceil => x.ceil(),
+        Round => x.round(),
+        Relu => {
+            if x > T::zero() {
+                x
+            } else if x.is_nan() {
+                x
+            } else {
+                T::zero()
+            }
+        }
+    }
+}
+
+fn complex_kernel<T>(op: UnaryOp) -> Option<impl Fn(T) -> T + Sync + Send>
+where
+    T: ComplexFloat + Element,
+{
+    use UnaryOp::*;
+    let ok = matches!(op, Neg | Exp | Log | Sqrt | Sin | Cos | Tan | Tanh | Sinh | Cosh | Asin | Acos | Atan | Log1p);
+    if !ok {
+        return None;
+    }
+    Some(move |x: T| match op {
+        Neg => -x,
+        Exp => x.exp(),
+        Log => x.ln(),
+        Log1p => (x + <T as Element>::one()).ln(),
+        Sqrt => x.sqrt(),
+        Sin => x.sin(),
+        Cos => x.cos(),
+        Tan => x.tan(),
+        Tanh => x.tanh(),
+        Sinh => x.sinh(),
+        Cosh => x.cosh(),
+        Asin => x.asin(),
+        Acos => x.acos(),
+        _ => x.atan(),
+    })
+}
+
+fn unary_buffer(op: UnaryOp, b: &Buffer) -> Result<Buffer> {
+    Ok(match b {
+        Buffer::F32(v) => Buffer::F32(map(v, real_kernel::<f32>(op))),
+        Buffer::F64(v) => Buffer::F64(map(v, real_kernel::<f64>(op))),
+        Buffer::C64(v) => match complex_kernel(op) {
+            Some(f) => Buffer::C64(map(v, f)),
+            None => return Err(unsupported(op, b)),
+        },
+        Buffer::C128(v) => match complex_kernel(op) {
+            Some(f) => Buffer::C128(map(v, f)),
+            None => return Err(unsupported(op, b)),
+        },
+    })
+}
+
+fn unsupported(op: UnaryOp, b: &Buffer) -> Error {
+    let hint = if op == UnaryOp::Abs { " (abs of complex input is handled by ops::complex)" } else { "" };
+    Error::dtype(op.name(), format!("not defined for {} input{hint}", b.dtype()))
+}
+
+/// The backward rule of each unary op, written in differentiable tensor ops.
+fn grad_rule(op: UnaryOp, x: &Tensor, y: &Tensor, g: &Tensor) -> Result<Option<Tensor>> {
+    use UnaryOp::*;
+    let one = |t: &Tensor| Tensor::scalar_like(1.0, t.dtype());
+    let d = match op {
+        Neg => return Ok(Some(g.neg()?)),
+        Exp => g.mul(&y.conj()?)?,
+        Log => g.div(&x.conj()?)?,
+        Log1p => g.div(&x.add(&one(x))?.conj()?)?,
+        Sqrt => g.div(&y.mul_scalar(2.0)?.conj()?)?,
+        Sin => g.mul(&x.cos()?.conj()?)?,
+        Cos => g.mul(&x.sin()?.neg()?.conj()?)?,
+        Tan => g.mul(&one(y).add(&y.mul(y)?)?.conj()?)?,
+        Tanh => g.mul(&one(y).sub(&y.mul(y)?)?.conj()?)?,
+        Sinh => g.mul(&x.cosh()?.conj()?)?,
+        Cosh => g.mul(&x.sinh()?.conj()?)?,
+        Asin => g.div(&one(x).sub(&x.mul(x)?)?.sqrt()?.conj()?)?,
+        Acos => g.div(&one(x).sub(&x.mul(x)?)?.sqrt()?.conj()?)?.neg()?,
+        Atan => g.div(&one(x).add(&x.mul(x)?)?.conj()?)?,
+        Sigmoid => g.mul(&y.mul(&one(y).sub(y)?)?)?,
+        Erf => g.mul(&x.mul(x)?.neg()?.exp()?.mul_scalar(2.0 / std::f64::consts::PI.sqrt())?)?,
+        Abs => g.mul(&x.sign()?)?,
+        Relu => g.mul(&x.gt(&Tensor::scalar_like(0.0, x.dtype()))?)?,
+        Sign | Floor | Ceil | Round => return Ok(None),
+    };
+    Ok(Some(d))
+}
+
+impl Tensor {
+    pub fn unary(&self, op: UnaryOp) -> Result<Tensor> {
+        if op == UnaryOp::Abs && self.dtype().is_complex() {
+            return self.abs_complex();
+        }
+        let out = unary_buffer(op, self.buffer())?;
+        Ok(Tensor::from_op(
+            out,
+            self.shape().to_vec(),
+            || Op::new(op.name(), vec![self.clone()], move |inp, y, g| Ok(vec![grad_rule(op, &inp[0], y, g)?])),
+            &[self],
+        ))
+    }
+}
+
+macro_rules! unary_methods {
+    ($($name:ident => $op:ident),* $(,)?) => {
+        impl Tensor {
+            $(pub fn $name(&self) -> Result<Tensor> { self.unary(UnaryOp::$op) })*
+        }
+    };
+}
+unary_methods!(
+    neg => Neg, exp => Exp, log => Log, log1p => Log1p, sqrt => Sqrt, sin => Sin, cos => Cos,
+    tan => Tan, tanh => Tanh, sinh => Sinh, cosh => Cosh, asin => Asin, acos => Acos,
+    atan => Atan, sigmoid => Sigmoid, erf => Erf, abs => Abs, sign => Sign, floor => Floor,
+    ceil => Ceil, round => Round, relu => Relu,
+);

@@ -1,0 +1,190 @@
+//! The tensor handle: shape, dtype, device, shared storage and (when traced) its place in
+//! the autodiff graph. Cloning a `Tensor` is cheap (one reference count).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::autodiff::{trace, Node, Op};
+use crate::buffer::{Buffer, IntoBuffer};
+use crate::dtype::{DType, Element};
+use crate::error::{Error, Result};
+use crate::shape::numel;
+
+/// Where a tensor's data lives. The wgpu backend adds a variant; the tape never looks here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Device {
+    Cpu,
+}
+
+pub type TensorId = u64;
+
+fn next_id() -> TensorId {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+pub(crate) struct TensorInner {
+    pub(crate) id: TensorId,
+    pub(crate) shape: Vec<usize>,
+    pub(crate) data: Arc<Buffer>,
+    pub(crate) device: Device,
+    /// Present when the tensor is traced: a leaf of a `dlfeval` or the result of a recorded op.
+    pub(crate) node: Option<Node>,
+}
+
+#[derive(Clone)]
+pub struct Tensor(pub(crate) Arc<TensorInner>);
+
+impl std::fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tensor(shape={:?}, dtype={}, traced={})", self.shape(), self.dtype(), self.is_traced())
+    }
+}
+
+impl Tensor {
+    // ----- construction -------------------------------------------------------------------
+
+    pub fn from_buffer(data: Buffer, shape: Vec<usize>) -> Result<Tensor> {
+        if data.len() != numel(&shape) {
+            return Err(Error::shape(
+                "dlarray",
+                format!("{} elements cannot have shape {:?}", data.len(), shape),
+            ));
+        }
+        Ok(Self::untraced(Arc::new(data), shape))
+    }
+
+    pub fn from_vec<T: IntoBuffer>(data: Vec<T>, shape: Vec<usize>) -> Result<Tensor> {
+        Self::from_buffer(T::into_buffer(data), shape)
+    }
+
+    pub fn scalar<T: IntoBuffer>(v: T) -> Tensor {
+        Self::untraced(Arc::new(T::into_buffer(vec![v])), vec![])
+    }
+
+    /// A 0-d tensor holding `v` as `dtype`.
+    pub fn scalar_like(v: f64, dtype: DType) -> Tensor {
+        Self::untraced(Arc::new(Buffer::filled(dtype, 1, v)), vec![])
+    }
+
+    pub fn full(shape: &[usize], v: f64, dtype: DType) -> Tensor {
+        Self::untraced(Arc::new(Buffer::filled(dtype, numel(shape), v)), shape.to_vec())
+    }
+
+    pub fn zeros(shape: &[usize], dtype: DType) -> Tensor {
+        Self::full(shape, 0.0, dtype)
+    }
+
+    pub fn ones(shape: &[usize], dtype: DType) -> Tensor {
+        Self::full(shape, 1.0, dtype)
+    }
+
+    pub fn zeros_like(&self) -> Tensor {
+        Self::zeros(self.shape(), self.dtype())
+    }
+
+    pub fn ones_like(&self) -> Tensor {
+        Self::ones(self.shape(), self.dtype())
+    }
+
+    pub(crate) fn untraced(data: Arc<Buffer>, shape: Vec<usize>) -> Tensor {
+        Tensor(Arc::new(TensorInner { id: next_id(), shape, data, device: Device::Cpu, node: None }))
+    }
+
+    /// The result of an op: recorded on the tape when recording is on and an input is traced.
+    pub(crate) fn from_op(data: Buffer, shape: Vec<usize>, op: impl FnOnce() -> Op, inputs: &[&Tensor]) -> Tensor {
+        debug_assert_eq!(data.len(), numel(&shape));
+        Self::from_op_shared(Arc::new(data), shape, op, inputs)
+    }
+
+    pub(crate) fn from_op_shared(
+        data: Arc<Buffer>,
+        shape: Vec<usize>,
+        op: impl FnOnce() -> Op,
+        inputs: &[&Tensor],
+    ) -> Tensor {
+        let node = if trace::is_recording() && inputs.iter().any(|t| t.is_traced()) {
+            Some(Node::new(op()))
+        } else {
+            None
+        };
+        Tensor(Arc::new(TensorInner { id: next_id(), shape, data, device: Device::Cpu, node }))
+    }
+
+    /// A traced leaf sharing this tensor's data: what `dlfeval` hands to the user's function.
+    pub fn traced_leaf(&self) -> Tensor {
+        Tensor(Arc::new(TensorInner {
+            id: next_id(),
+            shape: self.shape().to_vec(),
+            data: self.0.data.clone(),
+            device: self.device(),
+            node: Some(Node::new(Op::leaf())),
+        }))
+    }
+
+    /// The same data with the trace removed.
+    pub fn detach(&self) -> Tensor {
+        if !self.is_traced() {
+            return self.clone();
+        }
+        Self::untraced(self.0.data.clone(), self.shape().to_vec())
+    }
+
+    // ----- accessors ----------------------------------------------------------------------
+
+    pub fn id(&self) -> TensorId {
+        self.0.id
+    }
+    pub fn shape(&self) -> &[usize] {
+        &self.0.shape
+    }
+    pub fn ndim(&self) -> usize {
+        self.0.shape.len()
+    }
+    pub fn numel(&self) -> usize {
+        self.0.data.len()
+    }
+    pub fn dtype(&self) -> DType {
+        self.0.data.dtype()
+    }
+    pub fn device(&self) -> Device {
+        self.0.device
+    }
+    pub fn buffer(&self) -> &Buffer {
+        &self.0.data
+    }
+    pub fn shared_buffer(&self) -> Arc<Buffer> {
+        self.0.data.clone()
+    }
+    pub fn is_traced(&self) -> bool {
+        self.0.node.is_some()
+    }
+    pub(crate) fn node(&self) -> Option<&Node> {
+        self.0.node.as_ref()
+    }
+
+    /// The typed data slice; panics only on a dtype mismatch, which callers rule out.
+    pub fn as_slice<T: IntoBuffer>(&self) -> Option<&[T]> {
+        T::slice_of(&self.0.data)
+    }
+
+    pub fn to_f64_vec(&self) -> Vec<f64> {
+        self.0.data.to_f64_vec()
+    }
+
+    /// The value of a one-element tensor.
+    pub fn item(&self) -> Result<crate::dtype::C64> {
+        if self.numel() != 1 {
+            return Err(Error::shape("item", format!("only one-element arrays convert to scalars, got shape {:?}", self.shape())));
+        }
+        Ok(self.0.data.to_c64_vec()[0])
+    }
+
+    pub fn is_scalar_like(&self) -> bool {
+        self.numel() == 1
+    }
+
+    pub(crate) fn typed<T: Element + IntoBuffer>(&self) -> &[T] {
+        T::slice_of(&self.0.data).expect("dtype checked by caller")
+    }
+}

@@ -263,7 +263,7 @@ def draw_header(canvas: Canvas, top, left, right, title, progress, lines):
 
 
 def header_height(num_lines: int) -> int:
-    return 2 * GLYPH_HEIGHT + 8 + 20 + num_lines * (GLYPH_HEIGHT + 4) + 6
+    return 2 * GLYPH_HEIGHT + 8 + 20 + num_lines * (GLYPH_HEIGHT + 4) + 14
 
 
 def render_figure(panels, x_label, title, progress, lines, panel_width=440,

@@ -75,7 +75,7 @@ def _build_skeletons():
     foot = _skeleton([[(-0.28, -0.62), (0.06, -1.0), (0.0, 0.0), (-0.04, 1.0),
                        (-0.3, 1.0), (0.26, 1.0)]],
                      [((0, 1), False), ((1, 2, 3), False), ((4, 3, 5), False)])
-    s[1] = [(0.5, plain), (0.35, flag), (0.15, foot)]
+    s[1] = [(0.55, plain), (0.35, flag), (0.1, foot)]
     # 2: hook over the top, diagonal to the bottom left, flat base.
     s[2] = [(1.0, _skeleton(
         [[(-0.42, -0.55), (-0.22, -0.9), (0.08, -1.0), (0.36, -0.82), (0.42, -0.45),

@@ -1,1 +1,21 @@
-//! bindings
+//! PyO3 bindings of dlarray-core, compiled as `dlarray._core`. This crate converts and
+//! forwards; the semantics live in the core and the Python package composes them.
+
+use pyo3::prelude::*;
+
+mod array;
+mod autodiff;
+mod convert;
+mod errors;
+mod functions;
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    dlarray_core::kernels::parallel::install_fork_hook();
+    m.add_class::<array::PyDlarray>()?;
+    errors::register(m)?;
+    functions::register(m)?;
+    autodiff::register(m)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,6 +1,8 @@
 //! Raw compute on typed slices: no tensors, no tape.
 
+pub mod conv;
 pub mod elementwise;
 pub mod gemm;
 pub mod parallel;
+pub mod pool;
 pub mod reduce;

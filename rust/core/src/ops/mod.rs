@@ -3,8 +3,10 @@
 
 pub mod binary;
 pub mod complex;
+pub mod conv;
 pub mod index;
 pub mod matmul;
+pub mod pool;
 pub mod reduce;
 pub mod shape_ops;
 pub mod unary;

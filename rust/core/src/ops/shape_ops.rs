@@ -33,6 +33,15 @@ impl Tensor {
         ))
     }
 
+    /// Column-major (MATLAB, numpy `order="F"`) reshape: reverse the axes, reshape the
+    /// reversed shape row-major, reverse back.
+    pub fn reshape_f(&self, shape: &[usize]) -> Result<Tensor> {
+        let rev: Vec<usize> = (0..self.ndim()).rev().collect();
+        let rshape: Vec<usize> = shape.iter().rev().copied().collect();
+        let back: Vec<usize> = (0..shape.len()).rev().collect();
+        self.permute(&rev)?.reshape(&rshape)?.permute(&back)
+    }
+
     /// Reorders the axes: output axis i is input axis `perm[i]`.
     pub fn permute(&self, perm: &[usize]) -> Result<Tensor> {
         let n = self.ndim();

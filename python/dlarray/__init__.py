@@ -1,0 +1,68 @@
+"""dlarray: MATLAB's deep-learning custom training loop for Python.
+
+Formatted deep-learning arrays, automatic differentiation to any order inside ``dlfeval``,
+the functional deep-learning ops, dlnetwork and the functional optimizers, on a Rust core.
+"""
+
+from ._core import (  # noqa: F401  (re-exports)
+    __version__,
+    abs,
+    acos,
+    angle,
+    asin,
+    atan,
+    atan2,
+    ceil,
+    complex,
+    concatenate,
+    conj,
+    cos,
+    cosh,
+    dims,
+    dlarray,
+    erf,
+    exp,
+    extractdata,
+    finddim,
+    flip,
+    floor,
+    imag,
+    isdlarray,
+    log,
+    log1p,
+    matmul,
+    maximum,
+    minimum,
+    pagemtimes,
+    power,
+    real,
+    repmat,
+    round,
+    sign,
+    sin,
+    sinh,
+    sqrt,
+    squeeze,
+    stack,
+    stripdims,
+    tan,
+    tanh,
+    where,
+)
+from ._core import sigmoid as _sigmoid_elementwise  # noqa: F401
+from .array_functions import cumsum, max, mean, min, norm, permute, prod, reshape, sum, transpose  # noqa: F401
+from .autodiff import dldivergence, dlfeval, dlgradient, dljacobian, dllaplacian  # noqa: F401
+from .errors import AutodiffError, DlIndexError, DTypeError, FormatError, OptionError, ShapeError  # noqa: F401
+from .device import canUseGPU, gather, gpuArray  # noqa: F401
+
+sigmoid = _sigmoid_elementwise
+
+# Data and monitoring need only numpy.
+from .data import (  # noqa: E402,F401
+    arrayDatastore,
+    combine,
+    digitTest4DArrayData,
+    digitTrain4DArrayData,
+    minibatchqueue,
+)
+from .monitor import trainingProgressMonitor  # noqa: E402,F401

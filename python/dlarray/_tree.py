@@ -1,0 +1,52 @@
+"""Walking the containers that hold dlarrays: dict, list, tuple (named tuples too), and any
+object that exposes its arrays through ``__dlarray_tree__``.
+
+``__dlarray_tree__(self) -> (children, rebuild)`` returns a list of child values and a
+function that builds a new object of the same kind from new children. dlnetwork and the
+learnables/state tables implement it, so ``dlfeval`` traces them and ``dlgradient`` mirrors
+them without knowing their types.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, List
+
+from ._core import dlarray
+
+
+def tree_map(fn: Callable[[dlarray], Any], obj: Any) -> Any:
+    """A copy of ``obj`` with every dlarray ``x`` replaced by ``fn(x)``."""
+    if isinstance(obj, dlarray):
+        return fn(obj)
+    if isinstance(obj, dict):
+        return type(obj)((k, tree_map(fn, v)) for k, v in obj.items()) if type(obj) is not dict else {
+            k: tree_map(fn, v) for k, v in obj.items()
+        }
+    if isinstance(obj, tuple):
+        mapped = [tree_map(fn, v) for v in obj]
+        return type(obj)(*mapped) if hasattr(obj, "_fields") else tuple(mapped)
+    if isinstance(obj, list):
+        return [tree_map(fn, v) for v in obj]
+    tree = getattr(obj, "__dlarray_tree__", None)
+    if tree is not None and not isinstance(obj, type):
+        children, rebuild = tree()
+        return rebuild([tree_map(fn, c) for c in children])
+    return obj
+
+
+def tree_leaves(obj: Any) -> List[dlarray]:
+    """Every dlarray in ``obj``, in the order ``tree_map`` visits them."""
+    out: List[dlarray] = []
+
+    def collect(x: dlarray) -> dlarray:
+        out.append(x)
+        return x
+
+    tree_map(collect, obj)
+    return out
+
+
+def tree_replace(obj: Any, values: List[Any]) -> Any:
+    """``obj`` with its dlarrays replaced, in visiting order, by ``values``."""
+    it = iter(values)
+    return tree_map(lambda _x: next(it), obj)

@@ -1,0 +1,198 @@
+//! Max and average pooling (MATLAB's `maxpool`, `maxunpool`, `avgpool`) on input
+//! (N, C, S1..Sd), d = 1, 2, 3, pooling each channel of each observation separately.
+//! Global pooling is a mean or max over the spatial axes and lives with the caller.
+//!
+//! Max pooling finds each window's argmax with a fast kernel and takes the values with
+//! `take`, whose backward is `scatter_add` (and vice versa), so every order of derivative
+//! works. Average pooling and its adjoint `avgpool_backward` are linear and each one's
+//! backward is the other.
+
+use std::sync::Arc;
+
+use super::conv::{sp3, spatial3};
+use crate::autodiff::Op;
+use crate::buffer::Buffer;
+use crate::error::{Error, Result};
+use crate::kernels::pool::{avgpool_backward, avgpool_forward, maxpool_argmax, PoolGeom};
+use crate::shape::numel;
+use crate::tensor::Tensor;
+
+/// Window options, each per spatial dim or a single value for all (`stride` and the
+/// paddings may be empty: stride 1, as MATLAB's default, and no padding).
+#[derive(Debug, Clone)]
+struct Window {
+    kernel: Vec<usize>,
+    stride: Vec<usize>,
+    pad_before: Vec<usize>,
+    pad_after: Vec<usize>,
+}
+
+impl Window {
+    fn new(kernel: &[usize], stride: &[usize], pad_before: &[usize], pad_after: &[usize]) -> Window {
+        Window { kernel: kernel.to_vec(), stride: stride.to_vec(), pad_before: pad_before.to_vec(), pad_after: pad_after.to_vec() }
+    }
+
+    /// Checks the options against an input of shape `xs`; `max` additionally requires every
+    /// window to overlap the input (padding smaller than the window).
+    fn geometry(&self, op: &str, xs: &[usize], max: bool) -> Result<PoolGeom> {
+        if !(3..=5).contains(&xs.len()) {
+            return Err(Error::shape(op, format!("input must have 3 to 5 dims (N, C, S1[, S2[, S3]]), got shape {xs:?}")));
+        }
+        let d = xs.len() - 2;
+        if self.kernel.is_empty() {
+            return Err(Error::value(op, "pool size must be given"));
+        }
+        let k = spatial3(op, "pool size", &self.kernel, d, 1, 1)?;
+        let stride = spatial3(op, "stride", &self.stride, d, 1, 1)?;
+        let pb = spatial3(op, "padding", &self.pad_before, d, 0, 0)?;
+        let pa = spatial3(op, "padding", &self.pad_after, d, 0, 0)?;
+        let in_sp = sp3(&xs[2..]);
+        let mut out_sp = [1; 3];
+        for i in 3 - d..3 {
+            let padded = in_sp[i] + pb[i] + pa[i];
+            if k[i] > padded {
+                return Err(Error::shape(
+                    op,
+                    format!("pool size {:?} is larger than the padded input ({padded} along spatial dim {}) of shape {xs:?}", self.kernel, i + d - 3),
+                ));
+            }
+            if max && (pb[i] >= k[i] || pa[i] >= k[i]) {
+                return Err(Error::value(
+                    op,
+                    format!("padding {:?}/{:?} must be smaller than the pool size {:?}", self.pad_before, self.pad_after, self.kernel),
+                ));
+            }
+            out_sp[i] = (padded - k[i]) / stride[i] + 1;
+        }
+        Ok(PoolGeom { planes: xs[0] * xs[1], in_sp, out_sp, k, stride, pad: pb })
+    }
+}
+
+fn pooled_shape(xs: &[usize], geo: &PoolGeom) -> Vec<usize> {
+    let d = xs.len() - 2;
+    let mut s = xs[..2].to_vec();
+    s.extend_from_slice(&geo.out_sp[3 - d..]);
+    s
+}
+
+fn real_only(op: &str, x: &Tensor) -> Result<()> {
+    if x.dtype().is_complex() {
+        return Err(Error::dtype(op, format!("not defined for {} input", x.dtype())));
+    }
+    Ok(())
+}
+
+impl Tensor {
+    /// Max pooling of x (N, C, S...) → (Y (N, C, O...), indices), `O = floor((S + pad_before
+    /// + pad_after − kernel) / stride) + 1`. `indices` holds, for each element of Y, the flat
+    /// (row-major) position in x of the maximum it took (for [`Tensor::maxunpool`]). Padding
+    /// is never selected; NaN propagates; ties take the first position.
+    pub fn maxpool(
+        &self,
+        kernel: &[usize],
+        stride: &[usize],
+        pad_before: &[usize],
+        pad_after: &[usize],
+    ) -> Result<(Tensor, Arc<Vec<usize>>)> {
+        const OP: &str = "maxpool";
+        real_only(OP, self)?;
+        let geo = Window::new(kernel, stride, pad_before, pad_after).geometry(OP, self.shape(), true)?;
+        let idx = match self.buffer() {
+            Buffer::F32(v) => maxpool_argmax(v, &geo),
+            Buffer::F64(v) => maxpool_argmax(v, &geo),
+            _ => unreachable!("checked above"),
+        };
+        let idx = Arc::new(idx);
+        let y = self.take(idx.clone(), pooled_shape(self.shape(), &geo))?;
+        Ok((y, idx))
+    }
+
+    /// MATLAB's `maxunpool`: zeros of `input_shape` with each element of `self` placed at its
+    /// flat position in `idx` (from [`Tensor::maxpool`]); positions selected twice add up.
+    pub fn maxunpool(&self, idx: Arc<Vec<usize>>, input_shape: &[usize]) -> Result<Tensor> {
+        const OP: &str = "maxunpool";
+        if idx.len() != self.numel() {
+            return Err(Error::shape(OP, format!("{} indices for an input of shape {:?}", idx.len(), self.shape())));
+        }
+        if let Some(&bad) = idx.iter().find(|&&i| i >= numel(input_shape)) {
+            return Err(Error::index(OP, format!("index {bad} is outside the output size {input_shape:?}")));
+        }
+        self.scatter_add(idx, input_shape.to_vec())
+    }
+
+    /// Average pooling of x (N, C, S...) → (N, C, O...), shapes as in [`Tensor::maxpool`].
+    /// Padding contributes zeros. With `padding_value_counts` (MATLAB's default) every window
+    /// is divided by the full pool size, padding included; without, by the number of input
+    /// elements it covers (PyTorch's `count_include_pad=False`).
+    pub fn avgpool(
+        &self,
+        kernel: &[usize],
+        stride: &[usize],
+        pad_before: &[usize],
+        pad_after: &[usize],
+        padding_value_counts: bool,
+    ) -> Result<Tensor> {
+        self.avgpool_impl(&Window::new(kernel, stride, pad_before, pad_after), padding_value_counts)
+    }
+
+    /// The adjoint of [`Tensor::avgpool`] (its gradient): spreads `self` (N, C, O...) evenly
+    /// back over the windows of an input of shape `input_shape`.
+    pub fn avgpool_backward(
+        &self,
+        input_shape: &[usize],
+        kernel: &[usize],
+        stride: &[usize],
+        pad_before: &[usize],
+        pad_after: &[usize],
+        padding_value_counts: bool,
+    ) -> Result<Tensor> {
+        self.avgpool_backward_impl(input_shape, &Window::new(kernel, stride, pad_before, pad_after), padding_value_counts)
+    }
+
+    fn avgpool_impl(&self, win: &Window, count: bool) -> Result<Tensor> {
+        const OP: &str = "avgpool";
+        real_only(OP, self)?;
+        let geo = win.geometry(OP, self.shape(), false)?;
+        let data = match self.buffer() {
+            Buffer::F32(v) => Buffer::F32(avgpool_forward(v, &geo, count)),
+            Buffer::F64(v) => Buffer::F64(avgpool_forward(v, &geo, count)),
+            _ => unreachable!("checked above"),
+        };
+        let win = win.clone();
+        Ok(Tensor::from_op(
+            data,
+            pooled_shape(self.shape(), &geo),
+            || {
+                Op::new(OP, vec![self.clone()], move |inp, _, g| {
+                    Ok(vec![Some(g.avgpool_backward_impl(inp[0].shape(), &win, count)?)])
+                })
+            },
+            &[self],
+        ))
+    }
+
+    fn avgpool_backward_impl(&self, input_shape: &[usize], win: &Window, count: bool) -> Result<Tensor> {
+        const OP: &str = "avgpool";
+        real_only(OP, self)?;
+        let geo = win.geometry(OP, input_shape, false)?;
+        let expect = pooled_shape(input_shape, &geo);
+        if self.shape() != expect.as_slice() {
+            return Err(Error::shape(
+                OP,
+                format!("gradient of shape {:?} does not fit input {input_shape:?}, whose output is {expect:?}", self.shape()),
+            ));
+        }
+        let data = match self.buffer() {
+            Buffer::F32(v) => Buffer::F32(avgpool_backward(v, &geo, count)),
+            Buffer::F64(v) => Buffer::F64(avgpool_backward(v, &geo, count)),
+            _ => unreachable!("checked above"),
+        };
+        let win = win.clone();
+        Ok(Tensor::from_op(
+            data,
+            input_shape.to_vec(),
+            || Op::new("avgpool_backward", vec![self.clone()], move |_, _, g| Ok(vec![Some(g.avgpool_impl(&win, count)?)])),
+            &[self],
+        ))
+    }
+}

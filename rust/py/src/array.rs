@@ -1,0 +1,567 @@
+//! The `dlarray` class: a tensor with an optional format. Every operator is Rust, so
+//! arithmetic on dlarrays runs no Python code.
+
+use std::sync::Arc;
+
+use dlarray_core::ops::{BinaryOp, CompareOp};
+use dlarray_core::shape::normalize_axes;
+use dlarray_core::{DlArray, Error, Format, Tensor};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyString, PyTuple};
+use pyo3::IntoPyObjectExt;
+
+use crate::convert::{tensor_from_arraylike, tensor_from_scalar, tensor_to_numpy};
+use crate::errors::{to_py, IntoPy};
+
+/// Above this many elements an op releases the GIL while it runs.
+const GIL_RELEASE_NUMEL: usize = 1 << 16;
+
+/// Runs a core op, releasing the GIL for large work.
+pub fn run<T: Send>(py: Python<'_>, numel: usize, f: impl FnOnce() -> dlarray_core::Result<T> + Send) -> PyResult<T> {
+    if numel >= GIL_RELEASE_NUMEL {
+        py.detach(f).py()
+    } else {
+        f().py()
+    }
+}
+
+#[pyclass(name = "dlarray", module = "dlarray", subclass, weakref)]
+#[derive(Clone)]
+pub struct PyDlarray {
+    pub arr: DlArray,
+}
+
+impl PyDlarray {
+    pub fn new_unformatted(t: Tensor) -> Self {
+        PyDlarray { arr: DlArray::unformatted(t) }
+    }
+    pub fn with(t: Tensor, format: Option<Format>) -> Self {
+        PyDlarray { arr: DlArray { tensor: t, format } }
+    }
+    pub fn tensor(&self) -> &Tensor {
+        &self.arr.tensor
+    }
+    pub fn format(&self) -> Option<&Format> {
+        self.arr.format.as_ref()
+    }
+    fn fmt_string(&self) -> String {
+        self.arr.format.as_ref().map(|f| f.to_string()).unwrap_or_default()
+    }
+}
+
+/// A dlarray, Python scalar or array-like as (tensor, format); scalars adopt `like`'s dtype.
+pub fn operand(obj: &Bound<'_, PyAny>, like: dlarray_core::DType) -> PyResult<(Tensor, Option<Format>)> {
+    if let Ok(d) = obj.cast::<PyDlarray>() {
+        let d = d.borrow();
+        return Ok((d.arr.tensor.clone(), d.arr.format.clone()));
+    }
+    if let Some(t) = tensor_from_scalar(obj, like)? {
+        return Ok((t, None));
+    }
+    Ok((tensor_from_arraylike(obj)?, None))
+}
+
+/// Any dlarray-convertible argument as a `DlArray` (float scalars become float32).
+pub fn as_dl(obj: &Bound<'_, PyAny>) -> PyResult<DlArray> {
+    let (tensor, format) = operand(obj, dlarray_core::DType::F32)?;
+    Ok(DlArray { tensor, format })
+}
+
+/// Axes from `None`, an int, a sequence of ints, or a format letter string.
+pub fn parse_axes(op: &str, a: &DlArray, axis: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<usize>> {
+    let nd = a.tensor.ndim();
+    let Some(axis) = axis.filter(|x| !x.is_none()) else {
+        return Ok((0..nd).collect());
+    };
+    if let Ok(s) = axis.cast::<PyString>() {
+        let s = s.to_string();
+        let mut axes = Vec::new();
+        for c in s.chars() {
+            axes.extend(a.axes_of_label(op, c).py()?);
+        }
+        axes.sort_unstable();
+        axes.dedup();
+        return Ok(axes);
+    }
+    let list: Vec<isize> = if let Ok(i) = axis.extract::<isize>() { vec![i] } else { axis.extract()? };
+    normalize_axes(op, Some(&list), nd).py()
+}
+
+fn binary(py: Python<'_>, a: &PyDlarray, other: &Bound<'_, PyAny>, op: BinaryOp, reflected: bool) -> PyResult<Py<PyAny>> {
+    let (ot, of) = match operand(other, a.tensor().dtype()) {
+        Ok(x) => x,
+        Err(_) => return Ok(py.NotImplemented()),
+    };
+    let (x, fx, y, fy) = if reflected {
+        (&ot, of.as_ref(), a.tensor(), a.format())
+    } else {
+        (a.tensor(), a.format(), &ot, of.as_ref())
+    };
+    let n = x.numel().max(y.numel());
+    let t = run(py, n, || x.binary(op, y))?;
+    let f = DlArray::elementwise_format(op.name(), fx, fy, t.ndim()).py()?;
+    PyDlarray::with(t, f).into_py_any(py)
+}
+
+fn compare(py: Python<'_>, a: &PyDlarray, other: &Bound<'_, PyAny>, op: CompareOp) -> PyResult<Py<PyAny>> {
+    let (ot, _) = match operand(other, a.tensor().dtype()) {
+        Ok(x) => x,
+        Err(_) => return Ok(py.NotImplemented()),
+    };
+    let t = run(py, a.tensor().numel(), || a.tensor().compare(op, &ot))?;
+    // Comparisons give numpy booleans, so masks index and combine as in numpy.
+    Ok(tensor_to_numpy(py, &t)?.call_method1("astype", ("bool",))?.unbind())
+}
+
+/// Flat element positions selected by a numpy index `key` on an array of `shape`.
+pub fn flat_index(py: Python<'_>, shape: &[usize], key: &Bound<'_, PyAny>) -> PyResult<(Arc<Vec<usize>>, Vec<usize>, bool)> {
+    let np = py.import("numpy")?;
+    let n: usize = shape.iter().product();
+    let positions = np.call_method1("arange", (n, "intp"))?.call_method1("reshape", (shape.to_vec(),))?;
+    // dlarrays inside the key become numpy arrays.
+    let key = convert_key(py, key)?;
+    let basic = is_basic_key(&key)?;
+    let sel = positions.get_item(&key).map_err(|e| {
+        crate::errors::DlIndexError::new_err(format!("index: {} (array shape {:?})", e.value(py), shape))
+    })?;
+    let sel = np.call_method1("asarray", (sel,))?;
+    let out_shape: Vec<usize> = sel.getattr("shape")?.extract()?;
+    let flat: Vec<usize> = sel.call_method0("ravel")?.call_method1("astype", ("uintp",))?.extract::<numpy::PyReadonlyArray1<usize>>()?.as_slice()?.to_vec();
+    Ok((Arc::new(flat), out_shape, basic))
+}
+
+fn convert_key<'py>(py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    if let Ok(d) = key.cast::<PyDlarray>() {
+        let t = tensor_to_numpy(py, d.borrow().tensor())?;
+        return t.call_method1("astype", ("intp",));
+    }
+    if let Ok(t) = key.cast::<PyTuple>() {
+        let items: Vec<Bound<'py, PyAny>> = t.iter().map(|k| convert_key(py, &k)).collect::<PyResult<_>>()?;
+        return Ok(PyTuple::new(py, items)?.into_any());
+    }
+    Ok(key.clone())
+}
+
+fn is_basic_key(key: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let py = key.py();
+    let builtins = py.import("builtins")?;
+    let slice_t = builtins.getattr("slice")?;
+    let ellipsis = builtins.getattr("Ellipsis")?;
+    let one = |k: &Bound<'_, PyAny>| -> PyResult<bool> { Ok(k.is_instance(&slice_t)? || k.is(&ellipsis)) };
+    if let Ok(t) = key.cast::<PyTuple>() {
+        for k in t.iter() {
+            if !one(&k)? {
+                return Ok(false);
+            }
+        }
+        return Ok(true);
+    }
+    one(key)
+}
+
+#[pymethods]
+impl PyDlarray {
+    #[new]
+    #[pyo3(signature = (x, fmt = None))]
+    fn py_new(x: &Bound<'_, PyAny>, fmt: Option<&str>) -> PyResult<Self> {
+        let tensor = if let Ok(d) = x.cast::<PyDlarray>() {
+            let d = d.borrow();
+            if fmt.is_none() {
+                return Ok(d.clone());
+            }
+            // Relabelling: MATLAB's dlarray(X, fmt) on a dlarray; the data keeps its layout.
+            d.arr.tensor.clone()
+        } else if x.hasattr("__dlpack__")? && !x.hasattr("__array__")? {
+            let np = x.py().import("numpy")?;
+            tensor_from_arraylike(&np.call_method1("from_dlpack", (x,))?)?
+        } else {
+            tensor_from_arraylike(x)?
+        };
+        let arr = match fmt {
+            Some(f) => DlArray::with_format(tensor, f).py()?,
+            None => DlArray::unformatted(tensor),
+        };
+        Ok(PyDlarray { arr })
+    }
+
+    #[getter]
+    fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, self.tensor().shape())
+    }
+    #[getter]
+    fn ndim(&self) -> usize {
+        self.tensor().ndim()
+    }
+    #[getter]
+    fn size(&self) -> usize {
+        self.tensor().numel()
+    }
+    #[getter]
+    fn dtype<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        py.import("numpy")?.getattr("dtype")?.call1((self.tensor().dtype().name(),))
+    }
+    /// The format string ("" when unformatted), as MATLAB's `dims(X)`.
+    #[getter]
+    fn fmt(&self) -> String {
+        self.fmt_string()
+    }
+    /// Whether this array is recorded for automatic differentiation.
+    #[getter]
+    fn traced(&self) -> bool {
+        self.tensor().is_traced()
+    }
+    #[getter]
+    fn device(&self) -> &'static str {
+        "cpu"
+    }
+    #[getter(T)]
+    fn transposed(&self, py: Python<'_>) -> PyResult<Self> {
+        let perm: Vec<usize> = (0..self.tensor().ndim()).rev().collect();
+        Ok(Self::new_unformatted(run(py, self.tensor().numel(), || self.tensor().permute(&perm))?))
+    }
+    #[getter]
+    fn real(&self) -> PyResult<Self> {
+        Ok(Self::with(self.tensor().real().py()?, self.arr.format.clone()))
+    }
+    #[getter]
+    fn imag(&self) -> PyResult<Self> {
+        Ok(Self::with(self.tensor().imag().py()?, self.arr.format.clone()))
+    }
+
+    fn __len__(&self) -> PyResult<usize> {
+        self.tensor().shape().first().copied().ok_or_else(|| PyTypeError::new_err("len() of a 0-d dlarray"))
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let data = tensor_to_numpy(py, self.tensor())?;
+        let np = py.import("numpy")?;
+        let kwargs = pyo3::types::PyDict::new(py);
+        kwargs.set_item("precision", 4)?;
+        kwargs.set_item("threshold", 50)?;
+        kwargs.set_item("separator", ", ")?;
+        let body: String = np.call_method("array2string", (data,), Some(&kwargs))?.extract()?;
+        let fmt = match self.format() {
+            Some(f) => format!(", fmt=\"{f}\""),
+            None => String::new(),
+        };
+        let traced = if self.tensor().is_traced() { ", traced" } else { "" };
+        Ok(format!(
+            "dlarray({}, shape={:?}{}, dtype={}{})",
+            body.replace('\n', "\n        "),
+            self.tensor().shape(),
+            fmt,
+            self.tensor().dtype(),
+            traced
+        ))
+    }
+
+    #[pyo3(signature = (dtype = None, copy = None))]
+    fn __array__<'py>(&self, py: Python<'py>, dtype: Option<&Bound<'py, PyAny>>, copy: Option<bool>) -> PyResult<Bound<'py, PyAny>> {
+        let _ = copy; // every conversion is a fresh array
+        let a = tensor_to_numpy(py, self.tensor())?;
+        match dtype {
+            Some(d) if !d.is_none() => a.call_method1("astype", (d,)),
+            _ => Ok(a),
+        }
+    }
+
+    /// numpy defers binary operators to dlarray, so `ndarray * X` is a dlarray.
+    #[classattr]
+    fn __array_priority__() -> f64 {
+        1000.0
+    }
+    #[classattr]
+    fn __array_ufunc__(py: Python<'_>) -> Py<PyAny> {
+        py.None()
+    }
+
+    fn __float__(&self) -> PyResult<f64> {
+        let c = self.tensor().item().py()?;
+        if c.im != 0.0 {
+            return Err(PyTypeError::new_err("float() of a complex dlarray"));
+        }
+        Ok(c.re)
+    }
+    fn __complex__(&self) -> PyResult<num_complex::Complex64> {
+        self.tensor().item().py()
+    }
+    fn __int__(&self) -> PyResult<i64> {
+        Ok(self.__float__()? as i64)
+    }
+    fn __bool__(&self) -> PyResult<bool> {
+        let c = self.tensor().item().map_err(|_| {
+            crate::errors::ShapeError::new_err("The truth value of a dlarray with more than one element is ambiguous")
+        })?;
+        Ok(c.re != 0.0 || c.im != 0.0)
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyAny>, String))> {
+        let py = slf.py();
+        let me = slf.borrow();
+        let data = tensor_to_numpy(py, me.tensor())?;
+        Ok((slf.get_type().into_any(), (data, me.fmt_string())))
+    }
+
+    #[pyo3(signature = (**kwargs))]
+    fn __dlpack__<'py>(&self, py: Python<'py>, kwargs: Option<&Bound<'py, pyo3::types::PyDict>>) -> PyResult<Bound<'py, PyAny>> {
+        let a = tensor_to_numpy(py, self.tensor())?;
+        a.call_method("__dlpack__", (), kwargs)
+    }
+    fn __dlpack_device__(&self) -> (i32, i32) {
+        (1, 0) // kDLCPU
+    }
+
+    fn __add__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        binary(py, self, other, BinaryOp::Add, false)
+    }
+    fn __radd__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        binary(py, self, other, BinaryOp::Add, true)
+    }
+    fn __sub__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        binary(py, self, other, BinaryOp::Sub, false)
+    }
+    fn __rsub__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        binary(py, self, other, BinaryOp::Sub, true)
+    }
+    fn __mul__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        binary(py, self, other, BinaryOp::Mul, false)
+    }
+    fn __rmul__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        binary(py, self, other, BinaryOp::Mul, true)
+    }
+    fn __truediv__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        binary(py, self, other, BinaryOp::Div, false)
+    }
+    fn __rtruediv__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        binary(py, self, other, BinaryOp::Div, true)
+    }
+    fn __neg__(&self, py: Python<'_>) -> PyResult<Self> {
+        Ok(Self::with(run(py, self.tensor().numel(), || self.tensor().neg())?, self.arr.format.clone()))
+    }
+    fn __pos__(&self) -> Self {
+        self.clone()
+    }
+    fn __abs__(&self, py: Python<'_>) -> PyResult<Self> {
+        Ok(Self::with(run(py, self.tensor().numel(), || self.tensor().abs())?, self.arr.format.clone()))
+    }
+    fn __pow__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, modulo: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+        let _ = modulo;
+        binary(py, self, other, BinaryOp::Pow, false)
+    }
+    fn __rpow__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, modulo: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+        let _ = modulo;
+        binary(py, self, other, BinaryOp::Pow, true)
+    }
+    fn __matmul__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let (o, _) = match operand(other, self.tensor().dtype()) {
+            Ok(x) => x,
+            Err(_) => return Ok(py.NotImplemented()),
+        };
+        let n = self.tensor().numel().max(o.numel());
+        PyDlarray::new_unformatted(run(py, n, || self.tensor().matmul(&o))?).into_py_any(py)
+    }
+    fn __rmatmul__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let (o, _) = match operand(other, self.tensor().dtype()) {
+            Ok(x) => x,
+            Err(_) => return Ok(py.NotImplemented()),
+        };
+        let n = self.tensor().numel().max(o.numel());
+        PyDlarray::new_unformatted(run(py, n, || o.matmul(self.tensor()))?).into_py_any(py)
+    }
+
+    fn __lt__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        compare(py, self, o, CompareOp::Lt)
+    }
+    fn __le__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        compare(py, self, o, CompareOp::Le)
+    }
+    fn __gt__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        compare(py, self, o, CompareOp::Gt)
+    }
+    fn __ge__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        compare(py, self, o, CompareOp::Ge)
+    }
+    fn __eq__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        compare(py, self, o, CompareOp::Eq)
+    }
+    fn __ne__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        compare(py, self, o, CompareOp::Ne)
+    }
+    #[classattr]
+    fn __hash__(py: Python<'_>) -> Py<PyAny> {
+        py.None() // mutable arrays are unhashable, as in numpy
+    }
+
+    fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let (idx, shape, basic) = flat_index(py, self.tensor().shape(), key)?;
+        let t = self.tensor().take(idx, shape).py()?;
+        // The format survives indexing that keeps every dim (slices); otherwise it is dropped.
+        let f = if basic && t.ndim() == self.tensor().ndim() { self.arr.format.clone() } else { None };
+        Ok(Self::with(t, f))
+    }
+
+    fn __setitem__(&mut self, py: Python<'_>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let (idx, shape, _) = flat_index(py, self.tensor().shape(), key)?;
+        let (v, _) = operand(value, self.tensor().dtype())?;
+        let v = v.broadcast_to(&shape).map_err(|_| {
+            to_py(Error::shape(
+                "index assignment",
+                format!("cannot assign values of shape {:?} to a selection of shape {:?}", v.shape(), shape),
+            ))
+        })?;
+        let v = v.reshape(&[idx.len()]).py()?;
+        // A new tensor replaces this object's data: no other array sharing storage changes.
+        self.arr.tensor = self.tensor().index_put(idx, &v).py()?;
+        Ok(())
+    }
+
+    // ----- reductions -----------------------------------------------------------------------
+
+    #[pyo3(signature = (axis = None, keepdims = false))]
+    fn sum(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool) -> PyResult<Self> {
+        self.reduce(py, "sum", axis, keepdims, |t, a, k| t.sum_axes(a, k))
+    }
+    #[pyo3(signature = (axis = None, keepdims = false))]
+    fn mean(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool) -> PyResult<Self> {
+        self.reduce(py, "mean", axis, keepdims, |t, a, k| t.mean_axes(a, k))
+    }
+    #[pyo3(signature = (axis = None, keepdims = false))]
+    fn prod(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool) -> PyResult<Self> {
+        self.reduce(py, "prod", axis, keepdims, |t, a, k| t.prod_axes(a, k))
+    }
+    #[pyo3(signature = (axis = None, keepdims = false))]
+    fn max(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool) -> PyResult<Self> {
+        self.reduce(py, "max", axis, keepdims, |t, a, k| t.max_axes(a, k))
+    }
+    #[pyo3(signature = (axis = None, keepdims = false))]
+    fn min(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool) -> PyResult<Self> {
+        self.reduce(py, "min", axis, keepdims, |t, a, k| t.min_axes(a, k))
+    }
+    #[pyo3(signature = (axis = None, reverse = false))]
+    fn cumsum(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, reverse: bool) -> PyResult<Self> {
+        match axis.filter(|a| !a.is_none()) {
+            None => {
+                let flat = self.tensor().reshape(&[self.tensor().numel()]).py()?;
+                Ok(Self::new_unformatted(run(py, flat.numel(), || flat.cumsum(0, reverse))?))
+            }
+            Some(a) => {
+                let axes = parse_axes("cumsum", &self.arr, Some(a))?;
+                if axes.len() != 1 {
+                    return Err(crate::errors::OptionError::new_err("cumsum: axis must name exactly one dimension"));
+                }
+                let t = run(py, self.tensor().numel(), || self.tensor().cumsum(axes[0], reverse))?;
+                Ok(Self::with(t, self.arr.format.clone()))
+            }
+        }
+    }
+
+    // ----- shape ----------------------------------------------------------------------------
+
+    /// numpy's reshape (row-major; `order="F"` for MATLAB's column-major). The result is
+    /// unformatted.
+    #[pyo3(signature = (*shape, order = "C"))]
+    fn reshape(&self, py: Python<'_>, shape: &Bound<'_, PyTuple>, order: &str) -> PyResult<Self> {
+        let dims: Vec<isize> = if shape.len() == 1 && shape.get_item(0)?.extract::<isize>().is_err() {
+            shape.get_item(0)?.extract()?
+        } else {
+            shape.extract()?
+        };
+        let dims = resolve_shape(self.tensor().numel(), &dims).py()?;
+        let t = match order {
+            "C" | "c" => self.tensor().reshape(&dims).py()?,
+            "F" | "f" => run(py, self.tensor().numel(), || self.tensor().reshape_f(&dims))?,
+            o => return Err(crate::errors::OptionError::new_err(format!("reshape: order must be 'C' or 'F', got '{o}'"))),
+        };
+        Ok(Self::new_unformatted(t))
+    }
+
+    /// Reorders dims (numpy's transpose); no axes reverses them. The result is unformatted.
+    #[pyo3(signature = (*axes))]
+    fn transpose(&self, py: Python<'_>, axes: &Bound<'_, PyTuple>) -> PyResult<Self> {
+        let nd = self.tensor().ndim();
+        let perm: Vec<isize> = if axes.is_empty() {
+            (0..nd as isize).rev().collect()
+        } else if axes.len() == 1 && axes.get_item(0)?.extract::<isize>().is_err() {
+            axes.get_item(0)?.extract()?
+        } else {
+            axes.extract()?
+        };
+        let perm: Vec<usize> = perm
+            .iter()
+            .map(|&p| dlarray_core::shape::normalize_axis("transpose", p, nd))
+            .collect::<dlarray_core::Result<_>>()
+            .py()?;
+        Ok(Self::new_unformatted(run(py, self.tensor().numel(), || self.tensor().permute(&perm))?))
+    }
+
+    fn astype(&self, dtype: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let py = dtype.py();
+        let name: String = py.import("numpy")?.getattr("dtype")?.call1((dtype,))?.getattr("name")?.extract()?;
+        let dt = match name.as_str() {
+            "float32" => dlarray_core::DType::F32,
+            "float64" => dlarray_core::DType::F64,
+            "complex64" => dlarray_core::DType::C64,
+            "complex128" => dlarray_core::DType::C128,
+            other => return Err(crate::errors::DTypeError::new_err(format!("astype: dlarray holds float32, float64, complex64 or complex128, not {other}"))),
+        };
+        Ok(Self::with(self.tensor().cast(dt).py()?, self.arr.format.clone()))
+    }
+
+    fn copy(&self) -> Self {
+        self.clone()
+    }
+    fn conj(&self) -> PyResult<Self> {
+        Ok(Self::with(self.tensor().conj().py()?, self.arr.format.clone()))
+    }
+    fn item(&self) -> PyResult<f64> {
+        self.__float__()
+    }
+    fn tolist<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        tensor_to_numpy(py, self.tensor())?.call_method0("tolist")
+    }
+
+    // ----- tracing (used by dlfeval) ---------------------------------------------------------
+
+    fn _traced_leaf(&self) -> Self {
+        Self::with(self.tensor().traced_leaf(), self.arr.format.clone())
+    }
+    fn _detach(&self) -> Self {
+        Self::with(self.tensor().detach(), self.arr.format.clone())
+    }
+    fn _id(&self) -> u64 {
+        self.tensor().id()
+    }
+}
+
+impl PyDlarray {
+    fn reduce(
+        &self,
+        py: Python<'_>,
+        op: &str,
+        axis: Option<&Bound<'_, PyAny>>,
+        keepdims: bool,
+        f: impl FnOnce(&Tensor, &[usize], bool) -> dlarray_core::Result<Tensor> + Send,
+    ) -> PyResult<Self> {
+        let axes = parse_axes(op, &self.arr, axis)?;
+        let t = run(py, self.tensor().numel(), || f(self.tensor(), &axes, keepdims))?;
+        Ok(Self::with(t, self.arr.reduced_format(&axes, keepdims)))
+    }
+}
+
+/// numpy's `-1` in a new shape.
+pub fn resolve_shape(numel: usize, dims: &[isize]) -> dlarray_core::Result<Vec<usize>> {
+    let unknown: Vec<usize> = dims.iter().enumerate().filter(|(_, &d)| d < 0).map(|(i, _)| i).collect();
+    if unknown.len() > 1 || dims.iter().any(|&d| d < -1) {
+        return Err(Error::shape("reshape", format!("invalid shape {dims:?}")));
+    }
+    let known: usize = dims.iter().filter(|&&d| d >= 0).map(|&d| d as usize).product();
+    let mut out: Vec<usize> = dims.iter().map(|&d| d.max(0) as usize).collect();
+    if let Some(&i) = unknown.first() {
+        if known == 0 || numel % known != 0 {
+            return Err(Error::shape("reshape", format!("cannot reshape array of size {numel} into shape {dims:?}")));
+        }
+        out[i] = numel / known;
+    }
+    Ok(out)
+}

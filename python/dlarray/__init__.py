@@ -66,3 +66,6 @@ from .data import (  # noqa: E402,F401
     minibatchqueue,
 )
 from .monitor import trainingProgressMonitor  # noqa: E402,F401
+
+# The functional deep-learning operations.
+from .nn import *  # noqa: E402,F401,F403

@@ -1,0 +1,113 @@
+"""Where the S, C, B and T dims of a deep-learning op's input are, and moving them into the
+internal layout the Rust kernels use — (B, C, S1, ..., Sd) for convolution-like ops — and back.
+
+A formatted input names its own dims; an unformatted one needs ``data_format=`` and keeps its
+layout: its output is unformatted and laid out in the order ``data_format`` gave (MATLAB).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
+
+from .._core import FormatError, dlarray, stripdims
+
+_LABELS = set("SCBTU")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The labels of an op input's dims, and whether the result gets a format."""
+
+    labels: str  # one label per dim, in the array's own order
+    formatted: bool  # True: x carried the format; outputs are formatted too
+
+    def axes(self, label: str) -> List[int]:
+        return [i for i, c in enumerate(self.labels) if c == label]
+
+    def axis(self, label: str) -> Optional[int]:
+        a = self.axes(label)
+        return a[0] if a else None
+
+    def has(self, label: str) -> bool:
+        return label in self.labels
+
+    @property
+    def spatial(self) -> List[int]:
+        return self.axes("S")
+
+
+def layout_of(x: dlarray, data_format: Optional[str], op: str) -> Layout:
+    """The layout of ``x``: its format, or ``data_format`` for an unformatted array."""
+    if not isinstance(x, dlarray):
+        raise TypeError(f"{op}: expected a dlarray input, got {type(x).__name__}")
+    if x.fmt:
+        if data_format is not None and data_format != "" and data_format.upper() != x.fmt:
+            raise FormatError(f"{op}: data_format='{data_format}' given for an input already formatted '{x.fmt}'")
+        return Layout(x.fmt, True)
+    if not data_format:
+        raise FormatError(f"{op}: the input (shape {x.shape}) is unformatted: give it a format or pass data_format=")
+    fmt = data_format.upper()
+    if any(c not in _LABELS for c in fmt):
+        raise FormatError(f"{op}: invalid data_format '{data_format}': labels are S, C, B, T and U")
+    for c in "CBT":
+        if fmt.count(c) > 1:
+            raise FormatError(f"{op}: data_format '{data_format}' has more than one '{c}' dimension")
+    if len(fmt) < x.ndim:
+        raise FormatError(f"{op}: data_format '{data_format}' has {len(fmt)} labels but the input has shape {x.shape}")
+    if len(fmt) > x.ndim:
+        x_shape = tuple(x.shape) + (1,) * (len(fmt) - x.ndim)
+        del x_shape  # trailing singleton dims are implicit, as in MATLAB
+    return Layout(fmt, False)
+
+
+def require(layout: Layout, labels: str, op: str, shape: Sequence[int]) -> None:
+    """Raise a FormatError unless every label in ``labels`` is present."""
+    missing = [c for c in labels if not layout.has(c)]
+    if missing:
+        raise FormatError(
+            f"{op}: input with format '{layout.labels}' (shape {tuple(shape)}) has no '{''.join(missing)}' dimension"
+        )
+
+
+def plain(x: dlarray, layout: Layout) -> dlarray:
+    """``x`` unformatted, padded with trailing singleton dims up to the layout's length."""
+    y = stripdims(x) if x.fmt else x
+    if y.ndim < len(layout.labels):
+        y = y.reshape(tuple(y.shape) + (1,) * (len(layout.labels) - y.ndim))
+    return y
+
+
+def to_channels_first(x: dlarray, layout: Layout, op: str) -> Tuple[dlarray, List[int]]:
+    """``x`` permuted to (B, C, S1..Sd) — size-1 B or C inserted when absent — and the
+    permutation used (for ``from_channels_first``). Other labels (T, U) are not allowed here."""
+    extra = [c for c in layout.labels if c not in "SCB"]
+    if extra:
+        raise FormatError(f"{op}: unsupported '{''.join(extra)}' dimension in format '{layout.labels}'")
+    y = plain(x, layout)
+    labels = layout.labels
+    if not layout.has("B"):
+        y = y.reshape(tuple(y.shape) + (1,))
+        labels += "B"
+    if "C" not in labels:
+        y = y.reshape(tuple(y.shape) + (1,))
+        labels += "C"
+    perm = [labels.index("B"), labels.index("C")] + [i for i, c in enumerate(labels) if c == "S"]
+    return y.transpose(perm), perm
+
+
+def from_channels_first(y: dlarray, perm: List[int], layout: Layout) -> dlarray:
+    """Inverse of ``to_channels_first``: back to the input's layout (and format)."""
+    inv = [0] * len(perm)
+    for i, p in enumerate(perm):
+        inv[p] = i
+    out = y.transpose(inv)
+    n = len(layout.labels)
+    if out.ndim > n:  # drop the inserted B / C
+        out = out.reshape(tuple(out.shape[:n]))
+    return dlarray(out, layout.labels) if layout.formatted else out
+
+
+def restore(y: dlarray, layout: Layout) -> dlarray:
+    """Give ``y`` (already in the input's dim order) the input's format, if it had one."""
+    return dlarray(y, layout.labels) if layout.formatted else y

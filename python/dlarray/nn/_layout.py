@@ -78,10 +78,14 @@ def plain(x: dlarray, layout: Layout) -> dlarray:
     return y
 
 
-def to_channels_first(x: dlarray, layout: Layout, op: str) -> Tuple[dlarray, List[int]]:
+def to_channels_first(
+    x: dlarray, layout: Layout, op: str, spatial_axes: Optional[List[int]] = None
+) -> Tuple[dlarray, List[int]]:
     """``x`` permuted to (B, C, S1..Sd) — size-1 B or C inserted when absent — and the
-    permutation used (for ``from_channels_first``). Other labels (T, U) are not allowed here."""
-    extra = [c for c in layout.labels if c not in "SCB"]
+    permutation used (for ``from_channels_first``). ``spatial_axes`` defaults to the S dims
+    (a 1-D op over time passes the T dim); any other labelled dim is an error."""
+    spatial = layout.axes("S") if spatial_axes is None else list(spatial_axes)
+    extra = [c for i, c in enumerate(layout.labels) if c not in "CB" and i not in spatial]
     if extra:
         raise FormatError(f"{op}: unsupported '{''.join(extra)}' dimension in format '{layout.labels}'")
     y = plain(x, layout)
@@ -92,7 +96,7 @@ def to_channels_first(x: dlarray, layout: Layout, op: str) -> Tuple[dlarray, Lis
     if "C" not in labels:
         y = y.reshape(tuple(y.shape) + (1,))
         labels += "C"
-    perm = [labels.index("B"), labels.index("C")] + [i for i, c in enumerate(labels) if c == "S"]
+    perm = [labels.index("B"), labels.index("C")] + spatial
     return y.transpose(perm), perm
 
 

@@ -8,6 +8,7 @@ mod autodiff;
 mod convert;
 mod errors;
 mod functions;
+mod nn_conv;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -16,6 +17,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     functions::register(m)?;
     autodiff::register(m)?;
+    nn_conv::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

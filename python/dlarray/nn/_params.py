@@ -1,0 +1,55 @@
+"""Turning the numeric arguments of the deep-learning ops (weights, biases, per-channel
+offsets and scales, statistics) into dlarrays that combine with the op's input.
+
+A numpy array or Python number adopts the input's dtype (MATLAB's ``single`` data keeps
+``double`` parameters from promoting it); a dlarray argument is used as it is (formats
+stripped: parameters are plain numbers), so it stays traced and gets its gradient.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence, Tuple
+
+import numpy as np
+
+from .._core import ShapeError, dlarray, stripdims
+
+
+def as_param(v: Any, like: dlarray) -> dlarray:
+    """``v`` as an unformatted dlarray; non-dlarray values take ``like``'s dtype."""
+    if isinstance(v, dlarray):
+        return stripdims(v) if v.fmt else v
+    a = np.asarray(v)
+    if np.iscomplexobj(a) and not np.iscomplexobj(np.zeros(0, like.dtype)):
+        return dlarray(a)
+    return dlarray(a.astype(like.dtype, copy=False))
+
+
+def channel_param(v: Any, like: dlarray, n_channels: int, op: str, name: str) -> Tuple[dlarray, Tuple[int, ...]]:
+    """A per-channel parameter as a 1-D dlarray of length C, and the shape it was given in.
+
+    Accepted: 1-D of length C, or MATLAB's (C, 1). A scalar is accepted too (broadcast over
+    the channels, as MATLAB's numeric scalar offset), and its given shape is ().
+    """
+    p = as_param(v, like)
+    shape = tuple(p.shape)
+    if shape == ():
+        return p.reshape(()) * np.ones(n_channels, dtype=like.dtype), shape
+    if shape not in ((n_channels,), (n_channels, 1)):
+        raise ShapeError(
+            f"{op}: {name} must have {n_channels} elements as a vector of shape ({n_channels},) or "
+            f"({n_channels}, 1) (one per channel), got shape {shape}"
+        )
+    return p.reshape(n_channels), shape
+
+
+def along_axis(p: dlarray, axis: int, ndim: int) -> dlarray:
+    """A 1-D parameter reshaped to broadcast along ``axis`` of an ``ndim``-d array."""
+    shape = [1] * ndim
+    shape[axis] = p.shape[0]
+    return p.reshape(tuple(shape))
+
+
+def in_shape(p: dlarray, shape: Sequence[int]) -> dlarray:
+    """A per-channel result returned in the shape its parameter was given in."""
+    return p.reshape(tuple(shape)) if tuple(p.shape) != tuple(shape) else p

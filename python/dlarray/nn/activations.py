@@ -1,0 +1,91 @@
+"""Activation functions: ``relu``, ``leakyrelu``, ``gelu``, ``sigmoid``, ``tanh``, ``softmax``.
+
+The elementwise ones accept any dlarray (or array-like) and keep its format; ``softmax``
+normalises over the C dimension, so it needs a formatted input or ``data_format=``.
+Every one is built from differentiable core ops, so it differentiates to any order.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+import numpy as np
+
+from .. import _core
+from .._core import OptionError, dlarray
+from ._layout import layout_of, plain, require
+
+__all__ = ["relu", "leakyrelu", "gelu", "sigmoid", "tanh", "softmax"]
+
+
+def _dl(x: Any) -> dlarray:
+    return x if isinstance(x, dlarray) else dlarray(x)
+
+
+def relu(X: Any) -> dlarray:
+    """``max(X, 0)`` elementwise; the format is kept (MATLAB's ``relu``).
+
+    The derivative at 0 is taken as 0 (as MATLAB and PyTorch); NaN propagates.
+    """
+    return _core.relu(_dl(X))
+
+
+def leakyrelu(X: Any, scale_factor: float = 0.01) -> dlarray:
+    """``X`` where ``X > 0``, ``scale_factor * X`` elsewhere (MATLAB's ``leakyrelu``, default
+    scale 0.01). The derivative at 0 is ``scale_factor`` (the ``X <= 0`` branch)."""
+    X = _dl(X)
+    if not isinstance(scale_factor, (int, float, np.integer, np.floating)) or not math.isfinite(float(scale_factor)):
+        raise OptionError(f"leakyrelu: scale_factor must be a finite real number, got {scale_factor!r}")
+    return _core.where(np.asarray(X) > 0, X, X * float(scale_factor))
+
+
+_SQRT_HALF = math.sqrt(0.5)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def gelu(X: Any, approximation: str = "none") -> dlarray:
+    """Gaussian error linear unit (MATLAB's ``gelu``, R2022b).
+
+    ``approximation="none"`` (default): ``X/2 * (1 + erf(X/sqrt(2)))``;
+    ``"tanh"``: ``X/2 * (1 + tanh(sqrt(2/pi) * (X + 0.044715 X^3)))``.
+    """
+    X = _dl(X)
+    mode = approximation.lower() if isinstance(approximation, str) else approximation
+    if mode == "none":
+        inner = _core.erf(X * _SQRT_HALF)
+    elif mode == "tanh":
+        inner = _core.tanh((X + 0.044715 * X * X * X) * _SQRT_2_OVER_PI)
+    else:
+        raise OptionError(f"gelu: approximation must be 'none' or 'tanh', got {approximation!r}")
+    return 0.5 * X * (1.0 + inner)
+
+
+def sigmoid(X: Any) -> dlarray:
+    """Logistic function ``1 / (1 + exp(-X))`` elementwise; the format is kept."""
+    return _core.sigmoid(_dl(X))
+
+
+def tanh(X: Any) -> dlarray:
+    """Hyperbolic tangent elementwise (complex input allowed); the format is kept."""
+    return _core.tanh(_dl(X))
+
+
+def softmax(X: dlarray, data_format: Optional[str] = None) -> dlarray:
+    """Softmax over the C dimension (MATLAB's ``softmax``): for every S/B/T position,
+    ``exp(x_c) / sum_c exp(x_c)``. The output has the input's format (or, for an unformatted
+    input with ``data_format``, its layout, unformatted).
+
+    The per-position maximum is subtracted first (a constant, so the result and its
+    derivatives are unchanged) to keep ``exp`` from overflowing.
+    """
+    layout = layout_of(X, data_format, "softmax")
+    require(layout, "C", "softmax", X.shape)
+    x = plain(X, layout)
+    c = layout.axis("C")
+    shifted = x - x.max(axis=c, keepdims=True)._detach()
+    e = _core.exp(shifted)
+    y = e / e.sum(axis=c, keepdims=True)
+    if layout.formatted:
+        return dlarray(y, layout.labels)
+    return y.reshape(X.shape) if y.shape != X.shape else y

@@ -1,0 +1,159 @@
+"""dlconv and dltranspconv: MATLAB's weight layouts and options on the Rust im2col + GEMM
+kernels (which work in the internal (B, C, S...) layout)."""
+
+from __future__ import annotations
+
+from typing import Any, List, Optional, Tuple
+
+import numpy as np
+
+from .. import _core
+from .._core import FormatError, ShapeError, dlarray
+from ._layout import Layout, from_channels_first, layout_of, require, to_channels_first
+from ._options import padding_pairs, per_dim
+
+__all__ = ["dlconv", "dltranspconv"]
+
+
+def _as_param(w: Any, like: dlarray) -> dlarray:
+    """A weight/bias as an unformatted dlarray of the input's dtype (traced arrays stay traced)."""
+    w = w if isinstance(w, dlarray) else dlarray(np.asarray(w))
+    if w.fmt:
+        w = _core.stripdims(w)
+    return w if w.dtype == like.dtype else w.astype(like.dtype)
+
+
+def conv_spatial_axes(layout: Layout, op: str) -> List[int]:
+    """The dims a convolution slides over: the S dims, or T for 1-D convolution over time."""
+    s = layout.axes("S")
+    if s:
+        if layout.has("T"):
+            raise FormatError(f"{op}: convolution of data with both S and T dims ('{layout.labels}') is not supported")
+        return s
+    t = layout.axes("T")
+    if t:
+        return t
+    raise FormatError(f"{op}: input with format '{layout.labels}' has no spatial (S) or time (T) dimension")
+
+
+def _weights_5d(w: dlarray, d: int, op: str) -> Tuple[dlarray, int, int, int]:
+    """MATLAB weights (K1..Kd, A, B[, G]) padded to d+3 dims; returns (w, A, B, G)."""
+    shape = tuple(w.shape)
+    if len(shape) > d + 3:
+        raise ShapeError(f"{op}: weights of shape {shape} have more than {d + 3} dims for {d}-D convolution")
+    full = shape + (1,) * (d + 3 - len(shape))
+    if full != shape:
+        w = w.reshape(full)
+    return w, full[d], full[d + 1], full[d + 2]
+
+
+def _add_bias(y: dlarray, bias: Any, channels: int, op: str) -> dlarray:
+    """Adds a per-channel bias to y in (B, C, S...) layout; a scalar bias is allowed."""
+    if bias is None:
+        return y
+    b = _as_param(bias, y)
+    if b.size == 1:
+        return y + b.reshape(())
+    if b.size != channels:
+        raise ShapeError(f"{op}: bias has {b.size} elements (shape {tuple(b.shape)}) but the output has {channels} channels")
+    return y + b.reshape((1, channels) + (1,) * (y.ndim - 2))
+
+
+def dlconv(
+    X: dlarray,
+    weights: Any,
+    bias: Any = 0,
+    stride: Any = 1,
+    dilation_factor: Any = 1,
+    padding: Any = 0,
+    padding_value: float = 0.0,
+    data_format: Optional[str] = None,
+) -> dlarray:
+    """Deep-learning convolution (MATLAB's ``dlconv``), 1-D, 2-D or 3-D.
+
+    ``weights`` has MATLAB's layout ``(FH, FW, C/G, F/G, G)`` for 2-D (one more or fewer
+    leading filter dims for 3-D / 1-D; ``G`` may be omitted for one group); channel-wise
+    (depthwise) convolution has ``C/G = 1``. ``bias`` has ``F`` elements (1-D or (F, 1)) or
+    is a scalar. ``padding`` is a number, per-dim sizes, a (2, d) before/after matrix or
+    ``"same"``; ``padding_value`` a number. The output keeps the input's format (C = F). An
+    input without S dims but with a T dim is convolved over time (1-D).
+    """
+    op = "dlconv"
+    layout = layout_of(X, data_format, op)
+    require(layout, "C", op, X.shape)
+    spatial = conv_spatial_axes(layout, op)
+    d = len(spatial)
+    if d > 3:
+        raise FormatError(f"{op}: at most 3 spatial dims are supported, format '{layout.labels}' has {d}")
+    xi, perm = to_channels_first(X, layout, op, spatial)
+    w, cg, fg, groups = _weights_5d(_as_param(weights, X), d, op)
+    channels = xi.shape[1]
+    if cg * groups != channels:
+        raise ShapeError(
+            f"{op}: weights of shape {tuple(weights.shape if hasattr(weights, 'shape') else np.shape(weights))} expect "
+            f"{cg * groups} input channels ({cg} per group x {groups} groups) but the input (format '{layout.labels}', "
+            f"shape {tuple(X.shape)}) has {channels}"
+        )
+    # (K..., Cg, Fg, G) -> (G, Fg, Cg, K...) -> (G*Fg, Cg, K...): output channel g*Fg + f, as MATLAB.
+    wi = w.transpose([d + 2, d + 1, d] + list(range(d))).reshape((groups * fg, cg) + tuple(w.shape[:d]))
+    st = per_dim(stride, d, "stride", op)
+    dil = per_dim(dilation_factor, d, "dilation_factor", op)
+    kernel = [int(k) for k in w.shape[:d]]
+    eff = [di * (k - 1) + 1 for di, k in zip(dil, kernel)]
+    before, after = padding_pairs(padding, d, xi.shape[2:], eff, st, op)
+    y = _core._conv(xi, wi, st, dil, before, after, groups, float(padding_value))
+    y = _add_bias(y, bias, groups * fg, op)
+    return from_channels_first(y, perm, layout)
+
+
+def dltranspconv(
+    X: dlarray,
+    weights: Any,
+    bias: Any = 0,
+    stride: Any = 1,
+    dilation_factor: Any = 1,
+    cropping: Any = 0,
+    data_format: Optional[str] = None,
+) -> dlarray:
+    """Transposed convolution (MATLAB's ``dltranspconv``).
+
+    ``weights`` has MATLAB's layout ``(FH, FW, F/G, C/G, G)`` for 2-D — filters and channels
+    swapped relative to ``dlconv``. Output size per dim is
+    ``(I − 1)·stride + dilation·(K − 1) + 1 − crop_before − crop_after``. ``cropping`` takes
+    the same forms as dlconv's padding; ``"same"`` gives output size ``I·stride`` (an odd
+    total crop removes the extra element at the end — decision recorded in docs/decisions.md).
+    """
+    op = "dltranspconv"
+    layout = layout_of(X, data_format, op)
+    require(layout, "C", op, X.shape)
+    spatial = conv_spatial_axes(layout, op)
+    d = len(spatial)
+    xi, perm = to_channels_first(X, layout, op, spatial)
+    w, fg, cg, groups = _weights_5d(_as_param(weights, X), d, op)
+    channels = xi.shape[1]
+    if cg * groups != channels:
+        raise ShapeError(
+            f"{op}: weights of shape {tuple(np.shape(weights))} expect {cg * groups} input channels "
+            f"({cg} per group x {groups} groups) but the input (format '{layout.labels}', shape {tuple(X.shape)}) has {channels}"
+        )
+    # (K..., Fg, Cg, G) -> (G, Cg, Fg, K...) -> (G*Cg, Fg, K...).
+    wi = w.transpose([d + 2, d + 1, d] + list(range(d))).reshape((groups * cg, fg) + tuple(w.shape[:d]))
+    st = per_dim(stride, d, "stride", op)
+    dil = per_dim(dilation_factor, d, "dilation_factor", op)
+    kernel = [int(k) for k in w.shape[:d]]
+    eff = [di * (k - 1) + 1 for di, k in zip(dil, kernel)]
+    output_padding = [0] * d
+    if isinstance(cropping, str) and cropping.lower() == "same":
+        before, after = [], []
+        for i, (e, s) in enumerate(zip(eff, st)):
+            total = e - s
+            if total < 0:  # the full output is shorter than I·stride: pad at the end instead
+                output_padding[i] = -total
+                total = 0
+            before.append(total // 2)
+            after.append(total - total // 2)
+    else:
+        before, after = padding_pairs(cropping, d, xi.shape[2:], eff, st, op, name="cropping")
+    y = _core._transposed_conv(xi, wi, st, dil, before, after, groups, output_padding)
+    y = _add_bias(y, bias, groups * fg, op)
+    return from_channels_first(y, perm, layout)

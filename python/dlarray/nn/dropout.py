@@ -1,0 +1,64 @@
+"""``dropout``: inverted dropout, as MATLAB's model-function idiom
+``mask = rand(size(X)) > p; Y = X .* mask / (1 - p)``."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple, Union
+
+import numpy as np
+
+from .._core import OptionError, ShapeError, dlarray
+
+__all__ = ["dropout"]
+
+
+def dropout(
+    X: Any,
+    p: float = 0.5,
+    *,
+    mask: Any = None,
+    seed: Union[None, int, np.random.Generator] = None,
+    return_mask: bool = False,
+) -> Union[dlarray, Tuple[dlarray, np.ndarray]]:
+    """Zero each element of ``X`` with probability ``p`` and scale the kept ones by
+    ``1 / (1 - p)``, so the expected value is unchanged. The format is kept.
+
+    MATLAB documents no functional ``dropout`` (only ``dropoutLayer``); this is the inverted
+    dropout of its model-function examples (an element is kept where ``rand > p``).
+
+    * ``mask``: a given keep-mask (bool or 0/1, shape of ``X``) instead of a random one, so a
+      forward pass can be repeated exactly (e.g. for gradient checks).
+    * ``seed``: an int or a ``numpy.random.Generator`` for the random draw. Decision: with
+      ``seed=None`` the draw uses numpy's global generator, so ``numpy.random.seed(s)``
+      reproduces it (as ``rng(s)`` does in MATLAB).
+    * ``return_mask=True`` returns ``(Y, mask)`` with the boolean keep-mask.
+
+    ``p = 1`` drops everything (``Y`` is zeros); the gradient flows through kept elements
+    only, scaled by ``1 / (1 - p)``.
+    """
+    if not isinstance(X, dlarray):
+        X = dlarray(X)
+    if not isinstance(p, (int, float, np.integer, np.floating)) or not 0.0 <= float(p) <= 1.0:
+        raise OptionError(f"dropout: probability p must be a number in [0, 1], got {p!r}")
+    p = float(p)
+    shape = tuple(X.shape)
+    if mask is not None:
+        keep = np.asarray(mask.__array__() if isinstance(mask, dlarray) else mask)
+        if keep.shape != shape:
+            raise ShapeError(f"dropout: mask of shape {keep.shape} does not match input of shape {shape}")
+        keep = keep.astype(bool)
+    else:
+        if isinstance(seed, np.random.Generator):
+            u = seed.random(shape)
+        elif seed is None:
+            u = np.random.random_sample(shape)
+        elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+            u = np.random.default_rng(int(seed)).random(shape)
+        else:
+            raise OptionError(f"dropout: seed must be None, an int or a numpy.random.Generator, got {seed!r}")
+        keep = u > p
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    weights = keep.astype(np.float64) * scale
+    real_dtype = np.zeros(0, X.dtype).real.dtype
+    Y = X * weights.astype(real_dtype)
+    return (Y, keep) if return_mask else Y

@@ -1,0 +1,125 @@
+"""maxpool, maxunpool and avgpool (MATLAB's options: stride defaults to 1, padding as a
+number / per-dim / (2, d) matrix / "same", ``"global"`` pooling)."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from .. import _core
+from .._core import OptionError, ShapeError, dlarray
+from ._layout import from_channels_first, layout_of, restore, to_channels_first
+from .conv import conv_spatial_axes
+from ._options import padding_pairs, per_dim
+
+__all__ = ["maxpool", "maxunpool", "avgpool"]
+
+
+def _is_global(pool_size: Any) -> bool:
+    return isinstance(pool_size, str) and pool_size.lower() == "global"
+
+
+def _window(X, pool_size, stride, padding, data_format, op):
+    layout = layout_of(X, data_format, op)
+    spatial = conv_spatial_axes(layout, op)
+    d = len(spatial)
+    xi, perm = to_channels_first(X, layout, op, spatial)
+    kernel = per_dim(pool_size, d, "pool_size", op)
+    st = per_dim(stride, d, "stride", op)
+    before, after = padding_pairs(padding, d, xi.shape[2:], kernel, st, op)
+    return layout, spatial, xi, perm, kernel, st, before, after
+
+
+def maxpool(
+    X: dlarray,
+    pool_size: Any,
+    stride: Any = 1,
+    padding: Any = 0,
+    return_indices: bool = False,
+    data_format: Optional[str] = None,
+):
+    """Max pooling (MATLAB's ``maxpool``); ``pool_size="global"`` pools all S dims to 1.
+
+    With ``return_indices=True`` returns ``(Y, indices, input_size)``: ``indices`` is a numpy
+    int64 array of Y's shape holding, for each output, the flat (row-major) position in X of
+    the maximum it took — MATLAB's linear indices, 0-based — and ``input_size`` is X's shape;
+    both feed ``maxunpool``. Padding is never selected; ties take the first element.
+    """
+    op = "maxpool"
+    if _is_global(pool_size):
+        layout = layout_of(X, data_format, op)
+        spatial = conv_spatial_axes(layout, op)
+        pool_size = [X.shape[a] if a < X.ndim else 1 for a in spatial]
+        stride, padding = 1, 0
+    layout, spatial, xi, perm, kernel, st, before, after = _window(X, pool_size, stride, padding, data_format, op)
+    yi, flat = _core._maxpool(xi, kernel, st, before, after)
+    Y = from_channels_first(yi, perm, layout)
+    if not return_indices:
+        return Y
+    # Internal flat positions -> positions in X's own (row-major) layout.
+    internal_shape = tuple(xi.shape)
+    multi = np.unravel_index(flat.astype(np.int64), internal_shape)
+    ext_shape = [0] * len(perm)
+    ext_multi = [None] * len(perm)
+    for i, p in enumerate(perm):
+        ext_shape[p] = internal_shape[i]
+        ext_multi[p] = multi[i]
+    user_flat = np.ravel_multi_index(tuple(ext_multi), tuple(ext_shape))
+    inv = np.argsort(perm)
+    idx = user_flat.reshape(tuple(yi.shape)).transpose(inv)
+    idx = idx.reshape(tuple(Y.shape)).astype(np.int64)
+    return Y, idx, tuple(X.shape)
+
+
+def maxunpool(X: dlarray, indices: Any, output_size: Any, data_format: Optional[str] = None) -> dlarray:
+    """Places each element of ``X`` at its position in ``indices`` within zeros of
+    ``output_size`` (MATLAB's ``maxunpool``, with ``maxpool(..., return_indices=True)``'s
+    0-based indices). Positions selected twice add up. Keeps X's format."""
+    op = "maxunpool"
+    layout = layout_of(X, data_format, op)
+    idx = np.asarray(indices)
+    if idx.shape != tuple(X.shape):
+        raise ShapeError(f"{op}: indices of shape {idx.shape} do not match the input of shape {tuple(X.shape)}")
+    size = tuple(int(s) for s in output_size)
+    if len(size) != X.ndim:
+        raise ShapeError(f"{op}: output_size {size} must have as many dims as the input of shape {tuple(X.shape)}")
+    if idx.size and (idx.min() < 0 or idx.max() >= int(np.prod(size))):
+        raise _core.DlIndexError(f"{op}: indices out of range for an output of size {size}")
+    flat = np.ascontiguousarray(idx.reshape(-1), dtype=np.uintp)
+    y = _core._maxunpool(_core.stripdims(X) if X.fmt else X, flat, list(size))
+    return restore(y, layout)
+
+
+def avgpool(
+    X: dlarray,
+    pool_size: Any,
+    stride: Any = 1,
+    padding: Any = 0,
+    padding_value: Any = 0,
+    data_format: Optional[str] = None,
+) -> dlarray:
+    """Average pooling (MATLAB's ``avgpool``); ``pool_size="global"`` averages all S dims.
+
+    ``padding_value=0`` (MATLAB's default) counts padding as zeros: every window is divided by
+    the full pool size. ``padding_value="mean"`` averages only the input elements a window
+    covers (as if the padding held the window's mean).
+    """
+    op = "avgpool"
+    if _is_global(pool_size):
+        layout = layout_of(X, data_format, op)
+        spatial = conv_spatial_axes(layout, op)
+        axes = tuple(a for a in spatial if a < X.ndim)
+        Y = (_core.stripdims(X) if X.fmt else X).mean(axes, True) if axes else X
+        return restore(Y, layout)
+    if isinstance(padding_value, str):
+        if padding_value.lower() != "mean":
+            raise OptionError(f"{op}: padding_value must be 0 or 'mean', got '{padding_value}'")
+        counts = False
+    elif padding_value == 0:
+        counts = True
+    else:
+        raise OptionError(f"{op}: padding_value must be 0 or 'mean', got {padding_value!r}")
+    layout, spatial, xi, perm, kernel, st, before, after = _window(X, pool_size, stride, padding, data_format, op)
+    yi = _core._avgpool(xi, kernel, st, before, after, counts)
+    return from_channels_first(yi, perm, layout)

@@ -46,16 +46,12 @@ from ._core import (  # noqa: F401  (re-exports)
     stack,
     stripdims,
     tan,
-    tanh,
     where,
 )
-from ._core import sigmoid as _sigmoid_elementwise  # noqa: F401
 from .array_functions import cumsum, max, mean, min, norm, permute, prod, reshape, sum, transpose  # noqa: F401
 from .autodiff import dldivergence, dlfeval, dlgradient, dljacobian, dllaplacian  # noqa: F401
 from .errors import AutodiffError, DlIndexError, DTypeError, FormatError, OptionError, ShapeError  # noqa: F401
 from .device import canUseGPU, gather, gpuArray  # noqa: F401
-
-sigmoid = _sigmoid_elementwise
 
 # Data and monitoring need only numpy.
 from .data import (  # noqa: E402,F401
@@ -67,5 +63,12 @@ from .data import (  # noqa: E402,F401
 )
 from .monitor import trainingProgressMonitor  # noqa: E402,F401
 
-# The functional deep-learning operations.
+# The functional deep-learning operations (their format-aware relu, sigmoid and tanh are the
+# exported ones).
 from .nn import *  # noqa: E402,F401,F403
+
+# dlnetwork, its layers, and checkpoints.
+from .network import dlnetwork  # noqa: E402,F401
+from .layers import *  # noqa: E402,F401,F403
+from .io import load, save  # noqa: E402,F401
+from .optim import adamupdate, dlupdate, lbfgsState, lbfgsupdate, rmspropupdate, sgdmupdate  # noqa: E402,F401

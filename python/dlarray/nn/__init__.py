@@ -7,6 +7,9 @@ formatted dlarray, or an unformatted one with ``data_format=``.
 from ._layout import Layout, layout_of  # noqa: F401
 from .conv import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403
+from .onehot import *  # noqa: F401,F403
+from .embedding import *  # noqa: F401,F403
 from .fullyconnect import *  # noqa: F401,F403
 from .activations import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403

@@ -84,7 +84,7 @@ def _as_values(a: Any, dtype: Any, name: str, op: str) -> Any:
     arr = np.asarray(a)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{op}: {name} must be numeric, got dtype {arr.dtype}")
-    return arr.astype(dtype)
+    return np.ascontiguousarray(arr, dtype=dtype)
 
 
 def targets_like(op: str, T: Any, inp: LossInput, name: str = "targets") -> Any:
@@ -143,7 +143,8 @@ def _check_broadcast(a: Any, inp: LossInput, name: str, op: str, fmt: str = "") 
     if len(shape) != len(want) or any(s not in (1, w) for s, w in zip(shape, want)):
         what = f"format '{fmt}', shape" if fmt else "shape"
         raise ShapeError(f"{op}: {name} ({what} {shape}) cannot be expanded to the predictions ({inp.describe()})")
-    return a
+    # Row-major numpy data: a permuted view must not reach the core as a strided array.
+    return np.ascontiguousarray(a) if isinstance(a, np.ndarray) else a
 
 
 def aux_like(op: str, A: Any, name: str, inp: LossInput, fmt: Optional[str] = None) -> Any:

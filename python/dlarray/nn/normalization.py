@@ -75,7 +75,7 @@ def _axes_except(ndim: int, keep: Sequence[Optional[int]]) -> List[int]:
 def _batch_normalize(x: dlarray, c: int, off: dlarray, sc: dlarray, epsilon: float) -> Tuple[dlarray, dlarray, dlarray]:
     """Normalise with the batch statistics: ``(Y, mean, var)``, mean/var 1-D of length C
     (biased variance). The fused core op computes all three in two passes over ``x``."""
-    fused = getattr(_core, "batchnorm_train", None)
+    fused = getattr(_core, "_batchnorm_train", None)
     if fused is not None:
         return fused(x, off, sc, c, epsilon)
     axes = tuple(_axes_except(x.ndim, [c]))

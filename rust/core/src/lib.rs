@@ -9,6 +9,7 @@ pub mod format;
 pub mod kernels;
 pub mod labeled;
 pub mod ops;
+pub mod optim;
 pub mod shape;
 pub mod tensor;
 

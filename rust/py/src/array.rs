@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
 use pyo3::IntoPyObjectExt;
 
-use crate::convert::{tensor_from_arraylike, tensor_from_scalar, tensor_to_numpy};
+use crate::convert::{tensor_from_arraylike, tensor_from_scalar, tensor_to_numpy, tensor_to_numpy_view};
 use crate::errors::{to_py, IntoPy};
 
 /// Above this many elements an op releases the GIL while it runs.
@@ -118,7 +118,8 @@ fn compare(py: Python<'_>, a: &PyDlarray, other: &Bound<'_, PyAny>, op: CompareO
 pub fn flat_index(py: Python<'_>, shape: &[usize], key: &Bound<'_, PyAny>) -> PyResult<(Arc<Vec<usize>>, Vec<usize>, bool)> {
     let np = py.import("numpy")?;
     let n: usize = shape.iter().product();
-    let positions = np.call_method1("arange", (n, "intp"))?.call_method1("reshape", (shape.to_vec(),))?;
+    // (arange's second positional argument is `stop`, so the dtype goes through astype.)
+    let positions = np.call_method1("arange", (n,))?.call_method1("astype", ("intp",))?.call_method1("reshape", (shape.to_vec(),))?;
     // dlarrays inside the key become numpy arrays.
     let key = convert_key(py, key)?;
     let basic = is_basic_key(&key)?;
@@ -258,12 +259,20 @@ impl PyDlarray {
 
     #[pyo3(signature = (dtype = None, copy = None))]
     fn __array__<'py>(&self, py: Python<'py>, dtype: Option<&Bound<'py, PyAny>>, copy: Option<bool>) -> PyResult<Bound<'py, PyAny>> {
-        let _ = copy; // every conversion is a fresh array
-        let a = tensor_to_numpy(py, self.tensor())?;
-        match dtype {
-            Some(d) if !d.is_none() => a.call_method1("astype", (d,)),
-            _ => Ok(a),
+        // Zero-copy, read-only view unless a copy is asked for (docs/decisions.md).
+        let a = if copy == Some(true) { tensor_to_numpy(py, self.tensor())? } else { tensor_to_numpy_view(py, self.tensor())? };
+        let Some(d) = dtype.filter(|d| !d.is_none()) else { return Ok(a) };
+        let want = py.import("numpy")?.getattr("dtype")?.call1((d,))?;
+        if copy == Some(false) && !a.getattr("dtype")?.eq(&want)? {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "dlarray.__array__: copy=False, but converting {} to {} needs a copy",
+                self.tensor().dtype(),
+                want.str()?
+            )));
         }
+        let kwargs = pyo3::types::PyDict::new(py);
+        kwargs.set_item("copy", false)?;
+        a.call_method("astype", (want,), Some(&kwargs))
     }
 
     /// numpy defers binary operators to dlarray, so `ndarray * X` is a dlarray.

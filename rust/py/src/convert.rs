@@ -1,8 +1,11 @@
 //! numpy ⇄ tensor conversion, and turning Python operands into tensors.
 
+use std::sync::Arc;
+
 use dlarray_core::dtype::{C32, C64};
 use dlarray_core::{Buffer, DType, Tensor};
-use numpy::{PyArray1, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use numpy::ndarray::{ArrayViewD, IxDyn};
+use numpy::{PyArray1, PyArrayDyn, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyComplex, PyFloat, PyInt};
@@ -12,9 +15,10 @@ use crate::errors::IntoPy;
 fn copy_array<'py, T: numpy::Element + Copy>(arr: &Bound<'py, PyAny>) -> PyResult<(Vec<T>, Vec<usize>)> {
     let a: PyReadonlyArrayDyn<'py, T> = arr.extract()?;
     let shape = a.shape().to_vec();
+    // as_slice also accepts Fortran-ordered arrays (memory order), so test C order first.
     let data = match a.as_slice() {
-        Ok(s) => s.to_vec(),
-        Err(_) => a.as_array().iter().copied().collect(),
+        Ok(s) if a.is_c_contiguous() => s.to_vec(),
+        _ => a.as_array().iter().copied().collect(),
     };
     Ok((data, shape))
 }
@@ -63,13 +67,14 @@ pub fn tensor_from_arraylike(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
 }
 
 /// A Python scalar as a 0-d tensor that adopts `like`'s dtype (numpy's weak scalars), or
-/// `None` when `obj` is not a Python scalar.
+/// `None` when `obj` is not a Python scalar. Exact type checks: numpy scalars such as
+/// `np.float64` subclass `float` but keep their own dtype (NEP 50), so they go the array way.
 pub fn tensor_from_scalar(obj: &Bound<'_, PyAny>, like: DType) -> PyResult<Option<Tensor>> {
-    if obj.is_instance_of::<PyFloat>() || obj.is_instance_of::<PyInt>() || obj.is_instance_of::<PyBool>() {
+    if obj.is_exact_instance_of::<PyFloat>() || obj.is_exact_instance_of::<PyInt>() || obj.is_exact_instance_of::<PyBool>() {
         let v: f64 = obj.extract()?;
         return Ok(Some(Tensor::scalar_like(v, like)));
     }
-    if obj.is_instance_of::<PyComplex>() {
+    if obj.is_exact_instance_of::<PyComplex>() {
         let c: C64 = obj.extract()?;
         let t = Tensor::scalar(c).cast(like.complex()).py()?;
         return Ok(Some(t));
@@ -87,4 +92,38 @@ pub fn tensor_to_numpy<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, 
         Buffer::C128(v) => PyArray1::from_vec(py, v.clone()).into_any(),
     };
     arr.call_method1("reshape", (shape,))
+}
+
+/// Keeps a tensor's storage alive while numpy views of it exist: the `base` of every array
+/// made by [`tensor_to_numpy_view`]. Storage is never written once shared (copy-on-write), so
+/// the view sees fixed data for as long as it lives.
+#[pyclass(frozen, name = "_BufferOwner", module = "dlarray._core")]
+pub struct BufferOwner {
+    #[allow(dead_code)] // held for its reference count, never read
+    buffer: Arc<Buffer>,
+}
+
+fn view_of<'py, T: numpy::Element>(data: &[T], shape: &[usize], owner: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let view = ArrayViewD::from_shape(IxDyn(shape), data).map_err(|e| PyTypeError::new_err(format!("dlarray: cannot view data of shape {shape:?}: {e}")))?;
+    // SAFETY: `data` lives in the `Arc<Buffer>` that `owner` holds, and numpy keeps `owner`
+    // as the array's base for the array's lifetime. A shared buffer is never written or
+    // reallocated (copy-on-write), and the view is made read-only below.
+    let arr: Bound<'py, PyArrayDyn<T>> = unsafe { PyArrayDyn::borrow_from_array(&view, owner) };
+    // Read-only: writing through the view would silently change the dlarray. numpy refuses to
+    // set the flag back, because the base exposes no writable buffer.
+    unsafe { (*arr.as_array_ptr()).flags &= !numpy::npyffi::NPY_ARRAY_WRITEABLE };
+    Ok(arr.into_any())
+}
+
+/// A tensor's data as a read-only numpy array sharing its storage (no copy).
+pub fn tensor_to_numpy_view<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
+    let buffer = t.shared_buffer();
+    let owner = Bound::new(py, BufferOwner { buffer: buffer.clone() })?.into_any();
+    let shape = t.shape();
+    match &*buffer {
+        Buffer::F32(v) => view_of(v, shape, owner),
+        Buffer::F64(v) => view_of(v, shape, owner),
+        Buffer::C64(v) => view_of(v, shape, owner),
+        Buffer::C128(v) => view_of(v, shape, owner),
+    }
 }

@@ -104,7 +104,8 @@ fn angle(x: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
     Ok(PyDlarray::with(a.tensor.angle().py()?, a.format))
 }
 
-/// The data as a numpy array of shape `X.shape` (untraced, unformatted).
+/// The data as a numpy array of shape `X.shape` (untraced, unformatted). A writable copy, as
+/// MATLAB users write into it; `np.asarray(X)` is the zero-copy read-only view (docs/decisions.md).
 #[pyfunction]
 fn extractdata<'py>(py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     match x.cast::<PyDlarray>() {

@@ -9,6 +9,9 @@ mod convert;
 mod errors;
 mod functions;
 mod nn_conv;
+mod nn_ops;
+mod nn_recurrent;
+mod optim;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -18,6 +21,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     functions::register(m)?;
     autodiff::register(m)?;
     nn_conv::register(m)?;
+    nn_ops::register(m)?;
+    nn_recurrent::register(m)?;
+    optim::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

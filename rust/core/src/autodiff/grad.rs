@@ -133,10 +133,31 @@ pub fn gradient(y: &Tensor, xs: &[Tensor], opts: &GradOptions) -> Result<Vec<Ten
         .map(|x| {
             let g = match grads.get(&x.id()) {
                 Some(g) => g.clone(),
-                None => return Ok(Tensor::zeros(x.shape(), x.dtype())),
+                None => Tensor::zeros(x.shape(), x.dtype()),
             };
-            let g = if g.dtype() != x.dtype() { g.cast(x.dtype())? } else { g };
-            if higher { Ok(g) } else { Ok(g.detach()) }
+            let g = if g.dtype() != x.dtype() { trace::with_recording(higher, || g.cast(x.dtype()))? } else { g };
+            if higher { Ok(traced_constant(g, x)) } else { Ok(g.detach()) }
         })
         .collect()
+}
+
+/// With higher derivatives on, every returned gradient must be traced so that it can be
+/// differentiated again. A gradient that came out untraced (the zeros of an `x` that `y`
+/// does not reach, the ones of `y = sum(x)`, the constant slope of a linear `y`) does not
+/// depend on any traced value, so its own derivative is zero: it is attached to `x` by an op
+/// that propagates nothing, which makes a further `dlgradient` return exact zeros instead of
+/// failing with "y is not traced".
+fn traced_constant(g: Tensor, x: &Tensor) -> Tensor {
+    if g.is_traced() {
+        return g;
+    }
+    let shape = g.shape().to_vec();
+    trace::with_recording(true, || {
+        Tensor::from_op_shared(
+            g.shared_buffer(),
+            shape,
+            || crate::autodiff::Op::new("constant_gradient", vec![x.clone()], |_, _, _| Ok(vec![None])),
+            &[x],
+        )
+    })
 }

@@ -3,6 +3,8 @@
 pub mod conv;
 pub mod elementwise;
 pub mod gemm;
+pub mod norm;
 pub mod parallel;
 pub mod pool;
 pub mod reduce;
+pub mod recurrent;

@@ -6,8 +6,10 @@ pub mod complex;
 pub mod conv;
 pub mod index;
 pub mod matmul;
+pub mod norm;
 pub mod pool;
 pub mod reduce;
+pub mod recurrent;
 pub mod shape_ops;
 pub mod unary;
 

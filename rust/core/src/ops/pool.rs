@@ -2,9 +2,10 @@
 //! (N, C, S1..Sd), d = 1, 2, 3, pooling each channel of each observation separately.
 //! Global pooling is a mean or max over the spatial axes and lives with the caller.
 //!
-//! Max pooling finds each window's argmax with a fast kernel and takes the values with
-//! `take`, whose backward is `scatter_add` (and vice versa), so every order of derivative
-//! works. Average pooling and its adjoint `avgpool_backward` are linear and each one's
+//! Max pooling finds each window's maximum and its flat index with a fast kernel; the result
+//! is recorded as a gather of x at those indices, whose backward is `maxunpool` (a scatter-add),
+//! whose backward is the gather again (the pair `take` / `scatter_add`, with kernels that run
+//! plane by plane in parallel), so every order of derivative works. Average pooling and its adjoint `avgpool_backward` are linear and each one's
 //! backward is the other.
 
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use super::conv::{sp3, spatial3};
 use crate::autodiff::Op;
 use crate::buffer::Buffer;
 use crate::error::{Error, Result};
-use crate::kernels::pool::{avgpool_backward, avgpool_forward, maxpool_argmax, PoolGeom};
+use crate::kernels::pool::{avgpool_backward, avgpool_forward, gather, maxpool_forward, scatter_planes, PoolGeom};
 use crate::shape::numel;
 use crate::tensor::Tensor;
 
@@ -97,27 +98,70 @@ impl Tensor {
         const OP: &str = "maxpool";
         real_only(OP, self)?;
         let geo = Window::new(kernel, stride, pad_before, pad_after).geometry(OP, self.shape(), true)?;
-        let idx = match self.buffer() {
-            Buffer::F32(v) => maxpool_argmax(v, &geo),
-            Buffer::F64(v) => maxpool_argmax(v, &geo),
+        let (vals, idx) = match self.buffer() {
+            Buffer::F32(v) => {
+                let (y, i) = maxpool_forward(v, &geo);
+                (Buffer::F32(y), i)
+            }
+            Buffer::F64(v) => {
+                let (y, i) = maxpool_forward(v, &geo);
+                (Buffer::F64(y), i)
+            }
             _ => unreachable!("checked above"),
         };
         let idx = Arc::new(idx);
-        let y = self.take(idx.clone(), pooled_shape(self.shape(), &geo))?;
-        Ok((y, idx))
+        Ok((self.gathered(vals, idx.clone(), pooled_shape(self.shape(), &geo)), idx))
     }
 
-    /// MATLAB's `maxunpool`: zeros of `input_shape` with each element of `self` placed at its
-    /// flat position in `idx` (from [`Tensor::maxpool`]); positions selected twice add up.
+    /// The elements of `self` at flat positions `idx`, as a recorded op whose backward is
+    /// `maxunpool` (`data` holds the values, already gathered).
+    fn gathered(&self, data: Buffer, idx: Arc<Vec<usize>>, shape: Vec<usize>) -> Tensor {
+        let src_shape = self.shape().to_vec();
+        Tensor::from_op(
+            data,
+            shape,
+            || Op::new("maxpool", vec![self.clone()], move |_, _, g| Ok(vec![Some(g.maxunpool(idx.clone(), &src_shape)?)])),
+            &[self],
+        )
+    }
+
+    /// MATLAB's `maxunpool`: zeros of `input_shape` with each element of `self` added at its
+    /// flat position in `idx` (from [`Tensor::maxpool`]; positions selected twice, possible
+    /// with overlapping windows, add up, which makes it the adjoint of `maxpool`).
     pub fn maxunpool(&self, idx: Arc<Vec<usize>>, input_shape: &[usize]) -> Result<Tensor> {
         const OP: &str = "maxunpool";
+        real_only(OP, self)?;
         if idx.len() != self.numel() {
             return Err(Error::shape(OP, format!("{} indices for an input of shape {:?}", idx.len(), self.shape())));
         }
-        if let Some(&bad) = idx.iter().find(|&&i| i >= numel(input_shape)) {
+        let n = numel(input_shape);
+        if let Some(&bad) = idx.iter().find(|&&i| i >= n) {
             return Err(Error::index(OP, format!("index {bad} is outside the output size {input_shape:?}")));
         }
-        self.scatter_add(idx, input_shape.to_vec())
+        // (N, C) planes, when both shapes have them.
+        let planes = |s: &[usize]| if s.len() >= 3 { numel(&s[2..]) } else { numel(s) };
+        let (op, ip) = (planes(self.shape()), planes(input_shape));
+        let data = match self.buffer() {
+            Buffer::F32(v) => Buffer::F32(scatter_planes(v, &idx, n, op, ip)),
+            Buffer::F64(v) => Buffer::F64(scatter_planes(v, &idx, n, op, ip)),
+            _ => unreachable!("checked above"),
+        };
+        let y_shape = self.shape().to_vec();
+        Ok(Tensor::from_op(
+            data,
+            input_shape.to_vec(),
+            || {
+                Op::new(OP, vec![self.clone()], move |_, _, g| {
+                    let vals = match g.buffer() {
+                        Buffer::F32(v) => Buffer::F32(gather(v, &idx)),
+                        Buffer::F64(v) => Buffer::F64(gather(v, &idx)),
+                        _ => return Err(Error::dtype(OP, "complex gradient")),
+                    };
+                    Ok(vec![Some(g.gathered(vals, idx.clone(), y_shape.clone()))])
+                })
+            },
+            &[self],
+        ))
     }
 
     /// Average pooling of x (N, C, S...) → (N, C, O...), shapes as in [`Tensor::maxpool`].

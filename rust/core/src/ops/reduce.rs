@@ -73,7 +73,17 @@ impl Tensor {
         }
         let mut shape = self.shape().to_vec();
         let mut data: Option<Buffer> = None;
-        for &a in axes {
+        if self.numel() == 0 {
+            // Nothing to fold (and the kernel's (outer, n, inner) view would have an empty
+            // inner extent): sums are 0 and products 1, numpy's identities.
+            for &a in axes {
+                shape[a] = 1;
+            }
+            let identity = if op == ReduceOp::Prod { 1.0 } else { 0.0 };
+            data = Some(Buffer::filled(self.dtype(), crate::shape::numel(&shape), identity));
+        }
+        let empty = data.is_some();
+        for &a in axes.iter().filter(|_| !empty) {
             if shape[a] == 1 {
                 continue;
             }
@@ -83,7 +93,6 @@ impl Tensor {
         }
         let data = match data {
             Some(d) => d,
-            None if self.numel() == 0 => Buffer::filled(self.dtype(), crate::shape::numel(&shape), if op == ReduceOp::Prod { 1.0 } else { 0.0 }),
             None => return self.reshape(&shape),
         };
         let axes = axes.to_vec();

@@ -1,0 +1,8 @@
+"""Runnable examples (each is also a module: ``python -m dlarray.examples.train_digits``).
+
+* ``train_digits``: the main job — the seed convolutional network trained on the digits data
+  with the canonical custom training loop (``minibatchqueue``, ``sgdmupdate``,
+  ``trainingProgressMonitor``); console script ``dlarray-train-digits``.
+* ``train_lstm``: an LSTM sequence classifier (``lstmLayer(output_mode="last")``, adamupdate).
+* ``train_pinn``: a physics-informed network solving a Poisson equation with ``dllaplacian``.
+"""

@@ -1,0 +1,51 @@
+"""Layers for dlnetwork, with MATLAB's constructor names, options and defaults.
+
+Each family has its own module; a custom layer subclasses :class:`Layer` (see
+``dlarray.layers.base`` for an example)."""
+
+from .base import Layer  # noqa: F401
+from .input import (  # noqa: F401
+    FeatureInputLayer, ImageInputLayer, InputLayer, SequenceInputLayer,
+    featureInputLayer, imageInputLayer, sequenceInputLayer,
+)
+from .convolution import (  # noqa: F401
+    Convolution1DLayer, Convolution2DLayer, Convolution3DLayer, GroupedConvolution2DLayer,
+    TransposedConvolution2DLayer, convolution1dLayer, convolution2dLayer, convolution3dLayer,
+    groupedConvolution2dLayer, transposedConv2dLayer,
+)
+from .normalization import (  # noqa: F401
+    BatchNormalizationLayer, GroupNormalizationLayer, LayerNormalizationLayer,
+    batchNormalizationLayer, groupNormalizationLayer, layerNormalizationLayer,
+)
+from .activation import (  # noqa: F401
+    DropoutLayer, GELULayer, LeakyReLULayer, ReLULayer, SigmoidLayer, SoftmaxLayer, TanhLayer,
+    dropoutLayer, geluLayer, leakyReluLayer, reluLayer, sigmoidLayer, softmaxLayer, tanhLayer,
+)
+from .pooling import (  # noqa: F401
+    AveragePooling1DLayer, AveragePooling2DLayer, AveragePooling3DLayer, GlobalAveragePooling2DLayer,
+    GlobalMaxPooling2DLayer, MaxPooling1DLayer, MaxPooling2DLayer, MaxPooling3DLayer,
+    averagePooling1dLayer, averagePooling2dLayer, averagePooling3dLayer, globalAveragePooling2dLayer,
+    globalMaxPooling2dLayer, maxPooling1dLayer, maxPooling2dLayer, maxPooling3dLayer,
+)
+from .dense import (  # noqa: F401
+    EmbeddingLayer, FlattenLayer, FullyConnectedLayer, embeddingLayer, flattenLayer, fullyConnectedLayer,
+)
+from .recurrent import GRULayer, LSTMLayer, gruLayer, lstmLayer  # noqa: F401
+from .combination import (  # noqa: F401
+    AdditionLayer, ConcatenationLayer, DepthConcatenationLayer, additionLayer, concatenationLayer,
+    depthConcatenationLayer,
+)
+from .function import FunctionLayer, functionLayer  # noqa: F401
+
+#: The constructor functions exported at the top level of the package (MATLAB's names).
+CONSTRUCTORS = [
+    "imageInputLayer", "featureInputLayer", "sequenceInputLayer",
+    "convolution1dLayer", "convolution2dLayer", "convolution3dLayer", "groupedConvolution2dLayer",
+    "transposedConv2dLayer", "batchNormalizationLayer", "layerNormalizationLayer", "groupNormalizationLayer",
+    "reluLayer", "leakyReluLayer", "geluLayer", "sigmoidLayer", "tanhLayer", "softmaxLayer", "dropoutLayer",
+    "maxPooling1dLayer", "maxPooling2dLayer", "maxPooling3dLayer", "averagePooling1dLayer",
+    "averagePooling2dLayer", "averagePooling3dLayer", "globalAveragePooling2dLayer", "globalMaxPooling2dLayer",
+    "fullyConnectedLayer", "embeddingLayer", "flattenLayer", "lstmLayer", "gruLayer", "additionLayer",
+    "concatenationLayer", "depthConcatenationLayer", "functionLayer",
+]
+__all__ = ["Layer"] + CONSTRUCTORS

@@ -1,0 +1,127 @@
+"""Elementwise layers: ``reluLayer``, ``leakyReluLayer`` (scale 0.01), ``geluLayer``,
+``sigmoidLayer``, ``tanhLayer``, ``softmaxLayer`` (over C) and ``dropoutLayer`` (p 0.5:
+inverted dropout in ``forward``, the identity in ``predict``)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._core import OptionError
+from .base import Layer
+
+
+def _nn():
+    from .. import nn
+
+    return nn
+
+
+class ReLULayer(Layer):
+    """MATLAB's ``reluLayer``."""
+
+    default_name = "relu"
+    description = "ReLU"
+
+    def __init__(self, *, name: str = ""):
+        super().__init__(name)
+
+    def predict(self, X):
+        return _nn().relu(X)
+
+
+class LeakyReLULayer(Layer):
+    """MATLAB's ``leakyReluLayer(scale)``; scale defaults to 0.01."""
+
+    default_name = "leakyrelu"
+    description = "Leaky ReLU"
+
+    def __init__(self, scale: float = 0.01, *, name: str = ""):
+        super().__init__(name)
+        if not isinstance(scale, (int, float, np.integer, np.floating)) or not math.isfinite(float(scale)):
+            raise OptionError(f"leakyReluLayer: scale must be a finite number, got {scale!r}")
+        self.scale = float(scale)
+
+    def predict(self, X):
+        return _nn().leakyrelu(X, self.scale)
+
+
+class GELULayer(Layer):
+    """MATLAB's ``geluLayer`` (``approximation`` "none" or "tanh")."""
+
+    default_name = "gelu"
+    description = "GELU"
+
+    def __init__(self, *, approximation: str = "none", name: str = ""):
+        super().__init__(name)
+        if approximation not in ("none", "tanh"):
+            raise OptionError(f"geluLayer: approximation must be 'none' or 'tanh', got {approximation!r}")
+        self.approximation = approximation
+
+    def predict(self, X):
+        return _nn().gelu(X, self.approximation)
+
+
+class SigmoidLayer(Layer):
+    default_name = "sigmoid"
+    description = "Sigmoid"
+
+    def __init__(self, *, name: str = ""):
+        super().__init__(name)
+
+    def predict(self, X):
+        return _nn().sigmoid(X)
+
+
+class TanhLayer(Layer):
+    default_name = "tanh"
+    description = "Tanh"
+
+    def __init__(self, *, name: str = ""):
+        super().__init__(name)
+
+    def predict(self, X):
+        return _nn().tanh(X)
+
+
+class SoftmaxLayer(Layer):
+    """MATLAB's ``softmaxLayer``: softmax over the C dim."""
+
+    default_name = "softmax"
+    description = "Softmax"
+
+    def __init__(self, *, name: str = ""):
+        super().__init__(name)
+
+    def predict(self, X):
+        return _nn().softmax(X)
+
+
+class DropoutLayer(Layer):
+    """MATLAB's ``dropoutLayer(probability)`` (default 0.5). Random draws use numpy's global
+    random state (seed it with ``numpy.random.seed``, MATLAB's ``rng``)."""
+
+    default_name = "dropout"
+    description = "Dropout"
+
+    def __init__(self, probability: float = 0.5, *, name: str = ""):
+        super().__init__(name)
+        if not isinstance(probability, (int, float, np.integer, np.floating)) or not 0 <= float(probability) < 1:
+            raise OptionError(f"dropoutLayer: probability must be in [0, 1), got {probability!r}")
+        self.probability = float(probability)
+
+    def forward(self, X):
+        return _nn().dropout(X, self.probability) if self.probability > 0 else X
+
+    def predict(self, X):
+        return X
+
+
+reluLayer = ReLULayer
+leakyReluLayer = LeakyReLULayer
+geluLayer = GELULayer
+sigmoidLayer = SigmoidLayer
+tanhLayer = TanhLayer
+softmaxLayer = SoftmaxLayer
+dropoutLayer = DropoutLayer

@@ -1,0 +1,186 @@
+"""The ``Layer`` base class: what a dlnetwork needs from a layer, and how to write your own.
+
+A layer is a small object holding its options and, once its network is initialised, its
+learnable parameters and state as attributes with MATLAB's names (``Weights``, ``Bias``,
+``Offset``, ``Scale``, ``TrainedMean``...). ``predict`` computes the layer's output in
+inference mode from the functional ops; ``forward`` (optional) in training mode. A network
+never modifies a layer it holds: it copies it with new values (value semantics), so layer
+objects can be shared between networks.
+
+Writing a custom layer (MATLAB's ``classdef ... < nnet.layer.Layer`` with a ``Learnable``
+properties block) — a PReLU with one learnable slope per channel::
+
+    import numpy as np
+    from dlarray import dlarray, relu
+    from dlarray.layers import Layer
+
+    class PReLULayer(Layer):
+        learnable_parameters = ("Alpha",)     # MATLAB: properties (Learnable) Alpha
+        description = "PReLU"
+
+        def __init__(self, name=""):
+            super().__init__(name)
+            self.Alpha = None                  # set by initialize()
+
+        def initialize(self, X):               # X: a formatted example input
+            if self.Alpha is None:
+                channels = X.shape[X.fmt.index("C")]
+                self.Alpha = dlarray(np.full((channels,), 0.25, np.float32))
+
+        def predict(self, X):
+            c = X.fmt.index("C")               # broadcast Alpha along the C dim
+            alpha = self.Alpha.reshape([-1 if i == c else 1 for i in range(X.ndim)])
+            return relu(X) - alpha * relu(-X)
+
+    net = dlnetwork([featureInputLayer(3), PReLULayer(), fullyConnectedLayer(2)])
+
+The network traces ``Alpha`` inside ``dlfeval``, lists it in ``net.learnables`` as
+(``"layer"``, ``"Alpha"``) and updates it with the optimizers. A layer with state lists its
+names in ``state_parameters`` and returns ``(Y, new_state_1, ..., new_state_k)`` from
+``forward``/``predict`` (MATLAB's ``[Z, state1, ..., stateK] = forward(layer, X)``);
+returning only ``Y`` leaves the state unchanged. Multi-input layers set ``num_inputs``
+(inputs ``in1``, ``in2``, ...); multi-output layers ``num_outputs``.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .._core import FormatError, OptionError, dlarray
+
+
+class Layer:
+    """Base class of every layer (built-in and custom)."""
+
+    #: MATLAB's names of the learnable parameters, in table order.
+    learnable_parameters: Tuple[str, ...] = ()
+    #: MATLAB's names of the state parameters, in table order.
+    state_parameters: Tuple[str, ...] = ()
+    num_inputs: int = 1
+    num_outputs: int = 1
+    #: Base of the automatic name (MATLAB's default names: "conv", "relu", "fc", ...).
+    default_name: str = "layer"
+    #: The layer type shown in the network summary (MATLAB's ``Type``).
+    description: str = "Custom"
+
+    def __init__(self, name: str = ""):
+        if not isinstance(name, str):
+            raise OptionError(f"{type(self).__name__}: name must be a string, got {name!r}")
+        if "/" in name:
+            raise OptionError(f"{type(self).__name__}: name '{name}' must not contain '/'")
+        self.name = name
+        self.learn_rate_factors: Dict[str, float] = {}
+        self.l2_factors: Dict[str, float] = {}
+
+    # ---- ports -----------------------------------------------------------------------
+    @property
+    def input_names(self) -> List[str]:
+        """MATLAB's ``InputNames``: ``["in"]`` or ``["in1", ..., "inN"]``."""
+        return ["in"] if self.num_inputs == 1 else [f"in{i + 1}" for i in range(self.num_inputs)]
+
+    @property
+    def output_names(self) -> List[str]:
+        return ["out"] if self.num_outputs == 1 else [f"out{i + 1}" for i in range(self.num_outputs)]
+
+    # ---- behaviour (override) -----------------------------------------------------------
+    def initialize(self, *examples: dlarray) -> None:
+        """Set learnables/state that are still ``None`` from formatted example inputs (a
+        batch of one). Called on a private copy owned by the network."""
+
+    def predict(self, *inputs: dlarray):
+        raise NotImplementedError(f"{type(self).__name__} must define predict()")
+
+    def forward(self, *inputs: dlarray):
+        """Training-mode output; defaults to ``predict`` (MATLAB's behaviour)."""
+        return self.predict(*inputs)
+
+    def reset_state(self) -> None:
+        """Reset the state to its initial value (on a private copy owned by the network)."""
+
+    # ---- factors -----------------------------------------------------------------------
+    def learn_rate_factor(self, parameter: str) -> float:
+        return float(self.learn_rate_factors.get(parameter, 1.0))
+
+    def l2_factor(self, parameter: str) -> float:
+        return float(self.l2_factors.get(parameter, 1.0))
+
+    # ---- helpers -----------------------------------------------------------------------
+    def _with(self, **attrs: Any) -> "Layer":
+        """A shallow copy with ``attrs`` replaced."""
+        out = copy.copy(self)
+        out.__dict__.update(attrs)
+        return out
+
+    def _options(self) -> Dict[str, Any]:
+        values = set(self.learnable_parameters) | set(self.state_parameters)
+        return {k: v for k, v in self.__dict__.items() if k not in values and not k.startswith("_")}
+
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={_short(v)}" for k, v in self._options().items()
+                         if k not in ("learn_rate_factors", "l2_factors"))
+        params = [p for p in self.learnable_parameters + self.state_parameters if getattr(self, p, None) is not None]
+        shown = "".join(f", {p}: {'x'.join(map(str, getattr(self, p).shape))}" for p in params)
+        return f"{type(self).__name__}({opts}{shown})"
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, (dlarray, np.ndarray)):
+        return f"<array {'x'.join(map(str, v.shape))}>"
+    if callable(v):
+        return getattr(v, "__name__", repr(v))
+    return repr(v)
+
+
+def channel_size(X: dlarray, layer: str) -> int:
+    """The size of the C dim of a formatted example input."""
+    if not X.fmt or "C" not in X.fmt:
+        raise FormatError(f"{layer}: the input (format '{X.fmt}', shape {tuple(X.shape)}) has no 'C' dimension")
+    return int(X.shape[X.fmt.index("C")])
+
+
+def num_spatial(X: dlarray) -> int:
+    return X.fmt.count("S") if X.fmt else 0
+
+
+def per_channel_shape(X: dlarray, channels: int) -> Tuple[int, ...]:
+    """MATLAB's shape of a per-channel parameter for input X: 1×…×1×C after the S dims
+    (1×1×C for images), C×1 without S dims."""
+    s = num_spatial(X)
+    return (1,) * s + (channels,) if s else (channels, 1)
+
+
+def set_factors(layer: Layer, names: Sequence[str], learn: Sequence[Optional[float]], l2: Sequence[Optional[float]]) -> None:
+    for n, lr, l2f in zip(names, learn, l2):
+        if lr is not None:
+            layer.learn_rate_factors[n] = float(lr)
+        if l2f is not None:
+            layer.l2_factors[n] = float(l2f)
+
+
+def as_param(value: Any, layer: str, option: str) -> Optional[dlarray]:
+    """An explicit initial value given to a constructor (``weights=``, ``bias=``...)."""
+    if value is None:
+        return None
+    if isinstance(value, dlarray):
+        return value
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "fc":
+        arr = arr.astype(np.float32)
+    return dlarray(arr)
+
+
+def check_shape(value: Optional[dlarray], shape: Tuple[int, ...], layer: str, parameter: str) -> None:
+    from .._core import ShapeError
+
+    if value is not None and tuple(value.shape) != tuple(shape):
+        raise ShapeError(f"{layer}: {parameter} has shape {tuple(value.shape)}, expected {tuple(shape)} for this input")
+
+
+def to_tuple(value: Any, n: int, option: str, layer: str) -> Tuple[int, ...]:
+    arr = np.atleast_1d(np.asarray(value))
+    if arr.ndim != 1 or arr.size not in (1, n) or not np.all(np.mod(arr, 1) == 0) or np.any(arr < 1):
+        raise OptionError(f"{layer}: {option} must be a positive integer or {n} positive integers, got {value!r}")
+    return tuple(int(v) for v in (np.repeat(arr, n) if arr.size == 1 else arr))

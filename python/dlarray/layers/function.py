@@ -1,0 +1,44 @@
+"""``functionLayer(fn)``: a layer computing ``fn(X1, ..., Xn)`` (MATLAB's ``functionLayer``).
+
+Options as MATLAB: ``num_inputs`` / ``num_outputs`` (default 1), ``formattable`` (default
+False: ``fn`` receives unformatted arrays, and the outputs get the first input's format back
+when they have as many dims; True: ``fn`` receives and returns formatted dlarrays),
+``description``. A network holding a ``functionLayer`` can be saved only if ``fn`` is a
+module-level function (it is stored by its import path, never pickled).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .._core import OptionError, dlarray, stripdims
+from .base import Layer
+
+
+class FunctionLayer(Layer):
+    default_name = "layer"
+
+    def __init__(self, fn: Callable, *, num_inputs: int = 1, num_outputs: int = 1, formattable: bool = False,
+                 description: str = "", name: str = ""):
+        super().__init__(name)
+        if not callable(fn):
+            raise OptionError(f"functionLayer: fn must be callable, got {type(fn).__name__}")
+        self.fn = fn
+        self.num_inputs = int(num_inputs)
+        self.num_outputs = int(num_outputs)
+        self.formattable = bool(formattable)
+        self.description = description or f"Function ({getattr(fn, '__name__', 'fn')})"
+
+    def predict(self, *xs):
+        if self.formattable:
+            return self.fn(*xs)
+        fmt = xs[0].fmt if xs and isinstance(xs[0], dlarray) else ""
+        plain = [stripdims(x) if isinstance(x, dlarray) and x.fmt else x for x in xs]
+        out = self.fn(*plain)
+        outs = list(out) if isinstance(out, tuple) else [out]
+        outs = [dlarray(y, fmt) if fmt and isinstance(y, dlarray) and not y.fmt and y.ndim == len(fmt) else y
+                for y in outs]
+        return tuple(outs) if isinstance(out, tuple) else outs[0]
+
+
+functionLayer = FunctionLayer

@@ -1,0 +1,198 @@
+"""Recurrent layers: ``lstmLayer(numHiddenUnits)`` and ``gruLayer(numHiddenUnits)``.
+
+MATLAB's layouts and defaults: LSTM ``InputWeights`` (4H, C) glorot, ``RecurrentWeights``
+(4H, H) orthogonal, ``Bias`` (4H, 1) unit-forget-gate, gate order i, f, g, o; GRU (3H, ·),
+bias zeros, ``reset_gate_mode`` "after-multiplication". ``output_mode`` "sequence" (the
+output keeps T, ``CBT``) or "last" (the last time step, ``CB``).
+
+The state (``HiddenState``, and ``CellState`` for LSTM) starts as zeros (H, 1). Both
+``forward`` and ``predict`` start from the stored state and return the state after the last
+time step, shaped (H, N) — assign it back (``net.state = state``) to carry it to the next
+call (stateful prediction), or call ``net.reset_state()``. Decision (MATLAB unconfirmed): a
+stored state with one column is used for every observation; a stored state whose number of
+columns differs from the batch size raises a ShapeError suggesting ``reset_state``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._core import OptionError, ShapeError, dlarray, stripdims
+from . import initializers
+from .base import Layer, as_param, channel_size, check_shape, set_factors
+
+
+def _nn():
+    from .. import nn
+
+    return nn
+
+
+_OUTPUT_MODES = ("sequence", "last")
+
+
+class _Recurrent(Layer):
+    learnable_parameters = ("InputWeights", "RecurrentWeights", "Bias")
+    gates = 4
+
+    def __init__(self, num_hidden_units, output_mode, input_weights_initializer, recurrent_weights_initializer,
+                 bias_initializer, input_weights, recurrent_weights, bias, hidden_state, factors, name):
+        super().__init__(name)
+        who = type(self).__name__
+        if not isinstance(num_hidden_units, (int, np.integer)) or isinstance(num_hidden_units, bool) or num_hidden_units < 1:
+            raise OptionError(f"{who}: num_hidden_units must be a positive integer, got {num_hidden_units!r}")
+        self.num_hidden_units = int(num_hidden_units)
+        if not isinstance(output_mode, str) or output_mode.lower() not in _OUTPUT_MODES:
+            raise OptionError(f"{who}: output_mode must be 'sequence' or 'last', got {output_mode!r}")
+        self.output_mode = output_mode.lower()
+        self.input_weights_initializer = initializers.check_initializer(input_weights_initializer,
+                                                                        "input_weights_initializer", who)
+        self.recurrent_weights_initializer = initializers.check_initializer(recurrent_weights_initializer,
+                                                                            "recurrent_weights_initializer", who)
+        self.bias_initializer = initializers.check_initializer(bias_initializer, "bias_initializer", who)
+        self.InputWeights = as_param(input_weights, who, "input_weights")
+        self.RecurrentWeights = as_param(recurrent_weights, who, "recurrent_weights")
+        self.Bias = as_param(bias, who, "bias")
+        self.HiddenState = as_param(hidden_state, who, "hidden_state")
+        self._initial_hidden = self.HiddenState
+        lr = factors[:3]
+        l2 = factors[3:]
+        set_factors(self, self.learnable_parameters, lr, l2)
+
+    def _bias_rows(self) -> int:
+        return self.gates * self.num_hidden_units
+
+    def _activations(self, state: str, gate: str) -> None:
+        who = type(self).__name__
+        if state not in ("tanh", "softsign", "relu"):
+            raise OptionError(f"{who}: state_activation_function must be 'tanh', 'softsign' or 'relu', got {state!r}")
+        if gate not in ("sigmoid", "hard-sigmoid"):
+            raise OptionError(f"{who}: gate_activation_function must be 'sigmoid' or 'hard-sigmoid', got {gate!r}")
+        self.state_activation_function, self.gate_activation_function = state, gate
+
+    def _activation_options(self):
+        return {"state_activation_function": self.state_activation_function,
+                "gate_activation_function": self.gate_activation_function}
+
+    def initialize(self, X) -> None:
+        who = f"{type(self).__name__} '{self.name}'"
+        c = channel_size(X, who)
+        h, g = self.num_hidden_units, self.gates
+        if self.InputWeights is None:
+            self.InputWeights = initializers.initialize(self.input_weights_initializer, (g * h, c), c, g * h, X.dtype, who)
+        if self.RecurrentWeights is None:
+            self.RecurrentWeights = initializers.initialize(self.recurrent_weights_initializer, (g * h, h), h, g * h,
+                                                            X.dtype, who)
+        if self.Bias is None:
+            self.Bias = initializers.initialize(self.bias_initializer, (self._bias_rows(), 1), c, g * h, X.dtype, who)
+        check_shape(self.InputWeights, (g * h, c), who, "InputWeights")
+        check_shape(self.RecurrentWeights, (g * h, h), who, "RecurrentWeights")
+        check_shape(self.Bias, (self._bias_rows(), 1), who, "Bias")
+        for p in self.state_parameters:
+            if getattr(self, p) is None:
+                setattr(self, p, initializers.initialize("zeros", (h, 1), dtype=X.dtype, layer=who))
+            elif getattr(self, p).shape[0] != h:
+                raise ShapeError(f"{who}: {p} has shape {tuple(getattr(self, p).shape)}, expected ({h}, N)")
+
+    def reset_state(self) -> None:
+        h = self.num_hidden_units
+        for p in self.state_parameters:
+            initial = getattr(self, f"_initial_{p[:-5].lower()}", None)
+            dtype = getattr(self, p).dtype if getattr(self, p, None) is not None else np.float32
+            setattr(self, p, initial if initial is not None else dlarray(np.zeros((h, 1), dtype)))
+
+    def _initial(self, p: str, X) -> dlarray:
+        s = getattr(self, p)
+        s = stripdims(s) if s.fmt else s
+        n = X.shape[X.fmt.index("B")] if X.fmt and "B" in X.fmt else 1
+        cols = s.shape[1] if s.ndim == 2 else 1
+        if s.ndim == 1:
+            s = s.reshape((-1, 1))
+        if cols == n:
+            return s
+        if cols == 1:
+            return s  # shared by every observation
+        raise ShapeError(f"{type(self).__name__} '{self.name}': the stored {p} has {cols} columns but the mini-batch "
+                         f"has {n} observations; call net.reset_state() or assign a matching state")
+
+    def _output(self, Y, h):
+        if self.output_mode == "sequence":
+            return Y
+        return h if h.fmt else dlarray(h, "CB")
+
+    @staticmethod
+    def _state_value(s):
+        return stripdims(s) if isinstance(s, dlarray) and s.fmt else s
+
+
+class LSTMLayer(_Recurrent):
+    """MATLAB's ``lstmLayer(numHiddenUnits)``; state ``HiddenState``, ``CellState``."""
+
+    state_parameters = ("HiddenState", "CellState")
+    default_name = "lstm"
+    description = "LSTM"
+    gates = 4
+
+    def __init__(self, num_hidden_units: int, *, output_mode="sequence", state_activation_function="tanh",
+                 gate_activation_function="sigmoid", input_weights_initializer="glorot",
+                 recurrent_weights_initializer="orthogonal", bias_initializer="unit-forget-gate", input_weights=None,
+                 recurrent_weights=None, bias=None, hidden_state=None, cell_state=None,
+                 input_weights_learn_rate_factor=1.0, recurrent_weights_learn_rate_factor=1.0,
+                 bias_learn_rate_factor=1.0, input_weights_l2_factor=1.0, recurrent_weights_l2_factor=1.0,
+                 bias_l2_factor=0.0, has_state_inputs=False, has_state_outputs=False, name=""):
+        if has_state_inputs or has_state_outputs:
+            raise OptionError("lstmLayer: has_state_inputs/has_state_outputs are not supported; use the functional "
+                              "lstm in a custom layer")
+        super().__init__(num_hidden_units, output_mode, input_weights_initializer, recurrent_weights_initializer,
+                         bias_initializer, input_weights, recurrent_weights, bias, hidden_state,
+                         (input_weights_learn_rate_factor, recurrent_weights_learn_rate_factor, bias_learn_rate_factor,
+                          input_weights_l2_factor, recurrent_weights_l2_factor, bias_l2_factor), name)
+        self._activations(state_activation_function, gate_activation_function)
+        self.CellState = as_param(cell_state, "lstmLayer", "cell_state")
+        self._initial_cell = self.CellState
+
+    def predict(self, X):
+        Y, h, c = _nn().lstm(X, self._initial("HiddenState", X), self._initial("CellState", X), self.InputWeights,
+                             self.RecurrentWeights, self.Bias, **self._activation_options())
+        return self._output(Y, h), self._state_value(h), self._state_value(c)
+
+
+class GRULayer(_Recurrent):
+    """MATLAB's ``gruLayer(numHiddenUnits)``; state ``HiddenState``. ``reset_gate_mode``
+    "after-multiplication" (default), "before-multiplication" or
+    "recurrent-bias-after-multiplication" (bias (6H, 1))."""
+
+    state_parameters = ("HiddenState",)
+    default_name = "gru"
+    description = "GRU"
+    gates = 3
+
+    def __init__(self, num_hidden_units: int, *, output_mode="sequence", reset_gate_mode="after-multiplication",
+                 state_activation_function="tanh", gate_activation_function="sigmoid", input_weights_initializer="glorot", recurrent_weights_initializer="orthogonal",
+                 bias_initializer="zeros", input_weights=None, recurrent_weights=None, bias=None, hidden_state=None,
+                 input_weights_learn_rate_factor=1.0, recurrent_weights_learn_rate_factor=1.0,
+                 bias_learn_rate_factor=1.0, input_weights_l2_factor=1.0, recurrent_weights_l2_factor=1.0,
+                 bias_l2_factor=0.0, name=""):
+        modes = ("after-multiplication", "before-multiplication", "recurrent-bias-after-multiplication")
+        if reset_gate_mode not in modes:
+            raise OptionError(f"gruLayer: reset_gate_mode must be one of {list(modes)}, got {reset_gate_mode!r}")
+        super().__init__(num_hidden_units, output_mode, input_weights_initializer, recurrent_weights_initializer,
+                         bias_initializer, input_weights, recurrent_weights, bias, hidden_state,
+                         (input_weights_learn_rate_factor, recurrent_weights_learn_rate_factor, bias_learn_rate_factor,
+                          input_weights_l2_factor, recurrent_weights_l2_factor, bias_l2_factor), name)
+        self.reset_gate_mode = reset_gate_mode
+        self._activations(state_activation_function, gate_activation_function)
+
+    def _bias_rows(self) -> int:
+        factor = 6 if self.reset_gate_mode == "recurrent-bias-after-multiplication" else 3
+        return factor * self.num_hidden_units
+
+    def predict(self, X):
+        kwargs = dict(self._activation_options(), reset_gate_mode=self.reset_gate_mode)
+        Y, h = _nn().gru(X, self._initial("HiddenState", X), self.InputWeights, self.RecurrentWeights, self.Bias,
+                         **kwargs)
+        return self._output(Y, h), self._state_value(h)
+
+
+lstmLayer = LSTMLayer
+gruLayer = GRULayer

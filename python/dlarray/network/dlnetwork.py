@@ -1,0 +1,451 @@
+"""``dlnetwork``: a graph of layers with learnables and state (MATLAB's ``dlnetwork``).
+
+::
+
+    net = dlnetwork([imageInputLayer((28, 28, 1), normalization="none"),
+                     convolution2dLayer(5, 20, padding="same"), reluLayer(),
+                     fullyConnectedLayer(10), softmaxLayer()])
+    Y, state = net.forward(X, return_state=True)     # training behaviour
+    Y = net.predict(X)                               # inference behaviour
+    net.learnables["conv", "Weights"]
+
+Decisions (MATLAB has no Python counterpart for these):
+
+* **Value semantics.** Functions never modify a network: ``forward`` returns the new state
+  (assign it back with ``net.state = state``, as in MATLAB), the optimizers return a new
+  network, ``net.learnables`` returns a new table. The graph-editing methods
+  (``add_layers``, ``connect_layers``, ...), ``initialize`` and ``reset_state`` change the
+  network object they are called on **and return it**, so MATLAB's ``net = addLayers(net,
+  ...)`` ports as ``net = net.add_layers(...)`` and plain ``net.add_layers(...)`` works too.
+  Layers inside a network are never modified: a change copies the layer.
+* **Results.** One network output is returned as such, several as a tuple; with
+  ``return_state=True`` the state table is appended: ``(Y, state)`` or ``(Y1, Y2, state)``.
+* **Inputs.** Network inputs are the input layers (named by the layer) and then any
+  unconnected input of another layer (``"layer"`` or ``"layer/in2"``), in layer order.
+  Outputs are the unconnected layer outputs unless ``output_names`` is given.
+* **Initialisation** propagates a one-observation example through the graph (zeros shaped
+  like the input layers, or the example inputs given) so every layer sees its input sizes;
+  only parameters that are still unset are initialised.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .._core import OptionError, ShapeError, dlarray
+from ..layers.base import Layer
+from . import graph
+from .graph import Connection, Port
+from .table import Table
+
+
+def _is_input(layer: Layer) -> bool:
+    return bool(getattr(layer, "is_input", False))
+
+
+class dlnetwork:  # noqa: N801 - MATLAB's name
+    """A deep-learning network for custom training loops (MATLAB's ``dlnetwork``)."""
+
+    def __init__(self, layers: Union[None, Layer, Sequence[Layer], "dlnetwork"] = None, *example_inputs: Any,
+                 initialize: bool = True, output_names: Optional[Sequence[str]] = None):
+        self._layers: Dict[str, Layer] = {}
+        self._edges: List[Tuple[Port, Port]] = []
+        self._output_names: Optional[List[str]] = None
+        self._initialized = False
+        self._activations: Optional[Dict[str, List[Tuple[Tuple[int, ...], str]]]] = None
+        if isinstance(layers, dlnetwork):
+            self._copy_from(layers)
+        elif layers is not None:
+            self.add_layers(layers)
+        if output_names is not None:
+            self.output_names = output_names
+        if initialize and (example_inputs or any(_is_input(l) for l in self._layers.values())):
+            self.initialize(*example_inputs)
+
+    # ---- structure -----------------------------------------------------------------------
+    def _copy_from(self, other: "dlnetwork") -> None:
+        self._layers = dict(other._layers)
+        self._edges = list(other._edges)
+        self._output_names = None if other._output_names is None else list(other._output_names)
+        self._initialized = other._initialized
+        self._activations = other._activations
+
+    def _clone(self) -> "dlnetwork":
+        out = dlnetwork.__new__(dlnetwork)
+        out._copy_from(self)
+        return out
+
+    def _changed(self) -> None:
+        self._activations = None
+
+    @property
+    def layers(self) -> Tuple[Layer, ...]:
+        """The layers (copies: changing them does not change the network)."""
+        return tuple(l._with() for l in self._layers.values())
+
+    def get_layer(self, name: str) -> Layer:
+        if name not in self._layers:
+            raise OptionError(f"dlnetwork: no layer named '{name}'; layers: {list(self._layers)}")
+        return self._layers[name]._with()
+
+    @property
+    def connections(self) -> List[Connection]:
+        """``(source, destination)`` rows, MATLAB's ``Connections`` table."""
+        return [Connection(graph.port_text(s, self._layers[s[0]].output_names),
+                           graph.port_text(d, self._layers[d[0]].input_names)) for s, d in self._edges]
+
+    @property
+    def initialized(self) -> bool:
+        return self._initialized
+
+    @property
+    def input_names(self) -> List[str]:
+        return [graph.port_text(p, self._input_port_names(p)) if p[1] >= 0 else p[0] for p in self._input_ports()]
+
+    def _input_port_names(self, port: Port) -> List[str]:
+        return self._layers[port[0]].input_names
+
+    def _input_ports(self) -> List[Port]:
+        """Input layers as (name, -1), then unconnected inputs of other layers."""
+        connected = {d for _, d in self._edges}
+        ports: List[Port] = [(n, -1) for n, l in self._layers.items() if _is_input(l)]
+        for n, l in self._layers.items():
+            if not _is_input(l):
+                ports += [(n, i) for i in range(l.num_inputs) if (n, i) not in connected]
+        return ports
+
+    def _output_ports(self) -> List[Port]:
+        if self._output_names is not None:
+            return [self._parse_output(o) for o in self._output_names]
+        used = {s for s, _ in self._edges}
+        return [(n, i) for n, l in self._layers.items() for i in range(l.num_outputs) if (n, i) not in used]
+
+    @property
+    def output_names(self) -> List[str]:
+        return [graph.port_text(p, self._layers[p[0]].output_names) for p in self._output_ports()]
+
+    @output_names.setter
+    def output_names(self, names: Sequence[str]) -> None:
+        names = [names] if isinstance(names, str) else list(names)
+        for n in names:
+            self._parse_output(n)
+        self._output_names = names
+
+    def _parse_output(self, text: str) -> Port:
+        layer = text.partition("/")[0]
+        names = self._layers[layer].output_names if layer in self._layers else []
+        return graph.parse_port(text, names, "out", self._layers)
+
+    def _parse_input(self, text: str) -> Port:
+        layer = text.partition("/")[0]
+        names = self._layers[layer].input_names if layer in self._layers else []
+        return graph.parse_port(text, names, "in", self._layers)
+
+    # ---- graph editing (in place, returns self) -----------------------------------------------
+    def add_layers(self, layers: Union[Layer, Sequence[Layer]]) -> "dlnetwork":
+        """Add layers, connecting a list of them in series (MATLAB's ``addLayers``)."""
+        layers = [layers] if isinstance(layers, Layer) else list(layers)
+        for l in layers:
+            if not isinstance(l, Layer):
+                raise TypeError(f"dlnetwork: expected Layer objects, got {type(l).__name__}")
+        given = [l.name for l in layers if l.name]
+        clash = [n for n in given if n in self._layers] + [n for n in set(given) if given.count(n) > 1]
+        if clash:
+            raise OptionError(f"dlnetwork: duplicate layer names {sorted(set(clash))}")
+        unnamed = [l for l in layers if not l.name]
+        auto = iter(graph.unique_names([l.default_name for l in unnamed], list(self._layers) + given))
+        new = [l._with(name=l.name or next(auto)) for l in layers]
+        for l in new:
+            self._layers[l.name] = l
+        for a, b in zip(new, new[1:]):
+            if a.num_outputs < 1 or b.num_inputs < 1:
+                raise OptionError(f"dlnetwork: cannot connect '{a.name}' to '{b.name}' in series")
+            self._edges.append(((a.name, 0), (b.name, 0)))
+        self._changed()
+        return self
+
+    def connect_layers(self, source: str, destination: str) -> "dlnetwork":
+        """Connect an output to an input: ``net.connect_layers("relu1", "add/in2")``."""
+        s, d = self._parse_output(source), self._parse_input(destination)
+        for _, existing in self._edges:
+            if existing == d:
+                raise OptionError(f"dlnetwork: input '{destination}' is already connected; disconnect it first")
+        self._edges.append((s, d))
+        graph.topological_order(list(self._layers), self._edges)  # reject cycles now
+        self._changed()
+        return self
+
+    def disconnect_layers(self, source: str, destination: str) -> "dlnetwork":
+        s, d = self._parse_output(source), self._parse_input(destination)
+        if (s, d) not in self._edges:
+            raise OptionError(f"dlnetwork: '{source}' is not connected to '{destination}'")
+        self._edges.remove((s, d))
+        self._changed()
+        return self
+
+    def remove_layers(self, names: Union[str, Sequence[str]]) -> "dlnetwork":
+        names = [names] if isinstance(names, str) else list(names)
+        for n in names:
+            if n not in self._layers:
+                raise OptionError(f"dlnetwork: no layer named '{n}'; layers: {list(self._layers)}")
+        for n in names:
+            del self._layers[n]
+        self._edges = [(s, d) for s, d in self._edges if s[0] in self._layers and d[0] in self._layers]
+        if self._output_names is not None:
+            self._output_names = [o for o in self._output_names if o.partition("/")[0] in self._layers]
+        self._changed()
+        return self
+
+    def replace_layer(self, name: str, layers: Union[Layer, Sequence[Layer]]) -> "dlnetwork":
+        """Replace layer ``name`` by a layer or a series of layers, keeping its connections (the
+        old inputs go to the first new layer, its outputs come from the last)."""
+        if name not in self._layers:
+            raise OptionError(f"dlnetwork: no layer named '{name}'; layers: {list(self._layers)}")
+        layers = [layers] if isinstance(layers, Layer) else list(layers)
+        incoming = [(s, d[1]) for s, d in self._edges if d[0] == name]
+        outgoing = [(s[1], d) for s, d in self._edges if s[0] == name]
+        order = list(self._layers)
+        position = order.index(name)
+        self.remove_layers(name)
+        before = set(self._layers)
+        self.add_layers(layers)
+        added = [n for n in self._layers if n not in before]
+        first, last = added[0], added[-1]
+        # Keep the layer order: the new layers take the old layer's place.
+        keys = [n for n in self._layers if n not in added]
+        keys[position:position] = added
+        self._layers = {n: self._layers[n] for n in keys}
+        for s, i in incoming:
+            if i >= self._layers[first].num_inputs:
+                raise OptionError(f"dlnetwork: replacement '{first}' has fewer inputs than '{name}'")
+            self._edges.append((s, (first, i)))
+        for i, d in outgoing:
+            if i >= self._layers[last].num_outputs:
+                raise OptionError(f"dlnetwork: replacement '{last}' has fewer outputs than '{name}'")
+            self._edges.append(((last, i), d))
+        self._initialized = False
+        self._changed()
+        return self
+
+    # ---- learnables and state --------------------------------------------------------------
+    def _table(self, kind: str) -> Table:
+        rows = []
+        for n, l in self._layers.items():
+            for p in getattr(l, kind):
+                rows.append((n, p, getattr(l, p, None)))
+        return Table.from_rows(rows)
+
+    @property
+    def learnables(self) -> Table:
+        """MATLAB's ``Learnables``: a table with columns layer, parameter, value."""
+        return self._table("learnable_parameters")
+
+    @learnables.setter
+    def learnables(self, table: Table) -> None:
+        self._assign(table, "learnable_parameters", check=True)
+
+    @property
+    def state(self) -> Table:
+        """MATLAB's ``State`` (e.g. ``TrainedMean``, ``TrainedVariance``, ``HiddenState``)."""
+        return self._table("state_parameters")
+
+    @state.setter
+    def state(self, table: Table) -> None:
+        self._assign(table, "state_parameters", check=True)
+
+    def _assign(self, table: Table, kind: str, check: bool) -> None:
+        if not isinstance(table, Table):
+            raise TypeError(f"dlnetwork: expected a learnables/state Table, got {type(table).__name__}")
+        updates: Dict[str, Dict[str, Any]] = {}
+        for layer, parameter, value in table:
+            l = self._layers.get(layer)
+            if l is None or parameter not in getattr(l, kind):
+                what = "learnable" if kind == "learnable_parameters" else "state"
+                raise OptionError(f"dlnetwork: no {what} parameter '{parameter}' in layer '{layer}'")
+            if check and value is not None:
+                if not isinstance(value, dlarray):
+                    value = dlarray(np.asarray(value))
+                old = getattr(l, parameter, None)
+                if old is not None and tuple(old.shape) != tuple(value.shape) and kind == "learnable_parameters":
+                    raise ShapeError(f"dlnetwork: value for ('{layer}', '{parameter}') has shape {tuple(value.shape)}, "
+                                     f"expected {tuple(old.shape)}")
+            updates.setdefault(layer, {})[parameter] = value
+        for layer, values in updates.items():
+            self._layers[layer] = self._layers[layer]._with(**values)
+
+    def _with_tables(self, learnables: Table, state: Table) -> "dlnetwork":
+        out = self._clone()
+        out._assign(learnables, "learnable_parameters", check=False)
+        out._assign(state, "state_parameters", check=False)
+        return out
+
+    def __dlarray_tree__(self):
+        """Children: the learnables table and the state table (``dlfeval`` traces both)."""
+        return [self.learnables, self.state], lambda children: self._with_tables(children[0], children[1])
+
+    def __dlarray_params__(self):
+        """The optimisers' view: the learnables table only (the state is kept as it is)."""
+        state = self.state
+        return [self.learnables], lambda children: self._with_tables(children[0], state)
+
+    def _factor_list(self, method: str) -> List[float]:
+        return [getattr(self._layers[n], method)(p) for n, p, v in self.learnables if isinstance(v, dlarray)]
+
+    def _learn_rate_factors(self) -> List[float]:
+        """Learn-rate factors of the learnables that hold arrays, in table order."""
+        return self._factor_list("learn_rate_factor")
+
+    def _l2_factors(self) -> List[float]:
+        return self._factor_list("l2_factor")
+
+    def _set_factor(self, attr: str, layer: str, parameter: str, value: float) -> "dlnetwork":
+        l = self._layers.get(layer)
+        if l is None or parameter not in l.learnable_parameters:
+            raise OptionError(f"dlnetwork: no learnable parameter '{parameter}' in layer '{layer}'")
+        self._layers[layer] = l._with(**{attr: {**getattr(l, attr), parameter: float(value)}})
+        return self
+
+    def set_learn_rate_factor(self, layer: str, parameter: str, factor: float) -> "dlnetwork":
+        return self._set_factor("learn_rate_factors", layer, parameter, factor)
+
+    def get_learn_rate_factor(self, layer: str, parameter: str) -> float:
+        return self.get_layer(layer).learn_rate_factor(parameter)
+
+    def set_l2_factor(self, layer: str, parameter: str, factor: float) -> "dlnetwork":
+        return self._set_factor("l2_factors", layer, parameter, factor)
+
+    def get_l2_factor(self, layer: str, parameter: str) -> float:
+        return self.get_layer(layer).l2_factor(parameter)
+
+    def reset_state(self) -> "dlnetwork":
+        """Reset recurrent states to their initial values (MATLAB's ``resetState``)."""
+        for n, l in list(self._layers.items()):
+            if l.state_parameters:
+                c = l._with()
+                c.reset_state()
+                self._layers[n] = c
+        return self
+
+    # ---- evaluation ------------------------------------------------------------------------
+    def initialize(self, *example_inputs: Any) -> "dlnetwork":
+        """Initialise unset learnables and state with the layers' initialisers (MATLAB's
+        ``initialize``); input sizes come from the input layers or ``example_inputs``."""
+        ports = self._input_ports()
+        if example_inputs and len(example_inputs) != len(ports):
+            raise OptionError(f"dlnetwork.initialize: the network has {len(ports)} inputs {self.input_names}, "
+                              f"got {len(example_inputs)} example inputs")
+        if not example_inputs:
+            missing = [graph.port_text(p, self._input_port_names(p)) for p in ports if p[1] >= 0]
+            if missing:
+                raise OptionError(f"dlnetwork.initialize: inputs {missing} have no input layer: give example "
+                                  f"inputs, e.g. net.initialize(dlarray(x, 'CB'))")
+            examples = [self._layers[p[0]].example() for p in ports]
+        else:
+            examples = [x if isinstance(x, dlarray) else dlarray(np.asarray(x)) for x in example_inputs]
+            for p, x in zip(ports, examples):
+                if p[1] >= 0 and not x.fmt:
+                    raise OptionError(f"dlnetwork.initialize: the example for input '{p[0]}' must be a formatted "
+                                      f"dlarray (shape {tuple(x.shape)})")
+        if not self._layers:
+            raise OptionError("dlnetwork.initialize: the network has no layers")
+        values = self._run(examples, training=False, initialize=True)[0]
+        self._activations = {n: [(tuple(v.shape), v.fmt) for v in outs] for n, outs in values.items()}
+        self._initialized = True
+        return self
+
+    def _run(self, inputs: Sequence[Any], training: bool, initialize: bool = False,
+             wanted: Optional[List[Port]] = None):
+        """Evaluate the graph; returns (outputs of every evaluated layer, new state values)."""
+        ports = self._input_ports()
+        order = graph.topological_order(list(self._layers), self._edges)
+        if wanted is not None:
+            needed = graph.ancestors({p[0] for p in wanted}, self._edges)
+            order = [n for n in order if n in needed]
+        feed: Dict[Port, Any] = {}
+        layer_inputs: Dict[str, Any] = {}
+        for p, x in zip(ports, inputs):
+            if p[1] < 0:
+                layer_inputs[p[0]] = x
+            else:
+                feed[p] = x if isinstance(x, dlarray) else dlarray(np.asarray(x))
+        sources = {d: s for s, d in self._edges}
+        values: Dict[str, List[dlarray]] = {}
+        new_state: Dict[Tuple[str, str], Any] = {}
+        for n in order:
+            layer = self._layers[n]
+            if _is_input(layer):
+                xs = [layer_inputs[n]]
+            else:
+                xs = []
+                for i in range(layer.num_inputs):
+                    if (n, i) in feed:
+                        xs.append(feed[(n, i)])
+                    else:
+                        s = sources[(n, i)]
+                        xs.append(values[s[0]][s[1]])
+            if initialize:
+                layer = layer._with()
+                layer.initialize(*xs)
+                self._layers[n] = layer
+            result = layer.forward(*xs) if training else layer.predict(*xs)
+            outs, states = _split(result, layer)
+            values[n] = outs
+            if states is not None:
+                for p, v in zip(layer.state_parameters, states):
+                    old = getattr(layer, p, None)
+                    if old is not None and isinstance(v, dlarray) and v.size == old.size and v.shape != old.shape:
+                        v = v.reshape(old.shape)  # keep MATLAB's parameter layout
+                    new_state[(n, p)] = v
+        return values, new_state
+
+    def _evaluate(self, args: Sequence[Any], training: bool, outputs: Any, return_state: bool, method: str):
+        if not self._initialized:
+            raise RuntimeError(f"dlnetwork.{method}: the network is not initialized; call net.initialize()"
+                               + (" with example inputs" if any(p[1] >= 0 for p in self._input_ports()) else ""))
+        ports = self._input_ports()
+        if len(args) != len(ports):
+            raise TypeError(f"dlnetwork.{method}: the network has {len(ports)} inputs {self.input_names}, "
+                            f"got {len(args)}")
+        single = isinstance(outputs, str)
+        wanted = self._output_ports() if outputs is None else \
+            [self._parse_output(o) for o in ([outputs] if single else list(outputs))]
+        values, new_state = self._run(args, training, wanted=wanted)
+        ys = [values[n][i] for n, i in wanted]
+        result: List[Any] = ys if len(ys) != 1 else [ys[0]]
+        if return_state:
+            state = self.state
+            for key, v in new_state.items():
+                state[key] = v
+            return (*result, state)
+        return result[0] if len(result) == 1 else tuple(result)
+
+    def forward(self, *X: Any, return_state: bool = False, outputs: Any = None):
+        """Training-mode evaluation (dropout active, batch statistics). ``return_state=True``
+        also returns the updated state table; ``outputs`` names layer outputs to return."""
+        return self._evaluate(X, True, outputs, return_state, "forward")
+
+    def predict(self, *X: Any, return_state: bool = False, outputs: Any = None):
+        """Inference-mode evaluation (dropout off, trained statistics)."""
+        return self._evaluate(X, False, outputs, return_state, "predict")
+
+    # ---- display -------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        from .summary import summary
+
+        return summary(self)
+
+    def __str__(self) -> str:
+        return self.__repr__()
+
+
+def _split(result: Any, layer: Layer):
+    n_out, n_state = layer.num_outputs, len(layer.state_parameters)
+    items = list(result) if isinstance(result, tuple) else [result]
+    if len(items) == n_out + n_state and n_state:
+        return items[:n_out], items[n_out:]
+    if len(items) == n_out:
+        return items, None
+    raise ShapeError(f"layer '{layer.name}' ({type(layer).__name__}) returned {len(items)} values; expected "
+                     f"{n_out} outputs" + (f" (plus {n_state} states)" if n_state else ""))

@@ -1,0 +1,107 @@
+//! Per-channel normalisation kernels on a row-major array viewed as (outer, C, inner): the
+//! channel of flat element `e` is `(e / inner) % C`. Statistics accumulate in f64.
+
+use rayon::prelude::*;
+
+use super::parallel::use_rayon;
+use crate::dtype::Real;
+
+/// Rows of `inner` elements per parallel task, so small rows are batched.
+fn rows_per_task(inner: usize) -> usize {
+    (8192 / inner.max(1)).max(1)
+}
+
+/// For each channel, folds `f(acc, channel, flat_index)` over its elements (one task per channel).
+fn per_channel<A: Send + Sync + Clone>(outer: usize, c: usize, inner: usize, init: A, f: impl Fn(&mut A, usize, usize) + Sync + Send) -> Vec<A> {
+    let body = |ch: usize| {
+        let mut acc = init.clone();
+        for o in 0..outer {
+            let base = (o * c + ch) * inner;
+            for e in base..base + inner {
+                f(&mut acc, ch, e);
+            }
+        }
+        acc
+    };
+    if use_rayon(outer * c * inner) && c > 1 {
+        (0..c).into_par_iter().map(body).collect()
+    } else {
+        (0..c).map(body).collect()
+    }
+}
+
+/// Per-channel mean and biased variance (two passes, so the variance is accurate).
+pub fn channel_moments<T: Real>(x: &[T], outer: usize, c: usize, inner: usize) -> (Vec<f64>, Vec<f64>) {
+    let m = (outer * inner).max(1) as f64;
+    let mean: Vec<f64> = per_channel(outer, c, inner, 0.0f64, |acc, _, e| *acc += x[e].to_f64()).into_iter().map(|s| s / m).collect();
+    let var = per_channel(outer, c, inner, 0.0f64, |acc, ch, e| {
+        let d = x[e].to_f64() - mean[ch];
+        *acc += d * d;
+    });
+    let var = var.into_iter().map(|s| s / m).collect();
+    (mean, var)
+}
+
+/// `out[e] = a[ch] * x[e] + b[ch]` (+ `k[ch] * g[e]` when `g` is given), in parallel over rows.
+pub fn channel_affine<T: Real>(x: &[T], g: Option<&[T]>, coef: &[(f64, f64, f64)], c: usize, inner: usize) -> Vec<T> {
+    let mut out = vec![T::zero(); x.len()];
+    if inner == 0 || x.is_empty() {
+        return out;
+    }
+    let row = |r: usize, dst: &mut [T]| {
+        let (a, b, k) = coef[r % c];
+        let (a, b, k) = (T::from_f64(a), T::from_f64(b), T::from_f64(k));
+        let src = &x[r * inner..(r + 1) * inner];
+        match g {
+            None => dst.iter_mut().zip(src).for_each(|(d, &v)| *d = a * v + b),
+            Some(g) => {
+                let gs = &g[r * inner..(r + 1) * inner];
+                dst.iter_mut().zip(src).zip(gs).for_each(|((d, &v), &gv)| *d = k * gv + a * v + b)
+            }
+        }
+    };
+    let per = rows_per_task(inner);
+    if use_rayon(x.len()) {
+        out.par_chunks_mut(inner * per).enumerate().for_each(|(t, block)| {
+            for (j, dst) in block.chunks_mut(inner).enumerate() {
+                row(t * per + j, dst);
+            }
+        });
+    } else {
+        out.chunks_mut(inner).enumerate().for_each(|(r, dst)| row(r, dst));
+    }
+    out
+}
+
+/// Per-channel `(sum g, sum g * (x - mean))` for the batch-normalisation backward pass.
+pub fn channel_grad_sums<T: Real>(g: &[T], x: &[T], mean: &[f64], outer: usize, c: usize, inner: usize) -> Vec<(f64, f64)> {
+    per_channel(outer, c, inner, (0.0f64, 0.0f64), |acc, ch, e| {
+        let gv = g[e].to_f64();
+        acc.0 += gv;
+        acc.1 += gv * (x[e].to_f64() - mean[ch]);
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moments_and_affine_match_a_direct_computation() {
+        // (outer=2, C=3, inner=2)
+        let x: Vec<f64> = (0..12).map(|i| (i as f64 * 0.7).sin()).collect();
+        let (mean, var) = channel_moments(&x, 2, 3, 2);
+        for ch in 0..3 {
+            let vals: Vec<f64> = (0..2).flat_map(|o| (0..2).map(move |i| (o * 3 + ch) * 2 + i)).map(|e| x[e]).collect();
+            let m = vals.iter().sum::<f64>() / 4.0;
+            let v = vals.iter().map(|a| (a - m) * (a - m)).sum::<f64>() / 4.0;
+            assert!((mean[ch] - m).abs() < 1e-14 && (var[ch] - v).abs() < 1e-14);
+        }
+        let coef = vec![(2.0, 1.0, 0.0), (0.0, -1.0, 0.0), (1.0, 0.0, 0.0)];
+        let y = channel_affine(&x, None, &coef, 3, 2);
+        for (e, (&yv, &xv)) in y.iter().zip(&x).enumerate() {
+            let (a, b, _) = coef[(e / 2) % 3];
+            assert!((yv - (a * xv + b)).abs() < 1e-15);
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! Batch normalisation with batch statistics as one recorded op.
+//!
+//! The forward pass is two reads of `x` (per-channel moments) and one write. Its backward
+//! rule is a fused kernel (one read of `g` and `x` for the per-channel sums, one pass for
+//! `dx`) when the backward pass is not being recorded; when it is (higher derivatives on),
+//! the rule builds the same gradient from differentiable ops instead, so it can be
+//! differentiated again.
+
+use std::sync::Arc;
+
+use crate::autodiff::{trace, Op};
+use crate::buffer::Buffer;
+use crate::error::{Error, Result};
+use crate::kernels::norm::{channel_affine, channel_grad_sums, channel_moments};
+use crate::tensor::Tensor;
+
+const OP: &str = "batchnorm";
+
+/// Where the channel axis sits: the array viewed as (outer, C, inner).
+#[derive(Clone)]
+struct Geometry {
+    outer: usize,
+    c: usize,
+    inner: usize,
+    /// Every axis but the channel axis: the axes the statistics reduce over.
+    axes: Vec<usize>,
+    /// `[1, ..., C, ..., 1]`: a per-channel vector broadcast against `x`.
+    bshape: Vec<usize>,
+    /// Elements per channel.
+    m: usize,
+}
+
+impl Geometry {
+    fn new(shape: &[usize], axis: usize) -> Geometry {
+        let c = shape[axis];
+        let outer: usize = shape[..axis].iter().product();
+        let inner: usize = shape[axis + 1..].iter().product();
+        let mut bshape = vec![1; shape.len()];
+        bshape[axis] = c;
+        Geometry { outer, c, inner, axes: (0..shape.len()).filter(|&a| a != axis).collect(), bshape, m: outer * inner }
+    }
+}
+
+/// Per-channel statistics kept for the fused backward kernel.
+struct Saved {
+    mean: Vec<f64>,
+    invstd: Vec<f64>,
+}
+
+fn vector(values: &[f64], like: &Tensor) -> Buffer {
+    Buffer::F64(values.to_vec()).cast(like.dtype())
+}
+
+fn affine(x: &Tensor, g: Option<&Tensor>, coef: &[(f64, f64, f64)], geo: &Geometry) -> Result<Buffer> {
+    Ok(match (x.buffer(), g.map(|g| g.buffer())) {
+        (Buffer::F32(v), None) => Buffer::F32(channel_affine(v, None, coef, geo.c, geo.inner)),
+        (Buffer::F64(v), None) => Buffer::F64(channel_affine(v, None, coef, geo.c, geo.inner)),
+        (Buffer::F32(v), Some(Buffer::F32(gv))) => Buffer::F32(channel_affine(v, Some(gv), coef, geo.c, geo.inner)),
+        (Buffer::F64(v), Some(Buffer::F64(gv))) => Buffer::F64(channel_affine(v, Some(gv), coef, geo.c, geo.inner)),
+        _ => return Err(Error::dtype(OP, format!("needs real float32/float64 data, got {}", x.dtype()))),
+    })
+}
+
+impl Tensor {
+    /// Normalises each channel (axis `c_axis`) over every other axis with the batch mean and
+    /// biased variance, then scales and offsets it: `y = scale * (x - mean) / sqrt(var + eps)
+    /// + offset`. `offset` and `scale` are 1-D of length C with `x`'s dtype. Returns
+    /// `(y, mean, var)`, the statistics 1-D of length C; all three are differentiable.
+    pub fn batchnorm_train(&self, offset: &Tensor, scale: &Tensor, c_axis: usize, epsilon: f64) -> Result<(Tensor, Tensor, Tensor)> {
+        if c_axis >= self.ndim() {
+            return Err(Error::index(OP, format!("channel axis {c_axis} is out of range for shape {:?}", self.shape())));
+        }
+        let geo = Geometry::new(self.shape(), c_axis);
+        for (name, p) in [("offset", offset), ("scale", scale)] {
+            if p.shape() != [geo.c] {
+                return Err(Error::shape(OP, format!("{name} must have shape ({},) for input of shape {:?}, got {:?}", geo.c, self.shape(), p.shape())));
+            }
+            if p.dtype() != self.dtype() {
+                return Err(Error::dtype(OP, format!("{name} is {} but the input is {}", p.dtype(), self.dtype())));
+            }
+        }
+        if !(epsilon > 0.0) {
+            return Err(Error::value(OP, format!("epsilon must be positive, got {epsilon}")));
+        }
+        let (mean, var) = match self.buffer() {
+            Buffer::F32(v) => channel_moments(v, geo.outer, geo.c, geo.inner),
+            Buffer::F64(v) => channel_moments(v, geo.outer, geo.c, geo.inner),
+            _ => return Err(Error::dtype(OP, format!("needs real float32/float64 data, got {}", self.dtype()))),
+        };
+        let invstd: Vec<f64> = var.iter().map(|v| 1.0 / (v + epsilon).sqrt()).collect();
+        let (off, sc) = (offset.to_f64_vec(), scale.to_f64_vec());
+        let coef: Vec<(f64, f64, f64)> = (0..geo.c)
+            .map(|ch| {
+                let a = sc[ch] * invstd[ch];
+                (a, off[ch] - mean[ch] * a, 0.0)
+            })
+            .collect();
+        let ydata = affine(self, None, &coef, &geo)?;
+        let mean_data = vector(&mean, self);
+        let var_data = vector(&var, self);
+        let saved = Arc::new(Saved { mean, invstd });
+
+        let g1 = geo.clone();
+        let y = Tensor::from_op(
+            ydata,
+            self.shape().to_vec(),
+            || {
+                Op::new(OP, vec![self.clone(), offset.clone(), scale.clone()], move |inp, _y, g| {
+                    batchnorm_grad(&inp[0], &inp[2], g, &g1, epsilon, &saved)
+                })
+            },
+            &[self, offset, scale],
+        );
+        let g2 = geo.clone();
+        let mean_t = Tensor::from_op(
+            mean_data,
+            vec![geo.c],
+            || {
+                Op::new("batchnorm_mean", vec![self.clone()], move |inp, _y, g| {
+                    let x = &inp[0];
+                    Ok(vec![Some(g.reshape(&g2.bshape)?.broadcast_to(x.shape())?.mul_scalar(1.0 / g2.m.max(1) as f64)?)])
+                })
+            },
+            &[self],
+        );
+        let g3 = geo;
+        let var_t = Tensor::from_op(
+            var_data,
+            vec![g3.c],
+            || {
+                Op::new("batchnorm_var", vec![self.clone()], move |inp, _y, g| {
+                    // d var / dx = 2 (x - mean) / M, with the mean recomputed from x so that
+                    // a recorded backward pass carries its dependence on x.
+                    let x = &inp[0];
+                    let xc = x.sub(&x.mean_axes(&g3.axes, true)?)?;
+                    Ok(vec![Some(xc.mul(&g.reshape(&g3.bshape)?)?.mul_scalar(2.0 / g3.m.max(1) as f64)?)])
+                })
+            },
+            &[self],
+        );
+        Ok((y, mean_t, var_t))
+    }
+}
+
+/// Gradients of `y` w.r.t. (x, offset, scale).
+fn batchnorm_grad(x: &Tensor, scale: &Tensor, g: &Tensor, geo: &Geometry, epsilon: f64, saved: &Saved) -> Result<Vec<Option<Tensor>>> {
+    if trace::is_recording() || g.shape() != x.shape() {
+        return composite_grad(x, scale, g, geo, epsilon);
+    }
+    let g = if g.dtype() != x.dtype() { g.cast(x.dtype())? } else { g.clone() };
+    let sums = match (g.buffer(), x.buffer()) {
+        (Buffer::F32(gv), Buffer::F32(xv)) => channel_grad_sums(gv, xv, &saved.mean, geo.outer, geo.c, geo.inner),
+        (Buffer::F64(gv), Buffer::F64(xv)) => channel_grad_sums(gv, xv, &saved.mean, geo.outer, geo.c, geo.inner),
+        _ => return composite_grad(x, scale, &g, geo, epsilon),
+    };
+    let sc = scale.to_f64_vec();
+    let m = geo.m.max(1) as f64;
+    // dx = A g + B x + C per channel, with A = s/σ, B = -s/σ³ Σg(x-μ)/M, C = -A Σg/M - B μ.
+    let coef: Vec<(f64, f64, f64)> = (0..geo.c)
+        .map(|ch| {
+            let (sg, sgx) = sums[ch];
+            let inv = saved.invstd[ch];
+            let a = sc[ch] * inv;
+            let b = -sc[ch] * inv * inv * inv * sgx / m;
+            let c = -a * sg / m - b * saved.mean[ch];
+            (b, c, a)
+        })
+        .collect();
+    let dx = Tensor::from_buffer(affine(x, Some(&g), &coef, geo)?, x.shape().to_vec())?;
+    let doff: Vec<f64> = sums.iter().map(|s| s.0).collect();
+    let dsc: Vec<f64> = sums.iter().zip(&saved.invstd).map(|(s, inv)| s.1 * inv).collect();
+    let doff = Tensor::from_buffer(vector(&doff, x), vec![geo.c])?;
+    let dsc = Tensor::from_buffer(vector(&dsc, x), vec![geo.c])?;
+    Ok(vec![Some(dx), Some(doff), Some(dsc)])
+}
+
+/// The same gradient from differentiable ops (used while the backward pass is recorded).
+fn composite_grad(x: &Tensor, scale: &Tensor, g: &Tensor, geo: &Geometry, epsilon: f64) -> Result<Vec<Option<Tensor>>> {
+    let axes = &geo.axes;
+    let mu = x.mean_axes(axes, true)?;
+    let xc = x.sub(&mu)?;
+    let var = xc.mul(&xc)?.mean_axes(axes, true)?;
+    let inv = Tensor::scalar_like(1.0, x.dtype()).div(&var.add_scalar(epsilon)?.sqrt()?)?;
+    let xhat = xc.mul(&inv)?;
+    let gx = g.mul(&xhat)?;
+    let centred = g.sub(&g.mean_axes(axes, true)?)?.sub(&xhat.mul(&gx.mean_axes(axes, true)?)?)?;
+    let dx = scale.reshape(&geo.bshape)?.mul(&inv)?.mul(&centred)?;
+    let dsc = gx.sum_axes(axes, false)?;
+    let doff = g.sum_axes(axes, false)?;
+    Ok(vec![Some(dx), Some(doff), Some(dsc)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::autodiff::{gradient, grad::GradOptions, trace};
+
+    fn data(shape: &[usize], seed: f64) -> Tensor {
+        let n: usize = shape.iter().product();
+        Tensor::from_vec((0..n).map(|i| ((i as f64 + seed) * 1.37).sin() * 2.0 + 0.3).collect::<Vec<f64>>(), shape.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn fused_and_composite_backward_agree() {
+        let x = data(&[3, 4, 2], 0.0);
+        let off = data(&[4], 1.0);
+        let sc = data(&[4], 2.0);
+        let w = data(&[3, 4, 2], 3.0);
+        let run = |higher: bool| -> Vec<Vec<f64>> {
+            let tok = trace::enter();
+            let (xs, os, ss) = (x.traced_leaf(), off.traced_leaf(), sc.traced_leaf());
+            let (y, _, _) = xs.batchnorm_train(&os, &ss, 1, 1e-5).unwrap();
+            let loss = y.mul(&w).unwrap().sum_all().unwrap();
+            let opts = GradOptions { retain_data: false, enable_higher_derivatives: higher };
+            let gs = gradient(&loss, &[xs, os, ss], &opts).unwrap();
+            trace::exit(tok);
+            gs.iter().map(|t| t.to_f64_vec()).collect()
+        };
+        let (fused, composite) = (run(false), run(true));
+        for (a, b) in fused.iter().zip(&composite) {
+            for (u, v) in a.iter().zip(b) {
+                assert!((u - v).abs() < 1e-10, "{u} vs {v}");
+            }
+        }
+    }
+}

@@ -3,7 +3,7 @@ parameters): dlarray's fused Rust step side by side with a numpy implementation 
 numpy ops, no temporaries beyond numpy's own) and, when installed, PyTorch's
 ``torch.optim.Adam(foreach=True)`` on the same data.
 
-    python benches/optim_step.py [--repeat 200]
+    python benches/optim_step.py [--repeat 20]
 """
 
 from __future__ import annotations
@@ -30,20 +30,24 @@ def flat(d):
     return [v for layer in d.values() for v in layer.values()]
 
 
-def per_step_us(fn, repeat):
-    fn()  # warm up (allocations, thread pool)
-    best = math.inf
-    for _ in range(5):
-        t0 = time.perf_counter()
-        for _ in range(repeat):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / repeat)
-    return best * 1e6
+def per_step_us(fns, repeat, rounds=15):
+    """Best time per call of each function, measured in interleaved rounds so that a busy
+    machine disturbs every contender alike."""
+    for fn in fns:
+        fn()  # warm up (allocations, thread pool)
+    best = [math.inf] * len(fns)
+    for _ in range(rounds):
+        for k, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            for _ in range(repeat):
+                fn()
+            best[k] = min(best[k], (time.perf_counter() - t0) / repeat)
+    return [b * 1e6 for b in best]
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--repeat", type=int, default=200)
+    ap.add_argument("--repeat", type=int, default=20)
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     p_np = mlp_params(rng)
@@ -93,12 +97,9 @@ def main():
             v -= lr * g
             p += v
 
-    rows = [
-        ("adam  dlarray (fused Rust, new arrays)", per_step_us(dl_adam, args.repeat)),
-        ("adam  numpy (in place)", per_step_us(np_adam, args.repeat)),
-        ("sgdm  dlarray (fused Rust, new arrays)", per_step_us(dl_sgdm, args.repeat)),
-        ("sgdm  numpy (in place)", per_step_us(np_sgdm, args.repeat)),
-    ]
+    names = ["adam  dlarray (fused Rust, new arrays)", "adam  numpy (in place)",
+             "sgdm  dlarray (fused Rust, new arrays)", "sgdm  numpy (in place)"]
+    fns = [dl_adam, np_adam, dl_sgdm, np_sgdm]
     try:
         import torch
 
@@ -106,9 +107,11 @@ def main():
         for p, g in zip(tp, gs):
             p.grad = torch.from_numpy(g)
         opt = torch.optim.Adam(tp, lr=0.001, foreach=True)
-        rows.append(("adam  torch.optim.Adam(foreach=True)", per_step_us(opt.step, args.repeat)))
+        names.append("adam  torch.optim.Adam(foreach=True)")
+        fns.append(opt.step)
     except ImportError:
         pass
+    rows = list(zip(names, per_step_us(fns, args.repeat)))
     for name, us in rows:
         print(f"{name:42s} {us:9.1f} µs/step")
 

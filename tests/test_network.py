@@ -487,3 +487,108 @@ def test_reset_state_and_grouped_convolution_bias_order():
     # Output channel g*(F/G) + f gets bias (f, g) -> column-major order 0, 1, 2, 3.
     np.testing.assert_array_equal(y[0, 0, :, 0], [0, 1, 2, 3])
     assert net.reset_state() is net
+
+
+# ---- every layer family builds, initialises and runs ----------------------------------------------
+
+@pytest.mark.parametrize("layers, x, fmt, out_shape, out_fmt, learnables", [
+    ([dl.sequenceInputLayer(3), dl.convolution1dLayer(3, 4, padding="causal")], (3, 2, 7), "CBT",
+     (4, 2, 7), "CBT", {("conv1d", "Weights"): (3, 3, 4), ("conv1d", "Bias"): (1, 4)}),
+    ([imageInputLayer((6, 6, 2), normalization="none"), convolution2dLayer((3, 2), 5, stride=2, dilation_factor=1)],
+     (6, 6, 2, 3), "SSCB", (2, 3, 5, 3), "SSCB", {("conv", "Weights"): (3, 2, 2, 5), ("conv", "Bias"): (1, 1, 5)}),
+    ([imageInputLayer((4, 4, 3), normalization="none"), dl.transposedConv2dLayer(3, 2, stride=2, cropping="same")],
+     (4, 4, 3, 1), "SSCB", (8, 8, 2, 1), "SSCB", {("transconv", "Weights"): (3, 3, 2, 3),
+                                                ("transconv", "Bias"): (1, 1, 2)}),
+    ([imageInputLayer((4, 4, 3), normalization="none"), dl.groupedConvolution2dLayer(3, 2, "channel-wise")],
+     (4, 4, 3, 2), "SSCB", (2, 2, 6, 2), "SSCB", {("groupedconv", "Weights"): (3, 3, 1, 2, 3),
+                                                ("groupedconv", "Bias"): (1, 1, 2, 3)}),
+    ([imageInputLayer((4, 4, 4), normalization="none"), dl.layerNormalizationLayer(), dl.groupNormalizationLayer(2),
+      dl.globalAveragePooling2dLayer(), dl.flattenLayer()],
+     (4, 4, 4, 2), "SSCB", (4, 2), "CB", {("layernorm", "Offset"): (1, 1, 4), ("layernorm", "Scale"): (1, 1, 4),
+                                          ("groupnorm", "Offset"): (1, 1, 4), ("groupnorm", "Scale"): (1, 1, 4)}),
+    ([imageInputLayer((4, 4, 1), normalization="none"), dl.averagePooling2dLayer(2, stride=2, padding="same"),
+      dl.leakyReluLayer(0.2), dl.geluLayer(), dl.sigmoidLayer(), dl.tanhLayer()],
+     (4, 4, 1, 2), "SSCB", (2, 2, 1, 2), "SSCB", {}),
+    ([dl.sequenceInputLayer(1), dl.embeddingLayer(5, 10)], (1, 2, 4), "CBT", (5, 2, 4), "CBT",
+     {("embedding", "Weights"): (5, 10)}),
+])
+def test_layer_families(layers, x, fmt, out_shape, out_fmt, learnables):
+    np.random.seed(0)
+    net = dlnetwork(layers)
+    assert {(l, p): tuple(v.shape) for l, p, v in net.learnables} == learnables
+    data = np.random.default_rng(0).integers(0, 10, x).astype(np.float32)
+    X = dlarray(data, fmt)
+    for Y in (net.predict(X), net.forward(X)):
+        assert Y.shape == out_shape and Y.fmt == out_fmt
+        assert np.isfinite(extractdata(Y)).all()
+
+
+def test_lstm_layer_matches_functional_lstm_and_keeps_state():
+    np.random.seed(0)
+    net = dlnetwork([dl.sequenceInputLayer(3), dl.lstmLayer(5, name="lstm")])
+    t = net.learnables
+    assert [tuple(v.shape) for v in t.value] == [(20, 3), (20, 5), (20, 1)]
+    b = extractdata(t["lstm", "Bias"])[:, 0]
+    np.testing.assert_array_equal(b, [0] * 5 + [1] * 5 + [0] * 10)   # unit-forget-gate
+    R = extractdata(t["lstm", "RecurrentWeights"])
+    np.testing.assert_allclose(R.T @ R, np.eye(5), atol=1e-5)        # orthogonal
+    x = np.random.default_rng(1).standard_normal((3, 2, 6)).astype(np.float32)
+    X = dlarray(x, "CBT")
+    Y, state = net.predict(X, return_state=True)
+    h0 = np.zeros((5, 1), np.float32)
+    Yf, h, c = dl.lstm(X, h0, h0, t["lstm", "InputWeights"], t["lstm", "RecurrentWeights"], t["lstm", "Bias"])
+    assert Y.fmt == "CBT" and Y.shape == (5, 2, 6)
+    np.testing.assert_allclose(extractdata(Y), extractdata(Yf), rtol=1e-6)
+    assert state["lstm", "HiddenState"].shape == (5, 2)
+    np.testing.assert_allclose(extractdata(state["lstm", "HiddenState"]), extractdata(h), rtol=1e-6)
+    # Stateful prediction: the next call starts from the assigned state.
+    net.state = state
+    Y2 = net.predict(X)
+    Y2f, _, _ = dl.lstm(X, h, c, t["lstm", "InputWeights"], t["lstm", "RecurrentWeights"], t["lstm", "Bias"])
+    np.testing.assert_allclose(extractdata(Y2), extractdata(Y2f), rtol=1e-6)
+    with pytest.raises(ShapeError, match="reset_state"):
+        net.predict(dlarray(x[:, :1], "CBT"))
+    net.reset_state()
+    assert net.state["lstm", "HiddenState"].shape == (5, 1)
+    last = dlnetwork([dl.sequenceInputLayer(3), dl.lstmLayer(5, output_mode="last")])
+    YL = last.predict(X)
+    assert YL.fmt == "CB" and YL.shape == (5, 2)
+
+
+def test_gru_layer_shapes_and_output_mode():
+    np.random.seed(0)
+    net = dlnetwork([dl.sequenceInputLayer(3), dl.gruLayer(4, output_mode="last")])
+    assert [tuple(v.shape) for v in net.learnables.value] == [(12, 3), (12, 4), (12, 1)]
+    assert net.state.parameter == ["HiddenState"]
+    Y = net.forward(dlarray(np.ones((3, 2, 5), np.float32), "CBT"))
+    assert Y.fmt == "CB" and Y.shape == (4, 2)
+    six = dlnetwork([dl.sequenceInputLayer(3), dl.gruLayer(4, reset_gate_mode="recurrent-bias-after-multiplication")])
+    assert six.learnables["gru", "Bias"].shape == (24, 1)
+
+
+def test_layers_property_returns_copies_and_summary_shows_connections():
+    net = residual_network()
+    layers = net.layers
+    layers[1].learn_rate_factors["Weights"] = 0.0
+    layers[1].Weights = None
+    assert net.get_learn_rate_factor("fc1", "Weights") == 1.0
+    assert net.learnables["fc1", "Weights"] is not None
+    text = str(net)
+    assert "Connections:" in text and "relu1 -> add/in2" in text
+    assert "Addition" in text
+
+
+def test_output_names_option_and_editing_uninitializes():
+    np.random.seed(0)
+    net = dlnetwork([featureInputLayer(2), fullyConnectedLayer(3), reluLayer()], output_names=["fc"])
+    assert net.output_names == ["fc"]
+    y = net.predict(np.array([[-1.0], [1.0]], np.float32))
+    assert np.any(extractdata(y) < 0)  # the fc output, before the relu
+    weights = net.learnables["fc", "Weights"]
+    net.add_layers(dl.sigmoidLayer(name="extra"))
+    net.connect_layers("relu", "extra")
+    assert not net.initialized
+    with pytest.raises(RuntimeError, match="not initialized"):
+        net.predict(np.zeros((2, 1), np.float32))
+    net.initialize()
+    assert net.learnables["fc", "Weights"] is weights   # initialize keeps values already set

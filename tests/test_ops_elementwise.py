@@ -322,3 +322,22 @@ def test_gradcheck_detects_a_wrong_gradient():
 def test_gradgradcheck_detects_a_wrong_second_derivative():
     with pytest.raises(AssertionError, match="finite differences"):
         gradgradcheck(lambda a: a * dl.round(a * 1e6) / 1e6, np.array([0.123456789, 0.2]))
+
+
+# ----- large tensors take the parallel kernel paths ------------------------------------------------
+
+
+def test_large_broadcasting_and_unary_match_numpy():
+    a = RNG.standard_normal((200, 1, 300))
+    b = RNG.standard_normal((7, 300))
+    y = dlarray(a) * dlarray(b) + dlarray(b)
+    np.testing.assert_allclose(extractdata(y), a * b + b, rtol=1e-14)
+    np.testing.assert_allclose(extractdata(dl.tanh(dlarray(a))), np.tanh(a), rtol=1e-14)
+    cond = a > 0
+    np.testing.assert_array_equal(extractdata(dl.where(cond, dlarray(a), dlarray(b[0]))), np.where(cond, a, b[0]))
+    big = RNG.standard_normal(100_000).astype(np.float32)
+    np.testing.assert_allclose(extractdata(dl.exp(dlarray(big))), np.exp(big), rtol=1e-6)
+    np.testing.assert_array_equal(dlarray(big) > 0, big > 0)
+    ga, gb = dl.dlfeval(lambda p, q: dl.dlgradient((p * q).sum(), p, q), dlarray(a), dlarray(b))
+    np.testing.assert_allclose(extractdata(ga), np.broadcast_to(b, (200, 7, 300)).sum(axis=1, keepdims=True), rtol=1e-12)
+    np.testing.assert_allclose(extractdata(gb), np.broadcast_to(a, (200, 7, 300)).sum(axis=0), rtol=1e-12)

@@ -182,3 +182,28 @@ def test_reduction_gradient_keeps_format():
     g = dl.dlfeval(lambda a: dl.dlgradient(a.prod(axis="C").sum(), a), x)
     assert g.fmt == "CB"
     np.testing.assert_allclose(extractdata(g), np.prod(extractdata(x), axis=0) / extractdata(x))
+
+
+# ----- large tensors take the parallel kernel paths ------------------------------------------------
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1, 2, (0, 2)], ids=str)
+def test_large_reductions_match_numpy(axis):
+    x = RNG.standard_normal((64, 33, 40))  # > the rayon threshold
+    X = dlarray(x)
+    np.testing.assert_allclose(extractdata(X.sum(axis=axis)), x.sum(axis=axis), rtol=1e-10, atol=1e-10)
+    np.testing.assert_array_equal(extractdata(X.max(axis=axis)), x.max(axis=axis))
+    np.testing.assert_array_equal(extractdata(X.min(axis=axis)), x.min(axis=axis))
+    np.testing.assert_allclose(extractdata(X.mean(axis=axis)), x.mean(axis=axis), rtol=1e-10, atol=1e-12)
+
+
+def test_large_long_row_and_cumsum():
+    x = RNG.standard_normal(200_000)
+    np.testing.assert_allclose(float(dlarray(x).sum()), x.sum(), rtol=1e-9)
+    assert float(dlarray(x).max()) == x.max()
+    y = RNG.standard_normal((300, 200))
+    np.testing.assert_allclose(extractdata(dl.cumsum(dlarray(y), axis=1)), np.cumsum(y, axis=1), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(extractdata(dl.cumsum(dlarray(y), axis=0, reverse=True)), np.cumsum(y[::-1], axis=0)[::-1], rtol=1e-9, atol=1e-9)
+    g = dl.dlfeval(lambda a: dl.dlgradient(a.max(axis=0).sum(), a), dlarray(y))
+    expected = (y == y.max(axis=0)).astype(float)
+    np.testing.assert_array_equal(extractdata(g), expected)

@@ -355,3 +355,30 @@ def test_setitem_gradient_of_overwritten_input_is_zero_there():
     ga, gv = dlfeval(f, dlarray(np.array([1.0, 2.0, 3.0])), dlarray(np.array(4.0)))
     np.testing.assert_array_equal(extractdata(ga), [2.0, 0.0, 0.0])
     np.testing.assert_array_equal(extractdata(gv), 16.0)
+
+
+def test_setitem_casts_values_to_the_arrays_dtype():
+    X = dlarray(np.zeros(3, np.float32))
+    X[:2] = np.array([1.0, 2.0])  # float64 values into a float32 array, as numpy allows
+    assert X.dtype == np.float32
+    np.testing.assert_array_equal(extractdata(X), np.array([1.0, 2.0, 0.0], np.float32))
+
+    def f(a, v):
+        y = a * 1.0
+        y[:2] = v
+        return dlgradient((y * y).sum(), a, v)
+
+    ga, gv = dlfeval(f, dlarray(np.ones(3, np.float32)), dlarray(np.array([3.0, 4.0])))
+    assert ga.dtype == np.float32 and gv.dtype == np.float64
+    np.testing.assert_array_equal(extractdata(ga), [0.0, 0.0, 2.0])
+    np.testing.assert_array_equal(extractdata(gv), [6.0, 8.0])
+
+
+def test_large_shape_ops_match_numpy():
+    x = RNG.standard_normal((40, 50, 30))
+    X = dlarray(x)
+    np.testing.assert_array_equal(extractdata(dl.permute(X, (2, 0, 1))), np.transpose(x, (2, 0, 1)))
+    np.testing.assert_array_equal(extractdata(X.reshape(-1, 40, order="F")), x.reshape(-1, 40, order="F"))
+    np.testing.assert_array_equal(extractdata(dl.flip(X, (0, 2))), np.flip(x, (0, 2)))
+    np.testing.assert_array_equal(extractdata(X[::3, 5:, ::-2]), x[::3, 5:, ::-2])
+    np.testing.assert_array_equal(extractdata(dl.repmat(X, (1, 2, 1))), np.tile(x, (1, 2, 1)))

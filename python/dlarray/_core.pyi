@@ -183,3 +183,34 @@ def _avgpool(
     x: dlarray, kernel: Sequence[int], stride: Sequence[int], pad_before: Sequence[int],
     pad_after: Sequence[int], padding_counts: bool,
 ) -> dlarray: ...
+
+# ----- fused deep-learning kernels (rust/py/src/nn_ops.rs, nn_recurrent.rs) ---------------------
+
+def _batchnorm_train(x: dlarray, offset: dlarray, scale: dlarray, c_axis: int, epsilon: float) -> Tuple[dlarray, dlarray, dlarray]:
+    """``(Y, mean, var)`` with batch statistics over every axis but ``c_axis``."""
+def _lstm(
+    x: dlarray, h0: dlarray, c0: dlarray, w: dlarray, r: dlarray, b: dlarray,
+    state_activation: str, gate_activation: str,
+) -> Tuple[dlarray, dlarray, dlarray]: ...
+def _gru(
+    x: dlarray, h0: dlarray, w: dlarray, r: dlarray, b: dlarray,
+    reset_gate_mode: str, state_activation: str, gate_activation: str,
+) -> Tuple[dlarray, dlarray]: ...
+
+# ----- fused optimizer steps (rust/py/src/optim.rs) ----------------------------------------------
+
+_State = Optional[Sequence[Optional[dlarray]]]
+
+def _adam_step(
+    op: str, params: Sequence[dlarray], grads: Sequence[dlarray], avg_grad: _State, avg_sq_grad: _State,
+    lrs: Sequence[float], grad_decay: float, sq_grad_decay: float, epsilon: float, iteration: float,
+) -> Tuple[list[dlarray], list[list[dlarray]]]: ...
+def _rmsprop_step(
+    op: str, params: Sequence[dlarray], grads: Sequence[dlarray], avg_sq_grad: _State,
+    lrs: Sequence[float], sq_grad_decay: float, epsilon: float,
+) -> Tuple[list[dlarray], list[list[dlarray]]]: ...
+def _sgdm_step(
+    op: str, params: Sequence[dlarray], grads: Sequence[dlarray], vel: _State, lrs: Sequence[float], momentum: float,
+) -> Tuple[list[dlarray], list[list[dlarray]]]: ...
+def _optim_pool_stats() -> Tuple[int, int, int, int, int]: ...
+def _optim_pool_clear() -> None: ...

@@ -9,6 +9,7 @@ them without knowing their types.
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Callable, List
 
 from ._core import dlarray
@@ -19,9 +20,14 @@ def tree_map(fn: Callable[[dlarray], Any], obj: Any) -> Any:
     if isinstance(obj, dlarray):
         return fn(obj)
     if isinstance(obj, dict):
-        return type(obj)((k, tree_map(fn, v)) for k, v in obj.items()) if type(obj) is not dict else {
-            k: tree_map(fn, v) for k, v in obj.items()
-        }
+        if type(obj) is dict:
+            return {k: tree_map(fn, v) for k, v in obj.items()}
+        # Dict subclasses (OrderedDict, defaultdict, ...) keep their type and extra state
+        # (a defaultdict's factory) by copying, then replacing the values.
+        new = copy.copy(obj)
+        for k, v in obj.items():
+            new[k] = tree_map(fn, v)
+        return new
     if isinstance(obj, tuple):
         mapped = [tree_map(fn, v) for v in obj]
         return type(obj)(*mapped) if hasattr(obj, "_fields") else tuple(mapped)

@@ -61,7 +61,7 @@ def make_queue(X: np.ndarray, labels: np.ndarray, batch_size: int) -> minibatchq
                           mini_batch_format=["SSCB", "CB"])
 
 
-def accuracy(net: dlnetwork, X: np.ndarray, labels: np.ndarray, batch_size: int = 1000) -> float:
+def accuracy(net: dlnetwork, X: np.ndarray, labels: np.ndarray, batch_size: int = 250) -> float:
     """Fraction of ``labels`` predicted correctly by ``net.predict`` (inference mode)."""
     correct = 0
     for start in range(0, X.shape[-1], batch_size):
@@ -72,11 +72,14 @@ def accuracy(net: dlnetwork, X: np.ndarray, labels: np.ndarray, batch_size: int 
 
 def train(epochs: int = 3, batch_size: int = 128, learn_rate: float = 0.01, decay: float = 0.01,
           momentum: float = 0.9, png: Optional[str] = "training-progress.png", max_iterations: Optional[int] = None,
-          seed: int = 0, verbose: bool = True) -> Dict[str, Any]:
-    """Train and evaluate; returns the network, the accuracy and timings."""
+          seed: int = 0, verbose: bool = True, test_images: Optional[int] = None) -> Dict[str, Any]:
+    """Train and evaluate (on the first ``test_images`` test images, default all); returns the
+    network, the accuracy and timings."""
     np.random.seed(seed)  # MATLAB's rng(seed): initialisers and shuffling
     XTrain, YTrain, _ = digitTrain4DArrayData()
     XTest, YTest, _ = digitTest4DArrayData()
+    if test_images is not None:
+        XTest, YTest = XTest[..., :test_images], YTest[:test_images]
     net = build_network()
     mbq = make_queue(XTrain, YTrain, batch_size)
     per_epoch = -(-XTrain.shape[-1] // batch_size)
@@ -128,11 +131,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="where to write the training-progress plot ('' for none)")
     parser.add_argument("--max-iterations", type=int, default=None, help="stop after this many iterations (CI)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--test-images", type=int, default=None,
+                        help="evaluate on the first N test images only (CI; default all 5000)")
     args = parser.parse_args(argv)
-    if args.epochs < 1 or args.batch_size < 1:
-        parser.error("--epochs and --batch-size must be positive")
+    if args.epochs < 1 or args.batch_size < 1 or (args.test_images is not None and args.test_images < 1):
+        parser.error("--epochs, --batch-size and --test-images must be positive")
     train(epochs=args.epochs, batch_size=args.batch_size, learn_rate=args.learn_rate, png=args.png or None,
-          max_iterations=args.max_iterations, seed=args.seed)
+          max_iterations=args.max_iterations, seed=args.seed, test_images=args.test_images)
     return 0
 
 

@@ -102,15 +102,18 @@ class Layer:
 
     # ---- factors -----------------------------------------------------------------------
     def learn_rate_factor(self, parameter: str) -> float:
-        return float(self.learn_rate_factors.get(parameter, 1.0))
+        return float(getattr(self, "learn_rate_factors", {}).get(parameter, 1.0))
 
     def l2_factor(self, parameter: str) -> float:
-        return float(self.l2_factors.get(parameter, 1.0))
+        return float(getattr(self, "l2_factors", {}).get(parameter, 1.0))
 
     # ---- helpers -----------------------------------------------------------------------
     def _with(self, **attrs: Any) -> "Layer":
         """A shallow copy with ``attrs`` replaced."""
         out = copy.copy(self)
+        # The factor dicts are the only mutable options: never share them between copies.
+        out.learn_rate_factors = dict(getattr(self, "learn_rate_factors", {}))
+        out.l2_factors = dict(getattr(self, "l2_factors", {}))
         out.__dict__.update(attrs)
         return out
 

@@ -78,7 +78,10 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
         return out
 
     def _changed(self) -> None:
+        # MATLAB: editing the graph leaves the network uninitialized; initialize() keeps the
+        # values already set and fills in the rest.
         self._activations = None
+        self._initialized = False
 
     @property
     def layers(self) -> Tuple[Layer, ...]:

@@ -14,3 +14,5 @@ from .fullyconnect import *  # noqa: F401,F403
 from .activations import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
+from .recurrent import *  # noqa: F401,F403
+from .attention import *  # noqa: F401,F403

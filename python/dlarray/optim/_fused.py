@@ -39,6 +39,9 @@ def fused_update(
     g_leaves = align(op, "the gradients", params, grads)
     s_leaves = []
     for name, s in states:
+        if s is None:  # MATLAB's []: zeros for every parameter
+            s_leaves.append([None] * len(p_leaves))
+            continue
         check_rows(op, name, params, s)
         s_leaves.append(align(op, name, params, s))
 
@@ -68,19 +71,22 @@ def fused_update(
     # nor their state change.
     factors = learn_rate_factors(op, params, len(ps))
     active = [i for i, f in enumerate(factors) if f != 0.0]
-    new_p: List[dlarray] = [p.copy() for p in ps]
-    new_s: List[List[dlarray]] = [[s.copy() if s is not None else _zeros_like(ps[i]) for i, s in enumerate(col)] for col in ss]
-    if active:
-        out_p, out_s = kernel(
-            [ps[i] for i in active],
-            [gs[i] for i in active],
-            [[col[i] for i in active] for col in ss],
-            [learn_rate * factors[i] for i in active],
-        )
-        for j, i in enumerate(active):
-            new_p[i] = out_p[j]
-            for k in range(len(states)):
-                new_s[k][i] = out_s[k][j]
+    if len(active) == len(ps):
+        new_p, new_s = kernel(ps, gs, ss, [learn_rate * f for f in factors])
+    else:
+        new_p = [p.copy() for p in ps]
+        new_s = [[s.copy() if s is not None else _zeros_like(ps[i]) for i, s in enumerate(col)] for col in ss]
+        if active:
+            out_p, out_s = kernel(
+                [ps[i] for i in active],
+                [gs[i] for i in active],
+                [[col[i] for i in active] for col in ss],
+                [learn_rate * factors[i] for i in active],
+            )
+            for j, i in enumerate(active):
+                new_p[i] = out_p[j]
+                for k in range(len(states)):
+                    new_s[k][i] = out_s[k][j]
 
     template = state_template(params, grads)
     return rebuild(params, new_p), [rebuild(template, col) for col in new_s]

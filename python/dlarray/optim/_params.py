@@ -20,8 +20,11 @@ import numpy as np
 from .._core import ShapeError, dlarray
 
 
+_LEAF_TYPES = (dlarray, np.ndarray)
+
+
 def is_leaf(x: Any) -> bool:
-    return isinstance(x, (dlarray, np.ndarray))
+    return type(x) is dlarray or isinstance(x, _LEAF_TYPES)
 
 
 def _tree_protocol(x: Any):
@@ -41,6 +44,8 @@ def map_leaves(fn: Callable[[Any], Any], obj: Any) -> Any:
     visiting in the same order as ``dlarray._tree.tree_map``."""
     if is_leaf(obj):
         return fn(obj)
+    if type(obj) is list and all(type(x) is dlarray for x in obj):  # the common flat case
+        return [fn(x) for x in obj]
     if isinstance(obj, dict):
         items = [(k, map_leaves(fn, v)) for k, v in obj.items()]
         return dict(items) if type(obj) is dict else type(obj)(items)
@@ -71,7 +76,7 @@ def rebuild(template: Any, values: List[Any]) -> Any:
     def put(old: Any) -> Any:
         new = next(it)
         if isinstance(old, np.ndarray) and isinstance(new, dlarray):
-            return np.asarray(new)
+            return np.array(new)  # a writable copy, like the caller's own array
         return new
 
     return map_leaves(put, template)
@@ -87,6 +92,14 @@ def align(op: str, what: str, template: Any, other: Any, path: str = "") -> List
     place where the structures differ."""
     if other is None:
         return [None] * len(leaves(template))
+    if (
+        type(template) is list
+        and type(other) is list
+        and len(template) == len(other)
+        and all(type(x) is dlarray for x in template)
+        and all(type(x) is dlarray for x in other)
+    ):  # the common flat case
+        return list(other)
     if is_leaf(template):
         if not is_leaf(other):
             raise ShapeError(

@@ -247,10 +247,13 @@ impl PyDlarray {
             None => String::new(),
         };
         let traced = if self.tensor().is_traced() { ", traced" } else { "" };
+        // The shape as Python writes a tuple: (3,) and (2, 3).
+        let dims: Vec<String> = self.tensor().shape().iter().map(|d| d.to_string()).collect();
+        let shape = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
         Ok(format!(
-            "dlarray({}, shape={:?}{}, dtype={}{})",
+            "dlarray({}, shape={}{}, dtype={}{})",
             body.replace('\n', "\n        "),
-            self.tensor().shape(),
+            shape,
             fmt,
             self.tensor().dtype(),
             traced

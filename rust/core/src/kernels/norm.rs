@@ -11,15 +11,13 @@ fn rows_per_task(inner: usize) -> usize {
     (8192 / inner.max(1)).max(1)
 }
 
-/// For each channel, folds `f(acc, channel, flat_index)` over its elements (one task per channel).
+/// For each channel, folds `f(acc, channel, start)` over its rows: the `inner` contiguous
+/// elements from flat index `start` (one task per channel).
 fn per_channel<A: Send + Sync + Clone>(outer: usize, c: usize, inner: usize, init: A, f: impl Fn(&mut A, usize, usize) + Sync + Send) -> Vec<A> {
     let body = |ch: usize| {
         let mut acc = init.clone();
         for o in 0..outer {
-            let base = (o * c + ch) * inner;
-            for e in base..base + inner {
-                f(&mut acc, ch, e);
-            }
+            f(&mut acc, ch, (o * c + ch) * inner);
         }
         acc
     };
@@ -30,13 +28,44 @@ fn per_channel<A: Send + Sync + Clone>(outer: usize, c: usize, inner: usize, ini
     }
 }
 
+/// `sum_i f(i)` for `i < n` with four independent accumulators, so the additions pipeline
+/// instead of waiting on one another.
+#[inline(always)]
+fn lane_sum(n: usize, f: impl Fn(usize) -> f64) -> f64 {
+    let mut a = [0.0f64; 4];
+    let full = n / 4 * 4;
+    let mut i = 0;
+    while i < full {
+        a[0] += f(i);
+        a[1] += f(i + 1);
+        a[2] += f(i + 2);
+        a[3] += f(i + 3);
+        i += 4;
+    }
+    let mut s = (a[0] + a[1]) + (a[2] + a[3]);
+    for j in full..n {
+        s += f(j);
+    }
+    s
+}
+
 /// Per-channel mean and biased variance (two passes, so the variance is accurate).
 pub fn channel_moments<T: Real>(x: &[T], outer: usize, c: usize, inner: usize) -> (Vec<f64>, Vec<f64>) {
     let m = (outer * inner).max(1) as f64;
-    let mean: Vec<f64> = per_channel(outer, c, inner, 0.0f64, |acc, _, e| *acc += x[e].to_f64()).into_iter().map(|s| s / m).collect();
-    let var = per_channel(outer, c, inner, 0.0f64, |acc, ch, e| {
-        let d = x[e].to_f64() - mean[ch];
-        *acc += d * d;
+    let mean: Vec<f64> = per_channel(outer, c, inner, 0.0f64, |acc, _, start| {
+        let row = &x[start..start + inner];
+        *acc += lane_sum(inner, |i| row[i].to_f64());
+    })
+    .into_iter()
+    .map(|s| s / m)
+    .collect();
+    let var = per_channel(outer, c, inner, 0.0f64, |acc, ch, start| {
+        let row = &x[start..start + inner];
+        let mu = mean[ch];
+        *acc += lane_sum(inner, |i| {
+            let d = row[i].to_f64() - mu;
+            d * d
+        });
     });
     let var = var.into_iter().map(|s| s / m).collect();
     (mean, var)
@@ -75,10 +104,11 @@ pub fn channel_affine<T: Real>(x: &[T], g: Option<&[T]>, coef: &[(f64, f64, f64)
 
 /// Per-channel `(sum g, sum g * (x - mean))` for the batch-normalisation backward pass.
 pub fn channel_grad_sums<T: Real>(g: &[T], x: &[T], mean: &[f64], outer: usize, c: usize, inner: usize) -> Vec<(f64, f64)> {
-    per_channel(outer, c, inner, (0.0f64, 0.0f64), |acc, ch, e| {
-        let gv = g[e].to_f64();
-        acc.0 += gv;
-        acc.1 += gv * (x[e].to_f64() - mean[ch]);
+    per_channel(outer, c, inner, (0.0f64, 0.0f64), |acc, ch, start| {
+        let (gr, xr) = (&g[start..start + inner], &x[start..start + inner]);
+        let mu = mean[ch];
+        acc.0 += lane_sum(inner, |i| gr[i].to_f64());
+        acc.1 += lane_sum(inner, |i| gr[i].to_f64() * (xr[i].to_f64() - mu));
     })
 }
 

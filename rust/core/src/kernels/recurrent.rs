@@ -4,8 +4,10 @@
 //! the weight, input and bias gradients as three large GEMMs after the loop).
 //!
 //! Layouts are row-major and MATLAB's: `x` (C, B, T), weights (G·H, C) and recurrent weights
-//! (G·H, H) with the gates stacked in rows, states (H, B). Per-step intermediates are stored
-//! time-major, (T, rows, B), so each step's block is contiguous for the GEMMs.
+//! (G·H, H) with the gates stacked in rows, states (H, B). Internally everything is
+//! time-major — the input as (C, T·B), projections and gradients as (rows, T·B) with column
+//! s·B + b, per-step intermediates as (T, rows, B) — so each step touches contiguous memory
+//! (strided per-step access into (…, B, T) arrays costs a cache miss per element).
 
 use super::gemm::matmul;
 use crate::dtype::Real;
@@ -114,17 +116,64 @@ fn row_sums<T: Real>(m: &[T], n: usize) -> Vec<T> {
     m.chunks(n).map(|r| r.iter().copied().sum()).collect()
 }
 
-/// h_{t-1} for every step as a (H, B·T) matrix in the (b, t) column order of `x`.
-fn previous_states<T: Real>(y: &[T], y_t: usize, h0: &[T], d: Dims) -> Vec<T> {
-    let mut hp = vec![T::zero(); d.h * d.bt()];
-    for k in 0..d.h {
-        for bb in 0..d.b {
-            let dst = &mut hp[(k * d.b + bb) * d.t..(k * d.b + bb + 1) * d.t];
-            let src = &y[(k * d.b + bb) * y_t..];
-            if d.t > 0 {
-                dst[0] = h0[k * d.b + bb];
-                dst[1..].copy_from_slice(&src[..d.t - 1]);
+/// (rows, B, T) → (rows, T·B) with column s·B + b.
+fn to_time_columns<T: Real>(x: &[T], rows: usize, b: usize, t: usize) -> Vec<T> {
+    let mut out = vec![T::zero(); x.len()];
+    for r in 0..rows {
+        for bb in 0..b {
+            for s in 0..t {
+                out[r * b * t + s * b + bb] = x[r * b * t + bb * t + s];
             }
+        }
+    }
+    out
+}
+
+/// (rows, T·B) with column s·B + b → (rows, B, T).
+fn from_time_columns<T: Real>(x: &[T], rows: usize, b: usize, t: usize) -> Vec<T> {
+    let mut out = vec![T::zero(); x.len()];
+    for r in 0..rows {
+        for s in 0..t {
+            for bb in 0..b {
+                out[r * b * t + bb * t + s] = x[r * b * t + s * b + bb];
+            }
+        }
+    }
+    out
+}
+
+/// Time-major states (T, H, B) → (H, B, T + extra) (the extra columns left zero).
+fn states_to_output<T: Real>(hs: &[T], hb: usize, t: usize, extra: usize) -> Vec<T> {
+    let tt = t + extra;
+    let mut out = vec![T::zero(); hb * tt];
+    for e in 0..hb {
+        for s in 0..t {
+            out[e * tt + s] = hs[s * hb + e];
+        }
+    }
+    out
+}
+
+/// The first T columns of a (H, B, T + extra) gradient as time-major (T, H, B).
+fn output_to_states<T: Real>(g: &[T], hb: usize, t: usize, extra: usize) -> Vec<T> {
+    let tt = t + extra;
+    let mut out = vec![T::zero(); hb * t];
+    for e in 0..hb {
+        for s in 0..t {
+            out[s * hb + e] = g[e * tt + s];
+        }
+    }
+    out
+}
+
+/// h_{t-1} for every step as a (H, T·B) matrix (column s·B + b), from time-major states.
+fn previous_states<T: Real>(hs: &[T], h0: &[T], d: Dims) -> Vec<T> {
+    let (hb, b, bt) = (d.h * d.b, d.b, d.bt());
+    let mut hp = vec![T::zero(); d.h * bt];
+    for k in 0..d.h {
+        for s in 0..d.t {
+            let src = if s == 0 { &h0[k * b..(k + 1) * b] } else { &hs[(s - 1) * hb + k * b..(s - 1) * hb + (k + 1) * b] };
+            hp[k * bt + s * b..k * bt + (s + 1) * b].copy_from_slice(src);
         }
     }
     hp
@@ -132,14 +181,15 @@ fn previous_states<T: Real>(y: &[T], y_t: usize, h0: &[T], d: Dims) -> Vec<T> {
 
 /// Gradients of the parameters shared by LSTM and GRU from the pre-activation gradients
 /// `dz` (rows × BT): (dX (C, BT), dW (rows, C), db (rows)).
-fn input_side_grads<T: Real>(dz: &[T], x: &[T], w: &[T], rows: usize, d: Dims, need_x: bool) -> (Vec<T>, Vec<T>, Vec<T>) {
+/// `dz` and `x_tc` are in time-column layout; dX is returned as (C, B, T).
+fn input_side_grads<T: Real>(dz: &[T], x_tc: &[T], w: &[T], rows: usize, d: Dims, need_x: bool) -> (Vec<T>, Vec<T>, Vec<T>) {
     let bt = d.bt();
     let mut dw = vec![T::zero(); rows * d.c];
-    matmul(&mut dw, dz, x, rows, d.c, bt, false, true, false);
+    matmul(&mut dw, dz, x_tc, rows, d.c, bt, false, true, false);
     let dx = if need_x {
         let mut dx = vec![T::zero(); d.c * bt];
         matmul(&mut dx, w, dz, d.c, bt, rows, true, false, false);
-        dx
+        from_time_columns(&dx, d.c, d.b, d.t)
     } else {
         Vec::new()
     };
@@ -148,12 +198,15 @@ fn input_side_grads<T: Real>(dz: &[T], x: &[T], w: &[T], rows: usize, d: Dims, n
 
 // ----- LSTM ---------------------------------------------------------------------------------
 
-/// What the LSTM forward pass keeps for its backward pass.
-pub struct LstmSaved<T> {
+/// What the LSTM forward pass keeps for its backward pass (all time-major).
+/// `S` is the storage: `Vec<T>` from the forward pass, `&[T]` for the backward pass.
+pub struct LstmSaved<S> {
     /// Activated gates i, f, g, o per step: (T, 4H, B).
-    pub gates: Vec<T>,
+    pub gates: S,
     /// Cell state after each step: (T, H, B).
-    pub cells: Vec<T>,
+    pub cells: S,
+    /// Hidden state after each step: (T, H, B).
+    pub hidden: S,
 }
 
 /// Returns the packed output (H, B, T+1) — hidden states of every step, then the final cell
@@ -169,44 +222,47 @@ pub fn lstm_forward<T: Real>(
     d: Dims,
     state: Activation,
     gate: Activation,
-) -> (Vec<T>, LstmSaved<T>) {
+) -> (Vec<T>, LstmSaved<Vec<T>>) {
     let (h, b, t, bt) = (d.h, d.b, d.t, d.bt());
     let hb = h * b;
-    let xp = input_projection(w, x, bias, 4 * h, d);
-    let mut out = vec![T::zero(); hb * (t + 1)];
+    let xp = input_projection(w, &to_time_columns(x, d.c, b, t), bias, 4 * h, d);
     let mut gates = vec![T::zero(); t * 4 * hb];
     let mut cells = vec![T::zero(); t * hb];
-    let mut hs = h0.to_vec();
-    let mut cs = c0.to_vec();
+    let mut hidden = vec![T::zero(); t * hb];
     let mut rh = vec![T::zero(); 4 * hb];
     for step in 0..t {
-        matmul(&mut rh, r, &hs, 4 * h, b, h, false, false, false);
+        let (done, rest) = hidden.split_at_mut(step * hb);
+        let h_prev = if step == 0 { h0 } else { &done[(step - 1) * hb..] };
+        let h_new = &mut rest[..hb];
+        matmul(&mut rh, r, h_prev, 4 * h, b, h, false, false, false);
+        let (cdone, crest) = cells.split_at_mut(step * hb);
+        let c_prev = if step == 0 { c0 } else { &cdone[(step - 1) * hb..] };
+        let c_new = &mut crest[..hb];
         let g_step = &mut gates[step * 4 * hb..(step + 1) * 4 * hb];
         for k in 0..h {
+            let xrow = |gi: usize| &xp[(gi * h + k) * bt + step * b..(gi * h + k) * bt + (step + 1) * b];
+            let (xi, xf, xg, xo) = (xrow(0), xrow(1), xrow(2), xrow(3));
             for bb in 0..b {
-                let pre = |gi: usize| xp[(gi * h + k) * bt + bb * t + step] + rh[(gi * h + k) * b + bb];
-                let ig = gate.apply(pre(0));
-                let fg = gate.apply(pre(1));
-                let gg = state.apply(pre(2));
-                let og = gate.apply(pre(3));
                 let e = k * b + bb;
-                let c_new = fg * cs[e] + ig * gg;
-                let h_new = og * state.apply(c_new);
-                cs[e] = c_new;
-                hs[e] = h_new;
-                out[e * (t + 1) + step] = h_new;
+                let ig = gate.apply(xi[bb] + rh[e]);
+                let fg = gate.apply(xf[bb] + rh[hb + e]);
+                let gg = state.apply(xg[bb] + rh[2 * hb + e]);
+                let og = gate.apply(xo[bb] + rh[3 * hb + e]);
+                let c = fg * c_prev[e] + ig * gg;
+                c_new[e] = c;
+                h_new[e] = og * state.apply(c);
                 g_step[e] = ig;
                 g_step[hb + e] = fg;
                 g_step[2 * hb + e] = gg;
                 g_step[3 * hb + e] = og;
-                cells[step * hb + e] = c_new;
             }
         }
     }
+    let mut out = states_to_output(&hidden, hb, t, 1);
     for e in 0..hb {
-        out[e * (t + 1) + t] = cs[e];
+        out[e * (t + 1) + t] = cells[(t - 1) * hb + e];
     }
-    (out, LstmSaved { gates, cells })
+    (out, LstmSaved { gates, cells, hidden })
 }
 
 /// Gradients of every LSTM input from the gradient `gout` of the packed output.
@@ -222,9 +278,7 @@ pub struct LstmGrads<T> {
 #[allow(clippy::too_many_arguments)]
 pub fn lstm_backward<T: Real>(
     gout: &[T],
-    out: &[T],
-    saved_gates: &[T],
-    saved_cells: &[T],
+    saved: &LstmSaved<&[T]>,
     x: &[T],
     h0: &[T],
     c0: &[T],
@@ -237,41 +291,38 @@ pub fn lstm_backward<T: Real>(
 ) -> LstmGrads<T> {
     let (h, b, t, bt) = (d.h, d.b, d.t, d.bt());
     let hb = h * b;
+    let gy = output_to_states(gout, hb, t, 1);
     let mut dz_all = vec![T::zero(); 4 * h * bt];
     let mut dz = vec![T::zero(); 4 * hb];
     let mut dh_rec = vec![T::zero(); hb];
     let mut dc: Vec<T> = (0..hb).map(|e| gout[e * (t + 1) + t]).collect();
     for step in (0..t).rev() {
-        let gs = &saved_gates[step * 4 * hb..(step + 1) * 4 * hb];
-        let c_now = &saved_cells[step * hb..(step + 1) * hb];
-        let c_prev = if step > 0 { &saved_cells[(step - 1) * hb..step * hb] } else { c0 };
-        for k in 0..h {
-            for bb in 0..b {
-                let e = k * b + bb;
-                let dh = gout[e * (t + 1) + step] + dh_rec[e];
-                let (ig, fg, gg, og) = (gs[e], gs[hb + e], gs[2 * hb + e], gs[3 * hb + e]);
-                let s = state.apply(c_now[e]);
-                let dcc = dc[e] + dh * og * state.deriv_from_output(s);
-                let grads = [
-                    dcc * gg * gate.deriv_from_output(ig),
-                    dcc * c_prev[e] * gate.deriv_from_output(fg),
-                    dcc * ig * state.deriv_from_output(gg),
-                    dh * s * gate.deriv_from_output(og),
-                ];
-                dc[e] = dcc * fg;
-                for (gi, v) in grads.into_iter().enumerate() {
-                    dz[gi * hb + e] = v;
-                    dz_all[(gi * h + k) * bt + bb * t + step] = v;
-                }
-            }
+        let gs = &saved.gates[step * 4 * hb..(step + 1) * 4 * hb];
+        let c_now = &saved.cells[step * hb..(step + 1) * hb];
+        let c_prev = if step > 0 { &saved.cells[(step - 1) * hb..step * hb] } else { c0 };
+        let gy_step = &gy[step * hb..(step + 1) * hb];
+        for e in 0..hb {
+            let dh = gy_step[e] + dh_rec[e];
+            let (ig, fg, gg, og) = (gs[e], gs[hb + e], gs[2 * hb + e], gs[3 * hb + e]);
+            let s = state.apply(c_now[e]);
+            let dcc = dc[e] + dh * og * state.deriv_from_output(s);
+            dz[e] = dcc * gg * gate.deriv_from_output(ig);
+            dz[hb + e] = dcc * c_prev[e] * gate.deriv_from_output(fg);
+            dz[2 * hb + e] = dcc * ig * state.deriv_from_output(gg);
+            dz[3 * hb + e] = dh * s * gate.deriv_from_output(og);
+            dc[e] = dcc * fg;
+        }
+        // Scatter into the (4H, T·B) matrix: contiguous B-long rows per step.
+        for row in 0..4 * h {
+            dz_all[row * bt + step * b..row * bt + (step + 1) * b].copy_from_slice(&dz[row * b..(row + 1) * b]);
         }
         // dh_{t-1} from the recurrence: R' · dz (R read transposed, no copy).
         matmul(&mut dh_rec, r, &dz, h, b, 4 * h, true, false, false);
     }
-    let hp = previous_states(out, t + 1, h0, d);
+    let hp = previous_states(saved.hidden, h0, d);
     let mut dr = vec![T::zero(); 4 * h * h];
     matmul(&mut dr, &dz_all, &hp, 4 * h, h, bt, false, true, false);
-    let (dx, dw, db) = input_side_grads(&dz_all, x, w, 4 * h, d, need_x);
+    let (dx, dw, db) = input_side_grads(&dz_all, &to_time_columns(x, d.c, b, t), w, 4 * h, d, need_x);
     LstmGrads { dx, dh0: dh_rec, dc0: dc, dw, dr, db }
 }
 
@@ -285,12 +336,14 @@ pub enum ResetGateMode {
     RecurrentBiasAfterMultiplication,
 }
 
-pub struct GruSaved<T> {
+pub struct GruSaved<S> {
     /// Activated gates r, z and candidate h̃ per step: (T, 3H, B).
-    pub gates: Vec<T>,
+    pub gates: S,
     /// Per step: after-multiplication modes keep `R_h̃·h_{t-1} (+ b_Rh̃)`; before-multiplication
     /// keeps `r ⊙ h_{t-1}`: (T, H, B).
-    pub aux: Vec<T>,
+    pub aux: S,
+    /// Hidden state after each step: (T, H, B).
+    pub hidden: S,
 }
 
 /// Returns the hidden states of every step, (H, B, T), and the saved intermediates.
@@ -306,58 +359,58 @@ pub fn gru_forward<T: Real>(
     mode: ResetGateMode,
     state: Activation,
     gate: Activation,
-) -> (Vec<T>, GruSaved<T>) {
+) -> (Vec<T>, GruSaved<Vec<T>>) {
     let (h, b, t, bt) = (d.h, d.b, d.t, d.bt());
     let hb = h * b;
-    let xp = input_projection(w, x, &bias[..3 * h], 3 * h, d);
+    let xp = input_projection(w, &to_time_columns(x, d.c, b, t), &bias[..3 * h], 3 * h, d);
     let zero_bias = vec![T::zero(); 3 * h];
     let rbias = if mode == ResetGateMode::RecurrentBiasAfterMultiplication { &bias[3 * h..] } else { &zero_bias[..] };
-    let mut out = vec![T::zero(); hb * t];
     let mut gates = vec![T::zero(); t * 3 * hb];
     let mut aux = vec![T::zero(); t * hb];
-    let mut hs = h0.to_vec();
+    let mut hidden = vec![T::zero(); t * hb];
     let mut rh = vec![T::zero(); 3 * hb];
-    let mut q = vec![T::zero(); hb];
     let before = mode == ResetGateMode::BeforeMultiplication;
+    let xrow = |gi: usize, k: usize, step: usize| (gi * h + k) * bt + step * b;
     for step in 0..t {
+        let (done, rest) = hidden.split_at_mut(step * hb);
+        let h_prev = if step == 0 { h0 } else { &done[(step - 1) * hb..] };
+        let h_new = &mut rest[..hb];
         let rows = if before { 2 * h } else { 3 * h };
-        matmul(&mut rh[..rows * b], &r[..rows * h], &hs, rows, b, h, false, false, false);
+        matmul(&mut rh[..rows * b], &r[..rows * h], h_prev, rows, b, h, false, false, false);
         let g_step = &mut gates[step * 3 * hb..(step + 1) * 3 * hb];
-        let pre_x = |gi: usize, k: usize, bb: usize| xp[(gi * h + k) * bt + bb * t + step];
+        let a_step = &mut aux[step * hb..(step + 1) * hb];
         for k in 0..h {
+            let (o0, o1) = (xrow(0, k, step), xrow(1, k, step));
             for bb in 0..b {
                 let e = k * b + bb;
-                g_step[e] = gate.apply(pre_x(0, k, bb) + rh[e] + rbias[k]);
-                g_step[hb + e] = gate.apply(pre_x(1, k, bb) + rh[hb + e] + rbias[h + k]);
+                g_step[e] = gate.apply(xp[o0 + bb] + rh[e] + rbias[k]);
+                g_step[hb + e] = gate.apply(xp[o1 + bb] + rh[hb + e] + rbias[h + k]);
             }
         }
         if before {
             for e in 0..hb {
-                q[e] = g_step[e] * hs[e];
+                a_step[e] = g_step[e] * h_prev[e];
             }
-            matmul(&mut rh[2 * hb..], &r[2 * h * h..], &q, h, b, h, false, false, false);
+            matmul(&mut rh[2 * hb..], &r[2 * h * h..], a_step, h, b, h, false, false, false);
         }
-        let a_step = &mut aux[step * hb..(step + 1) * hb];
         for k in 0..h {
+            let o2 = xrow(2, k, step);
             for bb in 0..b {
                 let e = k * b + bb;
                 let (rg, zg) = (g_step[e], g_step[hb + e]);
                 let n = if before {
-                    a_step[e] = q[e];
-                    state.apply(pre_x(2, k, bb) + rh[2 * hb + e])
+                    state.apply(xp[o2 + bb] + rh[2 * hb + e])
                 } else {
                     let u = rh[2 * hb + e] + rbias[2 * h + k];
                     a_step[e] = u;
-                    state.apply(pre_x(2, k, bb) + rg * u)
+                    state.apply(xp[o2 + bb] + rg * u)
                 };
                 g_step[2 * hb + e] = n;
-                let h_new = (T::one() - zg) * n + zg * hs[e];
-                hs[e] = h_new;
-                out[e * t + step] = h_new;
+                h_new[e] = (T::one() - zg) * n + zg * h_prev[e];
             }
         }
     }
-    (out, GruSaved { gates, aux })
+    (states_to_output(&hidden, hb, t, 0), GruSaved { gates, aux, hidden })
 }
 
 pub struct GruGrads<T> {
@@ -372,9 +425,7 @@ pub struct GruGrads<T> {
 #[allow(clippy::too_many_arguments)]
 pub fn gru_backward<T: Real>(
     gout: &[T],
-    out: &[T],
-    saved_gates: &[T],
-    saved_aux: &[T],
+    saved: &GruSaved<&[T]>,
     x: &[T],
     h0: &[T],
     w: &[T],
@@ -388,58 +439,55 @@ pub fn gru_backward<T: Real>(
     let (h, b, t, bt) = (d.h, d.b, d.t, d.bt());
     let hb = h * b;
     let before = mode == ResetGateMode::BeforeMultiplication;
+    let gy = output_to_states(gout, hb, t, 0);
     // Pre-activation gradients on the input side (r, z, h̃) and on the recurrent products'
-    // outputs (r, z, and the h̃ row: dz_n·r after multiplication, dz_n before).
-    let mut dzw_all = vec![T::zero(); 3 * hb * t];
-    let mut dzr_all = vec![T::zero(); 3 * hb * t];
+    // outputs (r, z, and the h̃ row: dz_n·r after multiplication, dz_n before), per step.
+    let mut dzw = vec![T::zero(); 3 * hb];
     let mut dzr = vec![T::zero(); 3 * hb];
+    let mut dzw_all = vec![T::zero(); 3 * h * bt];
+    let mut dzr_all = vec![T::zero(); 3 * h * bt];
     let mut dh_rec = vec![T::zero(); hb];
     let mut dh_direct = vec![T::zero(); hb];
     let mut dq = vec![T::zero(); hb];
     let mut tmp = vec![T::zero(); hb];
-    let put = |all: &mut [T], gi: usize, k: usize, bb: usize, step: usize, v: T| all[(gi * h + k) * bt + bb * t + step] = v;
     for step in (0..t).rev() {
-        let gs = &saved_gates[step * 3 * hb..(step + 1) * 3 * hb];
-        let aux = &saved_aux[step * hb..(step + 1) * hb];
-        let h_prev = |e: usize| if step > 0 { out[e * t + step - 1] } else { h0[e] };
-        // Phase 1: the candidate's pre-activation gradient and the update gate's.
-        for k in 0..h {
-            for bb in 0..b {
-                let e = k * b + bb;
-                let dh = gout[e * t + step] + dh_rec[e];
-                let (zg, n) = (gs[hb + e], gs[2 * hb + e]);
-                let dzn = dh * (T::one() - zg) * state.deriv_from_output(n);
-                let dzz = dh * (h_prev(e) - n) * gate.deriv_from_output(zg);
-                dh_direct[e] = dh * zg;
-                dzr[hb + e] = dzz;
-                dzr[2 * hb + e] = if before { dzn } else { dzn * gs[e] };
-                put(&mut dzw_all, 1, k, bb, step, dzz);
-                put(&mut dzw_all, 2, k, bb, step, dzn);
-                put(&mut dzr_all, 1, k, bb, step, dzz);
-                put(&mut dzr_all, 2, k, bb, step, dzr[2 * hb + e]);
-            }
+        let gs = &saved.gates[step * 3 * hb..(step + 1) * 3 * hb];
+        let aux = &saved.aux[step * hb..(step + 1) * hb];
+        let h_prev = if step == 0 { h0 } else { &saved.hidden[(step - 1) * hb..step * hb] };
+        let gy_step = &gy[step * hb..(step + 1) * hb];
+        // Phase 1: the candidate's and the update gate's pre-activation gradients.
+        for e in 0..hb {
+            let dh = gy_step[e] + dh_rec[e];
+            let (zg, n) = (gs[hb + e], gs[2 * hb + e]);
+            let dzn = dh * (T::one() - zg) * state.deriv_from_output(n);
+            let dzz = dh * (h_prev[e] - n) * gate.deriv_from_output(zg);
+            dh_direct[e] = dh * zg;
+            dzw[hb + e] = dzz;
+            dzw[2 * hb + e] = dzn;
+            dzr[hb + e] = dzz;
+            dzr[2 * hb + e] = if before { dzn } else { dzn * gs[e] };
         }
         if before {
             // q = r ⊙ h_prev feeds R_h̃: dq = R_h̃' · dz_n.
             matmul(&mut dq, &r[2 * h * h..], &dzr[2 * hb..], h, b, h, true, false, false);
         }
         // Phase 2: the reset gate.
-        for k in 0..h {
-            for bb in 0..b {
-                let e = k * b + bb;
-                let rg = gs[e];
-                let dr = if before {
-                    dh_direct[e] = dh_direct[e] + dq[e] * rg;
-                    dq[e] * h_prev(e)
-                } else {
-                    let dzn = dzw_all[(2 * h + k) * bt + bb * t + step];
-                    dzn * aux[e]
-                };
-                let dzrv = dr * gate.deriv_from_output(rg);
-                dzr[e] = dzrv;
-                put(&mut dzw_all, 0, k, bb, step, dzrv);
-                put(&mut dzr_all, 0, k, bb, step, dzrv);
-            }
+        for e in 0..hb {
+            let rg = gs[e];
+            let dr = if before {
+                dh_direct[e] = dh_direct[e] + dq[e] * rg;
+                dq[e] * h_prev[e]
+            } else {
+                dzw[2 * hb + e] * aux[e]
+            };
+            let v = dr * gate.deriv_from_output(rg);
+            dzw[e] = v;
+            dzr[e] = v;
+        }
+        for row in 0..3 * h {
+            let (src, dst) = (row * b..(row + 1) * b, row * bt + step * b..row * bt + (step + 1) * b);
+            dzw_all[dst.clone()].copy_from_slice(&dzw[src.clone()]);
+            dzr_all[dst].copy_from_slice(&dzr[src]);
         }
         let rows = if before { 2 * h } else { 3 * h };
         matmul(&mut tmp, &r[..rows * h], &dzr[..rows * b], h, b, rows, true, false, false);
@@ -447,25 +495,22 @@ pub fn gru_backward<T: Real>(
             dh_rec[e] = dh_direct[e] + tmp[e];
         }
     }
-    let hp = previous_states(out, t, h0, d);
+    let hp = previous_states(saved.hidden, h0, d);
     let mut dr = vec![T::zero(); 3 * h * h];
     if before {
-        let q_all = {
-            // aux is (T, H, B); the weight gradient wants (H, B·T).
-            let mut m = vec![T::zero(); hb * t];
-            for step in 0..t {
-                for e in 0..hb {
-                    m[e * t + step] = saved_aux[step * hb + e];
-                }
+        // R_h̃ multiplied q_t = r_t ⊙ h_{t-1} (saved time-major): as (H, T·B) columns.
+        let mut q_all = vec![T::zero(); hb * t];
+        for step in 0..t {
+            for k in 0..h {
+                q_all[k * bt + step * b..k * bt + (step + 1) * b].copy_from_slice(&saved.aux[step * hb + k * b..step * hb + (k + 1) * b]);
             }
-            m
-        };
+        }
         matmul(&mut dr[..2 * h * h], &dzr_all[..2 * h * bt], &hp, 2 * h, h, bt, false, true, false);
         matmul(&mut dr[2 * h * h..], &dzr_all[2 * h * bt..], &q_all, h, h, bt, false, true, false);
     } else {
         matmul(&mut dr, &dzr_all, &hp, 3 * h, h, bt, false, true, false);
     }
-    let (dx, dw, mut db) = input_side_grads(&dzw_all, x, w, 3 * h, d, need_x);
+    let (dx, dw, mut db) = input_side_grads(&dzw_all, &to_time_columns(x, d.c, b, t), w, 3 * h, d, need_x);
     if mode == ResetGateMode::RecurrentBiasAfterMultiplication {
         db.extend(row_sums(&dzr_all, bt));
     }

@@ -65,14 +65,18 @@ impl Tensor {
 
     /// A copy of `self` with the elements at flat positions `idx` replaced by `values`
     /// (broadcast to `idx`'s count; the last write wins on repeats, as in numpy).
+    ///
+    /// The array keeps its dtype, as in numpy and MATLAB: float64 values assigned into a
+    /// float32 array are rounded to float32 (the cast is recorded, so their gradient comes
+    /// back as float64). Complex values into a real array are an error rather than silently
+    /// losing their imaginary part.
     pub fn index_put(&self, idx: Arc<Vec<usize>>, values: &Tensor) -> Result<Tensor> {
         const OP: &str = "index assignment";
         check(OP, &idx, self.numel())?;
-        let dt = crate::dtype::DType::promote(self.dtype(), values.dtype());
-        if dt != self.dtype() {
+        if values.dtype().is_complex() && !self.dtype().is_complex() {
             return Err(Error::dtype(OP, format!("cannot assign {} values into a {} array", values.dtype(), self.dtype())));
         }
-        let values = values.cast(dt)?;
+        let values = values.cast(self.dtype())?;
         let values = if values.numel() == idx.len() { values } else {
             values.broadcast_to(&[idx.len()]).map_err(|_| {
                 Error::shape(OP, format!("cannot assign values of shape {:?} to {} selected elements", values.shape(), idx.len()))

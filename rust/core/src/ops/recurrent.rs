@@ -245,12 +245,11 @@ fn grads_of(inp: &[Tensor], gs: Vec<Tensor>) -> Vec<Option<Tensor>> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn lstm_fused_backward<T: Real + IntoBuffer>(inp: &[Tensor], out: &Tensor, g: &Tensor, gates: &Buffer, cells: &Buffer, d: Dims, state: Activation, gate: Activation) -> Vec<Option<Tensor>> {
+fn lstm_fused_backward<T: Real + IntoBuffer>(inp: &[Tensor], g: &Tensor, saved: &[Buffer; 3], d: Dims, state: Activation, gate: Activation) -> Vec<Option<Tensor>> {
+    let saved = k::LstmSaved { gates: buf::<T>(&saved[0]), cells: buf::<T>(&saved[1]), hidden: buf::<T>(&saved[2]) };
     let gr = k::lstm_backward(
         slice::<T>(&g.cast(T::DTYPE).expect("real cast")),
-        slice::<T>(out),
-        buf::<T>(gates),
-        buf::<T>(cells),
+        &saved,
         slice::<T>(&inp[0]),
         slice::<T>(&inp[1]),
         slice::<T>(&inp[2]),
@@ -274,12 +273,11 @@ fn lstm_fused_backward<T: Real + IntoBuffer>(inp: &[Tensor], out: &Tensor, g: &T
 }
 
 #[allow(clippy::too_many_arguments)]
-fn gru_fused_backward<T: Real + IntoBuffer>(inp: &[Tensor], out: &Tensor, g: &Tensor, gates: &Buffer, aux: &Buffer, d: Dims, mode: ResetGateMode, state: Activation, gate: Activation) -> Vec<Option<Tensor>> {
+fn gru_fused_backward<T: Real + IntoBuffer>(inp: &[Tensor], g: &Tensor, saved: &[Buffer; 3], d: Dims, mode: ResetGateMode, state: Activation, gate: Activation) -> Vec<Option<Tensor>> {
+    let saved = k::GruSaved { gates: buf::<T>(&saved[0]), aux: buf::<T>(&saved[1]), hidden: buf::<T>(&saved[2]) };
     let gr = k::gru_backward(
         slice::<T>(&g.cast(T::DTYPE).expect("real cast")),
-        slice::<T>(out),
-        buf::<T>(gates),
-        buf::<T>(aux),
+        &saved,
         slice::<T>(&inp[0]),
         slice::<T>(&inp[1]),
         slice::<T>(&inp[2]),
@@ -308,14 +306,14 @@ impl Tensor {
             ($t:ty) => {{
                 let (out, saved) =
                     k::lstm_forward::<$t>(slice(&ts[0]), slice(&ts[1]), slice(&ts[2]), slice(&ts[3]), slice(&ts[4]), slice(&ts[5]), d, state, gate);
-                (to_buffer(out), to_buffer(saved.gates), to_buffer(saved.cells))
+                (to_buffer(out), [to_buffer(saved.gates), to_buffer(saved.cells), to_buffer(saved.hidden)])
             }};
         }
-        let (data, gates, cells) = match ts[0].dtype() {
+        let (data, saved) = match ts[0].dtype() {
             DType::F32 => fwd!(f32),
             _ => fwd!(f64),
         };
-        let (gates, cells) = (Arc::new(gates), Arc::new(cells));
+        let saved = Arc::new(saved);
         let refs: Vec<&Tensor> = ts.iter().collect();
         let packed = Tensor::from_op(
             data,
@@ -326,8 +324,8 @@ impl Tensor {
                         return composite_rule(inp, g, |a| lstm_composite(&a[0], &a[1], &a[2], &a[3], &a[4], &a[5], d, state, gate));
                     }
                     Ok(match out.dtype() {
-                        DType::F32 => lstm_fused_backward::<f32>(inp, out, g, &gates, &cells, d, state, gate),
-                        _ => lstm_fused_backward::<f64>(inp, out, g, &gates, &cells, d, state, gate),
+                        DType::F32 => lstm_fused_backward::<f32>(inp, g, &saved, d, state, gate),
+                        _ => lstm_fused_backward::<f64>(inp, g, &saved, d, state, gate),
                     })
                 })
             },
@@ -352,14 +350,14 @@ impl Tensor {
         macro_rules! fwd {
             ($t:ty) => {{
                 let (out, saved) = k::gru_forward::<$t>(slice(&ts[0]), slice(&ts[1]), slice(&ts[2]), slice(&ts[3]), slice(&ts[4]), d, mode, state, gate);
-                (to_buffer(out), to_buffer(saved.gates), to_buffer(saved.aux))
+                (to_buffer(out), [to_buffer(saved.gates), to_buffer(saved.aux), to_buffer(saved.hidden)])
             }};
         }
-        let (data, gates, aux) = match ts[0].dtype() {
+        let (data, saved) = match ts[0].dtype() {
             DType::F32 => fwd!(f32),
             _ => fwd!(f64),
         };
-        let (gates, aux) = (Arc::new(gates), Arc::new(aux));
+        let saved = Arc::new(saved);
         let refs: Vec<&Tensor> = ts.iter().collect();
         let y = Tensor::from_op(
             data,
@@ -370,8 +368,8 @@ impl Tensor {
                         return composite_rule(inp, g, |a| gru_composite(&a[0], &a[1], &a[2], &a[3], &a[4], d, mode, state, gate));
                     }
                     Ok(match out.dtype() {
-                        DType::F32 => gru_fused_backward::<f32>(inp, out, g, &gates, &aux, d, mode, state, gate),
-                        _ => gru_fused_backward::<f64>(inp, out, g, &gates, &aux, d, mode, state, gate),
+                        DType::F32 => gru_fused_backward::<f32>(inp, g, &saved, d, mode, state, gate),
+                        _ => gru_fused_backward::<f64>(inp, g, &saved, d, mode, state, gate),
                     })
                 })
             },

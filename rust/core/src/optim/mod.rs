@@ -303,6 +303,62 @@ fn fill<T: Real>(dst: &mut [T], src: &ChunkSource<'_, T>) {
     }
 }
 
+/// The starting values of a chunk of `n` elements as a slice, unless they are in the output.
+fn as_source<'a, T>(s: &ChunkSource<'a, T>, zeros: &'a [T], n: usize) -> Option<&'a [T]> {
+    match s {
+        ChunkSource::Copy(x) => Some(&x[..n]),
+        ChunkSource::Zeros => Some(&zeros[..n]),
+        ChunkSource::InPlace => None,
+    }
+}
+
+/// The rule over one chunk. When no output already holds its starting values (the usual case:
+/// the caller keeps its inputs), one loop reads the sources and writes the outputs; otherwise
+/// the other outputs are filled first and the loop runs in place.
+fn run_chunk<'a, T: Real, R: Rule>(rule: &R, c: Chunk<'a, T>, zeros: &'a [T]) {
+    let Chunk { lr, g, p: (p, ps), s0: (s0, ss0), s1: (s1, ss1) } = c;
+    let k = rule.consts::<T>(lr);
+    let n = p.len();
+    let g = &g[..n];
+    match (as_source(&ps, zeros, n), as_source(&ss0, zeros, n), as_source(&ss1, zeros, n)) {
+        (Some(pi), Some(a), Some(b)) if R::N_STATES == 2 => {
+            let (s0, s1) = (&mut s0[..n], &mut s1[..n]);
+            for i in 0..n {
+                let (np, na, nb) = R::elem(&k, pi[i], g[i], a[i], b[i]);
+                p[i] = np;
+                s0[i] = na;
+                s1[i] = nb;
+            }
+        }
+        (Some(pi), Some(a), _) if R::N_STATES == 1 => {
+            let s0 = &mut s0[..n];
+            for i in 0..n {
+                let (np, na, _) = R::elem(&k, pi[i], g[i], a[i], T::zero());
+                p[i] = np;
+                s0[i] = na;
+            }
+        }
+        _ => {
+            fill(p, &ps);
+            fill(s0, &ss0);
+            fill(s1, &ss1);
+            if R::N_STATES == 2 {
+                let (s0, s1) = (&mut s0[..n], &mut s1[..n]);
+                for i in 0..n {
+                    (p[i], s0[i], s1[i]) = R::elem(&k, p[i], g[i], s0[i], s1[i]);
+                }
+            } else {
+                let s0 = &mut s0[..n];
+                for i in 0..n {
+                    let (np, na, _) = R::elem(&k, p[i], g[i], s0[i], T::zero());
+                    p[i] = np;
+                    s0[i] = na;
+                }
+            }
+        }
+    }
+}
+
 /// Runs the rule over every parameter of dtype `T`: chunks of all parameters in one rayon
 /// pass when the set is large, sequentially otherwise.
 fn run_typed<T: OptimElement, R: Rule>(rule: &R, prepared: &mut [Prepared], total: usize) {
@@ -319,13 +375,11 @@ fn run_typed<T: OptimElement, R: Rule>(rule: &R, prepared: &mut [Prepared], tota
             chunks.push(Chunk { lr: p.lr, g, p: pc, s0: s0c, s1: s1c });
         }
     }
-    let work = |c: Chunk<'_, T>| {
-        let Chunk { lr, g, p: (p, ps), s0: (s0, ss0), s1: (s1, ss1) } = c;
-        fill(p, &ps);
-        fill(s0, &ss0);
-        fill(s1, &ss1);
-        rule.apply(lr, p, g, s0, s1);
-    };
+    if chunks.is_empty() {
+        return;
+    }
+    let zeros = vec![T::zero(); PAR_CHUNK.min(total)];
+    let work = |c: Chunk<'_, T>| run_chunk(rule, c, &zeros);
     if use_rayon(total) && chunks.len() > 1 {
         chunks.into_par_iter().for_each(work);
     } else {

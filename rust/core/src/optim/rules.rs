@@ -1,14 +1,16 @@
-//! The per-element update rules of MATLAB's functional optimizers, each applied in place to a
-//! cache-sized chunk of one parameter and its state.
+//! The per-element update rules of MATLAB's functional optimizers. The engine in `mod.rs`
+//! runs them over chunks of every parameter in one pass.
 
 use crate::dtype::Real;
 
-/// An update rule over a chunk: `p` (the parameter), `g` (its gradient), and up to two state
-/// slices (`s1` is empty for one-state rules), all the same length, updated in place.
+/// An update rule for one element: the parameter `p`, its gradient `g` and up to two state
+/// values (`s1` is unused by one-state rules) give the new parameter and states. `consts`
+/// precomputes the scalars of a step (learning rate folded in) once per chunk.
 pub trait Rule: Sync {
     /// Number of state arrays the rule keeps per parameter.
     const N_STATES: usize;
-    fn apply<T: Real>(&self, lr: f64, p: &mut [T], g: &[T], s0: &mut [T], s1: &mut [T]);
+    fn consts<T: Real>(&self, lr: f64) -> [T; 6];
+    fn elem<T: Real>(c: &[T; 6], p: T, g: T, s0: T, s1: T) -> (T, T, T);
 }
 
 /// `adamupdate`, in the form of MATLAB's own solver: the bias correction is folded into the
@@ -32,23 +34,22 @@ impl Adam {
 
 impl Rule for Adam {
     const N_STATES: usize = 2;
-    fn apply<T: Real>(&self, lr: f64, p: &mut [T], g: &[T], m: &mut [T], v: &mut [T]) {
-        let b1 = T::from_f64(self.grad_decay);
-        let c1 = T::from_f64(1.0 - self.grad_decay);
-        let b2 = T::from_f64(self.sq_grad_decay);
-        let c2 = T::from_f64(1.0 - self.sq_grad_decay);
-        let eps = T::from_f64(self.epsilon);
-        let step = T::from_f64(self.corrected_lr(lr));
-        let n = p.len();
-        let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
-        for i in 0..n {
-            let gi = g[i];
-            let mi = b1 * m[i] + c1 * gi;
-            let vi = b2 * v[i] + c2 * (gi * gi);
-            m[i] = mi;
-            v[i] = vi;
-            p[i] = p[i] - step * mi / (vi.sqrt() + eps);
-        }
+    fn consts<T: Real>(&self, lr: f64) -> [T; 6] {
+        [
+            T::from_f64(self.grad_decay),
+            T::from_f64(1.0 - self.grad_decay),
+            T::from_f64(self.sq_grad_decay),
+            T::from_f64(1.0 - self.sq_grad_decay),
+            T::from_f64(self.epsilon),
+            T::from_f64(self.corrected_lr(lr)),
+        ]
+    }
+    #[inline(always)]
+    fn elem<T: Real>(c: &[T; 6], p: T, g: T, m: T, v: T) -> (T, T, T) {
+        let [b1, c1, b2, c2, eps, step] = *c;
+        let m = b1 * m + c1 * g;
+        let v = b2 * v + c2 * (g * g);
+        (p - step * m / (v.sqrt() + eps), m, v)
     }
 }
 
@@ -61,19 +62,15 @@ pub struct RmsProp {
 
 impl Rule for RmsProp {
     const N_STATES: usize = 1;
-    fn apply<T: Real>(&self, lr: f64, p: &mut [T], g: &[T], s: &mut [T], _: &mut [T]) {
-        let rho = T::from_f64(self.sq_grad_decay);
-        let c = T::from_f64(1.0 - self.sq_grad_decay);
-        let eps = T::from_f64(self.epsilon);
-        let lr = T::from_f64(lr);
-        let n = p.len();
-        let (g, s) = (&g[..n], &mut s[..n]);
-        for i in 0..n {
-            let gi = g[i];
-            let si = rho * s[i] + c * (gi * gi);
-            s[i] = si;
-            p[i] = p[i] - lr * gi / (si.sqrt() + eps);
-        }
+    fn consts<T: Real>(&self, lr: f64) -> [T; 6] {
+        let z = T::zero();
+        [T::from_f64(self.sq_grad_decay), T::from_f64(1.0 - self.sq_grad_decay), T::from_f64(self.epsilon), T::from_f64(lr), z, z]
+    }
+    #[inline(always)]
+    fn elem<T: Real>(c: &[T; 6], p: T, g: T, s: T, _: T) -> (T, T, T) {
+        let [rho, one_minus_rho, eps, lr, _, _] = *c;
+        let s = rho * s + one_minus_rho * (g * g);
+        (p - lr * g / (s.sqrt() + eps), s, T::zero())
     }
 }
 
@@ -84,15 +81,14 @@ pub struct Sgdm {
 
 impl Rule for Sgdm {
     const N_STATES: usize = 1;
-    fn apply<T: Real>(&self, lr: f64, p: &mut [T], g: &[T], vel: &mut [T], _: &mut [T]) {
-        let mu = T::from_f64(self.momentum);
-        let lr = T::from_f64(lr);
-        let n = p.len();
-        let (g, vel) = (&g[..n], &mut vel[..n]);
-        for i in 0..n {
-            let vi = mu * vel[i] - lr * g[i];
-            vel[i] = vi;
-            p[i] = p[i] + vi;
-        }
+    fn consts<T: Real>(&self, lr: f64) -> [T; 6] {
+        let z = T::zero();
+        [T::from_f64(self.momentum), T::from_f64(lr), z, z, z, z]
+    }
+    #[inline(always)]
+    fn elem<T: Real>(c: &[T; 6], p: T, g: T, vel: T, _: T) -> (T, T, T) {
+        let [mu, lr, ..] = *c;
+        let v = mu * vel - lr * g;
+        (p + v, v, T::zero())
     }
 }

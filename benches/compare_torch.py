@@ -12,7 +12,11 @@ read when numpy loads, so unset them for this command only:
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benches/compare_torch.py
 
-The numpy BLAS kernel in use is printed (threadpoolctl, when installed).
+The numpy BLAS kernel in use is printed (threadpoolctl, when installed). On a loaded machine
+compare single-threaded, where CPU time is a steady measure:
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE RAYON_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
+        OMP_NUM_THREADS=1 python benches/compare_torch.py
 """
 
 from __future__ import annotations
@@ -34,13 +38,17 @@ except ImportError:  # PyTorch is optional
 
 
 def best_of(fn, repeats):
-    """Minimum wall time of ``fn()`` over ``repeats`` runs (seconds)."""
-    times = []
+    """Minimum wall time and minimum process CPU time of ``fn()`` over ``repeats`` runs (s).
+
+    CPU time leaves out the time other processes held the core, so on a shared, loaded
+    machine it is the steadier measure of single-threaded per-op cost."""
+    walls, cpus = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), statistics.median(times)
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return min(walls), min(cpus)
 
 
 # ----- (a) per-op overhead ------------------------------------------------------------------
@@ -89,8 +97,8 @@ def torch_chain(n_ops, backward=True, traced=True):
 
 def per_op(make, n_ops, repeats):
     make(n_ops)()  # warm up
-    best, median = best_of(make(n_ops), repeats)
-    return best / n_ops * 1e6, median / n_ops * 1e6
+    wall, cpu = best_of(make(n_ops), repeats)
+    return wall / n_ops * 1e6, cpu / n_ops * 1e6
 
 
 # ----- (b) GEMM -----------------------------------------------------------------------------
@@ -120,13 +128,14 @@ def gemm_times(n, repeats):
         return run
 
     out = {}
-    for name, f in [("dlarray", lambda: da @ db), ("numpy", lambda: a @ b)]:
-        f()
-        out[name] = best_of(loop(f), repeats)[0] / inner
+    fns = [("dlarray", lambda: da @ db), ("numpy", lambda: a @ b)]
     if torch is not None:
         ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-        torch.mm(ta, tb)
-        out["torch"] = best_of(loop(lambda: torch.mm(ta, tb)), repeats)[0] / inner
+        fns.append(("torch", lambda: torch.mm(ta, tb)))
+    for name, f in fns:
+        f()
+        wall, cpu = best_of(loop(f), repeats)
+        out[name] = (wall / inner, cpu / inner)
     return out
 
 
@@ -166,28 +175,27 @@ def main():
         ("traced fwd only", dict(backward=False, traced=True)),
         ("untraced fwd", dict(backward=False, traced=False)),
     ]
-    print(f"(a) per-op overhead, N={args.ops} ops per call, best of {args.repeats} [median]  (µs/op)")
-    print(f"{'':42s} {'dlarray':>16s} {'torch':>16s} {'dlarray/torch':>14s}")
+    print(f"(a) per-op overhead, N={args.ops} ops per call, best of {args.repeats}: wall [CPU]  (µs/op)")
+    print(f"{'':40s} {'dlarray':>16s} {'torch':>16s} {'dlarray/torch':>14s}")
     for label, kw in rows:
-        d_best, d_med = per_op(lambda n: dlarray_chain(n, **kw), args.ops, args.repeats)
+        d_wall, d_cpu = per_op(lambda n: dlarray_chain(n, **kw), args.ops, args.repeats)
         if torch is not None:
-            t_best, t_med = per_op(lambda n: torch_chain(n, **kw), args.ops, args.repeats)
-            t_col, ratio = f"{t_best:7.2f} [{t_med:6.2f}]", f"{d_best / t_best:14.2f}"
+            t_wall, t_cpu = per_op(lambda n: torch_chain(n, **kw), args.ops, args.repeats)
+            t_col = f"{t_wall:7.2f} [{t_cpu:6.2f}]"
+            ratio = f"{d_wall / t_wall:6.2f} [{d_cpu / t_cpu:5.2f}]"
         else:
             t_col, ratio = f"{'-':>16s}", f"{'-':>14s}"
-        print(f"{label:42s} {d_best:7.2f} [{d_med:6.2f}] {t_col} {ratio}")
+        print(f"{label:40s} {d_wall:7.2f} [{d_cpu:6.2f}] {t_col} {ratio:>14s}")
     print()
 
-    print(f"(b) float32 GEMM, C = A @ B (n x n), best of {max(3, args.repeats // 5)}  (GFLOP/s)")
-    print(f"{'n':>6s} {'dlarray':>10s} {'numpy':>10s} {'torch':>10s} {'dlarray/numpy':>14s}")
+    print(f"(b) float32 GEMM, C = A @ B (n x n), best of {max(3, args.repeats // 5)}: GFLOP/s by wall time "
+          "[GFLOP per CPU-second, all threads]")
+    print(f"{'n':>6s} {'dlarray':>16s} {'numpy':>16s} {'torch':>16s} {'dlarray/numpy':>16s}")
     for n in args.sizes:
         t = gemm_times(n, max(3, args.repeats // 5))
-        torch_col = f"{gflops(n, t['torch']):10.1f}" if "torch" in t else f"{'-':>10s}"
-        print(
-            f"{n:6d} {gflops(n, t['dlarray']):10.1f} {gflops(n, t['numpy']):10.1f} {torch_col} "
-            f"{t['numpy'] / t['dlarray']:14.2f}"
-        )
-
+        col = lambda k: f"{gflops(n, t[k][0]):7.1f} [{gflops(n, t[k][1]):6.1f}]" if k in t else f"{'-':>16s}"
+        ratio = f"{t['numpy'][0] / t['dlarray'][0]:6.2f} [{t['numpy'][1] / t['dlarray'][1]:5.2f}]"
+        print(f"{n:6d} {col('dlarray')} {col('numpy')} {col('torch')} {ratio:>16s}")
 
 if __name__ == "__main__":
     main()

@@ -182,3 +182,34 @@ def test_function_layer_with_module_level_function_round_trips(tmp_path):
     save(tmp_path / "f.safetensors", net)
     loaded = load(tmp_path / "f.safetensors")["net"]
     np.testing.assert_array_equal(extractdata(loaded.predict(x)), np.maximum(x, 0))
+
+
+def test_recurrent_network_and_adam_state_round_trip(tmp_path):
+    from dlarray import adamupdate, dlfeval, dlgradient, lstmLayer, sequenceInputLayer
+
+    np.random.seed(0)
+    net = dlnetwork([sequenceInputLayer(2), lstmLayer(4, output_mode="last"), fullyConnectedLayer(3)])
+    X = dlarray(np.random.default_rng(0).standard_normal((2, 5, 6)).astype(np.float32), "CBT")
+
+    def loss_fn(net, X):
+        Y, state = net.forward(X, return_state=True)
+        loss = (Y * Y).sum()
+        return loss, dlgradient(loss, net.learnables), state
+
+    _, grads, state = dlfeval(loss_fn, net, X)
+    net.state = state
+    net, avg, avg_sq = adamupdate(net, grads, None, None, 1)
+    save(tmp_path / "rnn.safetensors", net, avg=avg, avg_sq=avg_sq, iteration=1)
+    ckpt = load(tmp_path / "rnn.safetensors")
+    loaded = ckpt["net"]
+    assert_tables_equal(loaded.state, net.state)
+    assert loaded.state["lstm", "HiddenState"].shape == (4, 5)
+    np.testing.assert_array_equal(extractdata(loaded.predict(X)), extractdata(net.predict(X)))
+    # Training resumes identically from the checkpoint.
+    _, g1, _ = dlfeval(loss_fn, net, X)
+    _, g2, _ = dlfeval(loss_fn, loaded, X)
+    n1, _, _ = adamupdate(net, g1, avg, avg_sq, 2)
+    n2, _, _ = adamupdate(loaded, g2, ckpt["avg"], ckpt["avg_sq"], ckpt["iteration"] + 1)
+    assert_tables_equal(n1.learnables, n2.learnables)
+    loaded.reset_state()
+    assert loaded.state["lstm", "HiddenState"].shape == (4, 1)

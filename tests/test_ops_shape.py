@@ -382,3 +382,12 @@ def test_large_shape_ops_match_numpy():
     np.testing.assert_array_equal(extractdata(dl.flip(X, (0, 2))), np.flip(x, (0, 2)))
     np.testing.assert_array_equal(extractdata(X[::3, 5:, ::-2]), x[::3, 5:, ::-2])
     np.testing.assert_array_equal(extractdata(dl.repmat(X, (1, 2, 1))), np.tile(x, (1, 2, 1)))
+
+
+def test_stack_errors_name_stack():
+    with pytest.raises(dl.ShapeError, match="stack.*same shape"):
+        dl.stack([dlarray(np.ones(3)), dlarray(np.ones(4))])
+    with pytest.raises(ValueError):
+        dl.stack([])
+    with pytest.raises(IndexError):
+        dl.stack([dlarray(np.ones(3))], axis=3)

@@ -4,6 +4,7 @@ Public names are re-exported by ``dlarray``; names with a leading underscore are
 entry points used by the Python package (tracing, convolution and pooling kernels).
 """
 
+import builtins
 from typing import Any, Iterable, Optional, Sequence, SupportsIndex, Tuple, Union
 
 import numpy as np
@@ -12,7 +13,7 @@ import numpy.typing as npt
 __version__: str
 
 _Axis = Union[None, int, Sequence[int], str]
-_Operand = Union["dlarray", npt.ArrayLike, float, int, complex, bool]
+_Operand = Union["dlarray", npt.ArrayLike, float, int, builtins.complex, bool]
 
 # ----- errors (rust/py/src/errors.rs) ---------------------------------------------------------
 
@@ -60,7 +61,7 @@ class dlarray:
     def __array__(self, dtype: Optional[npt.DTypeLike] = None, copy: Optional[bool] = None) -> np.ndarray:
         """A read-only zero-copy view of the data (a writable copy with ``copy=True``)."""
     def __float__(self) -> float: ...
-    def __complex__(self) -> complex: ...
+    def __complex__(self) -> builtins.complex: ...
     def __int__(self) -> int: ...
     def __bool__(self) -> bool: ...
     def __reduce__(self) -> Tuple[Any, Tuple[np.ndarray, str]]: ...

@@ -8,7 +8,7 @@ from typing import Union
 
 import numpy as np
 
-from .._core import FormatError, OptionError, concatenate, dlarray
+from .._core import FormatError, OptionError, concatenate
 from .base import Layer
 
 

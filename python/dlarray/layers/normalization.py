@@ -10,7 +10,7 @@ mini-batch statistics and returns the updated running statistics; ``predict`` us
 
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Union
 
 import numpy as np
 

@@ -30,7 +30,7 @@ Decisions (MATLAB has no Python counterpart for these):
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -105,7 +105,8 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
 
     @property
     def input_names(self) -> List[str]:
-        return [graph.port_text(p, self._input_port_names(p)) if p[1] >= 0 else p[0] for p in self._input_ports()]
+        # Input layers are named by the layer; other inputs by port ("fc" or "add/in2").
+        return [p[0] if p[1] < 0 else graph.port_text(p, self._input_port_names(p)) for p in self._input_ports()]
 
     def _input_port_names(self, port: Port) -> List[str]:
         return self._layers[port[0]].input_names
@@ -416,13 +417,12 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
             [self._parse_output(o) for o in ([outputs] if single else list(outputs))]
         values, new_state = self._run(args, training, wanted=wanted)
         ys = [values[n][i] for n, i in wanted]
-        result: List[Any] = ys if len(ys) != 1 else [ys[0]]
         if return_state:
             state = self.state
             for key, v in new_state.items():
                 state[key] = v
-            return (*result, state)
-        return result[0] if len(result) == 1 else tuple(result)
+            return (*ys, state)
+        return ys[0] if len(ys) == 1 else tuple(ys)
 
     def forward(self, *X: Any, return_state: bool = False, outputs: Any = None):
         """Training-mode evaluation (dropout active, batch statistics). ``return_state=True``

@@ -76,8 +76,9 @@ def _batch_normalize(x: dlarray, c: int, off: dlarray, sc: dlarray, epsilon: flo
     """Normalise with the batch statistics: ``(Y, mean, var)``, mean/var 1-D of length C
     (biased variance). The fused core op computes all three in two passes over ``x``."""
     fused = getattr(_core, "_batchnorm_train", None)
-    if fused is not None:
+    if fused is not None and off.dtype == x.dtype and sc.dtype == x.dtype:
         return fused(x, off, sc, c, epsilon)
+    # Mixed dtypes (e.g. float64 dlarray parameters with float32 data) promote as numpy does.
     axes = tuple(_axes_except(x.ndim, [c]))
     mu = x.mean(axis=axes, keepdims=True)
     xc = x - mu

@@ -75,6 +75,7 @@ pub trait Element:
     + Sync
     + 'static
     + PartialEq
+    + Default
     + fmt::Debug
     + std::ops::Add<Output = Self>
     + std::ops::Sub<Output = Self>

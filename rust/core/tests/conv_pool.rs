@@ -36,7 +36,7 @@ fn t32(v: &[f64], s: &[usize]) -> Tensor {
 /// Every multi-index of `shape`, row-major.
 fn multi(shape: &[usize]) -> Vec<Vec<usize>> {
     let mut out = vec![];
-    if shape.iter().any(|&d| d == 0) {
+    if shape.contains(&0) {
         return out;
     }
     let mut idx = vec![0; shape.len()];
@@ -140,12 +140,12 @@ fn check_grad(f: &ScalarFn, inputs: &Inputs, order: usize, what: &str) {
     let h = 1e-5;
     for (i, (v, _)) in inputs.iter().enumerate() {
         let mut numeric = vec![0.0; v.len()];
-        for j in 0..v.len() {
+        for (j, num) in numeric.iter_mut().enumerate() {
             let mut plus = inputs.clone();
             plus[i].0[j] += h;
             let mut minus = inputs.clone();
             minus[i].0[j] -= h;
-            numeric[j] = (chain_value(f, &plus, order, &a, &b) - chain_value(f, &minus, order, &a, &b)) / (2.0 * h);
+            *num = (chain_value(f, &plus, order, &a, &b) - chain_value(f, &minus, order, &a, &b)) / (2.0 * h);
         }
         assert!(numeric.iter().any(|&x| x.abs() > 1e-8), "{what}: order {order} input {i}: gradient is all zero");
         assert_close(&analytic[i], &numeric, 1e-6, &format!("{what}: order-{order} gradient of input {i}"));
@@ -282,7 +282,9 @@ fn naive_transposed(x: &[f64], xs: &[usize], w: &[f64], ws: &[usize], p: &ConvPa
 
 /// Reference pooling: (max values, argmax flat indices, averages with padding counted,
 /// averages over covered elements).
-fn naive_pool(x: &[f64], xs: &[usize], k: &[usize], st: &[usize], pb: &[usize], pa: &[usize]) -> (Vec<f64>, Vec<usize>, Vec<f64>, Vec<f64>, Vec<usize>) {
+type PoolRef = (Vec<f64>, Vec<usize>, Vec<f64>, Vec<f64>, Vec<usize>);
+
+fn naive_pool(x: &[f64], xs: &[usize], k: &[usize], st: &[usize], pb: &[usize], pa: &[usize]) -> PoolRef {
     let d = xs.len() - 2;
     let (k, st, pb, pa) = (per_dim(k, d, 1), per_dim(st, d, 1), per_dim(pb, d, 0), per_dim(pa, d, 0));
     let mut ys = xs[..2].to_vec();
@@ -405,7 +407,8 @@ fn mixed_dtypes_promote() {
 
 #[test]
 fn transposed_conv_matches_direct_loop() {
-    let cs: Vec<(Vec<usize>, Vec<usize>, ConvParams, Vec<usize>)> = vec![
+    type TCase = (Vec<usize>, Vec<usize>, ConvParams, Vec<usize>);
+    let cs: Vec<TCase> = vec![
         (vec![2, 3, 4, 3], vec![3, 2, 3, 2], ConvParams::new().stride(&[2, 1]), vec![1, 0]),
         (vec![1, 4, 3, 4], vec![4, 1, 2, 3], ConvParams::new().stride(&[2]).padding(&[1, 0], &[0, 1]).dilation(&[1, 2]).groups(2), vec![]),
         (vec![2, 2, 5], vec![2, 3, 4], ConvParams::new().stride(&[3]).padding(&[1], &[2]), vec![2]),
@@ -489,7 +492,7 @@ fn untraced_operand_gets_no_gradient_work() {
     let tok = trace::enter();
     let w = t64(&rand_vec(numel(&c.ws), 2), &c.ws).traced_leaf();
     let y = x.conv(&w, &c.p).unwrap().sum_all().unwrap();
-    let g = gradient(&y, &[w.clone()], &opts(false)).unwrap().remove(0);
+    let g = gradient(&y, std::slice::from_ref(&w), &opts(false)).unwrap().remove(0);
     trace::exit(tok);
     let ys = ys_of(&c.xs, &c.ws, &c.p);
     let ones = vec![1.0; numel(&ys)];
@@ -613,6 +616,14 @@ fn maxpool_padding_never_wins_and_nan_propagates() {
     assert_eq!((v[1], idx[1]), (-3.0, 2));
     assert!(v[2].is_nan() && idx[2] == 3);
     assert_eq!((v[3], idx[3]), (-2.0, 5));
+    // 2-D: the first NaN and the first of tied maxima in row-major order win.
+    let cases: [([f64; 4], usize); 4] =
+        [([1.0, 2.0, f64::NAN, 3.0], 2), ([5.0; 4], 0), ([1.0, 5.0, 5.0, 2.0], 1), ([f64::NAN, 1.0, f64::NAN, 9.0], 0)];
+    for (vals, want) in cases {
+        let (y, idx) = t64(&vals, &[1, 1, 2, 2]).maxpool(&[2], &[2], &[], &[]).unwrap();
+        assert_eq!(idx[0], want, "{vals:?}");
+        assert_eq!(y.to_f64_vec()[0].is_nan(), vals[want].is_nan());
+    }
 }
 
 #[test]

@@ -203,6 +203,12 @@ fn stack(py: Python<'_>, arrays: &Bound<'_, PyAny>, axis: isize) -> PyResult<PyD
     let items: Vec<DlArray> = arrays.try_iter()?.map(|x| as_dl(&x?)).collect::<PyResult<_>>()?;
     let first = items.first().ok_or_else(|| to_py(Error::value("stack", "need at least one array")))?;
     let nd = first.tensor.ndim();
+    if let Some(other) = items.iter().find(|d| d.tensor.shape() != first.tensor.shape()) {
+        return Err(to_py(Error::shape(
+            "stack",
+            format!("all arrays must have the same shape, got {:?} and {:?}", first.tensor.shape(), other.tensor.shape()),
+        )));
+    }
     let ax = dlarray_core::shape::normalize_axis("stack", axis, nd + 1).py()?;
     let ts: Vec<Tensor> = items
         .iter()

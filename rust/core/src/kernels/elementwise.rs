@@ -83,20 +83,60 @@ pub fn where_broadcast<T: Copy + Send + Sync + Default>(
     res
 }
 
-/// Copies `x` (shape `sx`) into the layout given by `strides` over `out` — the general
-/// "materialise a strided view" used by permute, broadcast_to and flips.
+/// Merges adjacent dims that are contiguous in the source and drops size-1 dims, so the
+/// copy loops run over as few, as long rows as possible.
+fn collapse(shape: &[usize], strides: &[usize]) -> (Vec<usize>, Vec<usize>) {
+    let mut sh: Vec<usize> = Vec::with_capacity(shape.len());
+    let mut st: Vec<usize> = Vec::with_capacity(shape.len());
+    for (&d, &s) in shape.iter().zip(strides) {
+        if d == 1 {
+            continue;
+        }
+        if let (Some(&pd), Some(&ps)) = (sh.last(), st.last()) {
+            if ps == s * d {
+                let k = sh.len() - 1;
+                sh[k] = pd * d;
+                st[k] = s;
+                continue;
+            }
+        }
+        sh.push(d);
+        st.push(s);
+    }
+    (sh, st)
+}
+
+/// Materialises the strided view of `x` given by `strides` over `out` (starting at
+/// `offset`): what permute, broadcast_to and narrow use. Rows of the last (collapsed) dim
+/// are copied in tight loops; rows are spread over threads when large.
 pub fn gather_strided<T: Copy + Send + Sync + Default>(x: &[T], out: &[usize], strides: &[usize], offset: usize) -> Vec<T> {
     let n = numel(out);
     let mut res = vec![T::default(); n];
-    let st = [strides.to_vec()];
-    let fill = |start: usize, chunk: &mut [T]| {
-        let it = StridedIter::starting_at(out, st.clone(), start);
-        for (dst, [i]) in chunk.iter_mut().zip(it) {
-            *dst = x[(offset as isize + i as isize) as usize];
+    if n == 0 {
+        return res;
+    }
+    let (shape, st) = collapse(out, strides);
+    let Some((&inner, outer_shape)) = shape.split_last() else {
+        res[0] = x[offset];
+        return res;
+    };
+    let inner_st = st[st.len() - 1];
+    let outer_st = [st[..st.len() - 1].to_vec()];
+    let outer_shape = outer_shape.to_vec();
+    let fill = |first_row: usize, chunk: &mut [T]| {
+        let rows = StridedIter::starting_at(&outer_shape, outer_st.clone(), first_row);
+        for (row, [base]) in chunk.chunks_mut(inner).zip(rows) {
+            let b = offset + base;
+            match inner_st {
+                1 => row.copy_from_slice(&x[b..b + inner]),
+                0 => row.fill(x[b]),
+                s => row.iter_mut().enumerate().for_each(|(j, v)| *v = x[b + j * s]),
+            }
         }
     };
     if use_rayon(n) {
-        res.par_chunks_mut(PAR_CHUNK).enumerate().for_each(|(c, chunk)| fill(c * PAR_CHUNK, chunk));
+        let rows_per_chunk = (PAR_CHUNK / inner).max(1);
+        res.par_chunks_mut(rows_per_chunk * inner).enumerate().for_each(|(c, chunk)| fill(c * rows_per_chunk, chunk));
     } else {
         fill(0, &mut res);
     }

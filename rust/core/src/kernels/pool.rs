@@ -100,17 +100,6 @@ fn per_plane<T: Send, S>(
     }
 }
 
-/// `a` beats `b` (a later candidate against the current best): NaN beats numbers (the
-/// first NaN is kept), otherwise the larger value, ties to the smaller flat index.
-#[inline]
-fn beats<T: Real>(a: T, ai: usize, b: T, bi: usize) -> bool {
-    if b.is_nan() {
-        a.is_nan() && ai < bi
-    } else {
-        a.is_nan() || a > b || (a == b && ai < bi)
-    }
-}
-
 /// Max pooling: for every output, its window's maximum and that maximum's flat index into
 /// `x`. Padding never wins (it acts as −∞); NaN wins over numbers (propagates, as in
 /// PyTorch); ties keep the first position in row-major order. Every window must contain an
@@ -122,40 +111,44 @@ pub fn maxpool_forward<T: Real>(x: &[T], geo: &PoolGeom) -> (Vec<T>, Vec<usize>)
     let wspans = &lines.spans[2];
     let mut vals = vec![T::zero(); geo.planes * op];
     let mut idx = vec![0usize; geo.planes * op];
-    let plane = |p: usize, vals: &mut [T], idx: &mut [usize], (acc, acc_i): &mut (Vec<T>, Vec<usize>)| {
+    let plane = |p: usize, vals: &mut [T], idx: &mut [usize], (acc, acc_r, rows_v): &mut (Vec<T>, Vec<T>, Vec<usize>)| {
         let base = p * ip;
         let xp = &x[base..base + ip];
         lines.for_each(|line, rows, _| {
-            // Stage 1: per input column, the best over the window's rows (rows come in
-            // increasing flat order and the first wins ties; the first NaN sticks).
-            let first = rows.next().expect("every window overlaps the input");
+            // Stage 1: per input column, the best over the window's rows and the ordinal of
+            // its row (kept as T so that the selects vectorise with the values). Rows come in
+            // increasing flat order and the first wins ties; the first NaN sticks.
+            rows_v.clear();
+            rows_v.extend(rows);
+            let first = rows_v[0];
             acc.copy_from_slice(&xp[first..first + iw]);
-            acc_i.iter_mut().enumerate().for_each(|(w, a)| *a = first + w);
-            for r in rows {
-                let row = &xp[r..r + iw];
-                for (w, ((a, ai), &v)) in acc.iter_mut().zip(acc_i.iter_mut()).zip(row).enumerate() {
-                    if !(v <= *a) && !a.is_nan() {
-                        *a = v;
-                        *ai = r + w;
-                    }
+            acc_r.iter_mut().for_each(|r| *r = T::zero());
+            for (j, &r) in rows_v.iter().enumerate().skip(1) {
+                let jt = T::from_f64(j as f64);
+                for ((a, ar), &v) in acc.iter_mut().zip(acc_r.iter_mut()).zip(&xp[r..r + iw]) {
+                    let take = ((v > *a) | v.is_nan()) & !a.is_nan();
+                    *a = if take { v } else { *a };
+                    *ar = if take { jt } else { *ar };
                 }
             }
-            // Stage 2: per output, the best over its columns.
+            // Stage 2: per output, the best over its columns (ties, rare, to the smaller
+            // flat index).
+            let flat = |w: usize| rows_v[acc_r[w].to_f64() as usize] + w;
             let range = line * ow..(line + 1) * ow;
             for ((v, i), &(w0, w1)) in vals[range.clone()].iter_mut().zip(&mut idx[range]).zip(wspans) {
-                let (mut bv, mut bi) = (acc[w0], acc_i[w0]);
-                for w in w0 + 1..w1 {
-                    if beats(acc[w], acc_i[w], bv, bi) {
-                        bv = acc[w];
-                        bi = acc_i[w];
-                    }
+                let (mut bv, mut bw) = (acc[w0], w0);
+                for (w, &a) in acc.iter().enumerate().take(w1).skip(w0 + 1) {
+                    let (an, bn) = (a.is_nan(), bv.is_nan());
+                    let take = if (a == bv) | (an & bn) { flat(w) < flat(bw) } else { (a > bv) | (an & !bn) };
+                    bv = if take { a } else { bv };
+                    bw = if take { w } else { bw };
                 }
                 *v = bv;
-                *i = base + bi;
+                *i = base + flat(bw);
             }
         });
     };
-    let scratch = || (vec![T::zero(); iw], vec![0usize; iw]);
+    let scratch = || (vec![T::zero(); iw], vec![T::zero(); iw], Vec::<usize>::new());
     if op == 0 {
         return (vals, idx);
     }
@@ -179,7 +172,7 @@ pub fn scatter_planes<T: Real>(v: &[T], idx: &[usize], n: usize, out_plane: usiz
     let mut dst = vec![T::zero(); n];
     let planar = out_plane > 0
         && in_plane > 0
-        && v.len() % out_plane == 0
+        && v.len().is_multiple_of(out_plane)
         && v.len() / out_plane * in_plane == n
         && idx.iter().enumerate().all(|(j, &i)| i / in_plane == j / out_plane);
     if planar {

@@ -60,21 +60,18 @@ fn arith<T: Element + IntoBuffer>(op: BinaryOp, pow: fn(T, T) -> T) -> impl Fn(T
     }
 }
 
-fn real_arith<T: Real>(op: BinaryOp) -> impl Fn(T, T) -> T + Sync + Send {
-    move |a: T, b: T| match op {
-        BinaryOp::Add => a + b,
-        BinaryOp::Sub => a - b,
-        BinaryOp::Mul => a * b,
-        BinaryOp::Div => a / b,
-        BinaryOp::Pow => a.powf(b),
-        BinaryOp::Atan2 => a.atan2(b),
+/// `op` over the broadcast operands; matched once so each arm is its own tight loop.
+fn real_binary<T: Real>(op: BinaryOp, x: &[T], sa: &[usize], y: &[T], sb: &[usize], out: &[usize]) -> Vec<T> {
+    match op {
+        BinaryOp::Add => zip_broadcast(x, sa, y, sb, out, |a: T, b: T| a + b),
+        BinaryOp::Sub => zip_broadcast(x, sa, y, sb, out, |a: T, b: T| a - b),
+        BinaryOp::Mul => zip_broadcast(x, sa, y, sb, out, |a: T, b: T| a * b),
+        BinaryOp::Div => zip_broadcast(x, sa, y, sb, out, |a: T, b: T| a / b),
+        BinaryOp::Pow => zip_broadcast(x, sa, y, sb, out, |a: T, b: T| a.powf(b)),
+        BinaryOp::Atan2 => zip_broadcast(x, sa, y, sb, out, |a: T, b: T| a.atan2(b)),
         // NaN propagates, as in numpy's maximum/minimum.
-        BinaryOp::Maximum => {
-            if a.is_nan() || a > b { a } else if b.is_nan() || b > a { b } else { a }
-        }
-        BinaryOp::Minimum => {
-            if a.is_nan() || a < b { a } else if b.is_nan() || b < a { b } else { a }
-        }
+        BinaryOp::Maximum => zip_broadcast(x, sa, y, sb, out, |a: T, b: T| if a.is_nan() || a >= b { a } else { b }),
+        BinaryOp::Minimum => zip_broadcast(x, sa, y, sb, out, |a: T, b: T| if a.is_nan() || a <= b { a } else { b }),
     }
 }
 
@@ -88,8 +85,8 @@ pub(crate) fn promote(a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
 fn binary_buffer(op: BinaryOp, a: &Tensor, b: &Tensor, out: &[usize]) -> Result<Buffer> {
     let (sa, sb) = (a.shape(), b.shape());
     Ok(match (a.buffer(), b.buffer()) {
-        (Buffer::F32(x), Buffer::F32(y)) => Buffer::F32(zip_broadcast(x, sa, y, sb, out, real_arith::<f32>(op))),
-        (Buffer::F64(x), Buffer::F64(y)) => Buffer::F64(zip_broadcast(x, sa, y, sb, out, real_arith::<f64>(op))),
+        (Buffer::F32(x), Buffer::F32(y)) => Buffer::F32(real_binary(op, x, sa, y, sb, out)),
+        (Buffer::F64(x), Buffer::F64(y)) => Buffer::F64(real_binary(op, x, sa, y, sb, out)),
         (Buffer::C64(x), Buffer::C64(y)) if !op.real_only() => {
             Buffer::C64(zip_broadcast(x, sa, y, sb, out, arith(op, |a: crate::dtype::C32, b| a.powc(b))))
         }

@@ -121,7 +121,7 @@ fn geometry(op: &str, xs: &[usize], ws: &[usize], p: &ConvParams) -> Result<Conv
     if g == 0 {
         return Err(Error::value(op, "groups must be at least 1"));
     }
-    if c % g != 0 || f % g != 0 {
+    if !c.is_multiple_of(g) || !f.is_multiple_of(g) {
         return Err(Error::value(
             op,
             format!("{g} groups must divide both the {c} input channels and the {f} filters (input {xs:?}, weights {ws:?})"),
@@ -319,7 +319,7 @@ impl Tensor {
         if p.pad_value != 0.0 {
             return Err(Error::value(OP_T, "a padding value is not defined for transposed convolution"));
         }
-        if p.groups == 0 || w.shape()[0] % p.groups != 0 {
+        if p.groups == 0 || !w.shape()[0].is_multiple_of(p.groups) {
             return Err(Error::value(OP_T, format!("{} groups must divide the {} input channels", p.groups, w.shape()[0])));
         }
         if self.shape()[1] != w.shape()[0] {

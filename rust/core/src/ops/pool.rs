@@ -84,10 +84,11 @@ fn real_only(op: &str, x: &Tensor) -> Result<()> {
 }
 
 impl Tensor {
-    /// Max pooling of x (N, C, S...) → (Y (N, C, O...), indices), `O = floor((S + pad_before
-    /// + pad_after − kernel) / stride) + 1`. `indices` holds, for each element of Y, the flat
-    /// (row-major) position in x of the maximum it took (for [`Tensor::maxunpool`]). Padding
-    /// is never selected; NaN propagates; ties take the first position.
+    /// Max pooling of x (N, C, S...) → (Y (N, C, O...), indices), with
+    /// `O = floor((S + pad_before + pad_after − kernel) / stride) + 1`. `indices` holds, for
+    /// each element of Y, the flat (row-major) position in x of the maximum it took (for
+    /// [`Tensor::maxunpool`]). Padding is never selected (it must be smaller than the pool
+    /// size); NaN propagates; ties take the first position in row-major order.
     pub fn maxpool(
         &self,
         kernel: &[usize],

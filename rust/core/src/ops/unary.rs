@@ -69,47 +69,40 @@ impl UnaryOp {
     }
 }
 
-fn real_kernel<T: Real>(op: UnaryOp) -> impl Fn(T) -> T + Sync + Send {
+/// Applies `op` to every element. The op is matched once, outside the loop, so each arm is
+/// its own tight (vectorisable) loop.
+fn unary_real<T: Real>(op: UnaryOp, v: &[T]) -> Vec<T> {
     use UnaryOp::*;
-    move |x: T| match op {
-        Neg => -x,
-        Exp => x.exp(),
-        Log => x.ln(),
-        Log1p => x.ln_1p(),
-        Sqrt => x.sqrt(),
-        Sin => x.sin(),
-        Cos => x.cos(),
-        Tan => x.tan(),
-        Tanh => x.tanh(),
-        Sinh => x.sinh(),
-        Cosh => x.cosh(),
-        Asin => x.asin(),
-        Acos => x.acos(),
-        Atan => x.atan(),
-        Sigmoid => {
-            // Two branches keep exp from overflowing for large |x|.
-            if x >= T::zero() {
-                T::one() / (T::one() + (-x).exp())
-            } else {
-                let e = x.exp();
-                e / (T::one() + e)
-            }
-        }
-        Erf => x.erf(),
-        Abs => x.abs(),
-        Sign => x.signum0(),
-        Floor => x.floor(),
-        Ceil => x.ceil(),
-        Round => x.round(),
-        Relu => {
-            if x > T::zero() {
-                x
-            } else if x.is_nan() {
-                x
-            } else {
-                T::zero()
-            }
-        }
+    let zero = T::zero();
+    match op {
+        Neg => map(v, |x: T| -x),
+        Exp => map(v, |x: T| x.exp()),
+        Log => map(v, |x: T| x.ln()),
+        Log1p => map(v, |x: T| x.ln_1p()),
+        Sqrt => map(v, |x: T| x.sqrt()),
+        Sin => map(v, |x: T| x.sin()),
+        Cos => map(v, |x: T| x.cos()),
+        Tan => map(v, |x: T| x.tan()),
+        Tanh => map(v, |x: T| x.tanh()),
+        Sinh => map(v, |x: T| x.sinh()),
+        Cosh => map(v, |x: T| x.cosh()),
+        Asin => map(v, |x: T| x.asin()),
+        Acos => map(v, |x: T| x.acos()),
+        Atan => map(v, |x: T| x.atan()),
+        // exp(-|x|) never overflows; the two branches give 1/(1+e^-x) for either sign.
+        Sigmoid => map(v, move |x: T| {
+            let e = (-x.abs()).exp();
+            let one = T::one();
+            if x >= zero { one / (one + e) } else { e / (one + e) }
+        }),
+        Erf => map(v, |x: T| x.erf()),
+        Abs => map(v, |x: T| x.abs()),
+        Sign => map(v, |x: T| x.signum0()),
+        Floor => map(v, |x: T| x.floor()),
+        Ceil => map(v, |x: T| x.ceil()),
+        Round => map(v, |x: T| x.round()),
+        // `x > 0 ? x : 0` keeps NaN (the comparison is false, but NaN * 0 would not be 0).
+        Relu => map(v, move |x: T| if x > zero || x.is_nan() { x } else { zero }),
     }
 }
 
@@ -142,8 +135,8 @@ where
 
 fn unary_buffer(op: UnaryOp, b: &Buffer) -> Result<Buffer> {
     Ok(match b {
-        Buffer::F32(v) => Buffer::F32(map(v, real_kernel::<f32>(op))),
-        Buffer::F64(v) => Buffer::F64(map(v, real_kernel::<f64>(op))),
+        Buffer::F32(v) => Buffer::F32(unary_real(op, v)),
+        Buffer::F64(v) => Buffer::F64(unary_real(op, v)),
         Buffer::C64(v) => match complex_kernel(op) {
             Some(f) => Buffer::C64(map(v, f)),
             None => return Err(unsupported(op, b)),

@@ -121,6 +121,14 @@ pub fn gather_strided<T: Copy + Send + Sync + Default>(x: &[T], out: &[usize], s
         return res;
     };
     let inner_st = st[st.len() - 1];
+    if inner_st > 1 {
+        // A transpose: rows would be read with a large stride. If some other dim is contiguous
+        // in the source, copy tile by tile so both sides stay in cache.
+        if let Some(j) = st[..st.len() - 1].iter().position(|&s| s == 1) {
+            transpose_tiled(x, &mut res, &shape, &st, offset, j);
+            return res;
+        }
+    }
     let outer_st = [st[..st.len() - 1].to_vec()];
     let outer_shape = outer_shape.to_vec();
     let fill = |first_row: usize, chunk: &mut [T]| {
@@ -141,4 +149,49 @@ pub fn gather_strided<T: Copy + Send + Sync + Default>(x: &[T], out: &[usize], s
         fill(0, &mut res);
     }
     res
+}
+
+struct SendPtr<T>(*mut T);
+unsafe impl<T> Send for SendPtr<T> {}
+unsafe impl<T> Sync for SendPtr<T> {}
+
+/// Copies the strided view (collapsed `shape`/`st`) into row-major `res` when source dim `j`
+/// is contiguous and the last dim is not: 32 × 32 tiles of (dim j, last dim), so reads run
+/// along j and writes along the last dim, each within a cache-sized block.
+fn transpose_tiled<T: Copy + Send + Sync>(x: &[T], res: &mut [T], shape: &[usize], st: &[usize], offset: usize, j: usize) {
+    const TILE: usize = 32;
+    let nd = shape.len();
+    let out_st = crate::shape::strides(shape);
+    let (a, b) = (shape[j], shape[nd - 1]);
+    let (sb, os_a) = (st[nd - 1], out_st[j]);
+    let rest: Vec<usize> = (0..nd - 1).filter(|&d| d != j).collect();
+    let rest_shape: Vec<usize> = rest.iter().map(|&d| shape[d]).collect();
+    let rest_src: Vec<usize> = rest.iter().map(|&d| st[d]).collect();
+    let rest_dst: Vec<usize> = rest.iter().map(|&d| out_st[d]).collect();
+    let bases: Vec<[usize; 2]> = StridedIter::new(&rest_shape, [rest_src, rest_dst]).collect();
+    let a_blocks = a.div_ceil(TILE);
+    let dst = SendPtr(res.as_mut_ptr());
+    let copy_block = |k: usize| {
+        let [src0, dst0] = bases[k / a_blocks];
+        let a0 = (k % a_blocks) * TILE;
+        let a1 = (a0 + TILE).min(a);
+        let dst = &dst;
+        for b0 in (0..b).step_by(TILE) {
+            let b1 = (b0 + TILE).min(b);
+            for ai in a0..a1 {
+                let src = offset + src0 + ai;
+                let out = dst0 + ai * os_a;
+                for bi in b0..b1 {
+                    // SAFETY: each (k, ai, bi) writes a distinct in-bounds element of `res`.
+                    unsafe { *dst.0.add(out + bi) = x[src + bi * sb] };
+                }
+            }
+        }
+    };
+    let blocks = bases.len() * a_blocks;
+    if use_rayon(res.len()) {
+        (0..blocks).into_par_iter().for_each(copy_block);
+    } else {
+        (0..blocks).for_each(copy_block);
+    }
 }

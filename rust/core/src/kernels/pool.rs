@@ -111,44 +111,43 @@ pub fn maxpool_forward<T: Real>(x: &[T], geo: &PoolGeom) -> (Vec<T>, Vec<usize>)
     let wspans = &lines.spans[2];
     let mut vals = vec![T::zero(); geo.planes * op];
     let mut idx = vec![0usize; geo.planes * op];
-    let plane = |p: usize, vals: &mut [T], idx: &mut [usize], (acc, acc_r, rows_v): &mut (Vec<T>, Vec<T>, Vec<usize>)| {
+    let plane = |p: usize, vals: &mut [T], idx: &mut [usize], (acc, rows_v): &mut (Vec<T>, Vec<usize>)| {
         let base = p * ip;
         let xp = &x[base..base + ip];
         lines.for_each(|line, rows, _| {
-            // Stage 1: per input column, the best over the window's rows and the ordinal of
-            // its row (kept as T so that the selects vectorise with the values). Rows come in
-            // increasing flat order and the first wins ties; the first NaN sticks.
             rows_v.clear();
             rows_v.extend(rows);
+            // Stage 1: per input column, the maximum over the window's rows (NaN sticks).
             let first = rows_v[0];
             acc.copy_from_slice(&xp[first..first + iw]);
-            acc_r.iter_mut().for_each(|r| *r = T::zero());
-            for (j, &r) in rows_v.iter().enumerate().skip(1) {
-                let jt = T::from_f64(j as f64);
-                for ((a, ar), &v) in acc.iter_mut().zip(acc_r.iter_mut()).zip(&xp[r..r + iw]) {
-                    let take = ((v > *a) | v.is_nan()) & !a.is_nan();
-                    *a = if take { v } else { *a };
-                    *ar = if take { jt } else { *ar };
+            for &r in &rows_v[1..] {
+                for (a, &v) in acc.iter_mut().zip(&xp[r..r + iw]) {
+                    *a = if ((v > *a) | v.is_nan()) & !a.is_nan() { v } else { *a };
                 }
             }
-            // Stage 2: per output, the best over its columns (ties, rare, to the smaller
-            // flat index).
-            let flat = |w: usize| rows_v[acc_r[w].to_f64() as usize] + w;
+            // Stage 2: per output, the maximum over its columns, then the first position in
+            // row-major order holding it (a reverse scan with selects: no unpredictable
+            // branches).
             let range = line * ow..(line + 1) * ow;
             for ((v, i), &(w0, w1)) in vals[range.clone()].iter_mut().zip(&mut idx[range]).zip(wspans) {
-                let (mut bv, mut bw) = (acc[w0], w0);
-                for (w, &a) in acc.iter().enumerate().take(w1).skip(w0 + 1) {
-                    let (an, bn) = (a.is_nan(), bv.is_nan());
-                    let take = if (a == bv) | (an & bn) { flat(w) < flat(bw) } else { (a > bv) | (an & !bn) };
-                    bv = if take { a } else { bv };
-                    bw = if take { w } else { bw };
+                let mut bv = acc[w0];
+                for &a in &acc[w0 + 1..w1] {
+                    bv = if ((a > bv) | a.is_nan()) & !bv.is_nan() { a } else { bv };
+                }
+                let nan = bv.is_nan();
+                let mut bi = 0;
+                for &r in rows_v.iter().rev() {
+                    for j in (r + w0..r + w1).rev() {
+                        let e = xp[j];
+                        bi = if (e == bv) | (nan & e.is_nan()) { j } else { bi };
+                    }
                 }
                 *v = bv;
-                *i = base + flat(bw);
+                *i = base + bi;
             }
         });
     };
-    let scratch = || (vec![T::zero(); iw], vec![T::zero(); iw], Vec::<usize>::new());
+    let scratch = || (vec![T::zero(); iw], Vec::<usize>::new());
     if op == 0 {
         return (vals, idx);
     }
@@ -170,11 +169,19 @@ pub fn maxpool_forward<T: Real>(x: &[T], geo: &PoolGeom) -> (Vec<T>, Vec<usize>)
 /// run in parallel; otherwise serially.
 pub fn scatter_planes<T: Real>(v: &[T], idx: &[usize], n: usize, out_plane: usize, in_plane: usize) -> Vec<T> {
     let mut dst = vec![T::zero(); n];
+    let in_own_plane = |(p, c): (usize, &[usize])| {
+        let lo = p * in_plane;
+        c.iter().all(|&i| i.wrapping_sub(lo) < in_plane)
+    };
     let planar = out_plane > 0
         && in_plane > 0
         && v.len().is_multiple_of(out_plane)
         && v.len() / out_plane * in_plane == n
-        && idx.iter().enumerate().all(|(j, &i)| i / in_plane == j / out_plane);
+        && if use_rayon(idx.len()) {
+            idx.par_chunks(out_plane).enumerate().all(in_own_plane)
+        } else {
+            idx.chunks(out_plane).enumerate().all(in_own_plane)
+        };
     if planar {
         per_plane(&mut dst, in_plane, n, || (), |p, d, _| {
             let base = p * in_plane;

@@ -353,6 +353,7 @@ fn cases() -> Vec<Case> {
             ws: vec![4, 2, 2, 3, 2],
             p: ConvParams::new().stride(&[1, 2, 1]).dilation(&[2, 1, 1]).padding(&[1, 0, 1], &[0, 1, 1]).groups(2),
         },
+        Case { name: "3-D same", xs: vec![1, 2, 3, 4, 5], ws: vec![2, 2, 3, 3, 3], p: ConvParams::new().padding(&[1], &[1]).pad_value(0.2) },
         Case { name: "pointwise", xs: vec![2, 4, 3, 3], ws: vec![6, 2, 1, 1], p: ConvParams::new().groups(2) },
         Case { name: "depthwise", xs: vec![2, 3, 5, 4], ws: vec![6, 1, 3, 3], p: ConvParams::new().groups(3).padding(&[1], &[1]) },
         Case {
@@ -463,7 +464,7 @@ fn conv_third_order() {
 
 #[test]
 fn conv_input_and_weight_grad_ops_are_differentiable() {
-    for ci in [1usize, 2, 3, 4] {
+    for ci in [1usize, 2, 3, 4, 5] {
         let c = &cases()[ci];
         let ys = ys_of(&c.xs, &c.ws, &c.p);
         let (xs, ws) = (c.xs.clone(), c.ws.clone());

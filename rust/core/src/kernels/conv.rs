@@ -76,48 +76,59 @@ fn valid_range(off: isize, stride: usize, len: usize, out: usize) -> (usize, usi
     (lo, hi)
 }
 
-/// Input coordinate of output `o`, kernel tap `k` along one dim, if inside the input.
-#[inline]
-fn in_coord(o: usize, k: usize, geo: &ConvGeom, d: usize) -> Option<usize> {
-    let i = (o * geo.stride[d] + k * geo.dil[d]) as isize - geo.pad[d] as isize;
-    (i >= 0 && (i as usize) < geo.in_sp[d]).then_some(i as usize)
+/// Per kernel tap along spatial dim `d`: the input offset `off` (input = o·stride + off) and
+/// the range `lo..hi` of outputs whose input lies inside the input.
+fn taps(geo: &ConvGeom, d: usize) -> Vec<(isize, usize, usize)> {
+    (0..geo.k[d])
+        .map(|k| {
+            let off = (k * geo.dil[d]) as isize - geo.pad[d] as isize;
+            let (lo, hi) = valid_range(off, geo.stride[d], geo.in_sp[d], geo.out_sp[d]);
+            (off, lo, hi)
+        })
+        .collect()
 }
 
-/// Walks every im2col row (c, kd, kh, kw) and output line (od, oh) of `cg` channels. Lines
-/// whose input line exists get `body(state, row, line, src, (off, lo, hi))`: `src` is the
-/// flat start of the input line, outputs `lo..hi` along the last dim read input position
-/// `src + ow·stride + off`, the rest is padding. Lines entirely in the padding get
-/// `empty(state, row, line)`.
-#[inline]
-fn for_each_line<S: ?Sized>(
+/// One im2col row (c, kd, kh, kw) restricted to one output depth `od` whose input depth
+/// exists: output lines `h.1..h.2` read input lines, positions `w.1..w.2` of each line read
+/// input positions `w_in(ow) = ow·stride + w.0` of the line's input row; everything else of
+/// the plane is padding.
+struct Plane {
+    /// Flat input index of the start (w_in = 0) of the input row of output line `h.1`.
+    src: usize,
+    h: (isize, usize, usize),
+    w: (isize, usize, usize),
+}
+
+/// Walks the im2col rows of `cg` channels: for each, `whole(state, row)` when every entry
+/// of the row is padding, else `padded(state, row, range)` for the row's planes (flat ranges
+/// within the row) that are padding and `plane(state, row, od, &Plane)` for the others.
+fn for_each_plane<S: ?Sized>(
     geo: &ConvGeom,
     cg: usize,
     state: &mut S,
-    mut body: impl FnMut(&mut S, usize, usize, usize, (isize, usize, usize)),
-    mut empty: impl FnMut(&mut S, usize, usize),
+    mut whole: impl FnMut(&mut S, usize),
+    mut padded: impl FnMut(&mut S, usize, std::ops::Range<usize>),
+    mut plane: impl FnMut(&mut S, usize, usize, &Plane),
 ) {
-    let [kd_n, kh_n, kw_n] = geo.k;
+    let (td, th, tw) = (taps(geo, 0), taps(geo, 1), taps(geo, 2));
     let [od_n, oh_n, ow_n] = geo.out_sp;
-    let in_plane = geo.in_plane();
     let (ih_n, iw_n) = (geo.in_sp[1], geo.in_sp[2]);
+    let (in_plane, pl) = (geo.in_plane(), oh_n * ow_n);
     let mut row = 0;
     for c in 0..cg {
-        for kd in 0..kd_n {
-            for kh in 0..kh_n {
-                for kw in 0..kw_n {
-                    let off = (kw * geo.dil[2]) as isize - geo.pad[2] as isize;
-                    let (lo, hi) = valid_range(off, geo.stride[2], iw_n, ow_n);
-                    for od in 0..od_n {
-                        let id = in_coord(od, kd, geo, 0);
-                        for oh in 0..oh_n {
-                            let line = od * oh_n + oh;
-                            match (id, in_coord(oh, kh, geo, 1)) {
-                                (Some(id), Some(ih)) => {
-                                    let src = c * in_plane + (id * ih_n + ih) * iw_n;
-                                    body(state, row, line, src, (off, lo, hi))
-                                }
-                                _ => empty(state, row, line),
-                            }
+        for &(offd, dlo, dhi) in &td {
+            for &h in &th {
+                for &w in &tw {
+                    if dlo == dhi || h.1 == h.2 || w.1 == w.2 {
+                        whole(state, row);
+                    } else {
+                        padded(state, row, 0..dlo * pl);
+                        padded(state, row, dhi * pl..od_n * pl);
+                        for od in dlo..dhi {
+                            let id = (od * geo.stride[0]) as isize + offd;
+                            let ih = (h.1 * geo.stride[1]) as isize + h.0;
+                            let src = c * in_plane + (id as usize * ih_n + ih as usize) * iw_n;
+                            plane(state, row, od, &Plane { src, h, w });
                         }
                     }
                     row += 1;
@@ -127,61 +138,133 @@ fn for_each_line<S: ?Sized>(
     }
 }
 
+/// A short copy without a call into libc (lines are often a few dozen elements).
+#[inline(always)]
+fn copy_short<T: Copy>(dst: &mut [T], src: &[T]) {
+    let n = dst.len();
+    let src = &src[..n];
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 <= n {
+            let a: [T; 8] = src[i..i + 8].try_into().expect("8 elements");
+            dst[i..i + 8].copy_from_slice(&a);
+            i += 8;
+        }
+        if i < n {
+            // The last 8, overlapping what was copied already.
+            let a: [T; 8] = src[n - 8..n].try_into().expect("8 elements");
+            dst[n - 8..n].copy_from_slice(&a);
+        }
+    } else {
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d = s;
+        }
+    }
+}
+
+#[inline(always)]
+fn fill_short<T: Copy>(dst: &mut [T], v: T) {
+    for d in dst {
+        *d = v;
+    }
+}
+
+/// Whether a plane's valid lines are one contiguous block in both the input and the
+/// im2col row (unit strides along H and W, equal input and output widths: the common
+/// "same" convolution), so that they move as one block.
+#[inline]
+fn block_plane(geo: &ConvGeom) -> bool {
+    geo.stride[1] == 1 && geo.stride[2] == 1 && geo.in_sp[2] == geo.out_sp[2]
+}
+
 /// Unfolds `cg` channels of one sample (`x`: cg × in_plane) into `col`
 /// (cg·kprod × out_plane); positions in the padding take `fill`.
 pub fn im2col<T: Copy>(x: &[T], geo: &ConvGeom, cg: usize, col: &mut [T], fill: T) {
-    let ow_n = geo.out_sp[2];
-    let op = geo.out_plane();
-    let sw = geo.stride[2];
-    for_each_line(
+    let (op, ow_n, oh_n) = (geo.out_plane(), geo.out_sp[2], geo.out_sp[1]);
+    let (iw_n, sh, sw) = (geo.in_sp[2], geo.stride[1], geo.stride[2]);
+    let block = block_plane(geo);
+    for_each_plane(
         geo,
         cg,
         col,
-        |col, row, line, src, (off, lo, hi)| {
-            let dst = &mut col[row * op + line * ow_n..row * op + (line + 1) * ow_n];
-            dst[..lo].fill(fill);
-            dst[hi..].fill(fill);
-            if hi > lo {
-                let s0 = (src as isize + (lo * sw) as isize + off) as usize;
-                if sw == 1 {
-                    dst[lo..hi].copy_from_slice(&x[s0..s0 + (hi - lo)]);
-                } else {
-                    for (j, d) in dst[lo..hi].iter_mut().enumerate() {
-                        *d = x[s0 + j * sw];
+        |col, row| col[row * op..(row + 1) * op].fill(fill),
+        |col, row, r| col[row * op + r.start..row * op + r.end].fill(fill),
+        |col, row, od, p| {
+            let plane = &mut col[row * op + od * oh_n * ow_n..row * op + (od + 1) * oh_n * ow_n];
+            let ((_, hlo, hhi), (woff, wlo, whi)) = (p.h, p.w);
+            plane[..hlo * ow_n].fill(fill);
+            plane[hhi * ow_n..].fill(fill);
+            if block {
+                // One copy for all valid lines, then the padding at the line ends restored.
+                let (a, b) = (hlo * ow_n + wlo, (hhi - 1) * ow_n + whi);
+                let s = (p.src as isize + wlo as isize + woff) as usize;
+                plane[a..b].copy_from_slice(&x[s..s + (b - a)]);
+                for l in hlo..hhi {
+                    fill_short(&mut plane[l * ow_n..l * ow_n + wlo], fill);
+                    fill_short(&mut plane[l * ow_n + whi..(l + 1) * ow_n], fill);
+                }
+            } else {
+                for (j, l) in (hlo..hhi).enumerate() {
+                    let line = &mut plane[l * ow_n..(l + 1) * ow_n];
+                    fill_short(&mut line[..wlo], fill);
+                    fill_short(&mut line[whi..], fill);
+                    let s = (p.src as isize + (j * sh * iw_n) as isize + (wlo * sw) as isize + woff) as usize;
+                    if sw == 1 {
+                        copy_short(&mut line[wlo..whi], &x[s..s + (whi - wlo)]);
+                    } else {
+                        for (k, d) in line[wlo..whi].iter_mut().enumerate() {
+                            *d = x[s + k * sw];
+                        }
                     }
                 }
             }
         },
-        |col, row, line| col[row * op + line * ow_n..row * op + (line + 1) * ow_n].fill(fill),
     );
 }
 
 /// Folds `col` (cg·kprod × out_plane) back onto `dx` (cg × in_plane), adding every entry to
-/// the input position it was read from (the adjoint of [`im2col`] with zero fill).
-pub fn col2im<T: Element>(col: &[T], geo: &ConvGeom, cg: usize, dx: &mut [T]) {
-    let ow_n = geo.out_sp[2];
-    let op = geo.out_plane();
-    let sw = geo.stride[2];
-    for_each_line(
+/// the input position it was read from (the adjoint of [`im2col`] with zero fill). `col` is
+/// scratch: its padding entries may be overwritten.
+pub fn col2im<T: Element>(col: &mut [T], geo: &ConvGeom, cg: usize, dx: &mut [T]) {
+    let (op, ow_n, oh_n) = (geo.out_plane(), geo.out_sp[2], geo.out_sp[1]);
+    let (iw_n, sh, sw) = (geo.in_sp[2], geo.stride[1], geo.stride[2]);
+    let block = block_plane(geo);
+    for_each_plane(
         geo,
         cg,
         dx,
-        |dx, row, line, src, (off, lo, hi)| {
-            if hi > lo {
-                let s0 = (src as isize + (lo * sw) as isize + off) as usize;
-                let c = &col[row * op + line * ow_n + lo..row * op + line * ow_n + hi];
-                if sw == 1 {
-                    for (d, &v) in dx[s0..s0 + (hi - lo)].iter_mut().zip(c) {
-                        *d = *d + v;
-                    }
-                } else {
-                    for (j, &v) in c.iter().enumerate() {
-                        dx[s0 + j * sw] = dx[s0 + j * sw] + v;
+        |_, _| {},
+        |_, _, _| {},
+        |dx, row, od, p| {
+            let plane = &mut col[row * op + od * oh_n * ow_n..row * op + (od + 1) * oh_n * ow_n];
+            let ((_, hlo, hhi), (woff, wlo, whi)) = (p.h, p.w);
+            if block {
+                // Padding entries zeroed, then one add for all valid lines.
+                for l in hlo..hhi {
+                    fill_short(&mut plane[l * ow_n..l * ow_n + wlo], T::zero());
+                    fill_short(&mut plane[l * ow_n + whi..(l + 1) * ow_n], T::zero());
+                }
+                let (a, b) = (hlo * ow_n + wlo, (hhi - 1) * ow_n + whi);
+                let s = (p.src as isize + wlo as isize + woff) as usize;
+                for (d, &v) in dx[s..s + (b - a)].iter_mut().zip(&plane[a..b]) {
+                    *d = *d + v;
+                }
+            } else {
+                for (j, l) in (hlo..hhi).enumerate() {
+                    let line = &plane[l * ow_n + wlo..l * ow_n + whi];
+                    let s = (p.src as isize + (j * sh * iw_n) as isize + (wlo * sw) as isize + woff) as usize;
+                    if sw == 1 {
+                        for (d, &v) in dx[s..s + line.len()].iter_mut().zip(line) {
+                            *d = *d + v;
+                        }
+                    } else {
+                        for (k, &v) in line.iter().enumerate() {
+                            dx[s + k * sw] = dx[s + k * sw] + v;
+                        }
                     }
                 }
             }
         },
-        |_, _, _| {},
     );
 }
 

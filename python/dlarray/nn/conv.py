@@ -3,7 +3,7 @@ kernels (which work in the internal (B, C, S...) layout)."""
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -59,6 +59,49 @@ def _add_bias(y: dlarray, bias: Any, channels: int, op: str) -> dlarray:
     return y + b.reshape((1, channels) + (1,) * (y.ndim - 2))
 
 
+class _ConvSetup(NamedTuple):
+    layout: Layout
+    perm: List[int]  # to_channels_first's permutation, for the way back
+    xi: dlarray  # the input in (B, C, S...)
+    wi: dlarray  # the weights in the kernels' layout
+    groups: int
+    out_channels: int
+    st: List[int]
+    dil: List[int]
+    eff: List[int]  # dilated kernel extent per dim
+
+
+def _conv_setup(X, weights, stride, dilation_factor, data_format, op: str, transposed: bool) -> _ConvSetup:
+    """What dlconv and dltranspconv share: the input in (B, C, S...), MATLAB's weights
+    (K..., A, B, G) checked against the input channels and moved to the kernels' layout
+    (G*B, A, K...), and the per-dim stride, dilation and dilated kernel size.
+
+    dlconv's weights are (K..., C/G, F/G, G); dltranspconv's swap the two: (K..., F/G, C/G, G).
+    Either way (G, B, A, K...) flattened is the layout the kernel wants (output channel g*Fg + f
+    for dlconv, as MATLAB).
+    """
+    layout = layout_of(X, data_format, op)
+    require(layout, "C", op, X.shape)
+    spatial = conv_spatial_axes(layout, op)
+    d = len(spatial)
+    if d > 3 and not transposed:
+        raise FormatError(f"{op}: at most 3 spatial dims are supported, format '{layout.labels}' has {d}")
+    xi, perm = to_channels_first(X, layout, op, spatial)
+    w, a, b, groups = _weights_5d(_as_param(weights, X), d, op)
+    cg, fg = (b, a) if transposed else (a, b)
+    channels = xi.shape[1]
+    if cg * groups != channels:
+        raise ShapeError(
+            f"{op}: weights of shape {tuple(np.shape(weights))} expect {cg * groups} input channels "
+            f"({cg} per group x {groups} groups) but the input (format '{layout.labels}', shape {tuple(X.shape)}) has {channels}"
+        )
+    wi = w.transpose([d + 2, d + 1, d] + list(range(d))).reshape((groups * b, a) + tuple(w.shape[:d]))
+    st = per_dim(stride, d, "stride", op)
+    dil = per_dim(dilation_factor, d, "dilation_factor", op)
+    eff = [di * (int(k) - 1) + 1 for di, k in zip(dil, w.shape[:d])]
+    return _ConvSetup(layout, perm, xi, wi, groups, groups * fg, st, dil, eff)
+
+
 def dlconv(
     X: dlarray,
     weights: Any,
@@ -79,31 +122,11 @@ def dlconv(
     input without S dims but with a T dim is convolved over time (1-D).
     """
     op = "dlconv"
-    layout = layout_of(X, data_format, op)
-    require(layout, "C", op, X.shape)
-    spatial = conv_spatial_axes(layout, op)
-    d = len(spatial)
-    if d > 3:
-        raise FormatError(f"{op}: at most 3 spatial dims are supported, format '{layout.labels}' has {d}")
-    xi, perm = to_channels_first(X, layout, op, spatial)
-    w, cg, fg, groups = _weights_5d(_as_param(weights, X), d, op)
-    channels = xi.shape[1]
-    if cg * groups != channels:
-        raise ShapeError(
-            f"{op}: weights of shape {tuple(weights.shape if hasattr(weights, 'shape') else np.shape(weights))} expect "
-            f"{cg * groups} input channels ({cg} per group x {groups} groups) but the input (format '{layout.labels}', "
-            f"shape {tuple(X.shape)}) has {channels}"
-        )
-    # (K..., Cg, Fg, G) -> (G, Fg, Cg, K...) -> (G*Fg, Cg, K...): output channel g*Fg + f, as MATLAB.
-    wi = w.transpose([d + 2, d + 1, d] + list(range(d))).reshape((groups * fg, cg) + tuple(w.shape[:d]))
-    st = per_dim(stride, d, "stride", op)
-    dil = per_dim(dilation_factor, d, "dilation_factor", op)
-    kernel = [int(k) for k in w.shape[:d]]
-    eff = [di * (k - 1) + 1 for di, k in zip(dil, kernel)]
-    before, after = padding_pairs(padding, d, xi.shape[2:], eff, st, op)
-    y = _core._conv(xi, wi, st, dil, before, after, groups, float(padding_value))
-    y = _add_bias(y, bias, groups * fg, op)
-    return from_channels_first(y, perm, layout)
+    g = _conv_setup(X, weights, stride, dilation_factor, data_format, op, transposed=False)
+    before, after = padding_pairs(padding, len(g.st), g.xi.shape[2:], g.eff, g.st, op)
+    y = _core._conv(g.xi, g.wi, g.st, g.dil, before, after, g.groups, float(padding_value))
+    y = _add_bias(y, bias, g.out_channels, op)
+    return from_channels_first(y, g.perm, g.layout)
 
 
 def dltranspconv(
@@ -124,24 +147,8 @@ def dltranspconv(
     total crop removes the extra element at the end — decision recorded in docs/decisions.md).
     """
     op = "dltranspconv"
-    layout = layout_of(X, data_format, op)
-    require(layout, "C", op, X.shape)
-    spatial = conv_spatial_axes(layout, op)
-    d = len(spatial)
-    xi, perm = to_channels_first(X, layout, op, spatial)
-    w, fg, cg, groups = _weights_5d(_as_param(weights, X), d, op)
-    channels = xi.shape[1]
-    if cg * groups != channels:
-        raise ShapeError(
-            f"{op}: weights of shape {tuple(np.shape(weights))} expect {cg * groups} input channels "
-            f"({cg} per group x {groups} groups) but the input (format '{layout.labels}', shape {tuple(X.shape)}) has {channels}"
-        )
-    # (K..., Fg, Cg, G) -> (G, Cg, Fg, K...) -> (G*Cg, Fg, K...).
-    wi = w.transpose([d + 2, d + 1, d] + list(range(d))).reshape((groups * cg, fg) + tuple(w.shape[:d]))
-    st = per_dim(stride, d, "stride", op)
-    dil = per_dim(dilation_factor, d, "dilation_factor", op)
-    kernel = [int(k) for k in w.shape[:d]]
-    eff = [di * (k - 1) + 1 for di, k in zip(dil, kernel)]
+    g = _conv_setup(X, weights, stride, dilation_factor, data_format, op, transposed=True)
+    eff, st, d = g.eff, g.st, len(g.st)
     output_padding = [0] * d
     if isinstance(cropping, str) and cropping.lower() == "same":
         before, after = [], []
@@ -153,7 +160,7 @@ def dltranspconv(
             before.append(total // 2)
             after.append(total - total // 2)
     else:
-        before, after = padding_pairs(cropping, d, xi.shape[2:], eff, st, op, name="cropping")
-    y = _core._transposed_conv(xi, wi, st, dil, before, after, groups, output_padding)
-    y = _add_bias(y, bias, groups * fg, op)
-    return from_channels_first(y, perm, layout)
+        before, after = padding_pairs(cropping, d, g.xi.shape[2:], eff, st, op, name="cropping")
+    y = _core._transposed_conv(g.xi, g.wi, st, g.dil, before, after, g.groups, output_padding)
+    y = _add_bias(y, bias, g.out_channels, op)
+    return from_channels_first(y, g.perm, g.layout)

@@ -169,7 +169,7 @@ def _gradient(y: dlarray, xs: Sequence[dlarray], retain_data: bool = False, enab
 # ----- convolution and pooling kernels, (N, C, S...) layout (rust/py/src/nn_conv.rs) ------------
 
 def _conv(
-    x: dlarray, w: dlarray, stride: Sequence[int], dilation: Sequence[int],
+    x: dlarray, w: dlarray, bias: Optional[dlarray], stride: Sequence[int], dilation: Sequence[int],
     pad_before: Sequence[int], pad_after: Sequence[int], groups: int, pad_value: float,
 ) -> dlarray: ...
 def _transposed_conv(

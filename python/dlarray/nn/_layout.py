@@ -1,5 +1,6 @@
 """Where the S, C, B and T dims of a deep-learning op's input are, and moving them into the
-internal layout the Rust kernels use — (B, C, S1, ..., Sd) for convolution-like ops — and back.
+layout the Rust kernels use — MATLAB's own (S1, ..., Sd, C, B) for convolution-like ops, so a
+formatted input needs no copy — and back.
 
 A formatted input names its own dims; an unformatted one needs ``data_format=`` and keeps its
 layout: its output is unformatted and laid out in the order ``data_format`` gave (MATLAB).
@@ -78,38 +79,40 @@ def plain(x: dlarray, layout: Layout) -> dlarray:
     return y
 
 
-def to_channels_first(
+def to_kernel_layout(
     x: dlarray, layout: Layout, op: str, spatial_axes: Optional[List[int]] = None
 ) -> Tuple[dlarray, List[int]]:
-    """``x`` permuted to (B, C, S1..Sd) — size-1 B or C inserted when absent — and the
-    permutation used (for ``from_channels_first``). ``spatial_axes`` defaults to the S dims
-    (a 1-D op over time passes the T dim); any other labelled dim is an error."""
+    """``x`` as (S1..Sd, C, B) — size-1 C or B inserted when absent — and the permutation
+    used (for ``from_kernel_layout``). ``spatial_axes`` defaults to the S dims (a 1-D op over
+    time passes the T dim); any other labelled dim is an error. A formatted input (S dims,
+    then C, then B) is already in this layout and is not copied."""
     spatial = layout.axes("S") if spatial_axes is None else list(spatial_axes)
     extra = [c for i, c in enumerate(layout.labels) if c not in "CB" and i not in spatial]
     if extra:
         raise FormatError(f"{op}: unsupported '{''.join(extra)}' dimension in format '{layout.labels}'")
     y = plain(x, layout)
     labels = layout.labels
-    if not layout.has("B"):
-        y = y.reshape(tuple(y.shape) + (1,))
-        labels += "B"
     if "C" not in labels:
         y = y.reshape(tuple(y.shape) + (1,))
         labels += "C"
-    perm = [labels.index("B"), labels.index("C")] + spatial
-    return y.transpose(perm), perm
+    if not layout.has("B"):
+        y = y.reshape(tuple(y.shape) + (1,))
+        labels += "B"
+    perm = spatial + [labels.index("C"), labels.index("B")]
+    return (y if perm == sorted(perm) else y.transpose(perm)), perm
 
 
-def from_channels_first(y: dlarray, perm: List[int], layout: Layout) -> dlarray:
-    """Inverse of ``to_channels_first``: back to the input's layout (and format)."""
-    inv = [0] * len(perm)
-    for i, p in enumerate(perm):
-        inv[p] = i
-    out = y.transpose(inv)
+def from_kernel_layout(y: dlarray, perm: List[int], layout: Layout) -> dlarray:
+    """Inverse of ``to_kernel_layout``: back to the input's layout (and format)."""
+    if perm != sorted(perm):
+        inv = [0] * len(perm)
+        for i, p in enumerate(perm):
+            inv[p] = i
+        y = y.transpose(inv)
     n = len(layout.labels)
-    if out.ndim > n:  # drop the inserted B / C
-        out = out.reshape(tuple(out.shape[:n]))
-    return dlarray(out, layout.labels) if layout.formatted else out
+    if y.ndim > n:  # drop the inserted C / B
+        y = y.reshape(tuple(y.shape[:n]))
+    return dlarray(y, layout.labels) if layout.formatted else y
 
 
 def restore(y: dlarray, layout: Layout) -> dlarray:

@@ -1,5 +1,5 @@
-"""dlconv and dltranspconv: MATLAB's weight layouts and options on the Rust im2col + GEMM
-kernels (which work in the internal (B, C, S...) layout)."""
+"""dlconv and dltranspconv: MATLAB's weight layouts and options on the Rust kernels, which
+work in MATLAB's own layouts — input (S..., C, B), weights (K..., C/G, F/G, G)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import _core
 from .._core import FormatError, ShapeError, dlarray
-from ._layout import Layout, from_channels_first, layout_of, require, to_channels_first
+from ._layout import Layout, from_kernel_layout, layout_of, require, to_kernel_layout
 from ._options import padding_pairs, per_dim
 
 __all__ = ["dlconv", "dltranspconv"]
@@ -47,23 +47,32 @@ def _weights_5d(w: dlarray, d: int, op: str) -> Tuple[dlarray, int, int, int]:
     return w, full[d], full[d + 1], full[d + 2]
 
 
-def _add_bias(y: dlarray, bias: Any, channels: int, op: str) -> dlarray:
-    """Adds a per-channel bias to y in (B, C, S...) layout; a scalar bias is allowed."""
-    if bias is None:
-        return y
-    b = _as_param(bias, y)
+def _bias_parts(bias: Any, channels: int, like: dlarray, op: str) -> Tuple[Optional[dlarray], Optional[dlarray]]:
+    """MATLAB's bias (F elements, 1-D or (F, 1), or a scalar) split into what the kernel adds
+    — a length-F vector — and a scalar to add afterwards; a plain zero adds nothing."""
+    if bias is None or (not isinstance(bias, dlarray) and np.ndim(bias) == 0 and bias == 0):
+        return None, None
+    b = _as_param(bias, like)
     if b.size == 1:
-        return y + b.reshape(())
+        return None, b.reshape(())
     if b.size != channels:
         raise ShapeError(f"{op}: bias has {b.size} elements (shape {tuple(b.shape)}) but the output has {channels} channels")
-    return y + b.reshape((1, channels) + (1,) * (y.ndim - 2))
+    return b.reshape((channels,)), None
+
+
+def _add_bias(y: dlarray, bias: Any, channels: int, op: str) -> dlarray:
+    """Adds a per-channel bias to y in (S..., C, B) layout; a scalar bias is allowed."""
+    vector, scalar = _bias_parts(bias, channels, y, op)
+    if vector is not None:
+        y = y + vector.reshape((channels, 1))
+    return y if scalar is None else y + scalar
 
 
 class _ConvSetup(NamedTuple):
     layout: Layout
-    perm: List[int]  # to_channels_first's permutation, for the way back
-    xi: dlarray  # the input in (B, C, S...)
-    wi: dlarray  # the weights in the kernels' layout
+    perm: List[int]  # to_kernel_layout's permutation, for the way back
+    xi: dlarray  # the input in (S..., C, B)
+    wi: dlarray  # the weights as (K..., A, B, G)
     groups: int
     out_channels: int
     st: List[int]
@@ -72,13 +81,12 @@ class _ConvSetup(NamedTuple):
 
 
 def _conv_setup(X, weights, stride, dilation_factor, data_format, op: str, transposed: bool) -> _ConvSetup:
-    """What dlconv and dltranspconv share: the input in (B, C, S...), MATLAB's weights
-    (K..., A, B, G) checked against the input channels and moved to the kernels' layout
-    (G*B, A, K...), and the per-dim stride, dilation and dilated kernel size.
+    """What dlconv and dltranspconv share: the input in (S..., C, B), MATLAB's weights
+    (K..., A, B, G) (trailing singleton dims restored) checked against the input channels, and
+    the per-dim stride, dilation and dilated kernel size.
 
     dlconv's weights are (K..., C/G, F/G, G); dltranspconv's swap the two: (K..., F/G, C/G, G).
-    Either way (G, B, A, K...) flattened is the layout the kernel wants (output channel g*Fg + f
-    for dlconv, as MATLAB).
+    The kernels take both as they are (output channel g*F/G + f, as MATLAB).
     """
     layout = layout_of(X, data_format, op)
     require(layout, "C", op, X.shape)
@@ -86,20 +94,19 @@ def _conv_setup(X, weights, stride, dilation_factor, data_format, op: str, trans
     d = len(spatial)
     if d > 3 and not transposed:
         raise FormatError(f"{op}: at most 3 spatial dims are supported, format '{layout.labels}' has {d}")
-    xi, perm = to_channels_first(X, layout, op, spatial)
+    xi, perm = to_kernel_layout(X, layout, op, spatial)
     w, a, b, groups = _weights_5d(_as_param(weights, X), d, op)
     cg, fg = (b, a) if transposed else (a, b)
-    channels = xi.shape[1]
+    channels = xi.shape[d]
     if cg * groups != channels:
         raise ShapeError(
             f"{op}: weights of shape {tuple(np.shape(weights))} expect {cg * groups} input channels "
             f"({cg} per group x {groups} groups) but the input (format '{layout.labels}', shape {tuple(X.shape)}) has {channels}"
         )
-    wi = w.transpose([d + 2, d + 1, d] + list(range(d))).reshape((groups * b, a) + tuple(w.shape[:d]))
     st = per_dim(stride, d, "stride", op)
     dil = per_dim(dilation_factor, d, "dilation_factor", op)
     eff = [di * (int(k) - 1) + 1 for di, k in zip(dil, w.shape[:d])]
-    return _ConvSetup(layout, perm, xi, wi, groups, groups * fg, st, dil, eff)
+    return _ConvSetup(layout, perm, xi, w, groups, groups * fg, st, dil, eff)
 
 
 def dlconv(
@@ -123,10 +130,12 @@ def dlconv(
     """
     op = "dlconv"
     g = _conv_setup(X, weights, stride, dilation_factor, data_format, op, transposed=False)
-    before, after = padding_pairs(padding, len(g.st), g.xi.shape[2:], g.eff, g.st, op)
-    y = _core._conv(g.xi, g.wi, g.st, g.dil, before, after, g.groups, float(padding_value))
-    y = _add_bias(y, bias, g.out_channels, op)
-    return from_channels_first(y, g.perm, g.layout)
+    before, after = padding_pairs(padding, len(g.st), g.xi.shape[: len(g.st)], g.eff, g.st, op)
+    vector, scalar = _bias_parts(bias, g.out_channels, g.xi, op)
+    y = _core._conv(g.xi, g.wi, vector, g.st, g.dil, before, after, g.groups, float(padding_value))
+    if scalar is not None:
+        y = y + scalar
+    return from_kernel_layout(y, g.perm, g.layout)
 
 
 def dltranspconv(
@@ -160,7 +169,7 @@ def dltranspconv(
             before.append(total // 2)
             after.append(total - total // 2)
     else:
-        before, after = padding_pairs(cropping, d, g.xi.shape[2:], eff, st, op, name="cropping")
+        before, after = padding_pairs(cropping, d, g.xi.shape[:d], eff, st, op, name="cropping")
     y = _core._transposed_conv(g.xi, g.wi, st, g.dil, before, after, g.groups, output_padding)
     y = _add_bias(y, bias, g.out_channels, op)
-    return from_channels_first(y, g.perm, g.layout)
+    return from_kernel_layout(y, g.perm, g.layout)

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import _core
 from .._core import OptionError, ShapeError, dlarray
-from ._layout import from_channels_first, layout_of, restore, to_channels_first
+from ._layout import from_kernel_layout, layout_of, restore, to_kernel_layout
 from .conv import conv_spatial_axes
 from ._options import padding_pairs, per_dim
 
@@ -24,10 +24,10 @@ def _window(X, pool_size, stride, padding, data_format, op):
     layout = layout_of(X, data_format, op)
     spatial = conv_spatial_axes(layout, op)
     d = len(spatial)
-    xi, perm = to_channels_first(X, layout, op, spatial)
+    xi, perm = to_kernel_layout(X, layout, op, spatial)
     kernel = per_dim(pool_size, d, "pool_size", op)
     st = per_dim(stride, d, "stride", op)
-    before, after = padding_pairs(padding, d, xi.shape[2:], kernel, st, op)
+    before, after = padding_pairs(padding, d, xi.shape[:d], kernel, st, op)
     return layout, spatial, xi, perm, kernel, st, before, after
 
 
@@ -54,7 +54,7 @@ def maxpool(
         stride, padding = 1, 0
     layout, spatial, xi, perm, kernel, st, before, after = _window(X, pool_size, stride, padding, data_format, op)
     yi, flat = _core._maxpool(xi, kernel, st, before, after)
-    Y = from_channels_first(yi, perm, layout)
+    Y = from_kernel_layout(yi, perm, layout)
     if not return_indices:
         return Y
     # Internal flat positions -> positions in X's own (row-major) layout.
@@ -122,4 +122,4 @@ def avgpool(
         raise OptionError(f"{op}: padding_value must be 0 or 'mean', got {padding_value!r}")
     layout, spatial, xi, perm, kernel, st, before, after = _window(X, pool_size, stride, padding, data_format, op)
     yi = _core._avgpool(xi, kernel, st, before, after, counts)
-    return from_channels_first(yi, perm, layout)
+    return from_kernel_layout(yi, perm, layout)

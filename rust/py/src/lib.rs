@@ -16,6 +16,7 @@ mod optim;
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     dlarray_core::kernels::parallel::install_fork_hook();
+    dlarray_core::memory::keep_freed_buffers();
     m.add_class::<array::PyDlarray>()?;
     errors::register(m)?;
     functions::register(m)?;

@@ -1,4 +1,4 @@
-//! Convolution and pooling kernels, in the internal (N, C, S...) layout. The Python layer
+//! Convolution and pooling, in MATLAB's layouts (input (S..., C, N), weights (K..., C/G, F/G, G)). The Python layer
 //! (dlarray.nn.conv / dlarray.nn.pooling) handles formats, MATLAB's weight layouts and options.
 
 use std::sync::Arc;
@@ -19,6 +19,7 @@ fn _conv(
     py: Python<'_>,
     x: PyRef<'_, PyDlarray>,
     w: PyRef<'_, PyDlarray>,
+    bias: Option<PyRef<'_, PyDlarray>>,
     stride: Vec<usize>,
     dilation: Vec<usize>,
     pad_before: Vec<usize>,
@@ -28,8 +29,9 @@ fn _conv(
 ) -> PyResult<PyDlarray> {
     let p = params(stride, dilation, pad_before, pad_after, groups, pad_value);
     let (xt, wt) = (x.tensor().clone(), w.tensor().clone());
+    let bt = bias.map(|b| b.tensor().clone());
     let work = xt.numel() * wt.numel();
-    Ok(PyDlarray::new_unformatted(run(py, work, || xt.conv(&wt, &p))?))
+    Ok(PyDlarray::new_unformatted(run(py, work, || xt.conv_bias(&wt, bt.as_ref(), &p))?))
 }
 
 #[pyfunction]

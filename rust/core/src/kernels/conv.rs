@@ -1,20 +1,28 @@
-//! Convolution kernels on raw slices: im2col + GEMM for the forward pass and for both
-//! backward passes (col2im for the input gradient).
+//! Convolution kernels on raw slices, in MATLAB's own layout so that formatted data needs no
+//! permutation: input (S..., C, N), weights (K..., C/G, F/G, G), output (O..., F, N) with
+//! output channel g·F/G + f. Every kernel works on three spatial dims; 1-D and 2-D problems are
+//! embedded with leading singleton dims (size 1, kernel 1, stride 1, no padding).
 //!
-//! Layouts are PyTorch's: input (N, C, S...), weights (F, C/G, K...), output (N, F, O...).
-//! Every kernel works on three spatial dims; 1-D and 2-D problems are embedded with leading
-//! singleton dims (size 1, kernel 1, stride 1, no padding), which costs nothing.
+//! With the batch innermost, what one output pixel reads is, per kernel tap, one contiguous
+//! (C/G × N) block of the input. So the work runs over blocks of output pixels: gather the
+//! block's taps into a small column matrix (rows (tap, channel), columns (pixel, sample)),
+//! multiply it by the group's weights with one small GEMM, and place the result. A block holds
+//! enough pixels for about [`BLOCK_COLUMNS`] columns; with a large batch it is one pixel and the
+//! GEMM reads and writes the arrays in place.
 //!
-//! Parallelism: over the batch (each sample's GEMM single-threaded, one im2col buffer per
-//! chunk of samples) when there are several samples and enough work; otherwise the samples
-//! run in turn and the GEMM itself may use the pool.
+//! Parallelism: output pixel ranges per task. The input gradient scatters into overlapping input
+//! windows, so its ranges are bands along the outermost output dim, run in two waves (even
+//! bands, then odd) with bands wide enough that bands of one wave never touch the same input.
 
-use gemm::{gemm, Parallelism};
 use rayon::prelude::*;
 
-use super::gemm::matmul;
-use super::parallel::{in_forked_child, use_rayon};
+use super::gemm::{matmul_strided, Strided};
+use super::parallel::use_rayon;
 use crate::dtype::Element;
+
+/// Columns (pixels × samples) a pixel block aims for: enough for an efficient GEMM, small
+/// enough for its column matrix to stay in cache.
+const BLOCK_COLUMNS: usize = 128;
 
 /// The shape of one convolution, spatial parameters padded to three dims.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,410 +52,327 @@ impl ConvGeom {
     pub fn kprod(&self) -> usize {
         self.k.iter().product()
     }
+    /// Input pixels.
     pub fn in_plane(&self) -> usize {
         self.in_sp.iter().product()
     }
+    /// Output pixels.
     pub fn out_plane(&self) -> usize {
         self.out_sp.iter().product()
     }
-    /// Rows of a group's im2col matrix (= columns of its weight matrix).
+    /// Rows of a group's column matrix (taps × channels per group).
     pub fn col_rows(&self) -> usize {
         self.cg() * self.kprod()
-    }
-    /// A 1×1×1 kernel with unit stride and no padding: the input is its own im2col matrix.
-    pub fn pointwise(&self) -> bool {
-        self.k == [1; 3] && self.stride == [1; 3] && self.pad == [0; 3] && self.in_sp == self.out_sp
     }
     /// Multiply-adds of one pass (forward, or either backward).
     pub fn work(&self) -> usize {
         self.n * self.f * self.out_plane() * self.col_rows()
     }
+    /// Output pixels per block.
+    fn block(&self) -> usize {
+        BLOCK_COLUMNS.div_ceil(self.n.max(1)).clamp(1, self.out_plane().max(1))
+    }
 }
 
-/// Output positions `o` in `0..out` whose input position `o·stride + off` lies in `0..len`.
-#[inline]
-fn valid_range(off: isize, stride: usize, len: usize, out: usize) -> (usize, usize) {
-    let s = stride as isize;
-    let lo = if off >= 0 { 0 } else { ((-off) + s - 1) / s };
-    let last = len as isize - 1 - off; // o·s ≤ last
-    let hi = if last < 0 { 0 } else { last / s + 1 };
-    let lo = (lo as usize).min(out);
-    let hi = (hi as usize).min(out).max(lo);
-    (lo, hi)
+/// Which input pixel each (output pixel, tap) reads, precomputed per dim.
+struct Taps {
+    /// `coord[d][o·k[d] + t]`: the input coordinate along dim d, or −1 in the padding.
+    coord: [Vec<isize>; 3],
+    k: [usize; 3],
+    out: [usize; 3],
+    inp: [usize; 3],
 }
 
-/// Per kernel tap along spatial dim `d`: the input offset `off` (input = o·stride + off) and
-/// the range `lo..hi` of outputs whose input lies inside the input.
-fn taps(geo: &ConvGeom, d: usize) -> Vec<(isize, usize, usize)> {
-    (0..geo.k[d])
-        .map(|k| {
-            let off = (k * geo.dil[d]) as isize - geo.pad[d] as isize;
-            let (lo, hi) = valid_range(off, geo.stride[d], geo.in_sp[d], geo.out_sp[d]);
-            (off, lo, hi)
-        })
-        .collect()
+impl Taps {
+    fn new(geo: &ConvGeom) -> Taps {
+        let coord = std::array::from_fn(|d| {
+            let mut v = Vec::with_capacity(geo.out_sp[d] * geo.k[d]);
+            for o in 0..geo.out_sp[d] {
+                for t in 0..geo.k[d] {
+                    let i = (o * geo.stride[d] + t * geo.dil[d]) as isize - geo.pad[d] as isize;
+                    v.push(if i >= 0 && (i as usize) < geo.in_sp[d] { i } else { -1 });
+                }
+            }
+            v
+        });
+        Taps { coord, k: geo.k, out: geo.out_sp, inp: geo.in_sp }
+    }
+
+    /// The input pixel output pixel `p` reads at tap `t`, or None in the padding.
+    #[inline]
+    fn input(&self, p: usize, t: usize) -> Option<usize> {
+        let (pw, ph, pd) = (p % self.out[2], (p / self.out[2]) % self.out[1], p / (self.out[2] * self.out[1]));
+        let (tw, th, td) = (t % self.k[2], (t / self.k[2]) % self.k[1], t / (self.k[2] * self.k[1]));
+        let iw = self.coord[2][pw * self.k[2] + tw];
+        let ih = self.coord[1][ph * self.k[1] + th];
+        let id = self.coord[0][pd * self.k[0] + td];
+        if iw < 0 || ih < 0 || id < 0 {
+            return None;
+        }
+        Some((id as usize * self.inp[1] + ih as usize) * self.inp[2] + iw as usize)
+    }
 }
 
-/// One im2col row (c, kd, kh, kw) restricted to one output depth `od` whose input depth
-/// exists: output lines `h.1..h.2` read input lines, positions `w.1..w.2` of each line read
-/// input positions `w_in(ow) = ow·stride + w.0` of the line's input row; everything else of
-/// the plane is padding.
-struct Plane {
-    /// Flat input index of the start (w_in = 0) of the input row of output line `h.1`.
-    src: usize,
-    h: (isize, usize, usize),
-    w: (isize, usize, usize),
-}
-
-/// Walks the im2col rows of `cg` channels: for each, `whole(state, row)` when every entry
-/// of the row is padding, else `padded(state, row, range)` for the row's planes (flat ranges
-/// within the row) that are padding and `plane(state, row, od, &Plane)` for the others.
-fn for_each_plane<S: ?Sized>(
-    geo: &ConvGeom,
-    cg: usize,
-    state: &mut S,
-    mut whole: impl FnMut(&mut S, usize),
-    mut padded: impl FnMut(&mut S, usize, std::ops::Range<usize>),
-    mut plane: impl FnMut(&mut S, usize, usize, &Plane),
-) {
-    let (td, th, tw) = (taps(geo, 0), taps(geo, 1), taps(geo, 2));
-    let [od_n, oh_n, ow_n] = geo.out_sp;
-    let (ih_n, iw_n) = (geo.in_sp[1], geo.in_sp[2]);
-    let (in_plane, pl) = (geo.in_plane(), oh_n * ow_n);
-    let mut row = 0;
-    for c in 0..cg {
-        for &(offd, dlo, dhi) in &td {
-            for &h in &th {
-                for &w in &tw {
-                    if dlo == dhi || h.1 == h.2 || w.1 == w.2 {
-                        whole(state, row);
-                    } else {
-                        padded(state, row, 0..dlo * pl);
-                        padded(state, row, dhi * pl..od_n * pl);
-                        for od in dlo..dhi {
-                            let id = (od * geo.stride[0]) as isize + offd;
-                            let ih = (h.1 * geo.stride[1]) as isize + h.0;
-                            let src = c * in_plane + (id as usize * ih_n + ih as usize) * iw_n;
-                            plane(state, row, od, &Plane { src, h, w });
-                        }
-                    }
-                    row += 1;
+/// Group `g`'s column matrix for output pixels `p0..p0 + count` (row (tap, channel), column
+/// (pixel, sample), `count·n` columns); taps in the padding read `fill`.
+fn gather_cols<T: Copy>(x: &[T], geo: &ConvGeom, taps: &Taps, g: usize, p0: usize, count: usize, col: &mut [T], fill: T) {
+    let (n, cg) = (geo.n, geo.cg());
+    let width = count * n;
+    for t in 0..geo.kprod() {
+        for pl in 0..count {
+            let src = taps.input(p0 + pl, t).map(|i| &x[(i * geo.c + g * cg) * n..(i * geo.c + (g + 1) * cg) * n]);
+            if count == 1 {
+                let dst = &mut col[t * cg * n..(t + 1) * cg * n];
+                match src {
+                    Some(s) => dst.copy_from_slice(s),
+                    None => dst.fill(fill),
+                }
+                continue;
+            }
+            for ci in 0..cg {
+                let dst = &mut col[(t * cg + ci) * width + pl * n..(t * cg + ci) * width + (pl + 1) * n];
+                match src {
+                    Some(s) => dst.copy_from_slice(&s[ci * n..(ci + 1) * n]),
+                    None => dst.fill(fill),
                 }
             }
         }
     }
 }
 
-/// A short copy without a call into libc (lines are often a few dozen elements).
-#[inline(always)]
-fn copy_short<T: Copy>(dst: &mut [T], src: &[T]) {
-    let n = dst.len();
-    let src = &src[..n];
-    if n >= 8 {
-        let mut i = 0;
-        while i + 8 <= n {
-            let a: [T; 8] = src[i..i + 8].try_into().expect("8 elements");
-            dst[i..i + 8].copy_from_slice(&a);
-            i += 8;
-        }
-        if i < n {
-            // The last 8, overlapping what was copied already.
-            let a: [T; 8] = src[n - 8..n].try_into().expect("8 elements");
-            dst[n - 8..n].copy_from_slice(&a);
-        }
-    } else {
-        for (d, &s) in dst.iter_mut().zip(src) {
-            *d = s;
-        }
-    }
-}
-
-#[inline(always)]
-fn fill_short<T: Copy>(dst: &mut [T], v: T) {
-    for d in dst {
-        *d = v;
-    }
-}
-
-/// Whether a plane's valid lines are one contiguous block in both the input and the
-/// im2col row (unit strides along H and W, equal input and output widths: the common
-/// "same" convolution), so that they move as one block.
-#[inline]
-fn block_plane(geo: &ConvGeom) -> bool {
-    geo.stride[1] == 1 && geo.stride[2] == 1 && geo.in_sp[2] == geo.out_sp[2]
-}
-
-/// Unfolds `cg` channels of one sample (`x`: cg × in_plane) into `col`
-/// (cg·kprod × out_plane); positions in the padding take `fill`.
-pub fn im2col<T: Copy>(x: &[T], geo: &ConvGeom, cg: usize, col: &mut [T], fill: T) {
-    let (op, ow_n, oh_n) = (geo.out_plane(), geo.out_sp[2], geo.out_sp[1]);
-    let (iw_n, sh, sw) = (geo.in_sp[2], geo.stride[1], geo.stride[2]);
-    let block = block_plane(geo);
-    for_each_plane(
-        geo,
-        cg,
-        col,
-        |col, row| col[row * op..(row + 1) * op].fill(fill),
-        |col, row, r| col[row * op + r.start..row * op + r.end].fill(fill),
-        |col, row, od, p| {
-            let plane = &mut col[row * op + od * oh_n * ow_n..row * op + (od + 1) * oh_n * ow_n];
-            let ((_, hlo, hhi), (woff, wlo, whi)) = (p.h, p.w);
-            plane[..hlo * ow_n].fill(fill);
-            plane[hhi * ow_n..].fill(fill);
-            if block {
-                // One copy for all valid lines, then the padding at the line ends restored.
-                let (a, b) = (hlo * ow_n + wlo, (hhi - 1) * ow_n + whi);
-                let s = (p.src as isize + wlo as isize + woff) as usize;
-                plane[a..b].copy_from_slice(&x[s..s + (b - a)]);
-                for l in hlo..hhi {
-                    fill_short(&mut plane[l * ow_n..l * ow_n + wlo], fill);
-                    fill_short(&mut plane[l * ow_n + whi..(l + 1) * ow_n], fill);
-                }
-            } else {
-                for (j, l) in (hlo..hhi).enumerate() {
-                    let line = &mut plane[l * ow_n..(l + 1) * ow_n];
-                    fill_short(&mut line[..wlo], fill);
-                    fill_short(&mut line[whi..], fill);
-                    let s = (p.src as isize + (j * sh * iw_n) as isize + (wlo * sw) as isize + woff) as usize;
-                    if sw == 1 {
-                        copy_short(&mut line[wlo..whi], &x[s..s + (whi - wlo)]);
-                    } else {
-                        for (k, d) in line[wlo..whi].iter_mut().enumerate() {
-                            *d = x[s + k * sw];
-                        }
-                    }
-                }
-            }
-        },
-    );
-}
-
-/// Folds `col` (cg·kprod × out_plane) back onto `dx` (cg × in_plane), adding every entry to
-/// the input position it was read from (the adjoint of [`im2col`] with zero fill). `col` is
-/// scratch: its padding entries may be overwritten.
-pub fn col2im<T: Element>(col: &mut [T], geo: &ConvGeom, cg: usize, dx: &mut [T]) {
-    let (op, ow_n, oh_n) = (geo.out_plane(), geo.out_sp[2], geo.out_sp[1]);
-    let (iw_n, sh, sw) = (geo.in_sp[2], geo.stride[1], geo.stride[2]);
-    let block = block_plane(geo);
-    for_each_plane(
-        geo,
-        cg,
-        dx,
-        |_, _| {},
-        |_, _, _| {},
-        |dx, row, od, p| {
-            let plane = &mut col[row * op + od * oh_n * ow_n..row * op + (od + 1) * oh_n * ow_n];
-            let ((_, hlo, hhi), (woff, wlo, whi)) = (p.h, p.w);
-            if block {
-                // Padding entries zeroed, then one add for all valid lines.
-                for l in hlo..hhi {
-                    fill_short(&mut plane[l * ow_n..l * ow_n + wlo], T::zero());
-                    fill_short(&mut plane[l * ow_n + whi..(l + 1) * ow_n], T::zero());
-                }
-                let (a, b) = (hlo * ow_n + wlo, (hhi - 1) * ow_n + whi);
-                let s = (p.src as isize + wlo as isize + woff) as usize;
-                for (d, &v) in dx[s..s + (b - a)].iter_mut().zip(&plane[a..b]) {
+/// The adjoint of [`gather_cols`] (zero fill): adds each column entry to the input element it
+/// was read from.
+///
+/// # Safety
+/// `dx` points to the whole input gradient (`in_plane·c·n` elements); no other thread may touch
+/// the input pixels these output pixels read while this runs.
+unsafe fn scatter_cols<T: Element>(col: &[T], geo: &ConvGeom, taps: &Taps, g: usize, p0: usize, count: usize, dx: *mut T) {
+    let (n, cg) = (geo.n, geo.cg());
+    let width = count * n;
+    for t in 0..geo.kprod() {
+        for pl in 0..count {
+            let Some(i) = taps.input(p0 + pl, t) else { continue };
+            let base = (i * geo.c + g * cg) * n;
+            for ci in 0..cg {
+                let src = &col[(t * cg + ci) * width + pl * n..(t * cg + ci) * width + (pl + 1) * n];
+                let dst = std::slice::from_raw_parts_mut(dx.add(base + ci * n), n);
+                for (d, &v) in dst.iter_mut().zip(src) {
                     *d = *d + v;
                 }
-            } else {
-                for (j, l) in (hlo..hhi).enumerate() {
-                    let line = &plane[l * ow_n + wlo..l * ow_n + whi];
-                    let s = (p.src as isize + (j * sh * iw_n) as isize + (wlo * sw) as isize + woff) as usize;
-                    if sw == 1 {
-                        for (d, &v) in dx[s..s + line.len()].iter_mut().zip(line) {
-                            *d = *d + v;
-                        }
-                    } else {
-                        for (k, &v) in line.iter().enumerate() {
-                            dx[s + k * sw] = dx[s + k * sw] + v;
-                        }
-                    }
-                }
             }
-        },
-    );
-}
-
-/// `dst (m×n) += lhs (m×k) · rhsᵀ` where `rhs` is stored (n×k), all row-major.
-fn gemm_acc_rhs_t<T: 'static + Element>(dst: &mut [T], lhs: &[T], rhs: &[T], m: usize, n: usize, k: usize, single: bool) {
-    if m == 0 || n == 0 || k == 0 {
-        return;
-    }
-    let par = if single || in_forked_child() || rayon::current_num_threads() < 2 || m * n * k < 48 * 48 * 256 {
-        Parallelism::None
-    } else {
-        Parallelism::Rayon(rayon::current_num_threads())
-    };
-    // SAFETY: dimensions match the slices (checked by the callers' geometry).
-    unsafe {
-        gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            true,
-            lhs.as_ptr(),
-            1,
-            k as isize,
-            rhs.as_ptr(),
-            k as isize,
-            1,
-            T::one(),
-            T::one(),
-            false,
-            false,
-            false,
-            par,
-        );
+        }
     }
 }
 
-/// How to split the batch: `Some(samples per chunk)` to run chunks in parallel.
-fn batch_chunks(geo: &ConvGeom, max_chunks: usize) -> Option<usize> {
+/// Group `g`'s slice of the (pixel, channel, sample) array `a` (`per_pixel` channels) for
+/// pixels `p0..p0 + count`, as a (`rows` × count·n) matrix: in place for one pixel, else
+/// copied into `tmp`.
+fn channel_rows<'a, T: Copy>(a: &'a [T], per_pixel: usize, n: usize, first: usize, rows: usize, p0: usize, count: usize, tmp: &'a mut [T]) -> Strided<'a, T> {
+    if count == 1 {
+        let base = (p0 * per_pixel + first) * n;
+        return Strided::rows(&a[base..base + rows * n], n);
+    }
+    let width = count * n;
+    for r in 0..rows {
+        for pl in 0..count {
+            let s = ((p0 + pl) * per_pixel + first + r) * n;
+            tmp[r * width + pl * n..r * width + (pl + 1) * n].copy_from_slice(&a[s..s + n]);
+        }
+    }
+    Strided::rows(&tmp[..rows * width], width)
+}
+
+/// Group `grp`'s weights (K..., C/G, F/G, G) as the (F/G × taps·C/G) matrix of the forward pass.
+fn weights_by_filter<'a, T>(w: &'a [T], geo: &ConvGeom, grp: usize) -> Strided<'a, T> {
+    Strided { data: &w[grp..], rs: geo.groups, cs: geo.fg() * geo.groups }
+}
+
+/// Group `grp`'s weights as the (taps·C/G × F/G) matrix of the input gradient.
+fn weights_by_tap<'a, T>(w: &'a [T], geo: &ConvGeom, grp: usize) -> Strided<'a, T> {
+    Strided { data: &w[grp..], rs: geo.fg() * geo.groups, cs: geo.groups }
+}
+
+/// Scratch of one task: a column matrix and a channel-rows block.
+struct Scratch<T> {
+    col: Vec<T>,
+    tmp: Vec<T>,
+}
+
+impl<T: Element> Scratch<T> {
+    fn new(geo: &ConvGeom) -> Scratch<T> {
+        let width = geo.block() * geo.n;
+        let tmp_rows = if geo.block() > 1 { geo.fg() } else { 0 };
+        Scratch { col: vec![T::zero(); geo.col_rows() * width], tmp: vec![T::zero(); tmp_rows * width] }
+    }
+}
+
+/// Output pixels per parallel task, a multiple of the block size.
+fn pixels_per_task(geo: &ConvGeom) -> Option<usize> {
+    let (op, block) = (geo.out_plane(), geo.block());
     let threads = rayon::current_num_threads();
-    if geo.n < 2 || threads < 2 || !use_rayon(geo.work()) {
+    if threads < 2 || op < 2 || !use_rayon(geo.work()) {
         return None;
     }
-    let chunks = geo.n.min(max_chunks.max(1));
-    Some(geo.n.div_ceil(chunks))
+    let per = op.div_ceil(4 * threads).max(block);
+    Some(per.div_ceil(block) * block)
 }
 
-/// `y = conv(x, w)`: x (N, C, S), w (F, C/G, K) → y (N, F, O). Padded positions read `pad_value`.
-pub fn conv_forward<T: 'static + Element>(x: &[T], w: &[T], geo: &ConvGeom, pad_value: T) -> Vec<T> {
-    let (cg, fg, op, ip, rows) = (geo.cg(), geo.fg(), geo.out_plane(), geo.in_plane(), geo.col_rows());
-    let (x_stride, y_stride) = (geo.c * ip, geo.f * op);
-    let mut y = vec![T::zero(); geo.n * y_stride];
-    let pointwise = geo.pointwise();
-    let col_len = if pointwise { 0 } else { rows * op };
-    let sample = |xs: &[T], ys: &mut [T], col: &mut [T], single: bool| {
-        for g in 0..geo.groups {
-            let xg = &xs[g * cg * ip..(g + 1) * cg * ip];
-            let cols: &[T] = if pointwise {
-                xg
-            } else {
-                im2col(xg, geo, cg, col, pad_value);
-                col
-            };
-            let wg = &w[g * fg * rows..(g + 1) * fg * rows];
-            matmul(&mut ys[g * fg * op..(g + 1) * fg * op], wg, cols, fg, op, rows, false, false, single);
-        }
-    };
+/// `y = conv(x, w) + bias`: x (S..., C, N), w (K..., C/G, F/G, G), bias (F) or none → y (O..., F, N).
+/// Padded positions read `pad_value`. The bias is added while each block is in cache.
+pub fn conv_forward<T: 'static + Element>(x: &[T], w: &[T], bias: Option<&[T]>, geo: &ConvGeom, pad_value: T) -> Vec<T> {
+    let (n, f, fg, rows) = (geo.n, geo.f, geo.fg(), geo.col_rows());
+    let pix_len = f * n;
+    let mut y = vec![T::zero(); geo.out_plane() * pix_len];
     if y.is_empty() {
         return y;
     }
-    match batch_chunks(geo, 4 * rayon::current_num_threads()) {
-        Some(per) => y.par_chunks_mut(per * y_stride).enumerate().for_each(|(i, yc)| {
-            let mut col = vec![T::zero(); col_len];
-            for (j, ys) in yc.chunks_mut(y_stride).enumerate() {
-                let n = i * per + j;
-                sample(&x[n * x_stride..(n + 1) * x_stride], ys, &mut col, true);
-            }
-        }),
-        None => {
-            let mut col = vec![T::zero(); col_len];
-            for (n, ys) in y.chunks_mut(y_stride).enumerate() {
-                sample(&x[n * x_stride..(n + 1) * x_stride], ys, &mut col, false);
+    let taps = Taps::new(geo);
+    let block = geo.block();
+    // Output pixels p0.. into `ys`.
+    let run = |p0: usize, ys: &mut [T], s: &mut Scratch<T>| {
+        let count_all = ys.len() / pix_len;
+        for b0 in (0..count_all).step_by(block) {
+            let count = block.min(count_all - b0);
+            let width = count * n;
+            for grp in 0..geo.groups {
+                gather_cols(x, geo, &taps, grp, p0 + b0, count, &mut s.col, pad_value);
+                let cols = Strided::rows(&s.col[..rows * width], width);
+                let lhs = weights_by_filter(w, geo, grp);
+                let bias_of = |fi: usize| bias.map_or(T::zero(), |b| b[grp * fg + fi]);
+                if count == 1 {
+                    let dst = &mut ys[b0 * pix_len + grp * fg * n..b0 * pix_len + (grp + 1) * fg * n];
+                    if bias.is_some() {
+                        dst.chunks_mut(n).enumerate().for_each(|(fi, r)| r.fill(bias_of(fi)));
+                    }
+                    matmul_strided(dst, n, 1, lhs, cols, fg, n, rows, bias.is_some());
+                } else {
+                    matmul_strided(&mut s.tmp[..fg * width], width, 1, lhs, cols, fg, width, rows, false);
+                    for fi in 0..fg {
+                        let bv = bias_of(fi);
+                        for pl in 0..count {
+                            let d = (b0 + pl) * pix_len + (grp * fg + fi) * n;
+                            let src = &s.tmp[fi * width + pl * n..fi * width + (pl + 1) * n];
+                            ys[d..d + n].iter_mut().zip(src).for_each(|(y, &v)| *y = v + bv);
+                        }
+                    }
+                }
             }
         }
+    };
+    match pixels_per_task(geo) {
+        Some(per) => y.par_chunks_mut(per * pix_len).enumerate().for_each(|(i, ys)| run(i * per, ys, &mut Scratch::new(geo))),
+        None => run(0, &mut y, &mut Scratch::new(geo)),
     }
     y
 }
 
-/// The input gradient (a transposed convolution): g (N, F, O), w (F, C/G, K) → dx (N, C, S).
+/// Output-pixel bands for the input gradient: `(band length along the outermost non-singleton
+/// output dim, pixels per unit of that length, number of bands)`, or None to run serially.
+/// Bands of one parity never read the same input: a band is at least as long as the kernel's
+/// reach along that dim divided by the stride.
+fn input_bands(geo: &ConvGeom) -> Option<(usize, usize, usize)> {
+    let threads = rayon::current_num_threads();
+    if threads < 2 || !use_rayon(geo.work()) {
+        return None;
+    }
+    let a = (0..3).find(|&d| geo.out_sp[d] > 1)?;
+    let reach = geo.dil[a] * (geo.k[a] - 1) + 1;
+    let len = reach.div_ceil(geo.stride[a]).max(geo.out_sp[a].div_ceil(4 * threads)).max(1);
+    let bands = geo.out_sp[a].div_ceil(len);
+    let unit: usize = geo.out_sp[a + 1..].iter().product();
+    if bands < 3 {
+        return None;
+    }
+    Some((len, unit, bands))
+}
+
+/// A raw pointer shared by the tasks of one wave (each writes input pixels no other touches).
+#[derive(Clone, Copy)]
+struct SharedOut<T>(*mut T);
+unsafe impl<T> Send for SharedOut<T> {}
+unsafe impl<T> Sync for SharedOut<T> {}
+
+/// The input gradient (a transposed convolution): g (O..., F, N), w (K..., C/G, F/G, G) →
+/// dx (S..., C, N).
 pub fn conv_backward_input<T: 'static + Element>(g: &[T], w: &[T], geo: &ConvGeom) -> Vec<T> {
-    let (cg, fg, op, ip, rows) = (geo.cg(), geo.fg(), geo.out_plane(), geo.in_plane(), geo.col_rows());
-    let (x_stride, y_stride) = (geo.c * ip, geo.f * op);
-    let mut dx = vec![T::zero(); geo.n * x_stride];
-    let pointwise = geo.pointwise();
-    let col_len = if pointwise { 0 } else { rows * op };
-    let sample = |gs: &[T], dxs: &mut [T], col: &mut [T], single: bool| {
-        for grp in 0..geo.groups {
-            let gg = &gs[grp * fg * op..(grp + 1) * fg * op];
-            let wg = &w[grp * fg * rows..(grp + 1) * fg * rows];
-            let dxg = &mut dxs[grp * cg * ip..(grp + 1) * cg * ip];
-            if pointwise {
-                matmul(dxg, wg, gg, rows, op, fg, true, false, single);
-            } else {
-                matmul(col, wg, gg, rows, op, fg, true, false, single);
-                col2im(col, geo, cg, dxg);
+    let (n, fg, rows) = (geo.n, geo.fg(), geo.col_rows());
+    let mut dx = vec![T::zero(); geo.in_plane() * geo.c * n];
+    if dx.is_empty() || geo.out_plane() == 0 {
+        return dx;
+    }
+    let taps = Taps::new(geo);
+    let block = geo.block();
+    let out = SharedOut(dx.as_mut_ptr());
+    // Output pixels p0..p1 scattered into dx.
+    let run = |p0: usize, p1: usize, s: &mut Scratch<T>| {
+        let out = out;
+        for b0 in (p0..p1).step_by(block) {
+            let count = block.min(p1 - b0);
+            let width = count * n;
+            for grp in 0..geo.groups {
+                let rhs = channel_rows(g, geo.f, n, grp * fg, fg, b0, count, &mut s.tmp);
+                matmul_strided(&mut s.col[..rows * width], width, 1, weights_by_tap(w, geo, grp), rhs, rows, width, fg, false);
+                // SAFETY: dx outlives the scope; bands of one wave write disjoint input pixels.
+                unsafe { scatter_cols(&s.col, geo, &taps, grp, b0, count, out.0) };
             }
         }
     };
-    if dx.is_empty() {
-        return dx;
-    }
-    match batch_chunks(geo, 4 * rayon::current_num_threads()) {
-        Some(per) => dx.par_chunks_mut(per * x_stride).enumerate().for_each(|(i, dc)| {
-            let mut col = vec![T::zero(); col_len];
-            for (j, dxs) in dc.chunks_mut(x_stride).enumerate() {
-                let n = i * per + j;
-                sample(&g[n * y_stride..(n + 1) * y_stride], dxs, &mut col, true);
-            }
-        }),
-        None => {
-            let mut col = vec![T::zero(); col_len];
-            for (n, dxs) in dx.chunks_mut(x_stride).enumerate() {
-                sample(&g[n * y_stride..(n + 1) * y_stride], dxs, &mut col, false);
+    match input_bands(geo) {
+        Some((len, unit, bands)) => {
+            let op = geo.out_plane();
+            for parity in 0..2 {
+                (parity..bands).step_by(2).collect::<Vec<_>>().into_par_iter().for_each(|b| {
+                    run((b * len * unit).min(op), ((b + 1) * len * unit).min(op), &mut Scratch::new(geo))
+                });
             }
         }
+        None => run(0, geo.out_plane(), &mut Scratch::new(geo)),
     }
     dx
 }
 
-/// The weight gradient: x (N, C, S), g (N, F, O) → dw (F, C/G, K), summed over the batch.
-/// Padded positions read `pad_value` (so a nonzero padding value contributes to dw).
+/// The weight gradient: x (S..., C, N), g (O..., F, N) → dw (K..., C/G, F/G, G), summed over
+/// the batch. Padded positions read `pad_value` (so a nonzero padding value contributes).
 pub fn conv_backward_weight<T: 'static + Element>(x: &[T], g: &[T], geo: &ConvGeom, pad_value: T) -> Vec<T> {
-    let (cg, fg, op, ip, rows) = (geo.cg(), geo.fg(), geo.out_plane(), geo.in_plane(), geo.col_rows());
-    let (x_stride, y_stride) = (geo.c * ip, geo.f * op);
-    let w_len = geo.f * rows;
-    let pointwise = geo.pointwise();
-    let col_len = if pointwise { 0 } else { rows * op };
-    // Adds sample n's contribution to `dw`.
-    let sample = |n: usize, dw: &mut [T], col: &mut [T], single: bool| {
-        let xs = &x[n * x_stride..(n + 1) * x_stride];
-        let gs = &g[n * y_stride..(n + 1) * y_stride];
-        for grp in 0..geo.groups {
-            let xg = &xs[grp * cg * ip..(grp + 1) * cg * ip];
-            let cols: &[T] = if pointwise {
-                xg
-            } else {
-                im2col(xg, geo, cg, col, pad_value);
-                col
-            };
-            let gg = &gs[grp * fg * op..(grp + 1) * fg * op];
-            gemm_acc_rhs_t(&mut dw[grp * fg * rows..(grp + 1) * fg * rows], gg, cols, fg, rows, op, single);
-        }
-    };
+    let (n, fg, rows) = (geo.n, geo.fg(), geo.col_rows());
+    let w_len = rows * geo.f;
     if w_len == 0 {
         return vec![];
     }
-    match batch_chunks(geo, rayon::current_num_threads()) {
-        Some(per) => {
-            let chunks = geo.n.div_ceil(per);
-            (0..chunks)
-                .into_par_iter()
-                .map(|i| {
-                    let mut dw = vec![T::zero(); w_len];
-                    let mut col = vec![T::zero(); col_len];
-                    for n in i * per..((i + 1) * per).min(geo.n) {
-                        sample(n, &mut dw, &mut col, true);
-                    }
-                    dw
-                })
-                .reduce_with(|mut a, b| {
-                    a.iter_mut().zip(&b).for_each(|(a, &b)| *a = *a + b);
-                    a
-                })
-                .unwrap_or_else(|| vec![T::zero(); w_len])
+    let taps = Taps::new(geo);
+    let block = geo.block();
+    // Adds output pixels p0..p1's contribution to `dw`.
+    let run = |p0: usize, p1: usize, dw: &mut [T], s: &mut Scratch<T>| {
+        for b0 in (p0..p1).step_by(block) {
+            let count = block.min(p1 - b0);
+            let width = count * n;
+            for grp in 0..geo.groups {
+                gather_cols(x, geo, &taps, grp, b0, count, &mut s.col, pad_value);
+                let cols = Strided::rows(&s.col[..rows * width], width);
+                let gr = channel_rows(g, geo.f, n, grp * fg, fg, b0, count, &mut s.tmp);
+                let g_t = Strided { data: gr.data, rs: gr.cs, cs: gr.rs };
+                // dw rows (tap, channel), columns f: stride F/G·G and G, from group grp.
+                matmul_strided(&mut dw[grp..], fg * geo.groups, geo.groups, cols, g_t, rows, fg, width, true);
+            }
         }
+    };
+    let op = geo.out_plane();
+    match pixels_per_task(geo) {
+        Some(per) => (0..op.div_ceil(per))
+            .into_par_iter()
+            .map(|i| {
+                let mut dw = vec![T::zero(); w_len];
+                run(i * per, ((i + 1) * per).min(op), &mut dw, &mut Scratch::new(geo));
+                dw
+            })
+            .reduce_with(|mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(a, &b)| *a = *a + b);
+                a
+            })
+            .unwrap_or_else(|| vec![T::zero(); w_len]),
         None => {
             let mut dw = vec![T::zero(); w_len];
-            let mut col = vec![T::zero(); col_len];
-            for n in 0..geo.n {
-                sample(n, &mut dw, &mut col, false);
-            }
+            run(0, op, &mut dw, &mut Scratch::new(geo));
             dw
         }
     }

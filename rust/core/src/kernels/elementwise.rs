@@ -6,15 +6,59 @@ use rayon::prelude::*;
 use super::parallel::{use_rayon, PAR_CHUNK};
 use crate::shape::{broadcast_strides, numel, StridedIter};
 
-pub fn map<T: Copy + Send + Sync, U: Copy + Send + Sync>(x: &[T], f: impl Fn(T) -> U + Sync + Send) -> Vec<U> {
-    if use_rayon(x.len()) {
-        x.par_iter().with_min_len(PAR_CHUNK).map(|&v| f(v)).collect()
+/// Fills `out` (length `n`) chunk by chunk with `fill(first index, chunk)`, in parallel for
+/// large outputs. Each chunk is a plain loop the compiler can vectorise.
+fn fill_chunks<U: Copy + Send + Sync + Default>(n: usize, fill: impl Fn(usize, &mut [U]) + Sync + Send) -> Vec<U> {
+    let mut res = vec![U::default(); n];
+    if use_rayon(n) {
+        res.par_chunks_mut(PAR_CHUNK).enumerate().for_each(|(c, chunk)| fill(c * PAR_CHUNK, chunk));
     } else {
-        x.iter().map(|&v| f(v)).collect()
+        fill(0, &mut res);
     }
+    res
 }
 
-/// `f(a, b)` over the broadcast of `a` (shape `sa`) and `b` (shape `sb`) to `out`.
+pub fn map<T: Copy + Send + Sync, U: Copy + Send + Sync + Default>(x: &[T], f: impl Fn(T) -> U + Sync + Send) -> Vec<U> {
+    fill_chunks(x.len(), |start, out| {
+        let len = out.len();
+        for (o, &v) in out.iter_mut().zip(&x[start..start + len]) {
+            *o = f(v);
+        }
+    })
+}
+
+/// Merges adjacent output dims along which both operands' strides stay contiguous with each
+/// other (so a broadcast bias over (P, F, N) becomes three dims at most), dropping size-1 dims.
+fn collapse2(out: &[usize], sa: &[usize], sb: &[usize]) -> (Vec<usize>, [Vec<usize>; 2]) {
+    let (mut sh, mut a, mut b): (Vec<usize>, Vec<usize>, Vec<usize>) = (vec![], vec![], vec![]);
+    for ((&d, &x), &y) in out.iter().zip(sa).zip(sb) {
+        if d == 1 {
+            continue;
+        }
+        if let (Some(&pd), Some(&px), Some(&py)) = (sh.last(), a.last(), b.last()) {
+            if px == x * d && py == y * d {
+                let k = sh.len() - 1;
+                sh[k] = pd * d;
+                a[k] = x;
+                b[k] = y;
+                continue;
+            }
+        }
+        sh.push(d);
+        a.push(x);
+        b.push(y);
+    }
+    if sh.is_empty() {
+        sh.push(1);
+        a.push(0);
+        b.push(0);
+    }
+    (sh, [a, b])
+}
+
+/// `f(a, b)` over the broadcast of `a` (shape `sa`) and `b` (shape `sb`) to `out`. Runs over
+/// rows of the last collapsed dim, each row a tight loop with each operand either contiguous
+/// or constant along it.
 pub fn zip_broadcast<T: Copy + Send + Sync, S: Copy + Send + Sync, U: Copy + Send + Sync + Default>(
     a: &[T],
     sa: &[usize],
@@ -24,36 +68,45 @@ pub fn zip_broadcast<T: Copy + Send + Sync, S: Copy + Send + Sync, U: Copy + Sen
     f: impl Fn(T, S) -> U + Sync + Send,
 ) -> Vec<U> {
     let n = numel(out);
-    let par = use_rayon(n);
     if sa == out && sb == out {
-        return if par {
-            a.par_iter().zip(b.par_iter()).with_min_len(PAR_CHUNK).map(|(&x, &y)| f(x, y)).collect()
-        } else {
-            a.iter().zip(b.iter()).map(|(&x, &y)| f(x, y)).collect()
-        };
+        return fill_chunks(n, |start, o| {
+            let end = start + o.len();
+            for ((o, &x), &y) in o.iter_mut().zip(&a[start..end]).zip(&b[start..end]) {
+                *o = f(x, y);
+            }
+        });
     }
-    if b.len() == 1 && sa == out {
-        let y = b[0];
-        return map(a, |x| f(x, y));
-    }
-    if a.len() == 1 && sb == out {
-        let x = a[0];
-        return map(b, |y| f(x, y));
-    }
-    let st = [broadcast_strides(sa, out), broadcast_strides(sb, out)];
-    let mut res = vec![U::default(); n];
-    let fill = |start: usize, chunk: &mut [U]| {
-        let it = StridedIter::starting_at(out, st.clone(), start);
-        for (dst, [i, j]) in chunk.iter_mut().zip(it) {
-            *dst = f(a[i], b[j]);
+    let (shape, [st_a, st_b]) = collapse2(out, &broadcast_strides(sa, out), &broadcast_strides(sb, out));
+    let (&inner, outer_shape) = shape.split_last().expect("collapse2 keeps one dim");
+    let (ia, ib) = (st_a[st_a.len() - 1], st_b[st_b.len() - 1]);
+    let outer_st = [st_a[..st_a.len() - 1].to_vec(), st_b[..st_b.len() - 1].to_vec()];
+    let row = |o: &mut [U], pa: usize, pb: usize, from: usize| {
+        let len = o.len();
+        match (ia, ib) {
+            (1, 1) => o.iter_mut().zip(&a[pa + from..pa + from + len]).zip(&b[pb + from..pb + from + len]).for_each(|((o, &x), &y)| *o = f(x, y)),
+            (1, 0) => {
+                let y = b[pb];
+                o.iter_mut().zip(&a[pa + from..pa + from + len]).for_each(|(o, &x)| *o = f(x, y))
+            }
+            (0, 1) => {
+                let x = a[pa];
+                o.iter_mut().zip(&b[pb + from..pb + from + len]).for_each(|(o, &y)| *o = f(x, y))
+            }
+            _ => o.iter_mut().enumerate().for_each(|(j, o)| *o = f(a[pa + (from + j) * ia], b[pb + (from + j) * ib])),
         }
     };
-    if par {
-        res.par_chunks_mut(PAR_CHUNK).enumerate().for_each(|(c, chunk)| fill(c * PAR_CHUNK, chunk));
-    } else {
-        fill(0, &mut res);
-    }
-    res
+    fill_chunks(n, |start, chunk| {
+        // The chunk may start and end inside rows.
+        let mut rows = StridedIter::starting_at(outer_shape, outer_st.clone(), start / inner);
+        let (mut done, mut from) = (0, start % inner);
+        while done < chunk.len() {
+            let [pa, pb] = rows.next().expect("rows cover the output");
+            let len = (inner - from).min(chunk.len() - done);
+            row(&mut chunk[done..done + len], pa, pb, from);
+            done += len;
+            from = 0;
+        }
+    })
 }
 
 /// Three-way broadcast for `where(cond, a, b)`.

@@ -66,3 +66,83 @@ pub fn matmul<T: 'static + Copy + crate::dtype::Element>(
         );
     }
 }
+
+/// A matrix operand with explicit strides: element (i, j) at `ptr[i·rs + j·cs]`.
+#[derive(Clone, Copy)]
+pub struct Strided<'a, T> {
+    pub data: &'a [T],
+    pub rs: usize,
+    pub cs: usize,
+}
+
+impl<'a, T> Strided<'a, T> {
+    /// A contiguous row-major (rows × cols) matrix.
+    pub fn rows(data: &'a [T], cols: usize) -> Self {
+        Strided { data, rs: cols, cs: 1 }
+    }
+    /// The transpose of a contiguous row-major matrix with `cols` columns.
+    pub fn transposed(data: &'a [T], cols: usize) -> Self {
+        Strided { data, rs: 1, cs: cols }
+    }
+    fn fits(&self, rows: usize, cols: usize) -> bool {
+        rows == 0 || cols == 0 || (rows - 1) * self.rs + (cols - 1) * self.cs < self.data.len()
+    }
+}
+
+/// `dst (m×n) = [dst +] lhs (m×k) · rhs (k×n)` with arbitrary (non-negative) strides, on the
+/// calling thread: the building block of kernels that parallelise around many small products
+/// (convolution per output pixel block). `accumulate` adds to what `dst` holds.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_strided<T: 'static + Copy + crate::dtype::Element>(
+    dst: &mut [T],
+    dst_rs: usize,
+    dst_cs: usize,
+    lhs: Strided<'_, T>,
+    rhs: Strided<'_, T>,
+    m: usize,
+    n: usize,
+    k: usize,
+    accumulate: bool,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(
+        lhs.fits(m, k) && rhs.fits(k, n) && (m - 1) * dst_rs + (n - 1) * dst_cs < dst.len(),
+        "matmul_strided: operand strides exceed their slices"
+    );
+    if k == 0 {
+        if !accumulate {
+            for i in 0..m {
+                for j in 0..n {
+                    dst[i * dst_rs + j * dst_cs] = T::zero();
+                }
+            }
+        }
+        return;
+    }
+    // SAFETY: every index the product touches lies inside its slice (asserted above).
+    unsafe {
+        gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            dst_cs as isize,
+            dst_rs as isize,
+            accumulate,
+            lhs.data.as_ptr(),
+            lhs.cs as isize,
+            lhs.rs as isize,
+            rhs.data.as_ptr(),
+            rhs.cs as isize,
+            rhs.rs as isize,
+            T::one(),
+            T::one(),
+            false,
+            false,
+            false,
+            Parallelism::None,
+        );
+    }
+}

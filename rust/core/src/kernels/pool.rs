@@ -1,10 +1,7 @@
-//! Pooling kernels on raw slices. Input (N, C, S...) is seen as N·C independent planes of
-//! three spatial dims (1-D and 2-D embedded with leading singleton dims); planes run in
-//! parallel, several per task.
-//!
-//! Each output line (fixed output depth and height) is computed in two stages: first the
-//! window's input rows are combined elementwise into one row buffer (a vectorisable pass
-//! over whole rows), then each output reduces its span of that buffer.
+//! Pooling kernels on raw slices, in MATLAB's layout: input (S..., C, N) seen as input pixels
+//! of `inner` = C·N contiguous values (three spatial dims; 1-D and 2-D embedded with leading
+//! singleton dims). A window combines whole pixel rows elementwise, so every pass is a
+//! vectorisable sweep over contiguous memory; pixels run in parallel, several per task.
 
 use rayon::prelude::*;
 
@@ -14,8 +11,8 @@ use crate::dtype::Real;
 /// The shape of one pooling, spatial parameters padded to three dims.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolGeom {
-    /// N·C.
-    pub planes: usize,
+    /// Values per pixel (C·N).
+    pub inner: usize,
     pub in_sp: [usize; 3],
     pub out_sp: [usize; 3],
     pub k: [usize; 3],
@@ -42,61 +39,45 @@ impl PoolGeom {
         (start.max(0) as usize, (end.max(0) as usize).min(self.in_sp[d]))
     }
 
-    /// The clipped windows of every output position along each dim.
-    fn spans(&self) -> [Vec<(usize, usize)>; 3] {
-        std::array::from_fn(|d| (0..self.out_sp[d]).map(|o| self.span(o, d)).collect())
-    }
-}
-
-/// The precomputed walk over one plane's output lines.
-struct Lines {
-    spans: [Vec<(usize, usize)>; 3],
-    ih: usize,
-    iw: usize,
-}
-
-impl Lines {
-    fn new(geo: &PoolGeom) -> Lines {
-        Lines { spans: geo.spans(), ih: geo.in_sp[1], iw: geo.in_sp[2] }
+    /// The output pixel `p`'s clipped window, per dim.
+    fn window_of(&self, p: usize) -> [(usize, usize); 3] {
+        let (ow, oh) = (self.out_sp[2], self.out_sp[1]);
+        [self.span(p / (ow * oh), 0), self.span((p / ow) % oh, 1), self.span(p % ow, 2)]
     }
 
-    /// Calls `f(line, rows, (d-extent × h-extent))` for every output line of a plane, where
-    /// `rows` yields the flat starts of the input rows its windows cover.
+    /// Calls `f(input pixel)` for each pixel of a window, in increasing (row-major) order.
     #[inline]
-    fn for_each(&self, mut f: impl FnMut(usize, &mut dyn Iterator<Item = usize>, usize)) {
-        let mut line = 0;
-        for &(d0, d1) in &self.spans[0] {
-            for &(h0, h1) in &self.spans[1] {
-                let (ih, iw) = (self.ih, self.iw);
-                let mut rows = (d0..d1).flat_map(move |d| (h0..h1).map(move |h| (d * ih + h) * iw));
-                f(line, &mut rows, (d1 - d0) * (h1 - h0));
-                line += 1;
+    fn for_each_in(&self, win: &[(usize, usize); 3], mut f: impl FnMut(usize)) {
+        let (ih, iw) = (self.in_sp[1], self.in_sp[2]);
+        for d in win[0].0..win[0].1 {
+            for h in win[1].0..win[1].1 {
+                for w in win[2].0..win[2].1 {
+                    f((d * ih + h) * iw + w);
+                }
             }
         }
     }
+
+    /// The output range `lo..hi` whose windows cover input `i` along dim `d`.
+    fn covering(&self, i: usize, d: usize) -> (usize, usize) {
+        let (s, k, pad) = (self.stride[d], self.k[d], self.pad[d]);
+        let hi = ((i + pad) / s + 1).min(self.out_sp[d]);
+        let lo = (i + pad + 1).saturating_sub(k).div_ceil(s);
+        (lo.min(hi), hi)
+    }
 }
 
-/// Runs `body(plane, out_chunk, scratch)` over chunks of `out` of `per_plane` elements each,
-/// in parallel (several planes per task, one scratch per task) when `work` is large.
-fn per_plane<T: Send, S>(
-    out: &mut [T],
-    per_plane: usize,
-    work: usize,
-    scratch: impl Fn() -> S + Sync,
-    body: impl Fn(usize, &mut [T], &mut S) + Sync,
-) {
-    if per_plane == 0 {
+/// Runs `body(first pixel, chunk)` over chunks of `out` (whole pixels of `per_pixel` values),
+/// in parallel when `work` is large.
+fn per_pixels<T: Send>(out: &mut [T], per_pixel: usize, work: usize, body: impl Fn(usize, &mut [T]) + Sync) {
+    if per_pixel == 0 || out.is_empty() {
         return;
     }
     if use_rayon(work) {
-        let per_task = (PAR_CHUNK / per_plane).max(1);
-        out.par_chunks_mut(per_plane * per_task).enumerate().for_each(|(t, o)| {
-            let mut s = scratch();
-            o.chunks_mut(per_plane).enumerate().for_each(|(p, o)| body(t * per_task + p, o, &mut s))
-        });
+        let per_task = (PAR_CHUNK / per_pixel).max(1);
+        out.par_chunks_mut(per_pixel * per_task).enumerate().for_each(|(t, o)| body(t * per_task, o));
     } else {
-        let mut s = scratch();
-        out.chunks_mut(per_plane).enumerate().for_each(|(p, o)| body(p, o, &mut s));
+        body(0, out);
     }
 }
 
@@ -105,95 +86,89 @@ fn per_plane<T: Send, S>(
 /// PyTorch); ties keep the first position in row-major order. Every window must contain an
 /// input element.
 pub fn maxpool_forward<T: Real>(x: &[T], geo: &PoolGeom) -> (Vec<T>, Vec<usize>) {
-    let (ip, op) = (geo.in_plane(), geo.out_plane());
-    let lines = Lines::new(geo);
-    let (iw, ow) = (geo.in_sp[2], geo.out_sp[2]);
-    let wspans = &lines.spans[2];
-    let mut vals = vec![T::zero(); geo.planes * op];
-    let mut idx = vec![0usize; geo.planes * op];
-    let plane = |p: usize, vals: &mut [T], idx: &mut [usize], (acc, rows_v): &mut (Vec<T>, Vec<usize>)| {
-        let base = p * ip;
-        let xp = &x[base..base + ip];
-        lines.for_each(|line, rows, _| {
-            rows_v.clear();
-            rows_v.extend(rows);
-            // Stage 1: per input column, the maximum over the window's rows (NaN sticks).
-            let first = rows_v[0];
-            acc.copy_from_slice(&xp[first..first + iw]);
-            for &r in &rows_v[1..] {
-                for (a, &v) in acc.iter_mut().zip(&xp[r..r + iw]) {
-                    *a = if ((v > *a) | v.is_nan()) & !a.is_nan() { v } else { *a };
-                }
-            }
-            // Stage 2: per output, the maximum over its columns, then the first position in
-            // row-major order holding it (a reverse scan with selects: no unpredictable
-            // branches).
-            let range = line * ow..(line + 1) * ow;
-            for ((v, i), &(w0, w1)) in vals[range.clone()].iter_mut().zip(&mut idx[range]).zip(wspans) {
-                let mut bv = acc[w0];
-                for &a in &acc[w0 + 1..w1] {
-                    bv = if ((a > bv) | a.is_nan()) & !bv.is_nan() { a } else { bv };
-                }
-                let nan = bv.is_nan();
-                let mut bi = 0;
-                for &r in rows_v.iter().rev() {
-                    for j in (r + w0..r + w1).rev() {
-                        let e = xp[j];
-                        bi = if (e == bv) | (nan & e.is_nan()) { j } else { bi };
-                    }
-                }
-                *v = bv;
-                *i = base + bi;
-            }
-        });
-    };
-    let scratch = || (vec![T::zero(); iw], Vec::<usize>::new());
-    if op == 0 {
+    let inner = geo.inner;
+    let n_out = geo.out_plane() * inner;
+    let mut vals = vec![T::zero(); n_out];
+    let mut idx = vec![0usize; n_out];
+    if n_out == 0 {
         return (vals, idx);
     }
+    // Two vectorisable sweeps per pixel: the maximum over the window's rows (NaN sticks),
+    // then, scanning the rows backwards, the first row holding it; then the flat indices.
+    let pixel = |p: usize, v: &mut [T], ix: &mut [usize], (rows, tap): &mut (Vec<usize>, Vec<u32>)| {
+        rows.clear();
+        geo.for_each_in(&geo.window_of(p), |i| rows.push(i));
+        let row = |i: usize| &x[i * inner..(i + 1) * inner];
+        v.copy_from_slice(row(rows[0]));
+        for &i in &rows[1..] {
+            for (b, &e) in v.iter_mut().zip(row(i)) {
+                *b = if ((e > *b) | e.is_nan()) & !b.is_nan() { e } else { *b };
+            }
+        }
+        for (t, &i) in rows.iter().enumerate().rev() {
+            for ((k, &b), &e) in tap.iter_mut().zip(v.iter()).zip(row(i)) {
+                *k = if (e == b) | (e.is_nan() & b.is_nan()) { t as u32 } else { *k };
+            }
+        }
+        for (q, (j, &k)) in ix.iter_mut().zip(tap.iter()).enumerate() {
+            *j = rows[k as usize] * inner + q;
+        }
+    };
+    let scratch = || (Vec::with_capacity(geo.window()), vec![0u32; inner]);
     if use_rayon(x.len()) {
-        let per_task = (PAR_CHUNK / op).max(1);
-        vals.par_chunks_mut(op * per_task).zip(idx.par_chunks_mut(op * per_task)).enumerate().for_each(|(t, (v, i))| {
-            let mut s = scratch();
-            v.chunks_mut(op).zip(i.chunks_mut(op)).enumerate().for_each(|(p, (v, i))| plane(t * per_task + p, v, i, &mut s))
+        let per_task = (PAR_CHUNK / inner).max(1) * inner;
+        vals.par_chunks_mut(per_task).zip(idx.par_chunks_mut(per_task)).enumerate().for_each(|(t, (v, ix))| {
+            let (p0, mut s) = (t * per_task / inner, scratch());
+            v.chunks_mut(inner).zip(ix.chunks_mut(inner)).enumerate().for_each(|(j, (v, ix))| pixel(p0 + j, v, ix, &mut s))
         });
     } else {
         let mut s = scratch();
-        vals.chunks_mut(op).zip(idx.chunks_mut(op)).enumerate().for_each(|(p, (v, i))| plane(p, v, i, &mut s));
+        vals.chunks_mut(inner).zip(idx.chunks_mut(inner)).enumerate().for_each(|(p, (v, ix))| pixel(p, v, ix, &mut s));
     }
     (vals, idx)
 }
 
+/// A raw pointer shared by tasks that write disjoint elements.
+#[derive(Clone, Copy)]
+struct SharedOut<T>(*mut T);
+unsafe impl<T> Send for SharedOut<T> {}
+unsafe impl<T> Sync for SharedOut<T> {}
+
 /// `dst` of `n` zeros plus `v[j]` at `idx[j]` for every j (repeats add up). When every index
-/// stays in its own plane (`idx[j] / in_plane == j / out_plane`, as maxpool's do), planes
-/// run in parallel; otherwise serially.
-pub fn scatter_planes<T: Real>(v: &[T], idx: &[usize], n: usize, out_plane: usize, in_plane: usize) -> Vec<T> {
+/// stays in its own column (`idx[j] % inner == j % inner`, as maxpool's do: a window only
+/// moves along the pixels), column ranges run in parallel; otherwise serially.
+pub fn scatter_columns<T: Real>(v: &[T], idx: &[usize], n: usize, inner: usize) -> Vec<T> {
     let mut dst = vec![T::zero(); n];
-    let in_own_plane = |(p, c): (usize, &[usize])| {
-        let lo = p * in_plane;
-        c.iter().all(|&i| i.wrapping_sub(lo) < in_plane)
-    };
-    let planar = out_plane > 0
-        && in_plane > 0
-        && v.len().is_multiple_of(out_plane)
-        && v.len() / out_plane * in_plane == n
-        && if use_rayon(idx.len()) {
-            idx.par_chunks(out_plane).enumerate().all(in_own_plane)
-        } else {
-            idx.chunks(out_plane).enumerate().all(in_own_plane)
-        };
-    if planar {
-        per_plane(&mut dst, in_plane, n, || (), |p, d, _| {
-            let base = p * in_plane;
-            for (&i, &x) in idx[p * out_plane..(p + 1) * out_plane].iter().zip(&v[p * out_plane..(p + 1) * out_plane]) {
-                d[i - base] = d[i - base] + x;
-            }
-        });
-    } else {
+    let own_column = |(c, i): (usize, &usize)| inner > 0 && i % inner == c % inner;
+    let columnar = inner > 0
+        && use_rayon(idx.len())
+        && n.is_multiple_of(inner)
+        && idx.len().is_multiple_of(inner)
+        && idx.par_iter().enumerate().all(own_column);
+    if !columnar {
         for (&i, &x) in idx.iter().zip(v) {
             dst[i] = dst[i] + x;
         }
+        return dst;
     }
+    let threads = rayon::current_num_threads();
+    let width = inner.div_ceil(4 * threads).max(1);
+    let out = SharedOut(dst.as_mut_ptr());
+    (0..inner.div_ceil(width)).into_par_iter().for_each(|t| {
+        let out = out;
+        let (c0, c1) = (t * width, ((t + 1) * width).min(inner));
+        for row in 0..idx.len() / inner {
+            for c in c0..c1 {
+                let j = row * inner + c;
+                // SAFETY: idx[j] < n (checked by the caller) and lies in column c, which only
+                // this task writes.
+                unsafe {
+                    let d = out.0.add(idx[j]);
+                    *d = *d + v[j];
+                }
+            }
+        }
+    });
     dst
 }
 
@@ -206,95 +181,57 @@ pub fn gather<T: Real>(v: &[T], idx: &[usize]) -> Vec<T> {
     }
 }
 
-/// The reciprocal of each window's divisor, as `row_scale(rows) · col_scale[ow]`: the full
-/// window size when padding counts, else the number of input elements the window covers
-/// (at least 1).
-struct Scale<T> {
-    count_pad: bool,
-    full: T,
-    cols: Vec<T>,
+/// The reciprocal of output pixel `p`'s divisor: the full window size when padding counts,
+/// else the number of input pixels the window covers (at least 1).
+fn scale<T: Real>(geo: &PoolGeom, win: &[(usize, usize); 3], count_pad: bool) -> T {
+    let count = if count_pad { geo.window() } else { win.iter().map(|&(a, b)| b - a).product() };
+    T::one() / T::from_f64(count.max(1) as f64)
 }
 
-impl<T: Real> Scale<T> {
-    fn new(geo: &PoolGeom, wspans: &[(usize, usize)], count_pad: bool) -> Scale<T> {
-        let cols = wspans.iter().map(|&(w0, w1)| T::one() / T::from_f64((w1 - w0).max(1) as f64)).collect();
-        Scale { count_pad, full: T::one() / T::from_f64(geo.window() as f64), cols }
-    }
-    /// The factor of a line whose windows cover `rows` input rows.
-    #[inline]
-    fn rows(&self, rows: usize) -> T {
-        if self.count_pad { self.full } else { T::one() / T::from_f64(rows.max(1) as f64) }
-    }
-    #[inline]
-    fn col(&self, row_scale: T, ow: usize) -> T {
-        if self.count_pad { row_scale } else { row_scale * self.cols[ow] }
-    }
-}
-
-/// Average pooling: padding contributes zeros; divisors as in [`Scale`].
+/// Average pooling: padding contributes zeros; divisors as in [`scale`].
 pub fn avgpool_forward<T: Real>(x: &[T], geo: &PoolGeom, count_pad: bool) -> Vec<T> {
-    let (ip, op) = (geo.in_plane(), geo.out_plane());
-    let lines = Lines::new(geo);
-    let (iw, ow) = (geo.in_sp[2], geo.out_sp[2]);
-    let wspans = &lines.spans[2];
-    let scale = Scale::<T>::new(geo, wspans, count_pad);
-    let mut y = vec![T::zero(); geo.planes * op];
-    per_plane(
-        &mut y,
-        op,
-        x.len(),
-        || vec![T::zero(); iw],
-        |p, out, acc| {
-            let xp = &x[p * ip..(p + 1) * ip];
-            lines.for_each(|line, rows, nrows| {
-                acc.iter_mut().for_each(|a| *a = T::zero());
-                for r in rows {
-                    for (a, &v) in acc.iter_mut().zip(&xp[r..r + iw]) {
-                        *a = *a + v;
-                    }
-                }
-                let rs = scale.rows(nrows);
-                let dst = &mut out[line * ow..(line + 1) * ow];
-                for (j, (o, &(w0, w1))) in dst.iter_mut().zip(wspans).enumerate() {
-                    let s = acc[w0..w1].iter().fold(T::zero(), |s, &v| s + v);
-                    *o = s * scale.col(rs, j);
+    let inner = geo.inner;
+    let mut y = vec![T::zero(); geo.out_plane() * inner];
+    per_pixels(&mut y, inner, x.len(), |p0, out| {
+        for (j, o) in out.chunks_mut(inner).enumerate() {
+            let win = geo.window_of(p0 + j);
+            geo.for_each_in(&win, |i| {
+                for (a, &v) in o.iter_mut().zip(&x[i * inner..(i + 1) * inner]) {
+                    *a = *a + v;
                 }
             });
-        },
-    );
+            let s: T = scale(geo, &win, count_pad);
+            o.iter_mut().for_each(|a| *a = *a * s);
+        }
+    });
     y
 }
 
-/// The adjoint of [`avgpool_forward`]: spreads each output gradient evenly over its window.
+/// The adjoint of [`avgpool_forward`]: each input pixel gathers the scaled gradients of the
+/// outputs whose windows cover it.
 pub fn avgpool_backward<T: Real>(g: &[T], geo: &PoolGeom, count_pad: bool) -> Vec<T> {
-    let (ip, op) = (geo.in_plane(), geo.out_plane());
-    let lines = Lines::new(geo);
-    let (iw, ow) = (geo.in_sp[2], geo.out_sp[2]);
-    let wspans = &lines.spans[2];
-    let scale = Scale::<T>::new(geo, wspans, count_pad);
-    let n = geo.planes * ip;
-    let mut dx = vec![T::zero(); n];
-    per_plane(
-        &mut dx,
-        ip,
-        n,
-        || vec![T::zero(); iw],
-        |p, dxp, acc| {
-            let gp = &g[p * op..(p + 1) * op];
-            lines.for_each(|line, rows, nrows| {
-                acc.iter_mut().for_each(|a| *a = T::zero());
-                let rs = scale.rows(nrows);
-                for (j, (&gv, &(w0, w1))) in gp[line * ow..(line + 1) * ow].iter().zip(wspans).enumerate() {
-                    let v = gv * scale.col(rs, j);
-                    acc[w0..w1].iter_mut().for_each(|a| *a = *a + v);
-                }
-                for r in rows {
-                    for (d, &a) in dxp[r..r + iw].iter_mut().zip(acc.iter()) {
-                        *d = *d + a;
+    let inner = geo.inner;
+    let (ih, iw) = (geo.in_sp[1], geo.in_sp[2]);
+    let (oh, ow) = (geo.out_sp[1], geo.out_sp[2]);
+    let scales: Vec<T> = (0..geo.out_plane()).map(|p| scale(geo, &geo.window_of(p), count_pad)).collect();
+    let mut dx = vec![T::zero(); geo.in_plane() * inner];
+    per_pixels(&mut dx, inner, g.len(), |i0, out| {
+        for (j, d) in out.chunks_mut(inner).enumerate() {
+            let i = i0 + j;
+            let (id, ihh, iww) = (i / (ih * iw), (i / iw) % ih, i % iw);
+            let (cd, ch, cw) = (geo.covering(id, 0), geo.covering(ihh, 1), geo.covering(iww, 2));
+            for od in cd.0..cd.1 {
+                for ohh in ch.0..ch.1 {
+                    for oww in cw.0..cw.1 {
+                        let p = (od * oh + ohh) * ow + oww;
+                        let s = scales[p];
+                        for (a, &v) in d.iter_mut().zip(&g[p * inner..(p + 1) * inner]) {
+                            *a = *a + v * s;
+                        }
                     }
                 }
-            });
-        },
-    );
+            }
+        }
+    });
     dx
 }

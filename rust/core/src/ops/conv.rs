@@ -1,6 +1,6 @@
-//! Convolution (`dlconv`) and transposed convolution (`dltranspconv`) in PyTorch's internal
-//! layouts: input (N, C, S1..Sd), weights (F, C/G, K1..Kd), output (N, F, O1..Od), d = 1, 2, 3.
-//! The Python layer permutes MATLAB's formatted layouts to these; bias is added separately.
+//! Convolution (`dlconv`) and transposed convolution (`dltranspconv`) in MATLAB's layouts:
+//! input (S1..Sd, C, N), weights (K1..Kd, C/G, F/G, G), output (O1..Od, F, N), d = 1, 2, 3
+//! (a formatted 'SSCB' array needs no permutation). Bias is added separately.
 //!
 //! Three recorded ops, each one's backward written with the three of them, so derivatives of
 //! any order exist:
@@ -101,47 +101,38 @@ pub(super) fn sp3(s: &[usize]) -> [usize; 3] {
 }
 
 /// Checks shapes and options and computes the geometry of `conv(x, w)` for an input of
-/// shape `xs` and weights of shape `ws`.
+/// shape `xs` (S..., C, N) and weights of shape `ws` (K..., C/G, F/G, G).
 fn geometry(op: &str, xs: &[usize], ws: &[usize], p: &ConvParams) -> Result<ConvGeom> {
     if !(3..=5).contains(&xs.len()) {
         return Err(Error::shape(
             op,
-            format!("input must have 3 to 5 dims (N, C, S1[, S2[, S3]]), got shape {xs:?}"),
-        ));
-    }
-    if ws.len() != xs.len() {
-        return Err(Error::shape(
-            op,
-            format!("weights of shape {ws:?} do not fit input of shape {xs:?}: expected {} dims (F, C/G, K...)", xs.len()),
+            format!("input must have 3 to 5 dims (S1[, S2[, S3]], C, N), got shape {xs:?}"),
         ));
     }
     let d = xs.len() - 2;
-    let g = p.groups;
-    let (n, c, f) = (xs[0], xs[1], ws[0]);
-    if g == 0 {
-        return Err(Error::value(op, "groups must be at least 1"));
-    }
-    if !c.is_multiple_of(g) || !f.is_multiple_of(g) {
-        return Err(Error::value(
-            op,
-            format!("{g} groups must divide both the {c} input channels and the {f} filters (input {xs:?}, weights {ws:?})"),
-        ));
-    }
-    if ws[1] * g != c {
+    if ws.len() != d + 3 {
         return Err(Error::shape(
             op,
-            format!(
-                "channel mismatch: input of shape {xs:?} has {c} channels, weights of shape {ws:?} expect {} ({} per group × {g} groups)",
-                ws[1] * g,
-                ws[1]
-            ),
+            format!("weights of shape {ws:?} do not fit input of shape {xs:?}: expected {} dims (K..., C/G, F/G, G)", d + 3),
+        ));
+    }
+    let g = p.groups;
+    let (c, n) = (xs[d], xs[d + 1]);
+    let (cg, fg) = (ws[d], ws[d + 1]);
+    if g == 0 || ws[d + 2] != g {
+        return Err(Error::value(op, format!("weights of shape {ws:?} hold {} groups, expected {g}", ws[d + 2])));
+    }
+    if cg * g != c {
+        return Err(Error::shape(
+            op,
+            format!("channel mismatch: input of shape {xs:?} has {c} channels, weights of shape {ws:?} expect {} ({cg} per group × {g} groups)", cg * g),
         ));
     }
     let stride = spatial3(op, "stride", &p.stride, d, 1, 1)?;
     let dil = spatial3(op, "dilation", &p.dilation, d, 1, 1)?;
     let pb = spatial3(op, "padding", &p.pad_before, d, 0, 0)?;
     let pa = spatial3(op, "padding", &p.pad_after, d, 0, 0)?;
-    let (in_sp, k) = (sp3(&xs[2..]), sp3(&ws[2..]));
+    let (in_sp, k) = (sp3(&xs[..d]), sp3(&ws[..d]));
     let mut out_sp = [1; 3];
     for i in 3 - d..3 {
         if k[i] == 0 {
@@ -154,19 +145,20 @@ fn geometry(op: &str, xs: &[usize], ws: &[usize], p: &ConvParams) -> Result<Conv
                 op,
                 format!(
                     "kernel {:?} (dilated extent {span} along spatial dim {}) is larger than the padded input ({padded}) of shape {xs:?}",
-                    &ws[2..],
+                    &ws[..d],
                     i + d - 3
                 ),
             ));
         }
         out_sp[i] = (padded - span) / stride[i] + 1;
     }
-    Ok(ConvGeom { n, c, f, groups: g, in_sp, out_sp, k, stride, dil, pad: pb })
+    Ok(ConvGeom { n, c, f: fg * g, groups: g, in_sp, out_sp, k, stride, dil, pad: pb })
 }
 
+/// (O..., channels, N).
 fn out_shape(n: usize, ch: usize, sp: &[usize; 3], d: usize) -> Vec<usize> {
-    let mut s = vec![n, ch];
-    s.extend_from_slice(&sp[3 - d..]);
+    let mut s = sp[3 - d..].to_vec();
+    s.extend_from_slice(&[ch, n]);
     s
 }
 
@@ -181,42 +173,73 @@ fn real_pair(op: &str, a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
     Ok((a.clone(), b.clone()))
 }
 
+/// The spatial dims of an (S..., C, N) array.
+fn spatial(x: &Tensor) -> &[usize] {
+    &x.shape()[..x.ndim() - 2]
+}
+
 impl Tensor {
-    /// Cross-correlation (MATLAB's `dlconv` / PyTorch's `conv{1,2,3}d` without bias):
-    /// x (N, C, S...) with w (F, C/G, K...) → (N, F, O...),
+    /// Cross-correlation (MATLAB's `dlconv` without bias):
+    /// x (S..., C, N) with w (K..., C/G, F/G, G) → (O..., F, N),
     /// `O = floor((S + pad_before + pad_after − dilation·(K−1) − 1) / stride) + 1`.
     pub fn conv(&self, w: &Tensor, p: &ConvParams) -> Result<Tensor> {
+        self.conv_bias(w, None, p)
+    }
+
+    /// [`Tensor::conv`] plus a per-filter `bias` of F elements, added inside the kernel (one
+    /// pass over the output fewer than a separate broadcast add).
+    pub fn conv_bias(&self, w: &Tensor, bias: Option<&Tensor>, p: &ConvParams) -> Result<Tensor> {
         let (x, w) = real_pair(OP, self, w)?;
         let geo = geometry(OP, x.shape(), w.shape(), p)?;
+        let bias = match bias {
+            Some(b) if b.numel() != geo.f || b.ndim() != 1 => {
+                return Err(Error::shape(OP, format!("bias of shape {:?} must be 1-D with one value per filter ({})", b.shape(), geo.f)));
+            }
+            Some(b) => Some(if b.dtype() == x.dtype() { b.clone() } else { b.cast(x.dtype())? }),
+            None => None,
+        };
         let pv = p.pad_value;
-        let data = match (x.buffer(), w.buffer()) {
-            (Buffer::F32(a), Buffer::F32(b)) => Buffer::F32(conv_forward(a, b, &geo, pv as f32)),
-            (Buffer::F64(a), Buffer::F64(b)) => Buffer::F64(conv_forward(a, b, &geo, pv)),
+        let data = match (x.buffer(), w.buffer(), bias.as_ref().map(|b| b.buffer())) {
+            (Buffer::F32(a), Buffer::F32(b), None) => Buffer::F32(conv_forward(a, b, None, &geo, pv as f32)),
+            (Buffer::F32(a), Buffer::F32(b), Some(Buffer::F32(c))) => Buffer::F32(conv_forward(a, b, Some(c), &geo, pv as f32)),
+            (Buffer::F64(a), Buffer::F64(b), None) => Buffer::F64(conv_forward(a, b, None, &geo, pv)),
+            (Buffer::F64(a), Buffer::F64(b), Some(Buffer::F64(c))) => Buffer::F64(conv_forward(a, b, Some(c), &geo, pv)),
             _ => unreachable!("real and promoted above"),
         };
         let shape = out_shape(geo.n, geo.f, &geo.out_sp, x.ndim() - 2);
         let p = p.clone();
+        let mut inputs = vec![x.clone(), w.clone()];
+        inputs.extend(bias.iter().cloned());
+        let refs: Vec<&Tensor> = inputs.iter().collect();
         Ok(Tensor::from_op(
             data,
             shape,
             || {
-                Op::new(OP, vec![x.clone(), w.clone()], move |inp, _, g| {
+                Op::new(OP, inputs.clone(), move |inp, _, g| {
                     let (x, w) = (&inp[0], &inp[1]);
-                    let gx = if x.is_traced() { Some(g.conv_input_grad(w, &x.shape()[2..], &p)?) } else { None };
+                    let gx = if x.is_traced() { Some(g.conv_input_grad(w, spatial(x), &p)?) } else { None };
                     let gw = if w.is_traced() { Some(x.conv_weight_grad(g, w.shape(), &p)?) } else { None };
-                    Ok(vec![gx, gw])
+                    let mut grads = vec![gx, gw];
+                    if let Some(b) = inp.get(2) {
+                        // Every output element of filter f received b[f]: sum over pixels and batch.
+                        let d = g.ndim() - 2;
+                        let mut axes: Vec<usize> = (0..d).collect();
+                        axes.push(d + 1);
+                        grads.push(if b.is_traced() { Some(g.sum_axes(&axes, false)?) } else { None });
+                    }
+                    Ok(grads)
                 })
             },
-            &[&x, &w],
+            &refs,
         ))
     }
 
     /// The gradient of `conv` with respect to its input, for the output gradient `self`
-    /// (N, F, O...) and weights w (F, C/G, K...): a transposed convolution giving
-    /// (N, C, S...) with S = `input_spatial`. `p.pad_value` is ignored (padding is constant).
+    /// (O..., F, N) and weights w (K..., C/G, F/G, G): a transposed convolution giving
+    /// (S..., C, N) with S = `input_spatial`. `p.pad_value` is ignored (padding is constant).
     pub fn conv_input_grad(&self, w: &Tensor, input_spatial: &[usize], p: &ConvParams) -> Result<Tensor> {
         let (g, w) = real_pair(OP, self, w)?;
-        if w.ndim() < 2 || g.ndim() != w.ndim() || input_spatial.len() + 2 != w.ndim() {
+        if g.ndim() < 3 || g.ndim() + 1 != w.ndim() || input_spatial.len() + 2 != g.ndim() {
             return Err(Error::shape(
                 OP,
                 format!(
@@ -226,8 +249,9 @@ impl Tensor {
                 ),
             ));
         }
-        let mut xs = vec![g.shape()[0], w.shape()[1] * p.groups];
-        xs.extend_from_slice(input_spatial);
+        let d = input_spatial.len();
+        let mut xs = input_spatial.to_vec();
+        xs.extend_from_slice(&[w.shape()[d] * w.shape()[d + 2], g.shape()[d + 1]]);
         let geo = geometry(OP, &xs, w.shape(), p)?;
         let expect = out_shape(geo.n, geo.f, &geo.out_sp, input_spatial.len());
         if g.shape() != expect.as_slice() {
@@ -261,8 +285,8 @@ impl Tensor {
         ))
     }
 
-    /// The gradient of `conv` with respect to its weights, for the input `self` (N, C, S...)
-    /// and the output gradient g (N, F, O...): shape `weight_shape` = (F, C/G, K...), summed
+    /// The gradient of `conv` with respect to its weights, for the input `self` (S..., C, N)
+    /// and the output gradient g (O..., F, N): shape `weight_shape` = (K..., C/G, F/G, G), summed
     /// over the batch. Padding reads as `p.pad_value`.
     pub fn conv_weight_grad(&self, g: &Tensor, weight_shape: &[usize], p: &ConvParams) -> Result<Tensor> {
         let (x, g) = real_pair(OP, self, g)?;
@@ -291,7 +315,7 @@ impl Tensor {
             || {
                 Op::new("dlconv_weight_grad", vec![x.clone(), g.clone()], move |inp, _, gw| {
                     let (x, g) = (&inp[0], &inp[1]);
-                    let dx = if x.is_traced() { Some(g.conv_input_grad(gw, &x.shape()[2..], &p)?) } else { None };
+                    let dx = if x.is_traced() { Some(g.conv_input_grad(gw, spatial(x), &p)?) } else { None };
                     let dg = if g.is_traced() { Some(x.conv(gw, &p)?) } else { None };
                     Ok(vec![dx, dg])
                 })
@@ -300,17 +324,17 @@ impl Tensor {
         ))
     }
 
-    /// Transposed convolution (MATLAB's `dltranspconv`, PyTorch's `conv_transpose{1,2,3}d`
-    /// without bias): x (N, C_in, I...) with w (C_in, F_out/G, K...) → (N, F_out, O...),
+    /// Transposed convolution (MATLAB's `dltranspconv` without bias): x (I..., C, N) with
+    /// w (K..., F/G, C/G, G) → (O..., F, N),
     /// `O = (I − 1)·stride + dilation·(K − 1) + 1 − crop_before − crop_after + output_padding`.
     /// `p.pad_before`/`p.pad_after` are the cropping; `p.pad_value` must be 0.
     /// `output_padding` (per dim, or one value, or empty for 0) must be below the stride.
     pub fn transposed_conv(&self, w: &Tensor, p: &ConvParams, output_padding: &[usize]) -> Result<Tensor> {
-        if !(3..=5).contains(&self.ndim()) || w.ndim() != self.ndim() {
+        if !(3..=5).contains(&self.ndim()) || w.ndim() != self.ndim() + 1 {
             return Err(Error::shape(
                 OP_T,
                 format!(
-                    "input must have 3 to 5 dims (N, C, S...) and weights (C, F/G, K...) as many, got shapes {:?} and {:?}",
+                    "input must have 3 to 5 dims (S..., C, N) and weights (K..., F/G, C/G, G) one more, got shapes {:?} and {:?}",
                     self.shape(),
                     w.shape()
                 ),
@@ -319,18 +343,19 @@ impl Tensor {
         if p.pad_value != 0.0 {
             return Err(Error::value(OP_T, "a padding value is not defined for transposed convolution"));
         }
-        if p.groups == 0 || !w.shape()[0].is_multiple_of(p.groups) {
-            return Err(Error::value(OP_T, format!("{} groups must divide the {} input channels", p.groups, w.shape()[0])));
+        let d = self.ndim() - 2;
+        let (c, cg, groups) = (self.shape()[d], w.shape()[d + 1], w.shape()[d + 2]);
+        if p.groups == 0 || groups != p.groups {
+            return Err(Error::value(OP_T, format!("weights of shape {:?} hold {groups} groups, expected {}", w.shape(), p.groups)));
         }
-        if self.shape()[1] != w.shape()[0] {
+        if c != cg * groups {
             return Err(Error::shape(
                 OP_T,
                 format!(
-                    "channel mismatch: input of shape {:?} has {} channels, weights of shape {:?} expect {}",
+                    "channel mismatch: input of shape {:?} has {c} channels, weights of shape {:?} expect {}",
                     self.shape(),
-                    self.shape()[1],
                     w.shape(),
-                    w.shape()[0]
+                    cg * groups
                 ),
             ));
         }
@@ -340,7 +365,7 @@ impl Tensor {
         let cb = spatial3(OP_T, "cropping", &p.pad_before, d, 0, 0)?;
         let ca = spatial3(OP_T, "cropping", &p.pad_after, d, 0, 0)?;
         let opad = spatial3(OP_T, "output_padding", output_padding, d, 0, 0)?;
-        let (i_sp, k) = (sp3(&self.shape()[2..]), sp3(&w.shape()[2..]));
+        let (i_sp, k) = (sp3(&self.shape()[..d]), sp3(&w.shape()[..d]));
         let mut out = Vec::with_capacity(d);
         for i in 3 - d..3 {
             if k[i] == 0 || i_sp[i] == 0 {

@@ -1,11 +1,11 @@
-//! Max and average pooling (MATLAB's `maxpool`, `maxunpool`, `avgpool`) on input
-//! (N, C, S1..Sd), d = 1, 2, 3, pooling each channel of each observation separately.
+//! Max and average pooling (MATLAB's `maxpool`, `maxunpool`, `avgpool`) on input in MATLAB's
+//! layout (S1..Sd, C, N), d = 1, 2, 3, pooling each channel of each observation separately.
 //! Global pooling is a mean or max over the spatial axes and lives with the caller.
 //!
 //! Max pooling finds each window's maximum and its flat index with a fast kernel; the result
 //! is recorded as a gather of x at those indices, whose backward is `maxunpool` (a scatter-add),
 //! whose backward is the gather again (the pair `take` / `scatter_add`, with kernels that run
-//! plane by plane in parallel), so every order of derivative works. Average pooling and its adjoint `avgpool_backward` are linear and each one's
+//! column ranges in parallel), so every order of derivative works. Average pooling and its adjoint `avgpool_backward` are linear and each one's
 //! backward is the other.
 
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use super::conv::{sp3, spatial3};
 use crate::autodiff::Op;
 use crate::buffer::Buffer;
 use crate::error::{Error, Result};
-use crate::kernels::pool::{avgpool_backward, avgpool_forward, gather, maxpool_forward, scatter_planes, PoolGeom};
+use crate::kernels::pool::{avgpool_backward, avgpool_forward, gather, maxpool_forward, scatter_columns, PoolGeom};
 use crate::shape::numel;
 use crate::tensor::Tensor;
 
@@ -37,7 +37,7 @@ impl Window {
     /// window to overlap the input (padding smaller than the window).
     fn geometry(&self, op: &str, xs: &[usize], max: bool) -> Result<PoolGeom> {
         if !(3..=5).contains(&xs.len()) {
-            return Err(Error::shape(op, format!("input must have 3 to 5 dims (N, C, S1[, S2[, S3]]), got shape {xs:?}")));
+            return Err(Error::shape(op, format!("input must have 3 to 5 dims (S1[, S2[, S3]], C, N), got shape {xs:?}")));
         }
         let d = xs.len() - 2;
         if self.kernel.is_empty() {
@@ -47,7 +47,7 @@ impl Window {
         let stride = spatial3(op, "stride", &self.stride, d, 1, 1)?;
         let pb = spatial3(op, "padding", &self.pad_before, d, 0, 0)?;
         let pa = spatial3(op, "padding", &self.pad_after, d, 0, 0)?;
-        let in_sp = sp3(&xs[2..]);
+        let in_sp = sp3(&xs[..d]);
         let mut out_sp = [1; 3];
         for i in 3 - d..3 {
             let padded = in_sp[i] + pb[i] + pa[i];
@@ -65,14 +65,15 @@ impl Window {
             }
             out_sp[i] = (padded - k[i]) / stride[i] + 1;
         }
-        Ok(PoolGeom { planes: xs[0] * xs[1], in_sp, out_sp, k, stride, pad: pb })
+        Ok(PoolGeom { inner: xs[d] * xs[d + 1], in_sp, out_sp, k, stride, pad: pb })
     }
 }
 
+/// (O..., C, N).
 fn pooled_shape(xs: &[usize], geo: &PoolGeom) -> Vec<usize> {
     let d = xs.len() - 2;
-    let mut s = xs[..2].to_vec();
-    s.extend_from_slice(&geo.out_sp[3 - d..]);
+    let mut s = geo.out_sp[3 - d..].to_vec();
+    s.extend_from_slice(&xs[d..]);
     s
 }
 
@@ -84,7 +85,7 @@ fn real_only(op: &str, x: &Tensor) -> Result<()> {
 }
 
 impl Tensor {
-    /// Max pooling of x (N, C, S...) → (Y (N, C, O...), indices), with
+    /// Max pooling of x (S..., C, N) → (Y (O..., C, N), indices), with
     /// `O = floor((S + pad_before + pad_after − kernel) / stride) + 1`. `indices` holds, for
     /// each element of Y, the flat (row-major) position in x of the maximum it took (for
     /// [`Tensor::maxunpool`]). Padding is never selected (it must be smaller than the pool
@@ -139,12 +140,13 @@ impl Tensor {
         if let Some(&bad) = idx.iter().find(|&&i| i >= n) {
             return Err(Error::index(OP, format!("index {bad} is outside the output size {input_shape:?}")));
         }
-        // (N, C) planes, when both shapes have them.
-        let planes = |s: &[usize]| if s.len() >= 3 { numel(&s[2..]) } else { numel(s) };
-        let (op, ip) = (planes(self.shape()), planes(input_shape));
+        // The trailing dims both shapes share (C and N after pooling): pooling never moves an
+        // element across them, which lets the scatter run by column ranges.
+        let shared = self.shape().iter().rev().zip(input_shape.iter().rev()).take_while(|(a, b)| a == b).count();
+        let inner = numel(&input_shape[input_shape.len() - shared..]);
         let data = match self.buffer() {
-            Buffer::F32(v) => Buffer::F32(scatter_planes(v, &idx, n, op, ip)),
-            Buffer::F64(v) => Buffer::F64(scatter_planes(v, &idx, n, op, ip)),
+            Buffer::F32(v) => Buffer::F32(scatter_columns(v, &idx, n, inner)),
+            Buffer::F64(v) => Buffer::F64(scatter_columns(v, &idx, n, inner)),
             _ => unreachable!("checked above"),
         };
         let y_shape = self.shape().to_vec();
@@ -165,7 +167,7 @@ impl Tensor {
         ))
     }
 
-    /// Average pooling of x (N, C, S...) → (N, C, O...), shapes as in [`Tensor::maxpool`].
+    /// Average pooling of x (S..., C, N) → (O..., C, N), shapes as in [`Tensor::maxpool`].
     /// Padding contributes zeros. With `padding_value_counts` (MATLAB's default) every window
     /// is divided by the full pool size, padding included; without, by the number of input
     /// elements it covers (PyTorch's `count_include_pad=False`).
@@ -180,7 +182,7 @@ impl Tensor {
         self.avgpool_impl(&Window::new(kernel, stride, pad_before, pad_after), padding_value_counts)
     }
 
-    /// The adjoint of [`Tensor::avgpool`] (its gradient): spreads `self` (N, C, O...) evenly
+    /// The adjoint of [`Tensor::avgpool`] (its gradient): spreads `self` (O..., C, N) evenly
     /// back over the windows of an input of shape `input_shape`.
     pub fn avgpool_backward(
         &self,

@@ -28,47 +28,73 @@ fn per_channel<A: Send + Sync + Clone>(outer: usize, c: usize, inner: usize, ini
     }
 }
 
-/// `sum_i f(i)` for `i < n` with four independent accumulators, so the additions pipeline
-/// instead of waiting on one another.
+/// `sum_i f(i)` for `i < n` in the data's own precision with sixteen independent lanes, which
+/// the compiler turns into SIMD adds (rows are short, so the error stays at the level of a
+/// few roundings; the totals over rows accumulate in f64).
 #[inline(always)]
-fn lane_sum(n: usize, f: impl Fn(usize) -> f64) -> f64 {
-    let mut a = [0.0f64; 4];
-    let full = n / 4 * 4;
+fn lane_sum<T: Real>(n: usize, f: impl Fn(usize) -> T) -> T {
+    const L: usize = 16;
+    let mut acc = [T::zero(); L];
+    let full = n / L * L;
     let mut i = 0;
     while i < full {
-        a[0] += f(i);
-        a[1] += f(i + 1);
-        a[2] += f(i + 2);
-        a[3] += f(i + 3);
-        i += 4;
+        for (l, a) in acc.iter_mut().enumerate() {
+            *a = *a + f(i + l);
+        }
+        i += L;
     }
-    let mut s = (a[0] + a[1]) + (a[2] + a[3]);
+    let mut s = T::zero();
     for j in full..n {
-        s += f(j);
+        s = s + f(j);
     }
-    s
+    let mut w = L;
+    while w > 1 {
+        w /= 2;
+        for l in 0..w {
+            acc[l] = acc[l] + acc[l + w];
+        }
+    }
+    acc[0] + s
 }
 
-/// Per-channel mean and biased variance (two passes, so the variance is accurate).
+/// Count, mean and sum of squared deviations of a set, merged with another (Chan et al.), so
+/// the variance comes from one pass over memory and stays accurate.
+#[derive(Clone, Copy, Default)]
+struct Moments {
+    n: f64,
+    mean: f64,
+    m2: f64,
+}
+
+impl Moments {
+    fn merge(&mut self, o: Moments) {
+        let n = self.n + o.n;
+        if n == 0.0 {
+            return;
+        }
+        let d = o.mean - self.mean;
+        self.mean += d * o.n / n;
+        self.m2 += o.m2 + d * d * self.n * o.n / n;
+        self.n = n;
+    }
+}
+
+/// Per-channel mean and biased variance: each row's mean and squared deviations in the
+/// data's precision (the row is in cache for its second sweep), rows merged in f64.
 pub fn channel_moments<T: Real>(x: &[T], outer: usize, c: usize, inner: usize) -> (Vec<f64>, Vec<f64>) {
-    let m = (outer * inner).max(1) as f64;
-    let mean: Vec<f64> = per_channel(outer, c, inner, 0.0f64, |acc, _, start| {
+    let moments = per_channel(outer, c, inner, Moments::default(), |acc, _, start| {
+        if inner == 0 {
+            return;
+        }
         let row = &x[start..start + inner];
-        *acc += lane_sum(inner, |i| row[i].to_f64());
-    })
-    .into_iter()
-    .map(|s| s / m)
-    .collect();
-    let var = per_channel(outer, c, inner, 0.0f64, |acc, ch, start| {
-        let row = &x[start..start + inner];
-        let mu = mean[ch];
-        *acc += lane_sum(inner, |i| {
-            let d = row[i].to_f64() - mu;
+        let mu = lane_sum(inner, |i| row[i]) / T::from_f64(inner as f64);
+        let m2 = lane_sum(inner, |i| {
+            let d = row[i] - mu;
             d * d
         });
+        acc.merge(Moments { n: inner as f64, mean: mu.to_f64(), m2: m2.to_f64() });
     });
-    let var = var.into_iter().map(|s| s / m).collect();
-    (mean, var)
+    moments.iter().map(|m| (m.mean, if m.n > 0.0 { m.m2 / m.n } else { 0.0 })).unzip()
 }
 
 /// `out[e] = a[ch] * x[e] + b[ch]` (+ `k[ch] * g[e]` when `g` is given), in parallel over rows.
@@ -106,9 +132,9 @@ pub fn channel_affine<T: Real>(x: &[T], g: Option<&[T]>, coef: &[(f64, f64, f64)
 pub fn channel_grad_sums<T: Real>(g: &[T], x: &[T], mean: &[f64], outer: usize, c: usize, inner: usize) -> Vec<(f64, f64)> {
     per_channel(outer, c, inner, (0.0f64, 0.0f64), |acc, ch, start| {
         let (gr, xr) = (&g[start..start + inner], &x[start..start + inner]);
-        let mu = mean[ch];
-        acc.0 += lane_sum(inner, |i| gr[i].to_f64());
-        acc.1 += lane_sum(inner, |i| gr[i].to_f64() * (xr[i].to_f64() - mu));
+        let mu = T::from_f64(mean[ch]);
+        acc.0 += lane_sum(inner, |i| gr[i]).to_f64();
+        acc.1 += lane_sum(inner, |i| gr[i] * (xr[i] - mu)).to_f64();
     })
 }
 

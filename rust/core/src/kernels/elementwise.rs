@@ -1,28 +1,35 @@
 //! Elementwise maps: unary, and binary with numpy broadcasting. Contiguous fast paths, a
 //! strided path for broadcasting, rayon above a size threshold.
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
 use super::parallel::{use_rayon, PAR_CHUNK};
 use crate::shape::{broadcast_strides, numel, StridedIter};
 
-/// Fills `out` (length `n`) chunk by chunk with `fill(first index, chunk)`, in parallel for
-/// large outputs. Each chunk is a plain loop the compiler can vectorise.
-fn fill_chunks<U: Copy + Send + Sync + Default>(n: usize, fill: impl Fn(usize, &mut [U]) + Sync + Send) -> Vec<U> {
-    let mut res = vec![U::default(); n];
+/// A vector of `n` elements built chunk by chunk by `fill(first index, chunk)`, which must
+/// write every element of its chunk; in parallel for large outputs. The memory is not zeroed
+/// first (a freshly reused heap block would otherwise cost a memset pass), and each chunk is a
+/// plain loop the compiler can vectorise.
+pub(crate) fn fill_chunks<U: Copy + Send + Sync>(n: usize, fill: impl Fn(usize, &mut [MaybeUninit<U>]) + Sync + Send) -> Vec<U> {
+    let mut res: Vec<U> = Vec::with_capacity(n);
+    let spare = &mut res.spare_capacity_mut()[..n];
     if use_rayon(n) {
-        res.par_chunks_mut(PAR_CHUNK).enumerate().for_each(|(c, chunk)| fill(c * PAR_CHUNK, chunk));
+        spare.par_chunks_mut(PAR_CHUNK).enumerate().for_each(|(c, chunk)| fill(c * PAR_CHUNK, chunk));
     } else {
-        fill(0, &mut res);
+        fill(0, spare);
     }
+    // SAFETY: `fill` initialised all n elements (its contract); U is Copy (no drop concerns).
+    unsafe { res.set_len(n) };
     res
 }
 
-pub fn map<T: Copy + Send + Sync, U: Copy + Send + Sync + Default>(x: &[T], f: impl Fn(T) -> U + Sync + Send) -> Vec<U> {
+pub fn map<T: Copy + Send + Sync, U: Copy + Send + Sync>(x: &[T], f: impl Fn(T) -> U + Sync + Send) -> Vec<U> {
     fill_chunks(x.len(), |start, out| {
         let len = out.len();
         for (o, &v) in out.iter_mut().zip(&x[start..start + len]) {
-            *o = f(v);
+            o.write(f(v));
         }
     })
 }
@@ -59,7 +66,7 @@ fn collapse2(out: &[usize], sa: &[usize], sb: &[usize]) -> (Vec<usize>, [Vec<usi
 /// `f(a, b)` over the broadcast of `a` (shape `sa`) and `b` (shape `sb`) to `out`. Runs over
 /// rows of the last collapsed dim, each row a tight loop with each operand either contiguous
 /// or constant along it.
-pub fn zip_broadcast<T: Copy + Send + Sync, S: Copy + Send + Sync, U: Copy + Send + Sync + Default>(
+pub fn zip_broadcast<T: Copy + Send + Sync, S: Copy + Send + Sync, U: Copy + Send + Sync>(
     a: &[T],
     sa: &[usize],
     b: &[S],
@@ -72,7 +79,7 @@ pub fn zip_broadcast<T: Copy + Send + Sync, S: Copy + Send + Sync, U: Copy + Sen
         return fill_chunks(n, |start, o| {
             let end = start + o.len();
             for ((o, &x), &y) in o.iter_mut().zip(&a[start..end]).zip(&b[start..end]) {
-                *o = f(x, y);
+                o.write(f(x, y));
             }
         });
     }
@@ -80,19 +87,27 @@ pub fn zip_broadcast<T: Copy + Send + Sync, S: Copy + Send + Sync, U: Copy + Sen
     let (&inner, outer_shape) = shape.split_last().expect("collapse2 keeps one dim");
     let (ia, ib) = (st_a[st_a.len() - 1], st_b[st_b.len() - 1]);
     let outer_st = [st_a[..st_a.len() - 1].to_vec(), st_b[..st_b.len() - 1].to_vec()];
-    let row = |o: &mut [U], pa: usize, pb: usize, from: usize| {
+    let row = |o: &mut [MaybeUninit<U>], pa: usize, pb: usize, from: usize| {
         let len = o.len();
         match (ia, ib) {
-            (1, 1) => o.iter_mut().zip(&a[pa + from..pa + from + len]).zip(&b[pb + from..pb + from + len]).for_each(|((o, &x), &y)| *o = f(x, y)),
+            (1, 1) => o.iter_mut().zip(&a[pa + from..pa + from + len]).zip(&b[pb + from..pb + from + len]).for_each(|((o, &x), &y)| {
+                o.write(f(x, y));
+            }),
             (1, 0) => {
                 let y = b[pb];
-                o.iter_mut().zip(&a[pa + from..pa + from + len]).for_each(|(o, &x)| *o = f(x, y))
+                o.iter_mut().zip(&a[pa + from..pa + from + len]).for_each(|(o, &x)| {
+                    o.write(f(x, y));
+                })
             }
             (0, 1) => {
                 let x = a[pa];
-                o.iter_mut().zip(&b[pb + from..pb + from + len]).for_each(|(o, &y)| *o = f(x, y))
+                o.iter_mut().zip(&b[pb + from..pb + from + len]).for_each(|(o, &y)| {
+                    o.write(f(x, y));
+                })
             }
-            _ => o.iter_mut().enumerate().for_each(|(j, o)| *o = f(a[pa + (from + j) * ia], b[pb + (from + j) * ib])),
+            _ => o.iter_mut().enumerate().for_each(|(j, o)| {
+                o.write(f(a[pa + (from + j) * ia], b[pb + (from + j) * ib]));
+            }),
         }
     };
     fill_chunks(n, |start, chunk| {

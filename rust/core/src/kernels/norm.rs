@@ -3,13 +3,9 @@
 
 use rayon::prelude::*;
 
+use super::elementwise::fill_chunks;
 use super::parallel::use_rayon;
 use crate::dtype::Real;
-
-/// Rows of `inner` elements per parallel task, so small rows are batched.
-fn rows_per_task(inner: usize) -> usize {
-    (8192 / inner.max(1)).max(1)
-}
 
 /// For each channel, folds `f(acc, channel, start)` over its rows: the `inner` contiguous
 /// elements from flat index `start` (one task per channel).
@@ -28,33 +24,42 @@ fn per_channel<A: Send + Sync + Clone>(outer: usize, c: usize, inner: usize, ini
     }
 }
 
-/// `sum_i f(i)` for `i < n` in the data's own precision with sixteen independent lanes, which
-/// the compiler turns into SIMD adds (rows are short, so the error stays at the level of a
-/// few roundings; the totals over rows accumulate in f64).
+const LANES: usize = 16;
+
+/// Adds the lanes pairwise.
 #[inline(always)]
-fn lane_sum<T: Real>(n: usize, f: impl Fn(usize) -> T) -> T {
-    const L: usize = 16;
-    let mut acc = [T::zero(); L];
-    let full = n / L * L;
-    let mut i = 0;
-    while i < full {
-        for (l, a) in acc.iter_mut().enumerate() {
-            *a = *a + f(i + l);
-        }
-        i += L;
-    }
-    let mut s = T::zero();
-    for j in full..n {
-        s = s + f(j);
-    }
-    let mut w = L;
+fn reduce_lanes<T: Real>(mut acc: [T; LANES]) -> T {
+    let mut w = LANES;
     while w > 1 {
         w /= 2;
         for l in 0..w {
             acc[l] = acc[l] + acc[l + w];
         }
     }
-    acc[0] + s
+    acc[0]
+}
+
+/// `sum_i f(a_i, b_i)` in the data's own precision with sixteen independent lanes over
+/// fixed-size chunks, which the compiler turns into SIMD adds (rows are short, so the error
+/// stays at the level of a few roundings; totals over rows accumulate in f64).
+#[inline(always)]
+fn lane_sum2<T: Real>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> T {
+    let mut acc = [T::zero(); LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        let (x, y): (&[T; LANES], &[T; LANES]) = (x.try_into().expect("exact chunk"), y.try_into().expect("exact chunk"));
+        for l in 0..LANES {
+            acc[l] = acc[l] + f(x[l], y[l]);
+        }
+    }
+    let tail = ra.iter().zip(rb).fold(T::zero(), |s, (&x, &y)| s + f(x, y));
+    reduce_lanes(acc) + tail
+}
+
+#[inline(always)]
+fn lane_sum<T: Real>(a: &[T], f: impl Fn(T) -> T) -> T {
+    lane_sum2(a, a, |x, _| f(x))
 }
 
 /// Count, mean and sum of squared deviations of a set, merged with another (Chan et al.), so
@@ -87,11 +92,8 @@ pub fn channel_moments<T: Real>(x: &[T], outer: usize, c: usize, inner: usize) -
             return;
         }
         let row = &x[start..start + inner];
-        let mu = lane_sum(inner, |i| row[i]) / T::from_f64(inner as f64);
-        let m2 = lane_sum(inner, |i| {
-            let d = row[i] - mu;
-            d * d
-        });
+        let mu = lane_sum(row, |v| v) / T::from_f64(inner as f64);
+        let m2 = lane_sum(row, |v| (v - mu) * (v - mu));
         acc.merge(Moments { n: inner as f64, mean: mu.to_f64(), m2: m2.to_f64() });
     });
     moments.iter().map(|m| (m.mean, if m.n > 0.0 { m.m2 / m.n } else { 0.0 })).unzip()
@@ -99,33 +101,34 @@ pub fn channel_moments<T: Real>(x: &[T], outer: usize, c: usize, inner: usize) -
 
 /// `out[e] = a[ch] * x[e] + b[ch]` (+ `k[ch] * g[e]` when `g` is given), in parallel over rows.
 pub fn channel_affine<T: Real>(x: &[T], g: Option<&[T]>, coef: &[(f64, f64, f64)], c: usize, inner: usize) -> Vec<T> {
-    let mut out = vec![T::zero(); x.len()];
     if inner == 0 || x.is_empty() {
-        return out;
+        return vec![T::zero(); x.len()];
     }
-    let row = |r: usize, dst: &mut [T]| {
-        let (a, b, k) = coef[r % c];
-        let (a, b, k) = (T::from_f64(a), T::from_f64(b), T::from_f64(k));
-        let src = &x[r * inner..(r + 1) * inner];
-        match g {
-            None => dst.iter_mut().zip(src).for_each(|(d, &v)| *d = a * v + b),
-            Some(g) => {
-                let gs = &g[r * inner..(r + 1) * inner];
-                dst.iter_mut().zip(src).zip(gs).for_each(|((d, &v), &gv)| *d = k * gv + a * v + b)
+    // Chunks may start and end inside rows: walk them row piece by row piece.
+    fill_chunks(x.len(), |start, out| {
+        let mut e = start;
+        for piece in split_at_rows(out, start, inner) {
+            let (a, b, k) = coef[(e / inner) % c];
+            let (a, b, k) = (T::from_f64(a), T::from_f64(b), T::from_f64(k));
+            let src = &x[e..e + piece.len()];
+            match g {
+                None => piece.iter_mut().zip(src).for_each(|(d, &v)| {
+                    d.write(a * v + b);
+                }),
+                Some(g) => piece.iter_mut().zip(src).zip(&g[e..e + src.len()]).for_each(|((d, &v), &gv)| {
+                    d.write(k * gv + a * v + b);
+                }),
             }
+            e += src.len();
         }
-    };
-    let per = rows_per_task(inner);
-    if use_rayon(x.len()) {
-        out.par_chunks_mut(inner * per).enumerate().for_each(|(t, block)| {
-            for (j, dst) in block.chunks_mut(inner).enumerate() {
-                row(t * per + j, dst);
-            }
-        });
-    } else {
-        out.chunks_mut(inner).enumerate().for_each(|(r, dst)| row(r, dst));
-    }
-    out
+    })
+}
+
+/// `out` (flat elements from `start`) cut where rows of `inner` elements begin.
+fn split_at_rows<U>(out: &mut [U], start: usize, inner: usize) -> impl Iterator<Item = &mut [U]> {
+    let first = (inner - start % inner).min(out.len());
+    let (head, rest) = out.split_at_mut(first);
+    std::iter::once(head).filter(|h| !h.is_empty()).chain(rest.chunks_mut(inner))
 }
 
 /// Per-channel `(sum g, sum g * (x - mean))` for the batch-normalisation backward pass.
@@ -133,8 +136,8 @@ pub fn channel_grad_sums<T: Real>(g: &[T], x: &[T], mean: &[f64], outer: usize, 
     per_channel(outer, c, inner, (0.0f64, 0.0f64), |acc, ch, start| {
         let (gr, xr) = (&g[start..start + inner], &x[start..start + inner]);
         let mu = T::from_f64(mean[ch]);
-        acc.0 += lane_sum(inner, |i| gr[i]).to_f64();
-        acc.1 += lane_sum(inner, |i| gr[i] * (xr[i] - mu)).to_f64();
+        acc.0 += lane_sum(gr, |v| v).to_f64();
+        acc.1 += lane_sum2(gr, xr, |gv, xv| gv * (xv - mu)).to_f64();
     })
 }
 

@@ -136,15 +136,16 @@ unsafe impl<T> Sync for SharedOut<T> {}
 
 /// `dst` of `n` zeros plus `v[j]` at `idx[j]` for every j (repeats add up). When every index
 /// stays in its own column (`idx[j] % inner == j % inner`, as maxpool's do: a window only
-/// moves along the pixels), column ranges run in parallel; otherwise serially.
-pub fn scatter_columns<T: Real>(v: &[T], idx: &[usize], n: usize, inner: usize) -> Vec<T> {
+/// moves along the pixels), column ranges run in parallel; otherwise serially. `columnar`
+/// says the caller knows it (maxpool's own indices); else it is checked.
+pub fn scatter_columns<T: Real>(v: &[T], idx: &[usize], n: usize, inner: usize, columnar: bool) -> Vec<T> {
     let mut dst = vec![T::zero(); n];
-    let own_column = |(c, i): (usize, &usize)| inner > 0 && i % inner == c % inner;
+    let own_column = |(c, i): (usize, &usize)| i % inner == c % inner;
     let columnar = inner > 0
         && use_rayon(idx.len())
         && n.is_multiple_of(inner)
         && idx.len().is_multiple_of(inner)
-        && idx.par_iter().enumerate().all(own_column);
+        && (columnar || idx.par_iter().enumerate().all(own_column));
     if !columnar {
         for (&i, &x) in idx.iter().zip(v) {
             dst[i] = dst[i] + x;

@@ -112,17 +112,17 @@ impl Tensor {
             _ => unreachable!("checked above"),
         };
         let idx = Arc::new(idx);
-        Ok((self.gathered(vals, idx.clone(), pooled_shape(self.shape(), &geo)), idx))
+        Ok((self.gathered(vals, idx.clone(), pooled_shape(self.shape(), &geo), true), idx))
     }
 
     /// The elements of `self` at flat positions `idx`, as a recorded op whose backward is
-    /// `maxunpool` (`data` holds the values, already gathered).
-    fn gathered(&self, data: Buffer, idx: Arc<Vec<usize>>, shape: Vec<usize>) -> Tensor {
+    /// `maxunpool` (`data` holds the values, already gathered; `from_maxpool` as in `unpool`).
+    fn gathered(&self, data: Buffer, idx: Arc<Vec<usize>>, shape: Vec<usize>, from_maxpool: bool) -> Tensor {
         let src_shape = self.shape().to_vec();
         Tensor::from_op(
             data,
             shape,
-            || Op::new("maxpool", vec![self.clone()], move |_, _, g| Ok(vec![Some(g.maxunpool(idx.clone(), &src_shape)?)])),
+            || Op::new("maxpool", vec![self.clone()], move |_, _, g| Ok(vec![Some(g.unpool(idx.clone(), &src_shape, from_maxpool)?)])),
             &[self],
         )
     }
@@ -131,13 +131,19 @@ impl Tensor {
     /// flat position in `idx` (from [`Tensor::maxpool`]; positions selected twice, possible
     /// with overlapping windows, add up, which makes it the adjoint of `maxpool`).
     pub fn maxunpool(&self, idx: Arc<Vec<usize>>, input_shape: &[usize]) -> Result<Tensor> {
+        self.unpool(idx, input_shape, false)
+    }
+
+    /// [`Tensor::maxunpool`]; `from_maxpool` says the indices are maxpool's own for this
+    /// shape (in range, each within its column), which spares the checks.
+    fn unpool(&self, idx: Arc<Vec<usize>>, input_shape: &[usize], from_maxpool: bool) -> Result<Tensor> {
         const OP: &str = "maxunpool";
         real_only(OP, self)?;
         if idx.len() != self.numel() {
             return Err(Error::shape(OP, format!("{} indices for an input of shape {:?}", idx.len(), self.shape())));
         }
         let n = numel(input_shape);
-        if let Some(&bad) = idx.iter().find(|&&i| i >= n) {
+        if let Some(&bad) = idx.iter().find(|&&i| !from_maxpool && i >= n) {
             return Err(Error::index(OP, format!("index {bad} is outside the output size {input_shape:?}")));
         }
         // The trailing dims both shapes share (C and N after pooling): pooling never moves an
@@ -145,8 +151,8 @@ impl Tensor {
         let shared = self.shape().iter().rev().zip(input_shape.iter().rev()).take_while(|(a, b)| a == b).count();
         let inner = numel(&input_shape[input_shape.len() - shared..]);
         let data = match self.buffer() {
-            Buffer::F32(v) => Buffer::F32(scatter_columns(v, &idx, n, inner)),
-            Buffer::F64(v) => Buffer::F64(scatter_columns(v, &idx, n, inner)),
+            Buffer::F32(v) => Buffer::F32(scatter_columns(v, &idx, n, inner, from_maxpool)),
+            Buffer::F64(v) => Buffer::F64(scatter_columns(v, &idx, n, inner, from_maxpool)),
             _ => unreachable!("checked above"),
         };
         let y_shape = self.shape().to_vec();
@@ -160,7 +166,7 @@ impl Tensor {
                         Buffer::F64(v) => Buffer::F64(gather(v, &idx)),
                         _ => return Err(Error::dtype(OP, "complex gradient")),
                     };
-                    Ok(vec![Some(g.gathered(vals, idx.clone(), y_shape.clone()))])
+                    Ok(vec![Some(g.gathered(vals, idx.clone(), y_shape.clone(), from_maxpool))])
                 })
             },
             &[self],

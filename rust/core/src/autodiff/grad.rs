@@ -73,6 +73,15 @@ pub fn gradient(y: &Tensor, xs: &[Tensor], opts: &GradOptions) -> Result<Vec<Ten
 
     let order = topological_order(y);
     let higher = opts.enable_higher_derivatives;
+    // The tensors on a path from some x to y: only their gradients are worth computing.
+    let mut leads: HashSet<TensorId> = xs.iter().map(|x| x.id()).collect();
+    for t in &order {
+        if let Some(node) = t.node() {
+            if node.op.inputs.iter().any(|i| leads.contains(&i.id())) {
+                leads.insert(t.id());
+            }
+        }
+    }
     let mut grads: HashMap<TensorId, Tensor> = HashMap::new();
     grads.insert(y.id(), Tensor::ones(y.shape(), y.dtype()));
 
@@ -96,10 +105,24 @@ pub fn gradient(y: &Tensor, xs: &[Tensor], opts: &GradOptions) -> Result<Vec<Ten
                     ),
                 ));
             }
-            let input_grads = (node.op.rule)(&node.op.inputs, t, &g)?;
+            if !leads.contains(&t.id()) {
+                continue;
+            }
+            // First order: inputs that lead to no x are handed over untraced, so the rule skips
+            // their gradients (a data input's gradient costs as much as the weights'). With
+            // higher derivatives every input stays traced: the gradient's own graph must keep
+            // its dependence on them for later differentiation.
+            let pruned: Vec<Tensor>;
+            let inputs = if !higher && node.op.inputs.iter().any(|i| i.is_traced() && !leads.contains(&i.id())) {
+                pruned = node.op.inputs.iter().map(|i| if leads.contains(&i.id()) { i.clone() } else { i.detach() }).collect();
+                &pruned
+            } else {
+                &node.op.inputs
+            };
+            let input_grads = (node.op.rule)(inputs, t, &g)?;
             for (inp, ig) in node.op.inputs.iter().zip(input_grads) {
                 let ig = match ig {
-                    Some(ig) if inp.is_traced() => ig,
+                    Some(ig) if inp.is_traced() && leads.contains(&inp.id()) => ig,
                     _ => continue,
                 };
                 let ig = match grads.remove(&inp.id()) {

@@ -175,7 +175,7 @@ fn grad_rule(op: UnaryOp, x: &Tensor, y: &Tensor, g: &Tensor) -> Result<Option<T
         Sigmoid => g.mul(&y.mul(&one(y).sub(y)?)?)?,
         Erf => g.mul(&x.mul(x)?.neg()?.exp()?.mul_scalar(2.0 / std::f64::consts::PI.sqrt())?)?,
         Abs => g.mul(&x.sign()?)?,
-        Relu => g.mul(&x.gt(&Tensor::scalar_like(0.0, x.dtype()))?)?,
+        Relu => g.relu_grad(x)?,
         Sign | Floor | Ceil | Round => return Ok(None),
     };
     Ok(Some(d))
@@ -192,6 +192,29 @@ impl Tensor {
             self.shape().to_vec(),
             || Op::new(op.name(), vec![self.clone()], move |inp, y, g| Ok(vec![grad_rule(op, &inp[0], y, g)?])),
             &[self],
+        ))
+    }
+}
+
+impl Tensor {
+    /// Relu's backward: `self` (the output gradient) where `x > 0`, else 0 — one pass, no mask
+    /// array. Linear in `self`, so its own backward is the same op; it has no gradient in `x`
+    /// (piecewise constant).
+    pub fn relu_grad(&self, x: &Tensor) -> Result<Tensor> {
+        fn masked<T: crate::dtype::Real>(g: &[T], x: &[T], shape: &[usize]) -> Vec<T> {
+            crate::kernels::elementwise::zip_broadcast(g, shape, x, shape, shape, |g, v| if v > T::zero() { g } else { T::zero() })
+        }
+        let data = match (self.buffer(), x.buffer()) {
+            (Buffer::F32(g), Buffer::F32(v)) if self.shape() == x.shape() => Buffer::F32(masked(g, v, x.shape())),
+            (Buffer::F64(g), Buffer::F64(v)) if self.shape() == x.shape() => Buffer::F64(masked(g, v, x.shape())),
+            // Mixed dtypes or a broadcast gradient: the composite form.
+            _ => return self.mul(&x.gt(&Tensor::scalar_like(0.0, x.dtype()))?),
+        };
+        Ok(Tensor::from_op(
+            data,
+            x.shape().to_vec(),
+            || Op::new("relu_grad", vec![self.clone(), x.clone()], |inp, _, gg| Ok(vec![Some(gg.relu_grad(&inp[1])?), None])),
+            &[self, x],
         ))
     }
 }

@@ -47,7 +47,7 @@ fn main() {
         let y = x.conv(&w, p).unwrap();
         let g = tensor(y.shape(), 3);
         let fwd = time(warm, reps, || x.conv(&w, p).unwrap());
-        let dx = time(warm, reps, || g.conv_input_grad(&w, &xs[2..], p).unwrap());
+        let dx = time(warm, reps, || g.conv_input_grad(&w, &xs[..xs.len() - 2], p).unwrap());
         let dw = time(warm, reps, || x.conv_weight_grad(&g, ws, p).unwrap());
         println!(
             "conv {name}: x {xs:?} w {ws:?} -> {:?}\n  forward {fwd:.2} ms | dx {dx:.2} ms | dw {dw:.2} ms | fwd+dw {:.2} ms | fwd+dx+dw {:.2} ms",
@@ -56,10 +56,11 @@ fn main() {
             fwd + dx + dw
         );
     };
-    conv("seed 5x5 same", &[128, 1, 28, 28], &[20, 1, 5, 5], &ConvParams::new().padding(&[2, 2], &[2, 2]));
-    conv("3x3 same, 20->32 ch", &[128, 20, 14, 14], &[32, 20, 3, 3], &ConvParams::new().padding(&[1], &[1]));
+    // MATLAB's layouts: x (S..., C, N), w (K..., C/G, F/G, G).
+    conv("seed 5x5 same", &[28, 28, 1, 128], &[5, 5, 1, 20, 1], &ConvParams::new().padding(&[2, 2], &[2, 2]));
+    conv("3x3 same, 20->32 ch", &[14, 14, 20, 128], &[3, 3, 20, 32, 1], &ConvParams::new().padding(&[1], &[1]));
 
-    let x = tensor(&[128, 20, 28, 28], 4);
+    let x = tensor(&[28, 28, 20, 128], 4);
     let (y, idx) = x.maxpool(&[2, 2], &[2, 2], &[], &[]).unwrap();
     let mp = time(warm, reps, || x.maxpool(&[2, 2], &[2, 2], &[], &[]).unwrap());
     let g = tensor(y.shape(), 5);

@@ -166,28 +166,31 @@ struct Geo {
     out_sp: Vec<usize>,
 }
 
+// Layouts are MATLAB's: x (S..., C, N), w (K..., C/G, F/G, G), y (O..., F, N).
+
 fn geo(xs: &[usize], ws: &[usize], p: &ConvParams) -> Geo {
     let d = xs.len() - 2;
     let (st, dil) = (per_dim(&p.stride, d, 1), per_dim(&p.dilation, d, 1));
     let (pb, pa) = (per_dim(&p.pad_before, d, 0), per_dim(&p.pad_after, d, 0));
-    let out_sp = (0..d).map(|i| out_len(xs[2 + i], ws[2 + i], st[i], dil[i], pb[i], pa[i])).collect();
+    let out_sp = (0..d).map(|i| out_len(xs[i], ws[i], st[i], dil[i], pb[i], pa[i])).collect();
     Geo { d, st, dil, pb, out_sp }
 }
 
 /// Calls `f(n, f, c, out_idx, k_idx, in_pos)` for every term of the convolution sum, with
-/// `in_pos` = None where the term reads padding.
+/// `in_pos` = None where the term reads padding (`f` and `c` count over all groups).
 fn for_each_term(xs: &[usize], ws: &[usize], p: &ConvParams, mut f: impl FnMut(usize, usize, usize, &[usize], &[usize], Option<Vec<usize>>)) {
     let g = geo(xs, ws, p);
-    let (cg, fg) = (ws[1], ws[0] / p.groups);
-    for n in 0..xs[0] {
-        for fi in 0..ws[0] {
+    let d = g.d;
+    let (cg, fg, groups) = (ws[d], ws[d + 1], ws[d + 2]);
+    for n in 0..xs[d + 1] {
+        for fi in 0..fg * groups {
             let grp = fi / fg;
             for o in multi(&g.out_sp) {
                 for cl in 0..cg {
-                    for k in multi(&ws[2..]) {
+                    for k in multi(&ws[..d]) {
                         let pos: Vec<isize> =
-                            (0..g.d).map(|i| (o[i] * g.st[i] + k[i] * g.dil[i]) as isize - g.pb[i] as isize).collect();
-                        let inside = pos.iter().enumerate().all(|(i, &q)| q >= 0 && (q as usize) < xs[2 + i]);
+                            (0..d).map(|i| (o[i] * g.st[i] + k[i] * g.dil[i]) as isize - g.pb[i] as isize).collect();
+                        let inside = pos.iter().enumerate().all(|(i, &q)| q >= 0 && (q as usize) < xs[i]);
                         let pos = inside.then(|| pos.iter().map(|&q| q as usize).collect());
                         f(n, fi, grp * cg + cl, &o, &k, pos);
                     }
@@ -198,8 +201,9 @@ fn for_each_term(xs: &[usize], ws: &[usize], p: &ConvParams, mut f: impl FnMut(u
 }
 
 fn ys_of(xs: &[usize], ws: &[usize], p: &ConvParams) -> Vec<usize> {
-    let mut ys = vec![xs[0], ws[0]];
-    ys.extend(geo(xs, ws, p).out_sp);
+    let d = xs.len() - 2;
+    let mut ys = geo(xs, ws, p).out_sp;
+    ys.extend([ws[d + 1] * ws[d + 2], xs[d + 1]]);
     ys
 }
 
@@ -207,27 +211,38 @@ fn cat(a: &[usize], b: &[usize]) -> Vec<usize> {
     a.iter().chain(b).copied().collect()
 }
 
+/// Flat index of (spatial position, channel, sample) in an (S..., C, N) array.
+fn at(shape: &[usize], pos: &[usize], c: usize, n: usize) -> usize {
+    flat(shape, &cat(pos, &[c, n]))
+}
+
+/// Flat index of the weight linking filter `f` and input channel `c` (both over all groups)
+/// at kernel tap `k`.
+fn w_at(ws: &[usize], f: usize, c: usize, k: &[usize]) -> usize {
+    let d = ws.len() - 3;
+    let (cg, fg) = (ws[d], ws[d + 1]);
+    flat(ws, &cat(k, &[c % cg, f % fg, f / fg]))
+}
+
 fn naive_conv(x: &[f64], xs: &[usize], w: &[f64], ws: &[usize], p: &ConvParams) -> Vec<f64> {
     let ys = ys_of(xs, ws, p);
-    let cg = ws[1];
     let mut y = vec![0.0; numel(&ys)];
     for_each_term(xs, ws, p, |n, f, c, o, k, pos| {
         let xv = match pos {
-            Some(pos) => x[flat(xs, &cat(&[n, c], &pos))],
+            Some(pos) => x[at(xs, &pos, c, n)],
             None => p.pad_value,
         };
-        y[flat(&ys, &cat(&[n, f], o))] += w[flat(ws, &cat(&[f, c % cg], k))] * xv;
+        y[at(&ys, o, f, n)] += w[w_at(ws, f, c, k)] * xv;
     });
     y
 }
 
 fn naive_input_grad(g: &[f64], w: &[f64], xs: &[usize], ws: &[usize], p: &ConvParams) -> Vec<f64> {
     let ys = ys_of(xs, ws, p);
-    let cg = ws[1];
     let mut dx = vec![0.0; numel(xs)];
     for_each_term(xs, ws, p, |n, f, c, o, k, pos| {
         if let Some(pos) = pos {
-            dx[flat(xs, &cat(&[n, c], &pos))] += g[flat(&ys, &cat(&[n, f], o))] * w[flat(ws, &cat(&[f, c % cg], k))];
+            dx[at(xs, &pos, c, n)] += g[at(&ys, o, f, n)] * w[w_at(ws, f, c, k)];
         }
     });
     dx
@@ -235,42 +250,38 @@ fn naive_input_grad(g: &[f64], w: &[f64], xs: &[usize], ws: &[usize], p: &ConvPa
 
 fn naive_weight_grad(x: &[f64], g: &[f64], xs: &[usize], ws: &[usize], p: &ConvParams) -> Vec<f64> {
     let ys = ys_of(xs, ws, p);
-    let cg = ws[1];
     let mut dw = vec![0.0; numel(ws)];
     for_each_term(xs, ws, p, |n, f, c, o, k, pos| {
         let xv = match pos {
-            Some(pos) => x[flat(xs, &cat(&[n, c], &pos))],
+            Some(pos) => x[at(xs, &pos, c, n)],
             None => p.pad_value,
         };
-        dw[flat(ws, &cat(&[f, c % cg], k))] += g[flat(&ys, &cat(&[n, f], o))] * xv;
+        dw[w_at(ws, f, c, k)] += g[at(&ys, o, f, n)] * xv;
     });
     dw
 }
 
-/// PyTorch's conv_transpose: x (N, Cin, I), w (Cin, Fout/G, K); output position
+/// Transposed convolution: x (I..., C, N), w (K..., F/G, C/G, G); output position
 /// q = i·stride + k·dilation − crop_before.
 fn naive_transposed(x: &[f64], xs: &[usize], w: &[f64], ws: &[usize], p: &ConvParams, opad: &[usize]) -> (Vec<f64>, Vec<usize>) {
     let d = xs.len() - 2;
     let (st, dil) = (per_dim(&p.stride, d, 1), per_dim(&p.dilation, d, 1));
     let (cb, ca) = (per_dim(&p.pad_before, d, 0), per_dim(&p.pad_after, d, 0));
     let opad = per_dim(opad, d, 0);
-    let (cin_g, fg) = (xs[1] / p.groups, ws[1]);
-    let mut ys = vec![xs[0], fg * p.groups];
-    for i in 0..d {
-        ys.push((xs[2 + i] - 1) * st[i] + dil[i] * (ws[2 + i] - 1) + 1 + opad[i] - cb[i] - ca[i]);
-    }
+    let (fg, cin_g, groups) = (ws[d], ws[d + 1], ws[d + 2]);
+    let mut ys: Vec<usize> = (0..d).map(|i| (xs[i] - 1) * st[i] + dil[i] * (ws[i] - 1) + 1 + opad[i] - cb[i] - ca[i]).collect();
+    ys.extend([fg * groups, xs[d + 1]]);
     let mut y = vec![0.0; numel(&ys)];
-    for n in 0..xs[0] {
-        for c in 0..xs[1] {
+    for n in 0..xs[d + 1] {
+        for c in 0..xs[d] {
             let grp = c / cin_g;
-            for i in multi(&xs[2..]) {
+            for i in multi(&xs[..d]) {
                 for fl in 0..fg {
-                    for k in multi(&ws[2..]) {
+                    for k in multi(&ws[..d]) {
                         let q: Vec<isize> = (0..d).map(|j| (i[j] * st[j] + k[j] * dil[j]) as isize - cb[j] as isize).collect();
-                        if q.iter().enumerate().all(|(j, &v)| v >= 0 && (v as usize) < ys[2 + j]) {
+                        if q.iter().enumerate().all(|(j, &v)| v >= 0 && (v as usize) < ys[j]) {
                             let q: Vec<usize> = q.iter().map(|&v| v as usize).collect();
-                            y[flat(&ys, &cat(&[n, grp * fg + fl], &q))] +=
-                                x[flat(xs, &cat(&[n, c], &i))] * w[flat(ws, &cat(&[c, fl], &k))];
+                            y[at(&ys, &q, grp * fg + fl, n)] += x[at(xs, &i, c, n)] * w[flat(ws, &cat(&k, &[fl, c % cin_g, grp]))];
                         }
                     }
                 }
@@ -287,19 +298,17 @@ type PoolRef = (Vec<f64>, Vec<usize>, Vec<f64>, Vec<f64>, Vec<usize>);
 fn naive_pool(x: &[f64], xs: &[usize], k: &[usize], st: &[usize], pb: &[usize], pa: &[usize]) -> PoolRef {
     let d = xs.len() - 2;
     let (k, st, pb, pa) = (per_dim(k, d, 1), per_dim(st, d, 1), per_dim(pb, d, 0), per_dim(pa, d, 0));
-    let mut ys = xs[..2].to_vec();
-    for i in 0..d {
-        ys.push(out_len(xs[2 + i], k[i], st[i], 1, pb[i], pa[i]));
-    }
+    let mut ys: Vec<usize> = (0..d).map(|i| out_len(xs[i], k[i], st[i], 1, pb[i], pa[i])).collect();
+    ys.extend_from_slice(&xs[d..]);
     let (mut mx, mut arg, mut avg_in, mut avg_ex) = (vec![], vec![], vec![], vec![]);
-    for nc in multi(&xs[..2]) {
-        for o in multi(&ys[2..]) {
+    for o in multi(&ys[..d]) {
+        for cn in multi(&xs[d..]) {
             let (mut best, mut best_i, mut sum, mut cnt) = (f64::NEG_INFINITY, usize::MAX, 0.0, 0usize);
             for kk in multi(&k) {
                 let q: Vec<isize> = (0..d).map(|j| (o[j] * st[j] + kk[j]) as isize - pb[j] as isize).collect();
-                if q.iter().enumerate().all(|(j, &v)| v >= 0 && (v as usize) < xs[2 + j]) {
+                if q.iter().enumerate().all(|(j, &v)| v >= 0 && (v as usize) < xs[j]) {
                     let q: Vec<usize> = q.iter().map(|&v| v as usize).collect();
-                    let fi = flat(xs, &cat(&nc, &q));
+                    let fi = flat(xs, &cat(&q, &cn));
                     if x[fi] > best {
                         best = x[fi];
                         best_i = fi;
@@ -328,52 +337,61 @@ struct Case {
 
 fn cases() -> Vec<Case> {
     vec![
-        Case { name: "2-D plain", xs: vec![2, 3, 5, 6], ws: vec![4, 3, 3, 3], p: ConvParams::new() },
+        Case { name: "2-D plain", xs: vec![5, 6, 3, 2], ws: vec![3, 3, 3, 4, 1], p: ConvParams::new() },
         Case {
             name: "2-D stride/dilation/asymmetric padding/groups",
-            xs: vec![2, 4, 6, 5],
-            ws: vec![6, 2, 3, 2],
+            xs: vec![6, 5, 4, 2],
+            ws: vec![3, 2, 2, 3, 2],
             p: ConvParams::new().stride(&[2, 1]).dilation(&[1, 2]).padding(&[1, 0], &[0, 2]).groups(2),
         },
         Case {
             name: "2-D padding value",
-            xs: vec![2, 2, 4, 5],
-            ws: vec![3, 2, 3, 3],
+            xs: vec![4, 5, 2, 2],
+            ws: vec![3, 3, 2, 3, 1],
             p: ConvParams::new().stride(&[1, 2]).padding(&[2, 1], &[1, 2]).pad_value(0.7),
         },
         Case {
             name: "1-D",
-            xs: vec![3, 2, 9],
-            ws: vec![4, 2, 3],
+            xs: vec![9, 2, 3],
+            ws: vec![3, 2, 4, 1],
             p: ConvParams::new().stride(&[2]).dilation(&[2]).padding(&[2], &[1]),
         },
         Case {
             name: "3-D groups",
-            xs: vec![2, 4, 4, 5, 3],
-            ws: vec![4, 2, 2, 3, 2],
+            xs: vec![4, 5, 3, 4, 2],
+            ws: vec![2, 3, 2, 2, 2, 2],
             p: ConvParams::new().stride(&[1, 2, 1]).dilation(&[2, 1, 1]).padding(&[1, 0, 1], &[0, 1, 1]).groups(2),
         },
-        Case { name: "3-D same", xs: vec![1, 2, 3, 4, 5], ws: vec![2, 2, 3, 3, 3], p: ConvParams::new().padding(&[1], &[1]).pad_value(0.2) },
-        Case { name: "pointwise", xs: vec![2, 4, 3, 3], ws: vec![6, 2, 1, 1], p: ConvParams::new().groups(2) },
-        Case { name: "depthwise", xs: vec![2, 3, 5, 4], ws: vec![6, 1, 3, 3], p: ConvParams::new().groups(3).padding(&[1], &[1]) },
+        Case { name: "3-D same", xs: vec![3, 4, 5, 2, 1], ws: vec![3, 3, 3, 2, 2, 1], p: ConvParams::new().padding(&[1], &[1]).pad_value(0.2) },
+        Case { name: "pointwise", xs: vec![3, 3, 4, 2], ws: vec![1, 1, 2, 3, 2], p: ConvParams::new().groups(2) },
+        Case { name: "depthwise", xs: vec![5, 4, 3, 2], ws: vec![3, 3, 1, 2, 3], p: ConvParams::new().groups(3).padding(&[1], &[1]) },
         Case {
             name: "strided 1x1 with padding",
-            xs: vec![1, 2, 5, 5],
-            ws: vec![2, 2, 1, 1],
+            xs: vec![5, 5, 2, 1],
+            ws: vec![1, 1, 2, 2, 1],
             p: ConvParams::new().stride(&[2]).padding(&[1], &[0]).pad_value(-0.3),
         },
     ]
 }
 
-fn big_case() -> Case {
-    // Large enough for the batch-parallel kernels.
-    Case { name: "batch-parallel", xs: vec![8, 3, 20, 18], ws: vec![4, 3, 3, 3], p: ConvParams::new().padding(&[1], &[1]) }
+/// Large enough for the parallel kernels: a small batch (blocks of several pixels) and a
+/// large one (one pixel per block, products in place), with stride and groups.
+fn big_cases() -> Vec<Case> {
+    vec![
+        Case { name: "parallel, small batch", xs: vec![20, 18, 3, 8], ws: vec![3, 3, 3, 4, 1], p: ConvParams::new().padding(&[1], &[1]) },
+        Case {
+            name: "parallel, large batch",
+            xs: vec![11, 9, 4, 130],
+            ws: vec![3, 3, 2, 3, 2],
+            p: ConvParams::new().stride(&[2, 1]).padding(&[1], &[1]).groups(2).pad_value(0.25),
+        },
+    ]
 }
 
 #[test]
 fn conv_values_match_direct_loops() {
     let mut all = cases();
-    all.push(big_case());
+    all.extend(big_cases());
     for (ci, c) in all.iter().enumerate() {
         let x = rand_vec(numel(&c.xs), 1 + ci as u64);
         let w = rand_vec(numel(&c.ws), 50 + ci as u64);
@@ -382,7 +400,7 @@ fn conv_values_match_direct_loops() {
         let y = t64(&x, &c.xs).conv(&t64(&w, &c.ws), &c.p).unwrap();
         assert_eq!(y.shape(), ys.as_slice(), "{}", c.name);
         assert_close(&y.to_f64_vec(), &naive_conv(&x, &c.xs, &w, &c.ws, &c.p), 1e-12, c.name);
-        let dx = t64(&g, &ys).conv_input_grad(&t64(&w, &c.ws), &c.xs[2..], &c.p).unwrap();
+        let dx = t64(&g, &ys).conv_input_grad(&t64(&w, &c.ws), &c.xs[..c.xs.len() - 2], &c.p).unwrap();
         assert_eq!(dx.shape(), c.xs.as_slice());
         assert_close(&dx.to_f64_vec(), &naive_input_grad(&g, &w, &c.xs, &c.ws, &c.p), 1e-12, c.name);
         let dw = t64(&x, &c.xs).conv_weight_grad(&t64(&g, &ys), &c.ws, &c.p).unwrap();
@@ -394,15 +412,15 @@ fn conv_values_match_direct_loops() {
         assert_close(&y32.to_f64_vec(), &y.to_f64_vec(), 1e-5, c.name);
         let dw32 = t32(&x, &c.xs).conv_weight_grad(&t32(&g, &ys), &c.ws, &c.p).unwrap();
         assert_close(&dw32.to_f64_vec(), &dw.to_f64_vec(), 1e-4, c.name);
-        let dx32 = t32(&g, &ys).conv_input_grad(&t32(&w, &c.ws), &c.xs[2..], &c.p).unwrap();
+        let dx32 = t32(&g, &ys).conv_input_grad(&t32(&w, &c.ws), &c.xs[..c.xs.len() - 2], &c.p).unwrap();
         assert_close(&dx32.to_f64_vec(), &dx.to_f64_vec(), 1e-5, c.name);
     }
 }
 
 #[test]
 fn mixed_dtypes_promote() {
-    let x = t32(&rand_vec(2 * 3 * 4 * 4, 1), &[2, 3, 4, 4]);
-    let w = t64(&rand_vec(2 * 3 * 2 * 2, 2), &[2, 3, 2, 2]);
+    let x = t32(&rand_vec(2 * 3 * 4 * 4, 1), &[4, 4, 3, 2]);
+    let w = t64(&rand_vec(2 * 3 * 2 * 2, 2), &[2, 2, 3, 2, 1]);
     assert_eq!(x.conv(&w, &ConvParams::new()).unwrap().dtype(), DType::F64);
 }
 
@@ -410,10 +428,11 @@ fn mixed_dtypes_promote() {
 fn transposed_conv_matches_direct_loop() {
     type TCase = (Vec<usize>, Vec<usize>, ConvParams, Vec<usize>);
     let cs: Vec<TCase> = vec![
-        (vec![2, 3, 4, 3], vec![3, 2, 3, 2], ConvParams::new().stride(&[2, 1]), vec![1, 0]),
-        (vec![1, 4, 3, 4], vec![4, 1, 2, 3], ConvParams::new().stride(&[2]).padding(&[1, 0], &[0, 1]).dilation(&[1, 2]).groups(2), vec![]),
-        (vec![2, 2, 5], vec![2, 3, 4], ConvParams::new().stride(&[3]).padding(&[1], &[2]), vec![2]),
-        (vec![1, 2, 2, 3, 2], vec![2, 2, 2, 2, 3], ConvParams::new().stride(&[2, 1, 2]), vec![1, 0, 0]),
+        // x (I..., C, N), w (K..., F/G, C/G, G).
+        (vec![4, 3, 3, 2], vec![3, 2, 2, 3, 1], ConvParams::new().stride(&[2, 1]), vec![1, 0]),
+        (vec![3, 4, 4, 1], vec![2, 3, 1, 2, 2], ConvParams::new().stride(&[2]).padding(&[1, 0], &[0, 1]).dilation(&[1, 2]).groups(2), vec![]),
+        (vec![5, 2, 2], vec![4, 3, 2, 1], ConvParams::new().stride(&[3]).padding(&[1], &[2]), vec![2]),
+        (vec![2, 3, 2, 2, 1], vec![2, 2, 3, 2, 2, 1], ConvParams::new().stride(&[2, 1, 2]), vec![1, 0, 0]),
     ];
     for (i, (xs, ws, p, opad)) in cs.iter().enumerate() {
         let x = rand_vec(numel(xs), 7 + i as u64);
@@ -470,7 +489,7 @@ fn conv_input_and_weight_grad_ops_are_differentiable() {
         let (xs, ws) = (c.xs.clone(), c.ws.clone());
         // conv_input_grad(g, w) as a function of (g, w).
         let p = c.p.clone();
-        let sp = xs[2..].to_vec();
+        let sp = xs[..xs.len() - 2].to_vec();
         let f = squared_loss(move |g, w| g.conv_input_grad(w, &sp, &p), xs.clone(), 8);
         let inputs = vec![(rand_vec(numel(&ys), 21), ys.clone()), (rand_vec(numel(&ws), 22), ws.clone())];
         check_grad(&f, &inputs, 1, &format!("{} conv_input_grad", c.name));
@@ -508,51 +527,54 @@ fn msg(e: Error) -> String {
 
 #[test]
 fn conv_errors() {
-    let x = Tensor::zeros(&[2, 4, 5, 5], DType::F32);
+    let x = Tensor::zeros(&[5, 5, 4, 2], DType::F32);
     let p = ConvParams::new();
     // Channel mismatch.
-    let e = x.conv(&Tensor::zeros(&[3, 3, 2, 2], DType::F32), &p).unwrap_err();
+    let e = x.conv(&Tensor::zeros(&[2, 2, 3, 3, 1], DType::F32), &p).unwrap_err();
     assert!(matches!(e, Error::Shape { .. }));
     let m = msg(e);
-    assert!(m.starts_with("dlconv") && m.contains("[2, 4, 5, 5]") && m.contains("[3, 3, 2, 2]"), "{m}");
-    // Groups that do not divide.
-    let e = x.conv(&Tensor::zeros(&[3, 2, 2, 2], DType::F32), &ConvParams::new().groups(2)).unwrap_err();
+    assert!(m.starts_with("dlconv") && m.contains("[5, 5, 4, 2]") && m.contains("[2, 2, 3, 3, 1]"), "{m}");
+    // Groups that do not match the weights, or do not divide the channels.
+    let e = x.conv(&Tensor::zeros(&[2, 2, 2, 3, 1], DType::F32), &ConvParams::new().groups(2)).unwrap_err();
     assert!(matches!(e, Error::Value { .. }), "{e}");
-    let e = x.conv(&Tensor::zeros(&[4, 4, 2, 2], DType::F32), &ConvParams::new().groups(3)).unwrap_err();
-    assert!(matches!(e, Error::Value { .. }), "{e}");
+    let e = x.conv(&Tensor::zeros(&[2, 2, 1, 1, 3], DType::F32), &ConvParams::new().groups(3)).unwrap_err();
+    assert!(matches!(e, Error::Shape { .. }), "{e}");
     // Kernel larger than the padded input (dilation counts).
-    let e = x.conv(&Tensor::zeros(&[3, 4, 6, 2], DType::F32), &p).unwrap_err();
+    let e = x.conv(&Tensor::zeros(&[6, 2, 4, 3, 1], DType::F32), &p).unwrap_err();
     assert!(matches!(e, Error::Shape { .. }) && msg(e.clone()).contains("larger"), "{e}");
-    assert!(x.conv(&Tensor::zeros(&[3, 4, 6, 2], DType::F32), &ConvParams::new().padding(&[1, 0], &[0, 0])).is_ok());
-    let e = x.conv(&Tensor::zeros(&[3, 4, 3, 3], DType::F32), &ConvParams::new().dilation(&[3])).unwrap_err();
+    assert!(x.conv(&Tensor::zeros(&[6, 2, 4, 3, 1], DType::F32), &ConvParams::new().padding(&[1, 0], &[0, 0])).is_ok());
+    let e = x.conv(&Tensor::zeros(&[3, 3, 4, 3, 1], DType::F32), &ConvParams::new().dilation(&[3])).unwrap_err();
     assert!(matches!(e, Error::Shape { .. }), "{e}");
     // Zero stride / dilation; wrong option lengths.
-    let w = Tensor::zeros(&[3, 4, 2, 2], DType::F32);
+    let w = Tensor::zeros(&[2, 2, 4, 3, 1], DType::F32);
     assert!(matches!(x.conv(&w, &ConvParams::new().stride(&[0, 1])), Err(Error::Value { .. })));
     assert!(matches!(x.conv(&w, &ConvParams::new().dilation(&[0])), Err(Error::Value { .. })));
     assert!(matches!(x.conv(&w, &ConvParams::new().stride(&[1, 1, 1])), Err(Error::Value { .. })));
     // Wrong ranks.
-    assert!(matches!(x.conv(&Tensor::zeros(&[3, 4, 2], DType::F32), &p), Err(Error::Shape { .. })));
+    assert!(matches!(x.conv(&Tensor::zeros(&[2, 2, 4, 3], DType::F32), &p), Err(Error::Shape { .. })));
     let x2 = Tensor::zeros(&[4, 5], DType::F32);
-    assert!(matches!(x2.conv(&Tensor::zeros(&[3, 4], DType::F32), &p), Err(Error::Shape { .. })));
-    let x6 = Tensor::zeros(&[1, 1, 2, 2, 2, 2], DType::F32);
-    assert!(matches!(x6.conv(&Tensor::zeros(&[1, 1, 1, 1, 1, 1], DType::F32), &p), Err(Error::Shape { .. })));
+    assert!(matches!(x2.conv(&Tensor::zeros(&[4, 3, 1], DType::F32), &p), Err(Error::Shape { .. })));
+    let x6 = Tensor::zeros(&[2, 2, 2, 2, 1, 1], DType::F32);
+    assert!(matches!(x6.conv(&Tensor::zeros(&[1, 1, 1, 1, 1, 1, 1], DType::F32), &p), Err(Error::Shape { .. })));
     // Complex.
     let z = Tensor::complex(&x, &x).unwrap();
     assert!(matches!(z.conv(&w, &p), Err(Error::DType { .. })));
     // Gradient ops check their shapes too.
-    let g = Tensor::zeros(&[2, 3, 4, 4], DType::F32);
+    let g = Tensor::zeros(&[4, 4, 3, 2], DType::F32);
     assert!(g.conv_input_grad(&w, &[5, 5], &p).is_ok());
     assert!(matches!(g.conv_input_grad(&w, &[6, 5], &p), Err(Error::Shape { .. })));
-    assert!(x.conv_weight_grad(&g, &[3, 4, 2, 2], &p).is_ok());
-    assert!(matches!(x.conv_weight_grad(&g, &[3, 4, 3, 2], &p), Err(Error::Shape { .. })));
-    // Transposed convolution.
-    let xt = Tensor::zeros(&[1, 3, 4, 4], DType::F32);
-    let wt = Tensor::zeros(&[3, 2, 3, 3], DType::F32);
-    assert_eq!(xt.transposed_conv(&wt, &ConvParams::new().stride(&[2]), &[1]).unwrap().shape(), &[1, 2, 10, 10]);
+    assert!(x.conv_weight_grad(&g, &[2, 2, 4, 3, 1], &p).is_ok());
+    assert!(matches!(x.conv_weight_grad(&g, &[3, 2, 4, 3, 1], &p), Err(Error::Shape { .. })));
+    // A bias needs one value per filter.
+    assert!(x.conv_bias(&w, Some(&Tensor::zeros(&[3], DType::F32)), &p).is_ok());
+    assert!(matches!(x.conv_bias(&w, Some(&Tensor::zeros(&[2], DType::F32)), &p), Err(Error::Shape { .. })));
+    // Transposed convolution: x (I..., C, N), w (K..., F/G, C/G, G).
+    let xt = Tensor::zeros(&[4, 4, 3, 1], DType::F32);
+    let wt = Tensor::zeros(&[3, 3, 2, 3, 1], DType::F32);
+    assert_eq!(xt.transposed_conv(&wt, &ConvParams::new().stride(&[2]), &[1]).unwrap().shape(), &[10, 10, 2, 1]);
     let e = xt.transposed_conv(&wt, &ConvParams::new().stride(&[2]), &[2]).unwrap_err();
     assert!(matches!(e, Error::Value { .. }) && msg(e.clone()).starts_with("dltranspconv"), "{e}");
-    assert!(matches!(xt.transposed_conv(&Tensor::zeros(&[2, 2, 3, 3], DType::F32), &ConvParams::new(), &[]), Err(Error::Shape { .. })));
+    assert!(matches!(xt.transposed_conv(&Tensor::zeros(&[3, 3, 2, 2, 1], DType::F32), &ConvParams::new(), &[]), Err(Error::Shape { .. })));
     assert!(matches!(xt.transposed_conv(&wt, &ConvParams::new().padding(&[5], &[5]), &[]), Err(Error::Shape { .. })));
 }
 
@@ -568,13 +590,13 @@ struct PoolCase {
 
 fn pool_cases() -> Vec<PoolCase> {
     vec![
-        PoolCase { xs: vec![2, 3, 6, 7], k: vec![2, 2], st: vec![2, 2], pb: vec![0, 0], pa: vec![0, 0] },
-        PoolCase { xs: vec![2, 2, 5, 6], k: vec![3, 2], st: vec![1, 2], pb: vec![1, 0], pa: vec![2, 1] },
-        PoolCase { xs: vec![1, 2, 7], k: vec![3], st: vec![2], pb: vec![2], pa: vec![1] },
-        PoolCase { xs: vec![2, 1, 4, 5, 3], k: vec![2, 3, 2], st: vec![1, 2, 1], pb: vec![1, 1, 0], pa: vec![0, 1, 1] },
-        PoolCase { xs: vec![1, 2, 5, 5], k: vec![3], st: vec![], pb: vec![1], pa: vec![1] },
+        PoolCase { xs: vec![6, 7, 3, 2], k: vec![2, 2], st: vec![2, 2], pb: vec![0, 0], pa: vec![0, 0] },
+        PoolCase { xs: vec![5, 6, 2, 2], k: vec![3, 2], st: vec![1, 2], pb: vec![1, 0], pa: vec![2, 1] },
+        PoolCase { xs: vec![7, 2, 1], k: vec![3], st: vec![2], pb: vec![2], pa: vec![1] },
+        PoolCase { xs: vec![4, 5, 3, 1, 2], k: vec![2, 3, 2], st: vec![1, 2, 1], pb: vec![1, 1, 0], pa: vec![0, 1, 1] },
+        PoolCase { xs: vec![5, 5, 2, 1], k: vec![3], st: vec![], pb: vec![1], pa: vec![1] },
         // Large enough for the parallel path.
-        PoolCase { xs: vec![4, 8, 30, 30], k: vec![3], st: vec![2], pb: vec![1], pa: vec![1] },
+        PoolCase { xs: vec![30, 30, 8, 4], k: vec![3], st: vec![2], pb: vec![1], pa: vec![1] },
     ]
 }
 
@@ -609,7 +631,7 @@ fn pool_values_match_direct_loops() {
 
 #[test]
 fn maxpool_padding_never_wins_and_nan_propagates() {
-    let x = t64(&[-5.0, -4.0, -3.0, f64::NAN, -1.0, -2.0], &[1, 1, 6]);
+    let x = t64(&[-5.0, -4.0, -3.0, f64::NAN, -1.0, -2.0], &[6, 1, 1]);
     let (y, idx) = x.maxpool(&[2], &[2], &[1], &[1]).unwrap();
     let v = y.to_f64_vec();
     assert_eq!(v[0], -5.0);
@@ -621,7 +643,7 @@ fn maxpool_padding_never_wins_and_nan_propagates() {
     let cases: [([f64; 4], usize); 4] =
         [([1.0, 2.0, f64::NAN, 3.0], 2), ([5.0; 4], 0), ([1.0, 5.0, 5.0, 2.0], 1), ([f64::NAN, 1.0, f64::NAN, 9.0], 0)];
     for (vals, want) in cases {
-        let (y, idx) = t64(&vals, &[1, 1, 2, 2]).maxpool(&[2], &[2], &[], &[]).unwrap();
+        let (y, idx) = t64(&vals, &[2, 2, 1, 1]).maxpool(&[2], &[2], &[], &[]).unwrap();
         assert_eq!(idx[0], want, "{vals:?}");
         assert_eq!(y.to_f64_vec()[0].is_nan(), vals[want].is_nan());
     }
@@ -681,7 +703,7 @@ fn avgpool_backward_is_the_adjoint() {
 
 #[test]
 fn pool_errors() {
-    let x = Tensor::zeros(&[1, 2, 4, 4], DType::F64);
+    let x = Tensor::zeros(&[4, 4, 2, 1], DType::F64);
     assert!(matches!(x.maxpool(&[5], &[1], &[], &[]), Err(Error::Shape { .. })));
     assert!(x.maxpool(&[5], &[1], &[1], &[0]).is_ok());
     assert!(matches!(x.maxpool(&[2], &[1], &[2], &[0]), Err(Error::Value { .. })));
@@ -693,6 +715,6 @@ fn pool_errors() {
     assert!(matches!(z.maxpool(&[2], &[2], &[], &[]), Err(Error::DType { .. })));
     assert!(matches!(z.avgpool(&[2], &[2], &[], &[], true), Err(Error::DType { .. })));
     let (y, idx) = x.maxpool(&[2], &[2], &[], &[]).unwrap();
-    assert!(matches!(y.maxunpool(Arc::new(vec![0; 3]), &[1, 2, 4, 4]), Err(Error::Shape { .. })));
-    assert!(matches!(y.maxunpool(idx, &[1, 2, 2, 2]), Err(Error::Index { .. })));
+    assert!(matches!(y.maxunpool(Arc::new(vec![0; 3]), &[4, 4, 2, 1]), Err(Error::Shape { .. })));
+    assert!(matches!(y.maxunpool(idx, &[2, 2, 2, 1]), Err(Error::Index { .. })));
 }

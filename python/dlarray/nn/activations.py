@@ -37,6 +37,8 @@ def leakyrelu(X: Any, scale_factor: float = 0.01) -> dlarray:
     X = _dl(X)
     if not isinstance(scale_factor, (int, float, np.integer, np.floating)) or not math.isfinite(float(scale_factor)):
         raise OptionError(f"leakyrelu: scale_factor must be a finite real number, got {scale_factor!r}")
+    if X.dtype in (np.float32, np.float64):
+        return _core._leakyrelu(X, float(scale_factor))  # one elementwise op, differentiable to any order
     return _core.where(np.asarray(X) > 0, X, X * float(scale_factor))
 
 

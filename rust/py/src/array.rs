@@ -132,6 +132,71 @@ pub fn flat_index(py: Python<'_>, shape: &[usize], key: &Bound<'_, PyAny>) -> Py
     Ok((Arc::new(flat), out_shape, basic))
 }
 
+/// A key that is full slices (`:`) except one integer array, e.g. `W[:, idx]`: that array's
+/// axis, its positions (negatives wrapped, bounds checked by the core) and its shape. Such a
+/// key selects whole slices along one axis, so it runs as a direct gather instead of going
+/// through flat positions of every element.
+fn single_axis_key(py: Python<'_>, shape: &[usize], key: &Bound<'_, PyAny>) -> PyResult<Option<(usize, Arc<Vec<usize>>, Vec<usize>)>> {
+    let items: Vec<Bound<'_, PyAny>> = match key.cast::<PyTuple>() {
+        Ok(t) => t.iter().collect(),
+        Err(_) => vec![key.clone()],
+    };
+    if items.is_empty() || items.len() > shape.len() {
+        return Ok(None);
+    }
+    let builtins = py.import("builtins")?;
+    let slice_t = builtins.getattr("slice")?;
+    let none = py.None();
+    let full = |k: &Bound<'_, PyAny>| -> PyResult<bool> {
+        Ok(k.is_instance(&slice_t)?
+            && k.getattr("start")?.is(&none)
+            && k.getattr("stop")?.is(&none)
+            && k.getattr("step")?.is(&none))
+    };
+    let mut axis = None;
+    for (i, k) in items.iter().enumerate() {
+        if full(k)? {
+            continue;
+        }
+        if axis.is_some() {
+            return Ok(None);
+        }
+        axis = Some(i);
+    }
+    let Some(axis) = axis else { return Ok(None) };
+    let k = &items[axis];
+    let np = py.import("numpy")?;
+    let arr = if let Ok(d) = k.cast::<PyDlarray>() {
+        tensor_to_numpy(py, d.borrow().tensor())?
+    } else if k.hasattr("__len__")? || k.hasattr("__array__")? {
+        np.call_method1("asarray", (k,))?
+    } else {
+        return Ok(None);
+    };
+    let kind: String = arr.getattr("dtype")?.getattr("kind")?.extract()?;
+    let ndim: usize = arr.getattr("ndim")?.extract()?;
+    // Float dlarray keys hold integers by convention (as in the flat path, which casts them).
+    let is_dl = k.cast::<PyDlarray>().is_ok();
+    if ndim == 0 || !(kind == "i" || kind == "u" || (is_dl && kind == "f")) {
+        return Ok(None);
+    }
+    let idx_shape: Vec<usize> = arr.getattr("shape")?.extract()?;
+    let raw = arr.call_method0("ravel")?.call_method1("astype", ("int64",))?;
+    let raw = raw.extract::<numpy::PyReadonlyArray1<i64>>()?;
+    let n = shape[axis] as i64;
+    let mut idx = Vec::with_capacity(raw.len()?);
+    for &i in raw.as_slice()? {
+        let j = if i < 0 { i + n } else { i };
+        if j < 0 || j >= n {
+            return Err(crate::errors::DlIndexError::new_err(format!(
+                "index: index {i} is out of bounds for axis {axis} with size {n} (array shape {shape:?})"
+            )));
+        }
+        idx.push(j as usize);
+    }
+    Ok(Some((axis, Arc::new(idx), idx_shape)))
+}
+
 fn convert_key<'py>(py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     if let Ok(d) = key.cast::<PyDlarray>() {
         let t = tensor_to_numpy(py, d.borrow().tensor())?;
@@ -406,6 +471,15 @@ impl PyDlarray {
     }
 
     fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Self> {
+        if let Some((axis, idx, idx_shape)) = single_axis_key(py, self.tensor().shape(), key)? {
+            let x = self.tensor();
+            let mut shape = x.shape()[..axis].to_vec();
+            shape.extend_from_slice(&idx_shape);
+            shape.extend_from_slice(&x.shape()[axis + 1..]);
+            let n = x.numel() / x.shape()[axis].max(1) * idx.len();
+            let t = run(py, n, || x.take_axis(axis, idx)?.reshape(&shape))?;
+            return Ok(Self::with(t, None));
+        }
         let (idx, shape, basic) = flat_index(py, self.tensor().shape(), key)?;
         let t = self.tensor().take(idx, shape).py()?;
         // The format survives indexing that keeps every dim (slices); otherwise it is dropped.

@@ -9,6 +9,7 @@ mod convert;
 mod errors;
 mod functions;
 mod nn_conv;
+mod nn_fused;
 mod nn_ops;
 mod nn_recurrent;
 mod optim;
@@ -22,6 +23,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     functions::register(m)?;
     autodiff::register(m)?;
     nn_conv::register(m)?;
+    nn_fused::register(m)?;
     nn_ops::register(m)?;
     nn_recurrent::register(m)?;
     optim::register(m)?;

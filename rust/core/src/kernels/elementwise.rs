@@ -34,33 +34,65 @@ pub fn map<T: Copy + Send + Sync, U: Copy + Send + Sync>(x: &[T], f: impl Fn(T) 
     })
 }
 
-/// Merges adjacent output dims along which both operands' strides stay contiguous with each
+/// Merges adjacent output dims along which every operand's strides stay contiguous with each
 /// other (so a broadcast bias over (P, F, N) becomes three dims at most), dropping size-1 dims.
-fn collapse2(out: &[usize], sa: &[usize], sb: &[usize]) -> (Vec<usize>, [Vec<usize>; 2]) {
-    let (mut sh, mut a, mut b): (Vec<usize>, Vec<usize>, Vec<usize>) = (vec![], vec![], vec![]);
-    for ((&d, &x), &y) in out.iter().zip(sa).zip(sb) {
+fn collapse_n<const K: usize>(out: &[usize], strides: [Vec<usize>; K]) -> (Vec<usize>, [Vec<usize>; K]) {
+    let mut sh: Vec<usize> = vec![];
+    let mut st: [Vec<usize>; K] = std::array::from_fn(|_| vec![]);
+    for (d_i, &d) in out.iter().enumerate() {
         if d == 1 {
             continue;
         }
-        if let (Some(&pd), Some(&px), Some(&py)) = (sh.last(), a.last(), b.last()) {
-            if px == x * d && py == y * d {
-                let k = sh.len() - 1;
+        if let Some(&pd) = sh.last() {
+            let k = sh.len() - 1;
+            if (0..K).all(|o| st[o][k] == strides[o][d_i] * d) {
                 sh[k] = pd * d;
-                a[k] = x;
-                b[k] = y;
+                for o in 0..K {
+                    st[o][k] = strides[o][d_i];
+                }
                 continue;
             }
         }
         sh.push(d);
-        a.push(x);
-        b.push(y);
+        for o in 0..K {
+            st[o].push(strides[o][d_i]);
+        }
     }
     if sh.is_empty() {
         sh.push(1);
-        a.push(0);
-        b.push(0);
+        for o in st.iter_mut() {
+            o.push(0);
+        }
     }
-    (sh, [a, b])
+    (sh, st)
+}
+
+/// Fills an output of `out`'s shape row by row over the last collapsed dim:
+/// `row(dst, bases, from)` writes `dst` = elements `from..from + dst.len()` of the row whose
+/// operands start at `bases`; `inner` (returned alongside) gives each operand's stride along
+/// rows (0: constant, 1: contiguous, else strided). Rows are batched into parallel chunks.
+fn fill_rows<U: Copy + Send + Sync, const K: usize>(
+    out: &[usize],
+    strides: [Vec<usize>; K],
+    row: impl Fn(&mut [MaybeUninit<U>], [usize; K], usize, &[usize; K]) + Sync + Send,
+) -> Vec<U> {
+    let n = numel(out);
+    let (shape, st) = collapse_n(out, strides);
+    let (&inner, outer_shape) = shape.split_last().expect("collapse_n keeps one dim");
+    let inner_st: [usize; K] = std::array::from_fn(|o| st[o][st[o].len() - 1]);
+    let outer_st: [Vec<usize>; K] = std::array::from_fn(|o| st[o][..st[o].len() - 1].to_vec());
+    fill_chunks(n, |start, chunk| {
+        // The chunk may start and end inside rows.
+        let mut rows = StridedIter::starting_at(outer_shape, outer_st.clone(), start / inner);
+        let (mut done, mut from) = (0, start % inner);
+        while done < chunk.len() {
+            let bases = rows.next().expect("rows cover the output");
+            let len = (inner - from).min(chunk.len() - done);
+            row(&mut chunk[done..done + len], bases, from, &inner_st);
+            done += len;
+            from = 0;
+        }
+    })
 }
 
 /// `f(a, b)` over the broadcast of `a` (shape `sa`) and `b` (shape `sb`) to `out`. Runs over
@@ -83,11 +115,8 @@ pub fn zip_broadcast<T: Copy + Send + Sync, S: Copy + Send + Sync, U: Copy + Sen
             }
         });
     }
-    let (shape, [st_a, st_b]) = collapse2(out, &broadcast_strides(sa, out), &broadcast_strides(sb, out));
-    let (&inner, outer_shape) = shape.split_last().expect("collapse2 keeps one dim");
-    let (ia, ib) = (st_a[st_a.len() - 1], st_b[st_b.len() - 1]);
-    let outer_st = [st_a[..st_a.len() - 1].to_vec(), st_b[..st_b.len() - 1].to_vec()];
-    let row = |o: &mut [MaybeUninit<U>], pa: usize, pb: usize, from: usize| {
+    let strides = [broadcast_strides(sa, out), broadcast_strides(sb, out)];
+    fill_rows(out, strides, |o: &mut [MaybeUninit<U>], [pa, pb], from, &[ia, ib]| {
         let len = o.len();
         match (ia, ib) {
             (1, 1) => o.iter_mut().zip(&a[pa + from..pa + from + len]).zip(&b[pb + from..pb + from + len]).for_each(|((o, &x), &y)| {
@@ -109,22 +138,11 @@ pub fn zip_broadcast<T: Copy + Send + Sync, S: Copy + Send + Sync, U: Copy + Sen
                 o.write(f(a[pa + (from + j) * ia], b[pb + (from + j) * ib]));
             }),
         }
-    };
-    fill_chunks(n, |start, chunk| {
-        // The chunk may start and end inside rows.
-        let mut rows = StridedIter::starting_at(outer_shape, outer_st.clone(), start / inner);
-        let (mut done, mut from) = (0, start % inner);
-        while done < chunk.len() {
-            let [pa, pb] = rows.next().expect("rows cover the output");
-            let len = (inner - from).min(chunk.len() - done);
-            row(&mut chunk[done..done + len], pa, pb, from);
-            done += len;
-            from = 0;
-        }
     })
 }
 
-/// Three-way broadcast for `where(cond, a, b)`.
+/// Three-way broadcast for `where(cond, a, b)`: same-shape operands take one flat loop;
+/// otherwise rows of the last collapsed dim.
 pub fn where_broadcast<T: Copy + Send + Sync + Default>(
     c: &[bool],
     sc: &[usize],
@@ -134,21 +152,30 @@ pub fn where_broadcast<T: Copy + Send + Sync + Default>(
     sb: &[usize],
     out: &[usize],
 ) -> Vec<T> {
-    let st = [broadcast_strides(sc, out), broadcast_strides(sa, out), broadcast_strides(sb, out)];
     let n = numel(out);
-    let mut res = vec![T::default(); n];
-    let fill = |start: usize, chunk: &mut [T]| {
-        let it = StridedIter::starting_at(out, st.clone(), start);
-        for (dst, [k, i, j]) in chunk.iter_mut().zip(it) {
-            *dst = if c[k] { a[i] } else { b[j] };
-        }
-    };
-    if use_rayon(n) {
-        res.par_chunks_mut(PAR_CHUNK).enumerate().for_each(|(ch, chunk)| fill(ch * PAR_CHUNK, chunk));
-    } else {
-        fill(0, &mut res);
+    if sc == out && sa == out && sb == out {
+        return fill_chunks(n, |start, o| {
+            let end = start + o.len();
+            for (((o, &k), &x), &y) in o.iter_mut().zip(&c[start..end]).zip(&a[start..end]).zip(&b[start..end]) {
+                o.write(if k { x } else { y });
+            }
+        });
     }
-    res
+    let strides = [broadcast_strides(sc, out), broadcast_strides(sa, out), broadcast_strides(sb, out)];
+    fill_rows(out, strides, |o: &mut [MaybeUninit<T>], [pc, pa, pb], from, &[ic, ia, ib]| {
+        if (ic, ia, ib) == (1, 1, 1) {
+            let len = o.len();
+            let (c, a, b) = (&c[pc + from..pc + from + len], &a[pa + from..pa + from + len], &b[pb + from..pb + from + len]);
+            for (((o, &k), &x), &y) in o.iter_mut().zip(c).zip(a).zip(b) {
+                o.write(if k { x } else { y });
+            }
+        } else {
+            for (j, o) in o.iter_mut().enumerate() {
+                let j = from + j;
+                o.write(if c[pc + j * ic] { a[pa + j * ia] } else { b[pb + j * ib] });
+            }
+        }
+    })
 }
 
 /// Merges adjacent dims that are contiguous in the source and drops size-1 dims, so the

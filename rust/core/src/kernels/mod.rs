@@ -8,3 +8,4 @@ pub mod parallel;
 pub mod pool;
 pub mod reduce;
 pub mod recurrent;
+pub mod standardize;

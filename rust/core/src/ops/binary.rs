@@ -5,7 +5,7 @@ use crate::autodiff::Op;
 use crate::buffer::{Buffer, IntoBuffer};
 use crate::dtype::{DType, Element, Real};
 use crate::error::{Error, Result};
-use crate::kernels::elementwise::{where_broadcast, zip_broadcast};
+use crate::kernels::elementwise::{map, where_broadcast, zip_broadcast};
 use crate::shape::broadcast_shapes;
 use crate::tensor::Tensor;
 
@@ -152,6 +152,17 @@ fn grad_rule(op: BinaryOp, a: &Tensor, b: &Tensor, y: &Tensor, g: &Tensor) -> Re
     Ok(vec![ga.map(|t| t.sum_to(a.shape())).transpose()?, gb.map(|t| t.sum_to(b.shape())).transpose()?])
 }
 
+/// Nonzero-means-true of every element (NaN is true, as in numpy), read straight from the
+/// buffer.
+fn truth(b: &Buffer) -> Vec<bool> {
+    match b {
+        Buffer::F32(v) => map(v, |x: f32| x != 0.0),
+        Buffer::F64(v) => map(v, |x: f64| x != 0.0),
+        Buffer::C64(v) => map(v, |x: crate::dtype::C32| x.re != 0.0 || x.im != 0.0),
+        Buffer::C128(v) => map(v, |x: crate::dtype::C64| x.re != 0.0 || x.im != 0.0),
+    }
+}
+
 impl Tensor {
     pub fn binary(&self, op: BinaryOp, other: &Tensor) -> Result<Tensor> {
         if self.dtype() != other.dtype() {
@@ -259,7 +270,7 @@ impl Tensor {
             return Tensor::where_(cond, &a, &b);
         }
         let out = broadcast_shapes(OP, &broadcast_shapes(OP, cond.shape(), a.shape())?, b.shape())?;
-        let c: Vec<bool> = cond.buffer().to_c64_vec().iter().map(|v| v.re != 0.0 || v.im != 0.0).collect();
+        let c = truth(cond.buffer());
         let (sc, sa, sb) = (cond.shape(), a.shape(), b.shape());
         let data = match (a.buffer(), b.buffer()) {
             (Buffer::F32(x), Buffer::F32(y)) => Buffer::F32(where_broadcast(&c, sc, x, sa, y, sb, &out)),

@@ -114,3 +114,133 @@ impl Tensor {
         ))
     }
 }
+
+/// `x` viewed as (outer, n, inner): rows `idx` of the middle axis, as (outer, idx.len(), inner).
+fn select_rows<T: Copy + Send + Sync + Default>(x: &[T], outer: usize, n: usize, inner: usize, idx: &[usize]) -> Vec<T> {
+    use rayon::prelude::*;
+    let k = idx.len();
+    let mut out = vec![T::default(); outer * k * inner];
+    if out.is_empty() {
+        return out;
+    }
+    let block = |o: usize, dst: &mut [T]| {
+        let src = &x[o * n * inner..(o + 1) * n * inner];
+        if inner == 1 {
+            for (d, &i) in dst.iter_mut().zip(idx) {
+                *d = src[i];
+            }
+        } else {
+            for (d, &i) in dst.chunks_exact_mut(inner).zip(idx) {
+                d.copy_from_slice(&src[i * inner..(i + 1) * inner]);
+            }
+        }
+    };
+    if crate::kernels::parallel::use_rayon(out.len()) && outer > 1 {
+        out.par_chunks_mut(k * inner).enumerate().for_each(|(o, dst)| block(o, dst));
+    } else {
+        out.chunks_mut(k * inner).enumerate().for_each(|(o, dst)| block(o, dst));
+    }
+    out
+}
+
+/// Zeros of (outer, n, inner) with the rows of `v` (outer, idx.len(), inner) added at rows
+/// `idx` of the middle axis (repeats add up).
+fn add_rows<T: Element>(v: &[T], outer: usize, n: usize, inner: usize, idx: &[usize]) -> Vec<T> {
+    use rayon::prelude::*;
+    let k = idx.len();
+    let mut out = vec![T::zero(); outer * n * inner];
+    if out.is_empty() {
+        return out;
+    }
+    let block = |o: usize, dst: &mut [T]| {
+        let src = &v[o * k * inner..(o + 1) * k * inner];
+        for (j, &i) in idx.iter().enumerate() {
+            let (d, s) = (&mut dst[i * inner..(i + 1) * inner], &src[j * inner..(j + 1) * inner]);
+            for (d, &s) in d.iter_mut().zip(s) {
+                *d = *d + s;
+            }
+        }
+    };
+    if crate::kernels::parallel::use_rayon(v.len().max(out.len())) && outer > 1 {
+        out.par_chunks_mut(n * inner).enumerate().for_each(|(o, dst)| block(o, dst));
+    } else {
+        out.chunks_mut(n * inner).enumerate().for_each(|(o, dst)| block(o, dst));
+    }
+    out
+}
+
+fn axis_view(op: &str, shape: &[usize], axis: usize) -> Result<(usize, usize, usize)> {
+    if axis >= shape.len() {
+        return Err(Error::index(op, format!("axis {axis} is out of bounds for shape {shape:?}")));
+    }
+    Ok((shape[..axis].iter().product(), shape[axis], shape[axis + 1..].iter().product()))
+}
+
+impl Tensor {
+    /// The slices at positions `idx` along `axis` (numpy's `take(x, idx, axis)` with a 1-D
+    /// `idx`): shape `[..axis, idx.len(), axis+1..]`. A direct row/column gather; its gradient
+    /// is [`Tensor::index_add_axis`].
+    pub fn take_axis(&self, axis: usize, idx: Arc<Vec<usize>>) -> Result<Tensor> {
+        const OP: &str = "take";
+        let (outer, n, inner) = axis_view(OP, self.shape(), axis)?;
+        if let Some(&bad) = idx.iter().find(|&&i| i >= n) {
+            return Err(Error::index(OP, format!("index {bad} is out of bounds for axis {axis} with size {n} (shape {:?})", self.shape())));
+        }
+        let data = with_buffer!(self.buffer(), v => IntoBuffer::into_buffer(select_rows(v, outer, n, inner, &idx)));
+        let mut shape = self.shape().to_vec();
+        shape[axis] = idx.len();
+        Ok(Tensor::from_op(
+            data,
+            shape,
+            || {
+                Op::new("index", vec![self.clone()], move |inp, _, g| {
+                    Ok(vec![Some(g.index_add_axis(axis, idx.clone(), inp[0].shape()[axis])?)])
+                })
+            },
+            &[self],
+        ))
+    }
+
+    /// Zeros with `axis` of length `n` and `self`'s slices along `axis` added at positions
+    /// `idx` (repeats add up): the adjoint of [`Tensor::take_axis`], whose gradient it is.
+    pub fn index_add_axis(&self, axis: usize, idx: Arc<Vec<usize>>, n: usize) -> Result<Tensor> {
+        const OP: &str = "index_add";
+        let (outer, k, inner) = axis_view(OP, self.shape(), axis)?;
+        if k != idx.len() {
+            return Err(Error::shape(OP, format!("{} indices for {k} slices along axis {axis} (shape {:?})", idx.len(), self.shape())));
+        }
+        if let Some(&bad) = idx.iter().find(|&&i| i >= n) {
+            return Err(Error::index(OP, format!("index {bad} is out of bounds for axis {axis} with size {n}")));
+        }
+        let data = with_buffer!(self.buffer(), v => IntoBuffer::into_buffer(add_rows(v, outer, n, inner, &idx)));
+        let mut shape = self.shape().to_vec();
+        shape[axis] = n;
+        Ok(Tensor::from_op(
+            data,
+            shape,
+            || Op::new("index_add", vec![self.clone()], move |_, _, g| Ok(vec![Some(g.take_axis(axis, idx.clone())?)])),
+            &[self],
+        ))
+    }
+}
+
+#[cfg(test)]
+mod axis_tests {
+    use super::*;
+
+    #[test]
+    fn take_axis_matches_flat_take() {
+        let x = Tensor::from_vec((0..24).map(|v| v as f64).collect::<Vec<_>>(), vec![2, 3, 4]).unwrap();
+        let idx = Arc::new(vec![2usize, 0, 2]);
+        let y = x.take_axis(1, idx.clone()).unwrap();
+        assert_eq!(y.shape(), &[2, 3, 4]);
+        let flat: Vec<usize> = (0..2).flat_map(|o| idx.iter().flat_map(move |&i| (0..4).map(move |j| o * 12 + i * 4 + j))).collect();
+        assert_eq!(y.to_f64_vec(), x.take(Arc::new(flat), vec![2, 3, 4]).unwrap().to_f64_vec());
+        let back = y.index_add_axis(1, idx, 3).unwrap().to_f64_vec();
+        // Row 2 was taken twice, row 1 never.
+        assert_eq!(&back[..12], &[0., 1., 2., 3., 0., 0., 0., 0., 16., 18., 20., 22.]);
+        assert!(x.take_axis(1, Arc::new(vec![3])).is_err());
+        let cols = x.take_axis(2, Arc::new(vec![3, 1])).unwrap();
+        assert_eq!(cols.to_f64_vec()[..4], [3., 1., 7., 5.]);
+    }
+}

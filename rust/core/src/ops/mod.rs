@@ -1,6 +1,7 @@
 //! The differentiable operations. Each file adds methods to [`crate::Tensor`] for one family,
 //! together with their backward rules.
 
+pub mod activation;
 pub mod binary;
 pub mod complex;
 pub mod conv;
@@ -11,6 +12,7 @@ pub mod pool;
 pub mod reduce;
 pub mod recurrent;
 pub mod shape_ops;
+pub mod standardize;
 pub mod unary;
 
 pub use binary::{BinaryOp, CompareOp};

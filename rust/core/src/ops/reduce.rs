@@ -43,11 +43,12 @@ fn reduce_one<T: Element + IntoBuffer>(v: &[T], shape: &[usize], axis: usize, op
 
 fn extreme_one<T: Real>(v: &[T], shape: &[usize], axis: usize, op: ReduceOp) -> Vec<T> {
     let (o, n, i) = split(shape, axis);
-    let nan_first = |pick: fn(T, T) -> bool| move |a: T, b: T| if a.is_nan() || (!b.is_nan() && pick(a, b)) { a } else { b };
+    // NaN wins (it propagates, as in numpy); on ties the earlier value stays. Written as one
+    // unordered comparison and a select, so the row loops vectorise.
     if op == ReduceOp::Max {
-        reduce_axis(v, o, n, i, T::from_f64(f64::NEG_INFINITY), nan_first(|a, b| a >= b))
+        reduce_axis(v, o, n, i, T::from_f64(f64::NEG_INFINITY), |a: T, b: T| if b > a || b.is_nan() { b } else { a })
     } else {
-        reduce_axis(v, o, n, i, T::from_f64(f64::INFINITY), nan_first(|a, b| a <= b))
+        reduce_axis(v, o, n, i, T::from_f64(f64::INFINITY), |a: T, b: T| if b < a || b.is_nan() { b } else { a })
     }
 }
 
@@ -82,14 +83,34 @@ impl Tensor {
             let identity = if op == ReduceOp::Prod { 1.0 } else { 0.0 };
             data = Some(Buffer::filled(self.dtype(), crate::shape::numel(&shape), identity));
         }
-        let empty = data.is_some();
-        for &a in axes.iter().filter(|_| !empty) {
-            if shape[a] == 1 {
-                continue;
+        if data.is_none() {
+            // Adjacent reduced axes are one axis of the row-major data (so a mean over H and W
+            // is one pass over rows of H·W, not two).
+            let (mut merged, mut merged_axes): (Vec<usize>, Vec<usize>) = (vec![], vec![]);
+            let mut prev_reduced = false;
+            for (i, &d) in shape.iter().enumerate() {
+                let reduced = axes.contains(&i);
+                if reduced && prev_reduced {
+                    *merged.last_mut().expect("a previous axis") *= d;
+                } else {
+                    merged.push(d);
+                    if reduced {
+                        merged_axes.push(merged.len() - 1);
+                    }
+                }
+                prev_reduced = reduced;
             }
-            let next = reduce_buffer(data.as_ref().unwrap_or(self.buffer()), &shape, a, op)?;
-            shape[a] = 1;
-            data = Some(next);
+            for &a in &merged_axes {
+                if merged[a] == 1 {
+                    continue;
+                }
+                let next = reduce_buffer(data.as_ref().unwrap_or(self.buffer()), &merged, a, op)?;
+                merged[a] = 1;
+                data = Some(next);
+            }
+            for &a in axes {
+                shape[a] = 1;
+            }
         }
         let data = match data {
             Some(d) => d,

@@ -1,0 +1,66 @@
+//! Activations with a parameter, as single elementwise ops (one pass instead of a mask, a
+//! product and a select).
+
+use crate::autodiff::Op;
+use crate::buffer::Buffer;
+use crate::dtype::Real;
+use crate::error::{Error, Result};
+use crate::kernels::elementwise::map;
+use crate::tensor::Tensor;
+
+const LEAKY: &str = "leakyrelu";
+
+fn leaky<T: Real>(v: &[T], scale: f64) -> Vec<T> {
+    let (zero, s) = (T::zero(), T::from_f64(scale));
+    // `x > 0 ? x : s·x`: NaN takes the second branch and stays NaN.
+    map(v, move |x: T| if x > zero { x } else { s * x })
+}
+
+/// The slope of leakyrelu at each element of `x`: 1 where `x > 0`, `scale` elsewhere.
+fn slope<T: Real>(v: &[T], scale: f64) -> Vec<T> {
+    let (zero, one, s) = (T::zero(), T::one(), T::from_f64(scale));
+    map(v, move |x: T| if x > zero { one } else { s })
+}
+
+impl Tensor {
+    /// `x` where `x > 0`, `scale · x` elsewhere (MATLAB's `leakyrelu`); the derivative at 0
+    /// is `scale`. Real input only.
+    pub fn leaky_relu(&self, scale: f64) -> Result<Tensor> {
+        let data = match self.buffer() {
+            Buffer::F32(v) => Buffer::F32(leaky(v, scale)),
+            Buffer::F64(v) => Buffer::F64(leaky(v, scale)),
+            b => return Err(Error::dtype(LEAKY, format!("not defined for {} input (shape {:?})", b.dtype(), self.shape()))),
+        };
+        Ok(Tensor::from_op(
+            data,
+            self.shape().to_vec(),
+            || {
+                Op::new(LEAKY, vec![self.clone()], move |inp, _y, g| {
+                    // g · slope(x): the slope is piecewise constant in x, so it is a constant
+                    // here and the rule differentiates again (to zero in x, to the slope in g).
+                    let x = &inp[0];
+                    let s = match x.buffer() {
+                        Buffer::F32(v) => Buffer::F32(slope(v, scale)),
+                        Buffer::F64(v) => Buffer::F64(slope(v, scale)),
+                        _ => unreachable!("checked in the forward pass"),
+                    };
+                    Ok(vec![Some(g.mul(&Tensor::from_buffer(s, x.shape().to_vec())?)?)])
+                })
+            },
+            &[self],
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaky_relu_values() {
+        let x = Tensor::from_vec(vec![-2.0f64, 0.0, 3.0, f64::NAN], vec![4]).unwrap();
+        let y = x.leaky_relu(0.1).unwrap().to_f64_vec();
+        assert_eq!(&y[..3], &[-0.2, 0.0, 3.0]);
+        assert!(y[3].is_nan());
+    }
+}

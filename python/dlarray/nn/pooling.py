@@ -53,7 +53,7 @@ def maxpool(
         pool_size = [X.shape[a] if a < X.ndim else 1 for a in spatial]
         stride, padding = 1, 0
     layout, spatial, xi, perm, kernel, st, before, after = _window(X, pool_size, stride, padding, data_format, op)
-    yi, flat = _core._maxpool(xi, kernel, st, before, after)
+    yi, flat = _core._maxpool(xi, kernel, st, before, after, bool(return_indices))
     Y = from_kernel_layout(yi, perm, layout)
     if not return_indices:
         return Y

@@ -53,7 +53,8 @@ fn _transposed_conv(
     Ok(PyDlarray::new_unformatted(run(py, work, || xt.transposed_conv(&wt, &p, &output_padding))?))
 }
 
-/// Max pooling; returns (Y, flat argmax positions into x as a numpy uintp array).
+/// Max pooling; returns (Y, flat argmax positions into x as a numpy uintp array, or None
+/// unless `with_indices`: copying them out costs as much as the pooling).
 #[pyfunction]
 fn _maxpool<'py>(
     py: Python<'py>,
@@ -62,10 +63,11 @@ fn _maxpool<'py>(
     stride: Vec<usize>,
     pad_before: Vec<usize>,
     pad_after: Vec<usize>,
-) -> PyResult<(PyDlarray, Bound<'py, PyArray1<usize>>)> {
+    with_indices: bool,
+) -> PyResult<(PyDlarray, Option<Bound<'py, PyArray1<usize>>>)> {
     let xt = x.tensor().clone();
     let (y, idx) = run(py, xt.numel(), || xt.maxpool(&kernel, &stride, &pad_before, &pad_after))?;
-    Ok((PyDlarray::new_unformatted(y), PyArray1::from_slice(py, &idx)))
+    Ok((PyDlarray::new_unformatted(y), with_indices.then(|| PyArray1::from_slice(py, &idx))))
 }
 
 /// Zeros of `shape` with `y`'s elements added at flat positions `idx`.

@@ -7,21 +7,50 @@ use super::elementwise::fill_chunks;
 use super::parallel::use_rayon;
 use crate::dtype::Real;
 
-/// For each channel, folds `f(acc, channel, start)` over its rows: the `inner` contiguous
-/// elements from flat index `start` (one task per channel).
-fn per_channel<A: Send + Sync + Clone>(outer: usize, c: usize, inner: usize, init: A, f: impl Fn(&mut A, usize, usize) + Sync + Send) -> Vec<A> {
-    let body = |ch: usize| {
-        let mut acc = init.clone();
-        for o in 0..outer {
-            f(&mut acc, ch, (o * c + ch) * inner);
+/// For each channel, folds `f(acc, channel, start)` over its rows (the `inner` contiguous
+/// elements from flat index `start`), visiting rows in memory order so the pass streams;
+/// blocks of outer indices run in parallel, each with its own accumulators, joined by `merge`.
+fn per_channel<A: Send + Sync + Clone>(
+    outer: usize,
+    c: usize,
+    inner: usize,
+    init: A,
+    f: impl Fn(&mut A, usize, usize) + Sync + Send,
+    merge: impl Fn(&mut A, &A) + Sync + Send,
+) -> Vec<A> {
+    let block = |o0: usize, o1: usize| {
+        let mut acc = vec![init.clone(); c];
+        for o in o0..o1 {
+            for (ch, a) in acc.iter_mut().enumerate() {
+                f(a, ch, (o * c + ch) * inner);
+            }
         }
         acc
     };
-    if use_rayon(outer * c * inner) && c > 1 {
-        (0..c).into_par_iter().map(body).collect()
-    } else {
-        (0..c).map(body).collect()
+    let threads = rayon::current_num_threads();
+    if !use_rayon(outer * c * inner) {
+        return block(0, outer);
     }
+    if outer < 4 * threads {
+        // Few outer blocks (e.g. (C, B) data): one task per channel instead.
+        return (0..c)
+            .into_par_iter()
+            .map(|ch| {
+                let mut a = init.clone();
+                (0..outer).for_each(|o| f(&mut a, ch, (o * c + ch) * inner));
+                a
+            })
+            .collect();
+    }
+    let per = outer.div_ceil(4 * threads);
+    (0..outer.div_ceil(per))
+        .into_par_iter()
+        .map(|i| block(i * per, ((i + 1) * per).min(outer)))
+        .reduce_with(|mut a, b| {
+            a.iter_mut().zip(&b).for_each(|(x, y)| merge(x, y));
+            a
+        })
+        .unwrap_or_else(|| vec![init.clone(); c])
 }
 
 const LANES: usize = 16;
@@ -95,7 +124,7 @@ pub fn channel_moments<T: Real>(x: &[T], outer: usize, c: usize, inner: usize) -
         let mu = lane_sum(row, |v| v) / T::from_f64(inner as f64);
         let m2 = lane_sum(row, |v| (v - mu) * (v - mu));
         acc.merge(Moments { n: inner as f64, mean: mu.to_f64(), m2: m2.to_f64() });
-    });
+    }, |a, b| a.merge(*b));
     moments.iter().map(|m| (m.mean, if m.n > 0.0 { m.m2 / m.n } else { 0.0 })).unzip()
 }
 
@@ -138,6 +167,9 @@ pub fn channel_grad_sums<T: Real>(g: &[T], x: &[T], mean: &[f64], outer: usize, 
         let mu = T::from_f64(mean[ch]);
         acc.0 += lane_sum(gr, |v| v).to_f64();
         acc.1 += lane_sum2(gr, xr, |gv, xv| gv * (xv - mu)).to_f64();
+    }, |a, b| {
+        a.0 += b.0;
+        a.1 += b.1;
     })
 }
 

@@ -66,3 +66,84 @@ pub fn matmul<T: 'static + Copy + crate::dtype::Element>(
         );
     }
 }
+
+/// A read-only matrix operand with explicit row and column strides (in elements).
+#[derive(Clone, Copy)]
+pub struct Strided<'a, T> {
+    pub data: &'a [T],
+    pub row_stride: usize,
+    pub col_stride: usize,
+}
+
+impl<'a, T> Strided<'a, T> {
+    /// A contiguous row-major (rows × cols) matrix, read as stored or transposed.
+    pub fn row_major(data: &'a [T], cols: usize, transposed: bool) -> Self {
+        if transposed {
+            Strided { data, row_stride: 1, col_stride: cols }
+        } else {
+            Strided { data, row_stride: cols, col_stride: 1 }
+        }
+    }
+
+    /// Whether every element of a (rows × cols) view lies inside `data`.
+    fn fits(&self, rows: usize, cols: usize) -> bool {
+        rows == 0 || cols == 0 || (rows - 1) * self.row_stride + (cols - 1) * self.col_stride < self.data.len()
+    }
+}
+
+/// `dst (m×n, rows `dst_row_stride` apart, unit column stride) = [dst +] lhs (m×k) · rhs (k×n)`
+/// with arbitrary operand strides: lets a recurrent step add its product straight into a
+/// strided pre-activation block, without a copy or an extra pass. `threaded` allows the
+/// thread pool for large products (small per-step products run faster on one thread than
+/// they gain from waking the pool).
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_into<T: 'static + Copy + crate::dtype::Element>(
+    dst: &mut [T],
+    dst_row_stride: usize,
+    accumulate: bool,
+    lhs: Strided<'_, T>,
+    rhs: Strided<'_, T>,
+    m: usize,
+    n: usize,
+    k: usize,
+    threaded: bool,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(m == 1 || (m - 1) * dst_row_stride + n <= dst.len(), "matmul_into: destination too small");
+    assert!(lhs.fits(m, k) && rhs.fits(k, n), "matmul_into: operand too small");
+    if k == 0 {
+        if !accumulate {
+            for row in 0..m {
+                dst[row * dst_row_stride..row * dst_row_stride + n].iter_mut().for_each(|d| *d = T::zero());
+            }
+        }
+        return;
+    }
+    let par = if threaded { parallelism(m * n * k) } else { Parallelism::None };
+    // SAFETY: the asserts above keep every addressed element inside its slice.
+    unsafe {
+        gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            dst_row_stride as isize,
+            accumulate,
+            lhs.data.as_ptr(),
+            lhs.col_stride as isize,
+            lhs.row_stride as isize,
+            rhs.data.as_ptr(),
+            rhs.col_stride as isize,
+            rhs.row_stride as isize,
+            if accumulate { T::one() } else { T::zero() },
+            T::one(),
+            false,
+            false,
+            false,
+            par,
+        );
+    }
+}

@@ -169,6 +169,52 @@ pub(super) fn recurrent_weight_grad<T: Real>(dr: &mut [T], dz: &[T], hs: &[T], r
 
 // ----- LSTM ---------------------------------------------------------------------------------
 
+/// The LSTM's per-step product runs on stacked operands: the weights `[W b R]` (4H × K,
+/// K = C + 1 + H) times the step input `[x_t; 1; h_{t-1}]` (K × B). One product per step
+/// then gives the whole pre-activation (input projection, bias and recurrence together),
+/// and after the loop one product `dz · [x; 1; h_prev]'` gives dW, db and dR at once.
+fn stacked_k(d: Dims) -> usize {
+    d.c + 1 + d.h
+}
+
+/// `[W b R]` stored transposed, (K, 4H): a column-major left operand, which the product
+/// reads as it is (no per-step packing of the weights).
+fn stacked_weights_t<T: Real>(w: &[T], bias: &[T], r: &[T], d: Dims) -> Vec<T> {
+    let (rows, kk) = (4 * d.h, stacked_k(d));
+    let mut out = vec![T::zero(); kk * rows];
+    for i in 0..rows {
+        for c in 0..d.c {
+            out[c * rows + i] = w[i * d.c + c];
+        }
+        out[d.c * rows + i] = bias[i];
+        for j in 0..d.h {
+            out[(d.c + 1 + j) * rows + i] = r[i * d.h + j];
+        }
+    }
+    out
+}
+
+/// The stacked step inputs (K, (T+1)·B): column block s is `[x_s; 1; h_{s-1}]` (x's last
+/// block unused and zero). The hidden rows are filled in by the forward pass (block 0 = h0).
+fn stacked_inputs<T: Real>(x: &[T], h0: &[T], d: Dims) -> Vec<T> {
+    let (b, t, width) = (d.b, d.t, (d.t + 1) * d.b);
+    let mut xh = vec![T::zero(); stacked_k(d) * width];
+    for c in 0..d.c {
+        let (src, dst) = (&x[c * b * t..(c + 1) * b * t], &mut xh[c * width..c * width + b * t]);
+        for bb in 0..b {
+            for s in 0..t {
+                dst[s * b + bb] = src[bb * t + s];
+            }
+        }
+    }
+    xh[d.c * width..(d.c + 1) * width].iter_mut().for_each(|v| *v = T::one());
+    for k in 0..d.h {
+        let row = (d.c + 1 + k) * width;
+        xh[row..row + b].copy_from_slice(&h0[k * b..(k + 1) * b]);
+    }
+    xh
+}
+
 /// What the LSTM forward pass keeps for its backward pass.
 /// `S` is the storage: `Vec<T>` from the forward pass, `&[T]` for the backward pass.
 pub struct LstmSaved<S> {
@@ -178,8 +224,9 @@ pub struct LstmSaved<S> {
     pub cells: S,
     /// The state activation of each cell state, σ_c(c_t): (T, H, B).
     pub cells_activated: S,
-    /// Hidden states: (H, (T+1)·B), column block s = h_{s-1}.
-    pub hidden: S,
+    /// The stacked step inputs `[x; 1; h_prev]`: (C + 1 + H, (T+1)·B), column block s for
+    /// step s (block T holds only the last hidden state).
+    pub inputs: S,
 }
 
 /// Returns the packed output (H, B, T+1) — hidden states of every step, then the final cell
@@ -196,16 +243,18 @@ pub fn lstm_forward<T: Real>(
     state: Activation,
     gate: Activation,
 ) -> (Vec<T>, LstmSaved<Vec<T>>) {
-    let (h, b, t) = (d.h, d.b, d.t);
+    let (h, b, t, kk) = (d.h, d.b, d.t, stacked_k(d));
     let (hb, width) = (h * b, (t + 1) * b);
+    let weights_t = stacked_weights_t(w, bias, r, d);
+    let weights = Strided { data: &weights_t[..], row_stride: 1, col_stride: 4 * h };
+    let mut inputs = stacked_inputs(x, h0, d);
+    let hidden_row0 = (d.c + 1) * width;
     let mut gates = vec![T::zero(); t * 4 * hb];
     let mut cells = vec![T::zero(); t * hb];
     let mut cells_activated = vec![T::zero(); t * hb];
-    let mut hidden = hidden_with_h0(h0, d);
     for s in 0..t {
         let z = &mut gates[s * 4 * hb..(s + 1) * 4 * hb];
-        project_step(z, w, x, bias, 4 * h, s, d);
-        matmul_into(z, b, true, Strided::row_major(r, h, false), block(&hidden, width, s, b), 4 * h, b, h, false);
+        matmul_into(z, b, false, weights, block(&inputs, width, s, b), 4 * h, b, kk, false);
         let (zif, zgo) = z.split_at_mut(2 * hb);
         let (zg, zo) = zgo.split_at_mut(hb);
         gate.apply_in_place(zif);
@@ -218,13 +267,13 @@ pub fn lstm_forward<T: Real>(
         lstm_cell_update(ig, fg, zg, c_prev, c_new);
         let tc = &mut cells_activated[s * hb..(s + 1) * hb];
         state.apply_into(c_new, tc);
-        lstm_hidden_update(zo, tc, &mut hidden[(s + 1) * b..], width, b);
+        lstm_hidden_update(zo, tc, &mut inputs[hidden_row0 + (s + 1) * b..], width, b);
     }
-    let mut out = hidden_to_output(&hidden, d, 1);
+    let mut out = hidden_to_output(&inputs[hidden_row0..], d, 1);
     for e in 0..hb {
         out[e * (t + 1) + t] = cells[(t - 1) * hb + e];
     }
-    (out, LstmSaved { gates, cells, cells_activated, hidden })
+    (out, LstmSaved { gates, cells, cells_activated, inputs })
 }
 
 /// Gradients of every LSTM input from the gradient `gout` of the packed output.
@@ -241,7 +290,6 @@ pub struct LstmGrads<T> {
 pub fn lstm_backward<T: Real>(
     gout: &[T],
     saved: &LstmSaved<&[T]>,
-    x: &[T],
     c0: &[T],
     w: &[T],
     r: &[T],
@@ -250,8 +298,8 @@ pub fn lstm_backward<T: Real>(
     gate: Activation,
     need_x: bool,
 ) -> LstmGrads<T> {
-    let (h, b, t, bt) = (d.h, d.b, d.t, d.bt());
-    let hb = h * b;
+    let (h, b, t, bt, kk) = (d.h, d.b, d.t, d.bt(), stacked_k(d));
+    let (hb, width) = (h * b, (t + 1) * b);
     let gy = output_grad_to_columns(gout, d, 1);
     // Pre-activation gradients of the four gates, (4H, T·B).
     let mut dz_all = vec![T::zero(); 4 * h * bt];
@@ -269,12 +317,26 @@ pub fn lstm_backward<T: Real>(
         gate.deriv_into(&gs[3 * hb..], &mut dgates[3 * hb..]);
         state.deriv_into(tc, &mut dtc);
         lstm_backward_cells(&gy[s * b..], &mut dh_rec, &mut dc, gs, &dgates, tc, &dtc, c_prev, &mut dz_all[s * b..], h, b, bt);
-        // dh_{t-1} from the recurrence: R' · dz_s (R read transposed, dz_s in place).
+        // dh_{t-1} from the recurrence: R' · dz_s (R' is column-major: read in place).
         matmul_into(&mut dh_rec, b, false, Strided::row_major(r, h, true), block(&dz_all, bt, s, b), h, b, 4 * h, false);
     }
-    let mut dr = vec![T::zero(); 4 * h * h];
-    recurrent_weight_grad(&mut dr, &dz_all, saved.hidden, 4 * h, d);
-    let (dx, dw, db) = input_side_grads(&dz_all, x, w, 4 * h, d, need_x);
+    // [dW db dR] = dz · [x; 1; h_prev]' over all T·B columns, in one product.
+    let mut dstacked = vec![T::zero(); 4 * h * kk];
+    let inputs_t = Strided { data: saved.inputs, row_stride: 1, col_stride: width };
+    matmul_into(&mut dstacked, kk, false, Strided::row_major(&dz_all, bt, false), inputs_t, 4 * h, kk, bt, true);
+    let (mut dw, mut db, mut dr) = (Vec::with_capacity(4 * h * d.c), Vec::with_capacity(4 * h), Vec::with_capacity(4 * h * h));
+    for row in dstacked.chunks_exact(kk) {
+        dw.extend_from_slice(&row[..d.c]);
+        db.push(row[d.c]);
+        dr.extend_from_slice(&row[d.c + 1..]);
+    }
+    let dx = if need_x {
+        let mut dx = vec![T::zero(); d.c * bt];
+        matmul_into(&mut dx, bt, false, Strided::row_major(w, d.c, true), Strided::row_major(&dz_all, bt, false), d.c, bt, 4 * h, true);
+        from_time_columns(&dx, d.c, d.b, d.t)
+    } else {
+        Vec::new()
+    };
     LstmGrads { dx, dh0: dh_rec, dc0: dc, dw, dr, db }
 }
 

@@ -93,7 +93,8 @@ pub trait Element:
 }
 
 /// Real floating-point elements: what every non-complex kernel works on.
-pub trait Real: Element + PartialOrd + libm_ops::Float {
+/// `SliceMath` gives the vectorised slice forms of exp, tanh and sigmoid.
+pub trait Real: Element + PartialOrd + libm_ops::Float + crate::kernels::vmath::SliceMath {
     fn to_f64(self) -> f64;
 }
 

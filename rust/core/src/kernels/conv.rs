@@ -16,7 +16,7 @@
 
 use rayon::prelude::*;
 
-use super::gemm::{matmul_strided, Strided};
+use super::gemm::{matmul_to, Strided};
 use super::parallel::use_rayon;
 use crate::dtype::Element;
 
@@ -170,7 +170,7 @@ unsafe fn scatter_cols<T: Element>(col: &[T], geo: &ConvGeom, taps: &Taps, g: us
 fn channel_rows<'a, T: Copy>(a: &'a [T], per_pixel: usize, n: usize, first: usize, rows: usize, p0: usize, count: usize, tmp: &'a mut [T]) -> Strided<'a, T> {
     if count == 1 {
         let base = (p0 * per_pixel + first) * n;
-        return Strided::rows(&a[base..base + rows * n], n);
+        return Strided::row_major(&a[base..base + rows * n], n, false);
     }
     let width = count * n;
     for r in 0..rows {
@@ -179,17 +179,17 @@ fn channel_rows<'a, T: Copy>(a: &'a [T], per_pixel: usize, n: usize, first: usiz
             tmp[r * width + pl * n..r * width + (pl + 1) * n].copy_from_slice(&a[s..s + n]);
         }
     }
-    Strided::rows(&tmp[..rows * width], width)
+    Strided::row_major(&tmp[..rows * width], width, false)
 }
 
 /// Group `grp`'s weights (K..., C/G, F/G, G) as the (F/G × taps·C/G) matrix of the forward pass.
 fn weights_by_filter<'a, T>(w: &'a [T], geo: &ConvGeom, grp: usize) -> Strided<'a, T> {
-    Strided { data: &w[grp..], rs: geo.groups, cs: geo.fg() * geo.groups }
+    Strided { data: &w[grp..], row_stride: geo.groups, col_stride: geo.fg() * geo.groups }
 }
 
 /// Group `grp`'s weights as the (taps·C/G × F/G) matrix of the input gradient.
 fn weights_by_tap<'a, T>(w: &'a [T], geo: &ConvGeom, grp: usize) -> Strided<'a, T> {
-    Strided { data: &w[grp..], rs: geo.fg() * geo.groups, cs: geo.groups }
+    Strided { data: &w[grp..], row_stride: geo.fg() * geo.groups, col_stride: geo.groups }
 }
 
 /// Scratch of one task: a column matrix and a channel-rows block.
@@ -236,7 +236,7 @@ pub fn conv_forward<T: 'static + Element>(x: &[T], w: &[T], bias: Option<&[T]>, 
             let width = count * n;
             for grp in 0..geo.groups {
                 gather_cols(x, geo, &taps, grp, p0 + b0, count, &mut s.col, pad_value);
-                let cols = Strided::rows(&s.col[..rows * width], width);
+                let cols = Strided::row_major(&s.col[..rows * width], width, false);
                 let lhs = weights_by_filter(w, geo, grp);
                 let bias_of = |fi: usize| bias.map_or(T::zero(), |b| b[grp * fg + fi]);
                 if count == 1 {
@@ -244,9 +244,9 @@ pub fn conv_forward<T: 'static + Element>(x: &[T], w: &[T], bias: Option<&[T]>, 
                     if bias.is_some() {
                         dst.chunks_mut(n).enumerate().for_each(|(fi, r)| r.fill(bias_of(fi)));
                     }
-                    matmul_strided(dst, n, 1, lhs, cols, fg, n, rows, bias.is_some());
+                    matmul_to(dst, n, 1, bias.is_some(), lhs, cols, fg, n, rows, false);
                 } else {
-                    matmul_strided(&mut s.tmp[..fg * width], width, 1, lhs, cols, fg, width, rows, false);
+                    matmul_to(&mut s.tmp[..fg * width], width, 1, false, lhs, cols, fg, width, rows, false);
                     for fi in 0..fg {
                         let bv = bias_of(fi);
                         for pl in 0..count {
@@ -311,7 +311,7 @@ pub fn conv_backward_input<T: 'static + Element>(g: &[T], w: &[T], geo: &ConvGeo
             let width = count * n;
             for grp in 0..geo.groups {
                 let rhs = channel_rows(g, geo.f, n, grp * fg, fg, b0, count, &mut s.tmp);
-                matmul_strided(&mut s.col[..rows * width], width, 1, weights_by_tap(w, geo, grp), rhs, rows, width, fg, false);
+                matmul_to(&mut s.col[..rows * width], width, 1, false, weights_by_tap(w, geo, grp), rhs, rows, width, fg, false);
                 // SAFETY: dx outlives the scope; bands of one wave write disjoint input pixels.
                 unsafe { scatter_cols(&s.col, geo, &taps, grp, b0, count, out.0) };
             }
@@ -348,11 +348,11 @@ pub fn conv_backward_weight<T: 'static + Element>(x: &[T], g: &[T], geo: &ConvGe
             let width = count * n;
             for grp in 0..geo.groups {
                 gather_cols(x, geo, &taps, grp, b0, count, &mut s.col, pad_value);
-                let cols = Strided::rows(&s.col[..rows * width], width);
+                let cols = Strided::row_major(&s.col[..rows * width], width, false);
                 let gr = channel_rows(g, geo.f, n, grp * fg, fg, b0, count, &mut s.tmp);
-                let g_t = Strided { data: gr.data, rs: gr.cs, cs: gr.rs };
+                let g_t = gr.t();
                 // dw rows (tap, channel), columns f: stride F/G·G and G, from group grp.
-                matmul_strided(&mut dw[grp..], fg * geo.groups, geo.groups, cols, g_t, rows, fg, width, true);
+                matmul_to(&mut dw[grp..], fg * geo.groups, geo.groups, true, cols, g_t, rows, fg, width, false);
             }
         }
     };

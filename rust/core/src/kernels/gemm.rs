@@ -67,82 +67,109 @@ pub fn matmul<T: 'static + Copy + crate::dtype::Element>(
     }
 }
 
-/// A matrix operand with explicit strides: element (i, j) at `ptr[i·rs + j·cs]`.
+/// A read-only matrix operand with explicit row and column strides (in elements).
 #[derive(Clone, Copy)]
 pub struct Strided<'a, T> {
     pub data: &'a [T],
-    pub rs: usize,
-    pub cs: usize,
+    pub row_stride: usize,
+    pub col_stride: usize,
 }
 
 impl<'a, T> Strided<'a, T> {
-    /// A contiguous row-major (rows × cols) matrix.
-    pub fn rows(data: &'a [T], cols: usize) -> Self {
-        Strided { data, rs: cols, cs: 1 }
+    /// A contiguous row-major (rows × cols) matrix, read as stored or transposed.
+    pub fn row_major(data: &'a [T], cols: usize, transposed: bool) -> Self {
+        if transposed {
+            Strided { data, row_stride: 1, col_stride: cols }
+        } else {
+            Strided { data, row_stride: cols, col_stride: 1 }
+        }
     }
-    /// The transpose of a contiguous row-major matrix with `cols` columns.
-    pub fn transposed(data: &'a [T], cols: usize) -> Self {
-        Strided { data, rs: 1, cs: cols }
+
+    /// The same matrix read transposed.
+    pub fn t(self) -> Self {
+        Strided { data: self.data, row_stride: self.col_stride, col_stride: self.row_stride }
     }
+
+    /// Whether every element of a (rows × cols) view lies inside `data`.
     fn fits(&self, rows: usize, cols: usize) -> bool {
-        rows == 0 || cols == 0 || (rows - 1) * self.rs + (cols - 1) * self.cs < self.data.len()
+        rows == 0 || cols == 0 || (rows - 1) * self.row_stride + (cols - 1) * self.col_stride < self.data.len()
     }
 }
 
-/// `dst (m×n) = [dst +] lhs (m×k) · rhs (k×n)` with arbitrary (non-negative) strides, on the
-/// calling thread: the building block of kernels that parallelise around many small products
-/// (convolution per output pixel block). `accumulate` adds to what `dst` holds.
+/// `dst (m×n) = [dst +] lhs (m×k) · rhs (k×n)` with arbitrary operand and destination strides:
+/// lets a recurrent step add its product straight into a strided pre-activation block, and a
+/// convolution write a pixel block's product in place or into a strided weight gradient.
+/// `threaded` allows the thread pool for large products (small per-step or per-block
+/// products run faster on one thread than they gain from waking the pool).
 #[allow(clippy::too_many_arguments)]
-pub fn matmul_strided<T: 'static + Copy + crate::dtype::Element>(
+pub fn matmul_into<T: 'static + Copy + crate::dtype::Element>(
     dst: &mut [T],
-    dst_rs: usize,
-    dst_cs: usize,
+    dst_row_stride: usize,
+    accumulate: bool,
     lhs: Strided<'_, T>,
     rhs: Strided<'_, T>,
     m: usize,
     n: usize,
     k: usize,
+    threaded: bool,
+) {
+    matmul_to(dst, dst_row_stride, 1, accumulate, lhs, rhs, m, n, k, threaded)
+}
+
+/// [`matmul_into`] with a column stride for the destination too (element (i, j) of `dst` at
+/// `i·dst_row_stride + j·dst_col_stride`).
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_to<T: 'static + Copy + crate::dtype::Element>(
+    dst: &mut [T],
+    dst_row_stride: usize,
+    dst_col_stride: usize,
     accumulate: bool,
+    lhs: Strided<'_, T>,
+    rhs: Strided<'_, T>,
+    m: usize,
+    n: usize,
+    k: usize,
+    threaded: bool,
 ) {
     if m == 0 || n == 0 {
         return;
     }
-    assert!(
-        lhs.fits(m, k) && rhs.fits(k, n) && (m - 1) * dst_rs + (n - 1) * dst_cs < dst.len(),
-        "matmul_strided: operand strides exceed their slices"
-    );
+    let (drs, dcs) = (dst_row_stride, dst_col_stride);
+    assert!((m - 1) * drs + (n - 1) * dcs < dst.len(), "matmul_into: destination too small");
+    assert!(lhs.fits(m, k) && rhs.fits(k, n), "matmul_into: operand too small");
     if k == 0 {
         if !accumulate {
             for i in 0..m {
                 for j in 0..n {
-                    dst[i * dst_rs + j * dst_cs] = T::zero();
+                    dst[i * drs + j * dcs] = T::zero();
                 }
             }
         }
         return;
     }
-    // SAFETY: every index the product touches lies inside its slice (asserted above).
+    let par = if threaded { parallelism(m * n * k) } else { Parallelism::None };
+    // SAFETY: the asserts above keep every addressed element inside its slice.
     unsafe {
         gemm(
             m,
             n,
             k,
             dst.as_mut_ptr(),
-            dst_cs as isize,
-            dst_rs as isize,
+            dcs as isize,
+            drs as isize,
             accumulate,
             lhs.data.as_ptr(),
-            lhs.cs as isize,
-            lhs.rs as isize,
+            lhs.col_stride as isize,
+            lhs.row_stride as isize,
             rhs.data.as_ptr(),
-            rhs.cs as isize,
-            rhs.rs as isize,
+            rhs.col_stride as isize,
+            rhs.row_stride as isize,
+            if accumulate { T::one() } else { T::zero() },
             T::one(),
-            T::one(),
             false,
             false,
             false,
-            Parallelism::None,
+            par,
         );
     }
 }

@@ -2,10 +2,13 @@
 
 pub mod conv;
 pub mod elementwise;
+pub mod gate_activation;
 pub mod gemm;
 pub mod norm;
 pub mod parallel;
 pub mod pool;
 pub mod reduce;
 pub mod recurrent;
+pub mod recurrent_gru;
 pub mod standardize;
+pub mod vmath;

@@ -1,85 +1,22 @@
-//! Fused LSTM and GRU kernels on raw slices: the whole-sequence forward pass (one GEMM for
-//! the input projection of every time step, then per step one recurrent GEMM and a single
-//! pass over the gates) and its first-order backward pass (BPTT with one GEMM per step, and
-//! the weight, input and bias gradients as three large GEMMs after the loop).
+//! Fused LSTM kernels on raw slices (the GRU's are in `recurrent_gru`): the whole-sequence
+//! forward pass (per step, the input and recurrent products accumulate straight into the
+//! step's gate block, then whole-block activations) and its first-order backward pass (BPTT
+//! with one product per step; the weight, input and bias gradients as large products after
+//! the loop).
 //!
 //! Layouts are row-major and MATLAB's: `x` (C, B, T), weights (G·H, C) and recurrent weights
-//! (G·H, H) with the gates stacked in rows, states (H, B). Internally everything is
-//! time-major — the input as (C, T·B), projections and gradients as (rows, T·B) with column
-//! s·B + b, per-step intermediates as (T, rows, B) — so each step touches contiguous memory
-//! (strided per-step access into (…, B, T) arrays costs a cache miss per element).
+//! (G·H, H) with the gates stacked in rows, states (H, B). Internally:
+//! - per-step intermediates are time-major, (T, rows, B), so each step is one contiguous block;
+//! - hidden states are kept as an (H, (T+1)·B) matrix whose column block s is h_{s-1}
+//!   (block 0 is h0), and pre-activation gradients as (rows, T·B) with column s·B + b. Each
+//!   step reads or writes its column block through a strided view, and the weight gradients
+//!   after the loop are single products over all T·B columns, with no reshuffling copy.
 
-use super::gemm::matmul;
+pub use super::gate_activation::Activation;
+use super::gemm::{matmul_into, Strided};
+pub use super::recurrent_gru::*;
+use super::vmath::multiversion;
 use crate::dtype::Real;
-
-/// A gate or state activation; derivatives are taken from the activation's *output* so the
-/// backward pass needs only what the forward pass saved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Activation {
-    Tanh,
-    Softsign,
-    Relu,
-    Sigmoid,
-    /// MATLAB's hard sigmoid: `max(0, min(1, 0.2·x + 0.5))`.
-    HardSigmoid,
-}
-
-impl Activation {
-    #[inline(always)]
-    pub fn apply<T: Real>(self, x: T) -> T {
-        let one = T::one();
-        match self {
-            Activation::Tanh => x.tanh(),
-            Activation::Softsign => x / (one + x.abs()),
-            Activation::Relu => {
-                if x > T::zero() {
-                    x
-                } else {
-                    T::zero()
-                }
-            }
-            Activation::Sigmoid => one / (one + (-x).exp()),
-            Activation::HardSigmoid => {
-                let y = x * T::from_f64(0.2) + T::from_f64(0.5);
-                if y < T::zero() {
-                    T::zero()
-                } else if y > one {
-                    one
-                } else {
-                    y
-                }
-            }
-        }
-    }
-
-    /// f'(x) expressed through y = f(x).
-    #[inline(always)]
-    pub fn deriv_from_output<T: Real>(self, y: T) -> T {
-        let one = T::one();
-        match self {
-            Activation::Tanh => one - y * y,
-            Activation::Softsign => {
-                let d = one - y.abs();
-                d * d
-            }
-            Activation::Relu => {
-                if y > T::zero() {
-                    one
-                } else {
-                    T::zero()
-                }
-            }
-            Activation::Sigmoid => y * (one - y),
-            Activation::HardSigmoid => {
-                if y > T::zero() && y < one {
-                    T::from_f64(0.2)
-                } else {
-                    T::zero()
-                }
-            }
-        }
-    }
-}
 
 /// Sizes of one recurrent problem.
 #[derive(Debug, Clone, Copy)]
@@ -91,38 +28,42 @@ pub struct Dims {
 }
 
 impl Dims {
-    fn bt(&self) -> usize {
+    pub(super) fn bt(&self) -> usize {
         self.b * self.t
     }
 }
 
-/// `w (rows×C) · x (C×BT)` plus `bias[row]` on every column: the input projection of all steps.
-fn input_projection<T: Real>(w: &[T], x: &[T], bias: &[T], rows: usize, d: Dims) -> Vec<T> {
-    let bt = d.bt();
-    let mut xp = vec![T::zero(); rows * bt];
-    matmul(&mut xp, w, x, rows, bt, d.c, false, false, false);
-    for (row, chunk) in xp.chunks_mut(bt.max(1)).enumerate() {
-        let bj = bias[row];
-        chunk.iter_mut().for_each(|v| *v = *v + bj);
+/// Sum of a slice with 16 independent partial sums: a single running sum is one long chain
+/// of dependent additions that cannot be vectorised.
+fn lane_sum<T: Real>(v: &[T]) -> T {
+    const LANES: usize = 16;
+    let mut acc = [T::zero(); LANES];
+    let chunks = v.chunks_exact(LANES);
+    let tail: T = chunks.remainder().iter().copied().sum();
+    for c in chunks {
+        for i in 0..LANES {
+            acc[i] = acc[i] + c[i];
+        }
     }
-    xp
+    acc.iter().copied().sum::<T>() + tail
 }
 
 /// Row sums of a (rows × n) matrix.
-fn row_sums<T: Real>(m: &[T], n: usize) -> Vec<T> {
+pub(super) fn row_sums<T: Real>(m: &[T], n: usize) -> Vec<T> {
     if n == 0 {
         return vec![T::zero(); m.len()];
     }
-    m.chunks(n).map(|r| r.iter().copied().sum()).collect()
+    m.chunks(n).map(lane_sum).collect()
 }
 
 /// (rows, B, T) → (rows, T·B) with column s·B + b.
-fn to_time_columns<T: Real>(x: &[T], rows: usize, b: usize, t: usize) -> Vec<T> {
+pub(super) fn to_time_columns<T: Real>(x: &[T], rows: usize, b: usize, t: usize) -> Vec<T> {
     let mut out = vec![T::zero(); x.len()];
     for r in 0..rows {
+        let (src, dst) = (&x[r * b * t..(r + 1) * b * t], &mut out[r * b * t..(r + 1) * b * t]);
         for bb in 0..b {
             for s in 0..t {
-                out[r * b * t + s * b + bb] = x[r * b * t + bb * t + s];
+                dst[s * b + bb] = src[bb * t + s];
             }
         }
     }
@@ -130,65 +71,87 @@ fn to_time_columns<T: Real>(x: &[T], rows: usize, b: usize, t: usize) -> Vec<T> 
 }
 
 /// (rows, T·B) with column s·B + b → (rows, B, T).
-fn from_time_columns<T: Real>(x: &[T], rows: usize, b: usize, t: usize) -> Vec<T> {
+pub(super) fn from_time_columns<T: Real>(x: &[T], rows: usize, b: usize, t: usize) -> Vec<T> {
     let mut out = vec![T::zero(); x.len()];
     for r in 0..rows {
+        let (src, dst) = (&x[r * b * t..(r + 1) * b * t], &mut out[r * b * t..(r + 1) * b * t]);
         for s in 0..t {
             for bb in 0..b {
-                out[r * b * t + bb * t + s] = x[r * b * t + s * b + bb];
+                dst[bb * t + s] = src[s * b + bb];
             }
         }
     }
     out
 }
 
-/// Time-major states (T, H, B) → (H, B, T + extra) (the extra columns left zero).
-fn states_to_output<T: Real>(hs: &[T], hb: usize, t: usize, extra: usize) -> Vec<T> {
-    let tt = t + extra;
-    let mut out = vec![T::zero(); hb * tt];
-    for e in 0..hb {
-        for s in 0..t {
-            out[e * tt + s] = hs[s * hb + e];
-        }
-    }
-    out
-}
-
-/// The first T columns of a (H, B, T + extra) gradient as time-major (T, H, B).
-fn output_to_states<T: Real>(g: &[T], hb: usize, t: usize, extra: usize) -> Vec<T> {
-    let tt = t + extra;
-    let mut out = vec![T::zero(); hb * t];
-    for e in 0..hb {
-        for s in 0..t {
-            out[s * hb + e] = g[e * tt + s];
-        }
-    }
-    out
-}
-
-/// h_{t-1} for every step as a (H, T·B) matrix (column s·B + b), from time-major states.
-fn previous_states<T: Real>(hs: &[T], h0: &[T], d: Dims) -> Vec<T> {
-    let (hb, b, bt) = (d.h * d.b, d.b, d.bt());
-    let mut hp = vec![T::zero(); d.h * bt];
+/// The hidden-state matrix (H, (T+1)·B) with h0 as column block 0 and the rest zero.
+pub(super) fn hidden_with_h0<T: Real>(h0: &[T], d: Dims) -> Vec<T> {
+    let (b, w) = (d.b, (d.t + 1) * d.b);
+    let mut hs = vec![T::zero(); d.h * w];
     for k in 0..d.h {
-        for s in 0..d.t {
-            let src = if s == 0 { &h0[k * b..(k + 1) * b] } else { &hs[(s - 1) * hb + k * b..(s - 1) * hb + (k + 1) * b] };
-            hp[k * bt + s * b..k * bt + (s + 1) * b].copy_from_slice(src);
+        hs[k * w..k * w + b].copy_from_slice(&h0[k * b..(k + 1) * b]);
+    }
+    hs
+}
+
+/// The output (H, B, T + extra) from the hidden-state matrix (its blocks 1..=T); the extra
+/// columns are left zero.
+pub(super) fn hidden_to_output<T: Real>(hs: &[T], d: Dims, extra: usize) -> Vec<T> {
+    let (b, t, tt, w) = (d.b, d.t, d.t + extra, (d.t + 1) * d.b);
+    let mut out = vec![T::zero(); d.h * b * tt];
+    for k in 0..d.h {
+        let (src, dst) = (&hs[k * w + b..(k + 1) * w], &mut out[k * b * tt..(k + 1) * b * tt]);
+        for (bb, row) in dst.chunks_exact_mut(tt).enumerate() {
+            let src = &src[bb..];
+            for (s, v) in row[..t].iter_mut().enumerate() {
+                *v = src[s * b];
+            }
         }
     }
-    hp
+    out
+}
+
+/// The first T columns of a (H, B, T + extra) output gradient as (H, T·B), column s·B + b.
+pub(super) fn output_grad_to_columns<T: Real>(g: &[T], d: Dims, extra: usize) -> Vec<T> {
+    let (b, t, tt) = (d.b, d.t, d.t + extra);
+    let mut out = vec![T::zero(); d.h * b * t];
+    for k in 0..d.h {
+        let (src, dst) = (&g[k * b * tt..(k + 1) * b * tt], &mut out[k * b * t..(k + 1) * b * t]);
+        for bb in 0..b {
+            for s in 0..t {
+                dst[s * b + bb] = src[bb * tt + s];
+            }
+        }
+    }
+    out
+}
+
+/// Column block `s` (B columns) of a matrix with `width` columns, as a read-only view.
+pub(super) fn block<T>(m: &[T], width: usize, s: usize, b: usize) -> Strided<'_, T> {
+    Strided { data: &m[s * b..], row_stride: width, col_stride: 1 }
+}
+
+/// `dst (rows × B) = w (rows × C) · x_s + bias[row]`: step `s`'s input projection, reading
+/// x (C, B, T) in place (column b of x_s is at stride T).
+pub(super) fn project_step<T: Real>(dst: &mut [T], w: &[T], x: &[T], bias: &[T], rows: usize, s: usize, d: Dims) {
+    let xs = Strided { data: &x[s..], row_stride: d.b * d.t, col_stride: d.t };
+    matmul_into(dst, d.b, false, Strided::row_major(w, d.c, false), xs, rows, d.b, d.c, false);
+    for (row, chunk) in dst.chunks_exact_mut(d.b).enumerate().take(rows) {
+        let bj = bias[row];
+        chunk.iter_mut().for_each(|v| *v = *v + bj);
+    }
 }
 
 /// Gradients of the parameters shared by LSTM and GRU from the pre-activation gradients
-/// `dz` (rows × BT): (dX (C, BT), dW (rows, C), db (rows)).
-/// `dz` and `x_tc` are in time-column layout; dX is returned as (C, B, T).
-fn input_side_grads<T: Real>(dz: &[T], x_tc: &[T], w: &[T], rows: usize, d: Dims, need_x: bool) -> (Vec<T>, Vec<T>, Vec<T>) {
+/// `dz` (rows × T·B, time columns): (dX (C, B, T), dW (rows, C), db (rows)).
+pub(super) fn input_side_grads<T: Real>(dz: &[T], x: &[T], w: &[T], rows: usize, d: Dims, need_x: bool) -> (Vec<T>, Vec<T>, Vec<T>) {
     let bt = d.bt();
+    let x_tc = to_time_columns(x, d.c, d.b, d.t);
     let mut dw = vec![T::zero(); rows * d.c];
-    matmul(&mut dw, dz, x_tc, rows, d.c, bt, false, true, false);
+    matmul_into(&mut dw, d.c, false, Strided::row_major(dz, bt, false), Strided::row_major(&x_tc, bt, true), rows, d.c, bt, true);
     let dx = if need_x {
         let mut dx = vec![T::zero(); d.c * bt];
-        matmul(&mut dx, w, dz, d.c, bt, rows, true, false, false);
+        matmul_into(&mut dx, bt, false, Strided::row_major(w, d.c, true), Strided::row_major(dz, bt, false), d.c, bt, rows, true);
         from_time_columns(&dx, d.c, d.b, d.t)
     } else {
         Vec::new()
@@ -196,17 +159,74 @@ fn input_side_grads<T: Real>(dz: &[T], x_tc: &[T], w: &[T], rows: usize, d: Dims
     (dx, dw, row_sums(dz, bt))
 }
 
+/// `dr (rows × H) = dz (rows × T·B) · hp'` where hp is the first T column blocks of the
+/// hidden-state matrix (h_{s-1} for every step).
+pub(super) fn recurrent_weight_grad<T: Real>(dr: &mut [T], dz: &[T], hs: &[T], rows: usize, d: Dims) {
+    let bt = d.bt();
+    let hp_t = Strided { data: hs, row_stride: 1, col_stride: (d.t + 1) * d.b };
+    matmul_into(dr, d.h, false, Strided::row_major(dz, bt, false), hp_t, rows, d.h, bt, true);
+}
+
 // ----- LSTM ---------------------------------------------------------------------------------
 
-/// What the LSTM forward pass keeps for its backward pass (all time-major).
+/// The LSTM's per-step product runs on stacked operands: the weights `[W b R]` (4H × K,
+/// K = C + 1 + H) times the step input `[x_t; 1; h_{t-1}]` (K × B). One product per step
+/// then gives the whole pre-activation (input projection, bias and recurrence together),
+/// and after the loop one product `dz · [x; 1; h_prev]'` gives dW, db and dR at once.
+fn stacked_k(d: Dims) -> usize {
+    d.c + 1 + d.h
+}
+
+/// `[W b R]` stored transposed, (K, 4H): a column-major left operand, which the product
+/// reads as it is (no per-step packing of the weights).
+fn stacked_weights_t<T: Real>(w: &[T], bias: &[T], r: &[T], d: Dims) -> Vec<T> {
+    let (rows, kk) = (4 * d.h, stacked_k(d));
+    let mut out = vec![T::zero(); kk * rows];
+    for i in 0..rows {
+        for c in 0..d.c {
+            out[c * rows + i] = w[i * d.c + c];
+        }
+        out[d.c * rows + i] = bias[i];
+        for j in 0..d.h {
+            out[(d.c + 1 + j) * rows + i] = r[i * d.h + j];
+        }
+    }
+    out
+}
+
+/// The stacked step inputs (K, (T+1)·B): column block s is `[x_s; 1; h_{s-1}]` (x's last
+/// block unused and zero). The hidden rows are filled in by the forward pass (block 0 = h0).
+fn stacked_inputs<T: Real>(x: &[T], h0: &[T], d: Dims) -> Vec<T> {
+    let (b, t, width) = (d.b, d.t, (d.t + 1) * d.b);
+    let mut xh = vec![T::zero(); stacked_k(d) * width];
+    for c in 0..d.c {
+        let (src, dst) = (&x[c * b * t..(c + 1) * b * t], &mut xh[c * width..c * width + b * t]);
+        for bb in 0..b {
+            for s in 0..t {
+                dst[s * b + bb] = src[bb * t + s];
+            }
+        }
+    }
+    xh[d.c * width..(d.c + 1) * width].iter_mut().for_each(|v| *v = T::one());
+    for k in 0..d.h {
+        let row = (d.c + 1 + k) * width;
+        xh[row..row + b].copy_from_slice(&h0[k * b..(k + 1) * b]);
+    }
+    xh
+}
+
+/// What the LSTM forward pass keeps for its backward pass.
 /// `S` is the storage: `Vec<T>` from the forward pass, `&[T]` for the backward pass.
 pub struct LstmSaved<S> {
     /// Activated gates i, f, g, o per step: (T, 4H, B).
     pub gates: S,
     /// Cell state after each step: (T, H, B).
     pub cells: S,
-    /// Hidden state after each step: (T, H, B).
-    pub hidden: S,
+    /// The state activation of each cell state, σ_c(c_t): (T, H, B).
+    pub cells_activated: S,
+    /// The stacked step inputs `[x; 1; h_prev]`: (C + 1 + H, (T+1)·B), column block s for
+    /// step s (block T holds only the last hidden state).
+    pub inputs: S,
 }
 
 /// Returns the packed output (H, B, T+1) — hidden states of every step, then the final cell
@@ -223,46 +243,37 @@ pub fn lstm_forward<T: Real>(
     state: Activation,
     gate: Activation,
 ) -> (Vec<T>, LstmSaved<Vec<T>>) {
-    let (h, b, t, bt) = (d.h, d.b, d.t, d.bt());
-    let hb = h * b;
-    let xp = input_projection(w, &to_time_columns(x, d.c, b, t), bias, 4 * h, d);
+    let (h, b, t, kk) = (d.h, d.b, d.t, stacked_k(d));
+    let (hb, width) = (h * b, (t + 1) * b);
+    let weights_t = stacked_weights_t(w, bias, r, d);
+    let weights = Strided { data: &weights_t[..], row_stride: 1, col_stride: 4 * h };
+    let mut inputs = stacked_inputs(x, h0, d);
+    let hidden_row0 = (d.c + 1) * width;
     let mut gates = vec![T::zero(); t * 4 * hb];
     let mut cells = vec![T::zero(); t * hb];
-    let mut hidden = vec![T::zero(); t * hb];
-    let mut rh = vec![T::zero(); 4 * hb];
-    for step in 0..t {
-        let (done, rest) = hidden.split_at_mut(step * hb);
-        let h_prev = if step == 0 { h0 } else { &done[(step - 1) * hb..] };
-        let h_new = &mut rest[..hb];
-        matmul(&mut rh, r, h_prev, 4 * h, b, h, false, false, false);
-        let (cdone, crest) = cells.split_at_mut(step * hb);
-        let c_prev = if step == 0 { c0 } else { &cdone[(step - 1) * hb..] };
+    let mut cells_activated = vec![T::zero(); t * hb];
+    for s in 0..t {
+        let z = &mut gates[s * 4 * hb..(s + 1) * 4 * hb];
+        matmul_into(z, b, false, weights, block(&inputs, width, s, b), 4 * h, b, kk, false);
+        let (zif, zgo) = z.split_at_mut(2 * hb);
+        let (zg, zo) = zgo.split_at_mut(hb);
+        gate.apply_in_place(zif);
+        state.apply_in_place(zg);
+        gate.apply_in_place(zo);
+        let (ig, fg) = zif.split_at(hb);
+        let (cdone, crest) = cells.split_at_mut(s * hb);
+        let c_prev = if s == 0 { c0 } else { &cdone[(s - 1) * hb..] };
         let c_new = &mut crest[..hb];
-        let g_step = &mut gates[step * 4 * hb..(step + 1) * 4 * hb];
-        for k in 0..h {
-            let xrow = |gi: usize| &xp[(gi * h + k) * bt + step * b..(gi * h + k) * bt + (step + 1) * b];
-            let (xi, xf, xg, xo) = (xrow(0), xrow(1), xrow(2), xrow(3));
-            for bb in 0..b {
-                let e = k * b + bb;
-                let ig = gate.apply(xi[bb] + rh[e]);
-                let fg = gate.apply(xf[bb] + rh[hb + e]);
-                let gg = state.apply(xg[bb] + rh[2 * hb + e]);
-                let og = gate.apply(xo[bb] + rh[3 * hb + e]);
-                let c = fg * c_prev[e] + ig * gg;
-                c_new[e] = c;
-                h_new[e] = og * state.apply(c);
-                g_step[e] = ig;
-                g_step[hb + e] = fg;
-                g_step[2 * hb + e] = gg;
-                g_step[3 * hb + e] = og;
-            }
-        }
+        lstm_cell_update(ig, fg, zg, c_prev, c_new);
+        let tc = &mut cells_activated[s * hb..(s + 1) * hb];
+        state.apply_into(c_new, tc);
+        lstm_hidden_update(zo, tc, &mut inputs[hidden_row0 + (s + 1) * b..], width, b);
     }
-    let mut out = states_to_output(&hidden, hb, t, 1);
+    let mut out = hidden_to_output(&inputs[hidden_row0..], d, 1);
     for e in 0..hb {
         out[e * (t + 1) + t] = cells[(t - 1) * hb + e];
     }
-    (out, LstmSaved { gates, cells, hidden })
+    (out, LstmSaved { gates, cells, cells_activated, inputs })
 }
 
 /// Gradients of every LSTM input from the gradient `gout` of the packed output.
@@ -279,8 +290,6 @@ pub struct LstmGrads<T> {
 pub fn lstm_backward<T: Real>(
     gout: &[T],
     saved: &LstmSaved<&[T]>,
-    x: &[T],
-    h0: &[T],
     c0: &[T],
     w: &[T],
     r: &[T],
@@ -289,230 +298,111 @@ pub fn lstm_backward<T: Real>(
     gate: Activation,
     need_x: bool,
 ) -> LstmGrads<T> {
-    let (h, b, t, bt) = (d.h, d.b, d.t, d.bt());
-    let hb = h * b;
-    let gy = output_to_states(gout, hb, t, 1);
+    let (h, b, t, bt, kk) = (d.h, d.b, d.t, d.bt(), stacked_k(d));
+    let (hb, width) = (h * b, (t + 1) * b);
+    let gy = output_grad_to_columns(gout, d, 1);
+    // Pre-activation gradients of the four gates, (4H, T·B).
     let mut dz_all = vec![T::zero(); 4 * h * bt];
-    let mut dz = vec![T::zero(); 4 * hb];
     let mut dh_rec = vec![T::zero(); hb];
     let mut dc: Vec<T> = (0..hb).map(|e| gout[e * (t + 1) + t]).collect();
-    for step in (0..t).rev() {
-        let gs = &saved.gates[step * 4 * hb..(step + 1) * 4 * hb];
-        let c_now = &saved.cells[step * hb..(step + 1) * hb];
-        let c_prev = if step > 0 { &saved.cells[(step - 1) * hb..step * hb] } else { c0 };
-        let gy_step = &gy[step * hb..(step + 1) * hb];
-        for e in 0..hb {
-            let dh = gy_step[e] + dh_rec[e];
-            let (ig, fg, gg, og) = (gs[e], gs[hb + e], gs[2 * hb + e], gs[3 * hb + e]);
-            let s = state.apply(c_now[e]);
-            let dcc = dc[e] + dh * og * state.deriv_from_output(s);
-            dz[e] = dcc * gg * gate.deriv_from_output(ig);
-            dz[hb + e] = dcc * c_prev[e] * gate.deriv_from_output(fg);
-            dz[2 * hb + e] = dcc * ig * state.deriv_from_output(gg);
-            dz[3 * hb + e] = dh * s * gate.deriv_from_output(og);
-            dc[e] = dcc * fg;
-        }
-        // Scatter into the (4H, T·B) matrix: contiguous B-long rows per step.
-        for row in 0..4 * h {
-            dz_all[row * bt + step * b..row * bt + (step + 1) * b].copy_from_slice(&dz[row * b..(row + 1) * b]);
-        }
-        // dh_{t-1} from the recurrence: R' · dz (R read transposed, no copy).
-        matmul(&mut dh_rec, r, &dz, h, b, 4 * h, true, false, false);
+    // Activation derivatives of the step's gates (i, f, g, o) and of σ_c(c).
+    let mut dgates = vec![T::zero(); 4 * hb];
+    let mut dtc = vec![T::zero(); hb];
+    for s in (0..t).rev() {
+        let gs = &saved.gates[s * 4 * hb..(s + 1) * 4 * hb];
+        let tc = &saved.cells_activated[s * hb..(s + 1) * hb];
+        let c_prev = if s > 0 { &saved.cells[(s - 1) * hb..s * hb] } else { c0 };
+        gate.deriv_into(&gs[..2 * hb], &mut dgates[..2 * hb]);
+        state.deriv_into(&gs[2 * hb..3 * hb], &mut dgates[2 * hb..3 * hb]);
+        gate.deriv_into(&gs[3 * hb..], &mut dgates[3 * hb..]);
+        state.deriv_into(tc, &mut dtc);
+        lstm_backward_cells(&gy[s * b..], &mut dh_rec, &mut dc, gs, &dgates, tc, &dtc, c_prev, &mut dz_all[s * b..], h, b, bt);
+        // dh_{t-1} from the recurrence: R' · dz_s (R' is column-major: read in place).
+        matmul_into(&mut dh_rec, b, false, Strided::row_major(r, h, true), block(&dz_all, bt, s, b), h, b, 4 * h, false);
     }
-    let hp = previous_states(saved.hidden, h0, d);
-    let mut dr = vec![T::zero(); 4 * h * h];
-    matmul(&mut dr, &dz_all, &hp, 4 * h, h, bt, false, true, false);
-    let (dx, dw, db) = input_side_grads(&dz_all, &to_time_columns(x, d.c, b, t), w, 4 * h, d, need_x);
+    // [dW db dR] = dz · [x; 1; h_prev]' over all T·B columns, in one product.
+    let mut dstacked = vec![T::zero(); 4 * h * kk];
+    let inputs_t = Strided { data: saved.inputs, row_stride: 1, col_stride: width };
+    matmul_into(&mut dstacked, kk, false, Strided::row_major(&dz_all, bt, false), inputs_t, 4 * h, kk, bt, true);
+    let (mut dw, mut db, mut dr) = (Vec::with_capacity(4 * h * d.c), Vec::with_capacity(4 * h), Vec::with_capacity(4 * h * h));
+    for row in dstacked.chunks_exact(kk) {
+        dw.extend_from_slice(&row[..d.c]);
+        db.push(row[d.c]);
+        dr.extend_from_slice(&row[d.c + 1..]);
+    }
+    let dx = if need_x {
+        let mut dx = vec![T::zero(); d.c * bt];
+        matmul_into(&mut dx, bt, false, Strided::row_major(w, d.c, true), Strided::row_major(&dz_all, bt, false), d.c, bt, 4 * h, true);
+        from_time_columns(&dx, d.c, d.b, d.t)
+    } else {
+        Vec::new()
+    };
     LstmGrads { dx, dh0: dh_rec, dc0: dc, dw, dr, db }
 }
 
-// ----- GRU ----------------------------------------------------------------------------------
-
-/// MATLAB's three reset-gate modes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResetGateMode {
-    AfterMultiplication,
-    BeforeMultiplication,
-    RecurrentBiasAfterMultiplication,
+multiversion! {
+    /// c_t = f ⊙ c_{t-1} + i ⊙ g.
+    fn lstm_cell_update<T: Real>(ig: &[T], fg: &[T], gg: &[T], c_prev: &[T], c_new: &mut [T]) {
+        let n = c_new.len();
+        let (ig, fg, gg, c_prev) = (&ig[..n], &fg[..n], &gg[..n], &c_prev[..n]);
+        for e in 0..n {
+            c_new[e] = fg[e] * c_prev[e] + ig[e] * gg[e];
+        }
+    }
 }
 
-pub struct GruSaved<S> {
-    /// Activated gates r, z and candidate h̃ per step: (T, 3H, B).
-    pub gates: S,
-    /// Per step: after-multiplication modes keep `R_h̃·h_{t-1} (+ b_Rh̃)`; before-multiplication
-    /// keeps `r ⊙ h_{t-1}`: (T, H, B).
-    pub aux: S,
-    /// Hidden state after each step: (T, H, B).
-    pub hidden: S,
+multiversion! {
+    /// h_t = o ⊙ σ_c(c_t), written into column block `hidden` (rows `width` apart).
+    fn lstm_hidden_update<T: Real>(og: &[T], tc: &[T], hidden: &mut [T], width: usize, b: usize) {
+        for (k, (o, a)) in og.chunks_exact(b).zip(tc.chunks_exact(b)).enumerate() {
+            let h_new = &mut hidden[k * width..k * width + b];
+            for e in 0..b {
+                h_new[e] = o[e] * a[e];
+            }
+        }
+    }
 }
 
-/// Returns the hidden states of every step, (H, B, T), and the saved intermediates.
-/// `bias` is 3H (input bias) or, for the recurrent-bias mode, 6H (input then recurrent bias).
-#[allow(clippy::too_many_arguments)]
-pub fn gru_forward<T: Real>(
-    x: &[T],
-    h0: &[T],
-    w: &[T],
-    r: &[T],
-    bias: &[T],
-    d: Dims,
-    mode: ResetGateMode,
-    state: Activation,
-    gate: Activation,
-) -> (Vec<T>, GruSaved<Vec<T>>) {
-    let (h, b, t, bt) = (d.h, d.b, d.t, d.bt());
-    let hb = h * b;
-    let xp = input_projection(w, &to_time_columns(x, d.c, b, t), &bias[..3 * h], 3 * h, d);
-    let zero_bias = vec![T::zero(); 3 * h];
-    let rbias = if mode == ResetGateMode::RecurrentBiasAfterMultiplication { &bias[3 * h..] } else { &zero_bias[..] };
-    let mut gates = vec![T::zero(); t * 3 * hb];
-    let mut aux = vec![T::zero(); t * hb];
-    let mut hidden = vec![T::zero(); t * hb];
-    let mut rh = vec![T::zero(); 3 * hb];
-    let before = mode == ResetGateMode::BeforeMultiplication;
-    let xrow = |gi: usize, k: usize, step: usize| (gi * h + k) * bt + step * b;
-    for step in 0..t {
-        let (done, rest) = hidden.split_at_mut(step * hb);
-        let h_prev = if step == 0 { h0 } else { &done[(step - 1) * hb..] };
-        let h_new = &mut rest[..hb];
-        let rows = if before { 2 * h } else { 3 * h };
-        matmul(&mut rh[..rows * b], &r[..rows * h], h_prev, rows, b, h, false, false, false);
-        let g_step = &mut gates[step * 3 * hb..(step + 1) * 3 * hb];
-        let a_step = &mut aux[step * hb..(step + 1) * hb];
+multiversion! {
+    /// One backward step through the cell: from the output gradient `gy` (column block of an
+    /// (H, ·) matrix with rows `bt` apart), the recurrent gradient `dh_rec` and the cell
+    /// gradient `dc` (updated to the previous step's), the four gates' pre-activation
+    /// gradients into the column block `dz` of the (4H, T·B) matrix.
+    fn lstm_backward_cells<T: Real>(
+        gy: &[T],
+        dh_rec: &mut [T],
+        dc: &mut [T],
+        gates: &[T],
+        dgates: &[T],
+        tc: &[T],
+        dtc: &[T],
+        c_prev: &[T],
+        dz: &mut [T],
+        h: usize,
+        b: usize,
+        bt: usize,
+    ) {
+        let hb = h * b;
         for k in 0..h {
-            let (o0, o1) = (xrow(0, k, step), xrow(1, k, step));
-            for bb in 0..b {
-                let e = k * b + bb;
-                g_step[e] = gate.apply(xp[o0 + bb] + rh[e] + rbias[k]);
-                g_step[hb + e] = gate.apply(xp[o1 + bb] + rh[hb + e] + rbias[h + k]);
-            }
-        }
-        if before {
-            for e in 0..hb {
-                a_step[e] = g_step[e] * h_prev[e];
-            }
-            matmul(&mut rh[2 * hb..], &r[2 * h * h..], a_step, h, b, h, false, false, false);
-        }
-        for k in 0..h {
-            let o2 = xrow(2, k, step);
-            for bb in 0..b {
-                let e = k * b + bb;
-                let (rg, zg) = (g_step[e], g_step[hb + e]);
-                let n = if before {
-                    state.apply(xp[o2 + bb] + rh[2 * hb + e])
-                } else {
-                    let u = rh[2 * hb + e] + rbias[2 * h + k];
-                    a_step[e] = u;
-                    state.apply(xp[o2 + bb] + rg * u)
-                };
-                g_step[2 * hb + e] = n;
-                h_new[e] = (T::one() - zg) * n + zg * h_prev[e];
+            let row = k * b..(k + 1) * b;
+            let (ig, fg, gg, og) = (&gates[row.clone()], &gates[hb..][row.clone()], &gates[2 * hb..][row.clone()], &gates[3 * hb..][row.clone()]);
+            let (di, df, dg, dout) = (&dgates[row.clone()], &dgates[hb..][row.clone()], &dgates[2 * hb..][row.clone()], &dgates[3 * hb..][row.clone()]);
+            let (tc, dtc, c_prev, gy) = (&tc[row.clone()], &dtc[row.clone()], &c_prev[row.clone()], &gy[k * bt..k * bt + b]);
+            let (dh_rec, dc) = (&mut dh_rec[row.clone()], &mut dc[row]);
+            // Rows k, H + k, 2H + k, 3H + k of dz: one row per gate.
+            let (dzi, rest) = dz[k * bt..].split_at_mut(h * bt);
+            let (dzf, rest) = rest.split_at_mut(h * bt);
+            let (dzg, dzo) = rest.split_at_mut(h * bt);
+            let (dzi, dzf, dzg, dzo) = (&mut dzi[..b], &mut dzf[..b], &mut dzg[..b], &mut dzo[..b]);
+            for e in 0..b {
+                let dh = gy[e] + dh_rec[e];
+                let dcc = dc[e] + dh * og[e] * dtc[e];
+                dzi[e] = dcc * gg[e] * di[e];
+                dzf[e] = dcc * c_prev[e] * df[e];
+                dzg[e] = dcc * ig[e] * dg[e];
+                dzo[e] = dh * tc[e] * dout[e];
+                dc[e] = dcc * fg[e];
             }
         }
     }
-    (states_to_output(&hidden, hb, t, 0), GruSaved { gates, aux, hidden })
-}
-
-pub struct GruGrads<T> {
-    pub dx: Vec<T>,
-    pub dh0: Vec<T>,
-    pub dw: Vec<T>,
-    pub dr: Vec<T>,
-    /// 3H, or 6H in the recurrent-bias mode.
-    pub db: Vec<T>,
-}
-
-#[allow(clippy::too_many_arguments)]
-pub fn gru_backward<T: Real>(
-    gout: &[T],
-    saved: &GruSaved<&[T]>,
-    x: &[T],
-    h0: &[T],
-    w: &[T],
-    r: &[T],
-    d: Dims,
-    mode: ResetGateMode,
-    state: Activation,
-    gate: Activation,
-    need_x: bool,
-) -> GruGrads<T> {
-    let (h, b, t, bt) = (d.h, d.b, d.t, d.bt());
-    let hb = h * b;
-    let before = mode == ResetGateMode::BeforeMultiplication;
-    let gy = output_to_states(gout, hb, t, 0);
-    // Pre-activation gradients on the input side (r, z, h̃) and on the recurrent products'
-    // outputs (r, z, and the h̃ row: dz_n·r after multiplication, dz_n before), per step.
-    let mut dzw = vec![T::zero(); 3 * hb];
-    let mut dzr = vec![T::zero(); 3 * hb];
-    let mut dzw_all = vec![T::zero(); 3 * h * bt];
-    let mut dzr_all = vec![T::zero(); 3 * h * bt];
-    let mut dh_rec = vec![T::zero(); hb];
-    let mut dh_direct = vec![T::zero(); hb];
-    let mut dq = vec![T::zero(); hb];
-    let mut tmp = vec![T::zero(); hb];
-    for step in (0..t).rev() {
-        let gs = &saved.gates[step * 3 * hb..(step + 1) * 3 * hb];
-        let aux = &saved.aux[step * hb..(step + 1) * hb];
-        let h_prev = if step == 0 { h0 } else { &saved.hidden[(step - 1) * hb..step * hb] };
-        let gy_step = &gy[step * hb..(step + 1) * hb];
-        // Phase 1: the candidate's and the update gate's pre-activation gradients.
-        for e in 0..hb {
-            let dh = gy_step[e] + dh_rec[e];
-            let (zg, n) = (gs[hb + e], gs[2 * hb + e]);
-            let dzn = dh * (T::one() - zg) * state.deriv_from_output(n);
-            let dzz = dh * (h_prev[e] - n) * gate.deriv_from_output(zg);
-            dh_direct[e] = dh * zg;
-            dzw[hb + e] = dzz;
-            dzw[2 * hb + e] = dzn;
-            dzr[hb + e] = dzz;
-            dzr[2 * hb + e] = if before { dzn } else { dzn * gs[e] };
-        }
-        if before {
-            // q = r ⊙ h_prev feeds R_h̃: dq = R_h̃' · dz_n.
-            matmul(&mut dq, &r[2 * h * h..], &dzr[2 * hb..], h, b, h, true, false, false);
-        }
-        // Phase 2: the reset gate.
-        for e in 0..hb {
-            let rg = gs[e];
-            let dr = if before {
-                dh_direct[e] = dh_direct[e] + dq[e] * rg;
-                dq[e] * h_prev[e]
-            } else {
-                dzw[2 * hb + e] * aux[e]
-            };
-            let v = dr * gate.deriv_from_output(rg);
-            dzw[e] = v;
-            dzr[e] = v;
-        }
-        for row in 0..3 * h {
-            let (src, dst) = (row * b..(row + 1) * b, row * bt + step * b..row * bt + (step + 1) * b);
-            dzw_all[dst.clone()].copy_from_slice(&dzw[src.clone()]);
-            dzr_all[dst].copy_from_slice(&dzr[src]);
-        }
-        let rows = if before { 2 * h } else { 3 * h };
-        matmul(&mut tmp, &r[..rows * h], &dzr[..rows * b], h, b, rows, true, false, false);
-        for e in 0..hb {
-            dh_rec[e] = dh_direct[e] + tmp[e];
-        }
-    }
-    let hp = previous_states(saved.hidden, h0, d);
-    let mut dr = vec![T::zero(); 3 * h * h];
-    if before {
-        // R_h̃ multiplied q_t = r_t ⊙ h_{t-1} (saved time-major): as (H, T·B) columns.
-        let mut q_all = vec![T::zero(); hb * t];
-        for step in 0..t {
-            for k in 0..h {
-                q_all[k * bt + step * b..k * bt + (step + 1) * b].copy_from_slice(&saved.aux[step * hb + k * b..step * hb + (k + 1) * b]);
-            }
-        }
-        matmul(&mut dr[..2 * h * h], &dzr_all[..2 * h * bt], &hp, 2 * h, h, bt, false, true, false);
-        matmul(&mut dr[2 * h * h..], &dzr_all[2 * h * bt..], &q_all, h, h, bt, false, true, false);
-    } else {
-        matmul(&mut dr, &dzr_all, &hp, 3 * h, h, bt, false, true, false);
-    }
-    let (dx, dw, mut db) = input_side_grads(&dzw_all, &to_time_columns(x, d.c, b, t), w, 3 * h, d, need_x);
-    if mode == ResetGateMode::RecurrentBiasAfterMultiplication {
-        db.extend(row_sums(&dzr_all, bt));
-    }
-    GruGrads { dx, dh0: dh_rec, dw, dr, db }
 }

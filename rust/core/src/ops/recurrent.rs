@@ -245,13 +245,11 @@ fn grads_of(inp: &[Tensor], gs: Vec<Tensor>) -> Vec<Option<Tensor>> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn lstm_fused_backward<T: Real + IntoBuffer>(inp: &[Tensor], g: &Tensor, saved: &[Buffer; 3], d: Dims, state: Activation, gate: Activation) -> Vec<Option<Tensor>> {
-    let saved = k::LstmSaved { gates: buf::<T>(&saved[0]), cells: buf::<T>(&saved[1]), hidden: buf::<T>(&saved[2]) };
+fn lstm_fused_backward<T: Real + IntoBuffer>(inp: &[Tensor], g: &Tensor, saved: &[Buffer; 4], d: Dims, state: Activation, gate: Activation) -> Vec<Option<Tensor>> {
+    let saved = k::LstmSaved { gates: buf::<T>(&saved[0]), cells: buf::<T>(&saved[1]), cells_activated: buf::<T>(&saved[2]), inputs: buf::<T>(&saved[3]) };
     let gr = k::lstm_backward(
         slice::<T>(&g.cast(T::DTYPE).expect("real cast")),
         &saved,
-        slice::<T>(&inp[0]),
-        slice::<T>(&inp[1]),
         slice::<T>(&inp[2]),
         slice::<T>(&inp[3]),
         slice::<T>(&inp[4]),
@@ -279,7 +277,6 @@ fn gru_fused_backward<T: Real + IntoBuffer>(inp: &[Tensor], g: &Tensor, saved: &
         slice::<T>(&g.cast(T::DTYPE).expect("real cast")),
         &saved,
         slice::<T>(&inp[0]),
-        slice::<T>(&inp[1]),
         slice::<T>(&inp[2]),
         slice::<T>(&inp[3]),
         d,
@@ -306,7 +303,7 @@ impl Tensor {
             ($t:ty) => {{
                 let (out, saved) =
                     k::lstm_forward::<$t>(slice(&ts[0]), slice(&ts[1]), slice(&ts[2]), slice(&ts[3]), slice(&ts[4]), slice(&ts[5]), d, state, gate);
-                (to_buffer(out), [to_buffer(saved.gates), to_buffer(saved.cells), to_buffer(saved.hidden)])
+                (to_buffer(out), [to_buffer(saved.gates), to_buffer(saved.cells), to_buffer(saved.cells_activated), to_buffer(saved.inputs)])
             }};
         }
         let (data, saved) = match ts[0].dtype() {

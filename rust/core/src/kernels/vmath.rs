@@ -1,0 +1,360 @@
+//! Vectorised `exp`, `tanh` and `sigmoid` over whole slices.
+//!
+//! float32 uses branch-free Cephes-style approximations written in plain arithmetic (range
+//! reduction plus a short polynomial, within about 2 ulp of the correctly rounded result),
+//! so that LLVM turns the loop into SIMD code; the hot loop is compiled again with AVX2+FMA
+//! and with AVX-512 and the best version is chosen at run time (the crate itself targets
+//! baseline x86-64). float64 keeps the fully accurate scalar functions: gradient checks run
+//! in float64, and its speed matters less.
+
+use crate::dtype::libm_ops::Float;
+
+/// Slice-level transcendental maps. `src` and `dst` have the same length; the `_in_place`
+/// forms map a slice onto itself.
+pub trait SliceMath: Sized + Copy {
+    fn exp_into(src: &[Self], dst: &mut [Self]);
+    fn tanh_into(src: &[Self], dst: &mut [Self]);
+    fn sigmoid_into(src: &[Self], dst: &mut [Self]);
+    fn exp_in_place(x: &mut [Self]);
+    fn tanh_in_place(x: &mut [Self]);
+    fn sigmoid_in_place(x: &mut [Self]);
+}
+
+// ----- float64: the accurate scalar functions ---------------------------------------------------
+
+/// exp(-|x|) never overflows; the two branches give 1/(1+e^-x) for either sign.
+#[inline(always)]
+fn sigmoid_f64(x: f64) -> f64 {
+    let e = (-x.abs()).exp();
+    if x >= 0.0 {
+        1.0 / (1.0 + e)
+    } else {
+        e / (1.0 + e)
+    }
+}
+
+impl SliceMath for f64 {
+    fn exp_into(src: &[f64], dst: &mut [f64]) {
+        dst.iter_mut().zip(src).for_each(|(d, &x)| *d = x.exp());
+    }
+    fn tanh_into(src: &[f64], dst: &mut [f64]) {
+        dst.iter_mut().zip(src).for_each(|(d, &x)| *d = Float::tanh(x));
+    }
+    fn sigmoid_into(src: &[f64], dst: &mut [f64]) {
+        dst.iter_mut().zip(src).for_each(|(d, &x)| *d = sigmoid_f64(x));
+    }
+    fn exp_in_place(x: &mut [f64]) {
+        x.iter_mut().for_each(|v| *v = v.exp());
+    }
+    fn tanh_in_place(x: &mut [f64]) {
+        x.iter_mut().for_each(|v| *v = Float::tanh(*v));
+    }
+    fn sigmoid_in_place(x: &mut [f64]) {
+        x.iter_mut().for_each(|v| *v = sigmoid_f64(*v));
+    }
+}
+
+// ----- float32: branch-free approximations ----------------------------------------------------
+
+/// e^x for x in [-104, 88.7] (below: 0; above: inf; NaN kept). Cephes `expf`: x = n·ln2 + r
+/// with |r| ≤ ln2/2 (ln2 split in two so n·ln2_hi is exact), e^r by a degree-6 polynomial,
+/// then the scaling by 2^n done as two factors so that results down to the subnormal range
+/// are right.
+#[inline(always)]
+pub fn exp_f32(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    const ROUND: f32 = 12_582_912.0; // 1.5·2^23: adding it rounds to an integer
+    let xc = x.clamp(-104.0, 88.722_83);
+    let shifted = xc * LOG2E + ROUND;
+    let n = shifted - ROUND;
+    // n as an integer, read from the shifted float's low mantissa bits: a float-to-int
+    // conversion (`as i32`, saturating) would not vectorise.
+    let ni = (shifted.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
+    let r = (xc - n * LN2_HI) - n * LN2_LO;
+    let r2 = r * r;
+    let p = 1.987_569_1e-4;
+    let p = p * r + 1.398_199_9e-3;
+    let p = p * r + 8.333_452e-3;
+    let p = p * r + 4.166_579_6e-2;
+    let p = p * r + 1.666_666_5e-1;
+    let p = p * r + 5.000_000_1e-1;
+    let er = p * r2 + r + 1.0;
+    let n1 = ni >> 1;
+    let n2 = ni - n1;
+    let s1 = f32::from_bits(((n1 + 127) as u32) << 23);
+    let s2 = f32::from_bits(((n2 + 127) as u32) << 23);
+    let y = er * s1 * s2;
+    let y = if x > 88.722_83 { f32::INFINITY } else { y };
+    if x.is_nan() {
+        x
+    } else {
+        y
+    }
+}
+
+/// tanh: odd polynomial for |x| < 0.625 (Cephes `tanhf`), else (1 − e)/(1 + e) with
+/// e = e^{−2|x|} ≤ 0.29 (no cancellation), sign restored.
+#[inline(always)]
+pub fn tanh_f32(x: f32) -> f32 {
+    let a = x.abs();
+    let s = x * x;
+    let p = -5.704_988_7e-3;
+    let p = p * s + 2.063_908_9e-2;
+    let p = p * s - 5.373_971_6e-2;
+    let p = p * s + 1.333_144_2e-1;
+    let p = p * s - 3.333_328_2e-1;
+    let small = p * s * a + a;
+    let e = exp_f32(-2.0 * a);
+    let large = (1.0 - e) / (1.0 + e);
+    let y = if a < 0.625 { small } else { large };
+    y.copysign(x)
+}
+
+/// 1/(1 + e^−x) through e = e^{−|x|} ∈ (0, 1], which never overflows.
+#[inline(always)]
+pub fn sigmoid_f32(x: f32) -> f32 {
+    let e = exp_f32(-x.abs());
+    let d = 1.0 + e;
+    if x >= 0.0 {
+        1.0 / d
+    } else {
+        e / d
+    }
+}
+
+#[inline(always)]
+fn map_into(src: &[f32], dst: &mut [f32], f: impl Fn(f32) -> f32) {
+    let n = src.len().min(dst.len());
+    let (src, dst) = (&src[..n], &mut dst[..n]);
+    for i in 0..n {
+        dst[i] = f(src[i]);
+    }
+}
+
+#[inline(always)]
+fn map_in_place(x: &mut [f32], f: impl Fn(f32) -> f32) {
+    for v in x.iter_mut() {
+        *v = f(*v);
+    }
+}
+
+/// Generates, for one scalar function, the slice kernels compiled for AVX-512, AVX2+FMA and
+/// the baseline, and a front that picks one at run time.
+macro_rules! dispatched {
+    ($into:ident, $in_place:ident, $f:path) => {
+        pub fn $into(src: &[f32], dst: &mut [f32]) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                unsafe fn v4(src: &[f32], dst: &mut [f32]) {
+                    map_into(src, dst, $f)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn v3(src: &[f32], dst: &mut [f32]) {
+                    map_into(src, dst, $f)
+                }
+                match level() {
+                    Level::V4 => return unsafe { v4(src, dst) },
+                    Level::V3 => return unsafe { v3(src, dst) },
+                    Level::Baseline => {}
+                }
+            }
+            map_into(src, dst, $f)
+        }
+        pub fn $in_place(x: &mut [f32]) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                unsafe fn v4(x: &mut [f32]) {
+                    map_in_place(x, $f)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn v3(x: &mut [f32]) {
+                    map_in_place(x, $f)
+                }
+                match level() {
+                    Level::V4 => return unsafe { v4(x) },
+                    Level::V3 => return unsafe { v3(x) },
+                    Level::Baseline => {}
+                }
+            }
+            map_in_place(x, $f)
+        }
+    };
+}
+
+dispatched!(exp_into_f32, exp_in_place_f32, exp_f32);
+dispatched!(tanh_into_f32, tanh_in_place_f32, tanh_f32);
+dispatched!(sigmoid_into_f32, sigmoid_in_place_f32, sigmoid_f32);
+
+impl SliceMath for f32 {
+    fn exp_into(src: &[f32], dst: &mut [f32]) {
+        exp_into_f32(src, dst)
+    }
+    fn tanh_into(src: &[f32], dst: &mut [f32]) {
+        tanh_into_f32(src, dst)
+    }
+    fn sigmoid_into(src: &[f32], dst: &mut [f32]) {
+        sigmoid_into_f32(src, dst)
+    }
+    fn exp_in_place(x: &mut [f32]) {
+        exp_in_place_f32(x)
+    }
+    fn tanh_in_place(x: &mut [f32]) {
+        tanh_in_place_f32(x)
+    }
+    fn sigmoid_in_place(x: &mut [f32]) {
+        sigmoid_in_place_f32(x)
+    }
+}
+
+/// Defines a generic function (one type parameter, bound by a path) whose body is compiled
+/// for AVX-512, for AVX2+FMA and for the baseline, the best one chosen at run time: for
+/// fused elementwise loops that LLVM vectorises itself. The body sits in an
+/// `#[inline(always)]` function so that it is compiled inside each `target_feature` wrapper;
+/// slices passed as parameters keep their no-alias guarantee, which lets loops over several
+/// of them vectorise without run-time overlap checks.
+macro_rules! multiversion {
+    ($(#[$m:meta])* $vis:vis fn $name:ident<$t:ident: $bound:path>($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $(#[$m])*
+        $vis fn $name<$t: $bound>($($arg: $ty),*) {
+            #[inline(always)]
+            #[allow(clippy::too_many_arguments)]
+            fn inner<$t: $bound>($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn v4<$t: $bound>($($arg: $ty),*) {
+                    inner($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn v3<$t: $bound>($($arg: $ty),*) {
+                    inner($($arg),*)
+                }
+                match $crate::kernels::vmath::level() {
+                    // SAFETY: the processor has the features these versions were compiled for.
+                    $crate::kernels::vmath::Level::V4 => return unsafe { v4($($arg),*) },
+                    $crate::kernels::vmath::Level::V3 => return unsafe { v3($($arg),*) },
+                    $crate::kernels::vmath::Level::Baseline => {}
+                }
+            }
+            inner($($arg),*)
+        }
+    };
+}
+pub(crate) use multiversion;
+
+/// The widest SIMD level this processor offers (detected once).
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    V4,
+    V3,
+    Baseline,
+}
+
+#[cfg(target_arch = "x86_64")]
+pub fn level() -> Level {
+    use std::sync::OnceLock;
+    static LEVEL: OnceLock<Level> = OnceLock::new();
+    *LEVEL.get_or_init(|| {
+        if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            Level::V4
+        } else if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            Level::V3
+        } else {
+            Level::Baseline
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Distance in units in the last place between an f32 and the f64 reference.
+    fn ulps(got: f32, want: f64) -> f64 {
+        if got as f64 == want {
+            return 0.0;
+        }
+        let w = want as f32;
+        let ulp = (f32::from_bits(w.abs().to_bits() + 1) - w.abs()) as f64;
+        ((got as f64) - want).abs() / ulp
+    }
+
+    fn sweep() -> Vec<f32> {
+        let mut xs: Vec<f32> = (-200_000..=200_000).map(|i| i as f32 * 1e-4).collect();
+        xs.extend((-1000..=1000).map(|i| i as f32 * 0.11));
+        xs.extend([0.0, -0.0, 1e-30, -1e-30, 1e-8, -1e-8, 88.7, -87.0, -100.0, -103.9, 89.0, -105.0, 500.0, -500.0]);
+        xs
+    }
+
+    fn check(name: &str, f: fn(&[f32], &mut [f32]), reference: fn(f64) -> f64, max_ulps: f64) {
+        let xs = sweep();
+        let mut ys = vec![0.0; xs.len()];
+        f(&xs, &mut ys);
+        let mut in_place = xs.clone();
+        match name {
+            "exp" => exp_in_place_f32(&mut in_place),
+            "tanh" => tanh_in_place_f32(&mut in_place),
+            _ => sigmoid_in_place_f32(&mut in_place),
+        }
+        for (i, (&x, &y)) in xs.iter().zip(&ys).enumerate() {
+            let want = reference(x as f64);
+            let wf = want as f32;
+            // Below the normal range only absolute closeness is meaningful.
+            if wf.abs() < f32::MIN_POSITIVE {
+                assert!((y as f64 - want).abs() <= 2.0 * f32::MIN_POSITIVE as f64 * f32::EPSILON as f64 + 1e-45, "{name}({x}) = {y}, want {want}");
+            } else if wf.is_infinite() {
+                assert_eq!(y, wf, "{name}({x})");
+            } else {
+                let u = ulps(y, want);
+                assert!(u <= max_ulps, "{name}({x}) = {y}, want {want} ({u} ulps)");
+            }
+            assert_eq!(y.to_bits(), in_place[i].to_bits(), "{name}: in-place and copying forms agree at {x}");
+        }
+        let mut nan = [f32::NAN];
+        f(&[f32::NAN], &mut nan);
+        assert!(nan[0].is_nan(), "{name}(NaN) is NaN");
+    }
+
+    #[test]
+    fn exp_is_accurate() {
+        check("exp", exp_into_f32, f64::exp, 2.0);
+        let mut inf = [0.0f32; 2];
+        exp_into_f32(&[f32::INFINITY, f32::NEG_INFINITY], &mut inf);
+        assert_eq!(inf, [f32::INFINITY, 0.0]);
+    }
+
+    #[test]
+    fn tanh_is_accurate() {
+        check("tanh", tanh_into_f32, f64::tanh, 3.0);
+        let mut s = [0.0f32; 2];
+        tanh_into_f32(&[-0.0, f32::INFINITY], &mut s);
+        assert!(s[0] == 0.0 && s[0].is_sign_negative());
+        assert_eq!(s[1], 1.0);
+    }
+
+    #[test]
+    fn sigmoid_is_accurate() {
+        check("sigmoid", sigmoid_into_f32, |x| 1.0 / (1.0 + (-x).exp()), 3.0);
+    }
+
+    #[test]
+    fn baseline_matches_dispatched() {
+        let xs = sweep();
+        for (f, g) in [(exp_f32 as fn(f32) -> f32, exp_into_f32 as fn(&[f32], &mut [f32])), (tanh_f32, tanh_into_f32), (sigmoid_f32, sigmoid_into_f32)] {
+            let mut ys = vec![0.0; xs.len()];
+            g(&xs, &mut ys);
+            for (&x, &y) in xs.iter().zip(&ys) {
+                let want = f(x);
+                // FMA contraction is not applied (plain mul/add), so every level agrees bit for bit.
+                assert!(want.to_bits() == y.to_bits() || (want.is_nan() && y.is_nan()), "{x}: {want} vs {y}");
+            }
+        }
+    }
+}

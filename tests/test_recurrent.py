@@ -87,6 +87,32 @@ def test_lstm_values(sa, ga):
     np.testing.assert_allclose(extractdata(c), rc, rtol=1e-12, atol=1e-12)
 
 
+def test_lstm_large_step_split_over_threads():
+    """H=128, B=32: large enough that each step's product and the backward's recurrent
+    product run as two halves of the units on two threads. Values against the numpy loop;
+    the fused first-order gradients against the differentiable composite's (the path taken
+    with higher derivatives on), two independent implementations."""
+    p = params(16, 128, 32, 4, 4, scale=0.2)
+    X = dlarray(p["X"], "CBT")
+    Y, h, c = lstm(X, p["h0"], p["c0"], p["W"], p["R"], p["b"])
+    rY, rh, rc = np_lstm(p["X"], p["h0"], p["c0"], p["W"], p["R"], p["b"])
+    for got, ref in ((Y, rY), (h, rh), (c, rc)):
+        np.testing.assert_allclose(extractdata(got), ref, rtol=1e-11, atol=1e-12)
+
+    weights = [dlarray(p[k]) for k in ("W", "R", "b")]
+
+    def grads(higher):
+        def f(X, W, R, b):
+            Y, h, c = lstm(X, p["h0"], p["c0"], W, R, b)
+            loss = (Y * Y).sum() + (h * c).sum()
+            return dlgradient(loss, [X, W, R, b], enable_higher_derivatives=higher)
+
+        return [extractdata(g) for g in dlfeval(f, X, *weights)]
+
+    for fused, composite in zip(grads(False), grads(True)):
+        np.testing.assert_allclose(fused, composite, rtol=1e-10, atol=1e-11)
+
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("sa,ga", [("tanh", "sigmoid"), ("softsign", "hard-sigmoid"), ("relu", "sigmoid")])
 def test_gru_values(mode, sa, ga):

@@ -14,6 +14,7 @@
 
 pub use super::gate_activation::Activation;
 use super::gemm::{matmul_into, Strided};
+use super::parallel::in_forked_child;
 pub use super::recurrent_gru::*;
 use super::vmath::multiversion;
 use crate::dtype::Real;
@@ -215,6 +216,55 @@ fn stacked_inputs<T: Real>(x: &[T], h0: &[T], d: Dims) -> Vec<T> {
     xh
 }
 
+/// Whether a step's work splits over two threads, and where: `Some(first unit of the second
+/// half)`. Only when the per-step product is large enough to pay for the hand-over.
+fn step_halves(d: Dims, kk: usize) -> Option<usize> {
+    let work = 4 * d.h * kk * d.b;
+    (d.h >= 2 && work >= 1 << 20 && rayon::current_num_threads() >= 2 && !in_forked_child()).then_some(d.h / 2)
+}
+
+/// The four gates' rows of one step's pre-activations (4H × B), each split at row `at`
+/// (elements): `[first halves, second halves]`.
+fn split_gates<T>(z: &mut [T], hb: usize, at: usize) -> [[&mut [T]; 4]; 2] {
+    let (i, rest) = z.split_at_mut(hb);
+    let (f, rest) = rest.split_at_mut(hb);
+    let (g, o) = rest.split_at_mut(hb);
+    let (i, f, g, o) = (i.split_at_mut(at), f.split_at_mut(at), g.split_at_mut(at), o.split_at_mut(at));
+    [[i.0, f.0, g.0, o.0], [i.1, f.1, g.1, o.1]]
+}
+
+/// What every unit of one forward step reads.
+struct LstmStep<'a, T> {
+    weights: Strided<'a, T>,
+    xh: Strided<'a, T>,
+    c_prev: &'a [T],
+    h: usize,
+    b: usize,
+    kk: usize,
+    state: Activation,
+    gate: Activation,
+}
+
+impl<T: Real> LstmStep<'_, T> {
+    /// Units `k0..k1`: their four gates' rows of the product, the activations, and their cell
+    /// and hidden states (`c_new`, `tc`, `h_new` hold just these units' rows).
+    fn units(&self, k0: usize, k1: usize, z: [&mut [T]; 4], c_new: &mut [T], tc: &mut [T], h_new: &mut [T]) {
+        let (b, rows) = (self.b, k1 - k0);
+        let [zi, zf, zg, zo] = z;
+        for (gi, zr) in [&mut *zi, &mut *zf, &mut *zg, &mut *zo].into_iter().enumerate() {
+            let lhs = Strided { data: &self.weights.data[gi * self.h + k0..], ..self.weights };
+            matmul_into(zr, b, false, lhs, self.xh, rows, b, self.kk, false);
+        }
+        self.gate.apply_in_place(zi);
+        self.gate.apply_in_place(zf);
+        self.state.apply_in_place(zg);
+        self.gate.apply_in_place(zo);
+        lstm_cell_update(zi, zf, zg, &self.c_prev[k0 * b..k1 * b], c_new);
+        self.state.apply_into(c_new, tc);
+        lstm_hidden_update(zo, tc, h_new, b, b);
+    }
+}
+
 /// What the LSTM forward pass keeps for its backward pass.
 /// `S` is the storage: `Vec<T>` from the forward pass, `&[T]` for the backward pass.
 pub struct LstmSaved<S> {
@@ -252,22 +302,32 @@ pub fn lstm_forward<T: Real>(
     let mut gates = vec![T::zero(); t * 4 * hb];
     let mut cells = vec![T::zero(); t * hb];
     let mut cells_activated = vec![T::zero(); t * hb];
+    let halves = step_halves(d, kk);
+    let mut h_new = vec![T::zero(); hb];
     for s in 0..t {
         let z = &mut gates[s * 4 * hb..(s + 1) * 4 * hb];
-        matmul_into(z, b, false, weights, block(&inputs, width, s, b), 4 * h, b, kk, false);
-        let (zif, zgo) = z.split_at_mut(2 * hb);
-        let (zg, zo) = zgo.split_at_mut(hb);
-        gate.apply_in_place(zif);
-        state.apply_in_place(zg);
-        gate.apply_in_place(zo);
-        let (ig, fg) = zif.split_at(hb);
         let (cdone, crest) = cells.split_at_mut(s * hb);
         let c_prev = if s == 0 { c0 } else { &cdone[(s - 1) * hb..] };
+        let step = LstmStep { weights, xh: block(&inputs, width, s, b), c_prev, h, b, kk, state, gate };
         let c_new = &mut crest[..hb];
-        lstm_cell_update(ig, fg, zg, c_prev, c_new);
         let tc = &mut cells_activated[s * hb..(s + 1) * hb];
-        state.apply_into(c_new, tc);
-        lstm_hidden_update(zo, tc, &mut inputs[hidden_row0 + (s + 1) * b..], width, b);
+        match halves {
+            // Two threads, each the gates, cells and hidden states of half the units: the
+            // step's product is most of its time and both cores do it.
+            Some(mid) => {
+                let (zs, (c_a, c_b), (tc_a, tc_b), (h_a, h_b)) = (split_gates(z, hb, mid * b), c_new.split_at_mut(mid * b), tc.split_at_mut(mid * b), h_new.split_at_mut(mid * b));
+                let [za, zb] = zs;
+                rayon::join(|| step.units(0, mid, za, c_a, tc_a, h_a), || step.units(mid, h, zb, c_b, tc_b, h_b));
+            }
+            None => {
+                let [all, _] = split_gates(z, hb, hb);
+                step.units(0, h, all, c_new, tc, &mut h_new)
+            }
+        }
+        for k in 0..h {
+            let dst = hidden_row0 + k * width + (s + 1) * b;
+            inputs[dst..dst + b].copy_from_slice(&h_new[k * b..(k + 1) * b]);
+        }
     }
     let mut out = hidden_to_output(&inputs[hidden_row0..], d, 1);
     for e in 0..hb {
@@ -308,6 +368,7 @@ pub fn lstm_backward<T: Real>(
     // Activation derivatives of the step's gates (i, f, g, o) and of σ_c(c).
     let mut dgates = vec![T::zero(); 4 * hb];
     let mut dtc = vec![T::zero(); hb];
+    let halves = step_halves(d, kk);
     for s in (0..t).rev() {
         let gs = &saved.gates[s * 4 * hb..(s + 1) * 4 * hb];
         let tc = &saved.cells_activated[s * hb..(s + 1) * hb];
@@ -317,8 +378,20 @@ pub fn lstm_backward<T: Real>(
         gate.deriv_into(&gs[3 * hb..], &mut dgates[3 * hb..]);
         state.deriv_into(tc, &mut dtc);
         lstm_backward_cells(&gy[s * b..], &mut dh_rec, &mut dc, gs, &dgates, tc, &dtc, c_prev, &mut dz_all[s * b..], h, b, bt);
-        // dh_{t-1} from the recurrence: R' · dz_s (R' is column-major: read in place).
-        matmul_into(&mut dh_rec, b, false, Strided::row_major(r, h, true), block(&dz_all, bt, s, b), h, b, 4 * h, false);
+        // dh_{t-1} from the recurrence: R' · dz_s (R' is column-major: read in place), its rows
+        // split over two threads when the step is large enough.
+        let dz_s = block(&dz_all, bt, s, b);
+        let rows_of_rt = |k0: usize, dst: &mut [T]| {
+            let rt = Strided { data: &r[k0..], row_stride: 1, col_stride: h };
+            matmul_into(dst, b, false, rt, dz_s, dst.len() / b, b, 4 * h, false)
+        };
+        match halves {
+            Some(mid) => {
+                let (lo, hi) = dh_rec.split_at_mut(mid * b);
+                rayon::join(|| rows_of_rt(0, lo), || rows_of_rt(mid, hi));
+            }
+            None => rows_of_rt(0, &mut dh_rec),
+        }
     }
     // [dW db dR] = dz · [x; 1; h_prev]' over all T·B columns, in one product.
     let mut dstacked = vec![T::zero(); 4 * h * kk];

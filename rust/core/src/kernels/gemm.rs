@@ -96,28 +96,12 @@ impl<'a, T> Strided<'a, T> {
     }
 }
 
-/// `dst (m×n) = [dst +] lhs (m×k) · rhs (k×n)` with arbitrary operand and destination strides:
-/// lets a recurrent step add its product straight into a strided pre-activation block, and a
-/// convolution write a pixel block's product in place or into a strided weight gradient.
-/// `threaded` allows the thread pool for large products (small per-step or per-block
-/// products run faster on one thread than they gain from waking the pool).
-#[allow(clippy::too_many_arguments)]
-pub fn matmul_into<T: 'static + Copy + crate::dtype::Element>(
-    dst: &mut [T],
-    dst_row_stride: usize,
-    accumulate: bool,
-    lhs: Strided<'_, T>,
-    rhs: Strided<'_, T>,
-    m: usize,
-    n: usize,
-    k: usize,
-    threaded: bool,
-) {
-    matmul_to(dst, dst_row_stride, 1, accumulate, lhs, rhs, m, n, k, threaded)
-}
-
-/// [`matmul_into`] with a column stride for the destination too (element (i, j) of `dst` at
-/// `i·dst_row_stride + j·dst_col_stride`).
+/// `dst (m×n) = [dst +] lhs (m×k) · rhs (k×n)` with arbitrary operand and destination strides
+/// (element (i, j) of `dst` at `i·dst_row_stride + j·dst_col_stride`): lets a recurrent step
+/// add its product straight into a strided pre-activation block, and a convolution write a
+/// pixel block's product in place or into a strided weight gradient. `threaded` allows the
+/// thread pool for large products (small per-step or per-block products run faster on one
+/// thread than they gain from waking the pool).
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_to<T: 'static + Copy + crate::dtype::Element>(
     dst: &mut [T],
@@ -135,8 +119,8 @@ pub fn matmul_to<T: 'static + Copy + crate::dtype::Element>(
         return;
     }
     let (drs, dcs) = (dst_row_stride, dst_col_stride);
-    assert!((m - 1) * drs + (n - 1) * dcs < dst.len(), "matmul_into: destination too small");
-    assert!(lhs.fits(m, k) && rhs.fits(k, n), "matmul_into: operand too small");
+    assert!((m - 1) * drs + (n - 1) * dcs < dst.len(), "matmul_to: destination too small");
+    assert!(lhs.fits(m, k) && rhs.fits(k, n), "matmul_to: operand too small");
     if k == 0 {
         if !accumulate {
             for i in 0..m {

@@ -13,7 +13,7 @@
 //!   after the loop are single products over all T·B columns, with no reshuffling copy.
 
 pub use super::gate_activation::Activation;
-use super::gemm::{matmul_into, Strided};
+use super::gemm::{matmul_to, Strided};
 use super::parallel::in_forked_child;
 pub use super::recurrent_gru::*;
 use super::vmath::multiversion;
@@ -136,7 +136,7 @@ pub(super) fn block<T>(m: &[T], width: usize, s: usize, b: usize) -> Strided<'_,
 /// x (C, B, T) in place (column b of x_s is at stride T).
 pub(super) fn project_step<T: Real>(dst: &mut [T], w: &[T], x: &[T], bias: &[T], rows: usize, s: usize, d: Dims) {
     let xs = Strided { data: &x[s..], row_stride: d.b * d.t, col_stride: d.t };
-    matmul_into(dst, d.b, false, Strided::row_major(w, d.c, false), xs, rows, d.b, d.c, false);
+    matmul_to(dst, d.b, 1, false, Strided::row_major(w, d.c, false), xs, rows, d.b, d.c, false);
     for (row, chunk) in dst.chunks_exact_mut(d.b).enumerate().take(rows) {
         let bj = bias[row];
         chunk.iter_mut().for_each(|v| *v = *v + bj);
@@ -149,10 +149,10 @@ pub(super) fn input_side_grads<T: Real>(dz: &[T], x: &[T], w: &[T], rows: usize,
     let bt = d.bt();
     let x_tc = to_time_columns(x, d.c, d.b, d.t);
     let mut dw = vec![T::zero(); rows * d.c];
-    matmul_into(&mut dw, d.c, false, Strided::row_major(dz, bt, false), Strided::row_major(&x_tc, bt, true), rows, d.c, bt, true);
+    matmul_to(&mut dw, d.c, 1, false, Strided::row_major(dz, bt, false), Strided::row_major(&x_tc, bt, true), rows, d.c, bt, true);
     let dx = if need_x {
         let mut dx = vec![T::zero(); d.c * bt];
-        matmul_into(&mut dx, bt, false, Strided::row_major(w, d.c, true), Strided::row_major(dz, bt, false), d.c, bt, rows, true);
+        matmul_to(&mut dx, bt, 1, false, Strided::row_major(w, d.c, true), Strided::row_major(dz, bt, false), d.c, bt, rows, true);
         from_time_columns(&dx, d.c, d.b, d.t)
     } else {
         Vec::new()
@@ -165,7 +165,7 @@ pub(super) fn input_side_grads<T: Real>(dz: &[T], x: &[T], w: &[T], rows: usize,
 pub(super) fn recurrent_weight_grad<T: Real>(dr: &mut [T], dz: &[T], hs: &[T], rows: usize, d: Dims) {
     let bt = d.bt();
     let hp_t = Strided { data: hs, row_stride: 1, col_stride: (d.t + 1) * d.b };
-    matmul_into(dr, d.h, false, Strided::row_major(dz, bt, false), hp_t, rows, d.h, bt, true);
+    matmul_to(dr, d.h, 1, false, Strided::row_major(dz, bt, false), hp_t, rows, d.h, bt, true);
 }
 
 // ----- LSTM ---------------------------------------------------------------------------------
@@ -253,7 +253,7 @@ impl<T: Real> LstmStep<'_, T> {
         let [zi, zf, zg, zo] = z;
         for (gi, zr) in [&mut *zi, &mut *zf, &mut *zg, &mut *zo].into_iter().enumerate() {
             let lhs = Strided { data: &self.weights.data[gi * self.h + k0..], ..self.weights };
-            matmul_into(zr, b, false, lhs, self.xh, rows, b, self.kk, false);
+            matmul_to(zr, b, 1, false, lhs, self.xh, rows, b, self.kk, false);
         }
         self.gate.apply_in_place(zi);
         self.gate.apply_in_place(zf);
@@ -383,7 +383,7 @@ pub fn lstm_backward<T: Real>(
         let dz_s = block(&dz_all, bt, s, b);
         let rows_of_rt = |k0: usize, dst: &mut [T]| {
             let rt = Strided { data: &r[k0..], row_stride: 1, col_stride: h };
-            matmul_into(dst, b, false, rt, dz_s, dst.len() / b, b, 4 * h, false)
+            matmul_to(dst, b, 1, false, rt, dz_s, dst.len() / b, b, 4 * h, false)
         };
         match halves {
             Some(mid) => {
@@ -396,7 +396,7 @@ pub fn lstm_backward<T: Real>(
     // [dW db dR] = dz · [x; 1; h_prev]' over all T·B columns, in one product.
     let mut dstacked = vec![T::zero(); 4 * h * kk];
     let inputs_t = Strided { data: saved.inputs, row_stride: 1, col_stride: width };
-    matmul_into(&mut dstacked, kk, false, Strided::row_major(&dz_all, bt, false), inputs_t, 4 * h, kk, bt, true);
+    matmul_to(&mut dstacked, kk, 1, false, Strided::row_major(&dz_all, bt, false), inputs_t, 4 * h, kk, bt, true);
     let (mut dw, mut db, mut dr) = (Vec::with_capacity(4 * h * d.c), Vec::with_capacity(4 * h), Vec::with_capacity(4 * h * h));
     for row in dstacked.chunks_exact(kk) {
         dw.extend_from_slice(&row[..d.c]);
@@ -405,7 +405,7 @@ pub fn lstm_backward<T: Real>(
     }
     let dx = if need_x {
         let mut dx = vec![T::zero(); d.c * bt];
-        matmul_into(&mut dx, bt, false, Strided::row_major(w, d.c, true), Strided::row_major(&dz_all, bt, false), d.c, bt, 4 * h, true);
+        matmul_to(&mut dx, bt, 1, false, Strided::row_major(w, d.c, true), Strided::row_major(&dz_all, bt, false), d.c, bt, 4 * h, true);
         from_time_columns(&dx, d.c, d.b, d.t)
     } else {
         Vec::new()

@@ -2,7 +2,7 @@
 //! layouts and per-step structure of the LSTM kernels (see `recurrent`).
 
 use super::gate_activation::Activation;
-use super::gemm::{matmul_into, Strided};
+use super::gemm::{matmul_to, Strided};
 use super::recurrent::{block, hidden_to_output, hidden_with_h0, input_side_grads, output_grad_to_columns, project_step, recurrent_weight_grad, row_sums, Dims};
 use crate::dtype::Real;
 
@@ -52,10 +52,10 @@ pub fn gru_forward<T: Real>(
         project_step(z, w, x, &bias[..3 * h], 3 * h, s, d);
         let (zrz, zn) = z.split_at_mut(2 * hb);
         // r and z: x-part + R_{r,z}·h_{t-1} (+ recurrent bias), accumulated in place.
-        matmul_into(zrz, b, true, row_major(0, 2), block(&hidden, width, s, b), 2 * h, b, h, false);
+        matmul_to(zrz, b, 1, true, row_major(0, 2), block(&hidden, width, s, b), 2 * h, b, h, false);
         if !before {
             // u = R_h̃·h_{t-1} (+ b_Rh̃), kept for the backward pass.
-            matmul_into(a, b, false, row_major(2, 1), block(&hidden, width, s, b), h, b, h, false);
+            matmul_to(a, b, 1, false, row_major(2, 1), block(&hidden, width, s, b), h, b, h, false);
         }
         if let Some(rb) = rbias {
             for (row, chunk) in zrz.chunks_exact_mut(b).enumerate() {
@@ -76,7 +76,7 @@ pub fn gru_forward<T: Real>(
                     q[e] = rk[e] * hp[e];
                 }
             }
-            matmul_into(zn, b, true, row_major(2, 1), Strided::row_major(a, b, false), h, b, h, false);
+            matmul_to(zn, b, 1, true, row_major(2, 1), Strided::row_major(a, b, false), h, b, h, false);
         } else {
             for e in 0..hb {
                 zn[e] = zn[e] + rg[e] * a[e];
@@ -161,7 +161,7 @@ pub fn gru_backward<T: Real>(
         if before {
             // q = r ⊙ h_prev feeds R_h̃: dq = R_h̃' · dz_h̃.
             let rn_t = Strided::row_major(&r[2 * h * h..], h, true);
-            matmul_into(&mut dq, b, false, rn_t, block(dzn, bt, s, b), h, b, h, false);
+            matmul_to(&mut dq, b, 1, false, rn_t, block(dzn, bt, s, b), h, b, h, false);
         }
         // Phase 2: the reset gate.
         for k in 0..h {
@@ -184,10 +184,10 @@ pub fn gru_backward<T: Real>(
         // dh_{t-1} += R_{r,z}' · dz_{r,z} (+ R_h̃' · dz_h̃ ⊙ r after multiplication).
         let rz_t = Strided::row_major(&r[..2 * h * h], h, true);
         let dz_rz = Strided { data: &dz_all[s * b..2 * h * bt], row_stride: bt, col_stride: 1 };
-        matmul_into(&mut dh_rec, b, true, rz_t, dz_rz, h, b, 2 * h, false);
+        matmul_to(&mut dh_rec, b, 1, true, rz_t, dz_rz, h, b, 2 * h, false);
         if !before {
             let rn_t = Strided::row_major(&r[2 * h * h..], h, true);
-            matmul_into(&mut dh_rec, b, true, rn_t, block(&dzn_rec_all, bt, s, b), h, b, h, false);
+            matmul_to(&mut dh_rec, b, 1, true, rn_t, block(&dzn_rec_all, bt, s, b), h, b, h, false);
         }
     }
     let mut dr = vec![T::zero(); 3 * h * h];
@@ -198,7 +198,7 @@ pub fn gru_backward<T: Real>(
         for s in 0..t {
             let q_t = Strided { data: &saved.aux[s * hb..(s + 1) * hb], row_stride: 1, col_stride: b };
             let dzn_s = Strided { data: &dz_all[2 * h * bt + s * b..], row_stride: bt, col_stride: 1 };
-            matmul_into(&mut dr[2 * h * h..], h, s > 0, dzn_s, q_t, h, h, b, false);
+            matmul_to(&mut dr[2 * h * h..], h, 1, s > 0, dzn_s, q_t, h, h, b, false);
         }
     } else {
         recurrent_weight_grad(&mut dr[2 * h * h..], &dzn_rec_all, saved.hidden, h, d);

@@ -14,6 +14,8 @@ use crate::error::{Error, Result};
 use crate::kernels::norm::{channel_affine, channel_grad_sums, channel_moments};
 use crate::tensor::Tensor;
 
+use super::standardize::{centred, standardized};
+
 const OP: &str = "batchnorm";
 
 /// Where the channel axis sits: the array viewed as (outer, C, inner).
@@ -177,15 +179,9 @@ fn batchnorm_grad(x: &Tensor, scale: &Tensor, g: &Tensor, geo: &Geometry, epsilo
 /// The same gradient from differentiable ops (used while the backward pass is recorded).
 fn composite_grad(x: &Tensor, scale: &Tensor, g: &Tensor, geo: &Geometry, epsilon: f64) -> Result<Vec<Option<Tensor>>> {
     let axes = &geo.axes;
-    let mu = x.mean_axes(axes, true)?;
-    let xc = x.sub(&mu)?;
-    let var = xc.mul(&xc)?.mean_axes(axes, true)?;
-    let inv = Tensor::scalar_like(1.0, x.dtype()).div(&var.add_scalar(epsilon)?.sqrt()?)?;
-    let xhat = xc.mul(&inv)?;
-    let gx = g.mul(&xhat)?;
-    let centred = g.sub(&g.mean_axes(axes, true)?)?.sub(&xhat.mul(&gx.mean_axes(axes, true)?)?)?;
-    let dx = scale.reshape(&geo.bshape)?.mul(&inv)?.mul(&centred)?;
-    let dsc = gx.sum_axes(axes, false)?;
+    let (xhat, inv) = standardized(x, axes, epsilon)?;
+    let dx = scale.reshape(&geo.bshape)?.mul(&inv)?.mul(&centred(g, &xhat, axes)?)?;
+    let dsc = g.mul(&xhat)?.sum_axes(axes, false)?;
     let doff = g.sum_axes(axes, false)?;
     Ok(vec![Some(dx), Some(doff), Some(dsc)])
 }

@@ -95,13 +95,23 @@ fn composite_grad(x: &Tensor, g: &Tensor, axes: &[usize], epsilon: f64) -> Resul
     if axes.is_empty() {
         return g.mul_scalar(0.0);
     }
-    let mu = x.mean_axes(axes, true)?;
-    let xc = x.sub(&mu)?;
+    let (xhat, inv) = standardized(x, axes, epsilon)?;
+    inv.mul(&centred(g, &xhat, axes)?)
+}
+
+/// `(x̂, 1/σ)`: x standardised over `axes` (biased variance plus `epsilon`), in
+/// differentiable ops.
+pub(crate) fn standardized(x: &Tensor, axes: &[usize], epsilon: f64) -> Result<(Tensor, Tensor)> {
+    let xc = x.sub(&x.mean_axes(axes, true)?)?;
     let var = xc.mul(&xc)?.mean_axes(axes, true)?;
     let inv = Tensor::scalar_like(1.0, x.dtype()).div(&var.add_scalar(epsilon)?.sqrt()?)?;
-    let xhat = xc.mul(&inv)?;
-    let centred = g.sub(&g.mean_axes(axes, true)?)?.sub(&xhat.mul(&g.mul(&xhat)?.mean_axes(axes, true)?)?)?;
-    inv.mul(&centred)
+    Ok((xc.mul(&inv)?, inv))
+}
+
+/// `g − mean(g) − x̂·mean(g·x̂)` over `axes`: the gradient through a standardisation, before
+/// the final 1/σ.
+pub(crate) fn centred(g: &Tensor, xhat: &Tensor, axes: &[usize]) -> Result<Tensor> {
+    g.sub(&g.mean_axes(axes, true)?)?.sub(&xhat.mul(&g.mul(xhat)?.mean_axes(axes, true)?)?)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 use rayon::prelude::*;
 
 use super::parallel::{use_rayon, PAR_CHUNK};
+use super::vmath::multiversion;
 use crate::dtype::Real;
 
 /// The shape of one pooling, spatial parameters padded to three dims.
@@ -101,14 +102,10 @@ pub fn maxpool_forward<T: Real>(x: &[T], geo: &PoolGeom) -> (Vec<T>, Vec<usize>)
         let row = |i: usize| &x[i * inner..(i + 1) * inner];
         v.copy_from_slice(row(rows[0]));
         for &i in &rows[1..] {
-            for (b, &e) in v.iter_mut().zip(row(i)) {
-                *b = if ((e > *b) | e.is_nan()) & !b.is_nan() { e } else { *b };
-            }
+            max_into(v, row(i));
         }
         for (t, &i) in rows.iter().enumerate().rev() {
-            for ((k, &b), &e) in tap.iter_mut().zip(v.iter()).zip(row(i)) {
-                *k = if (e == b) | (e.is_nan() & b.is_nan()) { t as u32 } else { *k };
-            }
+            mark_equal(tap, v, row(i), t as u32);
         }
         for (q, (j, &k)) in ix.iter_mut().zip(tap.iter()).enumerate() {
             *j = rows[k as usize] * inner + q;
@@ -126,6 +123,24 @@ pub fn maxpool_forward<T: Real>(x: &[T], geo: &PoolGeom) -> (Vec<T>, Vec<usize>)
         vals.chunks_mut(inner).zip(idx.chunks_mut(inner)).enumerate().for_each(|(p, (v, ix))| pixel(p, v, ix, &mut s));
     }
     (vals, idx)
+}
+
+multiversion! {
+    /// `best = max(best, row)` elementwise; NaN wins over numbers and then sticks.
+    fn max_into<T: Real>(best: &mut [T], row: &[T]) {
+        for (b, &e) in best.iter_mut().zip(row) {
+            *b = if ((e > *b) | e.is_nan()) & !b.is_nan() { e } else { *b };
+        }
+    }
+}
+
+multiversion! {
+    /// `tap = t` where `row` holds the maximum `best` (NaN matching NaN).
+    fn mark_equal<T: Real>(tap: &mut [u32], best: &[T], row: &[T], t: u32) {
+        for ((k, &b), &e) in tap.iter_mut().zip(best).zip(row) {
+            *k = if (e == b) | (e.is_nan() & b.is_nan()) { t } else { *k };
+        }
+    }
 }
 
 /// A raw pointer shared by tasks that write disjoint elements.

@@ -8,25 +8,14 @@ when PyTorch is installed.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
 import dlarray as dl
+from compare_training import median_ms  # the same timing loop as the training comparison
 from dlarray import dlarray, dlfeval, dlgradient, gru, lstm
 
 T, B, C, H = 50, 32, 16, 128
-
-
-def median_ms(fn, repeat):
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * float(np.median(times))
 
 
 def ours(repeat, op="lstm"):

@@ -31,40 +31,10 @@ pub fn matmul<T: 'static + Copy + crate::dtype::Element>(
     rhs_t: bool,
     single_thread: bool,
 ) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        dst.iter_mut().for_each(|d| *d = T::zero());
-        return;
-    }
-    // Row-major (rows, cols) has row stride = cols, col stride = 1; transposed swaps them.
-    let (lhs_rs, lhs_cs) = if lhs_t { (1, m as isize) } else { (k as isize, 1) };
-    let (rhs_rs, rhs_cs) = if rhs_t { (1, k as isize) } else { (n as isize, 1) };
-    let par = if single_thread { Parallelism::None } else { parallelism(m * n * k) };
-    unsafe {
-        gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            lhs.as_ptr(),
-            lhs_cs,
-            lhs_rs,
-            rhs.as_ptr(),
-            rhs_cs,
-            rhs_rs,
-            T::zero(),
-            T::one(),
-            false,
-            false,
-            false,
-            par,
-        );
-    }
+    // A transposed operand is the stored (cols × rows) matrix read with swapped strides.
+    let lhs = Strided::row_major(lhs, if lhs_t { m } else { k }, lhs_t);
+    let rhs = Strided::row_major(rhs, if rhs_t { k } else { n }, rhs_t);
+    matmul_to(dst, n, 1, false, lhs, rhs, m, n, k, !single_thread);
 }
 
 /// A read-only matrix operand with explicit row and column strides (in elements).

@@ -57,14 +57,14 @@ pub(super) fn row_sums<T: Real>(m: &[T], n: usize) -> Vec<T> {
     m.chunks(n).map(lane_sum).collect()
 }
 
-/// (rows, B, T) → (rows, T·B) with column s·B + b.
-pub(super) fn to_time_columns<T: Real>(x: &[T], rows: usize, b: usize, t: usize) -> Vec<T> {
-    let mut out = vec![T::zero(); x.len()];
+/// The first `t` of `src_t` time steps of (rows, B, src_t) → (rows, T·B) with column s·B + b.
+pub(super) fn to_time_columns<T: Real>(x: &[T], rows: usize, b: usize, t: usize, src_t: usize) -> Vec<T> {
+    let mut out = vec![T::zero(); rows * b * t];
     for r in 0..rows {
-        let (src, dst) = (&x[r * b * t..(r + 1) * b * t], &mut out[r * b * t..(r + 1) * b * t]);
+        let (src, dst) = (&x[r * b * src_t..(r + 1) * b * src_t], &mut out[r * b * t..(r + 1) * b * t]);
         for bb in 0..b {
             for s in 0..t {
-                dst[s * b + bb] = src[bb * t + s];
+                dst[s * b + bb] = src[bb * src_t + s];
             }
         }
     }
@@ -114,17 +114,7 @@ pub(super) fn hidden_to_output<T: Real>(hs: &[T], d: Dims, extra: usize) -> Vec<
 
 /// The first T columns of a (H, B, T + extra) output gradient as (H, T·B), column s·B + b.
 pub(super) fn output_grad_to_columns<T: Real>(g: &[T], d: Dims, extra: usize) -> Vec<T> {
-    let (b, t, tt) = (d.b, d.t, d.t + extra);
-    let mut out = vec![T::zero(); d.h * b * t];
-    for k in 0..d.h {
-        let (src, dst) = (&g[k * b * tt..(k + 1) * b * tt], &mut out[k * b * t..(k + 1) * b * t]);
-        for bb in 0..b {
-            for s in 0..t {
-                dst[s * b + bb] = src[bb * tt + s];
-            }
-        }
-    }
-    out
+    to_time_columns(g, d.h, d.b, d.t, d.t + extra)
 }
 
 /// Column block `s` (B columns) of a matrix with `width` columns, as a read-only view.
@@ -147,7 +137,7 @@ pub(super) fn project_step<T: Real>(dst: &mut [T], w: &[T], x: &[T], bias: &[T],
 /// `dz` (rows × T·B, time columns): (dX (C, B, T), dW (rows, C), db (rows)).
 pub(super) fn input_side_grads<T: Real>(dz: &[T], x: &[T], w: &[T], rows: usize, d: Dims, need_x: bool) -> (Vec<T>, Vec<T>, Vec<T>) {
     let bt = d.bt();
-    let x_tc = to_time_columns(x, d.c, d.b, d.t);
+    let x_tc = to_time_columns(x, d.c, d.b, d.t, d.t);
     let mut dw = vec![T::zero(); rows * d.c];
     matmul_to(&mut dw, d.c, 1, false, Strided::row_major(dz, bt, false), Strided::row_major(&x_tc, bt, true), rows, d.c, bt, true);
     let dx = if need_x {

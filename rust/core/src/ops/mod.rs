@@ -18,3 +18,10 @@ pub mod unary;
 pub use binary::{BinaryOp, CompareOp};
 pub use reduce::ReduceOp;
 pub use unary::UnaryOp;
+
+/// Smooth, deterministic float64 test data of `shape` (the ops' unit tests).
+#[cfg(test)]
+pub(crate) fn test_data(shape: &[usize], seed: f64) -> crate::tensor::Tensor {
+    let n: usize = shape.iter().product();
+    crate::tensor::Tensor::from_vec((0..n).map(|i| ((i as f64 + seed) * 1.37).sin() * 2.0 + 0.3).collect::<Vec<f64>>(), shape.to_vec()).unwrap()
+}

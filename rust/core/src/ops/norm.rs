@@ -188,13 +188,9 @@ fn composite_grad(x: &Tensor, scale: &Tensor, g: &Tensor, geo: &Geometry, epsilo
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::autodiff::{gradient, grad::GradOptions, trace};
 
-    fn data(shape: &[usize], seed: f64) -> Tensor {
-        let n: usize = shape.iter().product();
-        Tensor::from_vec((0..n).map(|i| ((i as f64 + seed) * 1.37).sin() * 2.0 + 0.3).collect::<Vec<f64>>(), shape.to_vec()).unwrap()
-    }
+    use crate::ops::test_data as data;
 
     #[test]
     fn fused_and_composite_backward_agree() {

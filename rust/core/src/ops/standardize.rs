@@ -116,13 +116,9 @@ pub(crate) fn centred(g: &Tensor, xhat: &Tensor, axes: &[usize]) -> Result<Tenso
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::autodiff::{gradient, grad::GradOptions, trace};
 
-    fn data(shape: &[usize], seed: f64) -> Tensor {
-        let n: usize = shape.iter().product();
-        Tensor::from_vec((0..n).map(|i| ((i as f64 + seed) * 1.37).sin() * 2.0 + 0.3).collect::<Vec<f64>>(), shape.to_vec()).unwrap()
-    }
+    use crate::ops::test_data as data;
 
     #[test]
     fn fused_and_composite_agree() {

@@ -5,6 +5,7 @@ pub mod elementwise;
 pub mod gate_activation;
 pub mod gemm;
 pub mod norm;
+pub mod packed_gemm;
 pub mod parallel;
 pub mod pool;
 pub mod reduce;

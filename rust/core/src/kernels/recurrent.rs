@@ -14,6 +14,7 @@
 
 pub use super::gate_activation::Activation;
 use super::gemm::{matmul_to, Strided};
+use super::packed_gemm::{PackedLhs, PANEL_ROWS};
 use super::parallel::in_forked_child;
 pub use super::recurrent_gru::*;
 use super::vmath::multiversion;
@@ -207,10 +208,12 @@ fn stacked_inputs<T: Real>(x: &[T], h0: &[T], d: Dims) -> Vec<T> {
 }
 
 /// Whether a step's work splits over two threads, and where: `Some(first unit of the second
-/// half)`. Only when the per-step product is large enough to pay for the hand-over.
+/// half)`, on a panel boundary of the packed weights. Only when the per-step product is large
+/// enough to pay for the hand-over.
 fn step_halves(d: Dims, kk: usize) -> Option<usize> {
     let work = 4 * d.h * kk * d.b;
-    (d.h >= 2 && work >= 1 << 20 && rayon::current_num_threads() >= 2 && !in_forked_child()).then_some(d.h / 2)
+    let mid = d.h / 2 / PANEL_ROWS * PANEL_ROWS;
+    (mid > 0 && work >= 1 << 20 && rayon::current_num_threads() >= 2 && !in_forked_child()).then_some(mid)
 }
 
 /// The four gates' rows of one step's pre-activations (4H × B), each split at row `at`
@@ -225,12 +228,13 @@ fn split_gates<T>(z: &mut [T], hb: usize, at: usize) -> [[&mut [T]; 4]; 2] {
 
 /// What every unit of one forward step reads.
 struct LstmStep<'a, T> {
-    weights: Strided<'a, T>,
-    xh: Strided<'a, T>,
+    /// `[W b R]` of each gate, packed.
+    weights: &'a [PackedLhs<'a, T>; 4],
+    /// The step input `[x_t; 1; h_{t-1}]`: K rows, `width` apart.
+    xh: &'a [T],
+    width: usize,
     c_prev: &'a [T],
-    h: usize,
     b: usize,
-    kk: usize,
     state: Activation,
     gate: Activation,
 }
@@ -239,11 +243,10 @@ impl<T: Real> LstmStep<'_, T> {
     /// Units `k0..k1`: their four gates' rows of the product, the activations, and their cell
     /// and hidden states (`c_new`, `tc`, `h_new` hold just these units' rows).
     fn units(&self, k0: usize, k1: usize, z: [&mut [T]; 4], c_new: &mut [T], tc: &mut [T], h_new: &mut [T]) {
-        let (b, rows) = (self.b, k1 - k0);
+        let b = self.b;
         let [zi, zf, zg, zo] = z;
-        for (gi, zr) in [&mut *zi, &mut *zf, &mut *zg, &mut *zo].into_iter().enumerate() {
-            let lhs = Strided { data: &self.weights.data[gi * self.h + k0..], ..self.weights };
-            matmul_to(zr, b, 1, false, lhs, self.xh, rows, b, self.kk, false);
+        for (weights, zr) in self.weights.iter().zip([&mut *zi, &mut *zf, &mut *zg, &mut *zo]) {
+            weights.matmul_rows(k0..k1, zr, b, false, self.xh, self.width, b);
         }
         self.gate.apply_in_place(zi);
         self.gate.apply_in_place(zf);
@@ -286,7 +289,7 @@ pub fn lstm_forward<T: Real>(
     let (h, b, t, kk) = (d.h, d.b, d.t, stacked_k(d));
     let (hb, width) = (h * b, (t + 1) * b);
     let weights_t = stacked_weights_t(w, bias, r, d);
-    let weights = Strided { data: &weights_t[..], row_stride: 1, col_stride: 4 * h };
+    let weights: [PackedLhs<T>; 4] = std::array::from_fn(|gi| PackedLhs::new(Strided { data: &weights_t[gi * h..], row_stride: 1, col_stride: 4 * h }, h, kk));
     let mut inputs = stacked_inputs(x, h0, d);
     let hidden_row0 = (d.c + 1) * width;
     let mut gates = vec![T::zero(); t * 4 * hb];
@@ -298,7 +301,7 @@ pub fn lstm_forward<T: Real>(
         let z = &mut gates[s * 4 * hb..(s + 1) * 4 * hb];
         let (cdone, crest) = cells.split_at_mut(s * hb);
         let c_prev = if s == 0 { c0 } else { &cdone[(s - 1) * hb..] };
-        let step = LstmStep { weights, xh: block(&inputs, width, s, b), c_prev, h, b, kk, state, gate };
+        let step = LstmStep { weights: &weights, xh: &inputs[s * b..], width, c_prev, b, state, gate };
         let c_new = &mut crest[..hb];
         let tc = &mut cells_activated[s * hb..(s + 1) * hb];
         match halves {
@@ -359,6 +362,7 @@ pub fn lstm_backward<T: Real>(
     let mut dgates = vec![T::zero(); 4 * hb];
     let mut dtc = vec![T::zero(); hb];
     let halves = step_halves(d, kk);
+    let r_t = PackedLhs::new(Strided { data: r, row_stride: 1, col_stride: h }, h, 4 * h);
     for s in (0..t).rev() {
         let gs = &saved.gates[s * 4 * hb..(s + 1) * 4 * hb];
         let tc = &saved.cells_activated[s * hb..(s + 1) * hb];
@@ -370,11 +374,8 @@ pub fn lstm_backward<T: Real>(
         lstm_backward_cells(&gy[s * b..], &mut dh_rec, &mut dc, gs, &dgates, tc, &dtc, c_prev, &mut dz_all[s * b..], h, b, bt);
         // dh_{t-1} from the recurrence: R' · dz_s (R' is column-major: read in place), its rows
         // split over two threads when the step is large enough.
-        let dz_s = block(&dz_all, bt, s, b);
-        let rows_of_rt = |k0: usize, dst: &mut [T]| {
-            let rt = Strided { data: &r[k0..], row_stride: 1, col_stride: h };
-            matmul_to(dst, b, 1, false, rt, dz_s, dst.len() / b, b, 4 * h, false)
-        };
+        let dz_s = &dz_all[s * b..];
+        let rows_of_rt = |k0: usize, dst: &mut [T]| r_t.matmul_rows(k0..k0 + dst.len() / b, dst, b, false, dz_s, bt, b);
         match halves {
             Some(mid) => {
                 let (lo, hi) = dh_rec.split_at_mut(mid * b);

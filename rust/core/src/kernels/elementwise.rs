@@ -8,21 +8,27 @@ use rayon::prelude::*;
 use super::parallel::{use_rayon, PAR_CHUNK};
 use crate::shape::{broadcast_strides, numel, StridedIter};
 
-/// A vector of `n` elements built chunk by chunk by `fill(first index, chunk)`, which must
-/// write every element of its chunk; in parallel for large outputs. The memory is not zeroed
-/// first (a freshly reused heap block would otherwise cost a memset pass), and each chunk is a
-/// plain loop the compiler can vectorise.
-pub(crate) fn fill_chunks<U: Copy + Send + Sync>(n: usize, fill: impl Fn(usize, &mut [MaybeUninit<U>]) + Sync + Send) -> Vec<U> {
+/// A vector of `n` elements that `fill` writes in full. The memory is not zeroed first (a
+/// freshly reused heap block would otherwise cost a memset pass).
+pub(crate) fn written_by<U: Copy>(n: usize, fill: impl FnOnce(&mut [MaybeUninit<U>])) -> Vec<U> {
     let mut res: Vec<U> = Vec::with_capacity(n);
-    let spare = &mut res.spare_capacity_mut()[..n];
-    if use_rayon(n) {
-        spare.par_chunks_mut(PAR_CHUNK).enumerate().for_each(|(c, chunk)| fill(c * PAR_CHUNK, chunk));
-    } else {
-        fill(0, spare);
-    }
+    fill(&mut res.spare_capacity_mut()[..n]);
     // SAFETY: `fill` initialised all n elements (its contract); U is Copy (no drop concerns).
     unsafe { res.set_len(n) };
     res
+}
+
+/// A vector of `n` elements built chunk by chunk by `fill(first index, chunk)`, which must
+/// write every element of its chunk; in parallel for large outputs. Each chunk is a plain
+/// loop the compiler can vectorise.
+pub(crate) fn fill_chunks<U: Copy + Send + Sync>(n: usize, fill: impl Fn(usize, &mut [MaybeUninit<U>]) + Sync + Send) -> Vec<U> {
+    written_by(n, |spare| {
+        if use_rayon(n) {
+            spare.par_chunks_mut(PAR_CHUNK).enumerate().for_each(|(c, chunk)| fill(c * PAR_CHUNK, chunk));
+        } else {
+            fill(0, spare);
+        }
+    })
 }
 
 pub fn map<T: Copy + Send + Sync, U: Copy + Send + Sync>(x: &[T], f: impl Fn(T) -> U + Sync + Send) -> Vec<U> {

@@ -98,6 +98,7 @@ impl Activation {
     }
 
     /// `dst ← f'(x)` over a slice, from the outputs `y = f(x)`.
+    #[inline(always)]
     pub fn deriv_into<T: Real>(self, y: &[T], dst: &mut [T]) {
         #[inline(always)]
         fn each<T: Real>(y: &[T], dst: &mut [T], a: Activation) {

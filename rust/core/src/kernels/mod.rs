@@ -4,6 +4,7 @@ pub mod conv;
 pub mod elementwise;
 pub mod gate_activation;
 pub mod gemm;
+pub mod lockstep;
 pub mod norm;
 pub mod packed_gemm;
 pub mod parallel;

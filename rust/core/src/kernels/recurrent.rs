@@ -13,7 +13,9 @@
 //!   after the loop are single products over all T·B columns, with no reshuffling copy.
 
 pub use super::gate_activation::Activation;
+use super::elementwise::written_by;
 use super::gemm::{matmul_to, Strided};
+use super::lockstep::{lockstep, SharedMut};
 use super::packed_gemm::{PackedLhs, PANEL_ROWS};
 use super::parallel::in_forked_child;
 pub use super::recurrent_gru::*;
@@ -60,30 +62,30 @@ pub(super) fn row_sums<T: Real>(m: &[T], n: usize) -> Vec<T> {
 
 /// The first `t` of `src_t` time steps of (rows, B, src_t) → (rows, T·B) with column s·B + b.
 pub(super) fn to_time_columns<T: Real>(x: &[T], rows: usize, b: usize, t: usize, src_t: usize) -> Vec<T> {
-    let mut out = vec![T::zero(); rows * b * t];
-    for r in 0..rows {
-        let (src, dst) = (&x[r * b * src_t..(r + 1) * b * src_t], &mut out[r * b * t..(r + 1) * b * t]);
-        for bb in 0..b {
-            for s in 0..t {
-                dst[s * b + bb] = src[bb * src_t + s];
+    written_by(rows * b * t, |out| {
+        for r in 0..rows {
+            let (src, dst) = (&x[r * b * src_t..(r + 1) * b * src_t], &mut out[r * b * t..(r + 1) * b * t]);
+            for bb in 0..b {
+                for s in 0..t {
+                    dst[s * b + bb].write(src[bb * src_t + s]);
+                }
             }
         }
-    }
-    out
+    })
 }
 
 /// (rows, T·B) with column s·B + b → (rows, B, T).
 pub(super) fn from_time_columns<T: Real>(x: &[T], rows: usize, b: usize, t: usize) -> Vec<T> {
-    let mut out = vec![T::zero(); x.len()];
-    for r in 0..rows {
-        let (src, dst) = (&x[r * b * t..(r + 1) * b * t], &mut out[r * b * t..(r + 1) * b * t]);
-        for s in 0..t {
-            for bb in 0..b {
-                dst[bb * t + s] = src[s * b + bb];
+    written_by(rows * b * t, |out| {
+        for r in 0..rows {
+            let (src, dst) = (&x[r * b * t..(r + 1) * b * t], &mut out[r * b * t..(r + 1) * b * t]);
+            for s in 0..t {
+                for bb in 0..b {
+                    dst[bb * t + s].write(src[s * b + bb]);
+                }
             }
         }
-    }
-    out
+    })
 }
 
 /// The hidden-state matrix (H, (T+1)·B) with h0 as column block 0 and the rest zero.
@@ -169,8 +171,7 @@ fn stacked_k(d: Dims) -> usize {
     d.c + 1 + d.h
 }
 
-/// `[W b R]` stored transposed, (K, 4H): a column-major left operand, which the product
-/// reads as it is (no per-step packing of the weights).
+/// `[W b R]` stored transposed, (K, 4H): gate `gi`'s rows are columns `gi·H..(gi+1)·H`.
 fn stacked_weights_t<T: Real>(w: &[T], bias: &[T], r: &[T], d: Dims) -> Vec<T> {
     let (rows, kk) = (4 * d.h, stacked_k(d));
     let mut out = vec![T::zero(); kk * rows];
@@ -186,75 +187,35 @@ fn stacked_weights_t<T: Real>(w: &[T], bias: &[T], r: &[T], d: Dims) -> Vec<T> {
     out
 }
 
-/// The stacked step inputs (K, (T+1)·B): column block s is `[x_s; 1; h_{s-1}]` (x's last
-/// block unused and zero). The hidden rows are filled in by the forward pass (block 0 = h0).
+/// The stacked step inputs, time-major (T+1, K, B): block s is `[x_s; 1; h_{s-1}]`, one
+/// contiguous (K × B) matrix (block T holds only the last hidden state). The hidden rows of
+/// blocks 1..=T are filled in by the forward pass.
 fn stacked_inputs<T: Real>(x: &[T], h0: &[T], d: Dims) -> Vec<T> {
-    let (b, t, width) = (d.b, d.t, (d.t + 1) * d.b);
-    let mut xh = vec![T::zero(); stacked_k(d) * width];
+    let (b, t, kb) = (d.b, d.t, stacked_k(d) * d.b);
+    let mut xh = vec![T::zero(); (t + 1) * kb];
     for c in 0..d.c {
-        let (src, dst) = (&x[c * b * t..(c + 1) * b * t], &mut xh[c * width..c * width + b * t]);
         for bb in 0..b {
-            for s in 0..t {
-                dst[s * b + bb] = src[bb * t + s];
+            for (s, &v) in x[(c * b + bb) * t..][..t].iter().enumerate() {
+                xh[s * kb + c * b + bb] = v;
             }
         }
     }
-    xh[d.c * width..(d.c + 1) * width].iter_mut().for_each(|v| *v = T::one());
-    for k in 0..d.h {
-        let row = (d.c + 1 + k) * width;
-        xh[row..row + b].copy_from_slice(&h0[k * b..(k + 1) * b]);
+    for block in xh.chunks_exact_mut(kb) {
+        block[d.c * b..(d.c + 1) * b].iter_mut().for_each(|v| *v = T::one());
     }
+    xh[(d.c + 1) * b..kb].copy_from_slice(h0);
     xh
 }
 
-/// Whether a step's work splits over two threads, and where: `Some(first unit of the second
-/// half)`, on a panel boundary of the packed weights. Only when the per-step product is large
-/// enough to pay for the hand-over.
-fn step_halves(d: Dims, kk: usize) -> Option<usize> {
+/// The units each thread takes, as ranges starting on panel boundaries of the packed weights:
+/// two halves when the per-step product is large enough to pay for a barrier per step.
+fn unit_parts(d: Dims, kk: usize) -> Vec<std::ops::Range<usize>> {
     let work = 4 * d.h * kk * d.b;
     let mid = d.h / 2 / PANEL_ROWS * PANEL_ROWS;
-    (mid > 0 && work >= 1 << 20 && rayon::current_num_threads() >= 2 && !in_forked_child()).then_some(mid)
-}
-
-/// The four gates' rows of one step's pre-activations (4H × B), each split at row `at`
-/// (elements): `[first halves, second halves]`.
-fn split_gates<T>(z: &mut [T], hb: usize, at: usize) -> [[&mut [T]; 4]; 2] {
-    let (i, rest) = z.split_at_mut(hb);
-    let (f, rest) = rest.split_at_mut(hb);
-    let (g, o) = rest.split_at_mut(hb);
-    let (i, f, g, o) = (i.split_at_mut(at), f.split_at_mut(at), g.split_at_mut(at), o.split_at_mut(at));
-    [[i.0, f.0, g.0, o.0], [i.1, f.1, g.1, o.1]]
-}
-
-/// What every unit of one forward step reads.
-struct LstmStep<'a, T> {
-    /// `[W b R]` of each gate, packed.
-    weights: &'a [PackedLhs<'a, T>; 4],
-    /// The step input `[x_t; 1; h_{t-1}]`: K rows, `width` apart.
-    xh: &'a [T],
-    width: usize,
-    c_prev: &'a [T],
-    b: usize,
-    state: Activation,
-    gate: Activation,
-}
-
-impl<T: Real> LstmStep<'_, T> {
-    /// Units `k0..k1`: their four gates' rows of the product, the activations, and their cell
-    /// and hidden states (`c_new`, `tc`, `h_new` hold just these units' rows).
-    fn units(&self, k0: usize, k1: usize, z: [&mut [T]; 4], c_new: &mut [T], tc: &mut [T], h_new: &mut [T]) {
-        let b = self.b;
-        let [zi, zf, zg, zo] = z;
-        for (weights, zr) in self.weights.iter().zip([&mut *zi, &mut *zf, &mut *zg, &mut *zo]) {
-            weights.matmul_rows(k0..k1, zr, b, false, self.xh, self.width, b);
-        }
-        self.gate.apply_in_place(zi);
-        self.gate.apply_in_place(zf);
-        self.state.apply_in_place(zg);
-        self.gate.apply_in_place(zo);
-        lstm_cell_update(zi, zf, zg, &self.c_prev[k0 * b..k1 * b], c_new);
-        self.state.apply_into(c_new, tc);
-        lstm_hidden_update(zo, tc, h_new, b, b);
+    if mid > 0 && work >= 1 << 20 && rayon::current_num_threads() >= 2 && !in_forked_child() {
+        vec![0..mid, mid..d.h]
+    } else {
+        vec![0..d.h]
     }
 }
 
@@ -267,8 +228,7 @@ pub struct LstmSaved<S> {
     pub cells: S,
     /// The state activation of each cell state, σ_c(c_t): (T, H, B).
     pub cells_activated: S,
-    /// The stacked step inputs `[x; 1; h_prev]`: (C + 1 + H, (T+1)·B), column block s for
-    /// step s (block T holds only the last hidden state).
+    /// The stacked step inputs `[x; 1; h_prev]`, time-major: (T+1, C + 1 + H, B).
     pub inputs: S,
 }
 
@@ -287,45 +247,57 @@ pub fn lstm_forward<T: Real>(
     gate: Activation,
 ) -> (Vec<T>, LstmSaved<Vec<T>>) {
     let (h, b, t, kk) = (d.h, d.b, d.t, stacked_k(d));
-    let (hb, width) = (h * b, (t + 1) * b);
+    let (hb, kb) = (h * b, kk * b);
     let weights_t = stacked_weights_t(w, bias, r, d);
     let weights: [PackedLhs<T>; 4] = std::array::from_fn(|gi| PackedLhs::new(Strided { data: &weights_t[gi * h..], row_stride: 1, col_stride: 4 * h }, h, kk));
     let mut inputs = stacked_inputs(x, h0, d);
-    let hidden_row0 = (d.c + 1) * width;
-    let mut gates = vec![T::zero(); t * 4 * hb];
-    let mut cells = vec![T::zero(); t * hb];
-    let mut cells_activated = vec![T::zero(); t * hb];
-    let halves = step_halves(d, kk);
-    let mut h_new = vec![T::zero(); hb];
-    for s in 0..t {
-        let z = &mut gates[s * 4 * hb..(s + 1) * 4 * hb];
-        let (cdone, crest) = cells.split_at_mut(s * hb);
-        let c_prev = if s == 0 { c0 } else { &cdone[(s - 1) * hb..] };
-        let step = LstmStep { weights: &weights, xh: &inputs[s * b..], width, c_prev, b, state, gate };
-        let c_new = &mut crest[..hb];
-        let tc = &mut cells_activated[s * hb..(s + 1) * hb];
-        match halves {
-            // Two threads, each the gates, cells and hidden states of half the units: the
-            // step's product is most of its time and both cores do it.
-            Some(mid) => {
-                let (zs, (c_a, c_b), (tc_a, tc_b), (h_a, h_b)) = (split_gates(z, hb, mid * b), c_new.split_at_mut(mid * b), tc.split_at_mut(mid * b), h_new.split_at_mut(mid * b));
-                let [za, zb] = zs;
-                rayon::join(|| step.units(0, mid, za, c_a, tc_a, h_a), || step.units(mid, h, zb, c_b, tc_b, h_b));
+    // Written in full by the parts (each its units' rows of every step), so not zeroed first.
+    let (mut gates, mut cells, mut cells_activated) = (Vec::with_capacity(t * 4 * hb), Vec::with_capacity(t * hb), Vec::with_capacity(t * hb));
+    {
+        let xh = SharedMut::new(&mut inputs);
+        let z = SharedMut::uninit(&mut gates.spare_capacity_mut()[..t * 4 * hb]);
+        let c = SharedMut::uninit(&mut cells.spare_capacity_mut()[..t * hb]);
+        let tc = SharedMut::uninit(&mut cells_activated.spare_capacity_mut()[..t * hb]);
+        lockstep(unit_parts(d, kk), |units, step| {
+            let (k0, n) = (units.start, units.len() * b);
+            for s in 0..t {
+                // SAFETY (every access below): during step s a part reads all of input block s
+                // and writes only its own units' rows of step s (gates, cells) and of input
+                // block s + 1 (hidden rows); the barrier ends the step.
+                let xh_s = unsafe { xh.get(s * kb, kb) };
+                let [zi, zf, zg, zo] = std::array::from_fn(|gi| unsafe { z.get_mut(s * 4 * hb + (gi * h + k0) * b, n) });
+                for (weights, zr) in weights.iter().zip([&mut *zi, &mut *zf, &mut *zg, &mut *zo]) {
+                    weights.matmul_rows(units.clone(), zr, b, false, xh_s, b, b);
+                }
+                gate.apply_in_place(zi);
+                gate.apply_in_place(zf);
+                state.apply_in_place(zg);
+                gate.apply_in_place(zo);
+                let c_prev = if s == 0 { &c0[k0 * b..][..n] } else { unsafe { c.get((s - 1) * hb + k0 * b, n) } };
+                let c_new = unsafe { c.get_mut(s * hb + k0 * b, n) };
+                lstm_cell_update(zi, zf, zg, c_prev, c_new);
+                let tc_s = unsafe { tc.get_mut(s * hb + k0 * b, n) };
+                state.apply_into(c_new, tc_s);
+                lstm_hidden_update(zo, tc_s, unsafe { xh.get_mut((s + 1) * kb + (d.c + 1 + k0) * b, n) });
+                step.wait();
             }
-            None => {
-                let [all, _] = split_gates(z, hb, hb);
-                step.units(0, h, all, c_new, tc, &mut h_new)
+        });
+    }
+    // SAFETY: the parts have written every element.
+    unsafe {
+        gates.set_len(t * 4 * hb);
+        cells.set_len(t * hb);
+        cells_activated.set_len(t * hb);
+    }
+    // The output (H, B, T+1): h_s from the hidden rows of input block s + 1, then c_T.
+    let out = written_by(hb * (t + 1), |out| {
+        for (e, row) in out.chunks_exact_mut(t + 1).enumerate() {
+            for (s, v) in row[..t].iter_mut().enumerate() {
+                v.write(inputs[(s + 1) * kb + (d.c + 1) * b + e]);
             }
+            row[t].write(cells[(t - 1) * hb + e]);
         }
-        for k in 0..h {
-            let dst = hidden_row0 + k * width + (s + 1) * b;
-            inputs[dst..dst + b].copy_from_slice(&h_new[k * b..(k + 1) * b]);
-        }
-    }
-    let mut out = hidden_to_output(&inputs[hidden_row0..], d, 1);
-    for e in 0..hb {
-        out[e * (t + 1) + t] = cells[(t - 1) * hb + e];
-    }
+    });
     (out, LstmSaved { gates, cells, cells_activated, inputs })
 }
 
@@ -352,42 +324,67 @@ pub fn lstm_backward<T: Real>(
     need_x: bool,
 ) -> LstmGrads<T> {
     let (h, b, t, bt, kk) = (d.h, d.b, d.t, d.bt(), stacked_k(d));
-    let (hb, width) = (h * b, (t + 1) * b);
+    let (hb, kb) = (h * b, kk * b);
     let gy = output_grad_to_columns(gout, d, 1);
-    // Pre-activation gradients of the four gates, (4H, T·B).
-    let mut dz_all = vec![T::zero(); 4 * h * bt];
+    // Pre-activation gradients of the four gates as (4H, T·B), column s·B + b, for the
+    // products after the loop; and the current step's block again, contiguous, for the
+    // recurrent product (two blocks, alternating, so one part can write step s − 1's while
+    // the other still reads step s's).
+    let mut dz_all = Vec::with_capacity(4 * h * bt);
+    let mut dz_steps = vec![T::zero(); 2 * 4 * hb];
     let mut dh_rec = vec![T::zero(); hb];
     let mut dc: Vec<T> = (0..hb).map(|e| gout[e * (t + 1) + t]).collect();
-    // Activation derivatives of the step's gates (i, f, g, o) and of σ_c(c).
-    let mut dgates = vec![T::zero(); 4 * hb];
-    let mut dtc = vec![T::zero(); hb];
-    let halves = step_halves(d, kk);
     let r_t = PackedLhs::new(Strided { data: r, row_stride: 1, col_stride: h }, h, 4 * h);
-    for s in (0..t).rev() {
-        let gs = &saved.gates[s * 4 * hb..(s + 1) * 4 * hb];
-        let tc = &saved.cells_activated[s * hb..(s + 1) * hb];
-        let c_prev = if s > 0 { &saved.cells[(s - 1) * hb..s * hb] } else { c0 };
-        gate.deriv_into(&gs[..2 * hb], &mut dgates[..2 * hb]);
-        state.deriv_into(&gs[2 * hb..3 * hb], &mut dgates[2 * hb..3 * hb]);
-        gate.deriv_into(&gs[3 * hb..], &mut dgates[3 * hb..]);
-        state.deriv_into(tc, &mut dtc);
-        lstm_backward_cells(&gy[s * b..], &mut dh_rec, &mut dc, gs, &dgates, tc, &dtc, c_prev, &mut dz_all[s * b..], h, b, bt);
-        // dh_{t-1} from the recurrence: R' · dz_s (R' is column-major: read in place), its rows
-        // split over two threads when the step is large enough.
-        let dz_s = &dz_all[s * b..];
-        let rows_of_rt = |k0: usize, dst: &mut [T]| r_t.matmul_rows(k0..k0 + dst.len() / b, dst, b, false, dz_s, bt, b);
-        match halves {
-            Some(mid) => {
-                let (lo, hi) = dh_rec.split_at_mut(mid * b);
-                rayon::join(|| rows_of_rt(0, lo), || rows_of_rt(mid, hi));
-            }
-            None => rows_of_rt(0, &mut dh_rec),
+    {
+        let parts = unit_parts(d, kk);
+        // dz_all is written in full (every unit's rows at every step), so not zeroed first.
+        let (dz_cols, dz_step) = (SharedMut::uninit(&mut dz_all.spare_capacity_mut()[..4 * h * bt]), SharedMut::new(&mut dz_steps));
+        // Each part's own rows of the recurrent and cell gradients.
+        let mut states = Vec::with_capacity(parts.len());
+        let (mut dh_rest, mut dc_rest) = (&mut dh_rec[..], &mut dc[..]);
+        for units in parts {
+            let (dh_part, dh_next) = dh_rest.split_at_mut(units.len() * b);
+            let (dc_part, dc_next) = dc_rest.split_at_mut(units.len() * b);
+            (dh_rest, dc_rest) = (dh_next, dc_next);
+            states.push((units, dh_part, dc_part));
         }
+        lockstep(states, |(units, dh_rec, dc), step| {
+            let (k0, n) = (units.start, units.len() * b);
+            // One unit's activation derivatives (i, f, g, o, σ_c(c)), recomputed per unit row
+            // so that they stay in L1.
+            let mut derivs = vec![T::zero(); 5 * b];
+            for s in (0..t).rev() {
+                let gs: [&[T]; 4] = std::array::from_fn(|gi| &saved.gates[s * 4 * hb + (gi * h + k0) * b..][..n]);
+                let tc = &saved.cells_activated[s * hb + k0 * b..][..n];
+                let c_prev = if s > 0 { &saved.cells[(s - 1) * hb + k0 * b..][..n] } else { &c0[k0 * b..][..n] };
+                let block = (s % 2) * 4 * hb;
+                // SAFETY: a part writes only its own units' rows (of dz_all, and of this step's
+                // block of dz_steps); the step's block is read whole only after the barrier,
+                // and the other block is not written again until the next barrier has passed.
+                let dz: [&mut [T]; 4] = std::array::from_fn(|gi| unsafe { dz_step.get_mut(block + (gi * h + k0) * b, n) });
+                let dz_t: [&mut [T]; 4] = std::array::from_fn(|gi| unsafe { dz_cols.get_mut((gi * h + k0) * bt + s * b, (units.len() - 1) * bt + b) });
+                let cells = LstmCellsBack { gates: gs, tc, c_prev, gate, state };
+                lstm_backward_cells(&cells, &gy[k0 * bt + s * b..], dh_rec, dc, dz, dz_t, &mut derivs, b, bt);
+                step.wait();
+                // dh_{t-1} from the recurrence: this part's rows of R' · dz_s.
+                r_t.matmul_rows(units.clone(), dh_rec, b, false, unsafe { dz_step.get(block, 4 * hb) }, b, b);
+            }
+        });
     }
+    // SAFETY: the parts have written every element.
+    unsafe { dz_all.set_len(4 * h * bt) };
     // [dW db dR] = dz · [x; 1; h_prev]' over all T·B columns, in one product.
+    let inputs_cols = written_by(kk * bt, |cols| {
+        for (s, blk) in saved.inputs.chunks_exact(kb).take(t).enumerate() {
+            for (row, src) in blk.chunks_exact(b).enumerate() {
+                for (dst, &v) in cols[row * bt + s * b..][..b].iter_mut().zip(src) {
+                    dst.write(v);
+                }
+            }
+        }
+    });
     let mut dstacked = vec![T::zero(); 4 * h * kk];
-    let inputs_t = Strided { data: saved.inputs, row_stride: 1, col_stride: width };
-    matmul_to(&mut dstacked, kk, 1, false, Strided::row_major(&dz_all, bt, false), inputs_t, 4 * h, kk, bt, true);
+    matmul_to(&mut dstacked, kk, 1, false, Strided::row_major(&dz_all, bt, false), Strided::row_major(&inputs_cols, bt, true), 4 * h, kk, bt, true);
     let (mut dw, mut db, mut dr) = (Vec::with_capacity(4 * h * d.c), Vec::with_capacity(4 * h), Vec::with_capacity(4 * h * h));
     for row in dstacked.chunks_exact(kk) {
         dw.extend_from_slice(&row[..d.c]);
@@ -404,6 +401,14 @@ pub fn lstm_backward<T: Real>(
     LstmGrads { dx, dh0: dh_rec, dc0: dc, dw, dr, db }
 }
 
+/// Four consecutive `n`-element pieces of a slice.
+fn split4<T>(v: &mut [T], n: usize) -> [&mut [T]; 4] {
+    let (a, rest) = v.split_at_mut(n);
+    let (b, rest) = rest.split_at_mut(n);
+    let (c, rest) = rest.split_at_mut(n);
+    [a, b, c, &mut rest[..n]]
+}
+
 multiversion! {
     /// c_t = f ⊙ c_{t-1} + i ⊙ g.
     fn lstm_cell_update<T: Real>(ig: &[T], fg: &[T], gg: &[T], c_prev: &[T], c_new: &mut [T]) {
@@ -416,48 +421,59 @@ multiversion! {
 }
 
 multiversion! {
-    /// h_t = o ⊙ σ_c(c_t), written into column block `hidden` (rows `width` apart).
-    fn lstm_hidden_update<T: Real>(og: &[T], tc: &[T], hidden: &mut [T], width: usize, b: usize) {
-        for (k, (o, a)) in og.chunks_exact(b).zip(tc.chunks_exact(b)).enumerate() {
-            let h_new = &mut hidden[k * width..k * width + b];
-            for e in 0..b {
-                h_new[e] = o[e] * a[e];
-            }
+    /// h_t = o ⊙ σ_c(c_t).
+    fn lstm_hidden_update<T: Real>(og: &[T], tc: &[T], h_new: &mut [T]) {
+        let n = h_new.len();
+        let (og, tc) = (&og[..n], &tc[..n]);
+        for e in 0..n {
+            h_new[e] = og[e] * tc[e];
         }
     }
 }
 
+/// What one backward step through a range of units reads from the forward pass.
+struct LstmCellsBack<'a, T> {
+    /// Activated gates i, f, g, o (each units × B).
+    gates: [&'a [T]; 4],
+    /// σ_c(c_t) and c_{t-1}.
+    tc: &'a [T],
+    c_prev: &'a [T],
+    gate: Activation,
+    state: Activation,
+}
+
 multiversion! {
-    /// One backward step through the cell: from the output gradient `gy` (column block of an
-    /// (H, ·) matrix with rows `bt` apart), the recurrent gradient `dh_rec` and the cell
-    /// gradient `dc` (updated to the previous step's), the four gates' pre-activation
-    /// gradients into the column block `dz` of the (4H, T·B) matrix.
+    /// One backward step through the cells of a range of units (rows of B): from the output
+    /// gradient `gy` and the pre-activation gradients' columns `dz_t` (rows `bt` apart), the
+    /// recurrent gradient `dh_rec` and the cell gradient `dc` (updated to the previous
+    /// step's), the four gates' pre-activation gradients, written to both `dz` (contiguous)
+    /// and `dz_t`. `derivs` (5·B) is scratch for one unit's activation derivatives.
     fn lstm_backward_cells<T: Real>(
+        cells: &LstmCellsBack<'_, T>,
         gy: &[T],
         dh_rec: &mut [T],
         dc: &mut [T],
-        gates: &[T],
-        dgates: &[T],
-        tc: &[T],
-        dtc: &[T],
-        c_prev: &[T],
-        dz: &mut [T],
-        h: usize,
+        dz: [&mut [T]; 4],
+        dz_t: [&mut [T]; 4],
+        derivs: &mut [T],
         b: usize,
         bt: usize,
     ) {
-        let hb = h * b;
-        for k in 0..h {
+        let [ig, fg, gg, og] = cells.gates;
+        let [dzi, dzf, dzg, dzo] = dz;
+        let [dti, dtf, dtg, dto] = dz_t;
+        for k in 0..dh_rec.len() / b {
             let row = k * b..(k + 1) * b;
-            let (ig, fg, gg, og) = (&gates[row.clone()], &gates[hb..][row.clone()], &gates[2 * hb..][row.clone()], &gates[3 * hb..][row.clone()]);
-            let (di, df, dg, dout) = (&dgates[row.clone()], &dgates[hb..][row.clone()], &dgates[2 * hb..][row.clone()], &dgates[3 * hb..][row.clone()]);
-            let (tc, dtc, c_prev, gy) = (&tc[row.clone()], &dtc[row.clone()], &c_prev[row.clone()], &gy[k * bt..k * bt + b]);
+            let (ig, fg, gg, og) = (&ig[row.clone()], &fg[row.clone()], &gg[row.clone()], &og[row.clone()]);
+            let (tc, c_prev, gy) = (&cells.tc[row.clone()], &cells.c_prev[row.clone()], &gy[k * bt..k * bt + b]);
+            let [di, df, dg, dout, dtc] = split5(derivs, b);
+            cells.gate.deriv_into(ig, di);
+            cells.gate.deriv_into(fg, df);
+            cells.state.deriv_into(gg, dg);
+            cells.gate.deriv_into(og, dout);
+            cells.state.deriv_into(tc, dtc);
+            let (dzi, dzf, dzg, dzo) = (&mut dzi[row.clone()], &mut dzf[row.clone()], &mut dzg[row.clone()], &mut dzo[row.clone()]);
             let (dh_rec, dc) = (&mut dh_rec[row.clone()], &mut dc[row]);
-            // Rows k, H + k, 2H + k, 3H + k of dz: one row per gate.
-            let (dzi, rest) = dz[k * bt..].split_at_mut(h * bt);
-            let (dzf, rest) = rest.split_at_mut(h * bt);
-            let (dzg, dzo) = rest.split_at_mut(h * bt);
-            let (dzi, dzf, dzg, dzo) = (&mut dzi[..b], &mut dzf[..b], &mut dzg[..b], &mut dzo[..b]);
             for e in 0..b {
                 let dh = gy[e] + dh_rec[e];
                 let dcc = dc[e] + dh * og[e] * dtc[e];
@@ -467,6 +483,18 @@ multiversion! {
                 dzo[e] = dh * tc[e] * dout[e];
                 dc[e] = dcc * fg[e];
             }
+            let cols = k * bt..k * bt + b;
+            dti[cols.clone()].copy_from_slice(dzi);
+            dtf[cols.clone()].copy_from_slice(dzf);
+            dtg[cols.clone()].copy_from_slice(dzg);
+            dto[cols].copy_from_slice(dzo);
         }
     }
+}
+
+/// Five consecutive `n`-element pieces of a slice.
+fn split5<T>(v: &mut [T], n: usize) -> [&mut [T]; 5] {
+    let (a, rest) = v.split_at_mut(n);
+    let [b, c, d, e] = split4(rest, n);
+    [a, b, c, d, e]
 }

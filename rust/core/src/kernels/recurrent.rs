@@ -311,6 +311,26 @@ pub struct LstmGrads<T> {
     pub db: Vec<T>,
 }
 
+/// Splits `rows` into one range per part, on panel boundaries (later parts may be empty).
+fn panel_ranges(rows: usize, parts: usize) -> Vec<std::ops::Range<usize>> {
+    let per = rows.div_ceil(parts).div_ceil(PANEL_ROWS) * PANEL_ROWS;
+    (0..parts).map(|p| (p * per).min(rows)..((p + 1) * per).min(rows)).collect()
+}
+
+/// `dst (cols × rows) = src (rows × cols)'`.
+fn transpose_into<T: Copy>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
+    for (r, row) in src.chunks_exact(cols).take(rows).enumerate() {
+        for (c, &v) in row.iter().enumerate() {
+            dst[c * rows + r] = v;
+        }
+    }
+}
+
+/// BPTT through the whole sequence. Each part (range of units) walks the steps backwards:
+/// its units' cells give their rows of the step's pre-activation gradient dz_s; it adds
+/// their share of `[dW db dR] += dz_s · [x_s; 1; h_{s-1}]'` while dz_s is in cache; then,
+/// after the barrier (all of dz_s written), its rows of `dh_{s-1} = R' · dz_s` and of
+/// `dx_s = W' · dz_s`.
 #[allow(clippy::too_many_arguments)]
 pub fn lstm_backward<T: Real>(
     gout: &[T],
@@ -324,67 +344,68 @@ pub fn lstm_backward<T: Real>(
     need_x: bool,
 ) -> LstmGrads<T> {
     let (h, b, t, bt, kk) = (d.h, d.b, d.t, d.bt(), stacked_k(d));
-    let (hb, kb) = (h * b, kk * b);
+    let (hb, kb, cb) = (h * b, kk * b, d.c * b);
     let gy = output_grad_to_columns(gout, d, 1);
-    // Pre-activation gradients of the four gates as (4H, T·B), column s·B + b, for the
-    // products after the loop; and the current step's block again, contiguous, for the
-    // recurrent product (two blocks, alternating, so one part can write step s − 1's while
-    // the other still reads step s's).
-    let mut dz_all = Vec::with_capacity(4 * h * bt);
+    // The step's pre-activation gradients (4H, B), in two alternating blocks so that one
+    // part can write step s − 1's while the other still reads step s's.
     let mut dz_steps = vec![T::zero(); 2 * 4 * hb];
+    let mut dstacked = vec![T::zero(); 4 * h * kk];
     let mut dh_rec = vec![T::zero(); hb];
     let mut dc: Vec<T> = (0..hb).map(|e| gout[e * (t + 1) + t]).collect();
+    // dx per step, time-major (T, C, B); every part writes its rows of every step.
+    let mut dx_steps: Vec<T> = Vec::with_capacity(if need_x { t * cb } else { 0 });
     let r_t = PackedLhs::new(Strided { data: r, row_stride: 1, col_stride: h }, h, 4 * h);
+    let w_t = PackedLhs::new(Strided { data: w, row_stride: 1, col_stride: d.c }, d.c, 4 * h);
     {
         let parts = unit_parts(d, kk);
-        // dz_all is written in full (every unit's rows at every step), so not zeroed first.
-        let (dz_cols, dz_step) = (SharedMut::uninit(&mut dz_all.spare_capacity_mut()[..4 * h * bt]), SharedMut::new(&mut dz_steps));
+        let x_rows = panel_ranges(d.c, parts.len());
+        let dz_step = SharedMut::new(&mut dz_steps);
+        let dst = SharedMut::new(&mut dstacked);
+        let dx = SharedMut::uninit(&mut dx_steps.spare_capacity_mut()[..if need_x { t * cb } else { 0 }]);
         // Each part's own rows of the recurrent and cell gradients.
         let mut states = Vec::with_capacity(parts.len());
         let (mut dh_rest, mut dc_rest) = (&mut dh_rec[..], &mut dc[..]);
-        for units in parts {
+        for (units, xr) in parts.into_iter().zip(x_rows) {
             let (dh_part, dh_next) = dh_rest.split_at_mut(units.len() * b);
             let (dc_part, dc_next) = dc_rest.split_at_mut(units.len() * b);
             (dh_rest, dc_rest) = (dh_next, dc_next);
-            states.push((units, dh_part, dc_part));
+            states.push((units, xr, dh_part, dc_part));
         }
-        lockstep(states, |(units, dh_rec, dc), step| {
-            let (k0, n) = (units.start, units.len() * b);
-            // One unit's activation derivatives (i, f, g, o, σ_c(c)), recomputed per unit row
-            // so that they stay in L1.
-            let mut derivs = vec![T::zero(); 5 * b];
+        lockstep(states, |(units, x_rows, dh_rec, dc), step| {
+            let (k0, n, nu) = (units.start, units.len() * b, units.len());
+            // The step input [x_s; 1; h_{s-1}] transposed, (B, K): the right operand of the
+            // weight-gradient product.
+            let mut input_t = vec![T::zero(); kb];
+            // SAFETY (every SharedMut access below): a part writes only its own units' rows
+            // (of dz_steps' current block, of dstacked) and its own rows of dx's block s; a
+            // block of dz_steps is read whole only after the barrier, and is written again
+            // only two steps later, after another barrier.
+            let mut dst_rows: [&mut [T]; 4] = std::array::from_fn(|gi| unsafe { dst.get_mut((gi * h + k0) * kk, nu * kk) });
             for s in (0..t).rev() {
                 let gs: [&[T]; 4] = std::array::from_fn(|gi| &saved.gates[s * 4 * hb + (gi * h + k0) * b..][..n]);
                 let tc = &saved.cells_activated[s * hb + k0 * b..][..n];
                 let c_prev = if s > 0 { &saved.cells[(s - 1) * hb + k0 * b..][..n] } else { &c0[k0 * b..][..n] };
                 let block = (s % 2) * 4 * hb;
-                // SAFETY: a part writes only its own units' rows (of dz_all, and of this step's
-                // block of dz_steps); the step's block is read whole only after the barrier,
-                // and the other block is not written again until the next barrier has passed.
                 let dz: [&mut [T]; 4] = std::array::from_fn(|gi| unsafe { dz_step.get_mut(block + (gi * h + k0) * b, n) });
-                let dz_t: [&mut [T]; 4] = std::array::from_fn(|gi| unsafe { dz_cols.get_mut((gi * h + k0) * bt + s * b, (units.len() - 1) * bt + b) });
                 let cells = LstmCellsBack { gates: gs, tc, c_prev, gate, state };
-                lstm_backward_cells(&cells, &gy[k0 * bt + s * b..], dh_rec, dc, dz, dz_t, &mut derivs, b, bt);
+                let [dzi, dzf, dzg, dzo] = dz;
+                lstm_backward_cells(&cells, &gy[k0 * bt + s * b..], dh_rec, dc, [&mut *dzi, &mut *dzf, &mut *dzg, &mut *dzo], b, bt);
+                // This part's rows of [dW db dR] += dz_s · [x_s; 1; h_{s-1}]'.
+                transpose_into(&saved.inputs[s * kb..][..kb], kk, b, &mut input_t);
+                for (dz_g, dst_g) in [&*dzi, &*dzf, &*dzg, &*dzo].into_iter().zip(dst_rows.iter_mut()) {
+                    PackedLhs::new(Strided::row_major(dz_g, b, false), nu, b).matmul_rows(0..nu, dst_g, kk, true, &input_t, kk, kk);
+                }
                 step.wait();
+                let dz_s = unsafe { dz_step.get(block, 4 * hb) };
                 // dh_{t-1} from the recurrence: this part's rows of R' · dz_s.
-                r_t.matmul_rows(units.clone(), dh_rec, b, false, unsafe { dz_step.get(block, 4 * hb) }, b, b);
+                r_t.matmul_rows(units.clone(), dh_rec, b, false, dz_s, b, b);
+                if need_x && !x_rows.is_empty() {
+                    let dx_s = unsafe { dx.get_mut(s * cb + x_rows.start * b, x_rows.len() * b) };
+                    w_t.matmul_rows(x_rows.clone(), dx_s, b, false, dz_s, b, b);
+                }
             }
         });
     }
-    // SAFETY: the parts have written every element.
-    unsafe { dz_all.set_len(4 * h * bt) };
-    // [dW db dR] = dz · [x; 1; h_prev]' over all T·B columns, in one product.
-    let inputs_cols = written_by(kk * bt, |cols| {
-        for (s, blk) in saved.inputs.chunks_exact(kb).take(t).enumerate() {
-            for (row, src) in blk.chunks_exact(b).enumerate() {
-                for (dst, &v) in cols[row * bt + s * b..][..b].iter_mut().zip(src) {
-                    dst.write(v);
-                }
-            }
-        }
-    });
-    let mut dstacked = vec![T::zero(); 4 * h * kk];
-    matmul_to(&mut dstacked, kk, 1, false, Strided::row_major(&dz_all, bt, false), Strided::row_major(&inputs_cols, bt, true), 4 * h, kk, bt, true);
     let (mut dw, mut db, mut dr) = (Vec::with_capacity(4 * h * d.c), Vec::with_capacity(4 * h), Vec::with_capacity(4 * h * h));
     for row in dstacked.chunks_exact(kk) {
         dw.extend_from_slice(&row[..d.c]);
@@ -392,21 +413,19 @@ pub fn lstm_backward<T: Real>(
         dr.extend_from_slice(&row[d.c + 1..]);
     }
     let dx = if need_x {
-        let mut dx = vec![T::zero(); d.c * bt];
-        matmul_to(&mut dx, bt, 1, false, Strided::row_major(w, d.c, true), Strided::row_major(&dz_all, bt, false), d.c, bt, 4 * h, true);
-        from_time_columns(&dx, d.c, d.b, d.t)
+        // SAFETY: the parts wrote every row of every step.
+        unsafe { dx_steps.set_len(t * cb) };
+        written_by(t * cb, |out| {
+            for (s, blk) in dx_steps.chunks_exact(cb).enumerate() {
+                for (e, &v) in blk.iter().enumerate() {
+                    out[e * t + s].write(v);
+                }
+            }
+        })
     } else {
         Vec::new()
     };
     LstmGrads { dx, dh0: dh_rec, dc0: dc, dw, dr, db }
-}
-
-/// Four consecutive `n`-element pieces of a slice.
-fn split4<T>(v: &mut [T], n: usize) -> [&mut [T]; 4] {
-    let (a, rest) = v.split_at_mut(n);
-    let (b, rest) = rest.split_at_mut(n);
-    let (c, rest) = rest.split_at_mut(n);
-    [a, b, c, &mut rest[..n]]
 }
 
 multiversion! {
@@ -444,57 +463,91 @@ struct LstmCellsBack<'a, T> {
 
 multiversion! {
     /// One backward step through the cells of a range of units (rows of B): from the output
-    /// gradient `gy` and the pre-activation gradients' columns `dz_t` (rows `bt` apart), the
-    /// recurrent gradient `dh_rec` and the cell gradient `dc` (updated to the previous
-    /// step's), the four gates' pre-activation gradients, written to both `dz` (contiguous)
-    /// and `dz_t`. `derivs` (5·B) is scratch for one unit's activation derivatives.
-    fn lstm_backward_cells<T: Real>(
-        cells: &LstmCellsBack<'_, T>,
-        gy: &[T],
-        dh_rec: &mut [T],
-        dc: &mut [T],
-        dz: [&mut [T]; 4],
-        dz_t: [&mut [T]; 4],
-        derivs: &mut [T],
-        b: usize,
-        bt: usize,
-    ) {
-        let [ig, fg, gg, og] = cells.gates;
-        let [dzi, dzf, dzg, dzo] = dz;
-        let [dti, dtf, dtg, dto] = dz_t;
-        for k in 0..dh_rec.len() / b {
-            let row = k * b..(k + 1) * b;
-            let (ig, fg, gg, og) = (&ig[row.clone()], &fg[row.clone()], &gg[row.clone()], &og[row.clone()]);
-            let (tc, c_prev, gy) = (&cells.tc[row.clone()], &cells.c_prev[row.clone()], &gy[k * bt..k * bt + b]);
-            let [di, df, dg, dout, dtc] = split5(derivs, b);
-            cells.gate.deriv_into(ig, di);
-            cells.gate.deriv_into(fg, df);
-            cells.state.deriv_into(gg, dg);
-            cells.gate.deriv_into(og, dout);
-            cells.state.deriv_into(tc, dtc);
-            let (dzi, dzf, dzg, dzo) = (&mut dzi[row.clone()], &mut dzf[row.clone()], &mut dzg[row.clone()], &mut dzo[row.clone()]);
-            let (dh_rec, dc) = (&mut dh_rec[row.clone()], &mut dc[row]);
-            for e in 0..b {
-                let dh = gy[e] + dh_rec[e];
-                let dcc = dc[e] + dh * og[e] * dtc[e];
-                dzi[e] = dcc * gg[e] * di[e];
-                dzf[e] = dcc * c_prev[e] * df[e];
-                dzg[e] = dcc * ig[e] * dg[e];
-                dzo[e] = dh * tc[e] * dout[e];
-                dc[e] = dcc * fg[e];
+    /// gradient `gy` (rows `bt` apart), the recurrent gradient `dh_rec` and the cell gradient
+    /// `dc` (updated to the previous step's), the four gates' pre-activation gradients `dz`.
+    fn lstm_backward_cells<T: Real>(cells: &LstmCellsBack<'_, T>, gy: &[T], dh_rec: &mut [T], dc: &mut [T], dz: [&mut [T]; 4], b: usize, bt: usize) {
+        // The default activations get their derivatives inlined into the loop.
+        match (cells.gate, cells.state) {
+            (Activation::Sigmoid, Activation::Tanh) => {
+                let one = T::one();
+                cell_rows(cells, gy, dh_rec, dc, dz, b, bt, |y| y * (one - y), |y| one - y * y)
             }
-            let cols = k * bt..k * bt + b;
-            dti[cols.clone()].copy_from_slice(dzi);
-            dtf[cols.clone()].copy_from_slice(dzf);
-            dtg[cols.clone()].copy_from_slice(dzg);
-            dto[cols].copy_from_slice(dzo);
+            (gate, state) => cell_rows(cells, gy, dh_rec, dc, dz, b, bt, |y| gate.deriv_from_output(y), |y| state.deriv_from_output(y)),
         }
     }
 }
 
-/// Five consecutive `n`-element pieces of a slice.
-fn split5<T>(v: &mut [T], n: usize) -> [&mut [T]; 5] {
-    let (a, rest) = v.split_at_mut(n);
-    let [b, c, d, e] = split4(rest, n);
-    [a, b, c, d, e]
+/// `lstm_backward_cells` with the gate and state activations' derivatives (from their
+/// outputs) `gd` and `sd`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn cell_rows<T: Real>(
+    cells: &LstmCellsBack<'_, T>,
+    gy: &[T],
+    dh_rec: &mut [T],
+    dc: &mut [T],
+    dz: [&mut [T]; 4],
+    b: usize,
+    bt: usize,
+    gd: impl Fn(T) -> T,
+    sd: impl Fn(T) -> T,
+) {
+    let [ig, fg, gg, og] = cells.gates;
+    let [dzi, dzf, dzg, dzo] = dz;
+    for k in 0..dh_rec.len() / b {
+        let (row, cols) = (k * b..(k + 1) * b, k * bt..k * bt + b);
+        let r = row.clone();
+        cell_row(
+            &gy[cols.clone()],
+            &ig[r.clone()],
+            &fg[r.clone()],
+            &gg[r.clone()],
+            &og[r.clone()],
+            &cells.tc[r.clone()],
+            &cells.c_prev[r.clone()],
+            &mut dh_rec[r.clone()],
+            &mut dc[r.clone()],
+            &mut dzi[r.clone()],
+            &mut dzf[r.clone()],
+            &mut dzg[r.clone()],
+            &mut dzo[row],
+            &gd,
+            &sd,
+        );
+    }
+}
+
+/// One unit's row (B values) of `lstm_backward_cells`. Every slice is its own parameter so
+/// that the compiler knows they do not overlap and vectorises the loop without checks.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn cell_row<T: Real>(
+    gy: &[T],
+    ig: &[T],
+    fg: &[T],
+    gg: &[T],
+    og: &[T],
+    tc: &[T],
+    c_prev: &[T],
+    dh_rec: &mut [T],
+    dc: &mut [T],
+    dzi: &mut [T],
+    dzf: &mut [T],
+    dzg: &mut [T],
+    dzo: &mut [T],
+    gd: &impl Fn(T) -> T,
+    sd: &impl Fn(T) -> T,
+) {
+    let n = dh_rec.len();
+    let (gy, ig, fg, gg, og, tc, c_prev, dc) = (&gy[..n], &ig[..n], &fg[..n], &gg[..n], &og[..n], &tc[..n], &c_prev[..n], &mut dc[..n]);
+    let (dzi, dzf, dzg, dzo) = (&mut dzi[..n], &mut dzf[..n], &mut dzg[..n], &mut dzo[..n]);
+    for e in 0..n {
+        let dh = gy[e] + dh_rec[e];
+        let dcc = dc[e] + dh * og[e] * sd(tc[e]);
+        dzi[e] = dcc * gg[e] * gd(ig[e]);
+        dzf[e] = dcc * c_prev[e] * gd(fg[e]);
+        dzg[e] = dcc * ig[e] * sd(gg[e]);
+        dzo[e] = dh * tc[e] * gd(og[e]);
+        dc[e] = dcc * fg[e];
+    }
 }

@@ -171,20 +171,17 @@ fn stacked_k(d: Dims) -> usize {
     d.c + 1 + d.h
 }
 
-/// `[W b R]` stored transposed, (K, 4H): gate `gi`'s rows are columns `gi·H..(gi+1)·H`.
-fn stacked_weights_t<T: Real>(w: &[T], bias: &[T], r: &[T], d: Dims) -> Vec<T> {
-    let (rows, kk) = (4 * d.h, stacked_k(d));
-    let mut out = vec![T::zero(); kk * rows];
-    for i in 0..rows {
-        for c in 0..d.c {
-            out[c * rows + i] = w[i * d.c + c];
+/// `[W b R]`, (4H, K) row-major.
+fn stacked_weights<T: Real>(w: &[T], bias: &[T], r: &[T], d: Dims) -> Vec<T> {
+    let kk = stacked_k(d);
+    written_by(4 * d.h * kk, |out| {
+        for (i, row) in out.chunks_exact_mut(kk).enumerate() {
+            let src = w[i * d.c..(i + 1) * d.c].iter().chain(&bias[i..=i]).chain(&r[i * d.h..(i + 1) * d.h]);
+            for (o, &v) in row.iter_mut().zip(src) {
+                o.write(v);
+            }
         }
-        out[d.c * rows + i] = bias[i];
-        for j in 0..d.h {
-            out[(d.c + 1 + j) * rows + i] = r[i * d.h + j];
-        }
-    }
-    out
+    })
 }
 
 /// The stacked step inputs, time-major (T+1, K, B): block s is `[x_s; 1; h_{s-1}]`, one
@@ -232,8 +229,8 @@ pub struct LstmSaved<S> {
     pub inputs: S,
 }
 
-/// Returns the packed output (H, B, T+1) — hidden states of every step, then the final cell
-/// state — and the saved intermediates.
+/// Returns the packed output — the hidden states of every step Y (H, B, T), then the final
+/// cell state (H, B), flat — and the saved intermediates.
 #[allow(clippy::too_many_arguments)]
 pub fn lstm_forward<T: Real>(
     x: &[T],
@@ -248,13 +245,15 @@ pub fn lstm_forward<T: Real>(
 ) -> (Vec<T>, LstmSaved<Vec<T>>) {
     let (h, b, t, kk) = (d.h, d.b, d.t, stacked_k(d));
     let (hb, kb) = (h * b, kk * b);
-    let weights_t = stacked_weights_t(w, bias, r, d);
-    let weights: [PackedLhs<T>; 4] = std::array::from_fn(|gi| PackedLhs::new(Strided { data: &weights_t[gi * h..], row_stride: 1, col_stride: 4 * h }, h, kk));
+    let stacked = stacked_weights(w, bias, r, d);
+    let weights: [PackedLhs<T>; 4] = std::array::from_fn(|gi| PackedLhs::new(Strided::row_major(&stacked[gi * h * kk..], kk, false), h, kk));
     let mut inputs = stacked_inputs(x, h0, d);
     // Written in full by the parts (each its units' rows of every step), so not zeroed first.
     let (mut gates, mut cells, mut cells_activated) = (Vec::with_capacity(t * 4 * hb), Vec::with_capacity(t * hb), Vec::with_capacity(t * hb));
+    let mut out = Vec::with_capacity(hb * (t + 1));
     {
         let xh = SharedMut::new(&mut inputs);
+        let y = SharedMut::uninit(&mut out.spare_capacity_mut()[..hb * (t + 1)]);
         let z = SharedMut::uninit(&mut gates.spare_capacity_mut()[..t * 4 * hb]);
         let c = SharedMut::uninit(&mut cells.spare_capacity_mut()[..t * hb]);
         let tc = SharedMut::uninit(&mut cells_activated.spare_capacity_mut()[..t * hb]);
@@ -281,6 +280,17 @@ pub fn lstm_forward<T: Real>(
                 lstm_hidden_update(zo, tc_s, unsafe { xh.get_mut((s + 1) * kb + (d.c + 1 + k0) * b, n) });
                 step.wait();
             }
+            // This part's units of the output: Y (H, B, T) from the hidden rows of input blocks
+            // 1..=T, then c_T. SAFETY: only this part's rows, read and written.
+            let y_rows = unsafe { y.get_mut(k0 * b * t, n * t) };
+            for s in 0..t {
+                for (e, &v) in unsafe { xh.get((s + 1) * kb + (d.c + 1 + k0) * b, n) }.iter().enumerate() {
+                    y_rows[e * t + s] = v;
+                }
+            }
+            if t > 0 {
+                unsafe { y.get_mut(hb * t + k0 * b, n) }.copy_from_slice(unsafe { c.get((t - 1) * hb + k0 * b, n) });
+            }
         });
     }
     // SAFETY: the parts have written every element.
@@ -288,16 +298,8 @@ pub fn lstm_forward<T: Real>(
         gates.set_len(t * 4 * hb);
         cells.set_len(t * hb);
         cells_activated.set_len(t * hb);
+        out.set_len(hb * (t + 1));
     }
-    // The output (H, B, T+1): h_s from the hidden rows of input block s + 1, then c_T.
-    let out = written_by(hb * (t + 1), |out| {
-        for (e, row) in out.chunks_exact_mut(t + 1).enumerate() {
-            for (s, v) in row[..t].iter_mut().enumerate() {
-                v.write(inputs[(s + 1) * kb + (d.c + 1) * b + e]);
-            }
-            row[t].write(cells[(t - 1) * hb + e]);
-        }
-    });
     (out, LstmSaved { gates, cells, cells_activated, inputs })
 }
 
@@ -343,15 +345,15 @@ pub fn lstm_backward<T: Real>(
     gate: Activation,
     need_x: bool,
 ) -> LstmGrads<T> {
-    let (h, b, t, bt, kk) = (d.h, d.b, d.t, d.bt(), stacked_k(d));
+    let (h, b, t, kk) = (d.h, d.b, d.t, stacked_k(d));
     let (hb, kb, cb) = (h * b, kk * b, d.c * b);
-    let gy = output_grad_to_columns(gout, d, 1);
     // The step's pre-activation gradients (4H, B), in two alternating blocks so that one
     // part can write step s − 1's while the other still reads step s's.
     let mut dz_steps = vec![T::zero(); 2 * 4 * hb];
     let mut dstacked = vec![T::zero(); 4 * h * kk];
     let mut dh_rec = vec![T::zero(); hb];
-    let mut dc: Vec<T> = (0..hb).map(|e| gout[e * (t + 1) + t]).collect();
+    // gout is the packed output's gradient: Y's (H, B, T), then c_T's (H, B).
+    let mut dc = gout[hb * t..hb * (t + 1)].to_vec();
     // dx per step, time-major (T, C, B); every part writes its rows of every step.
     let mut dx_steps: Vec<T> = Vec::with_capacity(if need_x { t * cb } else { 0 });
     let r_t = PackedLhs::new(Strided { data: r, row_stride: 1, col_stride: h }, h, 4 * h);
@@ -376,6 +378,14 @@ pub fn lstm_backward<T: Real>(
             // The step input [x_s; 1; h_{s-1}] transposed, (B, K): the right operand of the
             // weight-gradient product.
             let mut input_t = vec![T::zero(); kb];
+            // This part's rows of Y's gradient, time-major (T, units, B).
+            let gy = written_by(t * n, |gy| {
+                for (e, row) in gout[k0 * b * t..(k0 * b + n) * t].chunks_exact(t).enumerate() {
+                    for (s, &v) in row.iter().enumerate() {
+                        gy[s * n + e].write(v);
+                    }
+                }
+            });
             // SAFETY (every SharedMut access below): a part writes only its own units' rows
             // (of dz_steps' current block, of dstacked) and its own rows of dx's block s; a
             // block of dz_steps is read whole only after the barrier, and is written again
@@ -389,7 +399,7 @@ pub fn lstm_backward<T: Real>(
                 let dz: [&mut [T]; 4] = std::array::from_fn(|gi| unsafe { dz_step.get_mut(block + (gi * h + k0) * b, n) });
                 let cells = LstmCellsBack { gates: gs, tc, c_prev, gate, state };
                 let [dzi, dzf, dzg, dzo] = dz;
-                lstm_backward_cells(&cells, &gy[k0 * bt + s * b..], dh_rec, dc, [&mut *dzi, &mut *dzf, &mut *dzg, &mut *dzo], b, bt);
+                lstm_backward_cells(&cells, &gy[s * n..(s + 1) * n], dh_rec, dc, [&mut *dzi, &mut *dzf, &mut *dzg, &mut *dzo], b);
                 // This part's rows of [dW db dR] += dz_s · [x_s; 1; h_{s-1}]'.
                 transpose_into(&saved.inputs[s * kb..][..kb], kk, b, &mut input_t);
                 for (dz_g, dst_g) in [&*dzi, &*dzf, &*dzg, &*dzo].into_iter().zip(dst_rows.iter_mut()) {
@@ -463,16 +473,16 @@ struct LstmCellsBack<'a, T> {
 
 multiversion! {
     /// One backward step through the cells of a range of units (rows of B): from the output
-    /// gradient `gy` (rows `bt` apart), the recurrent gradient `dh_rec` and the cell gradient
-    /// `dc` (updated to the previous step's), the four gates' pre-activation gradients `dz`.
-    fn lstm_backward_cells<T: Real>(cells: &LstmCellsBack<'_, T>, gy: &[T], dh_rec: &mut [T], dc: &mut [T], dz: [&mut [T]; 4], b: usize, bt: usize) {
+    /// gradient `gy`, the recurrent gradient `dh_rec` and the cell gradient `dc` (updated to
+    /// the previous step's), the four gates' pre-activation gradients `dz`.
+    fn lstm_backward_cells<T: Real>(cells: &LstmCellsBack<'_, T>, gy: &[T], dh_rec: &mut [T], dc: &mut [T], dz: [&mut [T]; 4], b: usize) {
         // The default activations get their derivatives inlined into the loop.
         match (cells.gate, cells.state) {
             (Activation::Sigmoid, Activation::Tanh) => {
                 let one = T::one();
-                cell_rows(cells, gy, dh_rec, dc, dz, b, bt, |y| y * (one - y), |y| one - y * y)
+                cell_rows(cells, gy, dh_rec, dc, dz, b, |y| y * (one - y), |y| one - y * y)
             }
-            (gate, state) => cell_rows(cells, gy, dh_rec, dc, dz, b, bt, |y| gate.deriv_from_output(y), |y| state.deriv_from_output(y)),
+            (gate, state) => cell_rows(cells, gy, dh_rec, dc, dz, b, |y| gate.deriv_from_output(y), |y| state.deriv_from_output(y)),
         }
     }
 }
@@ -488,17 +498,16 @@ fn cell_rows<T: Real>(
     dc: &mut [T],
     dz: [&mut [T]; 4],
     b: usize,
-    bt: usize,
     gd: impl Fn(T) -> T,
     sd: impl Fn(T) -> T,
 ) {
     let [ig, fg, gg, og] = cells.gates;
     let [dzi, dzf, dzg, dzo] = dz;
     for k in 0..dh_rec.len() / b {
-        let (row, cols) = (k * b..(k + 1) * b, k * bt..k * bt + b);
+        let row = k * b..(k + 1) * b;
         let r = row.clone();
         cell_row(
-            &gy[cols.clone()],
+            &gy[row.clone()],
             &ig[r.clone()],
             &fg[r.clone()],
             &gg[r.clone()],

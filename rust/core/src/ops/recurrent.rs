@@ -98,13 +98,14 @@ fn step_of(xp: &Tensor, s: usize) -> Result<Tensor> {
     xp.narrow(2, s, 1)?.reshape(&[rows, b])
 }
 
-/// The LSTM's packed output (H, B, T+1) built from primitives.
+/// The LSTM's packed output built from primitives: Y (H, B, T) then the final cell state
+/// (H, B), flattened and concatenated.
 #[allow(clippy::too_many_arguments)]
 pub fn lstm_composite(x: &Tensor, h0: &Tensor, c0: &Tensor, w: &Tensor, r: &Tensor, b: &Tensor, d: Dims, state: Activation, gate: Activation) -> Result<Tensor> {
     let h = d.h;
     let xp = projection(x, w, b, d)?;
     let (mut hs, mut cs) = (h0.clone(), c0.clone());
-    let mut outs = Vec::with_capacity(d.t + 1);
+    let mut outs = Vec::with_capacity(d.t);
     for s in 0..d.t {
         let z = step_of(&xp, s)?.add(&r.matmul(&hs)?)?;
         let ig = activate(gate, &z.narrow(0, 0, h)?)?;
@@ -115,8 +116,8 @@ pub fn lstm_composite(x: &Tensor, h0: &Tensor, c0: &Tensor, w: &Tensor, r: &Tens
         hs = og.mul(&activate(state, &cs)?)?;
         outs.push(hs.reshape(&[h, d.b, 1])?);
     }
-    outs.push(cs.reshape(&[h, d.b, 1])?);
-    Tensor::concat(&outs, 2)
+    let y = Tensor::concat(&outs, 2)?;
+    Tensor::concat(&[y.reshape(&[h * d.b * d.t])?, cs.reshape(&[h * d.b])?], 0)
 }
 
 /// The GRU's hidden states (H, B, T) built from primitives.
@@ -314,7 +315,7 @@ impl Tensor {
         let refs: Vec<&Tensor> = ts.iter().collect();
         let packed = Tensor::from_op(
             data,
-            vec![d.h, d.b, d.t + 1],
+            vec![d.h * d.b * (d.t + 1)],
             || {
                 Op::new(OP, ts.clone(), move |inp, out, g| {
                     if trace::is_recording() {
@@ -328,9 +329,11 @@ impl Tensor {
             },
             &refs,
         );
-        let y = packed.narrow(2, 0, d.t)?;
-        let hn = packed.narrow(2, d.t - 1, 1)?.reshape(&[d.h, d.b])?;
-        let cn = packed.narrow(2, d.t, 1)?.reshape(&[d.h, d.b])?;
+        // The packed output is flat, Y then c_T, so that each is a contiguous range.
+        let hbt = d.h * d.b * d.t;
+        let y = packed.narrow(0, 0, hbt)?.reshape(&[d.h, d.b, d.t])?;
+        let hn = y.narrow(2, d.t - 1, 1)?.reshape(&[d.h, d.b])?;
+        let cn = packed.narrow(0, hbt, d.h * d.b)?.reshape(&[d.h, d.b])?;
         Ok((y, hn, cn))
     }
 

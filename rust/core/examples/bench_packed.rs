@@ -18,7 +18,16 @@ fn best_of(reps: usize, mut f: impl FnMut()) -> f64 {
 }
 
 fn main() {
-    for (m, k, n) in [(64usize, 145usize, 32usize), (256, 145, 32), (64, 512, 32), (64, 32, 145), (512, 128, 32)] {
+    // As the Python extension does at load.
+    dlarray_core::memory::keep_freed_buffers();
+    pack_time();
+    for (m, k, n) in [
+        (64usize, 145usize, 32usize),
+        (256, 145, 32),
+        (64, 512, 32),
+        (64, 32, 145),
+        (512, 128, 32),
+    ] {
         let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 * 0.1).collect();
         let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.1).collect();
         let mut c = vec![0f32; m * n];
@@ -33,9 +42,49 @@ fn main() {
         });
         let t_gemm = best_of(reps, || {
             for _ in 0..inner {
-                matmul_to(&mut c, n, 1, false, Strided::row_major(&a, k, false), Strided::row_major(&b, n, false), m, n, k, false);
+                matmul_to(
+                    &mut c,
+                    n,
+                    1,
+                    false,
+                    Strided::row_major(&a, k, false),
+                    Strided::row_major(&b, n, false),
+                    m,
+                    n,
+                    k,
+                    false,
+                );
             }
         });
-        println!("m {m:4} k {k:4} n {n:4}: packed {:6.1} GFLOP/s, gemm crate {:6.1} GFLOP/s", flop / t_packed / 1e9, flop / t_gemm / 1e9);
+        println!(
+            "m {m:4} k {k:4} n {n:4}: packed {:6.1} GFLOP/s, gemm crate {:6.1} GFLOP/s",
+            flop / t_packed / 1e9,
+            flop / t_gemm / 1e9
+        );
     }
+}
+
+#[allow(dead_code)]
+fn pack_time() {
+    let (m, k) = (128usize, 145usize);
+    let a: Vec<f32> = (0..4 * m * k).map(|i| (i % 7) as f32).collect();
+    let t = best_of(50, || {
+        let p: [PackedLhs<f32>; 4] = std::array::from_fn(|gi| {
+            PackedLhs::new(Strided::row_major(&a[gi * m * k..], k, false), m, k)
+        });
+        std::hint::black_box(&p);
+    });
+    let ta = best_of(50, || {
+        let v: [Vec<f32>; 4] = std::array::from_fn(|_| vec![0f32; m * k]);
+        std::hint::black_box(&v);
+    });
+    println!("alloc zeroed 4: {:.1} µs", ta * 1e6);
+    let tc = best_of(50, || {
+        std::hint::black_box(a.clone());
+    });
+    println!(
+        "packing 4 × {m}×{k}: {:.1} µs (copying the same: {:.1} µs)",
+        t * 1e6,
+        tc * 1e6
+    );
 }

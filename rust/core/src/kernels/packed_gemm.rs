@@ -28,6 +28,9 @@ enum Form<'a, T> {
     /// Panels of `PANEL_ROWS` rows; within a panel, the rows' values for each k are adjacent.
     /// The last panel is zero-padded.
     Panels(Vec<f32>),
+    /// Row-major f32 rows read in place (row stride given): for an operand used only a few
+    /// times, or small and hot in cache, where packing would cost more than it saves.
+    Direct(&'a [f32], usize),
     /// The operand as given, multiplied through the general product.
     Plain(Strided<'a, T>),
 }
@@ -47,12 +50,14 @@ fn fast_kernel_available() -> bool {
 /// `T` seen as f32 when it is f32 (checked through its `TypeId`).
 fn as_f32<T: 'static>(v: &[T]) -> Option<&[f32]> {
     // SAFETY: T is f32 exactly, so the slice's layout is unchanged.
-    (TypeId::of::<T>() == TypeId::of::<f32>()).then(|| unsafe { std::slice::from_raw_parts(v.as_ptr() as *const f32, v.len()) })
+    (TypeId::of::<T>() == TypeId::of::<f32>())
+        .then(|| unsafe { std::slice::from_raw_parts(v.as_ptr() as *const f32, v.len()) })
 }
 
 fn as_f32_mut<T: 'static>(v: &mut [T]) -> Option<&mut [f32]> {
     // SAFETY: as in `as_f32`.
-    (TypeId::of::<T>() == TypeId::of::<f32>()).then(|| unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut f32, v.len()) })
+    (TypeId::of::<T>() == TypeId::of::<f32>())
+        .then(|| unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut f32, v.len()) })
 }
 
 impl<'a, T: 'static + Copy + Element> PackedLhs<'a, T> {
@@ -60,17 +65,33 @@ impl<'a, T: 'static + Copy + Element> PackedLhs<'a, T> {
     pub fn new(lhs: Strided<'a, T>, m: usize, k: usize) -> Self {
         let form = match as_f32(lhs.data) {
             Some(data) if fast_kernel_available() && m > 0 && k > 0 => {
-                let panels = m.div_ceil(PANEL_ROWS);
+                let (panels, (rs, cs)) = (m.div_ceil(PANEL_ROWS), (lhs.row_stride, lhs.col_stride));
                 let mut packed = vec![0f32; panels * k * PANEL_ROWS];
-                for (p, panel) in packed.chunks_exact_mut(k * PANEL_ROWS).enumerate() {
-                    for r in 0..PANEL_ROWS.min(m - p * PANEL_ROWS) {
-                        let row = (p * PANEL_ROWS + r) * lhs.row_stride;
+                for (i, row) in (0..m).map(|i| (i, &data[i * rs..])) {
+                    let panel = &mut packed[(i / PANEL_ROWS) * k * PANEL_ROWS + i % PANEL_ROWS..];
+                    if cs == 1 {
+                        for (kk, &v) in row[..k].iter().enumerate() {
+                            panel[kk * PANEL_ROWS] = v;
+                        }
+                    } else {
                         for kk in 0..k {
-                            panel[kk * PANEL_ROWS + r] = data[row + kk * lhs.col_stride];
+                            panel[kk * PANEL_ROWS] = row[kk * cs];
                         }
                     }
                 }
                 Form::Panels(packed)
+            }
+            _ => Form::Plain(lhs),
+        };
+        PackedLhs { m, k, form }
+    }
+
+    /// The operand (m × k) read in place, not packed, when its rows are contiguous (an
+    /// operand used once or twice, such as a step's gradient block, already in cache).
+    pub fn direct(lhs: Strided<'a, T>, m: usize, k: usize) -> Self {
+        let form = match as_f32(lhs.data) {
+            Some(data) if fast_kernel_available() && lhs.col_stride == 1 && m > 0 && k > 0 => {
+                Form::Direct(data, lhs.row_stride)
             }
             _ => Form::Plain(lhs),
         };
@@ -82,31 +103,93 @@ impl<'a, T: 'static + Copy + Element> PackedLhs<'a, T> {
     /// `dst` (row stride `dst_stride`, contiguous columns). `rows.start` must be a multiple of
     /// `PANEL_ROWS` so that a range starts on a panel.
     #[allow(clippy::too_many_arguments)]
-    pub fn matmul_rows(&self, rows: Range<usize>, dst: &mut [T], dst_stride: usize, accumulate: bool, rhs: &[T], rhs_stride: usize, n: usize) {
-        assert!(rows.start % PANEL_ROWS == 0 && rows.end <= self.m && rows.start <= rows.end, "matmul_rows: bad row range");
+    pub fn matmul_rows(
+        &self,
+        rows: Range<usize>,
+        dst: &mut [T],
+        dst_stride: usize,
+        accumulate: bool,
+        rhs: &[T],
+        rhs_stride: usize,
+        n: usize,
+    ) {
+        assert!(
+            rows.start % PANEL_ROWS == 0 && rows.end <= self.m && rows.start <= rows.end,
+            "matmul_rows: bad row range"
+        );
         let m = rows.len();
         if m == 0 || n == 0 {
             return;
         }
-        assert!((m - 1) * dst_stride + n <= dst.len(), "matmul_rows: destination too small");
-        assert!(self.k == 0 || (self.k - 1) * rhs_stride + n <= rhs.len(), "matmul_rows: operand too small");
+        assert!(
+            (m - 1) * dst_stride + n <= dst.len(),
+            "matmul_rows: destination too small"
+        );
+        assert!(
+            self.k == 0 || (self.k - 1) * rhs_stride + n <= rhs.len(),
+            "matmul_rows: operand too small"
+        );
         match &self.form {
             Form::Plain(lhs) => {
-                let lhs = Strided { data: &lhs.data[rows.start * lhs.row_stride..], ..*lhs };
-                matmul_to(dst, dst_stride, 1, accumulate, lhs, Strided { data: rhs, row_stride: rhs_stride, col_stride: 1 }, m, n, self.k, false)
+                let lhs = Strided {
+                    data: &lhs.data[rows.start * lhs.row_stride..],
+                    ..*lhs
+                };
+                matmul_to(
+                    dst,
+                    dst_stride,
+                    1,
+                    accumulate,
+                    lhs,
+                    Strided {
+                        data: rhs,
+                        row_stride: rhs_stride,
+                        col_stride: 1,
+                    },
+                    m,
+                    n,
+                    self.k,
+                    false,
+                )
             }
-            Form::Panels(packed) => {
-                let (dst, rhs) = (as_f32_mut(dst).expect("packed form is f32"), as_f32(rhs).expect("packed form is f32"));
-                let panel_len = self.k * PANEL_ROWS;
-                let first = rows.start / PANEL_ROWS;
-                #[cfg(target_arch = "x86_64")]
-                for (i, panel) in packed[first * panel_len..].chunks_exact(panel_len).take(m.div_ceil(PANEL_ROWS)).enumerate() {
-                    let valid = PANEL_ROWS.min(m - i * PANEL_ROWS);
+            Form::Panels(_) | Form::Direct(..) => {
+                let (dst, rhs) = (
+                    as_f32_mut(dst).expect("fast forms are f32"),
+                    as_f32(rhs).expect("fast forms are f32"),
+                );
+                for i in 0..m.div_ceil(PANEL_ROWS) {
+                    let (row0, valid) = (
+                        rows.start + i * PANEL_ROWS,
+                        PANEL_ROWS.min(m - i * PANEL_ROWS),
+                    );
+                    // The panel's rows as (first element, step along k); rows past `valid` repeat
+                    // the last valid row (computed, never stored).
+                    let (a, step): ([*const f32; PANEL_ROWS], usize) = match &self.form {
+                        Form::Panels(packed) => {
+                            let panel = &packed[row0 / PANEL_ROWS * self.k * PANEL_ROWS..]
+                                [..self.k * PANEL_ROWS];
+                            (std::array::from_fn(|r| panel[r..].as_ptr()), PANEL_ROWS)
+                        }
+                        Form::Direct(data, row_stride) => (
+                            std::array::from_fn(|r| {
+                                data[(row0 + r.min(valid - 1)) * row_stride..][..self.k].as_ptr()
+                            }),
+                            1,
+                        ),
+                        Form::Plain(_) => unreachable!(),
+                    };
                     let dst = &mut dst[i * PANEL_ROWS * dst_stride..];
-                    // SAFETY: AVX-512F was detected when packing; the asserts above bound every
-                    // row and column the kernel touches (`valid` rows of dst, k rows of rhs, n
-                    // columns each).
-                    unsafe { avx512::panel_product(panel, self.k, rhs, rhs_stride, dst, dst_stride, valid, n, accumulate) };
+                    // SAFETY: AVX-512F was detected when the form was chosen; the slices above
+                    // hold k steps of every row pointer, and the asserts above bound every row
+                    // and column of dst and rhs the kernel touches (`valid` rows of dst, k rows
+                    // of rhs, n columns each).
+                    #[cfg(target_arch = "x86_64")]
+                    unsafe {
+                        avx512::panel_product(
+                            &a, step, self.k, rhs, rhs_stride, dst, dst_stride, valid, n,
+                            accumulate,
+                        )
+                    };
                 }
             }
         }
@@ -122,28 +205,83 @@ mod avx512 {
     /// the last 1–31 columns through masked loads and stores.
     #[allow(clippy::too_many_arguments)]
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn panel_product(panel: &[f32], k: usize, rhs: &[f32], rhs_stride: usize, dst: &mut [f32], dst_stride: usize, valid: usize, n: usize, accumulate: bool) {
-        let (a, b, c) = (panel.as_ptr(), rhs.as_ptr(), dst.as_mut_ptr());
+    pub(super) unsafe fn panel_product(
+        a: &[*const f32; PANEL_ROWS],
+        step: usize,
+        k: usize,
+        rhs: &[f32],
+        rhs_stride: usize,
+        dst: &mut [f32],
+        dst_stride: usize,
+        valid: usize,
+        n: usize,
+        accumulate: bool,
+    ) {
+        let (b, c) = (rhs.as_ptr(), dst.as_mut_ptr());
         let mut j = 0;
         while j + 32 <= n {
-            tile::<2>(a, b.add(j), rhs_stride, c.add(j), dst_stride, k, valid, 0xffff, accumulate);
+            tile::<2>(
+                a,
+                step,
+                b.add(j),
+                rhs_stride,
+                c.add(j),
+                dst_stride,
+                k,
+                valid,
+                0xffff,
+                accumulate,
+            );
             j += 32;
         }
         let rest = n - j;
         if rest > 16 {
-            tile::<2>(a, b.add(j), rhs_stride, c.add(j), dst_stride, k, valid, (1u32 << (rest - 16)) as u16 - 1, accumulate);
+            tile::<2>(
+                a,
+                step,
+                b.add(j),
+                rhs_stride,
+                c.add(j),
+                dst_stride,
+                k,
+                valid,
+                (1u32 << (rest - 16)) as u16 - 1,
+                accumulate,
+            );
         } else if rest > 0 {
-            tile::<1>(a, b.add(j), rhs_stride, c.add(j), dst_stride, k, valid, ((1u32 << rest) - 1) as u16, accumulate);
+            tile::<1>(
+                a,
+                step,
+                b.add(j),
+                rhs_stride,
+                c.add(j),
+                dst_stride,
+                k,
+                valid,
+                ((1u32 << rest) - 1) as u16,
+                accumulate,
+            );
         }
     }
 
     /// The register tile: 8 rows × `V` vectors of 16 columns; `last` masks the columns of the
-    /// last vector. Rows past `valid` are computed (their packed weights are zero) but never
-    /// loaded or stored.
+    /// last vector. Row r's value at step kk of k is `a[r] + kk·step`. Rows past `valid` are
+    /// computed but never loaded or stored.
     #[allow(clippy::too_many_arguments)]
     #[inline]
     #[target_feature(enable = "avx512f")]
-    unsafe fn tile<const V: usize>(a: *const f32, b: *const f32, ldb: usize, c: *mut f32, ldc: usize, k: usize, valid: usize, last: u16, accumulate: bool) {
+    unsafe fn tile<const V: usize>(
+        a: &[*const f32; PANEL_ROWS],
+        step: usize,
+        b: *const f32,
+        ldb: usize,
+        c: *mut f32,
+        ldc: usize,
+        k: usize,
+        valid: usize,
+        last: u16,
+        accumulate: bool,
+    ) {
         let mask = |v: usize| if v + 1 == V { last } else { 0xffff };
         let mut acc = [[_mm512_setzero_ps(); V]; PANEL_ROWS];
         if accumulate {
@@ -159,9 +297,9 @@ mod avx512 {
             for (v, x) in bv.iter_mut().enumerate() {
                 *x = _mm512_maskz_loadu_ps(mask(v), brow.add(16 * v));
             }
-            let arow = a.add(kk * PANEL_ROWS);
+            let off = kk * step;
             for (r, row) in acc.iter_mut().enumerate() {
-                let av = _mm512_set1_ps(*arow.add(r));
+                let av = _mm512_set1_ps(*a[r].add(off));
                 for (v, x) in row.iter_mut().enumerate() {
                     *x = _mm512_fmadd_ps(av, bv[v], *x);
                 }
@@ -184,7 +322,9 @@ mod tests {
         let mut out = vec![0f64; m * n];
         for i in 0..m {
             for j in 0..n {
-                out[i * n + j] = (0..k).map(|kk| a[i * k + kk] as f64 * b[kk * n + j] as f64).sum();
+                out[i * n + j] = (0..k)
+                    .map(|kk| a[i * k + kk] as f64 * b[kk * n + j] as f64)
+                    .sum();
             }
         }
         out
@@ -193,21 +333,41 @@ mod tests {
     #[test]
     fn row_ranges_and_column_tails_match_the_reference() {
         let (m, k) = (21, 13);
-        let a: Vec<f32> = (0..m * k).map(|i| ((i * 7 % 11) as f32 - 5.0) * 0.25).collect();
+        let a: Vec<f32> = (0..m * k)
+            .map(|i| ((i * 7 % 11) as f32 - 5.0) * 0.25)
+            .collect();
         for n in [1, 5, 16, 17, 31, 32, 33, 64, 70] {
-            let b: Vec<f32> = (0..k * n).map(|i| ((i * 5 % 13) as f32 - 6.0) * 0.5).collect();
+            let b: Vec<f32> = (0..k * n)
+                .map(|i| ((i * 5 % 13) as f32 - 6.0) * 0.5)
+                .collect();
             let want = reference(&a, m, k, &b, n);
-            let packed = PackedLhs::new(Strided::row_major(&a, k, false), m, k);
-            for rows in [0..m, 8..m, 16..21, 0..8, 8..8] {
-                for accumulate in [false, true] {
-                    let dst_stride = n + 3;
-                    let mut dst = vec![1f32; rows.len().max(1) * dst_stride];
-                    packed.matmul_rows(rows.clone(), &mut dst, dst_stride, accumulate, &b, n, n);
-                    for (ri, i) in rows.clone().enumerate() {
-                        for j in 0..dst_stride {
-                            let got = dst[ri * dst_stride + j] as f64;
-                            let expect = if j >= n { 1.0 } else { want[i * n + j] + if accumulate { 1.0 } else { 0.0 } };
-                            assert!((got - expect).abs() < 1e-4, "n {n} rows {rows:?} acc {accumulate}: ({i},{j}) {got} vs {expect}");
+            for packed in [
+                PackedLhs::new(Strided::row_major(&a, k, false), m, k),
+                PackedLhs::direct(Strided::row_major(&a, k, false), m, k),
+            ] {
+                for rows in [0..m, 8..m, 16..21, 0..8, 8..8] {
+                    for accumulate in [false, true] {
+                        let dst_stride = n + 3;
+                        let mut dst = vec![1f32; rows.len().max(1) * dst_stride];
+                        packed.matmul_rows(
+                            rows.clone(),
+                            &mut dst,
+                            dst_stride,
+                            accumulate,
+                            &b,
+                            n,
+                            n,
+                        );
+                        for (ri, i) in rows.clone().enumerate() {
+                            for j in 0..dst_stride {
+                                let got = dst[ri * dst_stride + j] as f64;
+                                let expect = if j >= n {
+                                    1.0
+                                } else {
+                                    want[i * n + j] + if accumulate { 1.0 } else { 0.0 }
+                                };
+                                assert!((got - expect).abs() < 1e-4, "n {n} rows {rows:?} acc {accumulate}: ({i},{j}) {got} vs {expect}");
+                            }
                         }
                     }
                 }

@@ -403,7 +403,7 @@ pub fn lstm_backward<T: Real>(
                 // This part's rows of [dW db dR] += dz_s · [x_s; 1; h_{s-1}]'.
                 transpose_into(&saved.inputs[s * kb..][..kb], kk, b, &mut input_t);
                 for (dz_g, dst_g) in [&*dzi, &*dzf, &*dzg, &*dzo].into_iter().zip(dst_rows.iter_mut()) {
-                    PackedLhs::new(Strided::row_major(dz_g, b, false), nu, b).matmul_rows(0..nu, dst_g, kk, true, &input_t, kk, kk);
+                    PackedLhs::direct(Strided::row_major(dz_g, b, false), nu, b).matmul_rows(0..nu, dst_g, kk, true, &input_t, kk, kk);
                 }
                 step.wait();
                 let dz_s = unsafe { dz_step.get(block, 4 * hb) };

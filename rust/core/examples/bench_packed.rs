@@ -87,4 +87,5 @@ fn pack_time() {
         t * 1e6,
         tc * 1e6
     );
+
 }

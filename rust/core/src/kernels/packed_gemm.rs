@@ -67,15 +67,20 @@ impl<'a, T: 'static + Copy + Element> PackedLhs<'a, T> {
             Some(data) if fast_kernel_available() && m > 0 && k > 0 => {
                 let (panels, (rs, cs)) = (m.div_ceil(PANEL_ROWS), (lhs.row_stride, lhs.col_stride));
                 let mut packed = vec![0f32; panels * k * PANEL_ROWS];
-                for (i, row) in (0..m).map(|i| (i, &data[i * rs..])) {
-                    let panel = &mut packed[(i / PANEL_ROWS) * k * PANEL_ROWS + i % PANEL_ROWS..];
-                    if cs == 1 {
-                        for (kk, &v) in row[..k].iter().enumerate() {
-                            panel[kk * PANEL_ROWS] = v;
-                        }
-                    } else {
-                        for kk in 0..k {
-                            panel[kk * PANEL_ROWS] = row[kk * cs];
+                // Panel by panel, step by step: each step's values are written once, in order,
+                // from the panel's rows (the last panel's missing rows stay zero).
+                for (p, panel) in packed.chunks_exact_mut(k * PANEL_ROWS).enumerate() {
+                    let valid = PANEL_ROWS.min(m - p * PANEL_ROWS);
+                    let rows: [&[f32]; PANEL_ROWS] = std::array::from_fn(|r| if r < valid { &data[(p * PANEL_ROWS + r) * rs..][..(k - 1) * cs + 1] } else { &[] });
+                    for (kk, dst) in panel.chunks_exact_mut(PANEL_ROWS).enumerate() {
+                        if valid == PANEL_ROWS {
+                            for r in 0..PANEL_ROWS {
+                                dst[r] = rows[r][kk * cs];
+                            }
+                        } else {
+                            for r in 0..valid {
+                                dst[r] = rows[r][kk * cs];
+                            }
                         }
                     }
                 }
@@ -373,6 +378,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_transposed_f32_operand_packs_through_its_strides() {
+        let (m, k, n) = (11, 6, 20);
+        let a: Vec<f32> = (0..m * k).map(|i| (i % 9) as f32 - 4.0).collect();
+        let at: Vec<f32> = (0..k * m).map(|i| a[(i % m) * k + i / m]).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i % 7) as f32 * 0.5).collect();
+        let mut dst = vec![0f32; m * n];
+        PackedLhs::new(Strided::row_major(&at, m, true), m, k).matmul_rows(0..m, &mut dst, n, false, &b, n, n);
+        let want = reference(&a, m, k, &b, n);
+        assert!(dst.iter().zip(&want).all(|(&g, &w)| (g as f64 - w).abs() < 1e-4));
     }
 
     #[test]

@@ -319,11 +319,18 @@ fn panel_ranges(rows: usize, parts: usize) -> Vec<std::ops::Range<usize>> {
     (0..parts).map(|p| (p * per).min(rows)..((p + 1) * per).min(rows)).collect()
 }
 
-/// `dst (cols × rows) = src (rows × cols)'`.
+/// `dst (cols × rows) = src (rows × cols)'`, eight source rows at a time so that the writes
+/// come in contiguous runs.
 fn transpose_into<T: Copy>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
-    for (r, row) in src.chunks_exact(cols).take(rows).enumerate() {
-        for (c, &v) in row.iter().enumerate() {
-            dst[c * rows + r] = v;
+    const RUN: usize = 8;
+    for r0 in (0..rows).step_by(RUN) {
+        let run = RUN.min(rows - r0);
+        let block = &src[r0 * cols..(r0 + run) * cols];
+        for c in 0..cols {
+            let out = &mut dst[c * rows + r0..c * rows + r0 + run];
+            for (i, o) in out.iter_mut().enumerate() {
+                *o = block[i * cols + c];
+            }
         }
     }
 }
@@ -379,13 +386,8 @@ pub fn lstm_backward<T: Real>(
             // weight-gradient product.
             let mut input_t = vec![T::zero(); kb];
             // This part's rows of Y's gradient, time-major (T, units, B).
-            let gy = written_by(t * n, |gy| {
-                for (e, row) in gout[k0 * b * t..(k0 * b + n) * t].chunks_exact(t).enumerate() {
-                    for (s, &v) in row.iter().enumerate() {
-                        gy[s * n + e].write(v);
-                    }
-                }
-            });
+            let mut gy = vec![T::zero(); t * n];
+            transpose_into(&gout[k0 * b * t..(k0 * b + n) * t], n, t, &mut gy);
             // SAFETY (every SharedMut access below): a part writes only its own units' rows
             // (of dz_steps' current block, of dstacked) and its own rows of dx's block s; a
             // block of dz_steps is read whole only after the barrier, and is written again

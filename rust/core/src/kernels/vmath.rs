@@ -254,8 +254,7 @@ pub(crate) mod avx512 {
     /// 1/(1 + e^−x) through e = e^−|x| ∈ (0, 1]: 1/(1+e) for x ≥ 0, e/(1+e) below.
     #[target_feature(enable = "avx512f")]
     pub(crate) unsafe fn sigmoid16(x: __m512) -> __m512 {
-        let sign = _mm512_set1_ps(-0.0);
-        let e = exp_nonpositive(_mm512_or_ps(x, sign));
+        let e = exp_nonpositive(with_sign_bit(x, _mm512_set1_ps(-0.0)));
         let r = recip(_mm512_add_ps(e, _mm512_set1_ps(1.0)));
         let nonneg = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(x, _mm512_setzero_ps());
         _mm512_mask_blend_ps(nonneg, _mm512_mul_ps(e, r), r)
@@ -265,8 +264,7 @@ pub(crate) mod avx512 {
     /// e = e^{−2|x|}; sign restored.
     #[target_feature(enable = "avx512f")]
     pub(crate) unsafe fn tanh16(x: __m512) -> __m512 {
-        let sign = _mm512_set1_ps(-0.0);
-        let a = _mm512_andnot_ps(sign, x);
+        let a = _mm512_abs_ps(x);
         let s = _mm512_mul_ps(x, x);
         let mut p = _mm512_set1_ps(-5.704_988_7e-3);
         for c in [2.063_908_9e-2, -5.373_971_6e-2, 1.333_144_2e-1, -3.333_328_2e-1] {
@@ -278,7 +276,16 @@ pub(crate) mod avx512 {
         let large = _mm512_mul_ps(_mm512_sub_ps(one, e), recip(_mm512_add_ps(one, e)));
         let is_small = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(a, _mm512_set1_ps(0.625));
         let y = _mm512_mask_blend_ps(is_small, large, small);
-        _mm512_or_ps(y, _mm512_and_ps(x, sign))
+        with_sign_bit(y, x)
+    }
+
+    /// `y` with the sign bit of `s` set where it is set in `s` (y's own sign bit clear or
+    /// already set). Integer ops: the float forms of and/or need AVX-512DQ.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn with_sign_bit(y: __m512, s: __m512) -> __m512 {
+        let sign_of_s = _mm512_and_si512(_mm512_castps_si512(s), _mm512_set1_epi32(i32::MIN));
+        _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(y), sign_of_s))
     }
 }
 

@@ -2,15 +2,15 @@
 //!
 //! A recurrent step is too small (tens of microseconds) to hand to the thread pool at every
 //! step: waking a pool thread and waiting on its latch costs about as much as the step. Here
-//! each part (a range of hidden units) runs on its own thread for the whole sequence, and the
-//! parts meet at a spinning barrier after each step, when one part's new states must be read
-//! by the other. The parts run on dedicated scoped threads rather than the pool because a
+//! each part runs on its own thread for the whole sequence, and the parts meet at a spinning
+//! barrier after each step, when one part's new states must be read by the other. The parts run on dedicated scoped threads rather than the pool because a
 //! barrier needs every part to run at once, which the pool does not promise.
 //!
-//! Buffers that every part writes (each its own rows) and reads (all rows, after the
-//! barrier) are shared through `SharedMut`, whose accessors are unsafe: the caller keeps to
-//! the discipline that no two parts touch the same element between two barriers unless both
-//! only read it.
+//! Work within a step is handed out in chunks (`Tickets`), so that a part whose core is
+//! slower or shared does less of it. Buffers that every part writes (each the chunks it took)
+//! and reads (all rows, after the barrier) are shared through `SharedMut`, whose accessors are
+//! unsafe: the caller keeps to the discipline that no two parts touch the same element
+//! between two barriers unless both only read it.
 
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
@@ -40,10 +40,15 @@ impl Step<'_> {
         }
         self.round += 1;
         b.arrived.fetch_add(1, Ordering::AcqRel);
-        let target = self.round * b.parts;
+        self.wait_until(&b.arrived, self.round * b.parts);
+    }
+
+    /// Waits until `counter` reaches `target` (another part's progress, published with a
+    /// Release store or read-modify-write); what that part wrote before is visible after.
+    pub fn wait_until(&self, counter: &AtomicUsize, target: usize) {
         let mut spins = 0u32;
-        while b.arrived.load(Ordering::Acquire) < target {
-            assert!(!b.poisoned.load(Ordering::Relaxed), "lockstep: another part panicked");
+        while counter.load(Ordering::Acquire) < target {
+            assert!(!self.barrier.poisoned.load(Ordering::Relaxed), "lockstep: another part panicked");
             spins += 1;
             // Spin briefly (steps are short), then give the core away in case the other part
             // is not running (a busy machine).
@@ -83,6 +88,40 @@ pub fn lockstep<S: Send, F: Fn(S, &mut Step) + Sync>(states: Vec<S>, work: F) {
         }
         run(first);
     });
+}
+
+/// Work handed out in chunks, phase by phase. Each part has its own share of every phase's
+/// chunks (the same share every phase, so its rows stay in its core's cache) and takes those
+/// first; then it takes what the other parts have not started, so a part on a slower (or
+/// shared) core does less. Each chunk of a phase goes to exactly one part; the barrier
+/// between phases orders their writes.
+pub struct Tickets {
+    parts: usize,
+    /// Per phase and part: how many of that part's share have been handed out.
+    next: Vec<AtomicUsize>,
+}
+
+impl Tickets {
+    pub fn new(phases: usize, parts: usize) -> Self {
+        Tickets { parts, next: (0..phases * parts).map(|_| AtomicUsize::new(0)).collect() }
+    }
+
+    /// The chunks of `phase` (out of `chunks`) that `part` gets, until none are left.
+    pub fn take(&self, phase: usize, chunks: usize, part: usize) -> impl Iterator<Item = usize> + '_ {
+        let (parts, share) = (self.parts, chunks.div_ceil(self.parts));
+        let mut order = (part..parts).chain(0..part);
+        let mut queue = order.next();
+        std::iter::from_fn(move || {
+            while let Some(q) = queue {
+                let c = q * share + self.next[phase * parts + q].fetch_add(1, Ordering::Relaxed);
+                if c < ((q + 1) * share).min(chunks) {
+                    return Some(c);
+                }
+                queue = order.next();
+            }
+            None
+        })
+    }
 }
 
 /// A mutable buffer that several lockstep parts use at once (see the module's discipline).
@@ -149,6 +188,26 @@ mod tests {
             }
         });
         assert!(buf[steps * 2 * half..].iter().all(|&v| v == steps));
+    }
+
+    #[test]
+    fn every_chunk_of_every_phase_goes_to_exactly_one_part() {
+        let (phases, chunks) = (300, 7);
+        let tickets = Tickets::new(phases, 2);
+        let counts: Vec<AtomicUsize> = (0..phases * chunks).map(|_| AtomicUsize::new(0)).collect();
+        lockstep(vec![0, 1], |part, step| {
+            for p in 0..phases {
+                // Part 1 sometimes dawdles, so part 0 takes some of its share.
+                if part == 1 && p % 3 == 0 {
+                    std::thread::sleep(std::time::Duration::from_micros(50));
+                }
+                for c in tickets.take(p, chunks, part) {
+                    counts[p * chunks + c].fetch_add(1, Ordering::Relaxed);
+                }
+                step.wait();
+            }
+        });
+        assert!(counts.iter().all(|c| c.load(Ordering::Relaxed) == 1));
     }
 
     #[test]

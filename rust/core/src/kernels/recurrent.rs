@@ -15,7 +15,8 @@
 pub use super::gate_activation::Activation;
 use super::elementwise::written_by;
 use super::gemm::{matmul_to, Strided};
-use super::lockstep::{lockstep, SharedMut};
+use super::lockstep::{lockstep, SharedMut, Tickets};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use super::packed_gemm::{PackedLhs, PANEL_ROWS};
 use super::parallel::in_forked_child;
 pub use super::recurrent_gru::*;
@@ -204,16 +205,23 @@ fn stacked_inputs<T: Real>(x: &[T], h0: &[T], d: Dims) -> Vec<T> {
     xh
 }
 
-/// The units each thread takes, as ranges starting on panel boundaries of the packed weights:
-/// two halves when the per-step product is large enough to pay for a barrier per step.
-fn unit_parts(d: Dims, kk: usize) -> Vec<std::ops::Range<usize>> {
+/// How many threads walk the sequence: two when the per-step product is large enough to pay
+/// for a barrier per step.
+fn step_threads(d: Dims, kk: usize) -> usize {
     let work = 4 * d.h * kk * d.b;
-    let mid = d.h / 2 / PANEL_ROWS * PANEL_ROWS;
-    if mid > 0 && work >= 1 << 20 && rayon::current_num_threads() >= 2 && !in_forked_child() {
-        vec![0..mid, mid..d.h]
+    if d.h > PANEL_ROWS && work >= 1 << 20 && rayon::current_num_threads() >= 2 && !in_forked_child() {
+        2
     } else {
-        vec![0..d.h]
+        1
     }
+}
+
+/// The chunks of rows a step's work is handed out in, starting on panel boundaries of the
+/// packed weights: small enough that two threads share a step evenly, large enough that each
+/// product keeps the kernel busy.
+fn row_chunks(rows: usize) -> Vec<std::ops::Range<usize>> {
+    const CHUNK: usize = 2 * PANEL_ROWS;
+    (0..rows).step_by(CHUNK).map(|r| r..(r + CHUNK).min(rows)).collect()
 }
 
 /// What the LSTM forward pass keeps for its backward pass.
@@ -257,39 +265,48 @@ pub fn lstm_forward<T: Real>(
         let z = SharedMut::uninit(&mut gates.spare_capacity_mut()[..t * 4 * hb]);
         let c = SharedMut::uninit(&mut cells.spare_capacity_mut()[..t * hb]);
         let tc = SharedMut::uninit(&mut cells_activated.spare_capacity_mut()[..t * hb]);
-        lockstep(unit_parts(d, kk), |units, step| {
-            let (k0, n) = (units.start, units.len() * b);
+        let chunks = row_chunks(h);
+        // Phase s is step s; phase T writes the output.
+        let threads = step_threads(d, kk);
+        let tickets = Tickets::new(t + 1, threads);
+        lockstep((0..threads).collect(), |part, step| {
             for s in 0..t {
                 // SAFETY (every access below): during step s a part reads all of input block s
-                // and writes only its own units' rows of step s (gates, cells) and of input
-                // block s + 1 (hidden rows); the barrier ends the step.
+                // and writes only the rows of the units it took (gates and cells of step s,
+                // hidden rows of input block s + 1); the barrier ends the step.
                 let xh_s = unsafe { xh.get(s * kb, kb) };
-                let [zi, zf, zg, zo] = std::array::from_fn(|gi| unsafe { z.get_mut(s * 4 * hb + (gi * h + k0) * b, n) });
-                for (weights, zr) in weights.iter().zip([&mut *zi, &mut *zf, &mut *zg, &mut *zo]) {
-                    weights.matmul_rows(units.clone(), zr, b, false, xh_s, b, b);
+                for units in tickets.take(s, chunks.len(), part).map(|i| chunks[i].clone()) {
+                    let (k0, n) = (units.start, units.len() * b);
+                    let [zi, zf, zg, zo] = std::array::from_fn(|gi| unsafe { z.get_mut(s * 4 * hb + (gi * h + k0) * b, n) });
+                    for (weights, zr) in weights.iter().zip([&mut *zi, &mut *zf, &mut *zg, &mut *zo]) {
+                        weights.matmul_rows(units.clone(), zr, b, false, xh_s, b, b);
+                    }
+                    gate.apply_in_place(zi);
+                    gate.apply_in_place(zf);
+                    state.apply_in_place(zg);
+                    gate.apply_in_place(zo);
+                    let c_prev = if s == 0 { &c0[k0 * b..][..n] } else { unsafe { c.get((s - 1) * hb + k0 * b, n) } };
+                    let c_new = unsafe { c.get_mut(s * hb + k0 * b, n) };
+                    lstm_cell_update(zi, zf, zg, c_prev, c_new);
+                    let tc_s = unsafe { tc.get_mut(s * hb + k0 * b, n) };
+                    state.apply_into(c_new, tc_s);
+                    lstm_hidden_update(zo, tc_s, unsafe { xh.get_mut((s + 1) * kb + (d.c + 1 + k0) * b, n) });
                 }
-                gate.apply_in_place(zi);
-                gate.apply_in_place(zf);
-                state.apply_in_place(zg);
-                gate.apply_in_place(zo);
-                let c_prev = if s == 0 { &c0[k0 * b..][..n] } else { unsafe { c.get((s - 1) * hb + k0 * b, n) } };
-                let c_new = unsafe { c.get_mut(s * hb + k0 * b, n) };
-                lstm_cell_update(zi, zf, zg, c_prev, c_new);
-                let tc_s = unsafe { tc.get_mut(s * hb + k0 * b, n) };
-                state.apply_into(c_new, tc_s);
-                lstm_hidden_update(zo, tc_s, unsafe { xh.get_mut((s + 1) * kb + (d.c + 1 + k0) * b, n) });
                 step.wait();
             }
-            // This part's units of the output: Y (H, B, T) from the hidden rows of input blocks
-            // 1..=T, then c_T. SAFETY: only this part's rows, read and written.
-            let y_rows = unsafe { y.get_mut(k0 * b * t, n * t) };
-            for s in 0..t {
-                for (e, &v) in unsafe { xh.get((s + 1) * kb + (d.c + 1 + k0) * b, n) }.iter().enumerate() {
-                    y_rows[e * t + s] = v;
+            // The output of the units taken: Y (H, B, T) from the hidden rows of input blocks
+            // 1..=T, then c_T. SAFETY: only those units' rows, read and written.
+            for units in tickets.take(t, chunks.len(), part).map(|i| chunks[i].clone()) {
+                let (k0, n) = (units.start, units.len() * b);
+                let y_rows = unsafe { y.get_mut(k0 * b * t, n * t) };
+                for s in 0..t {
+                    for (e, &v) in unsafe { xh.get((s + 1) * kb + (d.c + 1 + k0) * b, n) }.iter().enumerate() {
+                        y_rows[e * t + s] = v;
+                    }
                 }
-            }
-            if t > 0 {
-                unsafe { y.get_mut(hb * t + k0 * b, n) }.copy_from_slice(unsafe { c.get((t - 1) * hb + k0 * b, n) });
+                if t > 0 {
+                    unsafe { y.get_mut(hb * t + k0 * b, n) }.copy_from_slice(unsafe { c.get((t - 1) * hb + k0 * b, n) });
+                }
             }
         });
     }
@@ -313,12 +330,6 @@ pub struct LstmGrads<T> {
     pub db: Vec<T>,
 }
 
-/// Splits `rows` into one range per part, on panel boundaries (later parts may be empty).
-fn panel_ranges(rows: usize, parts: usize) -> Vec<std::ops::Range<usize>> {
-    let per = rows.div_ceil(parts).div_ceil(PANEL_ROWS) * PANEL_ROWS;
-    (0..parts).map(|p| (p * per).min(rows)..((p + 1) * per).min(rows)).collect()
-}
-
 /// `dst (cols × rows) = src (rows × cols)'`, eight source rows at a time so that the writes
 /// come in contiguous runs.
 fn transpose_into<T: Copy>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
@@ -335,11 +346,11 @@ fn transpose_into<T: Copy>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
     }
 }
 
-/// BPTT through the whole sequence. Each part (range of units) walks the steps backwards:
-/// its units' cells give their rows of the step's pre-activation gradient dz_s; it adds
-/// their share of `[dW db dR] += dz_s · [x_s; 1; h_{s-1}]'` while dz_s is in cache; then,
-/// after the barrier (all of dz_s written), its rows of `dh_{s-1} = R' · dz_s` and of
-/// `dx_s = W' · dz_s`.
+/// BPTT through the whole sequence, the threads walking the steps backwards together. Per
+/// step, each chunk of units taken: its cells give its rows of the pre-activation gradient
+/// dz_s, and its share of `[dW db dR] += dz_s · [x_s; 1; h_{s-1}]'` is added while dz_s is in
+/// cache; then, after a barrier (all of dz_s written), chunks of rows of
+/// `dh_{s-1} = R' · dz_s` and `dx_s = W' · dz_s`, each published to the next step's cells.
 #[allow(clippy::too_many_arguments)]
 pub fn lstm_backward<T: Real>(
     gout: &[T],
@@ -354,66 +365,83 @@ pub fn lstm_backward<T: Real>(
 ) -> LstmGrads<T> {
     let (h, b, t, kk) = (d.h, d.b, d.t, stacked_k(d));
     let (hb, kb, cb) = (h * b, kk * b, d.c * b);
-    // The step's pre-activation gradients (4H, B), in two alternating blocks so that one
-    // part can write step s − 1's while the other still reads step s's.
+    // The step's pre-activation gradients (4H, B), in two alternating blocks so that step
+    // s − 1's can be written while step s's may still be read.
     let mut dz_steps = vec![T::zero(); 2 * 4 * hb];
     let mut dstacked = vec![T::zero(); 4 * h * kk];
     let mut dh_rec = vec![T::zero(); hb];
     // gout is the packed output's gradient: Y's (H, B, T), then c_T's (H, B).
     let mut dc = gout[hb * t..hb * (t + 1)].to_vec();
-    // dx per step, time-major (T, C, B); every part writes its rows of every step.
+    // dx per step, time-major (T, C, B); every row of every step is written by some part.
     let mut dx_steps: Vec<T> = Vec::with_capacity(if need_x { t * cb } else { 0 });
     let r_t = PackedLhs::new(Strided { data: r, row_stride: 1, col_stride: h }, h, 4 * h);
     let w_t = PackedLhs::new(Strided { data: w, row_stride: 1, col_stride: d.c }, d.c, 4 * h);
+    // Y's gradient, time-major (T, H, B).
+    let mut gy = vec![T::zero(); t * hb];
     {
-        let parts = unit_parts(d, kk);
-        let x_rows = panel_ranges(d.c, parts.len());
-        let dz_step = SharedMut::new(&mut dz_steps);
-        let dst = SharedMut::new(&mut dstacked);
+        let (units, x_chunks) = (row_chunks(h), if need_x { row_chunks(d.c) } else { Vec::new() });
+        let (gy_t, dz_step, dst) = (SharedMut::new(&mut gy), SharedMut::new(&mut dz_steps), SharedMut::new(&mut dstacked));
+        let (dh, dcs) = (SharedMut::new(&mut dh_rec), SharedMut::new(&mut dc));
         let dx = SharedMut::uninit(&mut dx_steps.spare_capacity_mut()[..if need_x { t * cb } else { 0 }]);
-        // Each part's own rows of the recurrent and cell gradients.
-        let mut states = Vec::with_capacity(parts.len());
-        let (mut dh_rest, mut dc_rest) = (&mut dh_rec[..], &mut dc[..]);
-        for (units, xr) in parts.into_iter().zip(x_rows) {
-            let (dh_part, dh_next) = dh_rest.split_at_mut(units.len() * b);
-            let (dc_part, dc_next) = dc_rest.split_at_mut(units.len() * b);
-            (dh_rest, dc_rest) = (dh_next, dc_next);
-            states.push((units, xr, dh_part, dc_part));
-        }
-        lockstep(states, |(units, x_rows, dh_rec, dc), step| {
-            let (k0, n, nu) = (units.start, units.len() * b, units.len());
+        // Phase 0 reorders Y's gradient; step s (from the last) is phases 1 + 2j (cells and
+        // weight gradients) and 2 + 2j (the products with dz_s), j = T − 1 − s.
+        let threads = step_threads(d, kk);
+        let tickets = Tickets::new(1 + 2 * t, threads);
+        // Per chunk of units: how many steps' dh rows are done. A chunk's cells wait for its
+        // own rows only, not for a barrier after every product.
+        let dh_done: Vec<AtomicUsize> = (0..units.len()).map(|_| AtomicUsize::new(0)).collect();
+        lockstep((0..threads).collect(), |part, step| {
+            // SAFETY (every SharedMut access below): within a phase a part writes only the rows
+            // of the chunks it took (of gy, of dz_steps' current block, of dh, dc, dstacked and
+            // dx's block s); all of dz_s is read only after the barrier that ends the cells
+            // phase, and its block is written again only after the next step's barrier, which
+            // every part reaches after finishing its products. A chunk's dh rows are read by
+            // the next cells phase only once their product has published them (dh_done).
+            for units in tickets.take(0, units.len(), part).map(|i| units[i].clone()) {
+                let (k0, n) = (units.start, units.len() * b);
+                let src = &gout[k0 * b * t..(k0 * b + n) * t];
+                for s in 0..t {
+                    for (e, v) in unsafe { gy_t.get_mut(s * hb + k0 * b, n) }.iter_mut().enumerate() {
+                        *v = src[e * t + s];
+                    }
+                }
+            }
+            step.wait();
             // The step input [x_s; 1; h_{s-1}] transposed, (B, K): the right operand of the
             // weight-gradient product.
             let mut input_t = vec![T::zero(); kb];
-            // This part's rows of Y's gradient, time-major (T, units, B).
-            let mut gy = vec![T::zero(); t * n];
-            transpose_into(&gout[k0 * b * t..(k0 * b + n) * t], n, t, &mut gy);
-            // SAFETY (every SharedMut access below): a part writes only its own units' rows
-            // (of dz_steps' current block, of dstacked) and its own rows of dx's block s; a
-            // block of dz_steps is read whole only after the barrier, and is written again
-            // only two steps later, after another barrier.
-            let mut dst_rows: [&mut [T]; 4] = std::array::from_fn(|gi| unsafe { dst.get_mut((gi * h + k0) * kk, nu * kk) });
-            for s in (0..t).rev() {
-                let gs: [&[T]; 4] = std::array::from_fn(|gi| &saved.gates[s * 4 * hb + (gi * h + k0) * b..][..n]);
-                let tc = &saved.cells_activated[s * hb + k0 * b..][..n];
-                let c_prev = if s > 0 { &saved.cells[(s - 1) * hb + k0 * b..][..n] } else { &c0[k0 * b..][..n] };
+            for (j, s) in (0..t).rev().enumerate() {
                 let block = (s % 2) * 4 * hb;
-                let dz: [&mut [T]; 4] = std::array::from_fn(|gi| unsafe { dz_step.get_mut(block + (gi * h + k0) * b, n) });
-                let cells = LstmCellsBack { gates: gs, tc, c_prev, gate, state };
-                let [dzi, dzf, dzg, dzo] = dz;
-                lstm_backward_cells(&cells, &gy[s * n..(s + 1) * n], dh_rec, dc, [&mut *dzi, &mut *dzf, &mut *dzg, &mut *dzo], b);
-                // This part's rows of [dW db dR] += dz_s · [x_s; 1; h_{s-1}]'.
                 transpose_into(&saved.inputs[s * kb..][..kb], kk, b, &mut input_t);
-                for (dz_g, dst_g) in [&*dzi, &*dzf, &*dzg, &*dzo].into_iter().zip(dst_rows.iter_mut()) {
-                    PackedLhs::direct(Strided::row_major(dz_g, b, false), nu, b).matmul_rows(0..nu, dst_g, kk, true, &input_t, kk, kk);
+                for (u, units) in tickets.take(1 + 2 * j, units.len(), part).map(|i| (i, units[i].clone())) {
+                    let (k0, n, nu) = (units.start, units.len() * b, units.len());
+                    // dh rows of these units from the previous step's product.
+                    step.wait_until(&dh_done[u], j);
+                    let gs: [&[T]; 4] = std::array::from_fn(|gi| &saved.gates[s * 4 * hb + (gi * h + k0) * b..][..n]);
+                    let tc = &saved.cells_activated[s * hb + k0 * b..][..n];
+                    let c_prev = if s > 0 { &saved.cells[(s - 1) * hb + k0 * b..][..n] } else { &c0[k0 * b..][..n] };
+                    let [dzi, dzf, dzg, dzo]: [&mut [T]; 4] = std::array::from_fn(|gi| unsafe { dz_step.get_mut(block + (gi * h + k0) * b, n) });
+                    let cells = LstmCellsBack { gates: gs, tc, c_prev, gate, state };
+                    let (gy_s, dh_rec, dc) = unsafe { (gy_t.get(s * hb + k0 * b, n), dh.get_mut(k0 * b, n), dcs.get_mut(k0 * b, n)) };
+                    lstm_backward_cells(&cells, gy_s, dh_rec, dc, [&mut *dzi, &mut *dzf, &mut *dzg, &mut *dzo], b);
+                    // These units' rows of [dW db dR] += dz_s · [x_s; 1; h_{s-1}]'.
+                    for (gi, dz_g) in [&*dzi, &*dzf, &*dzg, &*dzo].into_iter().enumerate() {
+                        let dst_g = unsafe { dst.get_mut((gi * h + k0) * kk, nu * kk) };
+                        PackedLhs::direct(Strided::row_major(dz_g, b, false), nu, b).matmul_rows(0..nu, dst_g, kk, true, &input_t, kk, kk);
+                    }
                 }
                 step.wait();
                 let dz_s = unsafe { dz_step.get(block, 4 * hb) };
-                // dh_{t-1} from the recurrence: this part's rows of R' · dz_s.
-                r_t.matmul_rows(units.clone(), dh_rec, b, false, dz_s, b, b);
-                if need_x && !x_rows.is_empty() {
-                    let dx_s = unsafe { dx.get_mut(s * cb + x_rows.start * b, x_rows.len() * b) };
-                    w_t.matmul_rows(x_rows.clone(), dx_s, b, false, dz_s, b, b);
+                // dh_{s-1} = R' · dz_s and dx_s = W' · dz_s, by chunks of rows.
+                for i in tickets.take(2 + 2 * j, units.len() + x_chunks.len(), part) {
+                    if i < units.len() {
+                        let rows = units[i].clone();
+                        r_t.matmul_rows(rows.clone(), unsafe { dh.get_mut(rows.start * b, rows.len() * b) }, b, false, dz_s, b, b);
+                        dh_done[i].store(j + 1, Ordering::Release);
+                    } else {
+                        let rows = x_chunks[i - units.len()].clone();
+                        w_t.matmul_rows(rows.clone(), unsafe { dx.get_mut(s * cb + rows.start * b, rows.len() * b) }, b, false, dz_s, b, b);
+                    }
                 }
             }
         });
@@ -560,5 +588,34 @@ fn cell_row<T: Real>(
         dzg[e] = dcc * ig[e] * sd(gg[e]);
         dzo[e] = dh * tc[e] * gd(og[e]);
         dc[e] = dcc * fg[e];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// At a size that runs on two threads (when two cores exist), chunks go to whichever
+    /// thread takes them first; each chunk's arithmetic is the same wherever it runs, so
+    /// every run must give bit-identical results. A missing ordering between a chunk's writer
+    /// and its reader in another thread would show up as a difference.
+    #[test]
+    fn two_thread_runs_are_bit_identical() {
+        let d = Dims { c: 7, h: 96, b: 27, t: 6 };
+        assert!(rayon::current_num_threads() < 2 || step_threads(d, stacked_k(d)) == 2, "the size is meant to run on two threads");
+        let val = |n: usize, seed: usize, scale: f32| -> Vec<f32> { (0..n).map(|i| (((i + seed) * 7919 % 1009) as f32 / 504.5 - 1.0) * scale).collect() };
+        let (x, h0, c0) = (val(d.c * d.b * d.t, 1, 1.0), val(d.h * d.b, 2, 0.5), val(d.h * d.b, 3, 0.5));
+        let (w, r, bias) = (val(4 * d.h * d.c, 4, 0.3), val(4 * d.h * d.h, 5, 0.2), val(4 * d.h, 6, 0.1));
+        let gout = val(d.h * d.b * (d.t + 1), 7, 1.0);
+        let run = || {
+            let (out, saved) = lstm_forward(&x, &h0, &c0, &w, &r, &bias, d, Activation::Tanh, Activation::Sigmoid);
+            let saved_ref = LstmSaved { gates: &saved.gates[..], cells: &saved.cells[..], cells_activated: &saved.cells_activated[..], inputs: &saved.inputs[..] };
+            let g = lstm_backward(&gout, &saved_ref, &c0, &w, &r, d, Activation::Tanh, Activation::Sigmoid, true);
+            [out, g.dx, g.dh0, g.dc0, g.dw, g.dr, g.db].map(|v| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>())
+        };
+        let first = run();
+        for _ in 0..150 {
+            assert!(run() == first, "a run differs from the first");
+        }
     }
 }

@@ -64,7 +64,7 @@ fn main() {
     }
 }
 
-#[allow(dead_code)]
+/// Packing the LSTM's four gate weight blocks, against a plain copy of the same data.
 fn pack_time() {
     let (m, k) = (128usize, 145usize);
     let a: Vec<f32> = (0..4 * m * k).map(|i| (i % 7) as f32).collect();
@@ -74,11 +74,6 @@ fn pack_time() {
         });
         std::hint::black_box(&p);
     });
-    let ta = best_of(50, || {
-        let v: [Vec<f32>; 4] = std::array::from_fn(|_| vec![0f32; m * k]);
-        std::hint::black_box(&v);
-    });
-    println!("alloc zeroed 4: {:.1} µs", ta * 1e6);
     let tc = best_of(50, || {
         std::hint::black_box(a.clone());
     });
@@ -87,5 +82,4 @@ fn pack_time() {
         t * 1e6,
         tc * 1e6
     );
-
 }

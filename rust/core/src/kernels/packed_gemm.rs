@@ -223,49 +223,20 @@ mod avx512 {
         accumulate: bool,
     ) {
         let (b, c) = (rhs.as_ptr(), dst.as_mut_ptr());
-        let mut j = 0;
-        while j + 32 <= n {
-            tile::<2>(
-                a,
-                step,
-                b.add(j),
-                rhs_stride,
-                c.add(j),
-                dst_stride,
-                k,
-                valid,
-                0xffff,
-                accumulate,
-            );
-            j += 32;
-        }
-        let rest = n - j;
-        if rest > 16 {
-            tile::<2>(
-                a,
-                step,
-                b.add(j),
-                rhs_stride,
-                c.add(j),
-                dst_stride,
-                k,
-                valid,
-                (1u32 << (rest - 16)) as u16 - 1,
-                accumulate,
-            );
-        } else if rest > 0 {
-            tile::<1>(
-                a,
-                step,
-                b.add(j),
-                rhs_stride,
-                c.add(j),
-                dst_stride,
-                k,
-                valid,
-                ((1u32 << rest) - 1) as u16,
-                accumulate,
-            );
+        // Column blocks of up to 32: two vectors, or one for a block of at most 16; the last
+        // vector of a short block is masked.
+        for j in (0..n).step_by(32) {
+            let width = (n - j).min(32);
+            let last = match width % 16 {
+                0 => 0xffff,
+                w => ((1u32 << w) - 1) as u16,
+            };
+            let (b, c) = (b.add(j), c.add(j));
+            if width > 16 {
+                tile::<2>(a, step, b, rhs_stride, c, dst_stride, k, valid, last, accumulate);
+            } else {
+                tile::<1>(a, step, b, rhs_stride, c, dst_stride, k, valid, last, accumulate);
+            }
         }
     }
 

@@ -167,7 +167,8 @@ pub(super) fn recurrent_weight_grad<T: Real>(dr: &mut [T], dz: &[T], hs: &[T], r
 /// The LSTM's per-step product runs on stacked operands: the weights `[W b R]` (4H × K,
 /// K = C + 1 + H) times the step input `[x_t; 1; h_{t-1}]` (K × B). One product per step
 /// then gives the whole pre-activation (input projection, bias and recurrence together),
-/// and after the loop one product `dz · [x; 1; h_prev]'` gives dW, db and dR at once.
+/// and in the backward pass one product per step `dz_s · [x_s; 1; h_{s-1}]'` adds to dW, db
+/// and dR at once.
 fn stacked_k(d: Dims) -> usize {
     d.c + 1 + d.h
 }
@@ -251,6 +252,8 @@ pub fn lstm_forward<T: Real>(
     state: Activation,
     gate: Activation,
 ) -> (Vec<T>, LstmSaved<Vec<T>>) {
+    // Every element of the output is written from some step (the ops layer rejects T = 0).
+    assert!(d.t > 0, "lstm_forward: empty sequence");
     let (h, b, t, kk) = (d.h, d.b, d.t, stacked_k(d));
     let (hb, kb) = (h * b, kk * b);
     let stacked = stacked_weights(w, bias, r, d);
@@ -295,7 +298,8 @@ pub fn lstm_forward<T: Real>(
                 step.wait();
             }
             // The output of the units taken: Y (H, B, T) from the hidden rows of input blocks
-            // 1..=T, then c_T. SAFETY: only those units' rows, read and written.
+            // 1..=T, then c_T (T ≥ 1, asserted above). SAFETY: only those units' rows, read and
+            // written.
             for units in tickets.take(t, chunks.len(), part).map(|i| chunks[i].clone()) {
                 let (k0, n) = (units.start, units.len() * b);
                 let y_rows = unsafe { y.get_mut(k0 * b * t, n * t) };
@@ -304,9 +308,7 @@ pub fn lstm_forward<T: Real>(
                         y_rows[e * t + s] = v;
                     }
                 }
-                if t > 0 {
-                    unsafe { y.get_mut(hb * t + k0 * b, n) }.copy_from_slice(unsafe { c.get((t - 1) * hb + k0 * b, n) });
-                }
+                unsafe { y.get_mut(hb * t + k0 * b, n) }.copy_from_slice(unsafe { c.get((t - 1) * hb + k0 * b, n) });
             }
         });
     }

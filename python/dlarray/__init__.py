@@ -14,7 +14,6 @@ from ._core import (  # noqa: F401  (re-exports)
     atan2,
     ceil,
     complex,
-    concatenate,
     conj,
     cos,
     cosh,
@@ -48,9 +47,18 @@ from ._core import (  # noqa: F401  (re-exports)
     tan,
     where,
 )
-from .array_functions import cumsum, max, mean, min, norm, permute, prod, reshape, sum, transpose  # noqa: F401
+from .array_functions import concatenate, cumsum, max, mean, min, norm, permute, prod, reshape, sum, transpose  # noqa: F401
 from .autodiff import dldivergence, dlfeval, dlgradient, dljacobian, dllaplacian  # noqa: F401
-from .errors import AutodiffError, DlIndexError, DTypeError, FormatError, OptionError, ShapeError  # noqa: F401
+from .errors import (  # noqa: F401
+    AutodiffError,
+    DlIndexError,
+    DTypeError,
+    FormatError,
+    InternalError,
+    OptionError,
+    OutOfMemoryError,
+    ShapeError,
+)
 from .device import canUseGPU, gather, gpuArray  # noqa: F401
 
 # Data and monitoring need only numpy.
@@ -70,5 +78,5 @@ from .nn import *  # noqa: E402,F401,F403
 # dlnetwork, its layers, and checkpoints.
 from .network import dlnetwork  # noqa: E402,F401
 from .layers import *  # noqa: E402,F401,F403
-from .io import load, save  # noqa: E402,F401
+from .io import CheckpointError, load, register_custom, save  # noqa: E402,F401
 from .optim import adamupdate, dlupdate, lbfgsState, lbfgsupdate, rmspropupdate, sgdmupdate  # noqa: E402,F401

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from . import _core
 from ._core import OptionError, dlarray
 
 
@@ -67,3 +68,9 @@ def permute(x: Any, axes: Any) -> dlarray:
 
 def transpose(x: Any, axes: Any = None) -> dlarray:
     return _dl(x).transpose() if axes is None else _dl(x).transpose(tuple(axes))
+
+
+def concatenate(arrays: Any, axis: Any = 0) -> dlarray:
+    """Joins arrays along an existing axis (an int or a format letter; formats must agree),
+    numpy's ``concatenate``: ``axis=None`` joins the flattened arrays (unformatted result)."""
+    return _core.concatenate(arrays, axis)

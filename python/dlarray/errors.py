@@ -1,7 +1,37 @@
 """The exception classes dlarray raises. Each subclasses the builtin a Python user would
 catch: shape/format/option errors are ``ValueError``s, dtype errors ``TypeError``s, index
-errors ``IndexError``s and misuse of automatic differentiation ``RuntimeError``s."""
+errors ``IndexError``s, misuse of automatic differentiation ``RuntimeError``s, and a result
+too large to allocate a ``MemoryError`` (checked before allocating, so the process survives).
 
-from ._core import AutodiffError, DlIndexError, DTypeError, FormatError, OptionError, ShapeError
+``InternalError`` (a ``RuntimeError``) means dlarray itself broke an invariant — a bug to
+report; it carries the source location. No input should ever produce one."""
 
-__all__ = ["AutodiffError", "DlIndexError", "DTypeError", "FormatError", "OptionError", "ShapeError"]
+from ._core import (
+    AutodiffError,
+    DlIndexError,
+    DTypeError,
+    FormatError,
+    InternalError,
+    OptionError,
+    OutOfMemoryError,
+    ShapeError,
+)
+
+__all__ = [
+    "AutodiffError",
+    "DlIndexError",
+    "DTypeError",
+    "FormatError",
+    "InternalError",
+    "OptionError",
+    "OutOfMemoryError",
+    "ShapeError",
+]
+
+
+class CheckpointError(ValueError):
+    """A file given to ``load`` is not a valid checkpoint (truncated, corrupt, malformed), or
+    it names code that was neither dlarray's own nor registered by the user."""
+
+
+__all__.append("CheckpointError")

@@ -17,6 +17,10 @@ pub enum Error {
     Value { op: String, msg: String },
     /// Misuse of automatic differentiation (dlgradient outside dlfeval, untraced input...).
     Autodiff { op: String, msg: String },
+    /// A result too large to allocate (checked before allocating, so the process survives).
+    Memory { op: String, msg: String },
+    /// A bug in dlarray: a broken internal invariant, caught instead of unwinding further.
+    Internal { op: String, msg: String },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -40,6 +44,12 @@ impl Error {
     pub fn autodiff(op: &str, msg: impl Into<String>) -> Self {
         Error::Autodiff { op: op.into(), msg: msg.into() }
     }
+    pub fn memory(op: &str, msg: impl Into<String>) -> Self {
+        Error::Memory { op: op.into(), msg: msg.into() }
+    }
+    pub fn internal(op: &str, msg: impl Into<String>) -> Self {
+        Error::Internal { op: op.into(), msg: msg.into() }
+    }
 }
 
 impl fmt::Display for Error {
@@ -50,7 +60,9 @@ impl fmt::Display for Error {
             | Error::DType { op, msg }
             | Error::Index { op, msg }
             | Error::Value { op, msg }
-            | Error::Autodiff { op, msg } => (op, msg),
+            | Error::Autodiff { op, msg }
+            | Error::Memory { op, msg }
+            | Error::Internal { op, msg } => (op, msg),
         };
         write!(f, "{op}: {msg}")
     }

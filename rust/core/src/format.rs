@@ -44,6 +44,9 @@ impl Format {
     /// Parses `fmt` as given by a user (any order). Returns the labels in the given order.
     pub fn parse_labels(op: &str, fmt: &str) -> Result<Vec<Label>> {
         let labels: Vec<Label> = fmt.chars().map(|c| Label::from_char(op, c)).collect::<Result<_>>()?;
+        if labels.len() > crate::limits::MAX_DIMS {
+            return Err(Error::format(op, format!("format '{fmt}' has {} labels; arrays have at most {} dims", labels.len(), crate::limits::MAX_DIMS)));
+        }
         for l in [Label::C, Label::B, Label::T] {
             if labels.iter().filter(|&&x| x == l).count() > 1 {
                 return Err(Error::format(op, format!("format '{fmt}' has more than one '{}' dimension", l.as_char())));

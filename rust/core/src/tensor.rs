@@ -45,6 +45,7 @@ impl Tensor {
     // ----- construction -------------------------------------------------------------------
 
     pub fn from_buffer(data: Buffer, shape: Vec<usize>) -> Result<Tensor> {
+        crate::limits::check_ndim("dlarray", shape.len())?;
         if data.len() != numel(&shape) {
             return Err(Error::shape(
                 "dlarray",

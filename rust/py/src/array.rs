@@ -12,7 +12,7 @@ use pyo3::types::{PyString, PyTuple};
 use pyo3::IntoPyObjectExt;
 
 use crate::convert::{tensor_from_arraylike, tensor_from_scalar, tensor_to_numpy, tensor_to_numpy_view};
-use crate::errors::{to_py, IntoPy};
+use crate::errors::{guard, to_py, IntoPy};
 
 /// Above this many elements an op releases the GIL while it runs.
 const GIL_RELEASE_NUMEL: usize = 1 << 16;
@@ -231,29 +231,35 @@ impl PyDlarray {
     #[new]
     #[pyo3(signature = (x, fmt = None))]
     fn py_new(x: &Bound<'_, PyAny>, fmt: Option<&str>) -> PyResult<Self> {
-        let tensor = if let Ok(d) = x.cast::<PyDlarray>() {
-            let d = d.borrow();
-            if fmt.is_none() {
-                return Ok(d.clone());
-            }
-            // Relabelling: MATLAB's dlarray(X, fmt) on a dlarray; the data keeps its layout.
-            d.arr.tensor.clone()
-        } else if x.hasattr("__dlpack__")? && !x.hasattr("__array__")? {
-            let np = x.py().import("numpy")?;
-            tensor_from_arraylike(&np.call_method1("from_dlpack", (x,))?)?
-        } else {
-            tensor_from_arraylike(x)?
-        };
-        let arr = match fmt {
-            Some(f) => DlArray::with_format(tensor, f).py()?,
-            None => DlArray::unformatted(tensor),
-        };
-        Ok(PyDlarray { arr })
+        guard("dlarray.py_new", || {
+            let tensor = if let Ok(d) = x.cast::<PyDlarray>() {
+                let d = d.borrow();
+                if fmt.is_none() {
+                    return Ok(d.clone());
+                }
+                // Relabelling: MATLAB's dlarray(X, fmt) on a dlarray; the data keeps its layout.
+                d.arr.tensor.clone()
+            } else if x.hasattr("__dlpack__")? && !x.hasattr("__array__")? {
+                let np = x.py().import("numpy")?;
+                tensor_from_arraylike(&np.call_method1("from_dlpack", (x,))?)?
+            } else {
+                tensor_from_arraylike(x)?
+            };
+            let arr = match fmt {
+                Some(f) => DlArray::with_format(tensor, f).py()?,
+                None => DlArray::unformatted(tensor),
+            };
+            Ok(PyDlarray { arr })
+    
+        })
     }
 
     #[getter]
     fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, self.tensor().shape())
+        guard("dlarray.shape", || {
+            PyTuple::new(py, self.tensor().shape())
+    
+        })
     }
     #[getter]
     fn ndim(&self) -> usize {
@@ -265,7 +271,10 @@ impl PyDlarray {
     }
     #[getter]
     fn dtype<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        py.import("numpy")?.getattr("dtype")?.call1((self.tensor().dtype().name(),))
+        guard("dlarray.dtype", || {
+            py.import("numpy")?.getattr("dtype")?.call1((self.tensor().dtype().name(),))
+    
+        })
     }
     /// The format string ("" when unformatted), as MATLAB's `dims(X)`.
     #[getter]
@@ -283,64 +292,82 @@ impl PyDlarray {
     }
     #[getter(T)]
     fn transposed(&self, py: Python<'_>) -> PyResult<Self> {
-        let perm: Vec<usize> = (0..self.tensor().ndim()).rev().collect();
-        Ok(Self::new_unformatted(run(py, self.tensor().numel(), || self.tensor().permute(&perm))?))
+        guard("dlarray.transposed", || {
+            let perm: Vec<usize> = (0..self.tensor().ndim()).rev().collect();
+            Ok(Self::new_unformatted(run(py, self.tensor().numel(), || self.tensor().permute(&perm))?))
+    
+        })
     }
     #[getter]
     fn real(&self) -> PyResult<Self> {
-        Ok(Self::with(self.tensor().real().py()?, self.arr.format.clone()))
+        guard("dlarray.real", || {
+            Ok(Self::with(self.tensor().real().py()?, self.arr.format.clone()))
+    
+        })
     }
     #[getter]
     fn imag(&self) -> PyResult<Self> {
-        Ok(Self::with(self.tensor().imag().py()?, self.arr.format.clone()))
+        guard("dlarray.imag", || {
+            Ok(Self::with(self.tensor().imag().py()?, self.arr.format.clone()))
+    
+        })
     }
 
     fn __len__(&self) -> PyResult<usize> {
-        self.tensor().shape().first().copied().ok_or_else(|| PyTypeError::new_err("len() of a 0-d dlarray"))
+        guard("dlarray.__len__", || {
+            self.tensor().shape().first().copied().ok_or_else(|| PyTypeError::new_err("len() of a 0-d dlarray"))
+    
+        })
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let data = tensor_to_numpy(py, self.tensor())?;
-        let np = py.import("numpy")?;
-        let kwargs = pyo3::types::PyDict::new(py);
-        kwargs.set_item("precision", 4)?;
-        kwargs.set_item("threshold", 50)?;
-        kwargs.set_item("separator", ", ")?;
-        let body: String = np.call_method("array2string", (data,), Some(&kwargs))?.extract()?;
-        let fmt = match self.format() {
-            Some(f) => format!(", fmt=\"{f}\""),
-            None => String::new(),
-        };
-        let traced = if self.tensor().is_traced() { ", traced" } else { "" };
-        // The shape as Python writes a tuple: (3,) and (2, 3).
-        let dims: Vec<String> = self.tensor().shape().iter().map(|d| d.to_string()).collect();
-        let shape = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
-        Ok(format!(
-            "dlarray({}, shape={}{}, dtype={}{})",
-            body.replace('\n', "\n        "),
-            shape,
-            fmt,
-            self.tensor().dtype(),
-            traced
-        ))
+        guard("dlarray.__repr__", || {
+            let data = tensor_to_numpy(py, self.tensor())?;
+            let np = py.import("numpy")?;
+            let kwargs = pyo3::types::PyDict::new(py);
+            kwargs.set_item("precision", 4)?;
+            kwargs.set_item("threshold", 50)?;
+            kwargs.set_item("separator", ", ")?;
+            let body: String = np.call_method("array2string", (data,), Some(&kwargs))?.extract()?;
+            let fmt = match self.format() {
+                Some(f) => format!(", fmt=\"{f}\""),
+                None => String::new(),
+            };
+            let traced = if self.tensor().is_traced() { ", traced" } else { "" };
+            // The shape as Python writes a tuple: (3,) and (2, 3).
+            let dims: Vec<String> = self.tensor().shape().iter().map(|d| d.to_string()).collect();
+            let shape = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+            Ok(format!(
+                "dlarray({}, shape={}{}, dtype={}{})",
+                body.replace('\n', "\n        "),
+                shape,
+                fmt,
+                self.tensor().dtype(),
+                traced
+            ))
+    
+        })
     }
 
     #[pyo3(signature = (dtype = None, copy = None))]
     fn __array__<'py>(&self, py: Python<'py>, dtype: Option<&Bound<'py, PyAny>>, copy: Option<bool>) -> PyResult<Bound<'py, PyAny>> {
-        // Zero-copy, read-only view unless a copy is asked for (docs/decisions.md).
-        let a = if copy == Some(true) { tensor_to_numpy(py, self.tensor())? } else { tensor_to_numpy_view(py, self.tensor())? };
-        let Some(d) = dtype.filter(|d| !d.is_none()) else { return Ok(a) };
-        let want = py.import("numpy")?.getattr("dtype")?.call1((d,))?;
-        if copy == Some(false) && !a.getattr("dtype")?.eq(&want)? {
-            return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                "dlarray.__array__: copy=False, but converting {} to {} needs a copy",
-                self.tensor().dtype(),
-                want.str()?
-            )));
-        }
-        let kwargs = pyo3::types::PyDict::new(py);
-        kwargs.set_item("copy", false)?;
-        a.call_method("astype", (want,), Some(&kwargs))
+        guard("dlarray.__array__", || {
+            // Zero-copy, read-only view unless a copy is asked for (docs/decisions.md).
+            let a = if copy == Some(true) { tensor_to_numpy(py, self.tensor())? } else { tensor_to_numpy_view(py, self.tensor())? };
+            let Some(d) = dtype.filter(|d| !d.is_none()) else { return Ok(a) };
+            let want = py.import("numpy")?.getattr("dtype")?.call1((d,))?;
+            if copy == Some(false) && !a.getattr("dtype")?.eq(&want)? {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "dlarray.__array__: copy=False, but converting {} to {} needs a copy",
+                    self.tensor().dtype(),
+                    want.str()?
+                )));
+            }
+            let kwargs = pyo3::types::PyDict::new(py);
+            kwargs.set_item("copy", false)?;
+            a.call_method("astype", (want,), Some(&kwargs))
+    
+        })
     }
 
     /// numpy defers binary operators to dlarray, so `ndarray * X` is a dlarray.
@@ -354,116 +381,194 @@ impl PyDlarray {
     }
 
     fn __float__(&self) -> PyResult<f64> {
-        let c = self.tensor().item().py()?;
-        if c.im != 0.0 {
-            return Err(PyTypeError::new_err("float() of a complex dlarray"));
-        }
-        Ok(c.re)
+        guard("dlarray.__float__", || {
+            let c = self.tensor().item().py()?;
+            if c.im != 0.0 {
+                return Err(PyTypeError::new_err("float() of a complex dlarray"));
+            }
+            Ok(c.re)
+    
+        })
     }
     fn __complex__(&self) -> PyResult<num_complex::Complex64> {
-        self.tensor().item().py()
+        guard("dlarray.__complex__", || {
+            self.tensor().item().py()
+    
+        })
     }
     fn __int__(&self) -> PyResult<i64> {
-        Ok(self.__float__()? as i64)
+        guard("dlarray.__int__", || {
+            Ok(self.__float__()? as i64)
+    
+        })
     }
     fn __bool__(&self) -> PyResult<bool> {
-        let c = self.tensor().item().map_err(|_| {
-            crate::errors::ShapeError::new_err("The truth value of a dlarray with more than one element is ambiguous")
-        })?;
-        Ok(c.re != 0.0 || c.im != 0.0)
+        guard("dlarray.__bool__", || {
+            let c = self.tensor().item().map_err(|_| {
+                crate::errors::ShapeError::new_err("The truth value of a dlarray with more than one element is ambiguous")
+            })?;
+            Ok(c.re != 0.0 || c.im != 0.0)
+    
+        })
     }
 
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyAny>, String))> {
-        let py = slf.py();
-        let me = slf.borrow();
-        let data = tensor_to_numpy(py, me.tensor())?;
-        Ok((slf.get_type().into_any(), (data, me.fmt_string())))
+        guard("dlarray.__reduce__", || {
+            let py = slf.py();
+            let me = slf.borrow();
+            let data = tensor_to_numpy(py, me.tensor())?;
+            Ok((slf.get_type().into_any(), (data, me.fmt_string())))
+    
+        })
     }
 
     #[pyo3(signature = (**kwargs))]
     fn __dlpack__<'py>(&self, py: Python<'py>, kwargs: Option<&Bound<'py, pyo3::types::PyDict>>) -> PyResult<Bound<'py, PyAny>> {
-        let a = tensor_to_numpy(py, self.tensor())?;
-        a.call_method("__dlpack__", (), kwargs)
+        guard("dlarray.__dlpack__", || {
+            let a = tensor_to_numpy(py, self.tensor())?;
+            a.call_method("__dlpack__", (), kwargs)
+    
+        })
     }
     fn __dlpack_device__(&self) -> (i32, i32) {
         (1, 0) // kDLCPU
     }
 
     fn __add__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        binary(py, self, other, BinaryOp::Add, false)
+        guard("dlarray.__add__", || {
+            binary(py, self, other, BinaryOp::Add, false)
+    
+        })
     }
     fn __radd__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        binary(py, self, other, BinaryOp::Add, true)
+        guard("dlarray.__radd__", || {
+            binary(py, self, other, BinaryOp::Add, true)
+    
+        })
     }
     fn __sub__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        binary(py, self, other, BinaryOp::Sub, false)
+        guard("dlarray.__sub__", || {
+            binary(py, self, other, BinaryOp::Sub, false)
+    
+        })
     }
     fn __rsub__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        binary(py, self, other, BinaryOp::Sub, true)
+        guard("dlarray.__rsub__", || {
+            binary(py, self, other, BinaryOp::Sub, true)
+    
+        })
     }
     fn __mul__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        binary(py, self, other, BinaryOp::Mul, false)
+        guard("dlarray.__mul__", || {
+            binary(py, self, other, BinaryOp::Mul, false)
+    
+        })
     }
     fn __rmul__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        binary(py, self, other, BinaryOp::Mul, true)
+        guard("dlarray.__rmul__", || {
+            binary(py, self, other, BinaryOp::Mul, true)
+    
+        })
     }
     fn __truediv__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        binary(py, self, other, BinaryOp::Div, false)
+        guard("dlarray.__truediv__", || {
+            binary(py, self, other, BinaryOp::Div, false)
+    
+        })
     }
     fn __rtruediv__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        binary(py, self, other, BinaryOp::Div, true)
+        guard("dlarray.__rtruediv__", || {
+            binary(py, self, other, BinaryOp::Div, true)
+    
+        })
     }
     fn __neg__(&self, py: Python<'_>) -> PyResult<Self> {
-        Ok(Self::with(run(py, self.tensor().numel(), || self.tensor().neg())?, self.arr.format.clone()))
+        guard("dlarray.__neg__", || {
+            Ok(Self::with(run(py, self.tensor().numel(), || self.tensor().neg())?, self.arr.format.clone()))
+    
+        })
     }
     fn __pos__(&self) -> Self {
         self.clone()
     }
     fn __abs__(&self, py: Python<'_>) -> PyResult<Self> {
-        Ok(Self::with(run(py, self.tensor().numel(), || self.tensor().abs())?, self.arr.format.clone()))
+        guard("dlarray.__abs__", || {
+            Ok(Self::with(run(py, self.tensor().numel(), || self.tensor().abs())?, self.arr.format.clone()))
+    
+        })
     }
     fn __pow__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, modulo: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
-        let _ = modulo;
-        binary(py, self, other, BinaryOp::Pow, false)
+        guard("dlarray.__pow__", || {
+            let _ = modulo;
+            binary(py, self, other, BinaryOp::Pow, false)
+    
+        })
     }
     fn __rpow__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, modulo: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
-        let _ = modulo;
-        binary(py, self, other, BinaryOp::Pow, true)
+        guard("dlarray.__rpow__", || {
+            let _ = modulo;
+            binary(py, self, other, BinaryOp::Pow, true)
+    
+        })
     }
     fn __matmul__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let (o, _) = match operand(other, self.tensor().dtype()) {
-            Ok(x) => x,
-            Err(_) => return Ok(py.NotImplemented()),
-        };
-        let n = self.tensor().numel().max(o.numel());
-        PyDlarray::new_unformatted(run(py, n, || self.tensor().matmul(&o))?).into_py_any(py)
+        guard("dlarray.__matmul__", || {
+            let (o, _) = match operand(other, self.tensor().dtype()) {
+                Ok(x) => x,
+                Err(_) => return Ok(py.NotImplemented()),
+            };
+            let n = self.tensor().numel().max(o.numel());
+            PyDlarray::new_unformatted(run(py, n, || self.tensor().matmul(&o))?).into_py_any(py)
+    
+        })
     }
     fn __rmatmul__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let (o, _) = match operand(other, self.tensor().dtype()) {
-            Ok(x) => x,
-            Err(_) => return Ok(py.NotImplemented()),
-        };
-        let n = self.tensor().numel().max(o.numel());
-        PyDlarray::new_unformatted(run(py, n, || o.matmul(self.tensor()))?).into_py_any(py)
+        guard("dlarray.__rmatmul__", || {
+            let (o, _) = match operand(other, self.tensor().dtype()) {
+                Ok(x) => x,
+                Err(_) => return Ok(py.NotImplemented()),
+            };
+            let n = self.tensor().numel().max(o.numel());
+            PyDlarray::new_unformatted(run(py, n, || o.matmul(self.tensor()))?).into_py_any(py)
+    
+        })
     }
 
     fn __lt__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        compare(py, self, o, CompareOp::Lt)
+        guard("dlarray.__lt__", || {
+            compare(py, self, o, CompareOp::Lt)
+    
+        })
     }
     fn __le__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        compare(py, self, o, CompareOp::Le)
+        guard("dlarray.__le__", || {
+            compare(py, self, o, CompareOp::Le)
+    
+        })
     }
     fn __gt__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        compare(py, self, o, CompareOp::Gt)
+        guard("dlarray.__gt__", || {
+            compare(py, self, o, CompareOp::Gt)
+    
+        })
     }
     fn __ge__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        compare(py, self, o, CompareOp::Ge)
+        guard("dlarray.__ge__", || {
+            compare(py, self, o, CompareOp::Ge)
+    
+        })
     }
     fn __eq__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        compare(py, self, o, CompareOp::Eq)
+        guard("dlarray.__eq__", || {
+            compare(py, self, o, CompareOp::Eq)
+    
+        })
     }
     fn __ne__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        compare(py, self, o, CompareOp::Ne)
+        guard("dlarray.__ne__", || {
+            compare(py, self, o, CompareOp::Ne)
+    
+        })
     }
     #[classattr]
     fn __hash__(py: Python<'_>) -> Py<PyAny> {
@@ -471,75 +576,99 @@ impl PyDlarray {
     }
 
     fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Self> {
-        if let Some((axis, idx, idx_shape)) = single_axis_key(py, self.tensor().shape(), key)? {
-            let x = self.tensor();
-            let mut shape = x.shape()[..axis].to_vec();
-            shape.extend_from_slice(&idx_shape);
-            shape.extend_from_slice(&x.shape()[axis + 1..]);
-            let n = x.numel() / x.shape()[axis].max(1) * idx.len();
-            let t = run(py, n, || x.take_axis(axis, idx)?.reshape(&shape))?;
-            return Ok(Self::with(t, None));
-        }
-        let (idx, shape, basic) = flat_index(py, self.tensor().shape(), key)?;
-        let t = self.tensor().take(idx, shape).py()?;
-        // The format survives indexing that keeps every dim (slices); otherwise it is dropped.
-        let f = if basic && t.ndim() == self.tensor().ndim() { self.arr.format.clone() } else { None };
-        Ok(Self::with(t, f))
+        guard("dlarray.__getitem__", || {
+            if let Some((axis, idx, idx_shape)) = single_axis_key(py, self.tensor().shape(), key)? {
+                let x = self.tensor();
+                let mut shape = x.shape()[..axis].to_vec();
+                shape.extend_from_slice(&idx_shape);
+                shape.extend_from_slice(&x.shape()[axis + 1..]);
+                let n = x.numel() / x.shape()[axis].max(1) * idx.len();
+                let t = run(py, n, || x.take_axis(axis, idx)?.reshape(&shape))?;
+                return Ok(Self::with(t, None));
+            }
+            let (idx, shape, basic) = flat_index(py, self.tensor().shape(), key)?;
+            let t = self.tensor().take(idx, shape).py()?;
+            // The format survives indexing that keeps every dim (slices); otherwise it is dropped.
+            let f = if basic && t.ndim() == self.tensor().ndim() { self.arr.format.clone() } else { None };
+            Ok(Self::with(t, f))
+    
+        })
     }
 
     fn __setitem__(&mut self, py: Python<'_>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let (idx, shape, _) = flat_index(py, self.tensor().shape(), key)?;
-        let (v, _) = operand(value, self.tensor().dtype())?;
-        let v = v.broadcast_to(&shape).map_err(|_| {
-            to_py(Error::shape(
-                "index assignment",
-                format!("cannot assign values of shape {:?} to a selection of shape {:?}", v.shape(), shape),
-            ))
-        })?;
-        let v = v.reshape(&[idx.len()]).py()?;
-        // A new tensor replaces this object's data: no other array sharing storage changes.
-        self.arr.tensor = self.tensor().index_put(idx, &v).py()?;
-        Ok(())
+        guard("dlarray.__setitem__", || {
+            let (idx, shape, _) = flat_index(py, self.tensor().shape(), key)?;
+            let (v, _) = operand(value, self.tensor().dtype())?;
+            let v = v.broadcast_to(&shape).map_err(|_| {
+                to_py(Error::shape(
+                    "index assignment",
+                    format!("cannot assign values of shape {:?} to a selection of shape {:?}", v.shape(), shape),
+                ))
+            })?;
+            let v = v.reshape(&[idx.len()]).py()?;
+            // A new tensor replaces this object's data: no other array sharing storage changes.
+            self.arr.tensor = self.tensor().index_put(idx, &v).py()?;
+            Ok(())
+    
+        })
     }
 
     // ----- reductions -----------------------------------------------------------------------
 
     #[pyo3(signature = (axis = None, keepdims = false))]
     fn sum(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool) -> PyResult<Self> {
-        self.reduce(py, "sum", axis, keepdims, |t, a, k| t.sum_axes(a, k))
+        guard("dlarray.sum", || {
+            self.reduce(py, "sum", axis, keepdims, |t, a, k| t.sum_axes(a, k))
+    
+        })
     }
     #[pyo3(signature = (axis = None, keepdims = false))]
     fn mean(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool) -> PyResult<Self> {
-        self.reduce(py, "mean", axis, keepdims, |t, a, k| t.mean_axes(a, k))
+        guard("dlarray.mean", || {
+            self.reduce(py, "mean", axis, keepdims, |t, a, k| t.mean_axes(a, k))
+    
+        })
     }
     #[pyo3(signature = (axis = None, keepdims = false))]
     fn prod(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool) -> PyResult<Self> {
-        self.reduce(py, "prod", axis, keepdims, |t, a, k| t.prod_axes(a, k))
+        guard("dlarray.prod", || {
+            self.reduce(py, "prod", axis, keepdims, |t, a, k| t.prod_axes(a, k))
+    
+        })
     }
     #[pyo3(signature = (axis = None, keepdims = false))]
     fn max(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool) -> PyResult<Self> {
-        self.reduce(py, "max", axis, keepdims, |t, a, k| t.max_axes(a, k))
+        guard("dlarray.max", || {
+            self.reduce(py, "max", axis, keepdims, |t, a, k| t.max_axes(a, k))
+    
+        })
     }
     #[pyo3(signature = (axis = None, keepdims = false))]
     fn min(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool) -> PyResult<Self> {
-        self.reduce(py, "min", axis, keepdims, |t, a, k| t.min_axes(a, k))
+        guard("dlarray.min", || {
+            self.reduce(py, "min", axis, keepdims, |t, a, k| t.min_axes(a, k))
+    
+        })
     }
     #[pyo3(signature = (axis = None, reverse = false))]
     fn cumsum(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, reverse: bool) -> PyResult<Self> {
-        match axis.filter(|a| !a.is_none()) {
-            None => {
-                let flat = self.tensor().reshape(&[self.tensor().numel()]).py()?;
-                Ok(Self::new_unformatted(run(py, flat.numel(), || flat.cumsum(0, reverse))?))
-            }
-            Some(a) => {
-                let axes = parse_axes("cumsum", &self.arr, Some(a))?;
-                if axes.len() != 1 {
-                    return Err(crate::errors::OptionError::new_err("cumsum: axis must name exactly one dimension"));
+        guard("dlarray.cumsum", || {
+            match axis.filter(|a| !a.is_none()) {
+                None => {
+                    let flat = self.tensor().reshape(&[self.tensor().numel()]).py()?;
+                    Ok(Self::new_unformatted(run(py, flat.numel(), || flat.cumsum(0, reverse))?))
                 }
-                let t = run(py, self.tensor().numel(), || self.tensor().cumsum(axes[0], reverse))?;
-                Ok(Self::with(t, self.arr.format.clone()))
+                Some(a) => {
+                    let axes = parse_axes("cumsum", &self.arr, Some(a))?;
+                    if axes.len() != 1 {
+                        return Err(crate::errors::OptionError::new_err("cumsum: axis must name exactly one dimension"));
+                    }
+                    let t = run(py, self.tensor().numel(), || self.tensor().cumsum(axes[0], reverse))?;
+                    Ok(Self::with(t, self.arr.format.clone()))
+                }
             }
-        }
+    
+        })
     }
 
     // ----- shape ----------------------------------------------------------------------------
@@ -548,63 +677,81 @@ impl PyDlarray {
     /// unformatted.
     #[pyo3(signature = (*shape, order = "C"))]
     fn reshape(&self, py: Python<'_>, shape: &Bound<'_, PyTuple>, order: &str) -> PyResult<Self> {
-        let dims: Vec<isize> = if shape.len() == 1 && shape.get_item(0)?.extract::<isize>().is_err() {
-            shape.get_item(0)?.extract()?
-        } else {
-            shape.extract()?
-        };
-        let dims = resolve_shape(self.tensor().numel(), &dims).py()?;
-        let t = match order {
-            "C" | "c" => self.tensor().reshape(&dims).py()?,
-            "F" | "f" => run(py, self.tensor().numel(), || self.tensor().reshape_f(&dims))?,
-            o => return Err(crate::errors::OptionError::new_err(format!("reshape: order must be 'C' or 'F', got '{o}'"))),
-        };
-        Ok(Self::new_unformatted(t))
+        guard("dlarray.reshape", || {
+            let dims: Vec<isize> = if shape.len() == 1 && shape.get_item(0)?.extract::<isize>().is_err() {
+                shape.get_item(0)?.extract()?
+            } else {
+                shape.extract()?
+            };
+            let dims = resolve_shape(self.tensor().numel(), &dims).py()?;
+            let t = match order {
+                "C" | "c" => self.tensor().reshape(&dims).py()?,
+                "F" | "f" => run(py, self.tensor().numel(), || self.tensor().reshape_f(&dims))?,
+                o => return Err(crate::errors::OptionError::new_err(format!("reshape: order must be 'C' or 'F', got '{o}'"))),
+            };
+            Ok(Self::new_unformatted(t))
+    
+        })
     }
 
     /// Reorders dims (numpy's transpose); no axes reverses them. The result is unformatted.
     #[pyo3(signature = (*axes))]
     fn transpose(&self, py: Python<'_>, axes: &Bound<'_, PyTuple>) -> PyResult<Self> {
-        let nd = self.tensor().ndim();
-        let perm: Vec<isize> = if axes.is_empty() {
-            (0..nd as isize).rev().collect()
-        } else if axes.len() == 1 && axes.get_item(0)?.extract::<isize>().is_err() {
-            axes.get_item(0)?.extract()?
-        } else {
-            axes.extract()?
-        };
-        let perm: Vec<usize> = perm
-            .iter()
-            .map(|&p| dlarray_core::shape::normalize_axis("transpose", p, nd))
-            .collect::<dlarray_core::Result<_>>()
-            .py()?;
-        Ok(Self::new_unformatted(run(py, self.tensor().numel(), || self.tensor().permute(&perm))?))
+        guard("dlarray.transpose", || {
+            let nd = self.tensor().ndim();
+            let perm: Vec<isize> = if axes.is_empty() {
+                (0..nd as isize).rev().collect()
+            } else if axes.len() == 1 && axes.get_item(0)?.extract::<isize>().is_err() {
+                axes.get_item(0)?.extract()?
+            } else {
+                axes.extract()?
+            };
+            let perm: Vec<usize> = perm
+                .iter()
+                .map(|&p| dlarray_core::shape::normalize_axis("transpose", p, nd))
+                .collect::<dlarray_core::Result<_>>()
+                .py()?;
+            Ok(Self::new_unformatted(run(py, self.tensor().numel(), || self.tensor().permute(&perm))?))
+    
+        })
     }
 
     fn astype(&self, dtype: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let py = dtype.py();
-        let name: String = py.import("numpy")?.getattr("dtype")?.call1((dtype,))?.getattr("name")?.extract()?;
-        let dt = match name.as_str() {
-            "float32" => dlarray_core::DType::F32,
-            "float64" => dlarray_core::DType::F64,
-            "complex64" => dlarray_core::DType::C64,
-            "complex128" => dlarray_core::DType::C128,
-            other => return Err(crate::errors::DTypeError::new_err(format!("astype: dlarray holds float32, float64, complex64 or complex128, not {other}"))),
-        };
-        Ok(Self::with(self.tensor().cast(dt).py()?, self.arr.format.clone()))
+        guard("dlarray.astype", || {
+            let py = dtype.py();
+            let name: String = py.import("numpy")?.getattr("dtype")?.call1((dtype,))?.getattr("name")?.extract()?;
+            let dt = match name.as_str() {
+                "float32" => dlarray_core::DType::F32,
+                "float64" => dlarray_core::DType::F64,
+                "complex64" => dlarray_core::DType::C64,
+                "complex128" => dlarray_core::DType::C128,
+                other => return Err(crate::errors::DTypeError::new_err(format!("astype: dlarray holds float32, float64, complex64 or complex128, not {other}"))),
+            };
+            Ok(Self::with(self.tensor().cast(dt).py()?, self.arr.format.clone()))
+    
+        })
     }
 
     fn copy(&self) -> Self {
         self.clone()
     }
     fn conj(&self) -> PyResult<Self> {
-        Ok(Self::with(self.tensor().conj().py()?, self.arr.format.clone()))
+        guard("dlarray.conj", || {
+            Ok(Self::with(self.tensor().conj().py()?, self.arr.format.clone()))
+    
+        })
     }
     fn item(&self) -> PyResult<f64> {
-        self.__float__()
+        guard("dlarray.item", || {
+            self.__float__()
+    
+        })
     }
     fn tolist<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        tensor_to_numpy(py, self.tensor())?.call_method0("tolist")
+        guard("dlarray.tolist", || {
+            tensor_to_numpy(py, self.tensor())?.call_method0("tolist")
+    
+        })
     }
 
     // ----- tracing (used by dlfeval) ---------------------------------------------------------

@@ -5,7 +5,7 @@ use dlarray_core::{gradient, GradOptions, Tensor};
 use pyo3::prelude::*;
 
 use crate::array::PyDlarray;
-use crate::errors::IntoPy;
+use crate::errors::{guard, IntoPy};
 
 /// Opens a tracing scope on this thread; returns the token for `_trace_exit`.
 #[pyfunction]
@@ -27,12 +27,14 @@ fn _in_dlfeval() -> bool {
 #[pyfunction]
 #[pyo3(signature = (y, xs, retain_data = false, enable_higher_derivatives = false))]
 fn _gradient(py: Python<'_>, y: PyRef<'_, PyDlarray>, xs: Vec<PyRef<'_, PyDlarray>>, retain_data: bool, enable_higher_derivatives: bool) -> PyResult<Vec<PyDlarray>> {
-    let ts: Vec<Tensor> = xs.iter().map(|x| x.tensor().clone()).collect();
-    let opts = GradOptions { retain_data, enable_higher_derivatives };
-    let yt = y.tensor().clone();
-    let n: usize = ts.iter().map(|t| t.numel()).sum();
-    let grads = if n > 1 << 16 { py.detach(|| gradient(&yt, &ts, &opts)) } else { gradient(&yt, &ts, &opts) }.py()?;
-    Ok(grads.into_iter().zip(xs.iter()).map(|(g, x)| PyDlarray::with(g, x.format().cloned())).collect())
+    guard("dlgradient", || {
+        let ts: Vec<Tensor> = xs.iter().map(|x| x.tensor().clone()).collect();
+        let opts = GradOptions { retain_data, enable_higher_derivatives };
+        let yt = y.tensor().clone();
+        let n: usize = ts.iter().map(|t| t.numel()).sum();
+        let grads = if n > 1 << 16 { py.detach(|| gradient(&yt, &ts, &opts)) } else { gradient(&yt, &ts, &opts) }.py()?;
+        Ok(grads.into_iter().zip(xs.iter()).map(|(g, x)| PyDlarray::with(g, x.format().cloned())).collect())
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -3,14 +3,14 @@
 use std::sync::Arc;
 
 use dlarray_core::dtype::{C32, C64};
-use dlarray_core::{Buffer, DType, Tensor};
+use dlarray_core::{Buffer, DType, Error, Tensor};
 use numpy::ndarray::{ArrayViewD, IxDyn};
 use numpy::{PyArray1, PyArrayDyn, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyComplex, PyFloat, PyInt};
 
-use crate::errors::IntoPy;
+use crate::errors::{to_py, IntoPy};
 
 fn copy_array<'py, T: numpy::Element + Copy>(arr: &Bound<'py, PyAny>) -> PyResult<(Vec<T>, Vec<usize>)> {
     let a: PyReadonlyArrayDyn<'py, T> = arr.extract()?;
@@ -28,7 +28,11 @@ fn copy_array<'py, T: numpy::Element + Copy>(arr: &Bound<'py, PyAny>) -> PyResul
 pub fn tensor_from_arraylike(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
     let py = obj.py();
     let np = py.import("numpy")?;
-    let arr = np.call_method1("asarray", (obj,))?;
+    let mut arr = np.call_method1("asarray", (obj,))?;
+    if !arr.getattr("dtype")?.getattr("isnative")?.extract::<bool>()? {
+        // Byte-swapped (e.g. big-endian '>f8') data: the same values in native order.
+        arr = arr.call_method1("astype", (arr.getattr("dtype")?.call_method1("newbyteorder", ("=",))?,))?;
+    }
     let dtype = arr.getattr("dtype")?;
     let kind: String = dtype.getattr("kind")?.extract()?;
     let itemsize: usize = dtype.getattr("itemsize")?.extract()?;
@@ -37,9 +41,9 @@ pub fn tensor_from_arraylike(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
         ("f", _) | ("i", _) | ("u", _) | ("b", _) => arr.call_method1("astype", ("float32",))?,
         ("c", _) => arr.call_method1("astype", ("complex128",))?,
         _ => {
-            return Err(PyTypeError::new_err(format!(
-                "dlarray: cannot convert data of numpy dtype {} to a dlarray (numeric data required)",
-                dtype.str()?
+            return Err(to_py(Error::dtype(
+                "dlarray",
+                format!("cannot convert data of numpy dtype {} to a dlarray (numeric data required)", dtype.str()?),
             )))
         }
     };

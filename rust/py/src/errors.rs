@@ -3,7 +3,7 @@
 
 use dlarray_core::Error;
 use pyo3::create_exception;
-use pyo3::exceptions::{PyIndexError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyIndexError, PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 create_exception!(dlarray, ShapeError, PyValueError, "Array shapes do not fit the operation.");
@@ -12,6 +12,8 @@ create_exception!(dlarray, OptionError, PyValueError, "An option has an invalid 
 create_exception!(dlarray, DTypeError, PyTypeError, "The operation does not support this data type.");
 create_exception!(dlarray, DlIndexError, PyIndexError, "An index is out of range or malformed.");
 create_exception!(dlarray, AutodiffError, PyRuntimeError, "Automatic differentiation was misused.");
+create_exception!(dlarray, OutOfMemoryError, PyMemoryError, "A result is too large to allocate.");
+create_exception!(dlarray, InternalError, PyRuntimeError, "A bug in dlarray (an internal invariant broke); please report it.");
 
 pub fn to_py(e: Error) -> PyErr {
     let msg = e.to_string();
@@ -22,7 +24,15 @@ pub fn to_py(e: Error) -> PyErr {
         Error::DType { .. } => DTypeError::new_err(msg),
         Error::Index { .. } => DlIndexError::new_err(msg),
         Error::Autodiff { .. } => AutodiffError::new_err(msg),
+        Error::Memory { .. } => OutOfMemoryError::new_err(msg),
+        Error::Internal { .. } => InternalError::new_err(msg),
     }
+}
+
+/// Runs the body of a Python-facing function: a panic inside it becomes `InternalError`
+/// (pyo3 would raise its `PanicException`, a `BaseException` that `except Exception` misses).
+pub fn guard<T>(op: &str, body: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    dlarray_core::guard::catch(op, body).map_err(to_py).and_then(|r| r)
 }
 
 /// `?`-friendly conversion of core results.
@@ -44,5 +54,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DTypeError", py.get_type::<DTypeError>())?;
     m.add("DlIndexError", py.get_type::<DlIndexError>())?;
     m.add("AutodiffError", py.get_type::<AutodiffError>())?;
+    m.add("OutOfMemoryError", py.get_type::<OutOfMemoryError>())?;
+    m.add("InternalError", py.get_type::<InternalError>())?;
     Ok(())
 }

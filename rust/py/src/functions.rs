@@ -7,7 +7,7 @@ use pyo3::types::PyList;
 
 use crate::array::{as_dl, operand, run, PyDlarray};
 use crate::convert::tensor_to_numpy;
-use crate::errors::{to_py, IntoPy};
+use crate::errors::{guard, to_py, IntoPy};
 
 macro_rules! unary_functions {
     ($($name:ident => $op:ident),* $(,)?) => {
@@ -50,68 +50,90 @@ fn binary_fn(
 /// Elementwise maximum of two arrays (numpy's `maximum`, MATLAB's `max(A, B)`).
 #[pyfunction]
 fn maximum(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
-    binary_fn(py, "max", a, b, |x, y| x.maximum(y))
+    guard("maximum", || {
+        binary_fn(py, "max", a, b, |x, y| x.maximum(y))
+    })
 }
 #[pyfunction]
 fn minimum(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
-    binary_fn(py, "min", a, b, |x, y| x.minimum(y))
+    guard("minimum", || {
+        binary_fn(py, "min", a, b, |x, y| x.minimum(y))
+    })
 }
 #[pyfunction]
 fn atan2(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
-    binary_fn(py, "atan2", a, b, |x, y| x.atan2(y))
+    guard("atan2", || {
+        binary_fn(py, "atan2", a, b, |x, y| x.atan2(y))
+    })
 }
 #[pyfunction]
 fn power(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
-    binary_fn(py, "power", a, b, |x, y| x.pow(y))
+    guard("power", || {
+        binary_fn(py, "power", a, b, |x, y| x.pow(y))
+    })
 }
 /// `re + 1j*im` from two real arrays.
 #[pyfunction]
 fn complex(py: Python<'_>, re: &Bound<'_, PyAny>, im: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
-    binary_fn(py, "complex", re, im, |x, y| Tensor::complex(x, y))
+    guard("complex", || {
+        binary_fn(py, "complex", re, im, |x, y| Tensor::complex(x, y))
+    })
 }
 
 /// `cond ? a : b` elementwise; `cond` is a boolean mask (numpy array or dlarray).
 #[pyfunction]
 #[pyo3(name = "where")]
 fn where_(py: Python<'_>, cond: &Bound<'_, PyAny>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
-    let (c, fc) = operand(cond, dlarray_core::DType::F32)?;
-    let x = as_dl(a)?;
-    let (y, fy) = operand(b, x.tensor.dtype())?;
-    let t = run(py, c.numel().max(x.tensor.numel()).max(y.numel()), || Tensor::where_(&c, &x.tensor, &y))?;
-    let f1 = DlArray::elementwise_format("where", x.format.as_ref(), fy.as_ref(), t.ndim()).py()?;
-    let fmt = DlArray::elementwise_format("where", f1.as_ref(), fc.as_ref(), t.ndim()).py()?;
-    Ok(PyDlarray::with(t, fmt))
+    guard("where_", || {
+        let (c, fc) = operand(cond, dlarray_core::DType::F32)?;
+        let x = as_dl(a)?;
+        let (y, fy) = operand(b, x.tensor.dtype())?;
+        let t = run(py, c.numel().max(x.tensor.numel()).max(y.numel()), || Tensor::where_(&c, &x.tensor, &y))?;
+        let f1 = DlArray::elementwise_format("where", x.format.as_ref(), fy.as_ref(), t.ndim()).py()?;
+        let fmt = DlArray::elementwise_format("where", f1.as_ref(), fc.as_ref(), t.ndim()).py()?;
+        Ok(PyDlarray::with(t, fmt))
+    })
 }
 
 #[pyfunction]
 fn real(x: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
-    let a = as_dl(x)?;
-    Ok(PyDlarray::with(a.tensor.real().py()?, a.format))
+    guard("real", || {
+        let a = as_dl(x)?;
+        Ok(PyDlarray::with(a.tensor.real().py()?, a.format))
+    })
 }
 #[pyfunction]
 fn imag(x: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
-    let a = as_dl(x)?;
-    Ok(PyDlarray::with(a.tensor.imag().py()?, a.format))
+    guard("imag", || {
+        let a = as_dl(x)?;
+        Ok(PyDlarray::with(a.tensor.imag().py()?, a.format))
+    })
 }
 #[pyfunction]
 fn conj(x: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
-    let a = as_dl(x)?;
-    Ok(PyDlarray::with(a.tensor.conj().py()?, a.format))
+    guard("conj", || {
+        let a = as_dl(x)?;
+        Ok(PyDlarray::with(a.tensor.conj().py()?, a.format))
+    })
 }
 #[pyfunction]
 fn angle(x: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
-    let a = as_dl(x)?;
-    Ok(PyDlarray::with(a.tensor.angle().py()?, a.format))
+    guard("angle", || {
+        let a = as_dl(x)?;
+        Ok(PyDlarray::with(a.tensor.angle().py()?, a.format))
+    })
 }
 
 /// The data as a numpy array of shape `X.shape` (untraced, unformatted). A writable copy, as
 /// MATLAB users write into it; `np.asarray(X)` is the zero-copy read-only view (docs/decisions.md).
 #[pyfunction]
 fn extractdata<'py>(py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    match x.cast::<PyDlarray>() {
-        Ok(d) => tensor_to_numpy(py, d.borrow().tensor()),
-        Err(_) => py.import("numpy")?.call_method1("asarray", (x,)),
-    }
+    guard("extractdata", || {
+        match x.cast::<PyDlarray>() {
+            Ok(d) => tensor_to_numpy(py, d.borrow().tensor()),
+            Err(_) => py.import("numpy")?.call_method1("asarray", (x,)),
+        }
+    })
 }
 
 /// `X` without its format. With `fmt`, first permutes the dims into the order `fmt` names
@@ -119,51 +141,57 @@ fn extractdata<'py>(py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'p
 #[pyfunction]
 #[pyo3(signature = (x, fmt = None))]
 fn stripdims(py: Python<'_>, x: &Bound<'_, PyAny>, fmt: Option<&str>) -> PyResult<PyDlarray> {
-    let a = as_dl(x)?;
-    let Some(target) = fmt else {
-        return Ok(PyDlarray::new_unformatted(a.tensor));
-    };
-    let f = a.format.as_ref().ok_or_else(|| to_py(Error::format("stripdims", "a format order was given for an unformatted array")))?;
-    let labels = Format::parse_labels("stripdims", target).py()?;
-    let mut sorted = labels.clone();
-    sorted.sort();
-    if sorted != f.labels() {
-        return Err(to_py(Error::format("stripdims", format!("'{target}' does not name the dims of format '{f}'"))));
-    }
-    // For each target position, the next unused dim with that label.
-    let mut used = vec![false; f.len()];
-    let perm: Vec<usize> = labels
-        .iter()
-        .map(|l| {
-            let i = (0..f.len()).find(|&i| !used[i] && f.labels()[i] == *l).expect("labels match");
-            used[i] = true;
-            i
-        })
-        .collect();
-    Ok(PyDlarray::new_unformatted(run(py, a.tensor.numel(), || a.tensor.permute(&perm))?))
+    guard("stripdims", || {
+        let a = as_dl(x)?;
+        let Some(target) = fmt else {
+            return Ok(PyDlarray::new_unformatted(a.tensor));
+        };
+        let f = a.format.as_ref().ok_or_else(|| to_py(Error::format("stripdims", "a format order was given for an unformatted array")))?;
+        let labels = Format::parse_labels("stripdims", target).py()?;
+        let mut sorted = labels.clone();
+        sorted.sort();
+        if sorted != f.labels() {
+            return Err(to_py(Error::format("stripdims", format!("'{target}' does not name the dims of format '{f}'"))));
+        }
+        // For each target position, the next unused dim with that label.
+        let mut used = vec![false; f.len()];
+        let perm: Vec<usize> = labels
+            .iter()
+            .map(|l| {
+                let i = (0..f.len()).find(|&i| !used[i] && f.labels()[i] == *l).expect("labels match");
+                used[i] = true;
+                i
+            })
+            .collect();
+        Ok(PyDlarray::new_unformatted(run(py, a.tensor.numel(), || a.tensor.permute(&perm))?))
+    })
 }
 
 /// The format string of `X` ("" when unformatted).
 #[pyfunction]
 fn dims(x: &Bound<'_, PyAny>) -> PyResult<String> {
-    Ok(match x.cast::<PyDlarray>() {
-        Ok(d) => d.borrow().format().map(|f| f.to_string()).unwrap_or_default(),
-        Err(_) => String::new(),
+    guard("dims", || {
+        Ok(match x.cast::<PyDlarray>() {
+            Ok(d) => d.borrow().format().map(|f| f.to_string()).unwrap_or_default(),
+            Err(_) => String::new(),
+        })
     })
 }
 
 /// 0-based positions of the dims labelled `label`.
 #[pyfunction]
 fn finddim(x: &Bound<'_, PyAny>, label: &str) -> PyResult<Vec<usize>> {
-    let a = as_dl(x)?;
-    let mut out = Vec::new();
-    for c in label.chars() {
-        let l = Label::from_char("finddim", c).py()?;
-        if let Some(f) = &a.format {
-            out.extend(f.find(l));
+    guard("finddim", || {
+        let a = as_dl(x)?;
+        let mut out = Vec::new();
+        for c in label.chars() {
+            let l = Label::from_char("finddim", c).py()?;
+            if let Some(f) = &a.format {
+                out.extend(f.find(l));
+            }
         }
-    }
-    Ok(out)
+        Ok(out)
+    })
 }
 
 #[pyfunction]
@@ -171,108 +199,124 @@ fn isdlarray(x: &Bound<'_, PyAny>) -> bool {
     x.is_instance_of::<PyDlarray>()
 }
 
-/// Joins arrays along an existing axis (an int or a format letter). Formats must agree.
+/// Joins arrays along an existing axis (an int or a format letter; formats must agree), or,
+/// with `axis=None`, their flattened data (numpy's rule; the result is unformatted). The
+/// Python package supplies numpy's default `axis=0`.
 #[pyfunction]
-#[pyo3(signature = (arrays, axis = None))]
-fn concatenate(py: Python<'_>, arrays: &Bound<'_, PyAny>, axis: Option<&Bound<'_, PyAny>>) -> PyResult<PyDlarray> {
-    let items: Vec<DlArray> = arrays.try_iter()?.map(|x| as_dl(&x?)).collect::<PyResult<_>>()?;
-    let first = items.first().ok_or_else(|| to_py(Error::value("concatenate", "need at least one array")))?;
-    let fmt = first.format.clone();
-    if items.iter().any(|d| d.format != fmt) {
-        return Err(to_py(Error::format("concatenate", "arrays have different formats")));
-    }
-    let ax = match axis {
-        None => 0,
-        Some(a) => {
-            let axes = crate::array::parse_axes("concatenate", first, Some(a))?;
-            if axes.len() != 1 {
-                return Err(to_py(Error::value("concatenate", "axis must name exactly one dimension")));
-            }
-            axes[0]
+#[pyo3(signature = (arrays, axis))]
+fn concatenate(py: Python<'_>, arrays: &Bound<'_, PyAny>, axis: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
+    guard("concatenate", || {
+        let items: Vec<DlArray> = arrays.try_iter()?.map(|x| as_dl(&x?)).collect::<PyResult<_>>()?;
+        let first = items.first().ok_or_else(|| to_py(Error::value("concatenate", "need at least one array")))?;
+        if axis.is_none() {
+            let flat: Vec<Tensor> = items.iter().map(|d| d.tensor.reshape(&[d.tensor.numel()])).collect::<dlarray_core::Result<_>>().py()?;
+            let n = flat.iter().map(|t| t.numel()).sum();
+            return Ok(PyDlarray::new_unformatted(run(py, n, || Tensor::concat(&flat, 0))?));
         }
-    };
-    let ts: Vec<Tensor> = items.into_iter().map(|d| d.tensor).collect();
-    let n = ts.iter().map(|t| t.numel()).sum();
-    Ok(PyDlarray::with(run(py, n, || Tensor::concat(&ts, ax))?, fmt))
+        let fmt = first.format.clone();
+        if items.iter().any(|d| d.format != fmt) {
+            return Err(to_py(Error::format("concatenate", "arrays have different formats")));
+        }
+        let axes = crate::array::parse_axes("concatenate", first, Some(axis))?;
+        if axes.len() != 1 {
+            return Err(to_py(Error::value("concatenate", "axis must name exactly one dimension")));
+        }
+        let ts: Vec<Tensor> = items.into_iter().map(|d| d.tensor).collect();
+        let n = ts.iter().map(|t| t.numel()).sum();
+        Ok(PyDlarray::with(run(py, n, || Tensor::concat(&ts, axes[0]))?, fmt))
+    })
 }
 
 /// Stacks arrays along a new axis (numpy's `stack`); the result is unformatted.
 #[pyfunction]
 #[pyo3(signature = (arrays, axis = 0))]
 fn stack(py: Python<'_>, arrays: &Bound<'_, PyAny>, axis: isize) -> PyResult<PyDlarray> {
-    let items: Vec<DlArray> = arrays.try_iter()?.map(|x| as_dl(&x?)).collect::<PyResult<_>>()?;
-    let first = items.first().ok_or_else(|| to_py(Error::value("stack", "need at least one array")))?;
-    let nd = first.tensor.ndim();
-    if let Some(other) = items.iter().find(|d| d.tensor.shape() != first.tensor.shape()) {
-        return Err(to_py(Error::shape(
-            "stack",
-            format!("all arrays must have the same shape, got {:?} and {:?}", first.tensor.shape(), other.tensor.shape()),
-        )));
-    }
-    let ax = dlarray_core::shape::normalize_axis("stack", axis, nd + 1).py()?;
-    let ts: Vec<Tensor> = items
-        .iter()
-        .map(|d| {
-            let mut s = d.tensor.shape().to_vec();
-            s.insert(ax.min(s.len()), 1);
-            d.tensor.reshape(&s)
-        })
-        .collect::<dlarray_core::Result<_>>()
-        .py()?;
-    let n = ts.iter().map(|t| t.numel()).sum();
-    Ok(PyDlarray::new_unformatted(run(py, n, || Tensor::concat(&ts, ax))?))
+    guard("stack", || {
+        let items: Vec<DlArray> = arrays.try_iter()?.map(|x| as_dl(&x?)).collect::<PyResult<_>>()?;
+        let first = items.first().ok_or_else(|| to_py(Error::value("stack", "need at least one array")))?;
+        let nd = first.tensor.ndim();
+        if let Some(other) = items.iter().find(|d| d.tensor.shape() != first.tensor.shape()) {
+            return Err(to_py(Error::shape(
+                "stack",
+                format!("all arrays must have the same shape, got {:?} and {:?}", first.tensor.shape(), other.tensor.shape()),
+            )));
+        }
+        let ax = dlarray_core::shape::normalize_axis("stack", axis, nd + 1).py()?;
+        let ts: Vec<Tensor> = items
+            .iter()
+            .map(|d| {
+                let mut s = d.tensor.shape().to_vec();
+                s.insert(ax.min(s.len()), 1);
+                d.tensor.reshape(&s)
+            })
+            .collect::<dlarray_core::Result<_>>()
+            .py()?;
+        let n = ts.iter().map(|t| t.numel()).sum();
+        Ok(PyDlarray::new_unformatted(run(py, n, || Tensor::concat(&ts, ax))?))
+    })
 }
 
 /// Tiles `X` (MATLAB's `repmat`, numpy's `tile`); keeps the format when the rank is kept.
 #[pyfunction]
 #[pyo3(signature = (x, *reps))]
 fn repmat(py: Python<'_>, x: &Bound<'_, PyAny>, reps: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<PyDlarray> {
-    let a = as_dl(x)?;
-    let reps: Vec<usize> = if reps.len() == 1 && reps.get_item(0)?.extract::<usize>().is_err() {
-        reps.get_item(0)?.extract()?
-    } else {
-        reps.extract()?
-    };
-    let t = run(py, a.tensor.numel() * reps.iter().product::<usize>(), || a.tensor.tile(&reps))?;
-    let fmt = if t.ndim() == a.tensor.ndim() { a.format } else { None };
-    Ok(PyDlarray::with(t, fmt))
+    guard("repmat", || {
+        let a = as_dl(x)?;
+        let reps: Vec<usize> = if reps.len() == 1 && reps.get_item(0)?.extract::<usize>().is_err() {
+            reps.get_item(0)?.extract()?
+        } else {
+            reps.extract()?
+        };
+        let t = run(py, reps.iter().fold(a.tensor.numel(), |n, &r| n.saturating_mul(r)), || a.tensor.tile(&reps))?;
+        let fmt = if t.ndim() == a.tensor.ndim() { a.format } else { None };
+        Ok(PyDlarray::with(t, fmt))
+    })
 }
 
 /// Reverses the order of elements along `axis` (all axes when None).
 #[pyfunction]
 #[pyo3(signature = (x, axis = None))]
 fn flip(py: Python<'_>, x: &Bound<'_, PyAny>, axis: Option<&Bound<'_, PyAny>>) -> PyResult<PyDlarray> {
-    let a = as_dl(x)?;
-    let axes = crate::array::parse_axes("flip", &a, axis)?;
-    let t = run(py, a.tensor.numel(), || a.tensor.flip(&axes))?;
-    Ok(PyDlarray::with(t, a.format))
+    guard("flip", || {
+        let a = as_dl(x)?;
+        let axes = crate::array::parse_axes("flip", &a, axis)?;
+        let t = run(py, a.tensor.numel(), || a.tensor.flip(&axes))?;
+        Ok(PyDlarray::with(t, a.format))
+    })
 }
 
 /// Removes size-1 dims (all, or those in `axis`); labels of removed dims are dropped.
 #[pyfunction]
 #[pyo3(signature = (x, axis = None))]
 fn squeeze(x: &Bound<'_, PyAny>, axis: Option<&Bound<'_, PyAny>>) -> PyResult<PyDlarray> {
-    let a = as_dl(x)?;
-    let shape = a.tensor.shape().to_vec();
-    let axes: Vec<usize> = match axis {
-        None => (0..shape.len()).filter(|&i| shape[i] == 1).collect(),
-        Some(_) => crate::array::parse_axes("squeeze", &a, axis)?,
-    };
-    if let Some(&bad) = axes.iter().find(|&&i| shape[i] != 1) {
-        return Err(to_py(Error::shape("squeeze", format!("cannot remove axis {bad} of size {} from shape {shape:?}", shape[bad]))));
-    }
-    let new: Vec<usize> = (0..shape.len()).filter(|i| !axes.contains(i)).map(|i| shape[i]).collect();
-    let fmt = a.reduced_format(&axes, false);
-    Ok(PyDlarray::with(a.tensor.reshape(&new).py()?, fmt))
+    guard("squeeze", || {
+        let a = as_dl(x)?;
+        let shape = a.tensor.shape().to_vec();
+        let axes: Vec<usize> = match axis {
+            None => (0..shape.len()).filter(|&i| shape[i] == 1).collect(),
+            Some(_) => crate::array::parse_axes("squeeze", &a, axis)?,
+        };
+        if let Some(&bad) = axes.iter().find(|&&i| i >= shape.len()) {
+            return Err(to_py(Error::index("squeeze", format!("axis {bad} is out of bounds for an array of shape {shape:?}"))));
+        }
+        if let Some(&bad) = axes.iter().find(|&&i| shape[i] != 1) {
+            return Err(to_py(Error::shape("squeeze", format!("cannot remove axis {bad} of size {} from shape {shape:?}", shape[bad]))));
+        }
+        let new: Vec<usize> = (0..shape.len()).filter(|i| !axes.contains(i)).map(|i| shape[i]).collect();
+        let fmt = a.reduced_format(&axes, false);
+        Ok(PyDlarray::with(a.tensor.reshape(&new).py()?, fmt))
+    })
 }
 
 /// Matrix product with numpy's rules (`@`).
 #[pyfunction]
 fn matmul(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
-    let x = as_dl(a)?;
-    let (y, _) = operand(b, x.tensor.dtype())?;
-    let n = x.tensor.numel().max(y.numel());
-    Ok(PyDlarray::new_unformatted(run(py, n, || x.tensor.matmul(&y))?))
+    guard("matmul", || {
+        let x = as_dl(a)?;
+        let (y, _) = operand(b, x.tensor.dtype())?;
+        let n = x.tensor.numel().max(y.numel());
+        Ok(PyDlarray::new_unformatted(run(py, n, || x.tensor.matmul(&y))?))
+    })
 }
 
 /// Page-wise products: the last two dims are matrices, leading dims are pages (broadcast).
@@ -280,21 +324,23 @@ fn matmul(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResul
 #[pyfunction]
 #[pyo3(signature = (a, b, transp_a = "none", transp_b = "none"))]
 fn pagemtimes(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>, transp_a: &str, transp_b: &str) -> PyResult<PyDlarray> {
-    let x = as_dl(a)?;
-    let (y, _) = operand(b, x.tensor.dtype())?;
-    let parse = |s: &str| -> PyResult<(bool, bool)> {
-        match s {
-            "none" => Ok((false, false)),
-            "transpose" => Ok((true, false)),
-            "ctranspose" => Ok((true, true)),
-            o => Err(to_py(Error::value("pagemtimes", format!("transpose option must be 'none', 'transpose' or 'ctranspose', got '{o}'")))),
-        }
-    };
-    let ((ta, ca), (tb, cb)) = (parse(transp_a)?, parse(transp_b)?);
-    let xa = if ca { x.tensor.conj().py()? } else { x.tensor.clone() };
-    let yb = if cb { y.conj().py()? } else { y };
-    let n = xa.numel().max(yb.numel());
-    Ok(PyDlarray::new_unformatted(run(py, n, || xa.matmul_t(&yb, ta, tb))?))
+    guard("pagemtimes", || {
+        let x = as_dl(a)?;
+        let (y, _) = operand(b, x.tensor.dtype())?;
+        let parse = |s: &str| -> PyResult<(bool, bool)> {
+            match s {
+                "none" => Ok((false, false)),
+                "transpose" => Ok((true, false)),
+                "ctranspose" => Ok((true, true)),
+                o => Err(to_py(Error::value("pagemtimes", format!("transpose option must be 'none', 'transpose' or 'ctranspose', got '{o}'")))),
+            }
+        };
+        let ((ta, ca), (tb, cb)) = (parse(transp_a)?, parse(transp_b)?);
+        let xa = if ca { x.tensor.conj().py()? } else { x.tensor.clone() };
+        let yb = if cb { y.conj().py()? } else { y };
+        let n = xa.numel().max(yb.numel());
+        Ok(PyDlarray::new_unformatted(run(py, n, || xa.matmul_t(&yb, ta, tb))?))
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

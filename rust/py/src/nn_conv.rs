@@ -8,6 +8,7 @@ use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 
 use crate::array::{run, PyDlarray};
+use crate::errors::guard;
 
 fn params(stride: Vec<usize>, dilation: Vec<usize>, pad_before: Vec<usize>, pad_after: Vec<usize>, groups: usize, pad_value: f64) -> ConvParams {
     ConvParams::new().stride(&stride).dilation(&dilation).padding(&pad_before, &pad_after).groups(groups).pad_value(pad_value)
@@ -27,11 +28,13 @@ fn _conv(
     groups: usize,
     pad_value: f64,
 ) -> PyResult<PyDlarray> {
-    let p = params(stride, dilation, pad_before, pad_after, groups, pad_value);
-    let (xt, wt) = (x.tensor().clone(), w.tensor().clone());
-    let bt = bias.map(|b| b.tensor().clone());
-    let work = xt.numel() * wt.numel();
-    Ok(PyDlarray::new_unformatted(run(py, work, || xt.conv_bias(&wt, bt.as_ref(), &p))?))
+    guard("conv", || {
+        let p = params(stride, dilation, pad_before, pad_after, groups, pad_value);
+        let (xt, wt) = (x.tensor().clone(), w.tensor().clone());
+        let bt = bias.map(|b| b.tensor().clone());
+        let work = xt.numel() * wt.numel();
+        Ok(PyDlarray::new_unformatted(run(py, work, || xt.conv_bias(&wt, bt.as_ref(), &p))?))
+    })
 }
 
 #[pyfunction]
@@ -47,10 +50,12 @@ fn _transposed_conv(
     groups: usize,
     output_padding: Vec<usize>,
 ) -> PyResult<PyDlarray> {
-    let p = params(stride, dilation, crop_before, crop_after, groups, 0.0);
-    let (xt, wt) = (x.tensor().clone(), w.tensor().clone());
-    let work = xt.numel() * wt.numel();
-    Ok(PyDlarray::new_unformatted(run(py, work, || xt.transposed_conv(&wt, &p, &output_padding))?))
+    guard("transposed_conv", || {
+        let p = params(stride, dilation, crop_before, crop_after, groups, 0.0);
+        let (xt, wt) = (x.tensor().clone(), w.tensor().clone());
+        let work = xt.numel() * wt.numel();
+        Ok(PyDlarray::new_unformatted(run(py, work, || xt.transposed_conv(&wt, &p, &output_padding))?))
+    })
 }
 
 /// Max pooling; returns (Y, flat argmax positions into x as a numpy uintp array, or None
@@ -65,17 +70,21 @@ fn _maxpool<'py>(
     pad_after: Vec<usize>,
     with_indices: bool,
 ) -> PyResult<(PyDlarray, Option<Bound<'py, PyArray1<usize>>>)> {
-    let xt = x.tensor().clone();
-    let (y, idx) = run(py, xt.numel(), || xt.maxpool(&kernel, &stride, &pad_before, &pad_after))?;
-    Ok((PyDlarray::new_unformatted(y), with_indices.then(|| PyArray1::from_slice(py, &idx))))
+    guard("maxpool", || {
+        let xt = x.tensor().clone();
+        let (y, idx) = run(py, xt.numel(), || xt.maxpool(&kernel, &stride, &pad_before, &pad_after))?;
+        Ok((PyDlarray::new_unformatted(y), with_indices.then(|| PyArray1::from_slice(py, &idx))))
+    })
 }
 
 /// Zeros of `shape` with `y`'s elements added at flat positions `idx`.
 #[pyfunction]
 fn _maxunpool(py: Python<'_>, y: PyRef<'_, PyDlarray>, idx: PyReadonlyArray1<'_, usize>, shape: Vec<usize>) -> PyResult<PyDlarray> {
-    let idx = Arc::new(idx.as_slice()?.to_vec());
-    let yt = y.tensor().clone();
-    Ok(PyDlarray::new_unformatted(run(py, yt.numel(), || yt.maxunpool(idx, &shape))?))
+    guard("maxunpool", || {
+        let idx = Arc::new(idx.as_slice()?.to_vec());
+        let yt = y.tensor().clone();
+        Ok(PyDlarray::new_unformatted(run(py, yt.numel(), || yt.maxunpool(idx, &shape))?))
+    })
 }
 
 #[pyfunction]
@@ -88,8 +97,10 @@ fn _avgpool(
     pad_after: Vec<usize>,
     padding_counts: bool,
 ) -> PyResult<PyDlarray> {
-    let xt = x.tensor().clone();
-    Ok(PyDlarray::new_unformatted(run(py, xt.numel(), || xt.avgpool(&kernel, &stride, &pad_before, &pad_after, padding_counts))?))
+    guard("avgpool", || {
+        let xt = x.tensor().clone();
+        Ok(PyDlarray::new_unformatted(run(py, xt.numel(), || xt.avgpool(&kernel, &stride, &pad_before, &pad_after, padding_counts))?))
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

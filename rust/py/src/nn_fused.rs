@@ -5,24 +5,29 @@
 use pyo3::prelude::*;
 
 use crate::array::{run, PyDlarray};
+use crate::errors::guard;
 
 /// `x` where `x > 0`, `scale * x` elsewhere, keeping x's format. Real input only.
 #[pyfunction]
 fn _leakyrelu(py: Python<'_>, x: PyRef<'_, PyDlarray>, scale: f64) -> PyResult<PyDlarray> {
-    let xt = x.tensor().clone();
-    let fmt = x.format().cloned();
-    let y = run(py, xt.numel(), || xt.leaky_relu(scale))?;
-    Ok(PyDlarray::with(y, fmt))
+    guard("leakyrelu", || {
+        let xt = x.tensor().clone();
+        let fmt = x.format().cloned();
+        let y = run(py, xt.numel(), || xt.leaky_relu(scale))?;
+        Ok(PyDlarray::with(y, fmt))
+    })
 }
 
 /// `(x - mean) / sqrt(var + epsilon)` over `axes`, per group of the other axes' indices,
 /// keeping x's format (the core of layernorm, groupnorm and instancenorm). Real input only.
 #[pyfunction]
 fn _standardize(py: Python<'_>, x: PyRef<'_, PyDlarray>, axes: Vec<usize>, epsilon: f64) -> PyResult<PyDlarray> {
-    let xt = x.tensor().clone();
-    let fmt = x.format().cloned();
-    let y = run(py, xt.numel(), || xt.standardize(&axes, epsilon))?;
-    Ok(PyDlarray::with(y, fmt))
+    guard("standardize", || {
+        let xt = x.tensor().clone();
+        let fmt = x.format().cloned();
+        let y = run(py, xt.numel(), || xt.standardize(&axes, epsilon))?;
+        Ok(PyDlarray::with(y, fmt))
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -6,7 +6,7 @@ use dlarray_core::{Error, Tensor};
 use pyo3::prelude::*;
 
 use crate::array::{run, PyDlarray};
-use crate::errors::to_py;
+use crate::errors::{guard, to_py};
 
 fn activation(op: &str, name: &str) -> PyResult<Activation> {
     Ok(match name {
@@ -37,11 +37,13 @@ fn _lstm(
     state_activation: &str,
     gate_activation: &str,
 ) -> PyResult<(PyDlarray, PyDlarray, PyDlarray)> {
-    let (s, g) = (activation("lstm", state_activation)?, activation("lstm", gate_activation)?);
-    let ts = [x.tensor().clone(), h0.tensor().clone(), c0.tensor().clone(), w.tensor().clone(), r.tensor().clone(), b.tensor().clone()];
-    let n = work(&ts.iter().collect::<Vec<_>>());
-    let (y, h, c) = run(py, n, || Tensor::lstm(&ts[0], &ts[1], &ts[2], &ts[3], &ts[4], &ts[5], s, g))?;
-    Ok((PyDlarray::new_unformatted(y), PyDlarray::new_unformatted(h), PyDlarray::new_unformatted(c)))
+    guard("lstm", || {
+        let (s, g) = (activation("lstm", state_activation)?, activation("lstm", gate_activation)?);
+        let ts = [x.tensor().clone(), h0.tensor().clone(), c0.tensor().clone(), w.tensor().clone(), r.tensor().clone(), b.tensor().clone()];
+        let n = work(&ts.iter().collect::<Vec<_>>());
+        let (y, h, c) = run(py, n, || Tensor::lstm(&ts[0], &ts[1], &ts[2], &ts[3], &ts[4], &ts[5], s, g))?;
+        Ok((PyDlarray::new_unformatted(y), PyDlarray::new_unformatted(h), PyDlarray::new_unformatted(c)))
+    })
 }
 
 /// Returns (Y (H, B, T), h (H, B)).
@@ -58,17 +60,19 @@ fn _gru(
     state_activation: &str,
     gate_activation: &str,
 ) -> PyResult<(PyDlarray, PyDlarray)> {
-    let mode = match reset_gate_mode {
-        "after-multiplication" => ResetGateMode::AfterMultiplication,
-        "before-multiplication" => ResetGateMode::BeforeMultiplication,
-        "recurrent-bias-after-multiplication" => ResetGateMode::RecurrentBiasAfterMultiplication,
-        o => return Err(to_py(Error::value("gru", format!("unknown reset gate mode '{o}'")))),
-    };
-    let (s, g) = (activation("gru", state_activation)?, activation("gru", gate_activation)?);
-    let ts = [x.tensor().clone(), h0.tensor().clone(), w.tensor().clone(), r.tensor().clone(), b.tensor().clone()];
-    let n = work(&ts.iter().collect::<Vec<_>>());
-    let (y, h) = run(py, n, || Tensor::gru(&ts[0], &ts[1], &ts[2], &ts[3], &ts[4], mode, s, g))?;
-    Ok((PyDlarray::new_unformatted(y), PyDlarray::new_unformatted(h)))
+    guard("gru", || {
+        let mode = match reset_gate_mode {
+            "after-multiplication" => ResetGateMode::AfterMultiplication,
+            "before-multiplication" => ResetGateMode::BeforeMultiplication,
+            "recurrent-bias-after-multiplication" => ResetGateMode::RecurrentBiasAfterMultiplication,
+            o => return Err(to_py(Error::value("gru", format!("unknown reset gate mode '{o}'")))),
+        };
+        let (s, g) = (activation("gru", state_activation)?, activation("gru", gate_activation)?);
+        let ts = [x.tensor().clone(), h0.tensor().clone(), w.tensor().clone(), r.tensor().clone(), b.tensor().clone()];
+        let n = work(&ts.iter().collect::<Vec<_>>());
+        let (y, h) = run(py, n, || Tensor::gru(&ts[0], &ts[1], &ts[2], &ts[3], &ts[4], mode, s, g))?;
+        Ok((PyDlarray::new_unformatted(y), PyDlarray::new_unformatted(h)))
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

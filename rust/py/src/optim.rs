@@ -6,6 +6,7 @@ use dlarray_core::Tensor;
 use pyo3::prelude::*;
 
 use crate::array::{run, PyDlarray};
+use crate::errors::guard;
 
 type StateList<'py> = Option<Vec<Option<PyRef<'py, PyDlarray>>>>;
 
@@ -54,11 +55,13 @@ fn _adam_step(
     epsilon: f64,
     iteration: f64,
 ) -> PyResult<(Vec<PyDlarray>, Vec<Vec<PyDlarray>>)> {
-    let n = params.len();
-    let (p, g, m, v) = (tensors(&params), tensors(&grads), state(avg_grad, n), state(avg_sq_grad, n));
-    let rule = Adam { grad_decay, sq_grad_decay, epsilon, iteration };
-    let out = run(py, numel(&params), || optim::adam_step(op, p, &g, m, v, &lrs, &rule))?;
-    Ok(wrap(out, &params))
+    guard("adam_step", || {
+        let n = params.len();
+        let (p, g, m, v) = (tensors(&params), tensors(&grads), state(avg_grad, n), state(avg_sq_grad, n));
+        let rule = Adam { grad_decay, sq_grad_decay, epsilon, iteration };
+        let out = run(py, numel(&params), || optim::adam_step(op, p, &g, m, v, &lrs, &rule))?;
+        Ok(wrap(out, &params))
+    })
 }
 
 /// `(params, [averageSqGrad])` after one RMSProp step.
@@ -74,11 +77,13 @@ fn _rmsprop_step(
     sq_grad_decay: f64,
     epsilon: f64,
 ) -> PyResult<(Vec<PyDlarray>, Vec<Vec<PyDlarray>>)> {
-    let n = params.len();
-    let (p, g, s) = (tensors(&params), tensors(&grads), state(avg_sq_grad, n));
-    let rule = RmsProp { sq_grad_decay, epsilon };
-    let out = run(py, numel(&params), || optim::rmsprop_step(op, p, &g, s, &lrs, &rule))?;
-    Ok(wrap(out, &params))
+    guard("rmsprop_step", || {
+        let n = params.len();
+        let (p, g, s) = (tensors(&params), tensors(&grads), state(avg_sq_grad, n));
+        let rule = RmsProp { sq_grad_decay, epsilon };
+        let out = run(py, numel(&params), || optim::rmsprop_step(op, p, &g, s, &lrs, &rule))?;
+        Ok(wrap(out, &params))
+    })
 }
 
 /// `(params, [vel])` after one SGD-with-momentum step.
@@ -93,10 +98,12 @@ fn _sgdm_step(
     lrs: Vec<f64>,
     momentum: f64,
 ) -> PyResult<(Vec<PyDlarray>, Vec<Vec<PyDlarray>>)> {
-    let n = params.len();
-    let (p, g, v) = (tensors(&params), tensors(&grads), state(vel, n));
-    let out = run(py, numel(&params), || optim::sgdm_step(op, p, &g, v, &lrs, &Sgdm { momentum }))?;
-    Ok(wrap(out, &params))
+    guard("sgdm_step", || {
+        let n = params.len();
+        let (p, g, v) = (tensors(&params), tensors(&grads), state(vel, n));
+        let out = run(py, numel(&params), || optim::sgdm_step(op, p, &g, v, &lrs, &Sgdm { momentum }))?;
+        Ok(wrap(out, &params))
+    })
 }
 
 /// The optimizer buffer pool's counters: parked, idle, idle_bytes, hits, misses.

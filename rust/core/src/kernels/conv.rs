@@ -43,6 +43,14 @@ pub struct ConvGeom {
 }
 
 impl ConvGeom {
+    /// True when some extent is zero (batch, channels, filters, input or output pixels): the
+    /// kernels assume none is, and the ops layer computes such results directly.
+    pub fn is_degenerate(&self) -> bool {
+        self.n == 0 || self.c == 0 || self.f == 0 || self.in_sp.contains(&0) || self.out_sp.contains(&0)
+    }
+}
+
+impl ConvGeom {
     pub fn cg(&self) -> usize {
         self.c / self.groups
     }

@@ -83,6 +83,9 @@ fn fill_rows<U: Copy + Send + Sync, const K: usize>(
     row: impl Fn(&mut [MaybeUninit<U>], [usize; K], usize, &[usize; K]) + Sync + Send,
 ) -> Vec<U> {
     let n = numel(out);
+    if n == 0 {
+        return Vec::new();
+    }
     let (shape, st) = collapse_n(out, strides);
     let (&inner, outer_shape) = shape.split_last().expect("collapse_n keeps one dim");
     let inner_st: [usize; K] = std::array::from_fn(|o| st[o][st[o].len() - 1]);

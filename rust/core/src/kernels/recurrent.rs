@@ -33,6 +33,11 @@ pub struct Dims {
 }
 
 impl Dims {
+    /// True when a size the kernels divide work by is zero (no batch, units or channels).
+    pub fn is_degenerate(&self) -> bool {
+        self.c == 0 || self.h == 0 || self.b == 0
+    }
+
     pub(super) fn bt(&self) -> usize {
         self.b * self.t
     }

@@ -6,6 +6,7 @@ use crate::buffer::{Buffer, IntoBuffer};
 use crate::dtype::{DType, Element, Real};
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::{map, where_broadcast, zip_broadcast};
+use crate::limits::ensure_allocatable;
 use crate::shape::broadcast_shapes;
 use crate::tensor::Tensor;
 
@@ -170,6 +171,7 @@ impl Tensor {
             return a.binary(op, &b);
         }
         let out = broadcast_shapes(op.name(), self.shape(), other.shape())?;
+        ensure_allocatable(op.name(), &out, self.dtype())?;
         let data = binary_buffer(op, self, other, &out)?;
         Ok(Tensor::from_op(
             data,
@@ -220,6 +222,7 @@ impl Tensor {
             return a.compare(op, &b);
         }
         let out = broadcast_shapes(name, self.shape(), other.shape())?;
+        ensure_allocatable(name, &out, DType::F32)?;
         let (sa, sb) = (self.shape(), other.shape());
         fn cmp<T: PartialOrd>(op: CompareOp) -> impl Fn(T, T) -> bool + Sync + Send {
             move |a, b| match op {
@@ -270,6 +273,7 @@ impl Tensor {
             return Tensor::where_(cond, &a, &b);
         }
         let out = broadcast_shapes(OP, &broadcast_shapes(OP, cond.shape(), a.shape())?, b.shape())?;
+        ensure_allocatable(OP, &out, a.dtype())?;
         let c = truth(cond.buffer());
         let (sc, sa, sb) = (cond.shape(), a.shape(), b.shape());
         let data = match (a.buffer(), b.buffer()) {

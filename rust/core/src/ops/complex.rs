@@ -5,6 +5,7 @@ use crate::buffer::Buffer;
 use crate::dtype::{DType, C32, C64};
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::{map, zip_broadcast};
+use crate::limits::ensure_allocatable;
 use crate::shape::broadcast_shapes;
 use crate::tensor::Tensor;
 
@@ -87,6 +88,7 @@ impl Tensor {
             return Tensor::complex(&a, &b);
         }
         let out = broadcast_shapes(OP, re.shape(), im.shape())?;
+        ensure_allocatable(OP, &out, DType::C128)?;
         let data = match (re.buffer(), im.buffer()) {
             (Buffer::F32(a), Buffer::F32(b)) => Buffer::C64(zip_broadcast(a, re.shape(), b, im.shape(), &out, C32::new)),
             (Buffer::F64(a), Buffer::F64(b)) => Buffer::C128(zip_broadcast(a, re.shape(), b, im.shape(), &out, C64::new)),

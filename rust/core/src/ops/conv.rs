@@ -18,8 +18,11 @@
 
 use crate::autodiff::Op;
 use crate::buffer::Buffer;
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::kernels::conv::{conv_backward_input, conv_backward_weight, conv_forward, ConvGeom};
+use crate::limits::{checked_size, ensure_allocatable};
+use crate::shape::numel;
 use crate::tensor::Tensor;
 
 const OP: &str = "dlconv";
@@ -102,7 +105,7 @@ pub(super) fn sp3(s: &[usize]) -> [usize; 3] {
 
 /// Checks shapes and options and computes the geometry of `conv(x, w)` for an input of
 /// shape `xs` (S..., C, N) and weights of shape `ws` (K..., C/G, F/G, G).
-fn geometry(op: &str, xs: &[usize], ws: &[usize], p: &ConvParams) -> Result<ConvGeom> {
+fn geometry(op: &str, xs: &[usize], ws: &[usize], p: &ConvParams, dtype: DType) -> Result<ConvGeom> {
     if !(3..=5).contains(&xs.len()) {
         return Err(Error::shape(
             op,
@@ -138,8 +141,8 @@ fn geometry(op: &str, xs: &[usize], ws: &[usize], p: &ConvParams) -> Result<Conv
         if k[i] == 0 {
             return Err(Error::shape(op, format!("weights of shape {ws:?} have an empty kernel")));
         }
-        let span = dil[i] * (k[i] - 1) + 1;
-        let padded = in_sp[i] + pb[i] + pa[i];
+        let span = checked_size(op, "dilated kernel extent", || dil[i].checked_mul(k[i] - 1)?.checked_add(1))?;
+        let padded = checked_size(op, "padded input", || in_sp[i].checked_add(pb[i])?.checked_add(pa[i]))?;
         if span > padded {
             return Err(Error::shape(
                 op,
@@ -152,7 +155,65 @@ fn geometry(op: &str, xs: &[usize], ws: &[usize], p: &ConvParams) -> Result<Conv
         }
         out_sp[i] = (padded - span) / stride[i] + 1;
     }
+    ensure_allocatable(op, &out_shape(n, fg * g, &out_sp, d), dtype)?;
     Ok(ConvGeom { n, c, f: fg * g, groups: g, in_sp, out_sp, k, stride, dil, pad: pb })
+}
+
+/// The forward pass when the kernels have nothing to do (an empty batch, no channels, no
+/// filters, an empty input read only through padding): each output is the bias plus the
+/// padding value times the sum of the filter's weights over the taps that fall in padding —
+/// all of them when the input is empty, none when it has no channels.
+fn degenerate_forward(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, geo: &ConvGeom, pad_value: f64) -> Result<Buffer> {
+    let d = x.ndim() - 2;
+    let shape = out_shape(geo.n, geo.f, &geo.out_sp, d);
+    let total = numel(&shape);
+    if total == 0 {
+        return Ok(Buffer::zeros(x.dtype(), 0));
+    }
+    // Per filter: the bias, plus pad_value · Σ w when every tap reads padding.
+    let mut per_filter = vec![0.0; geo.f];
+    if numel(&geo.in_sp) == 0 && pad_value != 0.0 {
+        let ws = w.buffer().to_f64_vec();
+        let fg = geo.f / geo.groups;
+        // w is (K..., C/G, F/G, G) row-major: filter (g, f) collects every tap and channel.
+        for (i, v) in ws.iter().enumerate() {
+            let grp = i % geo.groups;
+            let f = (i / geo.groups) % fg;
+            per_filter[grp * fg + f] += pad_value * v;
+        }
+    }
+    if let Some(b) = bias {
+        for (p, v) in per_filter.iter_mut().zip(b.buffer().to_f64_vec()) {
+            *p += v;
+        }
+    }
+    // Output (O..., F, N) row-major: element i belongs to filter (i / N) % F.
+    let values: Vec<f64> = (0..total).map(|i| per_filter[(i / geo.n) % geo.f]).collect();
+    Ok(Buffer::F64(values).cast(x.dtype()))
+}
+
+/// The weight gradient when the kernels have nothing to do: zero, except that taps reading
+/// padding of an empty input collect pad_value times the output gradient.
+fn degenerate_weight_grad(x: &Tensor, g: &Tensor, weight_shape: &[usize], geo: &ConvGeom, pad_value: f64) -> Result<Buffer> {
+    let total = numel(weight_shape);
+    if numel(&geo.in_sp) != 0 || pad_value == 0.0 || total == 0 {
+        return Ok(Buffer::zeros(x.dtype(), total));
+    }
+    // Every tap of filter f sees pad_value at every output position: Σ over O and N of g.
+    let gs = g.buffer().to_f64_vec();
+    let mut per_filter = vec![0.0; geo.f];
+    for (i, v) in gs.iter().enumerate() {
+        per_filter[(i / geo.n) % geo.f] += v;
+    }
+    let fg = geo.f / geo.groups;
+    let values: Vec<f64> = (0..total)
+        .map(|i| {
+            let grp = i % geo.groups;
+            let f = (i / geo.groups) % fg;
+            pad_value * per_filter[grp * fg + f]
+        })
+        .collect();
+    Ok(Buffer::F64(values).cast(x.dtype()))
 }
 
 /// (O..., channels, N).
@@ -190,7 +251,7 @@ impl Tensor {
     /// pass over the output fewer than a separate broadcast add).
     pub fn conv_bias(&self, w: &Tensor, bias: Option<&Tensor>, p: &ConvParams) -> Result<Tensor> {
         let (x, w) = real_pair(OP, self, w)?;
-        let geo = geometry(OP, x.shape(), w.shape(), p)?;
+        let geo = geometry(OP, x.shape(), w.shape(), p, x.dtype())?;
         let bias = match bias {
             Some(b) if b.numel() != geo.f || b.ndim() != 1 => {
                 return Err(Error::shape(OP, format!("bias of shape {:?} must be 1-D with one value per filter ({})", b.shape(), geo.f)));
@@ -199,12 +260,16 @@ impl Tensor {
             None => None,
         };
         let pv = p.pad_value;
-        let data = match (x.buffer(), w.buffer(), bias.as_ref().map(|b| b.buffer())) {
+        let data = if geo.is_degenerate() {
+            degenerate_forward(&x, &w, bias.as_ref(), &geo, pv)?
+        } else {
+            match (x.buffer(), w.buffer(), bias.as_ref().map(|b| b.buffer())) {
             (Buffer::F32(a), Buffer::F32(b), None) => Buffer::F32(conv_forward(a, b, None, &geo, pv as f32)),
             (Buffer::F32(a), Buffer::F32(b), Some(Buffer::F32(c))) => Buffer::F32(conv_forward(a, b, Some(c), &geo, pv as f32)),
             (Buffer::F64(a), Buffer::F64(b), None) => Buffer::F64(conv_forward(a, b, None, &geo, pv)),
             (Buffer::F64(a), Buffer::F64(b), Some(Buffer::F64(c))) => Buffer::F64(conv_forward(a, b, Some(c), &geo, pv)),
             _ => unreachable!("real and promoted above"),
+            }
         };
         let shape = out_shape(geo.n, geo.f, &geo.out_sp, x.ndim() - 2);
         let p = p.clone();
@@ -252,7 +317,8 @@ impl Tensor {
         let d = input_spatial.len();
         let mut xs = input_spatial.to_vec();
         xs.extend_from_slice(&[w.shape()[d] * w.shape()[d + 2], g.shape()[d + 1]]);
-        let geo = geometry(OP, &xs, w.shape(), p)?;
+        let geo = geometry(OP, &xs, w.shape(), p, g.dtype())?;
+        ensure_allocatable(OP, &xs, g.dtype())?;
         let expect = out_shape(geo.n, geo.f, &geo.out_sp, input_spatial.len());
         if g.shape() != expect.as_slice() {
             return Err(Error::shape(
@@ -265,6 +331,7 @@ impl Tensor {
             ));
         }
         let data = match (g.buffer(), w.buffer()) {
+            _ if geo.is_degenerate() => Buffer::zeros(g.dtype(), numel(&xs)),
             (Buffer::F32(a), Buffer::F32(b)) => Buffer::F32(conv_backward_input(a, b, &geo)),
             (Buffer::F64(a), Buffer::F64(b)) => Buffer::F64(conv_backward_input(a, b, &geo)),
             _ => unreachable!("real and promoted above"),
@@ -290,7 +357,7 @@ impl Tensor {
     /// over the batch. Padding reads as `p.pad_value`.
     pub fn conv_weight_grad(&self, g: &Tensor, weight_shape: &[usize], p: &ConvParams) -> Result<Tensor> {
         let (x, g) = real_pair(OP, self, g)?;
-        let geo = geometry(OP, x.shape(), weight_shape, p)?;
+        let geo = geometry(OP, x.shape(), weight_shape, p, x.dtype())?;
         let expect = out_shape(geo.n, geo.f, &geo.out_sp, x.ndim() - 2);
         if g.shape() != expect.as_slice() {
             return Err(Error::shape(
@@ -304,6 +371,7 @@ impl Tensor {
         }
         let pv = p.pad_value;
         let data = match (x.buffer(), g.buffer()) {
+            _ if geo.is_degenerate() => degenerate_weight_grad(&x, &g, weight_shape, &geo, pv)?,
             (Buffer::F32(a), Buffer::F32(b)) => Buffer::F32(conv_backward_weight(a, b, &geo, pv as f32)),
             (Buffer::F64(a), Buffer::F64(b)) => Buffer::F64(conv_backward_weight(a, b, &geo, pv)),
             _ => unreachable!("real and promoted above"),

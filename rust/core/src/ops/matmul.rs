@@ -9,6 +9,7 @@ use crate::dtype::Element;
 use crate::error::{Error, Result};
 use crate::kernels::gemm::matmul as gemm_matmul;
 use crate::kernels::parallel::use_rayon;
+use crate::limits::ensure_allocatable;
 use crate::shape::{broadcast_shapes, broadcast_strides, numel, StridedIter};
 use crate::tensor::Tensor;
 
@@ -71,6 +72,7 @@ impl Tensor {
         let (sa, sb) = (self.shape(), other.shape());
         let batch = broadcast_shapes(OP, &sa[..sa.len() - 2], &sb[..sb.len() - 2])?;
         let dims = (m, n, k);
+        ensure_allocatable(OP, &[batch.clone(), vec![m, n]].concat(), self.dtype())?;
         let data = match (self.buffer(), other.buffer()) {
             (Buffer::F32(a), Buffer::F32(b)) => Buffer::F32(batched(a, sa, b, sb, &batch, dims, (ta, tb))),
             (Buffer::F64(a), Buffer::F64(b)) => Buffer::F64(batched(a, sa, b, sb, &batch, dims, (ta, tb))),

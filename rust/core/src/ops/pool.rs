@@ -13,8 +13,10 @@ use std::sync::Arc;
 use super::conv::{sp3, spatial3};
 use crate::autodiff::Op;
 use crate::buffer::Buffer;
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::kernels::pool::{avgpool_backward, avgpool_forward, gather, maxpool_forward, scatter_columns, PoolGeom};
+use crate::limits::{checked_size, ensure_allocatable};
 use crate::shape::numel;
 use crate::tensor::Tensor;
 
@@ -50,12 +52,15 @@ impl Window {
         let in_sp = sp3(&xs[..d]);
         let mut out_sp = [1; 3];
         for i in 3 - d..3 {
-            let padded = in_sp[i] + pb[i] + pa[i];
+            let padded = checked_size(op, "padded input", || in_sp[i].checked_add(pb[i])?.checked_add(pa[i]))?;
             if k[i] > padded {
                 return Err(Error::shape(
                     op,
                     format!("pool size {:?} is larger than the padded input ({padded} along spatial dim {}) of shape {xs:?}", self.kernel, i + d - 3),
                 ));
+            }
+            if max && in_sp[i] == 0 {
+                return Err(Error::shape(op, format!("input of shape {xs:?} is empty along spatial dim {}: every window would hold only padding", i + d - 3)));
             }
             if max && (pb[i] >= k[i] || pa[i] >= k[i]) {
                 return Err(Error::value(
@@ -65,7 +70,9 @@ impl Window {
             }
             out_sp[i] = (padded - k[i]) / stride[i] + 1;
         }
-        Ok(PoolGeom { inner: xs[d] * xs[d + 1], in_sp, out_sp, k, stride, pad: pb })
+        let geo = PoolGeom { inner: xs[d] * xs[d + 1], in_sp, out_sp, k, stride, pad: pb };
+        ensure_allocatable(op, &pooled_shape(xs, &geo), DType::F64)?;
+        Ok(geo)
     }
 }
 

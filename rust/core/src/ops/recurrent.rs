@@ -300,6 +300,23 @@ impl Tensor {
         const OP: &str = "lstm";
         let ts = common_dtype(OP, &[x, h0, c0, w, r, b])?;
         let d = check_shapes(OP, &ts[0], &[("H0", &ts[1]), ("C0", &ts[2])], &ts[3], &ts[4], &ts[5], 4, 4)?;
+        let packed = if d.is_degenerate() {
+            // The fused kernels assume nonzero sizes; the primitives handle empty ones.
+            lstm_composite(&ts[0], &ts[1], &ts[2], &ts[3], &ts[4], &ts[5], d, state, gate)?
+        } else {
+            Self::lstm_fused(&ts, d, state, gate)
+        };
+        // The packed output is flat, Y then c_T, so that each is a contiguous range.
+        let hbt = d.h * d.b * d.t;
+        let y = packed.narrow(0, 0, hbt)?.reshape(&[d.h, d.b, d.t])?;
+        let hn = y.narrow(2, d.t - 1, 1)?.reshape(&[d.h, d.b])?;
+        let cn = packed.narrow(0, hbt, d.h * d.b)?.reshape(&[d.h, d.b])?;
+        Ok((y, hn, cn))
+    }
+
+    /// The LSTM's packed output (Y then c_T) by the fused kernels, recorded as one op.
+    fn lstm_fused(ts: &[Tensor], d: Dims, state: Activation, gate: Activation) -> Tensor {
+        const OP: &str = "lstm";
         macro_rules! fwd {
             ($t:ty) => {{
                 let (out, saved) =
@@ -313,11 +330,11 @@ impl Tensor {
         };
         let saved = Arc::new(saved);
         let refs: Vec<&Tensor> = ts.iter().collect();
-        let packed = Tensor::from_op(
+        Tensor::from_op(
             data,
             vec![d.h * d.b * (d.t + 1)],
             || {
-                Op::new(OP, ts.clone(), move |inp, out, g| {
+                Op::new(OP, ts.to_vec(), move |inp, out, g| {
                     if trace::is_recording() {
                         return composite_rule(inp, g, |a| lstm_composite(&a[0], &a[1], &a[2], &a[3], &a[4], &a[5], d, state, gate));
                     }
@@ -328,13 +345,7 @@ impl Tensor {
                 })
             },
             &refs,
-        );
-        // The packed output is flat, Y then c_T, so that each is a contiguous range.
-        let hbt = d.h * d.b * d.t;
-        let y = packed.narrow(0, 0, hbt)?.reshape(&[d.h, d.b, d.t])?;
-        let hn = y.narrow(2, d.t - 1, 1)?.reshape(&[d.h, d.b])?;
-        let cn = packed.narrow(0, hbt, d.h * d.b)?.reshape(&[d.h, d.b])?;
-        Ok((y, hn, cn))
+        )
     }
 
     /// MATLAB's `[Y, h] = gru(X, H0, weights, recurrentWeights, bias)` on unformatted
@@ -347,6 +358,12 @@ impl Tensor {
         let ts = common_dtype(OP, &[x, h0, w, r, b])?;
         let bias_rows = if mode == ResetGateMode::RecurrentBiasAfterMultiplication { 6 } else { 3 };
         let d = check_shapes(OP, &ts[0], &[("H0", &ts[1])], &ts[2], &ts[3], &ts[4], 3, bias_rows)?;
+        if d.is_degenerate() {
+            // The fused kernels assume nonzero sizes; the primitives handle empty ones.
+            let y = gru_composite(&ts[0], &ts[1], &ts[2], &ts[3], &ts[4], d, mode, state, gate)?;
+            let hn = y.narrow(2, d.t - 1, 1)?.reshape(&[d.h, d.b])?;
+            return Ok((y, hn));
+        }
         macro_rules! fwd {
             ($t:ty) => {{
                 let (out, saved) = k::gru_forward::<$t>(slice(&ts[0]), slice(&ts[1]), slice(&ts[2]), slice(&ts[3]), slice(&ts[4]), d, mode, state, gate);

@@ -5,7 +5,8 @@ use crate::autodiff::Op;
 use crate::buffer::Buffer;
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::gather_strided;
-use crate::shape::{broadcast_strides, numel, strides};
+use crate::limits::{check_ndim, checked_numel, ensure_allocatable};
+use crate::shape::{broadcast_strides, strides};
 use crate::tensor::Tensor;
 use crate::with_buffer;
 
@@ -16,7 +17,8 @@ fn gather(b: &Buffer, out: &[usize], st: &[usize], offset: usize) -> Buffer {
 impl Tensor {
     /// Row-major reshape; shares storage.
     pub fn reshape(&self, shape: &[usize]) -> Result<Tensor> {
-        if numel(shape) != self.numel() {
+        check_ndim("reshape", shape.len())?;
+        if checked_numel("reshape", shape)? != self.numel() {
             return Err(Error::shape(
                 "reshape",
                 format!("cannot reshape array of size {} (shape {:?}) into shape {:?}", self.numel(), self.shape(), shape),
@@ -84,6 +86,7 @@ impl Tensor {
         if !ok {
             return Err(Error::shape("broadcast_to", format!("cannot broadcast shape {:?} to {:?}", self.shape(), shape)));
         }
+        ensure_allocatable("broadcast_to", shape, self.dtype())?;
         let st = broadcast_strides(self.shape(), shape);
         let data = gather(self.buffer(), shape, &st, 0);
         Ok(Tensor::from_op(
@@ -234,10 +237,20 @@ impl Tensor {
         shape.extend_from_slice(self.shape());
         let mut reps_full = vec![1; n - reps.len()];
         reps_full.extend_from_slice(reps);
-        // (r0, d0, r1, d1, ...) by broadcasting (1, d0, 1, d1, ...), then merge pairs.
-        let inter: Vec<usize> = shape.iter().flat_map(|&d| [1, d]).collect();
-        let expanded: Vec<usize> = shape.iter().zip(&reps_full).flat_map(|(&d, &r)| [r, d]).collect();
-        let out: Vec<usize> = shape.iter().zip(&reps_full).map(|(&d, &r)| d * r).collect();
+        // (r0, d0, r1, d1, ...) by broadcasting (1, d0, 1, d1, ...), then merge pairs; dims
+        // repeated once need no pair (so the intermediate stays within the dims limit longer).
+        let paired = |lead: fn(usize) -> usize| {
+            shape.iter().zip(&reps_full).flat_map(move |(&d, &r)| if r == 1 { vec![d] } else { vec![lead(r), d] }).collect::<Vec<usize>>()
+        };
+        let inter = paired(|_| 1);
+        let expanded = paired(|r| r);
+        let out = shape
+            .iter()
+            .zip(&reps_full)
+            .map(|(&d, &r)| d.checked_mul(r))
+            .collect::<Option<Vec<usize>>>()
+            .ok_or_else(|| Error::shape("repmat", format!("repeating shape {:?} by {reps:?} overflows", self.shape())))?;
+        ensure_allocatable("repmat", &expanded, self.dtype())?;
         self.reshape(&inter)?.broadcast_to(&expanded)?.reshape(&out)
     }
 }

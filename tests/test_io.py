@@ -73,7 +73,7 @@ def test_file_is_standard_safetensors(tmp_path):
     (n,) = struct.unpack("<Q", raw[:8])
     assert n % 8 == 0
     header = json.loads(raw[8:8 + n])
-    assert header["__metadata__"]["format"] == "dlarray-checkpoint-1"
+    assert header["__metadata__"]["format"] == "dlarray-checkpoint-2"
     w = header["net/learnables/fc/Weights"]
     assert w["dtype"] == "F32" and w["shape"] == [2, 3]
     start, stop = w["data_offsets"]
@@ -164,6 +164,7 @@ def test_missing_and_corrupt_files(tmp_path):
         with pytest.raises(CheckpointError, match=f"{name}.safetensors"):
             load(bad)
     assert issubclass(CheckpointError, ValueError)
+    assert CheckpointError is dl.CheckpointError is dl.errors.CheckpointError
 
 
 def test_unsaveable_values_raise_before_writing(tmp_path):
@@ -213,3 +214,18 @@ def test_recurrent_network_and_adam_state_round_trip(tmp_path):
     assert_tables_equal(n1.learnables, n2.learnables)
     loaded.reset_state()
     assert loaded.state["lstm", "HiddenState"].shape == (4, 1)
+
+
+@pytest.mark.parametrize("wrap", [lambda v: [v], lambda v: (v,), lambda v: {"k": v}])
+def test_nesting_limit_is_the_same_for_save_and_load(tmp_path, wrap):
+    from dlarray.io import MAX_DEPTH
+
+    value = 1.5
+    for _ in range(MAX_DEPTH):
+        value = wrap(value)
+    save(tmp_path / "deep.safetensors", x=value)
+    loaded = load(tmp_path / "deep.safetensors")["x"]
+    assert loaded == value
+    with pytest.raises(ValueError, match="nest more than"):
+        save(tmp_path / "deeper.safetensors", x=wrap(value))
+    assert not (tmp_path / "deeper.safetensors").exists()

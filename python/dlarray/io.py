@@ -1,5 +1,5 @@
 """``save`` / ``load``: checkpoints of networks, optimizer state and metadata in the
-safetensors format, written atomically.
+safetensors format, written atomically, read as data only.
 
 ::
 
@@ -7,61 +7,67 @@ safetensors format, written atomically.
     ckpt = load("ckpt.safetensors")
     net, vel, epoch = ckpt["net"], ckpt["vel"], ckpt["epoch"]
 
+    # a network with a custom layer or a custom initialiser function
+    ckpt = load("ckpt.safetensors", custom_objects={"PReLULayer": PReLULayer})
+    # or, once, where the class is defined:  @dlarray.register_custom  class PReLULayer(Layer): ...
+
 The file is a standard safetensors file (8-byte little-endian header length, a JSON header,
 then the raw little-endian tensor bytes), readable by any safetensors reader: tensors are
 named after where they live (``net/learnables/conv/Weights``, ``vel/conv/Weights``, ...).
 The structure — the network's architecture (layer classes and options, connections), the
 nesting of containers, numbers, strings, ``None``, dlarray formats — is JSON in the header's
-``__metadata__["dlarray"]`` entry. ``load`` of a plain safetensors file without it returns
-a dict of numpy arrays.
+``__metadata__["dlarray"]`` entry. ``load`` of a plain safetensors file written by another
+library returns a dict of numpy arrays (F16 as float16, BF16 converted to float32).
 
-Decisions:
+Decisions (details in docs/checkpoints.md):
 
-* ``save`` writes to a temporary file in the destination's directory, flushes and fsyncs
-  it, then renames it over the destination (``os.replace``), so a crash at any point leaves
-  either the old checkpoint or the new one, never a half-written file.
-* Values that can be saved: dlarray (format kept; complex data stored as real arrays with a
-  trailing dim of 2), numpy arrays and scalars, ``None``, bool, int, float, str, list,
-  tuple, dict with string keys, learnables/state tables, dlnetworks, and objects of
-  dlarray's own classes (optimizer states). Callables inside layers (initialisers,
-  ``functionLayer`` functions) are stored by import path, so they must be module-level
-  functions; ``load`` imports their modules. Nothing is pickled.
+* **A checkpoint is data.** ``load`` never imports a module or calls anything a file names.
+  Layer classes and callables (initialisers, ``functionLayer`` functions) are stored by
+  name and resolved only from dlarray's own layers and array functions, the
+  ``custom_objects`` passed to ``load`` (a dict ``{name: object}`` or a list of objects) and
+  the objects registered with :func:`register_custom` — the design of Keras'
+  ``custom_objects`` / ``register_keras_serializable``. Anything else raises
+  :class:`CheckpointError` naming it and saying how to allow it. Saving needs no
+  registration: custom code is written as ``"module:qualname"``. Nothing is pickled.
+* **Atomic and durable:** ``save`` writes a temporary file beside the destination
+  (``.<name>.<pid>-<token>-<random>.<host>.tmp``), fsyncs it, renames it over the
+  destination and fsyncs the directory, so a crash leaves the old checkpoint or the new
+  one. Temporary files of the same destination left by dead writers (``kill -9``) are
+  removed by the next ``save``; a live process's never are.
+* **Permissions as** ``open(path, "w")``: a new file gets 0o666 minus the umask (the kernel
+  applies it; the process umask is never touched); a replaced file keeps its permission bits.
+* **Integrity:** each tensor's bytes and the metadata carry a CRC-32, checked on loading; a
+  damaged tensor raises :class:`CheckpointError` naming it. (Not a signature: it detects
+  damage, not tampering.)
 * ``load`` returns a dict: ``"net"`` (when a network was saved) and the keyword names.
-  A missing file raises ``FileNotFoundError`` naming the path; a truncated or corrupt file
-  raises :class:`CheckpointError` (a ``ValueError``).
+  A missing file raises ``FileNotFoundError`` naming the path; a truncated, corrupt or
+  malformed file raises :class:`CheckpointError` (a ``ValueError``).
 """
 
 from __future__ import annotations
 
-import errno
-import importlib
 import json
 import math
 import os
-import struct
-import tempfile
-from typing import Any, Dict, List, Tuple
+import types
+from typing import Any, Dict, Iterable, Mapping, Union
 
 import numpy as np
 
+from . import _checkpoint_file as container
+from ._checkpoint_names import Resolver, check_attributes, key_of, register_custom, saveable_class
 from ._core import dlarray
+from .errors import CheckpointError
 from .layers.base import Layer
+from .network import graph
 from .network.dlnetwork import dlnetwork
 from .network.table import Table
 
-__all__ = ["save", "load", "CheckpointError"]
+__all__ = ["save", "load", "register_custom", "CheckpointError"]
 
-_FORMAT = "dlarray-checkpoint-1"
-_DTYPES = {
-    "BOOL": np.bool_, "U8": np.uint8, "I8": np.int8, "U16": np.uint16, "I16": np.int16, "F16": np.float16,
-    "U32": np.uint32, "I32": np.int32, "F32": np.float32, "U64": np.uint64, "I64": np.int64, "F64": np.float64,
-}
-_CODES = {np.dtype(v): k for k, v in _DTYPES.items()}
-_MAX_HEADER = 100 * 1024 * 1024
-
-
-class CheckpointError(ValueError):
-    """A file given to ``load`` is not a valid checkpoint (truncated, corrupt, or foreign)."""
+#: How deeply values may nest (containers in containers); deeper is refused on saving and
+#: is a CheckpointError on loading, well before Python's recursion limit.
+MAX_DEPTH = 100
 
 
 # ---- encoding ----------------------------------------------------------------------------
@@ -78,7 +84,18 @@ class _Writer:
         self.tensors[key] = data
         return key
 
-    def encode(self, obj: Any, name: str) -> Any:
+    def array(self, marker: str, data: np.ndarray, name: str, extra: Dict[str, Any]) -> Dict[str, Any]:
+        ref = {marker: None, **extra}
+        if np.iscomplexobj(data):
+            data, ref["complex"] = np.stack([data.real, data.imag], -1), True
+        if container.dtype_code(data.dtype) is None:
+            raise TypeError(f"save: cannot save an array of dtype {data.dtype} (at '{name}')")
+        ref[marker] = self.tensor(name, data)
+        return ref
+
+    def encode(self, obj: Any, name: str, depth: int = 0) -> Any:
+        if depth > MAX_DEPTH:
+            raise ValueError(f"save: values nest more than {MAX_DEPTH} levels deep (at '{name}')")
         if obj is None or isinstance(obj, (bool, str)):
             return obj
         if isinstance(obj, (int, np.integer)):
@@ -86,104 +103,74 @@ class _Writer:
         if isinstance(obj, (float, np.floating)):
             return float(obj) if math.isfinite(obj) else {"__float__": repr(float(obj))}
         if isinstance(obj, dlarray):
-            data = np.asarray(obj)
-            ref = {"__dlarray__": None, "fmt": obj.fmt}
-            if np.iscomplexobj(data):
-                data, ref["complex"] = np.stack([data.real, data.imag], -1), True
-            ref["__dlarray__"] = self.tensor(name, data)
-            return ref
+            return self.array("__dlarray__", np.asarray(obj), name, {"fmt": obj.fmt})
         if isinstance(obj, np.ndarray):
-            if obj.dtype.kind not in "biufc":
-                raise TypeError(f"save: cannot save a numpy array of dtype {obj.dtype} (at '{name}')")
-            ref = {"__ndarray__": None}
-            data = obj
-            if np.iscomplexobj(data):
-                data, ref["complex"] = np.stack([data.real, data.imag], -1), True
-            ref["__ndarray__"] = self.tensor(name, data)
-            return ref
+            return self.array("__ndarray__", obj, name, {})
         if isinstance(obj, complex):
             return {"__complex__": [obj.real, obj.imag]}
         if isinstance(obj, list):
-            return [self.encode(v, f"{name}/{i}") for i, v in enumerate(obj)]
+            return [self.encode(v, f"{name}/{i}", depth + 1) for i, v in enumerate(obj)]
         if isinstance(obj, tuple):
-            return {"__tuple__": [self.encode(v, f"{name}/{i}") for i, v in enumerate(obj)]}
+            return {"__tuple__": [self.encode(v, f"{name}/{i}", depth + 1) for i, v in enumerate(obj)]}
         if isinstance(obj, dict):
             bad = [k for k in obj if not isinstance(k, str)]
             if bad:
                 raise TypeError(f"save: dict keys must be strings, got {bad[0]!r} (at '{name}')")
-            return {"__dict__": {k: self.encode(v, f"{name}/{k}") for k, v in obj.items()}}
+            return {"__dict__": {k: self.encode(v, f"{name}/{k}", depth + 1) for k, v in obj.items()}}
         if isinstance(obj, Table):
             return {"__table__": {"layer": obj.layer, "parameter": obj.parameter,
-                                  "value": [self.encode(v, f"{name}/{l}/{p}") for l, p, v in obj]}}
+                                  "value": [self.encode(v, f"{name}/{l}/{p}", depth + 1) for l, p, v in obj]}}
         if isinstance(obj, dlnetwork):
-            return {"__dlnetwork__": self.network(obj, name)}
-        if _is_function(obj):
-            return {"__callable__": _import_path(obj, name)}
+            return {"__dlnetwork__": self.network(obj, name, depth + 1)}
+        if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, type)):
+            return {"__callable__": _key(obj, name)}
         cls = type(obj)
-        if cls.__module__.split(".")[0] == "dlarray" and hasattr(obj, "__dict__"):
-            return {"__object__": _import_path(cls, name), "state": self.encode(dict(obj.__dict__), name)}
-        raise TypeError(f"save: cannot save a value of type {cls.__name__} (at '{name}')")
+        if saveable_class(cls) and hasattr(obj, "__dict__"):
+            return {"__object__": _key(cls, name),
+                    "state": self.encode(_attributes(obj, name), name, depth + 1)}
+        raise TypeError(f"save: cannot save a value of type {cls.__name__} (at '{name}'); a class of your own "
+                        f"can be saved once registered with dlarray.register_custom({cls.__name__})")
 
-    def network(self, net: dlnetwork, name: str) -> Dict[str, Any]:
+    def network(self, net: dlnetwork, name: str, depth: int) -> Dict[str, Any]:
         layers = []
         for layer_name, layer in net._layers.items():
             values = set(layer.learnable_parameters) | set(layer.state_parameters)
-            attrs = {k: v for k, v in layer.__dict__.items() if k not in values}
-            layers.append({"class": _import_path(type(layer), f"{name}/{layer_name}"),
-                           "attrs": self.encode(attrs, f"{name}/layers/{layer_name}")})
+            attrs = {k: v for k, v in _attributes(layer, f"{name}/{layer_name}").items() if k not in values}
+            layers.append({"class": _key(type(layer), f"{name}/{layer_name}"),
+                           "attrs": self.encode(attrs, f"{name}/layers/{layer_name}", depth + 1)})
         return {
             "layers": layers,
             "edges": [[list(s), list(d)] for s, d in net._edges],
             "output_names": net._output_names,
             "initialized": net._initialized,
-            "learnables": self.encode(net.learnables, f"{name}/learnables"),
-            "state": self.encode(net.state, f"{name}/state"),
+            "learnables": self.encode(net.learnables, f"{name}/learnables", depth + 1),
+            "state": self.encode(net.state, f"{name}/state", depth + 1),
         }
 
 
-def _is_function(obj: Any) -> bool:
-    import types
-
-    return isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, type)) and not isinstance(obj, Layer)
-
-
-def _import_path(obj: Any, where: str) -> str:
-    module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
-    if not module or not qualname or "<" in qualname:
-        raise TypeError(f"save: cannot save {obj!r} (at '{where}'): only module-level functions and classes "
-                        f"can be saved (by import path); lambdas and local functions cannot")
-    return f"{module}:{qualname}"
+def _key(obj: Any, where: str) -> str:
+    try:
+        return key_of(obj)
+    except TypeError as e:
+        raise TypeError(f"save: cannot save {obj!r} (at '{where}'): {e}") from None
 
 
-def _resolve(path: str) -> Any:
-    module, _, qualname = path.partition(":")
-    obj: Any = importlib.import_module(module)
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
-# ---- file format ---------------------------------------------------------------------------
-
-def _header_bytes(tensors: Dict[str, np.ndarray], metadata: Dict[str, str]) -> Tuple[bytes, List[bytes]]:
-    header: Dict[str, Any] = {"__metadata__": metadata}
-    blobs, offset = [], 0
-    for key, data in tensors.items():
-        dtype = np.dtype(data.dtype)
-        if dtype not in _CODES:
-            raise TypeError(f"save: unsupported dtype {dtype} for tensor '{key}'")
-        blob = np.ascontiguousarray(data, dtype=dtype.newbyteorder("<")).tobytes()
-        header[key] = {"dtype": _CODES[dtype], "shape": [int(s) for s in data.shape],
-                       "data_offsets": [offset, offset + len(blob)]}
-        blobs.append(blob)
-        offset += len(blob)
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * (-len(text) % 8)  # safetensors pads the header to 8 bytes
-    return struct.pack("<Q", len(text)) + text, blobs
+def _attributes(obj: Any, where: str) -> Dict[str, Any]:
+    """An object's instance attributes, refused on saving exactly when ``load`` would refuse
+    them (so every checkpoint ``save`` writes can be loaded)."""
+    why = check_attributes(type(obj), obj.__dict__, f"'{where}' ({type(obj).__name__})")
+    if why:
+        raise TypeError(f"save: cannot save {why}")
+    return dict(obj.__dict__)
 
 
 def save(path: Any, net: Any = None, **state: Any) -> None:
-    """Save a network and any named values to ``path`` (safetensors), atomically."""
+    """Save a network and any named values to ``path`` (safetensors), atomically.
+
+    A file at ``path`` is replaced (keeping its permission bits); a new one gets the mode
+    ``open(path, "w")`` would give. Values: dlarray, numpy arrays and scalars, ``None``,
+    bool, int, float, complex, str, list, tuple, dict with string keys, learnables/state
+    tables, dlnetworks, ``lbfgsState`` and instances of registered classes."""
     path = os.fspath(path)
     writer = _Writer()
     content = {}
@@ -191,145 +178,155 @@ def save(path: Any, net: Any = None, **state: Any) -> None:
         content["net"] = writer.encode(net, "net")
     for key, value in state.items():
         content[key] = writer.encode(value, key)
-    header, blobs = _header_bytes(writer.tensors, {"format": _FORMAT, "dlarray": json.dumps(content)})
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(header)
-            for blob in blobs:
-                f.write(blob)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    metadata = {"format": container.FORMAT, "dlarray": json.dumps(content, separators=(",", ":"))}
+    container.write_atomically(path, container.encode(writer.tensors, metadata))
 
 
 # ---- decoding ----------------------------------------------------------------------------
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
 class _Reader:
-    def __init__(self, path: str, arrays: Dict[str, np.ndarray]):
-        self.path, self.arrays = path, arrays
+    def __init__(self, path: str, arrays: Dict[str, np.ndarray], resolver: Resolver):
+        self.path, self.arrays, self.resolver = path, arrays, resolver
 
-    def array(self, key: Any, complex_: bool) -> np.ndarray:
-        if key not in self.arrays:
-            raise CheckpointError(f"load: '{self.path}' refers to a missing tensor {key!r}")
+    def bad(self, why: str) -> CheckpointError:
+        return CheckpointError(f"load: '{self.path}' has corrupt dlarray metadata: {why}")
+
+    def array(self, obj: Dict[str, Any], marker: str) -> np.ndarray:
+        key = obj[marker]
+        if not isinstance(key, str) or key not in self.arrays:
+            raise self.bad(f"it refers to a missing tensor {key!r}")
         data = self.arrays[key]
-        return data[..., 0] + 1j * data[..., 1] if complex_ else data
+        if obj.get("complex", False) is not True:
+            return data
+        if data.ndim == 0 or data.shape[-1] != 2 or data.dtype.kind != "f":
+            raise self.bad(f"the complex tensor '{key}' has dtype {data.dtype} and shape {data.shape} "
+                           f"(expected real parts and imaginary parts in a trailing dim of 2)")
+        return data[..., 0] + 1j * data[..., 1]
 
-    def decode(self, obj: Any) -> Any:
+    def decode(self, obj: Any, depth: int = 0) -> Any:
+        if depth > MAX_DEPTH:
+            raise self.bad(f"values nest more than {MAX_DEPTH} levels deep")
         if isinstance(obj, list):
-            return [self.decode(v) for v in obj]
+            return [self.decode(v, depth + 1) for v in obj]
         if not isinstance(obj, dict):
             return obj
         if "__dlarray__" in obj:
-            data = self.array(obj["__dlarray__"], obj.get("complex", False))
-            return dlarray(data, obj["fmt"]) if obj.get("fmt") else dlarray(data)
+            fmt = obj.get("fmt")
+            if fmt is not None and not isinstance(fmt, str):
+                raise self.bad(f"the format of tensor {obj['__dlarray__']!r} is {fmt!r}, not a string")
+            data = self.array(obj, "__dlarray__")
+            return dlarray(data, fmt) if fmt else dlarray(data)
         if "__ndarray__" in obj:
-            return self.array(obj["__ndarray__"], obj.get("complex", False))
+            return self.array(obj, "__ndarray__")
         if "__float__" in obj:
+            if not isinstance(obj["__float__"], str):
+                raise self.bad(f"invalid float {obj['__float__']!r}")
             return float(obj["__float__"])
         if "__complex__" in obj:
-            return complex(*obj["__complex__"])
+            parts = obj["__complex__"]
+            if not (isinstance(parts, list) and len(parts) == 2
+                    and all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in parts)):
+                raise self.bad(f"invalid complex number {parts!r}")
+            return complex(*parts)
         if "__tuple__" in obj:
-            return tuple(self.decode(v) for v in obj["__tuple__"])
+            return tuple(self.decode(v, depth + 1) for v in self.typed(obj["__tuple__"], list, "a tuple"))
         if "__dict__" in obj:
-            return {k: self.decode(v) for k, v in obj["__dict__"].items()}
+            return {k: self.decode(v, depth + 1) for k, v in self.typed(obj["__dict__"], dict, "a dict").items()}
         if "__table__" in obj:
-            t = obj["__table__"]
-            return Table(t["layer"], t["parameter"], [self.decode(v) for v in t["value"]])
+            t = self.typed(obj["__table__"], dict, "a table")
+            values = [self.decode(v, depth + 1) for v in self.typed(t["value"], list, "a table")]
+            return Table(t["layer"], t["parameter"], values)
         if "__dlnetwork__" in obj:
-            return self.network(obj["__dlnetwork__"])
+            return self.network(self.typed(obj["__dlnetwork__"], dict, "a network"), depth + 1)
         if "__callable__" in obj:
-            return _resolve(obj["__callable__"])
+            return self.resolver.function(obj["__callable__"])
         if "__object__" in obj:
-            cls = _resolve(obj["__object__"])
-            if not isinstance(cls, type) or cls.__module__.split(".")[0] != "dlarray":
-                raise CheckpointError(f"load: '{self.path}' names a class outside dlarray: {obj['__object__']}")
-            out = cls.__new__(cls)
-            out.__dict__.update(self.decode(obj["state"]))
-            return out
-        raise CheckpointError(f"load: '{self.path}' has an unknown entry {sorted(obj)[:3]}")
+            cls = self.resolver.object_class(obj["__object__"])
+            return self.instance(cls, self.decode(obj.get("state"), depth + 1), f"object of class {cls.__name__}")
+        raise self.bad(f"unknown entry with keys {sorted(obj)[:3]}")
 
-    def network(self, spec: Dict[str, Any]) -> dlnetwork:
+    def typed(self, value: Any, kind: type, what: str) -> Any:
+        if not isinstance(value, kind):
+            raise self.bad(f"{what} is stored as {type(value).__name__}, not {kind.__name__}")
+        return value
+
+    def instance(self, cls: type, attrs: Any, who: str) -> Any:
+        """An object of ``cls`` with ``attrs`` as its instance attributes: ``__new__`` and a
+        dict update, never ``__init__`` or ``__setattr__``."""
+        attrs = self.typed(attrs, dict, f"the attributes of the {who}")
+        why = check_attributes(cls, attrs, f"the {who}")
+        if why:
+            raise self.bad(why)
+        out = cls.__new__(cls)
+        out.__dict__.update(attrs)
+        return out
+
+    def network(self, spec: Dict[str, Any], depth: int) -> dlnetwork:
         net = dlnetwork.__new__(dlnetwork)
         net._layers, net._activations = {}, None
-        for entry in spec["layers"]:
-            cls = _resolve(entry["class"])
-            if not (isinstance(cls, type) and issubclass(cls, Layer)):
-                raise CheckpointError(f"load: '{self.path}': {entry['class']} is not a Layer class")
-            layer = cls.__new__(cls)
-            layer.__dict__.update(self.decode(entry["attrs"]))
+        for entry in self.typed(spec["layers"], list, "the layer list"):
+            entry = self.typed(entry, dict, "a layer")
+            cls = self.resolver.layer_class(entry.get("class"))
+            layer = self.instance(cls, self.decode(entry.get("attrs"), depth + 1), f"layer of class {cls.__name__}")
             for p in cls.learnable_parameters + cls.state_parameters:
                 layer.__dict__.setdefault(p, None)
-            net._layers[layer.name] = layer
-        net._edges = [(tuple(s), tuple(d)) for s, d in spec["edges"]]
-        net._output_names = spec["output_names"]
-        net._initialized = bool(spec["initialized"])
-        net._assign(self.decode(spec["learnables"]), "learnable_parameters", check=False)
-        net._assign(self.decode(spec["state"]), "state_parameters", check=False)
+            name = layer.__dict__.get("name")
+            if not isinstance(name, str) or name in net._layers:
+                raise self.bad(f"a layer of class {cls.__name__} has the name {name!r} (missing or repeated)")
+            net._layers[name] = layer
+        net._edges = [self.edge(e, net._layers) for e in self.typed(spec["edges"], list, "the connections")]
+        graph.topological_order(list(net._layers), net._edges)  # rejects cycles
+        outputs = spec["output_names"]
+        if outputs is not None and not (isinstance(outputs, list) and all(isinstance(o, str) for o in outputs)):
+            raise self.bad(f"the output names are {outputs!r}")
+        net._output_names = outputs
+        net._initialized = self.typed(spec["initialized"], bool, "the initialized flag")
+        for kind, entry in (("learnable_parameters", "learnables"), ("state_parameters", "state")):
+            table = self.decode(spec[entry], depth + 1)
+            if not isinstance(table, Table) or not all(v is None or isinstance(v, dlarray) for v in table.value):
+                raise self.bad(f"the network's {entry} are not a table of dlarrays")
+            net._assign(table, kind, check=False)
         return net
 
-
-def _read(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        raise FileNotFoundError(errno.ENOENT, f"load: no such checkpoint file: '{path}'", path) from None
-    bad = lambda why: CheckpointError(f"load: '{path}' is not a valid checkpoint (safetensors) file: {why}")  # noqa: E731
-    if len(raw) < 8:
-        raise bad(f"it has only {len(raw)} bytes (truncated?)")
-    (n,) = struct.unpack("<Q", raw[:8])
-    if n > min(len(raw) - 8, _MAX_HEADER):
-        raise bad(f"the header length {n} exceeds the file size {len(raw)} (truncated or corrupt)")
-    try:
-        header = json.loads(raw[8 : 8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise bad(f"the header is not valid JSON ({e})") from None
-    if not isinstance(header, dict):
-        raise bad("the header is not a JSON object")
-    metadata = header.pop("__metadata__", {}) or {}
-    data = memoryview(raw)[8 + n :]
-    arrays, end = {}, 0
-    for key, info in header.items():
-        try:
-            dtype = np.dtype(_DTYPES[info["dtype"]]).newbyteorder("<")
-            shape = tuple(int(s) for s in info["shape"])
-            start, stop = (int(o) for o in info["data_offsets"])
-        except (KeyError, TypeError, ValueError):
-            raise bad(f"tensor '{key}' has an invalid description {info!r}") from None
-        count = int(np.prod(shape)) if shape else 1
-        if not 0 <= start <= stop <= len(data) or stop - start != count * dtype.itemsize:
-            raise bad(f"tensor '{key}' (bytes {start}..{stop}) does not fit the {len(data)} data bytes "
-                      f"(truncated or corrupt)")
-        arrays[key] = np.frombuffer(data[start:stop], dtype=dtype, count=count).astype(dtype.newbyteorder("="))\
-            .reshape(shape)
-        end = max(end, stop)
-    if end != len(data):
-        raise bad(f"{len(data) - end} unexpected bytes after the tensors")
-    return arrays, metadata
+    def edge(self, e: Any, layers: Dict[str, Layer]) -> tuple:
+        ok = isinstance(e, list) and len(e) == 2 and all(
+            isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) and p[0] in layers and _is_int(p[1])
+            for p in e)
+        if ok:
+            (src, i), (dst, j) = e
+            ok = 0 <= i < layers[src].num_outputs and 0 <= j < layers[dst].num_inputs
+        if not ok:
+            raise self.bad(f"invalid connection {e!r}")
+        return tuple(e[0]), tuple(e[1])
 
 
-def load(path: Any) -> Dict[str, Any]:
-    """Load a checkpoint written by ``save``: a dict with ``"net"`` and the saved names."""
+def load(path: Any, *, custom_objects: Union[None, Mapping[str, Any], Iterable[Any]] = None) -> Dict[str, Any]:
+    """Load a checkpoint written by ``save``: a dict with ``"net"`` and the saved names.
+
+    ``custom_objects``: the custom layer classes, functions and classes the file may name,
+    as ``{name: object}`` (the name as saved, ``"module:qualname"``, or the bare qualname) or
+    a list of objects; in addition to dlarray's own and those registered with
+    :func:`register_custom`. A plain safetensors file gives a dict of numpy arrays."""
     path = os.fspath(path)
-    arrays, metadata = _read(path)
-    if metadata.get("format") != _FORMAT or "dlarray" not in metadata:
+    resolver = Resolver(path, custom_objects)
+    arrays, metadata = container.read(path)
+    fmt = metadata.get("format")
+    if not (isinstance(fmt, str) and fmt.startswith("dlarray-checkpoint-")):
         return dict(arrays)  # a plain safetensors file
-    try:
-        content = json.loads(metadata["dlarray"])
-    except json.JSONDecodeError as e:
-        raise CheckpointError(f"load: '{path}' has corrupt dlarray metadata ({e})") from None
-    reader = _Reader(path, arrays)
+    reader = _Reader(path, arrays, resolver)
+    text = metadata.get("dlarray")
+    if not isinstance(text, str):
+        raise reader.bad("the 'dlarray' metadata entry is missing")
+    content = container.parse_json(text, "the 'dlarray' metadata entry", reader.bad)
+    if not isinstance(content, dict):
+        raise reader.bad(f"the 'dlarray' metadata entry is a JSON {type(content).__name__}, not an object")
     try:
         return {k: reader.decode(v) for k, v in content.items()}
     except CheckpointError:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError, ImportError) as e:
-        raise CheckpointError(f"load: '{path}' has corrupt dlarray metadata ({type(e).__name__}: {e})") from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as e:
+        raise reader.bad(f"{type(e).__name__}: {e}") from None

@@ -6,8 +6,12 @@
 use dlarray_core::kernels::recurrent::{lstm_backward, lstm_forward, Activation, Dims, LstmSaved};
 use std::time::Instant;
 
+
+/// Reused buffers, as in the extension module.
+#[global_allocator]
+static ALLOCATOR: dlarray_core::memory::BlockCache = dlarray_core::memory::BlockCache::new();
+
 fn main() {
-    dlarray_core::memory::keep_freed_buffers();
     let d = Dims { c: 16, h: 128, b: 32, t: 50 };
     let val = |n: usize, scale: f32| -> Vec<f32> { (0..n).map(|i| ((i * 7919 % 1000) as f32 / 500.0 - 1.0) * scale).collect() };
     let (x, h0, c0) = (val(d.c * d.b * d.t, 1.0), val(d.h * d.b, 0.0), val(d.h * d.b, 0.0));

@@ -14,10 +14,14 @@ mod nn_ops;
 mod nn_recurrent;
 mod optim;
 
+/// This module's own Rust allocations reuse freed large buffers (the host process's allocator
+/// is left as it is).
+#[global_allocator]
+static ALLOCATOR: dlarray_core::memory::BlockCache = dlarray_core::memory::BlockCache::new();
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     dlarray_core::kernels::parallel::install_fork_hook();
-    dlarray_core::memory::keep_freed_buffers();
     m.add_class::<array::PyDlarray>()?;
     errors::register(m)?;
     functions::register(m)?;

@@ -49,11 +49,14 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .._core import FormatError, OptionError, dlarray
+from .._arguments import int_values, number, show
+from .._core import DTypeError, FormatError, OptionError, dlarray
 
 
 class Layer:
-    """Base class of every layer (built-in and custom)."""
+    """Base class of every layer (built-in and custom). A network with custom layers saves
+    as any other; to load it, pass the classes (``load(path, custom_objects=[MyLayer])``) or
+    register them once (``@register_custom`` on the class): a checkpoint never imports code."""
 
     #: MATLAB's names of the learnable parameters, in table order.
     learnable_parameters: Tuple[str, ...] = ()
@@ -156,11 +159,12 @@ def per_channel_shape(X: dlarray, channels: int) -> Tuple[int, ...]:
 
 
 def set_factors(layer: Layer, names: Sequence[str], learn: Sequence[Optional[float]], l2: Sequence[Optional[float]]) -> None:
+    who = type(layer).__name__
     for n, lr, l2f in zip(names, learn, l2):
         if lr is not None:
-            layer.learn_rate_factors[n] = float(lr)
+            layer.learn_rate_factors[n] = number(lr, f"learn-rate factor of {n}", who)
         if l2f is not None:
-            layer.l2_factors[n] = float(l2f)
+            layer.l2_factors[n] = number(l2f, f"L2 factor of {n}", who)
 
 
 def as_param(value: Any, layer: str, option: str) -> Optional[dlarray]:
@@ -169,7 +173,12 @@ def as_param(value: Any, layer: str, option: str) -> Optional[dlarray]:
         return None
     if isinstance(value, dlarray):
         return value
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError):
+        arr = np.asarray(None)
+    if arr.dtype.kind not in "biufc":
+        raise DTypeError(f"{layer}: {option} must be a numeric array, got {show(value)}")
     if arr.dtype.kind not in "fc":
         arr = arr.astype(np.float32)
     return dlarray(arr)
@@ -182,8 +191,25 @@ def check_shape(value: Optional[dlarray], shape: Tuple[int, ...], layer: str, pa
         raise ShapeError(f"{layer}: {parameter} has shape {tuple(value.shape)}, expected {tuple(shape)} for this input")
 
 
+def padding_list(padding: Any, layer: str) -> Any:
+    """A numeric padding option as nested lists of ints (checked in full when the layer runs:
+    its valid forms depend on the input's dims)."""
+    try:
+        arr = np.asarray(padding) if not isinstance(padding, (bytes, dict)) and padding is not None else None
+    except (ValueError, TypeError):
+        arr = None
+    if arr is None or arr.dtype.kind not in "iuf" or arr.ndim > 2:
+        raise OptionError(f"{layer}: padding must be a number, sizes, a (2, d) array or 'same', got {show(padding)}")
+    int_values(arr.reshape(-1), "padding", layer)
+    return arr.tolist()
+
+
 def to_tuple(value: Any, n: int, option: str, layer: str) -> Tuple[int, ...]:
-    arr = np.atleast_1d(np.asarray(value))
-    if arr.ndim != 1 or arr.size not in (1, n) or not np.all(np.mod(arr, 1) == 0) or np.any(arr < 1):
-        raise OptionError(f"{layer}: {option} must be a positive integer or {n} positive integers, got {value!r}")
-    return tuple(int(v) for v in (np.repeat(arr, n) if arr.size == 1 else arr))
+    bad = f"{layer}: {option} must be a positive integer or {n} positive integers, got {show(value)}"
+    try:
+        vals = int_values(value, option, layer)
+    except OptionError:
+        raise OptionError(bad) from None
+    if len(vals) not in (1, n) or any(v < 1 for v in vals):
+        raise OptionError(bad)
+    return tuple(vals * n if len(vals) == 1 else vals)

@@ -4,13 +4,17 @@ Options as MATLAB: ``num_inputs`` / ``num_outputs`` (default 1), ``formattable``
 False: ``fn`` receives unformatted arrays, and the outputs get the first input's format back
 when they have as many dims; True: ``fn`` receives and returns formatted dlarrays),
 ``description``. A network holding a ``functionLayer`` can be saved only if ``fn`` is a
-module-level function (it is stored by its import path, never pickled).
+module-level function (it is stored by name, never pickled); loading it back needs ``fn`` to
+be one of dlarray's own functions or passed to ``load(..., custom_objects=[fn])`` or
+registered with ``register_custom(fn)`` — a checkpoint never imports code
+(docs/checkpoints.md).
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
+from .._arguments import flag, integer
 from .._core import OptionError, dlarray, stripdims
 from .base import Layer
 
@@ -24,9 +28,11 @@ class FunctionLayer(Layer):
         if not callable(fn):
             raise OptionError(f"functionLayer: fn must be callable, got {type(fn).__name__}")
         self.fn = fn
-        self.num_inputs = int(num_inputs)
-        self.num_outputs = int(num_outputs)
-        self.formattable = bool(formattable)
+        self.num_inputs = integer(num_inputs, "num_inputs", "functionLayer")
+        self.num_outputs = integer(num_outputs, "num_outputs", "functionLayer")
+        self.formattable = flag(formattable, "formattable", "functionLayer")
+        if not isinstance(description, str):
+            raise OptionError(f"functionLayer: description must be a string, got {description!r}")
         self.description = description or f"Function ({getattr(fn, '__name__', 'fn')})"
 
     def predict(self, *xs):

@@ -212,7 +212,7 @@ def test_multiple_inputs_and_outputs():
     cat, r = net.predict(xa, xb)
     assert cat.shape == (6, 5) and cat.fmt == "CB"
     assert r.shape == (3, 5)
-    with pytest.raises(TypeError, match="2 inputs"):
+    with pytest.raises(OptionError, match="2 inputs"):
         net.predict(xa)
     with pytest.raises(FormatError, match="expected input format 'CB'"):
         net.predict(dlarray(xa, "CT"), xb)
@@ -223,7 +223,7 @@ def test_multiple_inputs_and_outputs():
 def test_network_without_input_layer_needs_example_inputs():
     net = dlnetwork([fullyConnectedLayer(3), reluLayer()])
     assert not net.initialized
-    with pytest.raises(RuntimeError, match="not initialized"):
+    with pytest.raises(OptionError, match="not initialized"):
         net.predict(dlarray(np.ones((4, 2), np.float32), "CB"))
     with pytest.raises(OptionError, match="example inputs"):
         net.initialize()
@@ -511,7 +511,7 @@ def test_output_names_option_and_editing_uninitializes():
     net.add_layers(dl.sigmoidLayer(name="extra"))
     net.connect_layers("relu", "extra")
     assert not net.initialized
-    with pytest.raises(RuntimeError, match="not initialized"):
+    with pytest.raises(OptionError, match="not initialized"):
         net.predict(np.zeros((2, 1), np.float32))
     net.initialize()
     assert net.learnables["fc", "Weights"] is weights   # initialize keeps values already set

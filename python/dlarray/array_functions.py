@@ -4,38 +4,37 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+import numpy as np
+
 from . import _core
+from ._arguments import as_dlarray, show
 from ._core import OptionError, dlarray
-
-
-def _dl(x: Any) -> dlarray:
-    return x if isinstance(x, dlarray) else dlarray(x)
 
 
 def sum(x: Any, axis: Any = None, keepdims: bool = False) -> dlarray:  # noqa: A001 - numpy's name
     """Sum over ``axis`` (None: all; an int, a tuple, or a format letter such as "S")."""
-    return _dl(x).sum(axis, keepdims)
+    return as_dlarray(x, "sum", "x").sum(axis, keepdims)
 
 
 def mean(x: Any, axis: Any = None, keepdims: bool = False) -> dlarray:
-    return _dl(x).mean(axis, keepdims)
+    return as_dlarray(x, "mean", "x").mean(axis, keepdims)
 
 
 def prod(x: Any, axis: Any = None, keepdims: bool = False) -> dlarray:
-    return _dl(x).prod(axis, keepdims)
+    return as_dlarray(x, "prod", "x").prod(axis, keepdims)
 
 
 def max(x: Any, axis: Any = None, keepdims: bool = False) -> dlarray:  # noqa: A001
     """Largest element over ``axis`` (for two arrays use ``maximum``)."""
-    return _dl(x).max(axis, keepdims)
+    return as_dlarray(x, "max", "x").max(axis, keepdims)
 
 
 def min(x: Any, axis: Any = None, keepdims: bool = False) -> dlarray:  # noqa: A001
-    return _dl(x).min(axis, keepdims)
+    return as_dlarray(x, "min", "x").min(axis, keepdims)
 
 
 def cumsum(x: Any, axis: Any = None, reverse: bool = False) -> dlarray:
-    return _dl(x).cumsum(axis, reverse)
+    return as_dlarray(x, "cumsum", "x").cumsum(axis, reverse)
 
 
 def norm(x: Any, ord: Optional[float] = 2, axis: Any = None, keepdims: bool = False) -> dlarray:
@@ -44,7 +43,9 @@ def norm(x: Any, ord: Optional[float] = 2, axis: Any = None, keepdims: bool = Fa
     The 2-norm of an all-zero vector has an undefined gradient (as in numpy/PyTorch's
     formula); it is NaN here.
     """
-    x = _dl(x)
+    x = as_dlarray(x, "norm", "x")
+    if ord is not None and (isinstance(ord, (bool, np.bool_)) or not isinstance(ord, (int, float, np.integer, np.floating))):
+        raise OptionError(f"norm: ord must be a positive number or inf, got {show(ord)}")
     a = abs(x)
     if ord is None or ord == 2:
         return (a * a).sum(axis, keepdims) ** 0.5
@@ -58,16 +59,30 @@ def norm(x: Any, ord: Optional[float] = 2, axis: Any = None, keepdims: bool = Fa
 
 
 def reshape(x: Any, *shape: Any, order: str = "C") -> dlarray:
-    return _dl(x).reshape(*shape, order=order)
+    return as_dlarray(x, "reshape", "x").reshape(*shape, order=order)
+
+
+def _axes(axes: Any, op: str) -> tuple:
+    """A permutation's axes as a tuple of ints (the core checks it is a permutation)."""
+    try:
+        items = tuple(axes)
+    except TypeError:
+        items = None
+    if items is None or isinstance(axes, (str, bytes)) or not all(
+        isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_)) for a in items
+    ):
+        raise OptionError(f"{op}: axes must be a sequence of 0-based ints, got {show(axes)}")
+    return tuple(int(a) for a in items)
 
 
 def permute(x: Any, axes: Any) -> dlarray:
     """MATLAB's ``permute`` with 0-based axes (numpy's ``transpose``)."""
-    return _dl(x).transpose(tuple(axes))
+    return as_dlarray(x, "permute", "x").transpose(_axes(axes, "permute"))
 
 
 def transpose(x: Any, axes: Any = None) -> dlarray:
-    return _dl(x).transpose() if axes is None else _dl(x).transpose(tuple(axes))
+    x = as_dlarray(x, "transpose", "x")
+    return x.transpose() if axes is None else x.transpose(_axes(axes, "transpose"))
 
 
 def concatenate(arrays: Any, axis: Any = 0) -> dlarray:

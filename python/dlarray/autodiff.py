@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Callable, Union
 
+import numpy as np
+
 from . import _core
-from ._core import AutodiffError, FormatError, dlarray
+from ._arguments import flag, show
+from ._core import AutodiffError, FormatError, OptionError, dlarray
 from ._tree import tree_leaves, tree_map, tree_replace
 
 
@@ -20,6 +23,8 @@ def dlfeval(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     or a learnables table) is traced; ``dlgradient`` inside ``fn`` differentiates with respect
     to them. The outputs come back untraced (MATLAB's behaviour). Nested calls work.
     """
+    if not callable(fn):
+        raise OptionError(f"dlfeval: the first argument must be a function to evaluate, got {show(fn)}")
     token = _core._trace_enter()
     try:
         traced_args = tree_map(lambda x: x._traced_leaf(), args)
@@ -45,6 +50,8 @@ def dlgradient(y: dlarray, *xs: Any, retain_data: bool = False, enable_higher_de
         raise AutodiffError(f"dlgradient: y must be a dlarray, got {type(y).__name__}")
     if not xs:
         raise AutodiffError("dlgradient: give at least one array to differentiate with respect to")
+    retain_data = flag(retain_data, "retain_data", "dlgradient")
+    enable_higher_derivatives = flag(enable_higher_derivatives, "enable_higher_derivatives", "dlgradient")
     groups = []
     for i, x in enumerate(xs):
         leaves = tree_leaves(x)
@@ -60,16 +67,31 @@ def dlgradient(y: dlarray, *xs: Any, retain_data: bool = False, enable_higher_de
     return out[0] if len(out) == 1 else tuple(out)
 
 
-def _operation_axis(u: dlarray, dim: Union[int, str], op: str) -> int:
+def _operation_axis(u: dlarray, x: dlarray, dim: Union[int, str], enable_higher_derivatives: bool, op: str,
+                    x_has_axis: bool = True) -> int:
+    """The 0-based axis ``dim`` names in ``u`` (and, if ``x_has_axis``, in ``x``), after
+    checking the arguments every derivative helper takes."""
+    if not isinstance(u, dlarray) or not isinstance(x, dlarray):
+        bad = u if not isinstance(u, dlarray) else x
+        raise AutodiffError(f"{op}: u and x must be dlarrays, got {type(bad).__name__}")
+    flag(enable_higher_derivatives, "enable_higher_derivatives", op)
     if isinstance(dim, str):
-        axes = _core.finddim(u, dim)
+        if len(dim) != 1 or dim.upper() not in "SCBTU":
+            raise FormatError(f"{op}: dim must be one format label (S, C, B, T or U) or a 0-based int, got {dim!r}")
+        axes = [i for i, c in enumerate(u.fmt) if c == dim.upper()]
         if len(axes) != 1:
-            raise FormatError(f"{op}: dim '{dim}' must name exactly one dimension of format '{u.fmt}'")
-        return axes[0]
-    nd = u.ndim
-    if not -nd <= dim < nd:
-        raise FormatError(f"{op}: dim {dim} is out of range for shape {u.shape}")
-    return dim % nd
+            raise FormatError(f"{op}: dim '{dim}' must name exactly one dimension of format '{u.fmt}' (shape {tuple(u.shape)})")
+        axis = axes[0]
+    else:
+        if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
+            raise OptionError(f"{op}: dim must be a format label or a 0-based int, got {show(dim)}")
+        nd = u.ndim
+        if not -nd <= dim < nd:
+            raise FormatError(f"{op}: dim {dim} is out of range for shape {tuple(u.shape)}")
+        axis = int(dim) % nd
+    if x_has_axis and axis >= x.ndim:
+        raise _core.ShapeError(f"{op}: x of shape {tuple(x.shape)} has no dim {axis} (u has shape {tuple(u.shape)})")
+    return axis
 
 
 def _component(u: dlarray, axis: int, i: int) -> dlarray:
@@ -85,7 +107,9 @@ def dljacobian(u: dlarray, x: dlarray, dim: Union[int, str], enable_higher_deriv
     shape ``(u.shape[dim], *x.shape)``: ``J[i, ...]`` is the gradient of component ``i`` of
     ``u`` (summed over observations, which are independent) with respect to ``x``.
     """
-    axis = _operation_axis(u, dim, "dljacobian")
+    axis = _operation_axis(u, x, dim, enable_higher_derivatives, "dljacobian", x_has_axis=False)
+    if u.shape[axis] == 0:
+        return dlarray(np.zeros((0,) + tuple(x.shape), dtype=x.dtype))
     rows = [
         _core.stripdims(dlgradient(_component(u, axis, i).sum(), x, enable_higher_derivatives=enable_higher_derivatives, retain_data=True))
         for i in range(u.shape[axis])
@@ -95,7 +119,7 @@ def dljacobian(u: dlarray, x: dlarray, dim: Union[int, str], enable_higher_deriv
 
 def dldivergence(u: dlarray, x: dlarray, dim: Union[int, str], enable_higher_derivatives: bool = True) -> dlarray:
     """Divergence ``sum_i du_i/dx_i`` per observation; the ``dim`` axis is reduced to size 1."""
-    axis = _operation_axis(u, dim, "dldivergence")
+    axis = _operation_axis(u, x, dim, enable_higher_derivatives, "dldivergence")
     if u.shape[axis] != x.shape[axis]:
         raise _core.ShapeError(
             f"dldivergence: u and x must have the same size along dim {dim}, got shapes {u.shape} and {x.shape}"
@@ -105,12 +129,12 @@ def dldivergence(u: dlarray, x: dlarray, dim: Union[int, str], enable_higher_der
         g = dlgradient(_component(u, axis, i).sum(), x, enable_higher_derivatives=enable_higher_derivatives, retain_data=True)
         term = _component(g, axis, i)
         total = term if total is None else total + term
-    return total
+    return _empty_sum(x, axis) if total is None else total
 
 
 def dllaplacian(u: dlarray, x: dlarray, dim: Union[int, str], enable_higher_derivatives: bool = True) -> dlarray:
     """Laplacian ``sum_i d²u/dx_i²`` per observation of a one-channel ``u``."""
-    axis = _operation_axis(u, dim, "dllaplacian")
+    axis = _operation_axis(u, x, dim, enable_higher_derivatives, "dllaplacian")
     if u.shape[axis] != 1:
         raise _core.ShapeError(f"dllaplacian: u must have one component along dim {dim}, got shape {u.shape}")
     g = dlgradient(u.sum(), x, enable_higher_derivatives=True, retain_data=True)
@@ -119,4 +143,11 @@ def dllaplacian(u: dlarray, x: dlarray, dim: Union[int, str], enable_higher_deri
         h = dlgradient(_component(g, axis, i).sum(), x, enable_higher_derivatives=enable_higher_derivatives, retain_data=True)
         term = _component(h, axis, i)
         total = term if total is None else total + term
-    return total
+    return _empty_sum(x, axis) if total is None else total
+
+
+def _empty_sum(x: dlarray, axis: int) -> dlarray:
+    """The sum of no components: zeros shaped like one component of ``x`` along ``axis``."""
+    shape = tuple(1 if a == axis else s for a, s in enumerate(x.shape))
+    z = np.zeros(shape, dtype=x.dtype)
+    return dlarray(z, x.fmt) if x.fmt else dlarray(z)

@@ -4,10 +4,9 @@ inverted dropout in ``forward``, the identity in ``predict``)."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from .._arguments import choice, number
 from .._core import OptionError
 from .base import Layer
 
@@ -39,9 +38,7 @@ class LeakyReLULayer(Layer):
 
     def __init__(self, scale: float = 0.01, *, name: str = ""):
         super().__init__(name)
-        if not isinstance(scale, (int, float, np.integer, np.floating)) or not math.isfinite(float(scale)):
-            raise OptionError(f"leakyReluLayer: scale must be a finite number, got {scale!r}")
-        self.scale = float(scale)
+        self.scale = number(scale, "scale", "leakyReluLayer")
 
     def predict(self, X):
         return _nn().leakyrelu(X, self.scale)
@@ -55,9 +52,7 @@ class GELULayer(Layer):
 
     def __init__(self, *, approximation: str = "none", name: str = ""):
         super().__init__(name)
-        if approximation not in ("none", "tanh"):
-            raise OptionError(f"geluLayer: approximation must be 'none' or 'tanh', got {approximation!r}")
-        self.approximation = approximation
+        self.approximation = choice(approximation, ("none", "tanh"), "approximation", "geluLayer")
 
     def predict(self, X):
         return _nn().gelu(X, self.approximation)

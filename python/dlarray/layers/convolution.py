@@ -15,7 +15,7 @@ import numpy as np
 
 from .._core import OptionError, ShapeError
 from . import initializers
-from .base import Layer, as_param, channel_size, check_shape, set_factors, to_tuple
+from .base import Layer, as_param, channel_size, check_shape, padding_list, set_factors, to_tuple
 
 
 def _nn():
@@ -36,7 +36,7 @@ class _ConvolutionBase(Layer):
         who = type(self).__name__
         d = self.ndims
         self.filter_size = to_tuple(filter_size, d, "filter_size", who)
-        if not isinstance(num_filters, (int, np.integer)) or num_filters < 1:
+        if isinstance(num_filters, (bool, np.bool_)) or not isinstance(num_filters, (int, np.integer)) or num_filters < 1:
             raise OptionError(f"{who}: num_filters must be a positive integer, got {num_filters!r}")
         self.num_filters = int(num_filters)
         self.stride = to_tuple(stride, d, "stride", who)
@@ -47,12 +47,14 @@ class _ConvolutionBase(Layer):
                                   + (" or 'causal'" if d == 1 else "") + f", got '{padding}'")
             padding = padding.lower()
         else:
-            padding = np.asarray(padding).tolist()
+            padding = padding_list(padding, who)
         self.padding = padding
         self.padding_value = padding_value
-        if num_channels != "auto" and (not isinstance(num_channels, (int, np.integer)) or num_channels < 1):
+        auto = isinstance(num_channels, str) and num_channels == "auto"
+        if not auto and (isinstance(num_channels, (bool, np.bool_)) or not isinstance(num_channels, (int, np.integer))
+                         or num_channels < 1):
             raise OptionError(f"{who}: num_channels must be 'auto' or a positive integer, got {num_channels!r}")
-        self.num_channels = num_channels if num_channels == "auto" else int(num_channels)
+        self.num_channels = "auto" if auto else int(num_channels)
         self.weights_initializer = initializers.check_initializer(weights_initializer, "weights_initializer", who)
         self.bias_initializer = initializers.check_initializer(bias_initializer, "bias_initializer", who)
         self.Weights = as_param(weights, who, "weights")
@@ -143,7 +145,7 @@ class GroupedConvolution2DLayer(_ConvolutionBase):
                 raise OptionError(f"groupedConvolution2dLayer: num_groups must be a positive integer or "
                                   f"'channel-wise', got '{num_groups}'")
             num_groups = "channel-wise"
-        elif not isinstance(num_groups, (int, np.integer)) or num_groups < 1:
+        elif isinstance(num_groups, (bool, np.bool_)) or not isinstance(num_groups, (int, np.integer)) or num_groups < 1:
             raise OptionError(f"groupedConvolution2dLayer: num_groups must be a positive integer, got {num_groups!r}")
         self.num_groups = num_groups if isinstance(num_groups, str) else int(num_groups)
         self._groups: Optional[int] = None if isinstance(num_groups, str) else int(num_groups)
@@ -195,7 +197,7 @@ class TransposedConvolution2DLayer(_ConvolutionBase):
                 raise OptionError(f"transposedConv2dLayer: cropping must be a number, sizes or 'same', got '{cropping}'")
             cropping = "same"
         else:
-            cropping = np.asarray(cropping).tolist()
+            cropping = padding_list(cropping, "transposedConv2dLayer")
         self.cropping = cropping
 
     def _weight_shape(self, channels: int) -> Tuple[int, ...]:

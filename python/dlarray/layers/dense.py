@@ -25,7 +25,7 @@ def _nn():
 
 
 def _positive(value, option, who):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)) or value < 1:
         raise OptionError(f"{who}: {option} must be a positive integer, got {value!r}")
     return int(value)
 
@@ -43,7 +43,8 @@ class FullyConnectedLayer(Layer):
         super().__init__(name)
         who = "fullyConnectedLayer"
         self.output_size = _positive(output_size, "output_size", who)
-        self.input_size = input_size if input_size == "auto" else _positive(input_size, "input_size", who)
+        auto = isinstance(input_size, str) and input_size == "auto"
+        self.input_size = "auto" if auto else _positive(input_size, "input_size", who)
         self.weights_initializer = initializers.check_initializer(weights_initializer, "weights_initializer", who)
         self.bias_initializer = initializers.check_initializer(bias_initializer, "bias_initializer", who)
         self.Weights = as_param(weights, who, "weights")

@@ -28,7 +28,7 @@ from typing import Any, Callable, Tuple, Union
 
 import numpy as np
 
-from .._core import OptionError, ShapeError, dlarray, extractdata
+from .._core import DTypeError, OptionError, ShapeError, dlarray, extractdata
 
 Initializer = Union[str, Callable[[Tuple[int, ...]], Any]]
 
@@ -59,7 +59,12 @@ def initialize(init: Initializer, shape: Tuple[int, ...], fan_in: int = 1, fan_o
     shape = tuple(int(s) for s in shape)
     if callable(init):
         value = init(shape)
-        data = extractdata(value) if isinstance(value, dlarray) else np.asarray(value)
+        try:
+            data = extractdata(value) if isinstance(value, dlarray) else np.asarray(value)
+        except (ValueError, TypeError):
+            data = np.asarray(None)
+        if data.dtype.kind not in "biuf":
+            raise DTypeError(f"{layer}: the initializer returned {type(value).__name__} of dtype {data.dtype}, not real numbers")
         if tuple(data.shape) != shape and data.size == int(np.prod(shape)) and data.ndim <= 1:
             data = data.reshape(shape)
         if tuple(data.shape) != shape:
@@ -67,10 +72,10 @@ def initialize(init: Initializer, shape: Tuple[int, ...], fan_in: int = 1, fan_o
         return dlarray(np.asarray(data, dtype=dtype))
     name = init.lower()
     if name == "glorot":
-        a = np.sqrt(6.0 / (fan_in + fan_out))
+        a = np.sqrt(6.0 / max(fan_in + fan_out, 1))  # no fan at all: a zero-size parameter
         data = np.random.uniform(-a, a, shape)
     elif name == "he":
-        data = np.random.standard_normal(shape) * np.sqrt(2.0 / fan_in)
+        data = np.random.standard_normal(shape) * np.sqrt(2.0 / max(fan_in, 1))
     elif name == "orthogonal":
         data = _orthogonal(shape)
     elif name == "narrow-normal":

@@ -23,7 +23,8 @@ from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .._core import FormatError, OptionError, ShapeError, dlarray
+from .._arguments import int_values, integer, show
+from .._core import DTypeError, FormatError, OptionError, ShapeError, dlarray
 from .base import Layer
 
 _NORMALIZATIONS = ("zerocenter", "zscore", "rescale-symmetric", "rescale-zero-one", "none")
@@ -39,7 +40,7 @@ class InputLayer(Layer):
     def __init__(self, input_size: Sequence[int], normalization: Union[str, Callable], name: str,
                  mean=None, standard_deviation=None, min=None, max=None):  # noqa: A002 - MATLAB names
         super().__init__(name)
-        self.input_size = tuple(int(s) for s in input_size)
+        self.input_size = tuple(int_values(input_size, "input_size", type(self).__name__))
         if any(s < 1 for s in self.input_size):
             raise OptionError(f"{type(self).__name__}: input_size must be positive, got {input_size}")
         if not callable(normalization):
@@ -48,10 +49,11 @@ class InputLayer(Layer):
                                   f"or a callable, got {normalization!r}")
             normalization = normalization.lower()
         self.normalization = normalization
-        self.mean = _stat(mean)
-        self.standard_deviation = _stat(standard_deviation)
-        self.min = _stat(min)
-        self.max = _stat(max)
+        who = type(self).__name__
+        self.mean = _stat(mean, "mean", who)
+        self.standard_deviation = _stat(standard_deviation, "standard_deviation", who)
+        self.min = _stat(min, "min", who)
+        self.max = _stat(max, "max", who)
 
     @property
     def input_names(self):
@@ -78,7 +80,12 @@ class InputLayer(Layer):
         """The network input as a dlarray with this layer's format, sizes checked."""
         who = f"{type(self).__name__} '{self.name}'"
         if not isinstance(X, dlarray):
-            X = np.asarray(X)
+            try:
+                X = np.asarray(X)
+            except (ValueError, TypeError):
+                X = np.asarray(None)
+            if X.dtype.kind not in "biufc":
+                raise DTypeError(f"{who}: the input must be numeric data, got dtype {X.dtype}")
             X = dlarray(X if X.dtype.kind in "fc" else X.astype(np.float32))
         if not X.fmt:
             if X.ndim > len(self.fmt) or X.ndim < len(self.input_size):
@@ -128,12 +135,16 @@ def _needs(norm: str, stat: str) -> bool:
         .__contains__(stat)
 
 
-def _stat(value: Any) -> Optional[np.ndarray]:
+def _stat(value: Any, name: str, layer: str) -> Optional[np.ndarray]:
     if value is None:
         return None
-    if isinstance(value, dlarray):
-        value = np.asarray(value)
-    return np.asarray(value, dtype=np.float32)
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError):
+        arr = np.asarray(None)
+    if arr.dtype.kind not in "biuf":
+        raise DTypeError(f"{layer}: {name} must be real numbers, got {show(value)}")
+    return arr.astype(np.float32)
 
 
 class ImageInputLayer(InputLayer):
@@ -146,7 +157,7 @@ class ImageInputLayer(InputLayer):
 
     def __init__(self, input_size: Sequence[int], normalization: Union[str, Callable] = "zerocenter",
                  name: str = "", mean=None, standard_deviation=None, min=None, max=None):  # noqa: A002
-        size = tuple(input_size)
+        size = tuple(int_values(input_size, "input_size", "imageInputLayer"))
         if len(size) == 2:
             size = size + (1,)
         if len(size) != 3:
@@ -163,7 +174,8 @@ class FeatureInputLayer(InputLayer):
 
     def __init__(self, num_features: int, normalization: Union[str, Callable] = "none", name: str = "",
                  mean=None, standard_deviation=None, min=None, max=None):  # noqa: A002
-        super().__init__((int(num_features),), normalization, name, mean, standard_deviation, min, max)
+        super().__init__((integer(num_features, "num_features", "featureInputLayer"),), normalization, name, mean,
+                         standard_deviation, min, max)
 
 
 class SequenceInputLayer(InputLayer):
@@ -175,11 +187,11 @@ class SequenceInputLayer(InputLayer):
 
     def __init__(self, input_size: Union[int, Sequence[int]], normalization: Union[str, Callable] = "none",
                  name: str = "", min_length: int = 1, mean=None, standard_deviation=None, min=None, max=None):  # noqa: A002
-        size = (int(input_size),) if np.ndim(input_size) == 0 else tuple(int(s) for s in input_size)
+        size = tuple(int_values(input_size, "input_size", "sequenceInputLayer"))
         if len(size) not in (1, 3):
             raise OptionError(f"sequenceInputLayer: input_size must be an int or (h, w, c), got {input_size}")
         super().__init__(size, normalization, name, mean, standard_deviation, min, max)
-        self.min_length = int(min_length)
+        self.min_length = integer(min_length, "min_length", "sequenceInputLayer")
 
     @property
     def fmt(self) -> str:  # type: ignore[override]

@@ -14,6 +14,7 @@ from typing import Union
 
 import numpy as np
 
+from .._arguments import number
 from .._core import OptionError
 from . import initializers
 from .base import Layer, as_param, channel_size, check_shape, per_channel_shape, set_factors
@@ -30,9 +31,7 @@ def _vector(p):
 
 
 def _check_epsilon(epsilon, who: str) -> float:
-    if not isinstance(epsilon, (int, float, np.integer, np.floating)) or not float(epsilon) > 0:
-        raise OptionError(f"{who}: epsilon must be a positive number, got {epsilon!r}")
-    return float(epsilon)
+    return number(epsilon, "epsilon", who, positive=True)
 
 
 class _AffineNormalization(Layer):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._core import OptionError
-from .base import Layer, to_tuple
+from .base import Layer, padding_list, to_tuple
 
 
 def _nn():
@@ -25,7 +25,7 @@ def _padding(padding, who):
         if padding.lower() != "same":
             raise OptionError(f"{who}: padding must be a number, sizes or 'same', got '{padding}'")
         return "same"
-    return np.asarray(padding).tolist()
+    return padding_list(padding, who)
 
 
 class _Pooling(Layer):
@@ -70,7 +70,8 @@ class AveragePooling2DLayer(_Pooling):
 
     def __init__(self, pool_size, *, stride=1, padding=0, padding_value=0, name=""):
         super().__init__(pool_size, stride=stride, padding=padding, name=name)
-        if not (padding_value == 0 or (isinstance(padding_value, str) and padding_value.lower() == "mean")):
+        is_zero = isinstance(padding_value, (int, float, np.integer, np.floating)) and padding_value == 0
+        if not (is_zero or (isinstance(padding_value, str) and padding_value.lower() == "mean")):
             raise OptionError(f"averagePooling2dLayer: padding_value must be 0 or 'mean', got {padding_value!r}")
         self.padding_value = padding_value
 

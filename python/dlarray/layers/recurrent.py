@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._arguments import choice, flag
 from .._core import OptionError, ShapeError, dlarray, stripdims
 from . import initializers
 from .base import Layer, as_param, channel_size, check_shape, set_factors
@@ -64,11 +65,8 @@ class _Recurrent(Layer):
 
     def _activations(self, state: str, gate: str) -> None:
         who = type(self).__name__
-        if state not in ("tanh", "softsign", "relu"):
-            raise OptionError(f"{who}: state_activation_function must be 'tanh', 'softsign' or 'relu', got {state!r}")
-        if gate not in ("sigmoid", "hard-sigmoid"):
-            raise OptionError(f"{who}: gate_activation_function must be 'sigmoid' or 'hard-sigmoid', got {gate!r}")
-        self.state_activation_function, self.gate_activation_function = state, gate
+        self.state_activation_function = choice(state, ("tanh", "softsign", "relu"), "state_activation_function", who)
+        self.gate_activation_function = choice(gate, ("sigmoid", "hard-sigmoid"), "gate_activation_function", who)
 
     def _activation_options(self):
         return {"state_activation_function": self.state_activation_function,
@@ -91,7 +89,7 @@ class _Recurrent(Layer):
         for p in self.state_parameters:
             if getattr(self, p) is None:
                 setattr(self, p, initializers.initialize("zeros", (h, 1), dtype=X.dtype, layer=who))
-            elif getattr(self, p).shape[0] != h:
+            elif getattr(self, p).ndim not in (1, 2) or getattr(self, p).shape[0] != h:
                 raise ShapeError(f"{who}: {p} has shape {tuple(getattr(self, p).shape)}, expected ({h}, N)")
 
     def reset_state(self) -> None:
@@ -140,7 +138,7 @@ class LSTMLayer(_Recurrent):
                  input_weights_learn_rate_factor=1.0, recurrent_weights_learn_rate_factor=1.0,
                  bias_learn_rate_factor=1.0, input_weights_l2_factor=1.0, recurrent_weights_l2_factor=1.0,
                  bias_l2_factor=0.0, has_state_inputs=False, has_state_outputs=False, name=""):
-        if has_state_inputs or has_state_outputs:
+        if flag(has_state_inputs, "has_state_inputs", "lstmLayer") or flag(has_state_outputs, "has_state_outputs", "lstmLayer"):
             raise OptionError("lstmLayer: has_state_inputs/has_state_outputs are not supported; use the functional "
                               "lstm in a custom layer")
         super().__init__(num_hidden_units, output_mode, input_weights_initializer, recurrent_weights_initializer,
@@ -174,8 +172,7 @@ class GRULayer(_Recurrent):
                  bias_learn_rate_factor=1.0, input_weights_l2_factor=1.0, recurrent_weights_l2_factor=1.0,
                  bias_l2_factor=0.0, name=""):
         modes = ("after-multiplication", "before-multiplication", "recurrent-bias-after-multiplication")
-        if reset_gate_mode not in modes:
-            raise OptionError(f"gruLayer: reset_gate_mode must be one of {list(modes)}, got {reset_gate_mode!r}")
+        reset_gate_mode = choice(reset_gate_mode, modes, "reset_gate_mode", "gruLayer")
         super().__init__(num_hidden_units, output_mode, input_weights_initializer, recurrent_weights_initializer,
                          bias_initializer, input_weights, recurrent_weights, bias, hidden_state,
                          (input_weights_learn_rate_factor, recurrent_weights_learn_rate_factor, bias_learn_rate_factor,

@@ -34,11 +34,18 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .._core import OptionError, ShapeError, dlarray
+from .. import _core
+from .._arguments import flag
+from .._core import DTypeError, OptionError, ShapeError, dlarray
 from ..layers.base import Layer
 from . import graph
 from .graph import Connection, Port
 from .table import Table
+
+
+#: The library's own errors, which a network re-raises with the failing layer's name.
+_TYPED = tuple(getattr(_core, n) for n in ("ShapeError", "FormatError", "OptionError", "DTypeError", "DlIndexError",
+                                           "AutodiffError", "InternalError", "OutOfMemoryError") if hasattr(_core, n))
 
 
 def _is_input(layer: Layer) -> bool:
@@ -132,17 +139,21 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
 
     @output_names.setter
     def output_names(self, names: Sequence[str]) -> None:
-        names = [names] if isinstance(names, str) else list(names)
+        names = _names(names, "output_names")
         for n in names:
             self._parse_output(n)
         self._output_names = names
 
     def _parse_output(self, text: str) -> Port:
+        if not isinstance(text, str):
+            raise OptionError(f"dlnetwork: a layer output must be named by a string, got {text!r}")
         layer = text.partition("/")[0]
         names = self._layers[layer].output_names if layer in self._layers else []
         return graph.parse_port(text, names, "out", self._layers)
 
     def _parse_input(self, text: str) -> Port:
+        if not isinstance(text, str):
+            raise OptionError(f"dlnetwork: a layer input must be named by a string, got {text!r}")
         layer = text.partition("/")[0]
         names = self._layers[layer].input_names if layer in self._layers else []
         return graph.parse_port(text, names, "in", self._layers)
@@ -153,7 +164,7 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
         layers = [layers] if isinstance(layers, Layer) else list(layers)
         for l in layers:
             if not isinstance(l, Layer):
-                raise TypeError(f"dlnetwork: expected Layer objects, got {type(l).__name__}")
+                raise DTypeError(f"dlnetwork: expected Layer objects, got {type(l).__name__}")
         given = [l.name for l in layers if l.name]
         clash = [n for n in given if n in self._layers] + [n for n in set(given) if given.count(n) > 1]
         if clash:
@@ -177,7 +188,11 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
             if existing == d:
                 raise OptionError(f"dlnetwork: input '{destination}' is already connected; disconnect it first")
         self._edges.append((s, d))
-        graph.topological_order(list(self._layers), self._edges)  # reject cycles now
+        try:
+            graph.topological_order(list(self._layers), self._edges)  # reject cycles now
+        except OptionError:
+            self._edges.pop()
+            raise
         self._changed()
         return self
 
@@ -190,7 +205,7 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
         return self
 
     def remove_layers(self, names: Union[str, Sequence[str]]) -> "dlnetwork":
-        names = [names] if isinstance(names, str) else list(names)
+        names = list(dict.fromkeys(_names(names, "remove_layers")))
         for n in names:
             if n not in self._layers:
                 raise OptionError(f"dlnetwork: no layer named '{n}'; layers: {list(self._layers)}")
@@ -207,7 +222,9 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
         old inputs go to the first new layer, its outputs come from the last)."""
         if name not in self._layers:
             raise OptionError(f"dlnetwork: no layer named '{name}'; layers: {list(self._layers)}")
-        layers = [layers] if isinstance(layers, Layer) else list(layers)
+        layers = [layers] if isinstance(layers, Layer) else list(layers) if isinstance(layers, (list, tuple)) else None
+        if not layers or not all(isinstance(l, Layer) for l in layers):
+            raise OptionError(f"dlnetwork.replace_layer: the replacement must be a layer or a non-empty list of layers")
         incoming = [(s, d[1]) for s, d in self._edges if d[0] == name]
         outgoing = [(s[1], d) for s, d in self._edges if s[0] == name]
         order = list(self._layers)
@@ -261,7 +278,7 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
 
     def _assign(self, table: Table, kind: str, check: bool) -> None:
         if not isinstance(table, Table):
-            raise TypeError(f"dlnetwork: expected a learnables/state Table, got {type(table).__name__}")
+            raise DTypeError(f"dlnetwork: expected a learnables/state Table, got {type(table).__name__}")
         updates: Dict[str, Dict[str, Any]] = {}
         for layer, parameter, value in table:
             l = self._layers.get(layer)
@@ -360,7 +377,7 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
         return self
 
     def _run(self, inputs: Sequence[Any], training: bool, initialize: bool = False,
-             wanted: Optional[List[Port]] = None):
+             wanted: Optional[List[Port]] = None, method: str = "initialize"):
         """Evaluate the graph; returns (outputs of every evaluated layer, new state values)."""
         ports = self._input_ports()
         order = graph.topological_order(list(self._layers), self._edges)
@@ -389,11 +406,15 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
                     else:
                         s = sources[(n, i)]
                         xs.append(values[s[0]][s[1]])
-            if initialize:
-                layer = layer._with()
-                layer.initialize(*xs)
-                self._layers[n] = layer
-            result = layer.forward(*xs) if training else layer.predict(*xs)
+            try:
+                if initialize:
+                    layer = layer._with()
+                    layer.initialize(*xs)
+                    self._layers[n] = layer
+                result = layer.forward(*xs) if training else layer.predict(*xs)
+            except _TYPED as e:
+                # The op's own error, told where in the network it happened.
+                raise type(e)(f"dlnetwork.{method}: layer '{n}' ({type(layer).__name__}): {e}") from e
             outs, states = _split(result, layer)
             values[n] = outs
             if states is not None:
@@ -406,16 +427,17 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
 
     def _evaluate(self, args: Sequence[Any], training: bool, outputs: Any, return_state: bool, method: str):
         if not self._initialized:
-            raise RuntimeError(f"dlnetwork.{method}: the network is not initialized; call net.initialize()"
-                               + (" with example inputs" if any(p[1] >= 0 for p in self._input_ports()) else ""))
+            raise OptionError(f"dlnetwork.{method}: the network is not initialized; call net.initialize()"
+                              + (" with example inputs" if any(p[1] >= 0 for p in self._input_ports()) else ""))
         ports = self._input_ports()
         if len(args) != len(ports):
-            raise TypeError(f"dlnetwork.{method}: the network has {len(ports)} inputs {self.input_names}, "
-                            f"got {len(args)}")
-        single = isinstance(outputs, str)
-        wanted = self._output_ports() if outputs is None else \
-            [self._parse_output(o) for o in ([outputs] if single else list(outputs))]
-        values, new_state = self._run(args, training, wanted=wanted)
+            raise OptionError(f"dlnetwork.{method}: the network has {len(ports)} inputs {self.input_names}, "
+                              f"got {len(args)}")
+        flag(return_state, "return_state", f"dlnetwork.{method}")
+        wanted = self._output_ports() if outputs is None else [self._parse_output(o) for o in _names(outputs, method)]
+        if not wanted:
+            raise OptionError(f"dlnetwork.{method}: no outputs to compute (outputs={outputs!r})")
+        values, new_state = self._run(args, training, wanted=wanted, method=method)
         ys = [values[n][i] for n, i in wanted]
         if return_state:
             state = self.state
@@ -441,6 +463,14 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
 
     def __str__(self) -> str:
         return self.__repr__()
+
+
+def _names(names: Any, method: str) -> List[str]:
+    """A layer or port name, or a sequence of them, as a list of strings."""
+    items = [names] if isinstance(names, str) else list(names) if isinstance(names, (list, tuple)) else None
+    if items is None or not all(isinstance(n, str) for n in items):
+        raise OptionError(f"dlnetwork.{method}: expected a name or a list of names, got {names!r}")
+    return items
 
 
 def _split(result: Any, layer: Layer):

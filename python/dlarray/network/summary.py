@@ -35,7 +35,12 @@ def summary(net) -> str:
         params = []
         for p in layer.learnable_parameters:
             v = getattr(layer, p, None)
-            params.append(f"{p} {'x'.join(map(str, v.shape))}" if v is not None else f"{p} (unset)")
+            if v is None:
+                params.append(f"{p} (unset)")
+            elif hasattr(v, "shape"):
+                params.append(f"{p} {'x'.join(map(str, v.shape))}")
+            else:  # a value the user assigned that is not an array; the summary still shows it
+                params.append(f"{p} {type(v).__name__}")
         rows.append([str(i), name, layer.description, act or "-", ", ".join(params) or "-"])
     header = ["#", "Name", "Type", "Activations", "Learnables"]
     widths = [max(len(h), *(len(r[k]) for r in rows)) if rows else len(h) for k, h in enumerate(header)]

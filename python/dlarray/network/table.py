@@ -25,6 +25,8 @@ from typing import Any, Callable, Iterator, List, NamedTuple, Optional, Sequence
 
 import numpy as np
 
+from .._core import DlIndexError, DTypeError, OptionError, ShapeError
+
 
 class TableRow(NamedTuple):
     """One row of a learnables/state table."""
@@ -42,16 +44,16 @@ class Table:
     def __init__(self, layer: Sequence[str] = (), parameter: Sequence[str] = (), value: Sequence[Any] = ()):
         layer, parameter, value = list(layer), list(parameter), list(value)
         if not len(layer) == len(parameter) == len(value):
-            raise ValueError(
+            raise ShapeError(
                 f"Table: the columns must have the same length, got layer {len(layer)}, "
                 f"parameter {len(parameter)}, value {len(value)}"
             )
         index = {}
         for i, key in enumerate(zip(layer, parameter)):
             if not all(isinstance(k, str) for k in key):
-                raise TypeError(f"Table: layer and parameter names must be strings, got {key!r}")
+                raise OptionError(f"Table: layer and parameter names must be strings, got {key!r}")
             if key in index:
-                raise ValueError(f"Table: duplicate row (layer '{key[0]}', parameter '{key[1]}')")
+                raise OptionError(f"Table: duplicate row (layer '{key[0]}', parameter '{key[1]}')")
             index[key] = i
         self._layer, self._parameter, self._value, self._index = layer, parameter, value, index
 
@@ -96,17 +98,17 @@ class Table:
             if key not in self._index:
                 raise KeyError(f"Table: no row with layer '{key[0]}' and parameter '{key[1]}'; rows: {self.keys()}")
             return self._index[key]
-        raise TypeError(
+        raise DlIndexError(
             f"Table: index with (layer, parameter) names, an int row number or a layer name, got {key!r}"
         )
 
     def __getitem__(self, key: Any) -> Any:
         """``t["conv", "Weights"]`` → the value; ``t[i]`` → row i (a ``TableRow``); ``t["conv"]``
         → a table of that layer's rows (MATLAB's ``t(t.Layer == "conv", :)``)."""
-        if isinstance(key, (int, np.integer)):
+        if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)):
             n = len(self)
             if not -n <= key < n:
-                raise IndexError(f"Table: row {key} out of range for a table of {n} rows")
+                raise DlIndexError(f"Table: row {key} out of range for a table of {n} rows")
             return TableRow(self._layer[key], self._parameter[key], self._value[key])
         if isinstance(key, str):
             rows = [r for r in self if r.layer == key]
@@ -134,7 +136,7 @@ class Table:
         """A table with the same rows and new values (in row order)."""
         values = list(values)
         if len(values) != len(self):
-            raise ValueError(f"Table.replace: expected {len(self)} values, got {len(values)}")
+            raise ShapeError(f"Table.replace: expected {len(self)} values, got {len(values)}")
         return Table(self._layer, self._parameter, values)
 
     def map(self, fn: Callable[[Any], Any]) -> "Table":
@@ -197,4 +199,4 @@ def _values_equal(a: Any, b: Any) -> bool:
 def as_table(obj: Any, what: str) -> Optional[Table]:
     if obj is None or isinstance(obj, Table):
         return obj
-    raise TypeError(f"{what} must be a learnables/state Table, got {type(obj).__name__}")
+    raise DTypeError(f"{what} must be a learnables/state Table, got {type(obj).__name__}")

@@ -9,9 +9,10 @@ layout: its output is unformatted and laid out in the order ``data_format`` gave
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
-from .._core import FormatError, dlarray, stripdims
+from .._arguments import show
+from .._core import DTypeError, FormatError, dlarray, stripdims
 
 _LABELS = set("SCBTU")
 
@@ -38,27 +39,37 @@ class Layout:
         return self.axes("S")
 
 
-def layout_of(x: dlarray, data_format: Optional[str], op: str) -> Layout:
-    """The layout of ``x``: its format, or ``data_format`` for an unformatted array."""
-    if not isinstance(x, dlarray):
-        raise TypeError(f"{op}: expected a dlarray input, got {type(x).__name__}")
-    if x.fmt:
-        if data_format is not None and data_format != "" and data_format.upper() != x.fmt:
-            raise FormatError(f"{op}: data_format='{data_format}' given for an input already formatted '{x.fmt}'")
-        return Layout(x.fmt, True)
-    if not data_format:
-        raise FormatError(f"{op}: the input (shape {x.shape}) is unformatted: give it a format or pass data_format=")
-    fmt = data_format.upper()
-    if any(c not in _LABELS for c in fmt):
-        raise FormatError(f"{op}: invalid data_format '{data_format}': labels are S, C, B, T and U")
+def format_labels(value: Any, op: str, name: str = "data_format", ndim: Optional[int] = None) -> str:
+    """A format string given as an option (``data_format=``, ``weights_format=``...): labels
+    S, C, B, T, U (any case; C, B and T at most once), at least ``ndim`` of them. Upper case."""
+    if not isinstance(value, str):
+        raise FormatError(f"{op}: {name} must be a string of the labels S, C, B, T and U, got {show(value)}")
+    fmt = value.upper()
+    bad = sorted({c for c in fmt if c not in _LABELS})
+    if bad or not fmt:
+        raise FormatError(f"{op}: invalid {name} '{value}': labels are S, C, B, T and U")
     for c in "CBT":
         if fmt.count(c) > 1:
-            raise FormatError(f"{op}: data_format '{data_format}' has more than one '{c}' dimension")
+            raise FormatError(f"{op}: {name} '{value}' has more than one '{c}' dimension")
+    if ndim is not None and len(fmt) < ndim:
+        raise FormatError(f"{op}: {name} '{value}' has {len(fmt)} labels but the input has {ndim} dims")
+    return fmt
+
+
+def layout_of(x: dlarray, data_format: Optional[str], op: str) -> Layout:
+    """The layout of ``x``: its format, or ``data_format`` for an unformatted array (missing
+    trailing dims count as singletons, as in MATLAB)."""
+    if not isinstance(x, dlarray):
+        raise DTypeError(f"{op}: expected a dlarray input, got {type(x).__name__}")
+    if x.fmt:
+        if data_format is not None and data_format != "" and format_labels(data_format, op) != x.fmt:
+            raise FormatError(f"{op}: data_format='{data_format}' given for an input already formatted '{x.fmt}'")
+        return Layout(x.fmt, True)
+    if data_format is None or data_format == "":
+        raise FormatError(f"{op}: the input (shape {x.shape}) is unformatted: give it a format or pass data_format=")
+    fmt = format_labels(data_format, op)
     if len(fmt) < x.ndim:
         raise FormatError(f"{op}: data_format '{data_format}' has {len(fmt)} labels but the input has shape {x.shape}")
-    if len(fmt) > x.ndim:
-        x_shape = tuple(x.shape) + (1,) * (len(fmt) - x.ndim)
-        del x_shape  # trailing singleton dims are implicit, as in MATLAB
     return Layout(fmt, False)
 
 

@@ -13,18 +13,12 @@ from typing import Any, List, Optional, Tuple
 
 import numpy as np
 
-from .._core import FormatError, OptionError, ShapeError, dlarray
-from ._layout import layout_of, plain
+from .._core import DTypeError, FormatError, OptionError, ShapeError, dlarray
+from ._layout import format_labels, layout_of, plain
+from ._params import numeric
 
 NORMALIZATIONS = ("batch-size", "all-elements", "mask-included", "none")
 REDUCTIONS = ("sum", "none")
-
-
-def choice(value: Any, allowed: Tuple[str, ...], name: str, op: str) -> str:
-    """A MATLAB string option (case-insensitive) checked against ``allowed``."""
-    if not isinstance(value, str) or value.lower() not in allowed:
-        raise OptionError(f"{op}: {name} must be one of {', '.join(repr(a) for a in allowed)}, got {value!r}")
-    return value.lower()
 
 
 @dataclass
@@ -58,7 +52,7 @@ def loss_input(op: str, Y: Any, data_format: Optional[str], class_dimension: Any
     observation dim.
     """
     if not isinstance(Y, dlarray):
-        raise TypeError(f"{op}: the predictions must be a dlarray, got {type(Y).__name__}")
+        raise DTypeError(f"{op}: the predictions must be a dlarray, got {type(Y).__name__}")
     if class_dimension is not None:
         if Y.fmt or data_format:
             raise OptionError(f"{op}: class_dimension is for unformatted input without data_format; the input has format '{Y.fmt or data_format}'")
@@ -79,12 +73,9 @@ def _as_values(a: Any, dtype: Any, name: str, op: str) -> Any:
     """A dlarray of Y's dtype, or a numpy array of Y's dtype (numpy stays untraced)."""
     if isinstance(a, dlarray):
         if np.iscomplexobj(np.zeros((), a.dtype)):
-            raise TypeError(f"{op}: {name} must be real, got dtype {a.dtype}")
+            raise DTypeError(f"{op}: {name} must be real, got dtype {a.dtype}")
         return a if a.dtype == dtype else a.astype(dtype)
-    arr = np.asarray(a)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{op}: {name} must be numeric, got dtype {arr.dtype}")
-    return np.ascontiguousarray(arr, dtype=dtype)
+    return np.ascontiguousarray(numeric(a, op, name, kinds="biuf"), dtype=dtype)
 
 
 def targets_like(op: str, T: Any, inp: LossInput, name: str = "targets") -> Any:
@@ -111,7 +102,7 @@ def targets_like(op: str, T: Any, inp: LossInput, name: str = "targets") -> Any:
 def _align_formatted(a: Any, fmt: str, inp: LossInput, name: str, op: str) -> Any:
     """Labelled ``a`` moved onto Y's dims by label (k-th S to k-th S); missing dims become
     singleton."""
-    fmt = fmt.upper()
+    fmt = format_labels(fmt, op, f"{name} format")
     if len(fmt) < a.ndim:
         raise FormatError(f"{op}: {name} format '{fmt}' has {len(fmt)} labels but {name} have shape {tuple(a.shape)}")
     if a.ndim < len(fmt):
@@ -158,7 +149,9 @@ def aux_like(op: str, A: Any, name: str, inp: LossInput, fmt: Optional[str] = No
     """
     vals = _as_values(A, inp.y.dtype, name, op)
     own_fmt = A.fmt if isinstance(A, dlarray) and A.fmt else None
-    if own_fmt and fmt and fmt.upper() != own_fmt:
+    if fmt is not None:
+        fmt = format_labels(fmt, op, f"{name}_format")
+    if own_fmt and fmt and fmt != own_fmt:
         raise FormatError(f"{op}: {name} are formatted '{own_fmt}' but {name}_format='{fmt}' was given")
     fmt = own_fmt or fmt
     if fmt:

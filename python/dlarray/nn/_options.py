@@ -1,25 +1,27 @@
 """Parsing MATLAB-style window options shared by convolution and pooling: per-dim values,
-padding as a number / per-dim sizes / a (2, d) before-after matrix / "same"."""
+padding as a number / per-dim sizes / a (2, d) before-after matrix / "same".
+
+Each check raises ``OptionError`` naming the op and the option and showing the value given,
+so a wrong type (a string stride, a ragged padding list) never reaches numpy or the core.
+"""
 
 from __future__ import annotations
 
-import math
 from typing import Any, List, Sequence, Tuple
 
 import numpy as np
 
+from .._arguments import int_values, show
 from .._core import OptionError
-
 
 def per_dim(value: Any, d: int, name: str, op: str, minimum: int = 1) -> List[int]:
     """A scalar or a length-d sequence as d ints, each at least ``minimum``."""
-    arr = np.atleast_1d(np.asarray(value))
-    if arr.ndim != 1 or arr.size not in (1, d) or not np.all(np.equal(np.mod(arr, 1), 0)):
-        raise OptionError(f"{op}: {name} must be an integer or {d} integers, got {value!r}")
-    vals = [int(v) for v in (np.repeat(arr, d) if arr.size == 1 else arr)]
+    vals = int_values(value, name, op)
+    if len(vals) not in (1, d):
+        raise OptionError(f"{op}: {name} must be an integer or {d} integers, got {show(value)}")
     if any(v < minimum for v in vals):
-        raise OptionError(f"{op}: {name} must be at least {minimum}, got {value!r}")
-    return vals
+        raise OptionError(f"{op}: {name} must be at least {minimum}, got {show(value)}")
+    return vals * d if len(vals) == 1 else vals
 
 
 def same_padding(in_sizes: Sequence[int], eff_kernel: Sequence[int], stride: Sequence[int]) -> Tuple[List[int], List[int]]:
@@ -27,7 +29,7 @@ def same_padding(in_sizes: Sequence[int], eff_kernel: Sequence[int], stride: Seq
     after (bottom/right)."""
     before, after = [], []
     for i, k, s in zip(in_sizes, eff_kernel, stride):
-        total = max((math.ceil(i / s) - 1) * s + k - i, 0)
+        total = max((-(-i // s) - 1) * s + k - i, 0)
         before.append(total // 2)
         after.append(total - total // 2)
     return before, after
@@ -43,7 +45,12 @@ def padding_pairs(
         if padding.lower() != "same":
             raise OptionError(f"{op}: {name} must be a number, per-dim sizes, a (2, {d}) array or 'same', got '{padding}'")
         return same_padding(in_sizes, eff_kernel, stride)
-    arr = np.asarray(padding)
+    try:
+        arr = np.asarray(padding) if not isinstance(padding, (bytes, dict)) and padding is not None else None
+    except (ValueError, TypeError):
+        arr = None
+    if arr is None or arr.dtype.kind not in "iuf":
+        raise OptionError(f"{op}: {name} must be a number, per-dim sizes, a (2, {d}) array or 'same', got {show(padding)}")
     if arr.ndim == 2:
         if arr.shape != (2, d):
             raise OptionError(f"{op}: a {name} matrix must have shape (2, {d}) (before; after), got {arr.shape}")

@@ -12,14 +12,27 @@ from typing import Any, Sequence, Tuple
 
 import numpy as np
 
-from .._core import ShapeError, dlarray, stripdims
+from .._core import DTypeError, ShapeError, dlarray, stripdims
 
 
-def as_param(v: Any, like: dlarray) -> dlarray:
+def numeric(v: Any, op: str, name: str, kinds: str = "biufc") -> np.ndarray:
+    """``v`` as a numpy array whose dtype kind is one of ``kinds``; anything else — strings,
+    objects, ragged lists — is a DTypeError naming the op and the argument."""
+    try:
+        a = np.asarray(v)
+    except (ValueError, TypeError) as e:
+        raise DTypeError(f"{op}: {name} must be a numeric array, got {type(v).__name__} ({e})") from None
+    if a.dtype.kind not in kinds:
+        what = "numeric" if kinds == "biufc" else "real" if kinds == "biuf" else f"of kind {kinds!r}"
+        raise DTypeError(f"{op}: {name} must be {what}, got {type(v).__name__} of dtype {a.dtype}")
+    return a
+
+
+def as_param(v: Any, like: dlarray, op: str, name: str) -> dlarray:
     """``v`` as an unformatted dlarray; non-dlarray values take ``like``'s dtype."""
     if isinstance(v, dlarray):
         return stripdims(v) if v.fmt else v
-    a = np.asarray(v)
+    a = numeric(v, op, name)
     if np.iscomplexobj(a) and not np.iscomplexobj(np.zeros(0, like.dtype)):
         return dlarray(a)
     return dlarray(a.astype(like.dtype, copy=False))
@@ -31,7 +44,7 @@ def channel_param(v: Any, like: dlarray, n_channels: int, op: str, name: str) ->
     Accepted: 1-D of length C, or MATLAB's (C, 1). A scalar is accepted too (broadcast over
     the channels, as MATLAB's numeric scalar offset), and its given shape is ().
     """
-    p = as_param(v, like)
+    p = as_param(v, like, op, name)
     shape = tuple(p.shape)
     if shape == ():
         return p.reshape(()) * np.ones(n_channels, dtype=like.dtype), shape

@@ -18,7 +18,8 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from .._core import FormatError, OptionError, ShapeError, dlarray, stripdims
+from .._arguments import as_dlarray
+from .._core import FormatError, ShapeError, dlarray, stripdims
 from ._layout import layout_of, plain
 from ._params import as_param
 
@@ -26,18 +27,12 @@ STATE_ACTIVATIONS = ("tanh", "softsign", "relu")
 GATE_ACTIVATIONS = ("sigmoid", "hard-sigmoid")
 
 
-def check_choice(value: Any, choices: Tuple[str, ...], name: str, op: str) -> str:
-    if not isinstance(value, str) or value.lower() not in choices:
-        raise OptionError(f"{op}: {name} must be one of {', '.join(repr(c) for c in choices)}, got {value!r}")
-    return value.lower()
-
-
 class SequenceInput:
     """The input of a recurrent op moved to (C, B, T), and how to move outputs back."""
 
     def __init__(self, X: Any, data_format: Optional[str], op: str):
-        if not isinstance(X, dlarray):
-            X = dlarray(np.asarray(X)) if data_format else X
+        if not isinstance(X, dlarray) and data_format:
+            X = as_dlarray(X, op, "X")
         layout = layout_of(X, data_format, op)
         bad = [c for c in layout.labels if c in "SU"]
         if bad:
@@ -82,7 +77,7 @@ class SequenceInput:
             if "C" not in s.fmt:
                 raise FormatError(f"{self.op}: {name} with format '{s.fmt}' (shape {tuple(s.shape)}) has no 'C' dimension")
             s = stripdims(s)
-        p = as_param(s, self.x)
+        p = as_param(s, self.x, self.op, name)
         shape = tuple(p.shape)
         if shape == (H, self.B):
             return p
@@ -97,7 +92,7 @@ class SequenceInput:
 
 def weights(w: Any, r: Any, b: Any, like: dlarray, gates: int, bias_rows: int, C: int, op: str) -> Tuple[dlarray, dlarray, dlarray, int]:
     """The (G·H, C) input weights, (G·H, H) recurrent weights and 1-D bias, checked; and H."""
-    W, R, Bv = as_param(w, like), as_param(r, like), as_param(b, like)
+    W, R, Bv = as_param(w, like, op, "weights"), as_param(r, like, op, "recurrent_weights"), as_param(b, like, op, "bias")
     if R.ndim != 2 or R.shape[0] != gates * R.shape[1]:
         raise ShapeError(f"{op}: recurrent_weights must have shape ({gates}*H, H), got shape {tuple(R.shape)}")
     H = int(R.shape[1])

@@ -13,14 +13,12 @@ from typing import Any, Optional
 import numpy as np
 
 from .. import _core
-from .._core import OptionError, dlarray
+
+from .._arguments import as_dlarray, choice, number
+from .._core import dlarray
 from ._layout import layout_of, plain, require
 
 __all__ = ["relu", "leakyrelu", "gelu", "sigmoid", "tanh", "softmax"]
-
-
-def _dl(x: Any) -> dlarray:
-    return x if isinstance(x, dlarray) else dlarray(x)
 
 
 def relu(X: Any) -> dlarray:
@@ -28,18 +26,17 @@ def relu(X: Any) -> dlarray:
 
     The derivative at 0 is taken as 0 (as MATLAB and PyTorch); NaN propagates.
     """
-    return _core.relu(_dl(X))
+    return _core.relu(as_dlarray(X, "relu", "X"))
 
 
 def leakyrelu(X: Any, scale_factor: float = 0.01) -> dlarray:
     """``X`` where ``X > 0``, ``scale_factor * X`` elsewhere (MATLAB's ``leakyrelu``, default
     scale 0.01). The derivative at 0 is ``scale_factor`` (the ``X <= 0`` branch)."""
-    X = _dl(X)
-    if not isinstance(scale_factor, (int, float, np.integer, np.floating)) or not math.isfinite(float(scale_factor)):
-        raise OptionError(f"leakyrelu: scale_factor must be a finite real number, got {scale_factor!r}")
+    X = as_dlarray(X, "leakyrelu", "X")
+    scale = number(scale_factor, "scale_factor", "leakyrelu")
     if X.dtype in (np.float32, np.float64):
-        return _core._leakyrelu(X, float(scale_factor))  # one elementwise op, differentiable to any order
-    return _core.where(np.asarray(X) > 0, X, X * float(scale_factor))
+        return _core._leakyrelu(X, scale)  # one elementwise op, differentiable to any order
+    return _core.where(np.asarray(X) > 0, X, X * scale)
 
 
 _SQRT_HALF = math.sqrt(0.5)
@@ -52,25 +49,22 @@ def gelu(X: Any, approximation: str = "none") -> dlarray:
     ``approximation="none"`` (default): ``X/2 * (1 + erf(X/sqrt(2)))``;
     ``"tanh"``: ``X/2 * (1 + tanh(sqrt(2/pi) * (X + 0.044715 X^3)))``.
     """
-    X = _dl(X)
-    mode = approximation.lower() if isinstance(approximation, str) else approximation
-    if mode == "none":
+    X = as_dlarray(X, "gelu", "X")
+    if choice(approximation, ("none", "tanh"), "approximation", "gelu") == "none":
         inner = _core.erf(X * _SQRT_HALF)
-    elif mode == "tanh":
-        inner = _core.tanh((X + 0.044715 * X * X * X) * _SQRT_2_OVER_PI)
     else:
-        raise OptionError(f"gelu: approximation must be 'none' or 'tanh', got {approximation!r}")
+        inner = _core.tanh((X + 0.044715 * X * X * X) * _SQRT_2_OVER_PI)
     return 0.5 * X * (1.0 + inner)
 
 
 def sigmoid(X: Any) -> dlarray:
     """Logistic function ``1 / (1 + exp(-X))`` elementwise; the format is kept."""
-    return _core.sigmoid(_dl(X))
+    return _core.sigmoid(as_dlarray(X, "sigmoid", "X"))
 
 
 def tanh(X: Any) -> dlarray:
     """Hyperbolic tangent elementwise (complex input allowed); the format is kept."""
-    return _core.tanh(_dl(X))
+    return _core.tanh(as_dlarray(X, "tanh", "X"))
 
 
 def softmax(X: dlarray, data_format: Optional[str] = None) -> dlarray:

@@ -9,8 +9,10 @@ from typing import Any, Optional, Tuple, Union
 import numpy as np
 
 from .. import _core
+from .._arguments import as_dlarray, flag, number
 from .._core import FormatError, OptionError, ShapeError, dlarray, stripdims
 from ._layout import layout_of, plain
+from ._params import numeric
 
 __all__ = ["attention"]
 
@@ -21,8 +23,7 @@ _MASKED = -1e30
 
 def _as_cbt(x: Any, data_format: Optional[str], name: str) -> Tuple[dlarray, bool]:
     """``x`` as unformatted (C, B, T) and whether it was formatted."""
-    if not isinstance(x, dlarray):
-        x = dlarray(np.asarray(x))
+    x = as_dlarray(x, "attention", name)
     layout = layout_of(x, data_format, "attention")
     bad = [c for c in layout.labels if c in "SU"]
     if bad:
@@ -39,8 +40,8 @@ def _as_cbt(x: Any, data_format: Optional[str], name: str) -> Tuple[dlarray, boo
     return (y.transpose(perm) if perm != [0, 1, 2] else y), layout.formatted
 
 
-def _mask_array(m: Any) -> np.ndarray:
-    a = np.asarray(_core.extractdata(stripdims(m)) if isinstance(m, dlarray) else m)
+def _mask_array(m: Any, name: str) -> np.ndarray:
+    a = _core.extractdata(stripdims(m)) if isinstance(m, dlarray) else numeric(m, "attention", name, "biuf")
     return a != 0
 
 
@@ -54,7 +55,7 @@ def _attention_mask(mask: Any, Tk: int, Tq: int, B: int) -> Optional[np.ndarray]
             # query j attends to keys i <= j (keys and queries aligned at the start)
             return (np.arange(Tk)[None, :] <= np.arange(Tq)[:, None])[None, None]
         raise OptionError(f"attention: attention_mask must be 'none', 'causal' or an array, got '{mask}'")
-    a = _mask_array(mask)
+    a = _mask_array(mask, "attention_mask")
     if a.shape == (Tk, Tq):
         return a.T[None, None]
     if a.shape == (Tk, Tq, B):
@@ -67,7 +68,7 @@ def _padding_mask(mask: Any, Tk: int, B: int) -> np.ndarray:
     Unformatted masks are in canonical order: (B, Tk), or (C or 1, B, Tk) like ``keys``."""
     if isinstance(mask, dlarray) and mask.fmt:
         f = mask.fmt
-        a = _mask_array(mask)
+        a = _mask_array(mask, "padding_mask")
         if "T" not in f:
             raise FormatError(f"attention: padding_mask with format '{f}' has no 'T' dimension")
         labels = f
@@ -80,7 +81,7 @@ def _padding_mask(mask: Any, Tk: int, B: int) -> np.ndarray:
             a = a.any(axis=0, keepdims=True)
         a = a[0]
     else:
-        a = _mask_array(mask)
+        a = _mask_array(mask, "padding_mask")
         if a.ndim == 3:  # (C or 1, B, Tk), the layout of keys
             a = a.any(axis=0)
     if a.shape != (B, Tk):
@@ -142,10 +143,12 @@ def attention(
     if isinstance(scale, str):
         if scale.lower() != "auto":
             raise OptionError(f"{op}: scale must be 'auto' or a number, got '{scale}'")
-        scale = 1.0 / np.sqrt(dq)
-    p = float(dropout_probability)
-    if not 0.0 <= p < 1.0:
+        scale = 1.0 / np.sqrt(dq) if dq else 1.0
+    scale = number(scale, "scale", op)
+    p = number(dropout_probability, "dropout_probability", op, low=0.0, high=1.0)
+    if p == 1.0:
         raise OptionError(f"{op}: dropout_probability must be in [0, 1), got {dropout_probability!r}")
+    return_weights = flag(return_weights, "return_weights", op)
 
     # (C, B, T) -> (B, heads, T, d): head-major channel blocks.
     qh = q.reshape((num_heads, dq, B, Tq)).transpose((2, 0, 3, 1))

@@ -5,22 +5,14 @@ from __future__ import annotations
 
 from typing import Any, List, NamedTuple, Optional, Tuple
 
-import numpy as np
-
 from .. import _core
+from .._arguments import number
 from .._core import FormatError, ShapeError, dlarray
 from ._layout import Layout, from_kernel_layout, layout_of, require, to_kernel_layout
 from ._options import padding_pairs, per_dim
+from ._params import as_param
 
 __all__ = ["dlconv", "dltranspconv"]
-
-
-def _as_param(w: Any, like: dlarray) -> dlarray:
-    """A weight/bias as an unformatted dlarray of the input's dtype (traced arrays stay traced)."""
-    w = w if isinstance(w, dlarray) else dlarray(np.asarray(w))
-    if w.fmt:
-        w = _core.stripdims(w)
-    return w if w.dtype == like.dtype else w.astype(like.dtype)
 
 
 def conv_spatial_axes(layout: Layout, op: str) -> List[int]:
@@ -50,9 +42,11 @@ def _weights_5d(w: dlarray, d: int, op: str) -> Tuple[dlarray, int, int, int]:
 def _bias_parts(bias: Any, channels: int, like: dlarray, op: str) -> Tuple[Optional[dlarray], Optional[dlarray]]:
     """MATLAB's bias (F elements, 1-D or (F, 1), or a scalar) split into what the kernel adds
     — a length-F vector — and a scalar to add afterwards; a plain zero adds nothing."""
-    if bias is None or (not isinstance(bias, dlarray) and np.ndim(bias) == 0 and bias == 0):
+    if bias is None:
         return None, None
-    b = _as_param(bias, like)
+    b = as_param(bias, like, op, "bias")
+    if not isinstance(bias, dlarray) and b.size == 1 and float(abs(b.reshape(()))) == 0.0:
+        return None, None
     if b.size == 1:
         return None, b.reshape(())
     if b.size != channels:
@@ -95,12 +89,13 @@ def _conv_setup(X, weights, stride, dilation_factor, data_format, op: str, trans
     if d > 3 and not transposed:
         raise FormatError(f"{op}: at most 3 spatial dims are supported, format '{layout.labels}' has {d}")
     xi, perm = to_kernel_layout(X, layout, op, spatial)
-    w, a, b, groups = _weights_5d(_as_param(weights, X), d, op)
+    given = as_param(weights, X, op, "weights")
+    w, a, b, groups = _weights_5d(given, d, op)
     cg, fg = (b, a) if transposed else (a, b)
     channels = xi.shape[d]
     if cg * groups != channels:
         raise ShapeError(
-            f"{op}: weights of shape {tuple(np.shape(weights))} expect {cg * groups} input channels "
+            f"{op}: weights of shape {tuple(given.shape)} expect {cg * groups} input channels "
             f"({cg} per group x {groups} groups) but the input (format '{layout.labels}', shape {tuple(X.shape)}) has {channels}"
         )
     st = per_dim(stride, d, "stride", op)
@@ -132,7 +127,8 @@ def dlconv(
     g = _conv_setup(X, weights, stride, dilation_factor, data_format, op, transposed=False)
     before, after = padding_pairs(padding, len(g.st), g.xi.shape[: len(g.st)], g.eff, g.st, op)
     vector, scalar = _bias_parts(bias, g.out_channels, g.xi, op)
-    y = _core._conv(g.xi, g.wi, vector, g.st, g.dil, before, after, g.groups, float(padding_value))
+    pad_value = number(padding_value, "padding_value", op, finite=False)
+    y = _core._conv(g.xi, g.wi, vector, g.st, g.dil, before, after, g.groups, pad_value)
     if scalar is not None:
         y = y + scalar
     return from_kernel_layout(y, g.perm, g.layout)

@@ -7,7 +7,9 @@ from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 
+from .._arguments import as_dlarray, flag, number, show
 from .._core import OptionError, ShapeError, dlarray
+from ._params import numeric
 
 __all__ = ["dropout"]
 
@@ -36,26 +38,25 @@ def dropout(
     ``p = 1`` drops everything (``Y`` is zeros); the gradient flows through kept elements
     only, scaled by ``1 / (1 - p)``.
     """
-    if not isinstance(X, dlarray):
-        X = dlarray(X)
-    if not isinstance(p, (int, float, np.integer, np.floating)) or not 0.0 <= float(p) <= 1.0:
-        raise OptionError(f"dropout: probability p must be a number in [0, 1], got {p!r}")
-    p = float(p)
+    op = "dropout"
+    X = as_dlarray(X, op, "X")
+    p = number(p, "probability p", op, low=0.0, high=1.0)
+    return_mask = flag(return_mask, "return_mask", op)
     shape = tuple(X.shape)
     if mask is not None:
-        keep = np.asarray(mask.__array__() if isinstance(mask, dlarray) else mask)
+        keep = np.asarray(mask) if isinstance(mask, dlarray) else numeric(mask, op, "mask", "biuf")
         if keep.shape != shape:
-            raise ShapeError(f"dropout: mask of shape {keep.shape} does not match input of shape {shape}")
+            raise ShapeError(f"{op}: mask of shape {keep.shape} does not match input of shape {shape}")
         keep = keep.astype(bool)
     else:
         if isinstance(seed, np.random.Generator):
             u = seed.random(shape)
         elif seed is None:
             u = np.random.random_sample(shape)
-        elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
             u = np.random.default_rng(int(seed)).random(shape)
         else:
-            raise OptionError(f"dropout: seed must be None, an int or a numpy.random.Generator, got {seed!r}")
+            raise OptionError(f"{op}: seed must be None, a non-negative int or a numpy.random.Generator, got {show(seed)}")
         keep = u > p
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     weights = keep.astype(np.float64) * scale

@@ -6,12 +6,11 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._core import DlIndexError, FormatError, ShapeError, dlarray, extractdata, stripdims
-from ._layout import layout_of
+from .._core import DlIndexError, DTypeError, FormatError, ShapeError, dlarray, extractdata, stripdims
+from ._layout import format_labels, layout_of
+from ._params import numeric
 
 __all__ = ["embed"]
-
-_LABELS = set("SCBTU")
 
 
 def _index_layout(X: Any, data_format: Optional[str]):
@@ -22,25 +21,25 @@ def _index_layout(X: Any, data_format: Optional[str]):
         values = np.asarray(extractdata(X))
         labels, formatted = layout.labels, layout.formatted
     else:
-        values = np.asarray(X)
-        if not data_format:
+        values = numeric(X, op, "indices")
+        if data_format is None or data_format == "":
             raise FormatError(f"{op}: numpy indices (shape {values.shape}) need data_format=")
-        labels, formatted = data_format.upper(), False
-        if any(c not in _LABELS for c in labels) or any(labels.count(c) > 1 for c in "CBT") or len(labels) < values.ndim:
-            raise FormatError(f"{op}: invalid data_format '{data_format}' for indices of shape {values.shape}")
+        labels, formatted = format_labels(data_format, op, ndim=values.ndim), False
     if values.ndim < len(labels):
         values = values.reshape(values.shape + (1,) * (len(labels) - values.ndim))
     if values.dtype.kind not in "biuf":
-        raise TypeError(f"{op}: indices must be integers, got dtype {values.dtype}")
+        raise DTypeError(f"{op}: indices must be integers, got dtype {values.dtype}")
     return values, labels, formatted
 
 
 def _weights_matrix(weights: Any, weights_format: Optional[str]) -> dlarray:
     """The (EmbeddingDimension, NumWords) matrix as an unformatted dlarray."""
     op = "embed"
-    w = weights if isinstance(weights, dlarray) else dlarray(np.asarray(weights))
-    fmt = (w.fmt or weights_format or "CU").upper()
-    if w.fmt and weights_format and weights_format.upper() not in (w.fmt, w.fmt[::-1]):
+    w = weights if isinstance(weights, dlarray) else dlarray(numeric(weights, op, "weights"))
+    if weights_format is not None and weights_format != "":
+        weights_format = format_labels(weights_format, op, "weights_format")
+    fmt = w.fmt or weights_format or "CU"
+    if w.fmt and weights_format and weights_format not in (w.fmt, w.fmt[::-1]):
         raise FormatError(f"{op}: weights are formatted '{w.fmt}' but weights_format='{weights_format}' was given")
     if w.ndim != 2 or fmt not in ("CU", "UC"):
         raise ShapeError(

@@ -52,7 +52,7 @@ def fullyconnect(X: dlarray, weights: Any, bias: Any = None, data_format: Option
     n_b = _dim_size(x, labels, b_axis, perm)
     n_t = _dim_size(x, labels, t_axis, perm)
 
-    w = as_param(weights, x)
+    w = as_param(weights, x, op, "weights")
     w2 = _weights_matrix(w, feature_shape, n_in, op, labels, tuple(X.shape))
     n_out = w2.shape[0]
     # Row-major flattening of X's features is column-major reversed; permuting the (small)
@@ -60,7 +60,7 @@ def fullyconnect(X: dlarray, weights: Any, bias: Any = None, data_format: Option
     xm = x.reshape(n_in, n_b * n_t)
     y = pagemtimes(w2, xm)  # (O, B*T)
     if bias is not None:
-        y = y + _bias_column(as_param(bias, x), n_out, op)
+        y = y + _bias_column(as_param(bias, x, op, "bias"), n_out, op)
     out_fmt = "CBT" if t_axis is not None else "CB"
     y = y.reshape(n_out, n_b, n_t) if t_axis is not None else y
     return dlarray(y, out_fmt) if layout.formatted else y

@@ -14,10 +14,12 @@ from typing import Any, Optional
 
 import numpy as np
 
+from .._arguments import choice
 from .._core import DlIndexError, FormatError, OptionError, ShapeError, dlarray, log, maximum, where
 from .._core import abs as _abs
-from ._layout import layout_of, plain
-from ._loss_terms import NORMALIZATIONS, REDUCTIONS, LossInput, aux_like, choice, finish, loss_input, targets_like
+from ._layout import format_labels, layout_of, plain
+from ._params import numeric
+from ._loss_terms import NORMALIZATIONS, REDUCTIONS, LossInput, aux_like, finish, loss_input, targets_like
 
 __all__ = ["crossentropy", "indexcrossentropy", "mse", "l1loss", "l2loss", "huber"]
 
@@ -130,9 +132,7 @@ def _class_indices(op: str, targets: Any, inp: LossInput) -> np.ndarray:
         if targets.fmt == no_c_labels:
             t = np.expand_dims(t, c)
     else:
-        t = np.asarray(targets)
-        if t.dtype.kind not in "biuf":
-            raise TypeError(f"{op}: targets must be integer class indices, got dtype {t.dtype}")
+        t = numeric(targets, op, "targets (integer class indices)", kinds="biuf")
         no_c = tuple(s for i, s in enumerate(inp.y.shape) if i != c)
         for want in (pos_shape, no_c):
             if t.shape + (1,) * (len(want) - t.ndim) == want and t.ndim <= len(want):
@@ -219,7 +219,7 @@ def _with_class_dim(a: Any, fmt: Optional[str], c: int, pos_shape) -> Any:
     gets the size-1 C dim back, so it lines up with the per-position loss."""
     if fmt or (isinstance(a, dlarray) and a.fmt):
         return a
-    a = a if isinstance(a, dlarray) else np.asarray(a)
+    a = a if isinstance(a, dlarray) else numeric(a, "indexcrossentropy", "weights or mask", kinds="biuf")
     no_c = tuple(s for i, s in enumerate(pos_shape) if i != c)
     if a.ndim == len(no_c) >= 2 and all(s in (1, w) for s, w in zip(a.shape, no_c)):
         return a.reshape(tuple(a.shape[:c]) + (1,) + tuple(a.shape[c:]))
@@ -229,20 +229,21 @@ def _with_class_dim(a: Any, fmt: Optional[str], c: int, pos_shape) -> Any:
 def _class_weights(op: str, weights: Any, weights_format: Optional[str], inp: LossInput, t: np.ndarray) -> Any:
     """Per-class weights looked up at each target, or None when ``weights`` is not a class
     vector."""
-    fmt = weights.fmt if isinstance(weights, dlarray) and weights.fmt else (weights_format or "").upper()
+    if isinstance(weights, dlarray) and weights.fmt:
+        fmt = weights.fmt
+    else:
+        fmt = format_labels(weights_format, op, "weights_format") if weights_format is not None and weights_format != "" else ""
     C = inp.num_classes
     if fmt and fmt.replace("U", "") != "C":
         return None
-    shape = tuple(weights.shape)
+    w = weights if isinstance(weights, dlarray) else numeric(weights, op, "weights", kinds="biuf")
+    shape = tuple(w.shape)
     if int(np.prod(shape)) != C or sum(1 for s in shape if s != 1) > 1 or (not fmt and C == 1):
         return None
-    w = weights if isinstance(weights, dlarray) else np.asarray(weights)
     if isinstance(w, dlarray):
         w = plain(w, layout_of(w, None, op)) if w.fmt else w
         w = w.reshape((C,))
         return w.astype(inp.y.dtype)[t] if w.dtype != inp.y.dtype else w[t]
-    if w.dtype.kind not in "biuf":
-        raise TypeError(f"{op}: weights must be numeric, got dtype {w.dtype}")
     return w.reshape(C).astype(inp.y.dtype)[t]
 
 

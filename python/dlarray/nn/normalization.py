@@ -11,12 +11,12 @@ first-order backward is a fused kernel (see ``_batch_normalize`` and ``_standard
 
 from __future__ import annotations
 
-import math
 from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .. import _core
+from .._arguments import choice, flag, number
 from .._core import OptionError, ShapeError, dlarray
 from ._layout import Layout, layout_of, plain, require
 from ._params import along_axis, channel_param, in_shape
@@ -43,9 +43,7 @@ def _finish(y: dlarray, X: dlarray, layout: Layout) -> dlarray:
 
 
 def _check_epsilon(epsilon: Any, op: str) -> float:
-    if not isinstance(epsilon, (int, float, np.integer, np.floating)) or not (epsilon > 0 and math.isfinite(epsilon)):
-        raise OptionError(f"{op}: epsilon must be a positive finite number, got {epsilon!r}")
-    return float(epsilon)
+    return number(epsilon, "epsilon", op, positive=True)
 
 
 def _standardize(x: dlarray, axes: Sequence[int], epsilon: float) -> dlarray:
@@ -136,9 +134,9 @@ def batchnorm(
     sc, _ = channel_param(scale, x, n_c, op, "scale")
     if (running_mean is None) != (running_var is None):
         raise OptionError(f"{op}: give both running_mean and running_var, or neither")
-    for name, d in (("mean_decay", mean_decay), ("variance_decay", variance_decay)):
-        if not isinstance(d, (int, float, np.integer, np.floating)) or not 0.0 <= float(d) <= 1.0:
-            raise OptionError(f"{op}: {name} must be a number in [0, 1], got {d!r}")
+    training = flag(training, "training", op)
+    mean_decay = number(mean_decay, "mean_decay", op, low=0.0, high=1.0)
+    variance_decay = number(variance_decay, "variance_decay", op, low=0.0, high=1.0)
 
     if running_mean is not None and not training:
         mean, _ = channel_param(running_mean, x, n_c, op, "trained_mean")
@@ -155,7 +153,7 @@ def batchnorm(
         return Y, in_shape(mu, off_shape), in_shape(sigma_sq, off_shape)
     old_mean, mean_shape = channel_param(running_mean, x, n_c, op, "running_mean")
     old_var, var_shape = channel_param(running_var, x, n_c, op, "running_var")
-    m = x.size // n_c
+    m = x.size // n_c if n_c else 0
     unbiased = sigma_sq * (m / (m - 1)) if m > 1 else sigma_sq
     new_mean = old_mean * (1.0 - mean_decay) + mu * float(mean_decay)
     new_var = old_var * (1.0 - variance_decay) + unbiased * float(variance_decay)
@@ -191,9 +189,7 @@ def layernorm(
     op = "layernorm"
     layout, x, c = _prepare(X, data_format, op)
     epsilon = _check_epsilon(epsilon, op)
-    mode = operation_dimension.lower() if isinstance(operation_dimension, str) else operation_dimension
-    if mode not in _LAYERNORM_DIMS:
-        raise OptionError(f"{op}: operation_dimension must be one of {', '.join(_LAYERNORM_DIMS)}; got {operation_dimension!r}")
+    mode = choice(operation_dimension, _LAYERNORM_DIMS, "operation_dimension", op)
     if mode == "auto":
         mode = "spatial-channel" if layout.has("S") else "channel-only"
     if mode == "channel-only":
@@ -225,14 +221,10 @@ def groupnorm(
     epsilon = _check_epsilon(epsilon, op)
     n_c = x.shape[c]
     if isinstance(num_groups, str):
-        key = num_groups.lower()
-        if key == "all-channels":
-            g = 1
-        elif key == "channel-wise":
-            g = n_c
-        else:
-            raise OptionError(f"{op}: num_groups must be a positive integer, 'all-channels' or 'channel-wise'; got {num_groups!r}")
-    elif isinstance(num_groups, (int, np.integer)) and not isinstance(num_groups, bool) and num_groups > 0:
+        key = choice(num_groups, ("all-channels", "channel-wise"), "num_groups", op)
+        # Zero channels make one (empty) group either way.
+        g = 1 if key == "all-channels" else max(n_c, 1)
+    elif isinstance(num_groups, (int, np.integer)) and not isinstance(num_groups, (bool, np.bool_)) and num_groups > 0:
         g = int(num_groups)
     else:
         raise OptionError(f"{op}: num_groups must be a positive integer, 'all-channels' or 'channel-wise'; got {num_groups!r}")
@@ -289,14 +281,15 @@ def crosschannelnorm(
     op = "crosschannelnorm"
     layout, x, c = _prepare(X, data_format, op)
     n = window_channel_size
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
         raise OptionError(f"{op}: window_channel_size must be a positive integer, got {n!r}")
-    for name, v in (("alpha", alpha), ("beta", beta), ("k", k)):
-        if not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v):
-            raise OptionError(f"{op}: {name} must be a finite number, got {v!r}")
+    n = int(n)
+    alpha, beta, k = (number(v, name, op) for name, v in (("alpha", alpha), ("beta", beta), ("k", k)))
     n_c = x.shape[c]
     sq = x * x
-    before, after = n // 2, (n - 1) // 2
+    # Channel c sums channels c - n//2 ... c + (n-1)//2 that exist: a window reaching past the
+    # first or last channel on a side covers at most n_c - 1 channels there.
+    before, after = min(n // 2, max(n_c - 1, 0)), min((n - 1) // 2, max(n_c - 1, 0))
     pads = []
     if before:
         pads.append((0, before))
@@ -309,10 +302,10 @@ def crosschannelnorm(
         parts.append((side, dlarray(np.zeros(shape, dtype=x.dtype))))
     padded = _core.concatenate([p for s, p in parts if s == 0] + [sq] + [p for s, p in parts if s == 1], axis=c)
     ss = None
-    for j in range(n):
+    for j in range(before + after + 1):
         idx = tuple(slice(j, j + n_c) if a == c else slice(None) for a in range(x.ndim))
         piece = padded[idx]
         ss = piece if ss is None else ss + piece
-    denom = (ss * (float(alpha) / n) + float(k)) ** float(beta)
+    denom = (ss * (alpha / n) + k) ** beta
     return _finish(x / denom, X, layout)
 

@@ -11,7 +11,9 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from .._core import DlIndexError, FormatError, OptionError, ShapeError, dlarray, extractdata
+from .._arguments import flag, integer, show
+from .._core import DlIndexError, DTypeError, FormatError, OptionError, OutOfMemoryError, ShapeError, dlarray, extractdata
+from ._params import numeric
 
 __all__ = ["onehotencode", "onehotdecode"]
 
@@ -34,13 +36,28 @@ def _feature_axis(op: str, feature_dim: Any, fmt: str, ndim: int, extra: int) ->
     return k
 
 
+def _class_names(op: str, class_names: Any) -> np.ndarray:
+    """``class_names`` as a 1-D numpy array (strings or numbers)."""
+    if isinstance(class_names, (str, bytes)):
+        raise OptionError(f"{op}: class_names must be a sequence of names, got the string {show(class_names)}")
+    try:
+        names = np.asarray(class_names)
+    except (ValueError, TypeError):
+        names = np.asarray(None)
+    if names.ndim != 1:
+        raise OptionError(f"{op}: class_names must be a 1-D sequence, got {show(class_names)}")
+    return names
+
+
 def _class_positions(op: str, values: np.ndarray, class_names: Optional[Sequence[Any]], num_classes: Optional[int]):
     """(0-based class index per label with -1 for undefined, number of classes)."""
+    if num_classes is not None:
+        num_classes = integer(num_classes, "num_classes", op)
     if class_names is not None:
-        names = np.asarray(class_names)
-        if names.ndim != 1 or names.size == 0:
-            raise OptionError(f"{op}: class_names must be a non-empty 1-D sequence, got shape {names.shape}")
-        if num_classes is not None and int(num_classes) != names.size:
+        names = _class_names(op, class_names)
+        if names.size == 0:
+            raise OptionError(f"{op}: class_names must be a non-empty 1-D sequence, got {show(class_names)}")
+        if num_classes is not None and num_classes != names.size:
             raise OptionError(f"{op}: num_classes={num_classes} disagrees with {names.size} class_names")
         idx = np.full(values.shape, -1, dtype=np.int64)
         for k, name in enumerate(names):
@@ -50,7 +67,7 @@ def _class_positions(op: str, values: np.ndarray, class_names: Optional[Sequence
         names = np.unique(values)
         return np.searchsorted(names, values).astype(np.int64), names.size
     if values.dtype.kind not in "biuf":
-        raise TypeError(f"{op}: labels must be integer class indices or strings, got dtype {values.dtype}")
+        raise DTypeError(f"{op}: labels must be integer class indices or strings, got dtype {values.dtype}")
     undefined = np.isnan(values) if values.dtype.kind == "f" else np.zeros(values.shape, bool)
     defined = values[~undefined]
     if defined.size and not np.all(defined == np.round(defined)):
@@ -59,7 +76,6 @@ def _class_positions(op: str, values: np.ndarray, class_names: Optional[Sequence
         raise DlIndexError(f"{op}: label {defined.min():g} is negative; class indices are 0-based")
     if num_classes is None:
         num_classes = int(defined.max()) + 1 if defined.size else 0
-    num_classes = int(num_classes)
     if num_classes < 1:
         raise OptionError(f"{op}: num_classes must be at least 1 (pass num_classes= for empty or all-undefined labels)")
     if defined.size and defined.max() >= num_classes:
@@ -96,16 +112,19 @@ def onehotencode(
     """
     op = "onehotencode"
     fmt = labels.fmt if isinstance(labels, dlarray) else ""
-    values = np.asarray(extractdata(labels)) if isinstance(labels, dlarray) else np.asarray(labels)
+    values = np.asarray(extractdata(labels)) if isinstance(labels, dlarray) else numeric(labels, op, "labels", "biufUSO")
     try:
         out_dtype = np.dtype(dtype)
-    except TypeError:
+    except (TypeError, ValueError):
         raise OptionError(f"{op}: dtype must be a numpy floating dtype, got {dtype!r}") from None
     if out_dtype.kind != "f":
         raise OptionError(f"{op}: dtype must be a floating dtype (undefined labels encode as NaN), got {out_dtype}")
     k = _feature_axis(op, feature_dim, fmt, values.ndim, 0 if fmt else 1)
     idx, K = _class_positions(op, values, class_names, num_classes)
-    encoded = (idx[..., None] == np.arange(K)).astype(out_dtype)
+    try:
+        encoded = (idx[..., None] == np.arange(K)).astype(out_dtype)
+    except MemoryError:
+        raise OutOfMemoryError(f"{op}: cannot allocate the encoding of {values.size} labels into {K} classes") from None
     encoded[idx < 0] = np.nan
     if fmt:
         if "C" in fmt:
@@ -134,9 +153,10 @@ def onehotdecode(B: Any, class_names: Optional[Sequence[Any]], feature_dim: Any,
     """
     op = "onehotdecode"
     fmt = B.fmt if isinstance(B, dlarray) else ""
-    values = np.asarray(extractdata(B)) if isinstance(B, dlarray) else np.asarray(B)
+    keepdims = flag(keepdims, "keepdims", op)
+    values = np.asarray(extractdata(B)) if isinstance(B, dlarray) else numeric(B, op, "B", "biuf")
     if values.dtype.kind not in "biuf":
-        raise TypeError(f"{op}: B must be numeric, got dtype {values.dtype}")
+        raise DTypeError(f"{op}: B must be real, got dtype {values.dtype}")
     if values.ndim == 0:
         raise ShapeError(f"{op}: B must have at least one dim, got a scalar")
     k = _feature_axis(op, feature_dim, fmt, values.ndim, 0)
@@ -145,15 +165,15 @@ def onehotdecode(B: Any, class_names: Optional[Sequence[Any]], feature_dim: Any,
     K = values.shape[k]
     if K == 0:
         raise ShapeError(f"{op}: B of shape {values.shape} has no classes along dim {k}")
-    if class_names is not None and len(class_names) != K:
-        raise ShapeError(f"{op}: {len(class_names)} class_names given but B has {K} classes along dim {k} (shape {values.shape})")
+    names = None if class_names is None else _class_names(op, class_names)
+    if names is not None and names.size != K:
+        raise ShapeError(f"{op}: {names.size} class_names given but B has {K} classes along dim {k} (shape {values.shape})")
     undefined = np.isnan(values).any(axis=k, keepdims=keepdims) if values.dtype.kind == "f" else None
     idx = np.argmax(np.nan_to_num(values, nan=-np.inf) if undefined is not None else values, axis=k, keepdims=keepdims)
     if undefined is not None:
         idx = np.where(undefined, -1, idx)
-    if class_names is None:
+    if names is None:
         return idx
-    names = np.asarray(class_names)
     if undefined is not None and undefined.any():
         out = names.astype(object)[np.maximum(idx, 0)]
         out[idx < 0] = None

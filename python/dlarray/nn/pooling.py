@@ -3,12 +3,14 @@ number / per-dim / (2, d) matrix / "same", ``"global"`` pooling)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Optional
 
 import numpy as np
 
 from .. import _core
-from .._core import OptionError, ShapeError, dlarray
+from .._arguments import flag, int_values, show
+from .._core import DlIndexError, OptionError, ShapeError, dlarray
 from ._layout import from_kernel_layout, layout_of, restore, to_kernel_layout
 from .conv import conv_spatial_axes
 from ._options import padding_pairs, per_dim
@@ -47,13 +49,14 @@ def maxpool(
     both feed ``maxunpool``. Padding is never selected; ties take the first element.
     """
     op = "maxpool"
+    return_indices = flag(return_indices, "return_indices", op)
     if _is_global(pool_size):
         layout = layout_of(X, data_format, op)
         spatial = conv_spatial_axes(layout, op)
         pool_size = [X.shape[a] if a < X.ndim else 1 for a in spatial]
         stride, padding = 1, 0
     layout, spatial, xi, perm, kernel, st, before, after = _window(X, pool_size, stride, padding, data_format, op)
-    yi, flat = _core._maxpool(xi, kernel, st, before, after, bool(return_indices))
+    yi, flat = _core._maxpool(xi, kernel, st, before, after, return_indices)
     Y = from_kernel_layout(yi, perm, layout)
     if not return_indices:
         return Y
@@ -78,14 +81,25 @@ def maxunpool(X: dlarray, indices: Any, output_size: Any, data_format: Optional[
     0-based indices). Positions selected twice add up. Keeps X's format."""
     op = "maxunpool"
     layout = layout_of(X, data_format, op)
-    idx = np.asarray(indices)
+    try:
+        idx = np.asarray(indices)
+    except (ValueError, TypeError):
+        idx = np.asarray(None)
+    if idx.dtype.kind not in "iu":
+        raise DlIndexError(f"{op}: indices must be integer positions (from maxpool(..., return_indices=True)), "
+                           f"got {type(indices).__name__} of dtype {idx.dtype}")
     if idx.shape != tuple(X.shape):
         raise ShapeError(f"{op}: indices of shape {idx.shape} do not match the input of shape {tuple(X.shape)}")
-    size = tuple(int(s) for s in output_size)
+    if isinstance(output_size, (str, bytes)):
+        raise OptionError(f"{op}: output_size must be a sequence of sizes, got {show(output_size)}")
+    size = tuple(int_values(output_size, "output_size", op))
     if len(size) != X.ndim:
         raise ShapeError(f"{op}: output_size {size} must have as many dims as the input of shape {tuple(X.shape)}")
-    if idx.size and (idx.min() < 0 or idx.max() >= int(np.prod(size))):
-        raise _core.DlIndexError(f"{op}: indices out of range for an output of size {size}")
+    if any(s < 0 for s in size):
+        raise ShapeError(f"{op}: output_size {size} has a negative size")
+    numel = math.prod(size)
+    if idx.size and (idx.min() < 0 or idx.max() >= numel):
+        raise DlIndexError(f"{op}: indices out of range for an output of size {size}")
     flat = np.ascontiguousarray(idx.reshape(-1), dtype=np.uintp)
     y = _core._maxunpool(_core.stripdims(X) if X.fmt else X, flat, list(size))
     return restore(y, layout)
@@ -112,14 +126,12 @@ def avgpool(
         axes = tuple(a for a in spatial if a < X.ndim)
         Y = (_core.stripdims(X) if X.fmt else X).mean(axes, True) if axes else X
         return restore(Y, layout)
-    if isinstance(padding_value, str):
-        if padding_value.lower() != "mean":
-            raise OptionError(f"{op}: padding_value must be 0 or 'mean', got '{padding_value}'")
+    if isinstance(padding_value, str) and padding_value.lower() == "mean":
         counts = False
-    elif padding_value == 0:
+    elif isinstance(padding_value, (int, float, np.integer, np.floating)) and padding_value == 0:
         counts = True
     else:
-        raise OptionError(f"{op}: padding_value must be 0 or 'mean', got {padding_value!r}")
+        raise OptionError(f"{op}: padding_value must be 0 or 'mean', got {show(padding_value)}")
     layout, spatial, xi, perm, kernel, st, before, after = _window(X, pool_size, stride, padding, data_format, op)
     yi = _core._avgpool(xi, kernel, st, before, after, counts)
     return from_kernel_layout(yi, perm, layout)

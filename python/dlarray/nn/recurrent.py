@@ -14,7 +14,8 @@ from typing import Any, Optional, Tuple
 
 from .. import _core
 from .._core import dlarray
-from ._recurrent_common import GATE_ACTIVATIONS, STATE_ACTIVATIONS, SequenceInput, check_choice
+from .._arguments import choice
+from ._recurrent_common import GATE_ACTIVATIONS, STATE_ACTIVATIONS, SequenceInput
 from ._recurrent_common import weights as _parameters
 
 __all__ = ["lstm", "gru"]
@@ -59,8 +60,8 @@ def lstm(
     releases); a "CB" input is one time step and ``Y`` keeps the "CB" format.
     """
     op = "lstm"
-    state = check_choice(state_activation_function, STATE_ACTIVATIONS, "state_activation_function", op)
-    gate = check_choice(gate_activation_function, GATE_ACTIVATIONS, "gate_activation_function", op)
+    state = choice(state_activation_function, STATE_ACTIVATIONS, "state_activation_function", op)
+    gate = choice(gate_activation_function, GATE_ACTIVATIONS, "gate_activation_function", op)
     seq = SequenceInput(X, data_format, op)
     W, R, b, H = _parameters(weights, recurrent_weights, bias, seq.x, 4, 4, seq.C, op)
     h0 = seq.initial_state(H0, H, "H0")
@@ -104,9 +105,9 @@ def gru(
     "after-multiplication" (as ``gruLayer``'s); the 6H bias is ordered input then recurrent.
     """
     op = "gru"
-    mode = check_choice(reset_gate_mode, RESET_GATE_MODES, "reset_gate_mode", op)
-    state = check_choice(state_activation_function, STATE_ACTIVATIONS, "state_activation_function", op)
-    gate = check_choice(gate_activation_function, GATE_ACTIVATIONS, "gate_activation_function", op)
+    mode = choice(reset_gate_mode, RESET_GATE_MODES, "reset_gate_mode", op)
+    state = choice(state_activation_function, STATE_ACTIVATIONS, "state_activation_function", op)
+    gate = choice(gate_activation_function, GATE_ACTIVATIONS, "gate_activation_function", op)
     seq = SequenceInput(X, data_format, op)
     bias_rows = 6 if mode == "recurrent-bias-after-multiplication" else 3
     W, R, b, H = _parameters(weights, recurrent_weights, bias, seq.x, 3, bias_rows, seq.C, op)

@@ -171,3 +171,19 @@ def test_concatenate_axis_none_flattens_like_numpy():
 def test_non_numeric_data_is_a_dtype_error():
     with pytest.raises(dl.DTypeError, match="dlarray"):
         dlarray(np.array(["a", "b"]))
+
+
+def test_ragged_data_is_a_shape_error_naming_the_op_and_argument():
+    with pytest.raises(ShapeError, match="dlarray: argument 'x' cannot become an array"):
+        dlarray([[1], [1, 2]])
+    x = dlarray(np.zeros(3, f32))
+    with pytest.raises(ShapeError, match="index assignment: argument 'value'"):
+        x[0] = [[1], [1, 2]]
+    with pytest.raises(dl.DTypeError, match="where: argument 'cond'"):
+        dl.where("x", 1.0, 2.0)
+
+
+def test_reducing_away_an_empty_axis_checks_the_result_size():
+    with pytest.raises(OutOfMemoryError, match="sum"):
+        dlarray(np.zeros((2**20, 2**20, 0), f32)).sum(2)
+    assert dl.sum(dlarray(Z(3, 0)), 1).shape == (3,)

@@ -51,7 +51,7 @@ impl PyDlarray {
 }
 
 /// A dlarray, Python scalar or array-like as (tensor, format); scalars adopt `like`'s dtype.
-pub fn operand(obj: &Bound<'_, PyAny>, like: dlarray_core::DType) -> PyResult<(Tensor, Option<Format>)> {
+pub fn operand(op: &str, arg: &str, obj: &Bound<'_, PyAny>, like: dlarray_core::DType) -> PyResult<(Tensor, Option<Format>)> {
     if let Ok(d) = obj.cast::<PyDlarray>() {
         let d = d.borrow();
         return Ok((d.arr.tensor.clone(), d.arr.format.clone()));
@@ -59,12 +59,12 @@ pub fn operand(obj: &Bound<'_, PyAny>, like: dlarray_core::DType) -> PyResult<(T
     if let Some(t) = tensor_from_scalar(obj, like)? {
         return Ok((t, None));
     }
-    Ok((tensor_from_arraylike(obj)?, None))
+    Ok((tensor_from_arraylike(op, arg, obj)?, None))
 }
 
-/// Any dlarray-convertible argument as a `DlArray` (float scalars become float32).
-pub fn as_dl(obj: &Bound<'_, PyAny>) -> PyResult<DlArray> {
-    let (tensor, format) = operand(obj, dlarray_core::DType::F32)?;
+/// Any dlarray-convertible argument `arg` of `op` as a `DlArray` (float scalars become float32).
+pub fn as_dl(op: &str, arg: &str, obj: &Bound<'_, PyAny>) -> PyResult<DlArray> {
+    let (tensor, format) = operand(op, arg, obj, dlarray_core::DType::F32)?;
     Ok(DlArray { tensor, format })
 }
 
@@ -89,7 +89,7 @@ pub fn parse_axes(op: &str, a: &DlArray, axis: Option<&Bound<'_, PyAny>>) -> PyR
 }
 
 fn binary(py: Python<'_>, a: &PyDlarray, other: &Bound<'_, PyAny>, op: BinaryOp, reflected: bool) -> PyResult<Py<PyAny>> {
-    let (ot, of) = match operand(other, a.tensor().dtype()) {
+    let (ot, of) = match operand(op.name(), "other", other, a.tensor().dtype()) {
         Ok(x) => x,
         Err(_) => return Ok(py.NotImplemented()),
     };
@@ -105,7 +105,7 @@ fn binary(py: Python<'_>, a: &PyDlarray, other: &Bound<'_, PyAny>, op: BinaryOp,
 }
 
 fn compare(py: Python<'_>, a: &PyDlarray, other: &Bound<'_, PyAny>, op: CompareOp) -> PyResult<Py<PyAny>> {
-    let (ot, _) = match operand(other, a.tensor().dtype()) {
+    let (ot, _) = match operand("compare", "other", other, a.tensor().dtype()) {
         Ok(x) => x,
         Err(_) => return Ok(py.NotImplemented()),
     };
@@ -241,16 +241,15 @@ impl PyDlarray {
                 d.arr.tensor.clone()
             } else if x.hasattr("__dlpack__")? && !x.hasattr("__array__")? {
                 let np = x.py().import("numpy")?;
-                tensor_from_arraylike(&np.call_method1("from_dlpack", (x,))?)?
+                tensor_from_arraylike("dlarray", "x", &np.call_method1("from_dlpack", (x,))?)?
             } else {
-                tensor_from_arraylike(x)?
+                tensor_from_arraylike("dlarray", "x", x)?
             };
             let arr = match fmt {
                 Some(f) => DlArray::with_format(tensor, f).py()?,
                 None => DlArray::unformatted(tensor),
             };
             Ok(PyDlarray { arr })
-    
         })
     }
 
@@ -258,7 +257,6 @@ impl PyDlarray {
     fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         guard("dlarray.shape", || {
             PyTuple::new(py, self.tensor().shape())
-    
         })
     }
     #[getter]
@@ -273,7 +271,6 @@ impl PyDlarray {
     fn dtype<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         guard("dlarray.dtype", || {
             py.import("numpy")?.getattr("dtype")?.call1((self.tensor().dtype().name(),))
-    
         })
     }
     /// The format string ("" when unformatted), as MATLAB's `dims(X)`.
@@ -295,28 +292,24 @@ impl PyDlarray {
         guard("dlarray.transposed", || {
             let perm: Vec<usize> = (0..self.tensor().ndim()).rev().collect();
             Ok(Self::new_unformatted(run(py, self.tensor().numel(), || self.tensor().permute(&perm))?))
-    
         })
     }
     #[getter]
     fn real(&self) -> PyResult<Self> {
         guard("dlarray.real", || {
             Ok(Self::with(self.tensor().real().py()?, self.arr.format.clone()))
-    
         })
     }
     #[getter]
     fn imag(&self) -> PyResult<Self> {
         guard("dlarray.imag", || {
             Ok(Self::with(self.tensor().imag().py()?, self.arr.format.clone()))
-    
         })
     }
 
     fn __len__(&self) -> PyResult<usize> {
         guard("dlarray.__len__", || {
             self.tensor().shape().first().copied().ok_or_else(|| PyTypeError::new_err("len() of a 0-d dlarray"))
-    
         })
     }
 
@@ -345,7 +338,6 @@ impl PyDlarray {
                 self.tensor().dtype(),
                 traced
             ))
-    
         })
     }
 
@@ -366,7 +358,6 @@ impl PyDlarray {
             let kwargs = pyo3::types::PyDict::new(py);
             kwargs.set_item("copy", false)?;
             a.call_method("astype", (want,), Some(&kwargs))
-    
         })
     }
 
@@ -387,19 +378,16 @@ impl PyDlarray {
                 return Err(PyTypeError::new_err("float() of a complex dlarray"));
             }
             Ok(c.re)
-    
         })
     }
     fn __complex__(&self) -> PyResult<num_complex::Complex64> {
         guard("dlarray.__complex__", || {
             self.tensor().item().py()
-    
         })
     }
     fn __int__(&self) -> PyResult<i64> {
         guard("dlarray.__int__", || {
             Ok(self.__float__()? as i64)
-    
         })
     }
     fn __bool__(&self) -> PyResult<bool> {
@@ -408,7 +396,6 @@ impl PyDlarray {
                 crate::errors::ShapeError::new_err("The truth value of a dlarray with more than one element is ambiguous")
             })?;
             Ok(c.re != 0.0 || c.im != 0.0)
-    
         })
     }
 
@@ -418,7 +405,6 @@ impl PyDlarray {
             let me = slf.borrow();
             let data = tensor_to_numpy(py, me.tensor())?;
             Ok((slf.get_type().into_any(), (data, me.fmt_string())))
-    
         })
     }
 
@@ -427,7 +413,6 @@ impl PyDlarray {
         guard("dlarray.__dlpack__", || {
             let a = tensor_to_numpy(py, self.tensor())?;
             a.call_method("__dlpack__", (), kwargs)
-    
         })
     }
     fn __dlpack_device__(&self) -> (i32, i32) {
@@ -437,55 +422,46 @@ impl PyDlarray {
     fn __add__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         guard("dlarray.__add__", || {
             binary(py, self, other, BinaryOp::Add, false)
-    
         })
     }
     fn __radd__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         guard("dlarray.__radd__", || {
             binary(py, self, other, BinaryOp::Add, true)
-    
         })
     }
     fn __sub__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         guard("dlarray.__sub__", || {
             binary(py, self, other, BinaryOp::Sub, false)
-    
         })
     }
     fn __rsub__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         guard("dlarray.__rsub__", || {
             binary(py, self, other, BinaryOp::Sub, true)
-    
         })
     }
     fn __mul__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         guard("dlarray.__mul__", || {
             binary(py, self, other, BinaryOp::Mul, false)
-    
         })
     }
     fn __rmul__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         guard("dlarray.__rmul__", || {
             binary(py, self, other, BinaryOp::Mul, true)
-    
         })
     }
     fn __truediv__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         guard("dlarray.__truediv__", || {
             binary(py, self, other, BinaryOp::Div, false)
-    
         })
     }
     fn __rtruediv__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         guard("dlarray.__rtruediv__", || {
             binary(py, self, other, BinaryOp::Div, true)
-    
         })
     }
     fn __neg__(&self, py: Python<'_>) -> PyResult<Self> {
         guard("dlarray.__neg__", || {
             Ok(Self::with(run(py, self.tensor().numel(), || self.tensor().neg())?, self.arr.format.clone()))
-    
         })
     }
     fn __pos__(&self) -> Self {
@@ -494,80 +470,69 @@ impl PyDlarray {
     fn __abs__(&self, py: Python<'_>) -> PyResult<Self> {
         guard("dlarray.__abs__", || {
             Ok(Self::with(run(py, self.tensor().numel(), || self.tensor().abs())?, self.arr.format.clone()))
-    
         })
     }
     fn __pow__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, modulo: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
         guard("dlarray.__pow__", || {
             let _ = modulo;
             binary(py, self, other, BinaryOp::Pow, false)
-    
         })
     }
     fn __rpow__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, modulo: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
         guard("dlarray.__rpow__", || {
             let _ = modulo;
             binary(py, self, other, BinaryOp::Pow, true)
-    
         })
     }
     fn __matmul__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         guard("dlarray.__matmul__", || {
-            let (o, _) = match operand(other, self.tensor().dtype()) {
+            let (o, _) = match operand("matmul", "other", other, self.tensor().dtype()) {
                 Ok(x) => x,
                 Err(_) => return Ok(py.NotImplemented()),
             };
             let n = self.tensor().numel().max(o.numel());
             PyDlarray::new_unformatted(run(py, n, || self.tensor().matmul(&o))?).into_py_any(py)
-    
         })
     }
     fn __rmatmul__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         guard("dlarray.__rmatmul__", || {
-            let (o, _) = match operand(other, self.tensor().dtype()) {
+            let (o, _) = match operand("matmul", "other", other, self.tensor().dtype()) {
                 Ok(x) => x,
                 Err(_) => return Ok(py.NotImplemented()),
             };
             let n = self.tensor().numel().max(o.numel());
             PyDlarray::new_unformatted(run(py, n, || o.matmul(self.tensor()))?).into_py_any(py)
-    
         })
     }
 
     fn __lt__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         guard("dlarray.__lt__", || {
             compare(py, self, o, CompareOp::Lt)
-    
         })
     }
     fn __le__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         guard("dlarray.__le__", || {
             compare(py, self, o, CompareOp::Le)
-    
         })
     }
     fn __gt__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         guard("dlarray.__gt__", || {
             compare(py, self, o, CompareOp::Gt)
-    
         })
     }
     fn __ge__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         guard("dlarray.__ge__", || {
             compare(py, self, o, CompareOp::Ge)
-    
         })
     }
     fn __eq__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         guard("dlarray.__eq__", || {
             compare(py, self, o, CompareOp::Eq)
-    
         })
     }
     fn __ne__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         guard("dlarray.__ne__", || {
             compare(py, self, o, CompareOp::Ne)
-    
         })
     }
     #[classattr]
@@ -591,14 +556,13 @@ impl PyDlarray {
             // The format survives indexing that keeps every dim (slices); otherwise it is dropped.
             let f = if basic && t.ndim() == self.tensor().ndim() { self.arr.format.clone() } else { None };
             Ok(Self::with(t, f))
-    
         })
     }
 
     fn __setitem__(&mut self, py: Python<'_>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         guard("dlarray.__setitem__", || {
             let (idx, shape, _) = flat_index(py, self.tensor().shape(), key)?;
-            let (v, _) = operand(value, self.tensor().dtype())?;
+            let (v, _) = operand("index assignment", "value", value, self.tensor().dtype())?;
             let v = v.broadcast_to(&shape).map_err(|_| {
                 to_py(Error::shape(
                     "index assignment",
@@ -609,7 +573,6 @@ impl PyDlarray {
             // A new tensor replaces this object's data: no other array sharing storage changes.
             self.arr.tensor = self.tensor().index_put(idx, &v).py()?;
             Ok(())
-    
         })
     }
 
@@ -619,35 +582,30 @@ impl PyDlarray {
     fn sum(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool) -> PyResult<Self> {
         guard("dlarray.sum", || {
             self.reduce(py, "sum", axis, keepdims, |t, a, k| t.sum_axes(a, k))
-    
         })
     }
     #[pyo3(signature = (axis = None, keepdims = false))]
     fn mean(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool) -> PyResult<Self> {
         guard("dlarray.mean", || {
             self.reduce(py, "mean", axis, keepdims, |t, a, k| t.mean_axes(a, k))
-    
         })
     }
     #[pyo3(signature = (axis = None, keepdims = false))]
     fn prod(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool) -> PyResult<Self> {
         guard("dlarray.prod", || {
             self.reduce(py, "prod", axis, keepdims, |t, a, k| t.prod_axes(a, k))
-    
         })
     }
     #[pyo3(signature = (axis = None, keepdims = false))]
     fn max(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool) -> PyResult<Self> {
         guard("dlarray.max", || {
             self.reduce(py, "max", axis, keepdims, |t, a, k| t.max_axes(a, k))
-    
         })
     }
     #[pyo3(signature = (axis = None, keepdims = false))]
     fn min(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool) -> PyResult<Self> {
         guard("dlarray.min", || {
             self.reduce(py, "min", axis, keepdims, |t, a, k| t.min_axes(a, k))
-    
         })
     }
     #[pyo3(signature = (axis = None, reverse = false))]
@@ -667,7 +625,6 @@ impl PyDlarray {
                     Ok(Self::with(t, self.arr.format.clone()))
                 }
             }
-    
         })
     }
 
@@ -690,7 +647,6 @@ impl PyDlarray {
                 o => return Err(crate::errors::OptionError::new_err(format!("reshape: order must be 'C' or 'F', got '{o}'"))),
             };
             Ok(Self::new_unformatted(t))
-    
         })
     }
 
@@ -712,7 +668,6 @@ impl PyDlarray {
                 .collect::<dlarray_core::Result<_>>()
                 .py()?;
             Ok(Self::new_unformatted(run(py, self.tensor().numel(), || self.tensor().permute(&perm))?))
-    
         })
     }
 
@@ -728,7 +683,6 @@ impl PyDlarray {
                 other => return Err(crate::errors::DTypeError::new_err(format!("astype: dlarray holds float32, float64, complex64 or complex128, not {other}"))),
             };
             Ok(Self::with(self.tensor().cast(dt).py()?, self.arr.format.clone()))
-    
         })
     }
 
@@ -738,19 +692,16 @@ impl PyDlarray {
     fn conj(&self) -> PyResult<Self> {
         guard("dlarray.conj", || {
             Ok(Self::with(self.tensor().conj().py()?, self.arr.format.clone()))
-    
         })
     }
     fn item(&self) -> PyResult<f64> {
         guard("dlarray.item", || {
             self.__float__()
-    
         })
     }
     fn tolist<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         guard("dlarray.tolist", || {
             tensor_to_numpy(py, self.tensor())?.call_method0("tolist")
-    
         })
     }
 

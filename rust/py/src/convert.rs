@@ -6,7 +6,7 @@ use dlarray_core::dtype::{C32, C64};
 use dlarray_core::{Buffer, DType, Error, Tensor};
 use numpy::ndarray::{ArrayViewD, IxDyn};
 use numpy::{PyArray1, PyArrayDyn, PyReadonlyArrayDyn, PyUntypedArrayMethods};
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyComplex, PyFloat, PyInt};
 
@@ -23,12 +23,17 @@ fn copy_array<'py, T: numpy::Element + Copy>(arr: &Bound<'py, PyAny>) -> PyResul
     Ok((data, shape))
 }
 
-/// Any array-like as a tensor: float32/float64/complex kept, everything numeric else becomes
-/// float32 (as MATLAB's dlarray of logical/integer data does).
-pub fn tensor_from_arraylike(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
+/// Any array-like argument `arg` of `op` as a tensor: float32/float64/complex kept, everything
+/// numeric else becomes float32 (as MATLAB's dlarray of logical/integer data does).
+pub fn tensor_from_arraylike(op: &str, arg: &str, obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
     let py = obj.py();
     let np = py.import("numpy")?;
-    let mut arr = np.call_method1("asarray", (obj,))?;
+    let mut arr = np.call_method1("asarray", (obj,)).map_err(|e| {
+        // numpy's own refusal (ragged nesting, objects without a numeric value), reworded as
+        // ours: a shape problem is a ShapeError, anything else a DTypeError.
+        let msg = format!("argument '{arg}' cannot become an array: {}", e.value(py));
+        to_py(if e.is_instance_of::<PyValueError>(py) { Error::shape(op, msg) } else { Error::dtype(op, msg) })
+    })?;
     if !arr.getattr("dtype")?.getattr("isnative")?.extract::<bool>()? {
         // Byte-swapped (e.g. big-endian '>f8') data: the same values in native order.
         arr = arr.call_method1("astype", (arr.getattr("dtype")?.call_method1("newbyteorder", ("=",))?,))?;
@@ -42,8 +47,8 @@ pub fn tensor_from_arraylike(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
         ("c", _) => arr.call_method1("astype", ("complex128",))?,
         _ => {
             return Err(to_py(Error::dtype(
-                "dlarray",
-                format!("cannot convert data of numpy dtype {} to a dlarray (numeric data required)", dtype.str()?),
+                op,
+                format!("argument '{arg}' holds data of numpy dtype {}; a dlarray needs numeric data", dtype.str()?),
             )))
         }
     };

@@ -14,7 +14,7 @@ macro_rules! unary_functions {
         $(
             #[pyfunction]
             pub fn $name(py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
-                let a = as_dl(x)?;
+                let a = as_dl(stringify!($name), "x", x)?;
                 let t = run(py, a.tensor.numel(), || a.tensor.unary(UnaryOp::$op))?;
                 Ok(PyDlarray::with(t, a.format))
             }
@@ -40,8 +40,8 @@ fn binary_fn(
     b: &Bound<'_, PyAny>,
     f: impl FnOnce(&Tensor, &Tensor) -> dlarray_core::Result<Tensor> + Send,
 ) -> PyResult<PyDlarray> {
-    let x = as_dl(a)?;
-    let (y, fy) = operand(b, x.tensor.dtype())?;
+    let x = as_dl(name, "a", a)?;
+    let (y, fy) = operand(name, "b", b, x.tensor.dtype())?;
     let t = run(py, x.tensor.numel().max(y.numel()), || f(&x.tensor, &y))?;
     let fmt = DlArray::elementwise_format(name, x.format.as_ref(), fy.as_ref(), t.ndim()).py()?;
     Ok(PyDlarray::with(t, fmt))
@@ -84,10 +84,10 @@ fn complex(py: Python<'_>, re: &Bound<'_, PyAny>, im: &Bound<'_, PyAny>) -> PyRe
 #[pyfunction]
 #[pyo3(name = "where")]
 fn where_(py: Python<'_>, cond: &Bound<'_, PyAny>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
-    guard("where_", || {
-        let (c, fc) = operand(cond, dlarray_core::DType::F32)?;
-        let x = as_dl(a)?;
-        let (y, fy) = operand(b, x.tensor.dtype())?;
+    guard("where", || {
+        let (c, fc) = operand("where", "cond", cond, dlarray_core::DType::F32)?;
+        let x = as_dl("where", "a", a)?;
+        let (y, fy) = operand("where", "b", b, x.tensor.dtype())?;
         let t = run(py, c.numel().max(x.tensor.numel()).max(y.numel()), || Tensor::where_(&c, &x.tensor, &y))?;
         let f1 = DlArray::elementwise_format("where", x.format.as_ref(), fy.as_ref(), t.ndim()).py()?;
         let fmt = DlArray::elementwise_format("where", f1.as_ref(), fc.as_ref(), t.ndim()).py()?;
@@ -98,28 +98,28 @@ fn where_(py: Python<'_>, cond: &Bound<'_, PyAny>, a: &Bound<'_, PyAny>, b: &Bou
 #[pyfunction]
 fn real(x: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
     guard("real", || {
-        let a = as_dl(x)?;
+        let a = as_dl("real", "x", x)?;
         Ok(PyDlarray::with(a.tensor.real().py()?, a.format))
     })
 }
 #[pyfunction]
 fn imag(x: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
     guard("imag", || {
-        let a = as_dl(x)?;
+        let a = as_dl("imag", "x", x)?;
         Ok(PyDlarray::with(a.tensor.imag().py()?, a.format))
     })
 }
 #[pyfunction]
 fn conj(x: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
     guard("conj", || {
-        let a = as_dl(x)?;
+        let a = as_dl("conj", "x", x)?;
         Ok(PyDlarray::with(a.tensor.conj().py()?, a.format))
     })
 }
 #[pyfunction]
 fn angle(x: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
     guard("angle", || {
-        let a = as_dl(x)?;
+        let a = as_dl("angle", "x", x)?;
         Ok(PyDlarray::with(a.tensor.angle().py()?, a.format))
     })
 }
@@ -142,7 +142,7 @@ fn extractdata<'py>(py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'p
 #[pyo3(signature = (x, fmt = None))]
 fn stripdims(py: Python<'_>, x: &Bound<'_, PyAny>, fmt: Option<&str>) -> PyResult<PyDlarray> {
     guard("stripdims", || {
-        let a = as_dl(x)?;
+        let a = as_dl("stripdims", "x", x)?;
         let Some(target) = fmt else {
             return Ok(PyDlarray::new_unformatted(a.tensor));
         };
@@ -182,7 +182,7 @@ fn dims(x: &Bound<'_, PyAny>) -> PyResult<String> {
 #[pyfunction]
 fn finddim(x: &Bound<'_, PyAny>, label: &str) -> PyResult<Vec<usize>> {
     guard("finddim", || {
-        let a = as_dl(x)?;
+        let a = as_dl("finddim", "x", x)?;
         let mut out = Vec::new();
         for c in label.chars() {
             let l = Label::from_char("finddim", c).py()?;
@@ -206,7 +206,7 @@ fn isdlarray(x: &Bound<'_, PyAny>) -> bool {
 #[pyo3(signature = (arrays, axis))]
 fn concatenate(py: Python<'_>, arrays: &Bound<'_, PyAny>, axis: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
     guard("concatenate", || {
-        let items: Vec<DlArray> = arrays.try_iter()?.map(|x| as_dl(&x?)).collect::<PyResult<_>>()?;
+        let items: Vec<DlArray> = arrays.try_iter()?.map(|x| as_dl("concatenate", "arrays", &x?)).collect::<PyResult<_>>()?;
         let first = items.first().ok_or_else(|| to_py(Error::value("concatenate", "need at least one array")))?;
         if axis.is_none() {
             let flat: Vec<Tensor> = items.iter().map(|d| d.tensor.reshape(&[d.tensor.numel()])).collect::<dlarray_core::Result<_>>().py()?;
@@ -232,7 +232,7 @@ fn concatenate(py: Python<'_>, arrays: &Bound<'_, PyAny>, axis: &Bound<'_, PyAny
 #[pyo3(signature = (arrays, axis = 0))]
 fn stack(py: Python<'_>, arrays: &Bound<'_, PyAny>, axis: isize) -> PyResult<PyDlarray> {
     guard("stack", || {
-        let items: Vec<DlArray> = arrays.try_iter()?.map(|x| as_dl(&x?)).collect::<PyResult<_>>()?;
+        let items: Vec<DlArray> = arrays.try_iter()?.map(|x| as_dl("stack", "arrays", &x?)).collect::<PyResult<_>>()?;
         let first = items.first().ok_or_else(|| to_py(Error::value("stack", "need at least one array")))?;
         let nd = first.tensor.ndim();
         if let Some(other) = items.iter().find(|d| d.tensor.shape() != first.tensor.shape()) {
@@ -261,7 +261,7 @@ fn stack(py: Python<'_>, arrays: &Bound<'_, PyAny>, axis: isize) -> PyResult<PyD
 #[pyo3(signature = (x, *reps))]
 fn repmat(py: Python<'_>, x: &Bound<'_, PyAny>, reps: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<PyDlarray> {
     guard("repmat", || {
-        let a = as_dl(x)?;
+        let a = as_dl("repmat", "x", x)?;
         let reps: Vec<usize> = if reps.len() == 1 && reps.get_item(0)?.extract::<usize>().is_err() {
             reps.get_item(0)?.extract()?
         } else {
@@ -278,7 +278,7 @@ fn repmat(py: Python<'_>, x: &Bound<'_, PyAny>, reps: &Bound<'_, pyo3::types::Py
 #[pyo3(signature = (x, axis = None))]
 fn flip(py: Python<'_>, x: &Bound<'_, PyAny>, axis: Option<&Bound<'_, PyAny>>) -> PyResult<PyDlarray> {
     guard("flip", || {
-        let a = as_dl(x)?;
+        let a = as_dl("flip", "x", x)?;
         let axes = crate::array::parse_axes("flip", &a, axis)?;
         let t = run(py, a.tensor.numel(), || a.tensor.flip(&axes))?;
         Ok(PyDlarray::with(t, a.format))
@@ -290,7 +290,7 @@ fn flip(py: Python<'_>, x: &Bound<'_, PyAny>, axis: Option<&Bound<'_, PyAny>>) -
 #[pyo3(signature = (x, axis = None))]
 fn squeeze(x: &Bound<'_, PyAny>, axis: Option<&Bound<'_, PyAny>>) -> PyResult<PyDlarray> {
     guard("squeeze", || {
-        let a = as_dl(x)?;
+        let a = as_dl("squeeze", "x", x)?;
         let shape = a.tensor.shape().to_vec();
         let axes: Vec<usize> = match axis {
             None => (0..shape.len()).filter(|&i| shape[i] == 1).collect(),
@@ -312,8 +312,8 @@ fn squeeze(x: &Bound<'_, PyAny>, axis: Option<&Bound<'_, PyAny>>) -> PyResult<Py
 #[pyfunction]
 fn matmul(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
     guard("matmul", || {
-        let x = as_dl(a)?;
-        let (y, _) = operand(b, x.tensor.dtype())?;
+        let x = as_dl("matmul", "a", a)?;
+        let (y, _) = operand("matmul", "b", b, x.tensor.dtype())?;
         let n = x.tensor.numel().max(y.numel());
         Ok(PyDlarray::new_unformatted(run(py, n, || x.tensor.matmul(&y))?))
     })
@@ -325,8 +325,8 @@ fn matmul(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResul
 #[pyo3(signature = (a, b, transp_a = "none", transp_b = "none"))]
 fn pagemtimes(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>, transp_a: &str, transp_b: &str) -> PyResult<PyDlarray> {
     guard("pagemtimes", || {
-        let x = as_dl(a)?;
-        let (y, _) = operand(b, x.tensor.dtype())?;
+        let x = as_dl("pagemtimes", "a", a)?;
+        let (y, _) = operand("pagemtimes", "b", b, x.tensor.dtype())?;
         let parse = |s: &str| -> PyResult<(bool, bool)> {
             match s {
                 "none" => Ok((false, false)),

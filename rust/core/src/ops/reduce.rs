@@ -6,6 +6,7 @@ use crate::buffer::{Buffer, IntoBuffer};
 use crate::dtype::{Element, Real};
 use crate::error::{Error, Result};
 use crate::kernels::reduce::{reduce_axis, scan_axis};
+use crate::limits::ensure_allocatable;
 use crate::tensor::Tensor;
 use crate::with_buffer;
 
@@ -80,6 +81,8 @@ impl Tensor {
             for &a in axes {
                 shape[a] = 1;
             }
+            // An empty input can still have a large result (an empty axis reduced away).
+            ensure_allocatable(op.name(), &shape, self.dtype())?;
             let identity = if op == ReduceOp::Prod { 1.0 } else { 0.0 };
             data = Some(Buffer::filled(self.dtype(), crate::shape::numel(&shape), identity));
         }

@@ -44,6 +44,10 @@ impl Tensor {
         if !(epsilon > 0.0) {
             return Err(Error::value(OP, format!("epsilon must be positive, got {epsilon}")));
         }
+        if self.numel() == 0 {
+            // Empty in, empty out (the per-group statistics could still be a large array).
+            return Ok(self.clone());
+        }
         let gr = Groups::new(self.shape(), axes);
         let (mean, var) = match self.buffer() {
             Buffer::F32(v) => group_moments(v, &gr),

@@ -1,34 +1,49 @@
-"""MATLAB's ``trainingProgressMonitor`` for Python: a terminal progress bar and a plot.
+"""MATLAB's ``trainingProgressMonitor`` for Python: a progress bar and live plots.
 
-MATLAB opens a window with a progress bar, the info fields and one plot per metric
-group, plus a Stop button. Here:
+MATLAB opens a window with a progress bar, the info fields, one plot per metric group and
+a Stop button. Here (the plots are matplotlib figures):
 
-* in a terminal, a one-line progress bar on stderr (percentage, elapsed and estimated
-  remaining time, latest metrics and info), redrawn in place at most 10 times a second;
-  when stderr is not a terminal nothing is printed while training runs, and a single
-  summary line is printed by :meth:`close`;
-* in a Jupyter kernel, a live PNG of the plots, updated at most once a second;
-* anywhere, :meth:`save_png` writes the plots (matplotlib is not needed), and
-  ``png_path`` writes them on :meth:`close`.
+* where matplotlib has an interactive backend (a desktop session), a window like MATLAB's,
+  Stop button included, redrawn at most once a second; it stays open after :meth:`close`
+  for as long as the program runs (end a script with ``matplotlib.pyplot.show()`` to keep
+  it up);
+* in a Jupyter kernel, the figure inline, updated in place at most once a second;
+* in a terminal, a one-line progress bar on stderr (tqdm's or rich's when installed,
+  otherwise a plain one) with percentage, elapsed and remaining time, latest metrics and
+  info, redrawn at most 10 times a second; when stderr is not a terminal nothing is
+  printed while training runs, and a single summary line is printed by :meth:`close`;
+* anywhere, :meth:`savefig` / :meth:`save_png` write the figure (PNG, SVG, PDF, ...),
+  ``png_path`` writes it on :meth:`close`, and :meth:`figure` hands out a copy to edit.
 
-There is no Stop button; ``monitor.stop`` is an ordinary settable flag (set it from a
+``monitor.stop`` is an ordinary settable flag (the window's Stop button sets it; so can a
 callback, a signal handler or the loop itself), so MATLAB's ``while ~monitor.Stop`` loops
 port unchanged.
+
+matplotlib's global state is left alone: no backend is chosen and no rcParams are set. The
+headless figures are ``matplotlib.figure.Figure`` objects with an Agg canvas; only the
+window goes through pyplot, since that is what creates windows.
 """
 
 from __future__ import annotations
 
+import io
+import math
 import sys
 import time
+import warnings
 
 import numpy as np
 
-from .data import _plot
-from .data._png import encode_png
+from . import _progress_bar
+from ._monitor_figure import MonitorFigure, Panel, Snapshot
+
+__all__ = ["trainingProgressMonitor"]
 
 _REDRAW_INTERVAL = 0.1        # seconds between terminal redraws (<= 10 per second)
-_NOTEBOOK_INTERVAL = 1.0      # seconds between live notebook plot updates
-_BAR_WIDTH = 20
+_PLOT_INTERVAL = 1.0          # seconds between live figure updates (window, notebook),
+_PLOT_BUDGET = 0.1            # or more, so that drawing takes at most 10% of the time
+# Interactive backends that do not open a desktop window of their own.
+_NOT_WINDOWS = {"nbagg", "notebook", "webagg"}
 
 
 def _names(value, what: str) -> tuple:
@@ -60,15 +75,21 @@ def _pairs(args, kwargs, method: str) -> dict:
     return values
 
 
-def _format_duration(seconds: float) -> str:
-    seconds = int(max(seconds, 0))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+def _format_number(value: float) -> str:
+    """Short text for a number: 4 significant digits, no trailing zeros."""
+    if not math.isfinite(value):
+        return str(value)
+    if value == 0:
+        return "0"
+    if abs(value) >= 1e5 or abs(value) < 1e-3:
+        mantissa, exponent = f"{value:.2e}".split("e")
+        return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+    return f"{value:.4g}"
 
 
 def _format_value(value) -> str:
     if isinstance(value, (float, np.floating)):
-        return _plot.format_number(float(value))
+        return _format_number(float(value))
     return str(value)
 
 
@@ -76,6 +97,18 @@ def _in_notebook() -> bool:
     """True inside a Jupyter kernel (IPython is optional)."""
     shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
     return shell is not None and hasattr(shell, "kernel")
+
+
+def _window_backend() -> bool:
+    """True when matplotlib's backend opens desktop windows. Asking for the backend name
+    resolves matplotlib's automatic choice exactly as pyplot's first use would (Agg when
+    there is no display); the choice itself stays matplotlib's and the user's."""
+    import matplotlib
+    from matplotlib.backends import BackendFilter, backend_registry
+
+    name = matplotlib.get_backend().lower()
+    interactive = set(backend_registry.list_builtin(BackendFilter.INTERACTIVE))
+    return name in interactive - _NOT_WINDOWS
 
 
 class trainingProgressMonitor:
@@ -86,11 +119,18 @@ class trainingProgressMonitor:
     metrics : metric names (each gets its own sub-plot unless grouped).
     info : names of information fields shown next to the progress bar.
     x_label : label of the plots' x axis (default ``"Iteration"``).
-    visible : show the terminal bar / notebook plot (the PNG is written regardless).
+    visible : show the window / notebook figure / terminal bar (files are written
+        regardless).
     progress : initial progress in percent; status : initial status text.
-    png_path : if given, :meth:`close` writes the final plot there.
-    title : heading of the plot.
+    png_path : if given, :meth:`close` writes the final figure there (the format follows
+        the extension: ``.png``, ``.svg``, ``.pdf``, ...).
+    title : heading of the figure (and the window's title).
     stream : where the terminal bar goes (default ``sys.stderr``).
+    window : open a matplotlib window: ``None`` (default) when matplotlib's backend is an
+        interactive one and not in a notebook, ``True`` always (warns when the backend
+        cannot show one), ``False`` never.
+    bar : terminal bar: ``"auto"`` (tqdm, else rich, else plain), ``"tqdm"``, ``"rich"``
+        or ``"plain"``.
 
     Attributes with MATLAB's names: ``metrics``, ``info``, ``x_label``, ``progress``,
     ``status``, ``stop``, ``visible``, ``metric_data`` (name -> (steps, values) arrays),
@@ -100,7 +140,14 @@ class trainingProgressMonitor:
 
     def __init__(self, metrics=(), info=(), x_label: str = "Iteration",
                  visible: bool = True, progress: float = 0.0, status: str = "",
-                 png_path=None, title: str = "Training Progress", stream=None):
+                 png_path=None, title: str = "Training Progress", stream=None,
+                 window=None, bar: str = "auto"):
+        if bar not in _progress_bar.BAR_KINDS:
+            raise ValueError(f"trainingProgressMonitor: bar must be one of "
+                             f"{list(_progress_bar.BAR_KINDS)}, got {bar!r}")
+        if window not in (None, True, False):
+            raise ValueError(f"trainingProgressMonitor: window must be None, True or "
+                             f"False, got {window!r}")
         self._metrics = _names(metrics, "metric")
         self._info = _names(info, "info")
         self.x_label = str(x_label)
@@ -119,11 +166,17 @@ class trainingProgressMonitor:
         self._progress = 0.0
         self._status = str(status)
         self._last_x = None
-        self._last_draw = 0.0
-        self._line_length = 0
         self._closed = False
+        self._bar_kind = bar
+        self._bar = None                       # terminal bar, made on the first redraw
+        self._last_draw = 0.0
+        self._figure = None                    # headless MonitorFigure (files, notebook)
+        self._window_mode = window
+        self._window = None                    # MonitorFigure in a pyplot window
+        self._window_decided = False
         self._notebook_display = None
-        self._last_notebook = 0.0
+        self._last_plot = 0.0
+        self._plot_cost = 0.0                  # seconds the last figure update took
         self.progress = progress
 
     # Properties ------------------------------------------------------------------------
@@ -252,54 +305,92 @@ class trainingProgressMonitor:
             else:
                 self._log_scale.discard(name)
 
-    # Rendering ---------------------------------------------------------------------------
+    # Figures ----------------------------------------------------------------------------
     def _panels(self):
-        """(title, series, log_y) per sub-plot: groups first, then ungrouped metrics."""
+        """(title, series, log_y) per sub-plot, groups first, then ungrouped metrics;
+        series are (name, steps, values) arrays."""
         grouped = {m for members in self._groups.values() for m in members}
         layout = [(g, members) for g, members in self._groups.items()]
         layout += [(m, (m,)) for m in self._metrics if m not in grouped]
-        panels, color = [], 0
+        panels = []
         for title, members in layout:
-            series = []
-            for m in members:
-                series.append(_plot.Series(m, self._steps[m], self._values[m],
-                                           _plot.COLORS[color % len(_plot.COLORS)]))
-                color += 1
+            series = [(m, np.asarray(self._steps[m], np.float64),
+                       np.asarray(self._values[m], np.float64)) for m in members]
             log_y = title in self._log_scale or any(m in self._log_scale for m in members)
             panels.append((title, series, log_y))
         return panels
 
-    def _summary_parts(self):
+    def _summary_parts(self, status: bool = True):
         parts = []
-        if self._status:
+        if self._status and status:
             parts.append(self._status)
         for name in self._info:
             if self._info_values[name]:
                 parts.append(f"{name}: {_format_value(self._info_values[name][-1])}")
         for m in self._metrics:
             if self._values[m]:
-                parts.append(f"{m}: {_plot.format_number(self._values[m][-1])}")
+                parts.append(f"{m}: {_format_number(self._values[m][-1])}")
         return parts
 
-    def render(self) -> np.ndarray:
-        """The plot as an RGB uint8 array (what :meth:`save_png` writes)."""
+    def _snapshot(self) -> Snapshot:
         elapsed = self.elapsed_time
-        timing = f"Elapsed {_format_duration(elapsed)}"
-        if 0 < self._progress < 100:
-            timing += (f", about {_format_duration(elapsed * (100 - self._progress) / self._progress)}"
-                       " remaining")
-        lines = [timing] + [" | ".join(self._summary_parts())]
-        return _plot.render_figure(self._panels(), self.x_label, self.title,
-                                   self._progress, lines)
+        timing = f"Elapsed {_progress_bar.format_duration(elapsed)}"
+        left = _progress_bar.remaining(elapsed, self._progress)
+        if left is not None:
+            timing += f", about {_progress_bar.format_duration(left)} remaining"
+        if self._status:
+            timing += f" | {self._status}"
+        panels = [Panel(title, series, log_y,
+                        legend=len(series) > 1 or series[0][0] != title)
+                  for title, series, log_y in self._panels()]
+        return Snapshot(self.title, self.x_label, self._progress,
+                        [timing, " | ".join(self._summary_parts(status=False))], panels)
+
+    def _headless(self):
+        """The monitor's own Agg figure, brought up to date."""
+        if self._figure is None:
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
+
+            fig = Figure()
+            FigureCanvasAgg(fig)
+            self._figure = MonitorFigure(fig)
+        self._figure.draw(self._snapshot())
+        return self._figure.figure
+
+    def figure(self):
+        """A new ``matplotlib.figure.Figure`` (Agg canvas) showing the current state, the
+        caller's to restyle, annotate or save."""
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        fig = Figure()
+        FigureCanvasAgg(fig)
+        MonitorFigure(fig).draw(self._snapshot())
+        return fig
+
+    def render(self) -> np.ndarray:
+        """The figure as an RGB uint8 array of shape (height, width, 3)."""
+        fig = self._headless()
+        fig.canvas.draw()
+        return np.asarray(fig.canvas.buffer_rgba())[:, :, :3].copy()
+
+    def savefig(self, path, format=None, **kwargs):
+        """Write the figure to ``path`` (a file name or binary file object); the format
+        follows the extension unless ``format`` ("png", "svg", "pdf", ...) is given.
+        Other keyword arguments go to ``matplotlib.figure.Figure.savefig``."""
+        fig = self._headless()
+        kwargs.setdefault("dpi", fig.dpi)       # not the user's savefig.dpi rcParam
+        fig.savefig(path, format=format, **kwargs)
 
     def save_png(self, path):
-        """Write the metric plots (one sub-plot per group) as a PNG file."""
-        data = encode_png(self.render())
-        with open(path, "wb") as f:
-            f.write(data)
+        """Write the figure as a PNG file."""
+        self.savefig(path, format="png")
 
     def _repr_png_(self):
-        return encode_png(self.render())
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png")
+        return buffer.getvalue()
 
     # Live display ------------------------------------------------------------------------
     def _is_terminal(self) -> bool:
@@ -310,63 +401,103 @@ class trainingProgressMonitor:
             return False
 
     def _status_line(self, width: int) -> str:
-        filled = int(round(_BAR_WIDTH * self._progress / 100.0))
-        elapsed = self.elapsed_time
-        eta = (f" ~{_format_duration(elapsed * (100 - self._progress) / self._progress)} left"
-               if 0 < self._progress < 100 else "")
-        head = (f"[{'#' * filled}{'-' * (_BAR_WIDTH - filled)}] {self._progress:5.1f}% "
-                f"{_format_duration(elapsed)}{eta}")
+        """The plain bar's text (also the summary line printed when not a terminal)."""
+        summary = self._summary_parts()
         if self._last_x is not None:
-            head += f" | {self.x_label} {_format_value(self._last_x)}"
-        line = " | ".join([head] + self._summary_parts())
-        return line if len(line) <= width else line[:max(width - 3, 0)] + "..."
+            summary.insert(0, f"{self.x_label} {_format_value(self._last_x)}")
+        return _progress_bar.PlainBar.line(self._progress, self.elapsed_time,
+                                           " | ".join(summary), width)
 
     def _refresh(self, force: bool = False):
         if not self.visible or self._closed:
             return
         now = time.perf_counter()
-        if self._is_terminal() and (force or now - self._last_draw >= _REDRAW_INTERVAL):
+        if self._is_terminal() and not _in_notebook() and (
+                force or now - self._last_draw >= _REDRAW_INTERVAL):
             self._last_draw = now
-            import shutil
-            width = shutil.get_terminal_size((100, 20)).columns - 1
-            line = self._status_line(width)
-            pad = " " * max(self._line_length - len(line), 0)
-            self._stream.write("\r" + line + pad)
-            self._stream.flush()
-            self._line_length = len(line)
-        if (force or now - self._last_notebook >= _NOTEBOOK_INTERVAL) and _in_notebook():
-            self._last_notebook = now
-            self._show_in_notebook()
+            self._draw_bar()
+        if force or now - self._last_plot >= max(_PLOT_INTERVAL,
+                                                 self._plot_cost / _PLOT_BUDGET):
+            if _in_notebook():
+                self._show_in_notebook()
+            elif self._use_window():
+                self._draw_window()
+            self._last_plot = time.perf_counter()
+            self._plot_cost = self._last_plot - now
+
+    def _draw_bar(self):
+        if self._bar is None:
+            self._bar = _progress_bar.make_bar(self._bar_kind, self._stream)
+        summary = self._summary_parts()
+        if self._last_x is not None:
+            summary.insert(0, f"{self.x_label} {_format_value(self._last_x)}")
+        self._bar.update(self._progress, self.elapsed_time, " | ".join(summary))
 
     def _show_in_notebook(self):
         try:
             from IPython.display import Image, display
         except ImportError:
             return
-        image = Image(data=encode_png(self.render(), compress_level=1))
+        image = Image(data=self._repr_png_())
         if self._notebook_display is None:
             self._notebook_display = display(image, display_id=True)
         else:
             self._notebook_display.update(image)
 
+    def _use_window(self) -> bool:
+        if not self._window_decided:
+            self._window_decided = True
+            if self._window_mode is None:
+                self._window_mode = _window_backend()
+            elif self._window_mode and not _window_backend():
+                import matplotlib
+                warnings.warn(f"trainingProgressMonitor: matplotlib's backend "
+                              f"{matplotlib.get_backend()!r} cannot open a window; "
+                              f"showing none", RuntimeWarning, stacklevel=4)
+                self._window_mode = False
+        return bool(self._window_mode)
+
+    def _draw_window(self):
+        import matplotlib.pyplot as plt
+
+        if self._window is None:
+            fig = plt.figure(facecolor="white")
+            manager = fig.canvas.manager
+            if manager is not None:
+                manager.set_window_title(self.title)
+            self._window = MonitorFigure(fig, on_stop=self._request_stop)
+            self._window.draw(self._snapshot())
+            fig.show()
+        elif not plt.fignum_exists(self._window.figure.number):
+            # The user closed the window: training goes on without it.
+            self._window_mode = False
+            self._window = None
+            return
+        else:
+            self._window.draw(self._snapshot())
+        canvas = self._window.figure.canvas
+        canvas.draw_idle()
+        canvas.flush_events()                   # paint now and handle the Stop button
+
+    def _request_stop(self):
+        self.stop = True
+
     def close(self):
         """Finish: final redraw, a summary line when stderr is not a terminal, and the
-        PNG written to ``png_path`` if given. Called by ``with`` blocks; idempotent."""
+        figure written to ``png_path`` if given. Called by ``with`` blocks; idempotent.
+        A window stays open."""
         if self._closed:
             return
         if self.visible:
-            if self._is_terminal():
-                self._refresh(force=True)
-                self._stream.write("\n")
-            elif not _in_notebook():
-                width = 10_000
-                self._stream.write(self._status_line(width) + "\n")
-            else:
-                self._refresh(force=True)
-            self._stream.flush()
+            self._refresh(force=True)
+            if self._bar is not None:
+                self._bar.close()
+            elif not self._is_terminal() and not _in_notebook():
+                self._stream.write(self._status_line(10_000) + "\n")
+                self._stream.flush()
         self._closed = True
         if self.png_path is not None:
-            self.save_png(self.png_path)
+            self.savefig(self.png_path)
 
     finish = close
 

@@ -94,8 +94,8 @@ _TYPED = tuple(
 
 def as_dlarray(x: Any, op: str, name: str = "the input") -> dlarray:
     """``x`` itself when it is a dlarray, else ``dlarray(x)``; a value that cannot become one
-    raises the constructor's error class (DTypeError for data numpy cannot convert) with
-    ``op`` and ``name`` in front."""
+    raises the constructor's error class (ShapeError for ragged data, DTypeError for data that
+    is not numeric) with ``op`` and ``name`` in front."""
     if isinstance(x, dlarray):
         return x
     try:
@@ -104,5 +104,7 @@ def as_dlarray(x: Any, op: str, name: str = "the input") -> dlarray:
         text = str(e)
         text = text[len("dlarray: "):] if text.startswith("dlarray: ") else text
         raise type(e)(f"{op}: {name} ({type(x).__name__}): {text}") from None
-    except (ValueError, TypeError) as e:  # numpy could not build an array (ragged lists...)
+    except ValueError as e:  # numpy could not build an array: ragged nesting, no shape
+        raise _core.ShapeError(f"{op}: {name} ({type(x).__name__}) cannot become a dlarray: {e}") from None
+    except TypeError as e:
         raise DTypeError(f"{op}: {name} ({type(x).__name__}) cannot become a dlarray: {e}") from None

@@ -8,7 +8,9 @@ import numpy as np
 
 from . import _core
 from ._arguments import as_dlarray, show
-from ._core import OptionError, dlarray
+from ._core import DlIndexError, FormatError, OptionError, ShapeError, dlarray
+
+_TYPED = (DlIndexError, FormatError, OptionError, ShapeError)
 
 
 def sum(x: Any, axis: Any = None, keepdims: bool = False) -> dlarray:  # noqa: A001 - numpy's name
@@ -46,16 +48,19 @@ def norm(x: Any, ord: Optional[float] = 2, axis: Any = None, keepdims: bool = Fa
     x = as_dlarray(x, "norm", "x")
     if ord is not None and (isinstance(ord, (bool, np.bool_)) or not isinstance(ord, (int, float, np.integer, np.floating))):
         raise OptionError(f"norm: ord must be a positive number or inf, got {show(ord)}")
+    if ord is not None and not ord > 0:
+        raise OptionError(f"norm: ord must be positive or inf, got {ord}")
     a = abs(x)
-    if ord is None or ord == 2:
-        return (a * a).sum(axis, keepdims) ** 0.5
-    if ord == 1:
-        return a.sum(axis, keepdims)
-    if ord == float("inf"):
-        return a.max(axis, keepdims)
-    if ord > 0:
+    try:
+        if ord is None or ord == 2:
+            return (a * a).sum(axis, keepdims) ** 0.5
+        if ord == 1:
+            return a.sum(axis, keepdims)
+        if ord == float("inf"):
+            return a.max(axis, keepdims)
         return (a**ord).sum(axis, keepdims) ** (1.0 / ord)
-    raise OptionError(f"norm: ord must be positive or inf, got {ord}")
+    except _TYPED as e:  # the reduction's error (a bad axis), told as norm's
+        raise type(e)(f"norm: {e}") from None
 
 
 def reshape(x: Any, *shape: Any, order: str = "C") -> dlarray:

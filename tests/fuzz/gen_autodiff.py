@@ -4,10 +4,12 @@ hyperparameters)."""
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import strategies as st
 
 from .harness import Case
-from .values import ODD, any_array, dl, dl_array, nd, option, shapes, weighted
+from .values import ODD, any_array, dl, dl_array, nd, option, shape_of, small_side, weighted
 
 # ----- dlfeval / dlgradient -------------------------------------------------------------------
 
@@ -33,23 +35,25 @@ def gradient_case(draw) -> Case:
     if draw(st.booleans()):
         kw.append("enable_higher_derivatives=" + draw(option(["True", "False"], [], 0.2)))
     grad = f"dlgradient({', '.join([loss] + wrt + kw)})"
+    # The loss's own functions raise errors too, named as themselves.
+    ops = ["dlgradient", "dlfeval"] + re.findall(r"\b([a-z]\w*)\(", loss) + (["matmul"] if "@" in loss else [])
     shape = draw(st.sampled_from(["plain", "twice", "second_order", "outside", "nested", "kwargs", "leak_trace"]))
     if shape == "plain":
         body = f"    return {grad}"
     elif shape == "twice":
         body = f"    g = {grad}\n    return {grad}"
     elif shape == "second_order":
-        body = f"    g = {grad}\n    return dlgradient(sum([v.sum() for v in dl._tree.tree_leaves(g)] or [x.sum()]), x)"
+        body = f"    g = {grad}\n    return dlgradient(builtins.sum([v.sum() for v in dl._tree.tree_leaves(g)] or [x.sum()]), x)"
     elif shape == "nested":
         body = f"    return dlfeval(lambda x: {grad}, x)"
     elif shape == "kwargs":
-        return Case(f"def f(x=None, **kw):\n    return {grad}\nout = dlfeval(f, x={x})", ["dlgradient", "dlfeval"], "autodiff")
+        return Case(f"def f(x=None, **kw):\n    return {grad}\nout = dlfeval(f, x={x})", ops, "autodiff")
     elif shape == "leak_trace":
         return Case(f"kept = []\ndef f(x):\n    kept.append(x * 2)\n    return x.sum()\ndlfeval(f, {x})\nx = kept[0]\n"
                     f"out = dlfeval(lambda y: dlgradient(x.sum(), y), {x})", ["dlgradient", "dlfeval"], "autodiff")
     else:
-        return Case(f"x = {x}\nout = {grad}", ["dlgradient", "dlfeval"], "autodiff")
-    return Case(f"def f(x):\n{body}\nout = dlfeval(f, {x})", ["dlgradient", "dlfeval"], "autodiff")
+        return Case(f"x = {x}\nout = {grad}", ops, "autodiff")
+    return Case(f"def f(x):\n{body}\nout = dlfeval(f, {x})", ops, "autodiff")
 
 
 @st.composite
@@ -65,10 +69,9 @@ def dlfeval_case(draw) -> Case:
 @st.composite
 def derivative_case(draw) -> Case:
     fn = draw(st.sampled_from(["dljacobian", "dldivergence", "dllaplacian"]))
-    shape = draw(shapes(1, 3))
     fmt = draw(st.sampled_from(["", "CB", "SCB", "C"]))
-    if fmt and len(fmt) != len(shape):
-        shape = tuple((list(shape) + [2, 2, 2])[: len(fmt)])
+    # Small sizes: the helpers take one gradient per component, a million is slow, not wrong.
+    shape = draw(shape_of(len(fmt) if fmt else draw(st.integers(1, 3)), small_side))
     x = dl(shape, fmt)
     u = draw(st.sampled_from(["x * x", "x.sum(0, keepdims=True)", "x.sum()", "sin(x)", "x[:1] * x[:1]", "stripdims(x) * 2",
                               "x * dlarray(1j)", "dlarray(R((2, 2)))"]))
@@ -132,7 +135,8 @@ def optimizer_case(draw) -> Case:
         more = draw(st.lists(st.sampled_from([g, "grads"]), max_size=2))
         return Case(head + f"out = dlupdate({', '.join([f, 'params'] + more)})", [fn], "optimizer")
     loss = draw(st.sampled_from([
-        "lambda p: (sum(v.sum() for v in dl._tree.tree_leaves(p)) ** 2, dlgradient(sum(v.sum() for v in dl._tree.tree_leaves(p)) ** 2, p))",
+        "lambda p: (builtins.sum(v.sum() for v in dl._tree.tree_leaves(p)) ** 2, "
+        "dlgradient(builtins.sum(v.sum() for v in dl._tree.tree_leaves(p)) ** 2, p))",
         "lambda p: (dlarray(1.0), p)", "lambda p: 5", "fail", "lambda p: (dlarray(R((2,))), p)", "lambda p: None",
         "lambda p: (dlarray(float('nan')), p)", "lambda p: (dlarray(1.0),)", "lambda p: (dlarray(1.0), [], 3)",
     ]))

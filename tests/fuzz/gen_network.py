@@ -96,7 +96,7 @@ def layer_case(draw) -> Case:
     names = draw(st.lists(st.sampled_from(options), max_size=3, unique=True))
     kwargs = [f"{n}={draw(_option_value(n))}" for n in names]
     layer = f"{ctor}({', '.join(args + kwargs)})"
-    ops = [ctor, ctor[0].upper() + ctor[1:].replace("dLayer", "DLayer"), "dlnetwork", ctor.replace("Layer", "")]
+    ops = [ctor, ctor.replace("Conv2d", "Convolution2D"), "dlnetwork", ctor.replace("Layer", "")]
     context = _CONTEXT.get(ctor, "image")
     if context is None or draw(st.integers(0, 3)) == 0:
         return Case(f"out = {layer}", ops, "layer")
@@ -125,8 +125,9 @@ def _bad_input(size: tuple, fmt: str) -> st.SearchStrategy[str]:
             return nd(full, draw(st.sampled_from(["float64", "int32", "bool", "complex64", "float16", "U1"])))
         if kind == 3:
             return dl(full)
-        if kind == 4:
-            return dl(full + (1,), draw(st.sampled_from([fmt + "U", "SSCBT", "CBT", "SCB", fmt + "S"])))
+        if kind == 4:  # one more dim, labelled in some other way
+            extra = [f for f in (fmt + "U", "SSCBT", "SSCBU", "CBTU", "SCBT", fmt + "S", "CBT", "SCB") if len(f) == len(full) + 1]
+            return dl(full + (1,), draw(st.sampled_from(extra)))
         if kind == 5:
             return dl(full[:-1] if len(full) > 1 else full, fmt[:-1] if len(fmt) > 1 else fmt)
         if kind == 6:

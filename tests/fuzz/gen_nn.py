@@ -317,7 +317,8 @@ _NORMALIZATION = ["'batch-size'", "'all-elements'", "'mask-included'", "'none'"]
 def loss_case(draw) -> Case:
     x = draw(layout_input(["CB", "SSCB", "CBT", "C", "B", "CBU", "SCB"], dtypes=["float32"] * 5 + ["float64", "complex64"]))
     fn = draw(st.sampled_from(["crossentropy", "indexcrossentropy", "mse", "l1loss", "l2loss", "huber"]))
-    y = f"sigmoid({x.src})" if draw(st.booleans()) else x.src
+    squash = draw(st.booleans())
+    y = f"sigmoid({x.src})" if squash else x.src
     if fn == "indexcrossentropy":
         tshape = tuple(1 if l == "C" else s for l, s in zip(x.labels, x.shape))
         t = draw(weighted([f"np.zeros({tshape!r}, int)", f"np.ones({tshape!r}, int)"],
@@ -346,7 +347,7 @@ def loss_case(draw) -> Case:
         kw.append("transition_point=" + draw(option(["1.0", "0.5"], ["0", "-1"])))
     if x.kw:
         kw.append(x.kw)
-    return Case(f"out = {fn}({y}, {', '.join([t] + kw)})", [fn], "nn")
+    return Case(f"out = {fn}({y}, {', '.join([t] + kw)})", [fn] + (["sigmoid"] if squash else []), "nn")
 
 
 NN_FAMILIES = {

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import selectors
 import signal
 import subprocess
@@ -72,7 +73,6 @@ class _Worker:
             DLARRAY_FUZZ_CASE_TIMEOUT=str(max(settings.timeout * 0.8, 0.5)),
             DLARRAY_FUZZ_MEMORY_GB=str(settings.memory_gb),
             RUST_BACKTRACE="0",
-            PYTHONFAULTHANDLER="1",
         )
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _BOOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err, env=env
@@ -166,6 +166,9 @@ class _Worker:
             pass
 
 
+_ABORTED = re.compile(r"memory allocation of \d+ bytes failed|Fatal Python error|panicked at .*\n.*cannot unwind|SIGABRT")
+
+
 def _tail_lines(text: str, n: int = 6) -> str:
     lines = [l for l in text.splitlines() if l.strip() and not l.startswith("  ")]
     return "\n".join(lines[-n:])
@@ -185,10 +188,13 @@ def run_alone(case: Case, settings: Settings) -> Dict[str, Any]:
         alive = w.proc.poll() is None
         rc = w.kill()
         tail = w.stderr_tail()
-        if alive:
+        # A process that aborted may hang in its fatal-error handler: its stderr tells.
+        if alive and not _ABORTED.search(tail):
+            stack = "\n".join(tail.splitlines()[-16:])  # faulthandler's dump: where it was running
             return {"id": case.id, "cat": "hang", "op": case.ops[0], "exc": f"no result after {settings.timeout:g} s",
-                    "msg": _tail_lines(tail, 12)}
-        return {"id": case.id, "cat": "abort", "op": case.ops[0], "exc": _signal_name(rc if rc is not None else 0),
+                    "msg": stack}
+        died = _signal_name(rc) if rc is not None else "aborted (stuck in its fatal-error handler, killed)"
+        return {"id": case.id, "cat": "abort", "op": case.ops[0], "exc": died,
                 "msg": _tail_lines(tail), "rust_at": rust_location(tail)}
     finally:
         w.kill()

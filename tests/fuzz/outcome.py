@@ -52,7 +52,7 @@ _BINDING = re.compile(
 _PROTOCOL = re.compile(
     r"unsupported operand type\(s\)|unhashable type|not supported between instances of"
     r"|bad operand type for unary|len\(\) of (a 0-d|unsized)|iteration over a 0-d"
-    r"|does not support ufuncs \(__array_ufunc__=None\)"
+    r"|does not support ufuncs \(__array_ufunc__=None\)|can only concatenate str|can't multiply sequence by non-int"
 )
 #: Name of the file the worker compiles a case's source under.
 CASE_FILE = "<fuzz-case>"

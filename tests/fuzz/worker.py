@@ -32,6 +32,7 @@ from .outcome import CASE_FILE, classify, names_op
 
 #: What every case's source can use. Kept short, so that a printed case is a reproducer.
 PREAMBLE = '''
+import builtins
 import numpy as np
 import dlarray as dl
 from dlarray import *
@@ -186,6 +187,7 @@ def _short_path(where: str) -> str:
 
 
 def main() -> None:
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # an abort writes no core file
     limit_gb = float(os.environ.get("DLARRAY_FUZZ_MEMORY_GB", "4"))
     if limit_gb > 0:
         # Big-but-legal allocations fail fast instead of swapping the shared machine.

@@ -24,11 +24,13 @@ output size; recurrent input weights (4H, C) fan-in C, fan-out 4H.
 
 from __future__ import annotations
 
+import math
+import sys
 from typing import Any, Callable, Tuple, Union
 
 import numpy as np
 
-from .._core import DTypeError, OptionError, ShapeError, dlarray, extractdata
+from .._core import DTypeError, OptionError, OutOfMemoryError, ShapeError, dlarray, extractdata
 
 Initializer = Union[str, Callable[[Tuple[int, ...]], Any]]
 
@@ -70,7 +72,16 @@ def initialize(init: Initializer, shape: Tuple[int, ...], fan_in: int = 1, fan_o
         if tuple(data.shape) != shape:
             raise ShapeError(f"{layer}: the initializer returned shape {tuple(data.shape)}, expected {shape}")
         return dlarray(np.asarray(data, dtype=dtype))
-    name = init.lower()
+    try:
+        return dlarray(np.asarray(_draw(init.lower(), shape, fan_in, fan_out, layer), dtype=dtype))
+    except MemoryError:
+        raise OutOfMemoryError(f"{layer}: cannot allocate a parameter of shape {shape}") from None
+
+
+def _draw(name: str, shape: Tuple[int, ...], fan_in: int, fan_out: int, layer: str) -> np.ndarray:
+    """Values of ``shape`` from the named initialiser (float64; cast by the caller)."""
+    if math.prod(shape) * 8 > sys.maxsize:  # more bytes than numpy can address
+        raise MemoryError
     if name == "glorot":
         a = np.sqrt(6.0 / max(fan_in + fan_out, 1))  # no fan at all: a zero-size parameter
         data = np.random.uniform(-a, a, shape)
@@ -91,5 +102,5 @@ def initialize(init: Initializer, shape: Tuple[int, ...], fan_in: int = 1, fan_o
         data = np.zeros(shape)
         data[h : 2 * h] = 1.0
     else:  # pragma: no cover - rejected by check_initializer
-        raise OptionError(f"{layer}: unknown initializer {init!r}")
-    return dlarray(np.asarray(data, dtype=dtype))
+        raise OptionError(f"{layer}: unknown initializer {name!r}")
+    return data

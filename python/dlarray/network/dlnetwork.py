@@ -32,10 +32,9 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-import numpy as np
 
 from .. import _core
-from .._arguments import flag
+from .._arguments import as_dlarray, flag
 from .._core import DTypeError, OptionError, ShapeError, dlarray
 from ..layers.base import Layer
 from . import graph
@@ -285,10 +284,11 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
             if l is None or parameter not in getattr(l, kind):
                 what = "learnable" if kind == "learnable_parameters" else "state"
                 raise OptionError(f"dlnetwork: no {what} parameter '{parameter}' in layer '{layer}'")
+            old = getattr(l, parameter, None)
+            if check and value is None and old is not None:
+                raise OptionError(f"dlnetwork: the value for ('{layer}', '{parameter}') must be an array, got None")
             if check and value is not None:
-                if not isinstance(value, dlarray):
-                    value = dlarray(np.asarray(value))
-                old = getattr(l, parameter, None)
+                value = as_dlarray(value, "dlnetwork", f"the value for ('{layer}', '{parameter}')")
                 if old is not None and tuple(old.shape) != tuple(value.shape) and kind == "learnable_parameters":
                     raise ShapeError(f"dlnetwork: value for ('{layer}', '{parameter}') has shape {tuple(value.shape)}, "
                                      f"expected {tuple(old.shape)}")
@@ -364,7 +364,7 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
                                   f"inputs, e.g. net.initialize(dlarray(x, 'CB'))")
             examples = [self._layers[p[0]].example() for p in ports]
         else:
-            examples = [x if isinstance(x, dlarray) else dlarray(np.asarray(x)) for x in example_inputs]
+            examples = [as_dlarray(x, "dlnetwork.initialize", "an example input") for x in example_inputs]
             for p, x in zip(ports, examples):
                 if p[1] >= 0 and not x.fmt:
                     raise OptionError(f"dlnetwork.initialize: the example for input '{p[0]}' must be a formatted "
@@ -390,7 +390,7 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
             if p[1] < 0:
                 layer_inputs[p[0]] = x
             else:
-                feed[p] = x if isinstance(x, dlarray) else dlarray(np.asarray(x))
+                feed[p] = as_dlarray(x, f"dlnetwork.{method}", f"input '{p[0]}'")
         sources = {d: s for s, d in self._edges}
         values: Dict[str, List[dlarray]] = {}
         new_state: Dict[Tuple[str, str], Any] = {}
@@ -414,7 +414,8 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
                 result = layer.forward(*xs) if training else layer.predict(*xs)
             except _TYPED as e:
                 # The op's own error, told where in the network it happened.
-                raise type(e)(f"dlnetwork.{method}: layer '{n}' ({type(layer).__name__}): {e}") from e
+                where = "" if f"'{n}'" in str(e) else f" layer '{n}' ({type(layer).__name__}):"
+                raise type(e)(f"dlnetwork.{method}:{where} {e}") from e
             outs, states = _split(result, layer)
             values[n] = outs
             if states is not None:

@@ -15,6 +15,7 @@ from .._arguments import show
 from .._core import DTypeError, FormatError, dlarray, stripdims
 
 _LABELS = set("SCBTU")
+_MAX_DIMS = 32  # the core's limit on the number of dims
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,12 @@ class Layout:
         return self.axes("S")
 
 
+def format_given(value: Any) -> bool:
+    """Whether a format option was given: None and "" mean "not given" (any other value,
+    even a wrong one, is checked by ``format_labels``)."""
+    return value is not None and not (isinstance(value, str) and value == "")
+
+
 def format_labels(value: Any, op: str, name: str = "data_format", ndim: Optional[int] = None) -> str:
     """A format string given as an option (``data_format=``, ``weights_format=``...): labels
     S, C, B, T, U (any case; C, B and T at most once), at least ``ndim`` of them. Upper case."""
@@ -51,6 +58,8 @@ def format_labels(value: Any, op: str, name: str = "data_format", ndim: Optional
     for c in "CBT":
         if fmt.count(c) > 1:
             raise FormatError(f"{op}: {name} '{value}' has more than one '{c}' dimension")
+    if len(fmt) > _MAX_DIMS:
+        raise FormatError(f"{op}: {name} has {len(fmt)} labels; arrays have at most {_MAX_DIMS} dims")
     if ndim is not None and len(fmt) < ndim:
         raise FormatError(f"{op}: {name} '{value}' has {len(fmt)} labels but the input has {ndim} dims")
     return fmt
@@ -62,10 +71,10 @@ def layout_of(x: dlarray, data_format: Optional[str], op: str) -> Layout:
     if not isinstance(x, dlarray):
         raise DTypeError(f"{op}: expected a dlarray input, got {type(x).__name__}")
     if x.fmt:
-        if data_format is not None and data_format != "" and format_labels(data_format, op) != x.fmt:
+        if format_given(data_format) and format_labels(data_format, op) != x.fmt:
             raise FormatError(f"{op}: data_format='{data_format}' given for an input already formatted '{x.fmt}'")
         return Layout(x.fmt, True)
-    if data_format is None or data_format == "":
+    if not format_given(data_format):
         raise FormatError(f"{op}: the input (shape {x.shape}) is unformatted: give it a format or pass data_format=")
     fmt = format_labels(data_format, op)
     if len(fmt) < x.ndim:

@@ -14,7 +14,7 @@ from typing import Any, List, Optional, Tuple
 import numpy as np
 
 from .._core import DTypeError, FormatError, OptionError, ShapeError, dlarray
-from ._layout import format_labels, layout_of, plain
+from ._layout import format_given, format_labels, layout_of, plain
 from ._params import numeric
 
 NORMALIZATIONS = ("batch-size", "all-elements", "mask-included", "none")
@@ -54,8 +54,9 @@ def loss_input(op: str, Y: Any, data_format: Optional[str], class_dimension: Any
     if not isinstance(Y, dlarray):
         raise DTypeError(f"{op}: the predictions must be a dlarray, got {type(Y).__name__}")
     if class_dimension is not None:
-        if Y.fmt or data_format:
-            raise OptionError(f"{op}: class_dimension is for unformatted input without data_format; the input has format '{Y.fmt or data_format}'")
+        if Y.fmt or format_given(data_format):
+            raise OptionError(f"{op}: class_dimension is for unformatted input without data_format; the input has format "
+                              f"'{Y.fmt or data_format}'")
         if isinstance(class_dimension, bool) or not isinstance(class_dimension, (int, np.integer)):
             raise OptionError(f"{op}: class_dimension must be a 0-based int, got {class_dimension!r}")
         k = int(class_dimension)
@@ -149,8 +150,7 @@ def aux_like(op: str, A: Any, name: str, inp: LossInput, fmt: Optional[str] = No
     """
     vals = _as_values(A, inp.y.dtype, name, op)
     own_fmt = A.fmt if isinstance(A, dlarray) and A.fmt else None
-    if fmt is not None:
-        fmt = format_labels(fmt, op, f"{name}_format")
+    fmt = format_labels(fmt, op, f"{name}_format") if format_given(fmt) else None
     if own_fmt and fmt and fmt != own_fmt:
         raise FormatError(f"{op}: {name} are formatted '{own_fmt}' but {name}_format='{fmt}' was given")
     fmt = own_fmt or fmt

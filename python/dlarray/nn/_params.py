@@ -16,11 +16,13 @@ from .._core import DTypeError, ShapeError, dlarray, stripdims
 
 
 def numeric(v: Any, op: str, name: str, kinds: str = "biufc") -> np.ndarray:
-    """``v`` as a numpy array whose dtype kind is one of ``kinds``; anything else — strings,
-    objects, ragged lists — is a DTypeError naming the op and the argument."""
+    """``v`` as a numpy array whose dtype kind is one of ``kinds``, or an error naming the op
+    and the argument: ShapeError for ragged data, DTypeError for strings, objects..."""
     try:
         a = np.asarray(v)
-    except (ValueError, TypeError) as e:
+    except ValueError as e:  # ragged nesting: the data has no shape
+        raise ShapeError(f"{op}: {name} ({type(v).__name__}) cannot become an array: {e}") from None
+    except TypeError as e:
         raise DTypeError(f"{op}: {name} must be a numeric array, got {type(v).__name__} ({e})") from None
     if a.dtype.kind not in kinds:
         what = "numeric" if kinds == "biufc" else "real" if kinds == "biuf" else f"of kind {kinds!r}"
@@ -64,5 +66,9 @@ def along_axis(p: dlarray, axis: int, ndim: int) -> dlarray:
 
 
 def in_shape(p: dlarray, shape: Sequence[int]) -> dlarray:
-    """A per-channel result returned in the shape its parameter was given in."""
-    return p.reshape(tuple(shape)) if tuple(p.shape) != tuple(shape) else p
+    """A per-channel result returned in the shape its parameter was given in (1-D when that
+    was a scalar broadcast over several channels)."""
+    shape = tuple(shape)
+    if tuple(p.shape) == shape or int(np.prod(shape, dtype=np.int64)) != p.size:
+        return p
+    return p.reshape(shape)

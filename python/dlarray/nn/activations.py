@@ -79,9 +79,12 @@ def softmax(X: dlarray, data_format: Optional[str] = None) -> dlarray:
     require(layout, "C", "softmax", X.shape)
     x = plain(X, layout)
     c = layout.axis("C")
-    shifted = x - x.max(axis=c, keepdims=True)._detach()
-    e = _core.exp(shifted)
-    y = e / e.sum(axis=c, keepdims=True)
+    if x.size == 0:  # nothing to normalise (the maximum of no classes is undefined)
+        y = x * 1.0
+    else:
+        shifted = x - x.max(axis=c, keepdims=True)._detach()
+        e = _core.exp(shifted)
+        y = e / e.sum(axis=c, keepdims=True)
     if layout.formatted:
         return dlarray(y, layout.labels)
     return y.reshape(X.shape) if y.shape != X.shape else y

@@ -164,9 +164,13 @@ def attention(
         allow = np.broadcast_to(allow, tuple(scores.shape))
         scores = _core.where(allow, scores, _MASKED)
 
-    shifted = scores - scores.max(axis=3, keepdims=True)._detach()
-    e = _core.exp(shifted)
-    weights = e / e.sum(axis=3, keepdims=True)
+    if scores.size == 0:
+        # No keys (or no queries): no weights, and each query's output is an empty sum, 0.
+        weights = scores * 0.0
+    else:
+        shifted = scores - scores.max(axis=3, keepdims=True)._detach()
+        e = _core.exp(shifted)
+        weights = e / e.sum(axis=3, keepdims=True)
     if p > 0:
         keep = np.random.random_sample(tuple(weights.shape)) >= p
         weights = weights * (keep.astype(weights.dtype) / (1.0 - p))

@@ -7,7 +7,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .._core import DlIndexError, DTypeError, FormatError, ShapeError, dlarray, extractdata, stripdims
-from ._layout import format_labels, layout_of
+from ._layout import format_given, format_labels, layout_of
 from ._params import numeric
 
 __all__ = ["embed"]
@@ -22,7 +22,7 @@ def _index_layout(X: Any, data_format: Optional[str]):
         labels, formatted = layout.labels, layout.formatted
     else:
         values = numeric(X, op, "indices")
-        if data_format is None or data_format == "":
+        if not format_given(data_format):
             raise FormatError(f"{op}: numpy indices (shape {values.shape}) need data_format=")
         labels, formatted = format_labels(data_format, op, ndim=values.ndim), False
     if values.ndim < len(labels):
@@ -36,7 +36,7 @@ def _weights_matrix(weights: Any, weights_format: Optional[str]) -> dlarray:
     """The (EmbeddingDimension, NumWords) matrix as an unformatted dlarray."""
     op = "embed"
     w = weights if isinstance(weights, dlarray) else dlarray(numeric(weights, op, "weights"))
-    if weights_format is not None and weights_format != "":
+    if format_given(weights_format):
         weights_format = format_labels(weights_format, op, "weights_format")
     fmt = w.fmt or weights_format or "CU"
     if w.fmt and weights_format and weights_format not in (w.fmt, w.fmt[::-1]):

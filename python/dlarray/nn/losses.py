@@ -17,7 +17,7 @@ import numpy as np
 from .._arguments import choice
 from .._core import DlIndexError, FormatError, OptionError, ShapeError, dlarray, log, maximum, where
 from .._core import abs as _abs
-from ._layout import format_labels, layout_of, plain
+from ._layout import format_given, format_labels, layout_of, plain
 from ._params import numeric
 from ._loss_terms import NORMALIZATIONS, REDUCTIONS, LossInput, aux_like, finish, loss_input, targets_like
 
@@ -195,14 +195,17 @@ def indexcrossentropy(
         raise FormatError(f"{op}: the predictions need a 'C' (class) dimension; they have {inp.describe()}")
     t = _class_indices(op, targets, inp)
     pos_shape = t.shape
-    # Gather Y at (..., target, ...) for every position: one differentiable indexing op.
-    index = []
-    for i, s in enumerate(inp.y.shape):
-        if i == c:
-            index.append(t)
-        else:
-            index.append(np.arange(s).reshape(tuple(s if j == i else 1 for j in range(len(pos_shape)))))
-    picked = inp.y[tuple(index)]
+    if t.size == 0:  # no positions: nothing to pick (Y is empty too)
+        picked = inp.y.reshape(pos_shape)
+    else:
+        # Gather Y at (..., target, ...) for every position: one differentiable indexing op.
+        index = []
+        for i, s in enumerate(inp.y.shape):
+            if i == c:
+                index.append(t)
+            else:
+                index.append(np.arange(s).reshape(tuple(s if j == i else 1 for j in range(len(pos_shape)))))
+        picked = inp.y[tuple(index)]
     L = -_safe_log(picked)
     pos_inp = LossInput(L, inp.labels, inp.formatted, pos_shape, inp.obs_axes)
     w = None
@@ -232,7 +235,7 @@ def _class_weights(op: str, weights: Any, weights_format: Optional[str], inp: Lo
     if isinstance(weights, dlarray) and weights.fmt:
         fmt = weights.fmt
     else:
-        fmt = format_labels(weights_format, op, "weights_format") if weights_format is not None and weights_format != "" else ""
+        fmt = format_labels(weights_format, op, "weights_format") if format_given(weights_format) else ""
     C = inp.num_classes
     if fmt and fmt.replace("U", "") != "C":
         return None

@@ -16,7 +16,7 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .. import _core
-from .._arguments import choice, flag, number
+from .._arguments import MAX_SIZE, choice, flag, number
 from .._core import OptionError, ShapeError, dlarray
 from ._layout import Layout, layout_of, plain, require
 from ._params import along_axis, channel_param, in_shape
@@ -49,7 +49,9 @@ def _check_epsilon(epsilon: Any, op: str) -> float:
 def _standardize(x: dlarray, axes: Sequence[int], epsilon: float) -> dlarray:
     """``(x - mean) / sqrt(var + epsilon)`` over ``axes`` (biased variance)."""
     axes = tuple(axes)
-    if not axes:  # nothing to average over: each element is its own group
+    # No axes: each element is its own group. No elements: nothing to normalise, and the
+    # statistics (as many as the other dims hold, possibly a huge number) are never needed.
+    if not axes or x.size == 0:
         return x - x
     if x.dtype in (np.float32, np.float64):
         # One fused core op: two reads and a write forward, a fused first-order backward.
@@ -224,7 +226,7 @@ def groupnorm(
         key = choice(num_groups, ("all-channels", "channel-wise"), "num_groups", op)
         # Zero channels make one (empty) group either way.
         g = 1 if key == "all-channels" else max(n_c, 1)
-    elif isinstance(num_groups, (int, np.integer)) and not isinstance(num_groups, (bool, np.bool_)) and num_groups > 0:
+    elif isinstance(num_groups, (int, np.integer)) and not isinstance(num_groups, (bool, np.bool_)) and 0 < num_groups <= MAX_SIZE:
         g = int(num_groups)
     else:
         raise OptionError(f"{op}: num_groups must be a positive integer, 'all-channels' or 'channel-wise'; got {num_groups!r}")

@@ -11,7 +11,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from .._arguments import flag, integer, show
+from .._arguments import MAX_SIZE, flag, integer, show
 from .._core import DlIndexError, DTypeError, FormatError, OptionError, OutOfMemoryError, ShapeError, dlarray, extractdata
 from ._params import numeric
 
@@ -122,6 +122,8 @@ def onehotencode(
     k = _feature_axis(op, feature_dim, fmt, values.ndim, 0 if fmt else 1)
     idx, K = _class_positions(op, values, class_names, num_classes)
     try:
+        if values.size * K * out_dtype.itemsize > MAX_SIZE:  # more bytes than numpy can address
+            raise MemoryError
         encoded = (idx[..., None] == np.arange(K)).astype(out_dtype)
     except MemoryError:
         raise OutOfMemoryError(f"{op}: cannot allocate the encoding of {values.size} labels into {K} classes") from None

@@ -82,7 +82,11 @@ def _axes(axes: Any, op: str) -> tuple:
 
 def permute(x: Any, axes: Any) -> dlarray:
     """MATLAB's ``permute`` with 0-based axes (numpy's ``transpose``)."""
-    return as_dlarray(x, "permute", "x").transpose(_axes(axes, "permute"))
+    x = as_dlarray(x, "permute", "x")
+    try:
+        return x.transpose(_axes(axes, "permute"))
+    except _TYPED as e:  # the core's error names transpose
+        raise type(e)(f"permute: {e}") from None
 
 
 def transpose(x: Any, axes: Any = None) -> dlarray:

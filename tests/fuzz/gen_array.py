@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from .harness import Case
-from .values import DTYPES, ODD, ODD_FORMATS, ODD_INTS, any_array, dl_array, format_for, nd, option, shapes, weighted
+from .values import DTYPES, ODD_FORMATS, any_array, dl_array, format_for, nd, option, shapes, weighted
 
 # ----- constructor and conversions ------------------------------------------------------------
 
@@ -237,5 +237,3 @@ ARRAY_FAMILIES = {
     "shape": shape_fn(),
     "reduction": reduction(),
 }
-
-__all__ = ["ARRAY_FAMILIES", "ODD", "ODD_INTS"]

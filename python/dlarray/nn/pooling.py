@@ -9,7 +9,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .. import _core
-from .._arguments import flag, int_values, show
+from .._arguments import MAX_SIZE, flag, int_values, show
 from .._core import DlIndexError, OptionError, ShapeError, dlarray
 from ._layout import from_kernel_layout, layout_of, restore, to_kernel_layout
 from .conv import conv_spatial_axes
@@ -98,6 +98,8 @@ def maxunpool(X: dlarray, indices: Any, output_size: Any, data_format: Optional[
     if any(s < 0 for s in size):
         raise ShapeError(f"{op}: output_size {size} has a negative size")
     numel = math.prod(size)
+    if numel > MAX_SIZE:
+        raise ShapeError(f"{op}: an output of size {size} has more elements than can be addressed")
     if idx.size and (idx.min() < 0 or idx.max() >= numel):
         raise DlIndexError(f"{op}: indices out of range for an output of size {size}")
     flat = np.ascontiguousarray(idx.reshape(-1), dtype=np.uintp)

@@ -316,6 +316,17 @@ CORPUS = [
     _e("mean-empty-huge-result", "out = dlarray(np.zeros((2**20, 2**20, 0), np.float32)).mean(2)", "mean", "clean", pending="rust",
        was="abort; now OutOfMemoryError, but its message names sum"),
 
+    _e("broadcast-unrepresentable-shape", "out = dlarray(np.zeros((2**31, 1, 0), np.float32)) * dlarray(np.zeros((1, 2**31, 0), np.float32))",
+       ("mul", "multiply", "broadcast"), error="ShapeError", pending="rust",
+       was="returns an empty (2**31, 2**31, 0) array whose np.asarray() is a SIGSEGV (numpy cannot represent the shape)"),
+    _e("stack-axis-label", "out = stack([dlarray(R((2,)))], axis='C')", "stack", pending="rust",
+       was="TypeError: argument 'axis': 'str' object cannot be interpreted as an integer"),
+    _e("astype-bad-dtype", "out = dlarray(R((2,))).astype('None')", "astype", pending="rust",
+       was="TypeError: data type 'None' not understood (numpy's)"),
+    _e("flip-axis-beyond-64-bits", "out = flip(dlarray(R((2,))), 2**63)", "flip", pending="rust",
+       was="TypeError: 'int' object cannot be cast as 'Sequence'"),
+    _e("reshape-string", "out = dlarray(R((2,))).reshape('a')", "reshape", pending="rust", was="TypeError: Can't extract `str` to `Vec`"),
+
     # ----- still open: other modules ---------------------------------------------------------
     _e("gpuArray-without-gpu", "out = gpuArray(dlarray(R((2,))))", "gpuArray", pending="python/dlarray/device.py",
        was="RuntimeError (untyped)"),

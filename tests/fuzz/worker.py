@@ -79,8 +79,8 @@ def _touch(x: Any, depth: int = 0) -> None:
     if depth > 4:
         return
     if isinstance(x, dlarray):
+        np.asarray(x)  # first: a bad export can crash the process, a bad repr only raise
         repr(x)
-        np.asarray(x)
         return
     if isinstance(x, dict):
         for v in list(x.values())[:16]:

@@ -6,14 +6,14 @@ the functional deep-learning ops, dlnetwork and the functional optimizers, on a 
 
 from ._core import (  # noqa: F401  (re-exports)
     __version__,
-    abs,
+    abs as abs,
     acos,
     angle,
     asin,
     atan,
     atan2,
     ceil,
-    complex,
+    complex as complex,
     conj,
     cos,
     cosh,
@@ -36,7 +36,7 @@ from ._core import (  # noqa: F401  (re-exports)
     power,
     real,
     repmat,
-    round,
+    round as round,
     sign,
     sin,
     sinh,
@@ -47,7 +47,8 @@ from ._core import (  # noqa: F401  (re-exports)
     tan,
     where,
 )
-from .array_functions import concatenate, cumsum, max, mean, min, norm, permute, prod, reshape, sum, transpose  # noqa: F401
+from .array_functions import concatenate, cumsum, mean, norm, permute, prod, reshape, transpose  # noqa: F401
+from .array_functions import max as max, min as min, sum as sum  # noqa: F401
 from .autodiff import dldivergence, dlfeval, dlgradient, dljacobian, dllaplacian  # noqa: F401
 from .errors import (  # noqa: F401
     AutodiffError,
@@ -68,8 +69,12 @@ from .data import (  # noqa: E402,F401
     digitTest4DArrayData,
     digitTrain4DArrayData,
     minibatchqueue,
+    partition,
 )
 from .monitor import trainingProgressMonitor  # noqa: E402,F401
+
+# Data-parallel training on MPI (mpi4py is loaded only under an MPI launcher).
+from .parallel.spmd import spmdBarrier, spmdBroadcast, spmdIndex, spmdPlus, spmdReduce, spmdSize  # noqa: E402,F401
 
 # The functional deep-learning operations (their format-aware relu, sigmoid and tanh are the
 # exported ones).
@@ -77,6 +82,86 @@ from .nn import *  # noqa: E402,F401,F403
 
 # dlnetwork, its layers, and checkpoints.
 from .network import dlnetwork  # noqa: E402,F401
-from .layers import *  # noqa: E402,F401,F403
+from .layers import (  # noqa: E402,F401
+    Layer,
+    additionLayer,
+    averagePooling1dLayer,
+    averagePooling2dLayer,
+    averagePooling3dLayer,
+    batchNormalizationLayer,
+    concatenationLayer,
+    convolution1dLayer,
+    convolution2dLayer,
+    convolution3dLayer,
+    depthConcatenationLayer,
+    dropoutLayer,
+    embeddingLayer,
+    featureInputLayer,
+    flattenLayer,
+    fullyConnectedLayer,
+    functionLayer,
+    geluLayer,
+    globalAveragePooling2dLayer,
+    globalMaxPooling2dLayer,
+    groupNormalizationLayer,
+    groupedConvolution2dLayer,
+    gruLayer,
+    imageInputLayer,
+    layerNormalizationLayer,
+    leakyReluLayer,
+    lstmLayer,
+    maxPooling1dLayer,
+    maxPooling2dLayer,
+    maxPooling3dLayer,
+    reluLayer,
+    sequenceInputLayer,
+    sigmoidLayer,
+    softmaxLayer,
+    tanhLayer,
+    transposedConv2dLayer,
+)
 from .io import CheckpointError, load, register_custom, save  # noqa: E402,F401
 from .optim import adamupdate, dlupdate, lbfgsState, lbfgsupdate, rmspropupdate, sgdmupdate  # noqa: E402,F401
+
+# What ``from dlarray import *`` binds. abs, complex, max, min, round and sum are left out so
+# that a star import does not shadow Python's builtins (they are re-exported explicitly above:
+# ``dlarray.sum`` and ``from dlarray import sum`` work); submodules are left out too.
+__all__ = [
+    # arrays and their elementwise, reduction and shape functions
+    "dlarray", "acos", "angle", "asin", "atan", "atan2", "ceil", "conj", "cos", "cosh", "dims", "erf",
+    "exp", "extractdata", "finddim", "flip", "floor", "imag", "isdlarray", "log", "log1p", "matmul",
+    "maximum", "minimum", "pagemtimes", "power", "real", "repmat", "sign", "sin", "sinh", "sqrt",
+    "squeeze", "stack", "stripdims", "tan", "where",
+    "concatenate", "cumsum", "mean", "norm", "permute", "prod", "reshape", "transpose",
+    # automatic differentiation
+    "dldivergence", "dlfeval", "dlgradient", "dljacobian", "dllaplacian",
+    # errors
+    "AutodiffError", "CheckpointError", "DlIndexError", "DTypeError", "FormatError", "InternalError",
+    "OptionError", "OutOfMemoryError", "ShapeError",
+    # devices
+    "canUseGPU", "gather", "gpuArray",
+    # data and monitoring
+    "arrayDatastore", "combine", "digitTest4DArrayData", "digitTrain4DArrayData", "minibatchqueue",
+    "partition", "trainingProgressMonitor",
+    # data-parallel training
+    "spmdBarrier", "spmdBroadcast", "spmdIndex", "spmdPlus", "spmdReduce", "spmdSize",
+    # functional deep-learning operations
+    "attention", "avgpool", "batchnorm", "crosschannelnorm", "crossentropy", "dlconv", "dltranspconv",
+    "dropout", "embed", "fullyconnect", "gelu", "groupnorm", "gru", "huber", "indexcrossentropy",
+    "instancenorm", "l1loss", "l2loss", "layernorm", "leakyrelu", "lstm", "maxpool", "maxunpool", "mse",
+    "onehotdecode", "onehotencode", "relu", "sigmoid", "softmax", "tanh",
+    # dlnetwork and layers
+    "dlnetwork", "Layer", "additionLayer", "averagePooling1dLayer", "averagePooling2dLayer",
+    "averagePooling3dLayer", "batchNormalizationLayer", "concatenationLayer", "convolution1dLayer",
+    "convolution2dLayer", "convolution3dLayer", "depthConcatenationLayer", "dropoutLayer",
+    "embeddingLayer", "featureInputLayer", "flattenLayer", "fullyConnectedLayer", "functionLayer",
+    "geluLayer", "globalAveragePooling2dLayer", "globalMaxPooling2dLayer", "groupNormalizationLayer",
+    "groupedConvolution2dLayer", "gruLayer", "imageInputLayer", "layerNormalizationLayer",
+    "leakyReluLayer", "lstmLayer", "maxPooling1dLayer", "maxPooling2dLayer", "maxPooling3dLayer",
+    "reluLayer", "sequenceInputLayer", "sigmoidLayer", "softmaxLayer", "tanhLayer",
+    "transposedConv2dLayer",
+    # checkpoints
+    "load", "register_custom", "save",
+    # optimizers
+    "adamupdate", "dlupdate", "lbfgsState", "lbfgsupdate", "rmspropupdate", "sgdmupdate",
+]

@@ -8,6 +8,7 @@ loads ``dlarray`` lazily when it wraps outputs).
 from .datastore import CombinedDatastore, EndOfDatastoreError, arrayDatastore, combine
 from .digits import digitTest4DArrayData, digitTrain4DArrayData
 from .minibatchqueue import EndOfDataError, minibatchqueue
+from .partition import partition
 
 __all__ = ["CombinedDatastore", "EndOfDataError", "EndOfDatastoreError", "arrayDatastore",
-           "combine", "digitTest4DArrayData", "digitTrain4DArrayData", "minibatchqueue"]
+           "combine", "digitTest4DArrayData", "digitTrain4DArrayData", "minibatchqueue", "partition"]

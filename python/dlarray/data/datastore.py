@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["CombinedDatastore", "EndOfDatastoreError", "arrayDatastore", "combine"]
+
 _OUTPUT_TYPES = ("cell", "same")
 
 
@@ -80,6 +82,13 @@ class _RandomAccessDatastore:
     def readall(self):
         """All observations in order: a list (cell mode) or the whole array ("same")."""
         return self._rows(np.arange(self.numobservations))
+
+    def partition(self, num_parts, index):
+        """Contiguous block ``index`` (0-based) of ``num_parts`` (MATLAB's
+        ``partition(ds, n, i)``): a datastore over those observations."""
+        from .partition import partition
+
+        return partition(self, num_parts, index)
 
     def _rows(self, indices: np.ndarray):
         if self.output_type == "same":

@@ -28,17 +28,23 @@ Decisions where MATLAB's behaviour is unknown or has no Python counterpart:
 * Outputs that are not numeric (lists, strings, object arrays) are returned as they are
   (MATLAB does the same for categorical data).
 * ``shuffle()`` draws from numpy's global random state (``numpy.random.seed`` plays the
-  part of MATLAB's ``rng``) unless ``seed`` is given.
+  part of MATLAB's ``rng``) unless ``seed`` is given, or the queue has a ``shuffle_seed``.
+* ``partition=(n, i)`` (or ``partition(mbq, n, i)``) gives this process share ``i`` of every
+  mini-batch, for data-parallel training; see :mod:`dlarray.data.partition`.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import copy
 import math
 
 import numpy as np
 
 from .datastore import _RandomAccessDatastore, _permutation, arrayDatastore, combine
+from .partition import BatchShare, agreed_seed, epoch_rng
+
+__all__ = ["EndOfDataError", "minibatchqueue"]
 
 _CASTS = {"single": np.float32, "double": np.float64, "half": np.float16,
           "logical": np.bool_, "int8": np.int8, "int16": np.int16, "int32": np.int32,
@@ -164,13 +170,19 @@ class minibatchqueue:
     dispatch_in_background : prepare the next mini-batch in a background thread while
         the current one is used (MATLAB's ``DispatchInBackground``;
         ``preprocessing_environment="background"`` is the newer spelling).
+    partition : ``(n, i)``: read only share ``i`` (0-based) of ``n`` of every mini-batch of
+        ``mini_batch_size`` observations (data-parallel training; needs a random-access
+        datastore). ``normalization_factor`` is the share's fraction of the last mini-batch.
+    shuffle_seed : an int: each ``shuffle()`` without a seed draws its order from this seed
+        and the number of shuffles so far, the same on every process. A partitioned queue
+        without one agrees on a seed drawn by process 0 (its construction is collective).
     """
 
     def __init__(self, ds, num_outputs=None, *, mini_batch_size: int = 128,
                  partial_mini_batch: str = "return", mini_batch_fcn=None,
                  mini_batch_format=None, output_cast="single", output_as_dlarray=True,
                  output_environment="auto", dispatch_in_background: bool = False,
-                 preprocessing_environment: str = "serial"):
+                 preprocessing_environment: str = "serial", partition=None, shuffle_seed=None):
         self._ds = _as_datastore(ds)
         self._random_access = isinstance(self._ds, _RandomAccessDatastore)
         self._reader = None if self._random_access else _SequentialReader(self._ds)
@@ -234,6 +246,19 @@ class minibatchqueue:
         self._order = (np.arange(self._ds.numobservations) if self._random_access
                        else None)
         self._position = 0
+        self._share = None if partition is None else BatchShare.of(partition)
+        if self._share is not None and not self._random_access:
+            raise TypeError(f"minibatchqueue: partition needs a datastore with random access "
+                            f"(arrayDatastore, combine(...)), got {type(self._ds).__name__}")
+        if shuffle_seed is not None and not isinstance(shuffle_seed, (int, np.integer)):
+            raise TypeError(f"minibatchqueue: shuffle_seed must be an int, got "
+                            f"{type(shuffle_seed).__name__}")
+        self._shuffle_seed = (int(shuffle_seed) if shuffle_seed is not None
+                              else agreed_seed() if self._share is not None else None)
+        self._shuffles = 0
+        self._parts_seed = None    # the shuffle seed of this queue's parts, when it has none
+        self._factor = (1.0 if self._share is None
+                        else self._share.nominal_factor(self._mini_batch_size))
 
     # Properties (MATLAB's, snake_case; read-only as in MATLAB) -----------------------
     @property
@@ -273,6 +298,29 @@ class minibatchqueue:
     def dispatch_in_background(self) -> bool:
         return self._background
 
+    def partition(self, num_parts, index):
+        """Part ``index`` (0-based) of ``num_parts``: a queue with the same options reading
+        that share of every mini-batch (MATLAB's ``partition(mbq, n, i)``; see
+        :mod:`dlarray.data.partition` for how it splits)."""
+        return self._partitioned(num_parts, index)
+
+    @property
+    def share(self):
+        """``(n, i)`` of a partitioned queue (share ``i`` of ``n``), else ``None``."""
+        return None if self._share is None else (self._share.num_parts, self._share.index)
+
+    @property
+    def shuffle_seed(self):
+        return self._shuffle_seed
+
+    @property
+    def normalization_factor(self) -> float:
+        """The fraction of the last mini-batch that ``next()`` returned from this share:
+        its observations divided by the whole mini-batch's (1.0 without partition; before
+        the first ``next()``, the share of a full mini-batch). MATLAB's parallel example
+        weighs each process's loss, gradients and state by it."""
+        return self._factor
+
     # Epoch control --------------------------------------------------------------------
     def __len__(self) -> int:
         """Mini-batches per epoch (known for random-access datastores)."""
@@ -280,11 +328,15 @@ class minibatchqueue:
             raise TypeError("minibatchqueue: the number of mini-batches is unknown for a "
                             "datastore without random access")
         n, b = self._order.size, self._mini_batch_size
+        if self._share is not None:
+            return self._share.num_batches(n, b, self._partial)
         return n // b if self._partial == "discard" else math.ceil(n / b)
 
     def hasdata(self) -> bool:
         """True while ``next()`` can return a mini-batch (MATLAB's ``hasdata``)."""
         need = self._mini_batch_size if self._partial == "discard" else 1
+        if self._share is not None:
+            return self._window(self._position) is not None
         if self._random_access:
             return self._order.size - self._position >= need
         return self._reader.fill(self._mini_batch_size) >= need
@@ -303,6 +355,9 @@ class minibatchqueue:
         ``seed`` (an int or ``numpy.random.Generator``) makes the order reproducible;
         by default numpy's global random state is used.
         """
+        if seed is None and self._shuffle_seed is not None:
+            seed = epoch_rng(self._shuffle_seed, self._shuffles)
+            self._shuffles += 1
         if self._random_access:
             self._order = _permutation(self._ds.numobservations, seed)
         elif hasattr(self._ds, "shuffle"):
@@ -327,10 +382,11 @@ class minibatchqueue:
                 "hasdata() before calling next().")
         if not self._random_access:
             return self._prepare(self._reader.take(self._mini_batch_size))
-        start = self._position
-        stop = min(start + self._mini_batch_size, self._order.size)
-        self._position = stop
-        key = (self._epoch, start)
+        position = self._position
+        start, stop, advance = self._window(position)
+        self._position = position + advance
+        self._factor = (stop - start) / advance
+        key = (self._epoch, position)
         if self._pending is not None and self._pending[0] == key:
             batch = self._pending[1].result()
         else:
@@ -344,9 +400,41 @@ class minibatchqueue:
         if self._executor is None:
             self._executor = concurrent.futures.ThreadPoolExecutor(
                 max_workers=1, thread_name_prefix="minibatchqueue")
-        start = self._position
-        indices = self._order[start:start + self._mini_batch_size]
-        self._pending = ((self._epoch, start), self._executor.submit(self._prepare, indices))
+        start, stop, _ = self._window(self._position)
+        self._pending = ((self._epoch, self._position),
+                         self._executor.submit(self._prepare, self._order[start:stop]))
+
+    def _window(self, position: int):
+        """``(start, stop, advance)``: the observations ``_order[start:stop]`` of the next
+        mini-batch read at ``position``, which then moves by ``advance``; ``None`` if this
+        queue reads nothing more (only asked of a partitioned queue before ``hasdata``)."""
+        if self._share is None:
+            stop = min(position + self._mini_batch_size, self._order.size)
+            return position, stop, stop - position
+        found = self._share.window(self._order.size - position, self._mini_batch_size,
+                                   self._partial)
+        if found is None:
+            return None
+        start, stop, count = found
+        return position + start, position + stop, count
+
+    def _partitioned(self, num_parts, index):
+        """A copy reading share ``index`` of ``num_parts`` of every mini-batch, rewound."""
+        if self._share is not None:
+            raise ValueError(f"partition: this minibatchqueue is already part {self._share.index} of "
+                             f"{self._share.num_parts}; partition the original queue")
+        share = BatchShare(num_parts, index, "partition")
+        if not self._random_access:
+            raise TypeError(f"partition: needs a datastore with random access (arrayDatastore, "
+                            f"combine(...)), got {type(self._ds).__name__}")
+        if self._shuffle_seed is None and self._parts_seed is None:
+            self._parts_seed = agreed_seed()       # shared by all parts of this queue
+        part = copy.copy(self)
+        part._share, part._executor, part._pending = share, None, None
+        part._shuffle_seed = self._parts_seed if self._shuffle_seed is None else self._shuffle_seed
+        part._order, part._position, part._shuffles = np.arange(self._ds.numobservations), 0, 0
+        part._factor = share.nominal_factor(self._mini_batch_size)
+        return part
 
     def __iter__(self):
         if not self.hasdata():
@@ -422,7 +510,8 @@ class minibatchqueue:
                 f"mini_batch_size={self._mini_batch_size}, "
                 f"partial_mini_batch={self._partial!r}, "
                 f"mini_batch_format={self.mini_batch_format!r}, "
-                f"output_cast={self.output_cast!r})")
+                f"output_cast={self.output_cast!r}"
+                + (f", partition={self._share!r}" if self._share is not None else "") + ")")
 
 
 _api_cache = []

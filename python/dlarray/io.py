@@ -62,6 +62,7 @@ from .layers.base import Layer
 from .network import graph
 from .network.dlnetwork import dlnetwork
 from .network.table import Table
+from .parallel.world import is_secondary
 
 __all__ = ["save", "load", "register_custom", "CheckpointError"]
 
@@ -170,8 +171,13 @@ def save(path: Any, net: Any = None, **state: Any) -> None:
     A file at ``path`` is replaced (keeping its permission bits); a new one gets the mode
     ``open(path, "w")`` would give. Values: dlarray, numpy arrays and scalars, ``None``,
     bool, int, float, complex, str, list, tuple, dict with string keys, learnables/state
-    tables, dlnetworks, ``lbfgsState`` and instances of registered classes."""
+    tables, dlnetworks, ``lbfgsState`` and instances of registered classes.
+
+    In data-parallel training (a ``dlarray.parallel`` pool of several processes) only
+    process 0 writes; on the others ``save`` does nothing."""
     path = os.fspath(path)
+    if is_secondary(started_only=True):
+        return
     writer = _Writer()
     content = {}
     if net is not None:

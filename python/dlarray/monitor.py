@@ -111,6 +111,13 @@ def _window_backend() -> bool:
     return name in interactive - _NOT_WINDOWS
 
 
+def _secondary_process() -> bool:
+    """In data-parallel training (``mpirun``) only process 0 draws and writes the figure."""
+    from .parallel.world import is_secondary
+
+    return is_secondary(started_only=False)
+
+
 class trainingProgressMonitor:
     """Monitor and plot training progress (MATLAB's ``trainingProgressMonitor``).
 
@@ -409,7 +416,7 @@ class trainingProgressMonitor:
                                            " | ".join(summary), width)
 
     def _refresh(self, force: bool = False):
-        if not self.visible or self._closed:
+        if not self.visible or self._closed or _secondary_process():
             return
         now = time.perf_counter()
         if self._is_terminal() and not _in_notebook() and (
@@ -488,7 +495,7 @@ class trainingProgressMonitor:
         A window stays open."""
         if self._closed:
             return
-        if self.visible:
+        if self.visible and not _secondary_process():
             self._refresh(force=True)
             if self._bar is not None:
                 self._bar.close()
@@ -496,7 +503,7 @@ class trainingProgressMonitor:
                 self._stream.write(self._status_line(10_000) + "\n")
                 self._stream.flush()
         self._closed = True
-        if self.png_path is not None:
+        if self.png_path is not None and not _secondary_process():
             self.savefig(self.png_path)
 
     finish = close

@@ -1,0 +1,133 @@
+"""The seed network trained on the digits data by several processes at once, with MATLAB's
+parallel custom-training-loop pattern ("Train Network in Parallel with Custom Training
+Loop"):
+
+    RAYON_NUM_THREADS=1 mpirun -np 2 python -m dlarray.examples.train_digits_parallel
+        [--epochs N] [--batch-size B] [--learn-rate LR] [--max-iterations K] [--seed S]
+        [--test-images M] [--png PATH]
+
+(as root, Open MPI also wants ``OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1``;
+with more processes than cores, ``mpirun --oversubscribe``). ``RAYON_NUM_THREADS`` sets the
+kernels' threads per process: with one process per core, one thread each. Without
+``mpirun`` the same script trains in one process.
+
+What each process does, as MATLAB's example on each worker:
+
+* the same network on every process: ``broadcast(build_network())``;
+* its share of every mini-batch of ``--batch-size`` (128) observations:
+  ``minibatchqueue(..., partition=(spmdSize(), spmdIndex()))``, shuffled every epoch in the
+  same order on every process;
+* ``while spmdReduce("and", mbq.hasdata())``: the epoch ends on all processes together;
+* ``dlfeval(model_loss, net, X, T)`` on the share, then, weighted by the share's fraction
+  ``f = mbq.normalization_factor`` of the mini-batch: the loss ``spmdPlus(f * loss)``, the
+  batch-norm state ``aggregate_state(state, f)`` and the gradients
+  ``aggregate_gradients(grads, f)``; the same ``sgdmupdate`` everywhere;
+* the monitor is drawn by process 0, whose Stop flag is shared with ``spmdBroadcast``;
+* the test accuracy: each process predicts a block of the test images, ``spmdPlus`` adds
+  up the correct ones; process 0 prints it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any, Dict, Optional, Sequence
+
+import numpy as np
+
+from dlarray import (arrayDatastore, combine, dlfeval, digitTest4DArrayData, digitTrain4DArrayData, extractdata,
+                     minibatchqueue, sgdmupdate, spmdBroadcast, spmdIndex, spmdPlus, spmdReduce, spmdSize,
+                     trainingProgressMonitor)
+from dlarray.data.partition import block
+from dlarray.examples.train_digits import _collate_digits, accuracy, build_network, model_loss
+from dlarray.parallel import aggregate_gradients, aggregate_state, broadcast
+
+
+def train(epochs: int = 3, batch_size: int = 128, learn_rate: float = 0.01, decay: float = 0.01,
+          momentum: float = 0.9, png: Optional[str] = "training-progress.png", max_iterations: Optional[int] = None,
+          seed: int = 0, verbose: bool = True, test_images: Optional[int] = None) -> Dict[str, Any]:
+    """Train on every process of the pool; returns the network (the same on every process),
+    the test accuracy and timings."""
+    rank, size = spmdIndex(), spmdSize()
+    np.random.seed(seed)
+    XTrain, YTrain, _ = digitTrain4DArrayData()
+    XTest, YTest, _ = digitTest4DArrayData()
+    if test_images is not None:
+        XTest, YTest = XTest[..., :test_images], YTest[:test_images]
+    net = broadcast(build_network())
+    ds = combine(arrayDatastore(XTrain, iteration_dimension=3), arrayDatastore(YTrain))
+    mbq = minibatchqueue(ds, mini_batch_size=batch_size, mini_batch_fcn=_collate_digits,
+                         mini_batch_format=["SSCB", "CB"], partition=(size, rank), shuffle_seed=seed)
+    per_epoch = len(mbq)
+    total = spmdReduce("min", per_epoch) * epochs
+    if max_iterations is not None:
+        total = min(total, max_iterations)
+    monitor = trainingProgressMonitor(metrics=["Loss"], info=["Epoch", "LearnRate", "Processes"],
+                                      x_label="Iteration", png_path=png, visible=verbose)
+    monitor.update_info(Processes=size)
+    vel = None
+    iteration, epoch, stop = 0, 0, False
+    epoch_times, epoch_losses = [], []
+    start = time.perf_counter()
+    while epoch < epochs and not stop and iteration < total:
+        epoch += 1
+        t0, losses = time.perf_counter(), []
+        mbq.shuffle()
+        while spmdReduce("and", mbq.hasdata()) and not stop and iteration < total:
+            iteration += 1
+            X, T = mbq.next()
+            f = mbq.normalization_factor            # this share's fraction of the mini-batch
+            loss, grads, state = dlfeval(model_loss, net, X, T)
+            loss = spmdPlus(f * float(loss))        # the loss of the whole mini-batch
+            net.state = aggregate_state(state, f)
+            grads = aggregate_gradients(grads, f)
+            lr = learn_rate / (1 + decay * iteration)
+            net, vel = sgdmupdate(net, grads, vel, lr, momentum)
+            losses.append(loss)
+            monitor.record_metrics(iteration, Loss=loss)
+            monitor.update_info(Epoch=epoch, LearnRate=lr)
+            monitor.progress = 100.0 * iteration / total
+            stop = spmdBroadcast(monitor.stop)      # process 0's Stop ends training on all
+        epoch_times.append(time.perf_counter() - t0)
+        epoch_losses.append(float(np.mean(losses)) if losses else float("nan"))
+        if verbose and rank == 0:
+            print(f"epoch {epoch}: mean loss {epoch_losses[-1]:.4f}, {len(losses)} iterations, "
+                  f"{epoch_times[-1]:.1f} s on {size} process{'es' if size > 1 else ''}", flush=True)
+    monitor.status = "Training complete" if not stop else "Stopped"
+    monitor.close()
+    train_time = time.perf_counter() - start
+    lo, hi = block(XTest.shape[-1], size, rank)
+    correct = spmdPlus(round(accuracy(net, XTest[..., lo:hi], YTest[lo:hi]) * (hi - lo)) if hi > lo else 0)
+    acc = correct / XTest.shape[-1]
+    if verbose and rank == 0:
+        print(f"test accuracy: {100 * acc:.2f}% ({XTest.shape[-1]} images); training {train_time:.1f} s on "
+              f"{size} process{'es' if size > 1 else ''} ({train_time / max(epoch, 1):.1f} s per epoch)"
+              + (f"; progress plot: {png}" if png else ""), flush=True)
+    return {"net": net, "accuracy": acc, "iterations": iteration, "epochs": epoch, "epoch_losses": epoch_losses,
+            "epoch_times": epoch_times, "train_time": train_time, "processes": size}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dlarray.examples.train_digits_parallel",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=int, default=3, help="number of epochs (default 3)")
+    parser.add_argument("--batch-size", type=int, default=128,
+                        help="mini-batch size, all processes together (default 128)")
+    parser.add_argument("--learn-rate", type=float, default=0.01,
+                        help="initial learning rate of sgdmupdate, decayed as lr/(1+0.01·iteration) (default 0.01)")
+    parser.add_argument("--png", default="training-progress.png",
+                        help="where process 0 writes the training-progress plot ('' for none)")
+    parser.add_argument("--max-iterations", type=int, default=None, help="stop after this many iterations (CI)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--test-images", type=int, default=None,
+                        help="evaluate on the first N test images only (CI; default all 5000)")
+    args = parser.parse_args(argv)
+    if args.epochs < 1 or args.batch_size < 1 or (args.test_images is not None and args.test_images < 1):
+        parser.error("--epochs, --batch-size and --test-images must be positive")
+    train(epochs=args.epochs, batch_size=args.batch_size, learn_rate=args.learn_rate, png=args.png or None,
+          max_iterations=args.max_iterations, seed=args.seed, test_images=args.test_images)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

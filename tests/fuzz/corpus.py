@@ -263,6 +263,15 @@ CORPUS = [
     _e("table-row-out-of-range", f"net = {NET_FC}\nout = net.learnables[99]", "Table", error="DlIndexError", was="IndexError"),
     _e("net-summary-non-array-learnable", f"net = {NET_FC}\nnet = dlupdate(lambda p: 'x', net)\nout = repr(net)", "dlnetwork", "ok",
        was="AttributeError in the summary: 'str' object has no attribute 'shape'"),
+    _e("crosschannelnorm-empty-huge", "out = crosschannelnorm(dlarray(R((2**21, 2**20, 0))), 3, data_format='SSC')",
+       "crosschannelnorm", "ok", was="hang (in concatenate of the empty squares)"),
+    _e("crossentropy-no-classes-all-elements", "out = crossentropy(dlarray(R((0, 0, 2)), 'CBT'), dlarray(R((0, 0, 2)), 'CBT'), "
+       "normalization_factor='all-elements')", "crossentropy", "ok", was="ZeroDivisionError: float division by zero"),
+    _e("grouped-conv-channel-wise-no-channels", "net = dlnetwork([imageInputLayer((4, 4, 2), normalization='none'), "
+       "groupedConvolution2dLayer(2, 2, 'channel-wise')][1:], dlarray(R((4, 4, 0, 1)), 'SSCB'))", "dlnetwork", "clean",
+       was="ZeroDivisionError: integer modulo by zero"),
+    _e("functionLayer-too-many-inputs", "net = dlnetwork([featureInputLayer(3), functionLayer(relu, num_inputs=2**40)])",
+       "functionLayer", error="OptionError", was="hang: listing 2**40 input ports"),
     _e("batchnorm-scalar-offset-stats", "Y, m, v = batchnorm(dlarray(R((3, 2)), 'CB'), 0, 1, training=True)\nassert m.shape == (3,)",
        "batchnorm", "ok", was="ShapeError naming reshape"),
 
@@ -319,6 +328,15 @@ CORPUS = [
     _e("broadcast-unrepresentable-shape", "out = dlarray(np.zeros((2**31, 1, 0), np.float32)) * dlarray(np.zeros((1, 2**31, 0), np.float32))",
        ("mul", "multiply", "broadcast"), error="ShapeError", pending="rust",
        was="returns an empty (2**31, 2**31, 0) array whose np.asarray() is a SIGSEGV (numpy cannot represent the shape)"),
+    _e("conv-empty-batch-unrepresentable-result", "out = dlconv(dlarray(np.zeros((1, 1, 1, 1, 0), np.float32), 'SSSCB'), "
+       "R((1, 1, 1, 1, 1)), 0, padding=10**6)", "dlconv", error="ShapeError", pending="rust",
+       was="returns a (2000001,)*3 x 1 x 0 array (more bytes than numpy can address); np.asarray() of it is a SIGSEGV"),
+    _e("avgpool-empty-batch-unrepresentable-result", "out = avgpool(dlarray(np.zeros((1, 1, 1, 1, 0), np.float32), 'SSSCB'), 1, "
+       "padding=10**6)", "avgpool", error="ShapeError", pending="rust", was="SIGSEGV on export, as above"),
+    _e("concatenate-empty-huge-outer", "out = concatenate([dlarray(np.zeros((2**20, 2**20, 0), np.float32))], axis=2)", "concatenate",
+       "ok", pending="rust", was="hang: the copy loops over 2**40 empty outer slices"),
+    _e("stack-empty-huge-outer", "out = stack([dlarray(np.zeros((2**20, 2**20, 0), np.float32))], axis=2)", "stack", "ok",
+       pending="rust", was="hang"),
     _e("stack-axis-label", "out = stack([dlarray(R((2,)))], axis='C')", "stack", pending="rust",
        was="TypeError: argument 'axis': 'str' object cannot be interpreted as an integer"),
     _e("astype-bad-dtype", "out = dlarray(R((2,))).astype('None')", "astype", pending="rust",

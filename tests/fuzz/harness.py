@@ -160,6 +160,7 @@ class _Worker:
             pass
 
     def remove_files(self) -> None:
+        self.err.close()
         try:
             os.unlink(self.err.name)
         except OSError:

@@ -132,6 +132,18 @@ class Layer:
         return f"{type(self).__name__}({opts}{shown})"
 
 
+#: The most inputs or outputs a layer may have: each is a named port of the network graph,
+#: listed and connected one by one.
+MAX_PORTS = 2**16
+
+
+def port_count(n: Any, option: str, layer: str) -> int:
+    """A number of inputs or outputs: a positive integer of at most ``MAX_PORTS``."""
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_PORTS:
+        raise OptionError(f"{layer}: {option} must be an integer from 1 to {MAX_PORTS}, got {n!r}")
+    return int(n)
+
+
 def _short(v: Any) -> str:
     if isinstance(v, (dlarray, np.ndarray)):
         return f"<array {'x'.join(map(str, v.shape))}>"

@@ -9,19 +9,13 @@ from typing import Union
 import numpy as np
 
 from .._core import FormatError, OptionError, concatenate
-from .base import Layer
-
-
-def _num_inputs(n, who):
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-        raise OptionError(f"{who}: num_inputs must be a positive integer, got {n!r}")
-    return int(n)
+from .base import Layer, port_count
 
 
 class _Combination(Layer):
     def __init__(self, num_inputs: int, name: str):
         super().__init__(name)
-        self.num_inputs = _num_inputs(num_inputs, type(self).__name__)
+        self.num_inputs = port_count(num_inputs, "num_inputs", type(self).__name__)
 
     def _check_formats(self, xs):
         fmts = {x.fmt for x in xs}

@@ -151,7 +151,8 @@ class GroupedConvolution2DLayer(_ConvolutionBase):
         self._groups: Optional[int] = None if isinstance(num_groups, str) else int(num_groups)
 
     def _g(self, channels: int) -> int:
-        g = channels if self.num_groups == "channel-wise" else self.num_groups
+        # Channel-wise with no channels: one (empty) group.
+        g = max(channels, 1) if self.num_groups == "channel-wise" else self.num_groups
         if channels % g:
             raise ShapeError(f"groupedConvolution2dLayer '{self.name}': {channels} input channels cannot be split "
                              f"into {g} groups")

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .._arguments import flag, integer
+from .._arguments import flag
 from .._core import OptionError, dlarray, stripdims
-from .base import Layer
+from .base import Layer, port_count
 
 
 class FunctionLayer(Layer):
@@ -28,8 +28,8 @@ class FunctionLayer(Layer):
         if not callable(fn):
             raise OptionError(f"functionLayer: fn must be callable, got {type(fn).__name__}")
         self.fn = fn
-        self.num_inputs = integer(num_inputs, "num_inputs", "functionLayer")
-        self.num_outputs = integer(num_outputs, "num_outputs", "functionLayer")
+        self.num_inputs = port_count(num_inputs, "num_inputs", "functionLayer")
+        self.num_outputs = port_count(num_outputs, "num_outputs", "functionLayer")
         self.formattable = flag(formattable, "formattable", "functionLayer")
         if not isinstance(description, str):
             raise OptionError(f"functionLayer: description must be a string, got {description!r}")

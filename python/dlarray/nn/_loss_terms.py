@@ -179,7 +179,7 @@ def _count(values: np.ndarray, inp: LossInput, per_class: bool) -> float:
     """The number of loss terms in ``values``'s nonzero entries; a single-label prediction over
     C classes counts once per position, not once per class."""
     n = float(np.count_nonzero(values))
-    return n / inp.num_classes if per_class else n
+    return n / inp.num_classes if per_class and inp.num_classes else n
 
 
 def finish(op: str, L: dlarray, inp: LossInput, weights: Any, mask: Any, reduction: str, normalization: str, per_class: bool) -> dlarray:

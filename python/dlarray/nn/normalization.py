@@ -287,6 +287,8 @@ def crosschannelnorm(
         raise OptionError(f"{op}: window_channel_size must be a positive integer, got {n!r}")
     n = int(n)
     alpha, beta, k = (number(v, name, op) for name, v in (("alpha", alpha), ("beta", beta), ("k", k)))
+    if x.size == 0:
+        return _finish(x * 1.0, X, layout)
     n_c = x.shape[c]
     sq = x * x
     # Channel c sums channels c - n//2 ... c + (n-1)//2 that exist: a window reaching past the
@@ -302,7 +304,7 @@ def crosschannelnorm(
         shape = list(x.shape)
         shape[c] = width
         parts.append((side, dlarray(np.zeros(shape, dtype=x.dtype))))
-    padded = _core.concatenate([p for s, p in parts if s == 0] + [sq] + [p for s, p in parts if s == 1], axis=c)
+    padded = _core.concatenate([p for s, p in parts if s == 0] + [sq] + [p for s, p in parts if s == 1], axis=c) if parts else sq
     ss = None
     for j in range(before + after + 1):
         idx = tuple(slice(j, j + n_c) if a == c else slice(None) for a in range(x.ndim))

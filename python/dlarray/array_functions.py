@@ -10,6 +10,9 @@ from . import _core
 from ._arguments import as_dlarray, show
 from ._core import DlIndexError, FormatError, OptionError, ShapeError, dlarray
 
+__all__ = ["concatenate", "cumsum", "max", "mean", "min", "norm", "permute", "prod", "reshape",
+           "sum", "transpose"]
+
 _TYPED = (DlIndexError, FormatError, OptionError, ShapeError)
 
 

@@ -15,6 +15,8 @@ from ._arguments import flag, show
 from ._core import AutodiffError, FormatError, OptionError, dlarray
 from ._tree import tree_leaves, tree_map, tree_replace
 
+__all__ = ["dldivergence", "dlfeval", "dlgradient", "dljacobian", "dllaplacian"]
+
 
 def dlfeval(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     """Evaluate ``fn(*args, **kwargs)`` with automatic differentiation enabled.

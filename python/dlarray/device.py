@@ -7,6 +7,8 @@ from typing import Any
 
 from . import _core
 
+__all__ = ["canUseGPU", "gather", "gpuArray"]
+
 
 def canUseGPU() -> bool:
     """Whether a GPU backend is compiled in and a GPU adapter is available."""

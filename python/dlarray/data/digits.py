@@ -24,6 +24,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+__all__ = ["IMAGE_SIZE", "MAX_ANGLE", "NUM_CLASSES", "NUM_OBSERVATIONS", "digitTest4DArrayData",
+           "digitTrain4DArrayData"]
+
 IMAGE_SIZE = 28
 NUM_OBSERVATIONS = 5000
 NUM_CLASSES = 10

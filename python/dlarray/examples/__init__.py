@@ -6,3 +6,5 @@
 * ``train_lstm``: an LSTM sequence classifier (``lstmLayer(output_mode="last")``, adamupdate).
 * ``train_pinn``: a physics-informed network solving a Poisson equation with ``dllaplacian``.
 """
+
+__all__ = ["train_digits", "train_lstm", "train_pinn"]

@@ -30,6 +30,8 @@ from dlarray import (arrayDatastore, batchNormalizationLayer, combine, convoluti
                      fullyConnectedLayer, imageInputLayer, maxPooling2dLayer, minibatchqueue, reluLayer,
                      sgdmupdate, softmaxLayer, trainingProgressMonitor)
 
+__all__ = ["NUM_CLASSES", "accuracy", "build_network", "main", "make_queue", "model_loss", "train"]
+
 NUM_CLASSES = 10
 
 

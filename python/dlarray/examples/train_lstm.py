@@ -22,6 +22,8 @@ import numpy as np
 from dlarray import (adamupdate, crossentropy, dlarray, dlfeval, dlgradient, dlnetwork, extractdata,
                      fullyConnectedLayer, lstmLayer, sequenceInputLayer, softmaxLayer)
 
+__all__ = ["CLASSES", "accuracy", "build_network", "main", "make_sequences", "model_loss", "train"]
+
 CLASSES = ("sine", "square", "rising sawtooth", "falling sawtooth")
 
 

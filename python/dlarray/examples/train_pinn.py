@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from dlarray import (adamupdate, dlarray, dlfeval, dlgradient, dllaplacian, dlnetwork, extractdata,
+from dlarray import (Layer, adamupdate, dlarray, dlfeval, dlgradient, dllaplacian, dlnetwork, extractdata,
                      featureInputLayer, fullyConnectedLayer, tanhLayer)
+
+__all__ = ["BOUNDARY_WEIGHT", "boundary_points", "build_network", "exact", "main", "model_loss",
+           "relative_error", "source", "train"]
 
 
 def source(xy: np.ndarray) -> np.ndarray:
@@ -31,7 +34,7 @@ def exact(xy: np.ndarray) -> np.ndarray:
 
 
 def build_network(width: int = 20, depth: int = 3) -> dlnetwork:
-    layers = [featureInputLayer(2)]
+    layers: List[Layer] = [featureInputLayer(2)]
     for _ in range(depth):
         layers += [fullyConnectedLayer(width), tanhLayer()]
     return dlnetwork(layers + [fullyConnectedLayer(1)])

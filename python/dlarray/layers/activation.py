@@ -10,6 +10,10 @@ from .._arguments import choice, number
 from .._core import OptionError
 from .base import Layer
 
+__all__ = ["DropoutLayer", "GELULayer", "LeakyReLULayer", "ReLULayer", "SigmoidLayer",
+           "SoftmaxLayer", "TanhLayer", "dropoutLayer", "geluLayer", "leakyReluLayer", "reluLayer",
+           "sigmoidLayer", "softmaxLayer", "tanhLayer"]
+
 
 def _nn():
     from .. import nn

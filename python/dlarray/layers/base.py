@@ -52,6 +52,8 @@ import numpy as np
 from .._arguments import int_values, number, show
 from .._core import DTypeError, FormatError, OptionError, dlarray
 
+__all__ = ["Layer"]
+
 
 class Layer:
     """Base class of every layer (built-in and custom). A network with custom layers saves

@@ -11,6 +11,9 @@ import numpy as np
 from .._core import FormatError, OptionError, concatenate
 from .base import Layer, port_count
 
+__all__ = ["AdditionLayer", "ConcatenationLayer", "DepthConcatenationLayer", "additionLayer",
+           "concatenationLayer", "depthConcatenationLayer"]
+
 
 class _Combination(Layer):
     def __init__(self, num_inputs: int, name: str):

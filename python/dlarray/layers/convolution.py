@@ -17,6 +17,11 @@ from .._core import OptionError, ShapeError
 from . import initializers
 from .base import Layer, as_param, channel_size, check_shape, padding_list, set_factors, to_tuple
 
+__all__ = ["Convolution1DLayer", "Convolution2DLayer", "Convolution3DLayer",
+           "GroupedConvolution2DLayer", "TransposedConvolution2DLayer", "convolution1dLayer",
+           "convolution2dLayer", "convolution3dLayer", "groupedConvolution2dLayer",
+           "transposedConv2dLayer"]
+
 
 def _nn():
     from .. import nn

@@ -17,6 +17,9 @@ from .._core import OptionError, ShapeError, dlarray
 from . import initializers
 from .base import Layer, as_param, check_shape, set_factors
 
+__all__ = ["EmbeddingLayer", "FlattenLayer", "FullyConnectedLayer", "embeddingLayer",
+           "flattenLayer", "fullyConnectedLayer"]
+
 
 def _nn():
     from .. import nn

@@ -18,6 +18,8 @@ from .._arguments import flag
 from .._core import OptionError, dlarray, stripdims
 from .base import Layer, port_count
 
+__all__ = ["FunctionLayer", "functionLayer"]
+
 
 class FunctionLayer(Layer):
     default_name = "layer"

@@ -32,6 +32,8 @@ import numpy as np
 
 from .._core import DTypeError, OptionError, OutOfMemoryError, ShapeError, dlarray, extractdata
 
+__all__ = ["NAMES", "Initializer", "check_initializer", "initialize"]
+
 Initializer = Union[str, Callable[[Tuple[int, ...]], Any]]
 
 NAMES = ("glorot", "he", "orthogonal", "narrow-normal", "zeros", "ones", "unit-forget-gate")

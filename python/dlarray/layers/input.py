@@ -27,6 +27,9 @@ from .._arguments import int_values, integer, show
 from .._core import DTypeError, FormatError, OptionError, ShapeError, dlarray
 from .base import Layer
 
+__all__ = ["FeatureInputLayer", "ImageInputLayer", "InputLayer", "SequenceInputLayer",
+           "featureInputLayer", "imageInputLayer", "sequenceInputLayer"]
+
 _NORMALIZATIONS = ("zerocenter", "zscore", "rescale-symmetric", "rescale-zero-one", "none")
 
 

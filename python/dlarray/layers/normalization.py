@@ -19,6 +19,9 @@ from .._core import OptionError
 from . import initializers
 from .base import Layer, as_param, channel_size, check_shape, per_channel_shape, set_factors
 
+__all__ = ["BatchNormalizationLayer", "GroupNormalizationLayer", "LayerNormalizationLayer",
+           "batchNormalizationLayer", "groupNormalizationLayer", "layerNormalizationLayer"]
+
 
 def _nn():
     from .. import nn

@@ -13,6 +13,12 @@ import numpy as np
 from .._core import OptionError
 from .base import Layer, padding_list, to_tuple
 
+__all__ = ["AveragePooling1DLayer", "AveragePooling2DLayer", "AveragePooling3DLayer",
+           "GlobalAveragePooling2DLayer", "GlobalMaxPooling2DLayer", "MaxPooling1DLayer",
+           "MaxPooling2DLayer", "MaxPooling3DLayer", "averagePooling1dLayer",
+           "averagePooling2dLayer", "averagePooling3dLayer", "globalAveragePooling2dLayer",
+           "globalMaxPooling2dLayer", "maxPooling1dLayer", "maxPooling2dLayer", "maxPooling3dLayer"]
+
 
 def _nn():
     from .. import nn

@@ -22,6 +22,8 @@ from .._core import OptionError, ShapeError, dlarray, stripdims
 from . import initializers
 from .base import Layer, as_param, channel_size, check_shape, set_factors
 
+__all__ = ["GRULayer", "LSTMLayer", "gruLayer", "lstmLayer"]
+
 
 def _nn():
     from .. import nn

@@ -41,6 +41,8 @@ from . import graph
 from .graph import Connection, Port
 from .table import Table
 
+__all__ = ["dlnetwork"]
+
 
 #: The library's own errors, which a network re-raises with the failing layer's name.
 _TYPED = tuple(getattr(_core, n) for n in ("ShapeError", "FormatError", "OptionError", "DTypeError", "DlIndexError",

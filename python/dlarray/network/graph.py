@@ -11,6 +11,8 @@ from typing import Dict, Iterable, List, NamedTuple, Sequence, Set, Tuple
 
 from .._core import OptionError
 
+__all__ = ["Connection", "Port"]
+
 Port = Tuple[str, int]  # (layer name, 0-based port index)
 
 

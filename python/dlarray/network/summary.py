@@ -7,6 +7,8 @@ from typing import List
 
 from .._core import dlarray
 
+__all__ = ["summary"]
+
 
 def _size(shape, fmt: str) -> str:
     # Activations of one observation: drop the batch dim (always 1 in the example pass).

@@ -27,6 +27,8 @@ import numpy as np
 
 from .._core import DlIndexError, DTypeError, OptionError, ShapeError
 
+__all__ = ["Table", "TableRow", "as_table"]
+
 
 class TableRow(NamedTuple):
     """One row of a learnables/state table."""

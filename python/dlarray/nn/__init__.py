@@ -16,3 +16,17 @@ from .normalization import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
+
+__all__ = [
+    "dlconv", "dltranspconv",
+    "avgpool", "maxpool", "maxunpool",
+    "crossentropy", "huber", "indexcrossentropy", "l1loss", "l2loss", "mse",
+    "onehotdecode", "onehotencode",
+    "embed",
+    "fullyconnect",
+    "gelu", "leakyrelu", "relu", "sigmoid", "softmax", "tanh",
+    "batchnorm", "crosschannelnorm", "groupnorm", "instancenorm", "layernorm",
+    "dropout",
+    "gru", "lstm",
+    "attention",
+]

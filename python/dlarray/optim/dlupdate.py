@@ -7,6 +7,8 @@ from typing import Any, Callable
 from .._core import ShapeError
 from ._params import align, check_rows, is_tree_object, leaves, rebuild
 
+__all__ = ["dlupdate"]
+
 _OP = "dlupdate"
 
 

@@ -15,6 +15,8 @@ from .._core import OptionError, ShapeError, dlarray
 from ._params import align, as_dlarray, check_rows, leaf_paths, leaves, rebuild
 from .lbfgs_state import lbfgsState
 
+__all__ = ["lbfgsupdate"]
+
 _OP = "lbfgsupdate"
 _METHODS = ("weak-wolfe", "strong-wolfe", "backtracking")
 # Sufficient-decrease (Armijo) and curvature constants of the Wolfe conditions.

@@ -7,6 +7,8 @@ from typing import Any, List, Optional, Tuple
 
 from .._core import OptionError, dlarray
 
+__all__ = ["lbfgsState"]
+
 # One stored update: the step s = x_{k+1} − x_k, the gradient difference y = g_{k+1} − g_k
 # (each a list of arrays aligned with the parameters' leaves), and the iteration it came from.
 HistoryEntry = Tuple[List[dlarray], List[dlarray], int]

@@ -8,6 +8,8 @@ from .. import _core
 from ._fused import fused_update
 from ._params import hyper
 
+__all__ = ["rmspropupdate"]
+
 _OP = "rmspropupdate"
 
 

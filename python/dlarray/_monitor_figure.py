@@ -11,9 +11,16 @@ artists' data change, so a redraw costs one canvas draw.
 from __future__ import annotations
 
 import math
-from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Rectangle
+    from matplotlib.widgets import Button
 
 __all__ = ["COLORS", "MonitorFigure", "Panel", "Snapshot", "figure_size"]
 
@@ -62,7 +69,7 @@ def figure_size(num_panels: int, num_lines: int) -> Tuple[float, float]:
     return width, _header_height(num_lines) + nrows * _CELL_H + _MARGIN
 
 
-def _layout_key(snap: Snapshot):
+def _layout_key(snap: Snapshot) -> Tuple[Any, ...]:
     return (snap.title, snap.x_label, len(snap.lines),
             tuple((p.title, tuple(s[0] for s in p.series), p.log_y, p.legend)
                   for p in snap.panels))
@@ -72,15 +79,13 @@ class MonitorFigure:
     """Draws snapshots of a monitor into ``figure``; ``on_stop`` (if given) adds a Stop
     button that calls it, as MATLAB's window has."""
 
-    def __init__(self, figure, on_stop: Optional[Callable[[], None]] = None,
-                 resize: bool = True):
+    def __init__(self, figure: "Figure", on_stop: Optional[Callable[[], None]] = None):
         self.figure = figure
         self._on_stop = on_stop
-        self._resize = resize
-        self._key = None
-        self._axes: List = []
-        self._lines: List[List] = []
-        self._button = None
+        self._key: Optional[Tuple[Any, ...]] = None
+        self._axes: List["Axes"] = []
+        self._lines: List[List["Line2D"]] = []
+        self._button: Optional["Button"] = None
 
     def draw(self, snap: Snapshot) -> None:
         """Bring the figure's artists up to date (rendering is the canvas's job)."""
@@ -95,15 +100,12 @@ class MonitorFigure:
         fig = self.figure
         fig.clear()
         width, height = figure_size(len(snap.panels), len(snap.lines))
-        if self._resize:
-            fig.set_dpi(_DPI)
-            fig.set_size_inches(width, height, forward=True)
-        else:
-            width, height = fig.get_size_inches()
+        fig.set_dpi(_DPI)
+        fig.set_size_inches(width, height, forward=True)
         fig.set_facecolor("white")
 
-        def box(left, top, w, h):          # inches from the top left -> figure fraction
-            return [left / width, 1 - (top + h) / height, w / width, h / height]
+        def box(left: float, top: float, w: float, h: float) -> Tuple[float, float, float, float]:          # inches from the top left -> figure fraction
+            return (left / width, 1 - (top + h) / height, w / width, h / height)
 
         fig.text(_MARGIN / width, 1 - _TITLE_TOP / height, snap.title, fontsize=13,
                  fontweight="bold", color=_TEXT, va="top", ha="left")
@@ -114,7 +116,8 @@ class MonitorFigure:
         bar.set_xlim(0, 100)
         bar.set_ylim(0, 1)
         bar.add_patch(_rectangle((0, 0), 100, 1, _BAR_BACK))
-        self._bar_fill = bar.add_patch(_rectangle((0, 0), 0, 1, _BAR_FILL))
+        self._bar_fill = _rectangle((0, 0), 0, 1, _BAR_FILL)
+        bar.add_patch(self._bar_fill)
         self._percent = fig.text((bar_right + 0.08) / width,
                                  1 - (_BAR_TOP + _BAR_H / 2) / height, "",
                                  fontsize=9, color=_TEXT, ha="left", va="center")
@@ -125,9 +128,10 @@ class MonitorFigure:
         self._chars = int((width - 2 * _MARGIN) * 72 / (9 * 0.55))
         if self._on_stop is not None:
             from matplotlib.widgets import Button
-            self._button = Button(fig.add_axes(box(width - _MARGIN - 0.8, 0.1, 0.8, 0.3)),
-                                  "Stop", color="#F2F2F2", hovercolor="#E0E0E0")
-            self._button.on_clicked(self._stop_clicked)
+            button = Button(fig.add_axes(box(width - _MARGIN - 0.8, 0.1, 0.8, 0.3)), "Stop",
+                            color="#F2F2F2", hovercolor="#E0E0E0")
+            button.on_clicked(self._stop_clicked)
+            self._button = button
 
         head = _header_height(len(snap.lines))
         nrows, ncols = _grid(len(snap.panels))
@@ -157,7 +161,7 @@ class MonitorFigure:
             self._axes.append(ax)
             self._lines.append(lines)
 
-    def _stop_clicked(self, _event) -> None:
+    def _stop_clicked(self, _event: Any) -> None:
         if self._on_stop is not None:
             self._on_stop()
         if self._button is not None:
@@ -168,10 +172,10 @@ class MonitorFigure:
     def _update(self, snap: Snapshot) -> None:
         self._bar_fill.set_width(min(max(snap.progress, 0.0), 100.0))
         self._percent.set_text(f"{snap.progress:.1f}%")
-        for text, line in zip(self._texts, snap.lines):
-            if len(line) > self._chars:
-                line = line[:max(self._chars - 3, 0)] + "..."
-            text.set_text(line)
+        for text, content in zip(self._texts, snap.lines):
+            if len(content) > self._chars:
+                content = content[:max(self._chars - 3, 0)] + "..."
+            text.set_text(content)
         for ax, lines, panel in zip(self._axes, self._lines, snap.panels):
             finite = False
             for line, (_, x, y) in zip(lines, panel.series):
@@ -191,6 +195,7 @@ class MonitorFigure:
                 ax.set_ylim(*((1, 10) if panel.log_y else (0, 1)))
 
 
-def _rectangle(xy, width, height, color):
+def _rectangle(xy: Tuple[float, float], width: float, height: float,
+               color: str) -> "Rectangle":
     from matplotlib.patches import Rectangle
     return Rectangle(xy, width, height, facecolor=color, edgecolor="none")

@@ -8,7 +8,7 @@ decides to redraw (it throttles), ``close()`` once at the end.
 from __future__ import annotations
 
 import shutil
-from typing import IO, Optional
+from typing import IO, Any, Optional, Union
 
 __all__ = ["BAR_KINDS", "PlainBar", "format_duration", "make_bar", "remaining"]
 
@@ -61,7 +61,7 @@ class PlainBar:
 
 
 class TqdmBar:
-    def __init__(self, stream: IO[str], tqdm):
+    def __init__(self, stream: IO[str], tqdm: Any):
         # The monitor decides when to redraw; tqdm's own rate limit would drop the final
         # state, so refresh() is called explicitly and mininterval does not apply.
         self._bar = tqdm(total=100, file=stream, leave=True, dynamic_ncols=True,
@@ -77,7 +77,7 @@ class TqdmBar:
 
 
 class RichBar:
-    def __init__(self, stream: IO[str], progress_module, console_module):
+    def __init__(self, stream: IO[str], progress_module: Any, console_module: Any):
         p = progress_module
         self._progress = p.Progress(
             p.TextColumn("{task.percentage:>5.1f}%"), p.BarColumn(), p.TimeElapsedColumn(),
@@ -94,12 +94,12 @@ class RichBar:
         self._progress.stop()
 
 
-def make_bar(kind: str, stream: IO[str]):
+def make_bar(kind: str, stream: IO[str]) -> Union[PlainBar, "TqdmBar", "RichBar"]:
     """The bar for ``kind`` ("auto": tqdm, else rich, else plain). Asking for a library
     that is not installed raises ImportError."""
     if kind in ("auto", "tqdm"):
         try:
-            from tqdm import tqdm
+            from tqdm import tqdm  # type: ignore[import-untyped, unused-ignore]
         except ImportError:
             if kind == "tqdm":
                 raise

@@ -28,14 +28,20 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import sys
 import time
 import warnings
+from typing import (IO, TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Set,
+                    Tuple, Union)
 
 import numpy as np
 
 from . import _progress_bar
 from ._monitor_figure import MonitorFigure, Panel, Snapshot
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["trainingProgressMonitor"]
 
@@ -46,7 +52,7 @@ _PLOT_BUDGET = 0.1            # or more, so that drawing takes at most 10% of th
 _NOT_WINDOWS = {"nbagg", "notebook", "webagg"}
 
 
-def _names(value, what: str) -> tuple:
+def _names(value: Any, what: str) -> Tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
@@ -57,9 +63,9 @@ def _names(value, what: str) -> tuple:
     return names
 
 
-def _pairs(args, kwargs, method: str) -> dict:
+def _pairs(args: Sequence[Any], kwargs: Dict[str, Any], method: str) -> Dict[str, Any]:
     """MATLAB-style ("Name", value, ...) pairs or a dict, plus keyword arguments."""
-    values = {}
+    values: Dict[str, Any] = {}
     args = list(args)
     if args and isinstance(args[0], dict):
         values.update(args.pop(0))
@@ -87,7 +93,7 @@ def _format_number(value: float) -> str:
     return f"{value:.4g}"
 
 
-def _format_value(value) -> str:
+def _format_value(value: Any) -> str:
     if isinstance(value, (float, np.floating)):
         return _format_number(float(value))
     return str(value)
@@ -104,7 +110,7 @@ def _window_backend() -> bool:
     resolves matplotlib's automatic choice exactly as pyplot's first use would (Agg when
     there is no display); the choice itself stays matplotlib's and the user's."""
     import matplotlib
-    from matplotlib.backends import BackendFilter, backend_registry
+    from matplotlib.backends.registry import BackendFilter, backend_registry
 
     name = matplotlib.get_backend().lower()
     interactive = set(backend_registry.list_builtin(BackendFilter.INTERACTIVE))
@@ -145,10 +151,12 @@ class trainingProgressMonitor:
     ``elapsed_time`` (seconds).
     """
 
-    def __init__(self, metrics=(), info=(), x_label: str = "Iteration",
+    def __init__(self, metrics: Union[str, Iterable[str], None] = (),
+                 info: Union[str, Iterable[str], None] = (), x_label: str = "Iteration",
                  visible: bool = True, progress: float = 0.0, status: str = "",
-                 png_path=None, title: str = "Training Progress", stream=None,
-                 window=None, bar: str = "auto"):
+                 png_path: Union[str, "os.PathLike[str]", None] = None,
+                 title: str = "Training Progress", stream: Optional[IO[str]] = None,
+                 window: Optional[bool] = None, bar: str = "auto") -> None:
         if bar not in _progress_bar.BAR_KINDS:
             raise ValueError(f"trainingProgressMonitor: bar must be one of "
                              f"{list(_progress_bar.BAR_KINDS)}, got {bar!r}")
@@ -165,34 +173,34 @@ class trainingProgressMonitor:
         self.start_time = time.time()
         self._clock0 = time.perf_counter()
         self._stream = stream if stream is not None else sys.stderr
-        self._steps = {m: [] for m in self._metrics}
-        self._values = {m: [] for m in self._metrics}
-        self._info_values = {name: [] for name in self._info}
-        self._groups = {}                      # group name -> tuple of metric names
-        self._log_scale = set()                # metric or group names on a log y axis
+        self._steps: Dict[str, List[float]] = {m: [] for m in self._metrics}
+        self._values: Dict[str, List[float]] = {m: [] for m in self._metrics}
+        self._info_values: Dict[str, List[Any]] = {name: [] for name in self._info}
+        self._groups: Dict[str, Tuple[str, ...]] = {}     # group name -> its metrics
+        self._log_scale: Set[str] = set()      # metric or group names on a log y axis
         self._progress = 0.0
         self._status = str(status)
-        self._last_x = None
+        self._last_x: Optional[float] = None
         self._closed = False
         self._bar_kind = bar
-        self._bar = None                       # terminal bar, made on the first redraw
+        self._bar: Any = None                  # terminal bar, made on the first redraw
         self._last_draw = 0.0
-        self._figure = None                    # headless MonitorFigure (files, notebook)
+        self._figure: Optional[MonitorFigure] = None   # headless (files, notebook)
         self._window_mode = window
-        self._window = None                    # MonitorFigure in a pyplot window
+        self._window: Optional[MonitorFigure] = None   # in a pyplot window
         self._window_decided = False
-        self._notebook_display = None
+        self._notebook_display: Any = None
         self._last_plot = 0.0
         self._plot_cost = 0.0                  # seconds the last figure update took
         self.progress = progress
 
     # Properties ------------------------------------------------------------------------
     @property
-    def metrics(self) -> tuple:
+    def metrics(self) -> Tuple[str, ...]:
         return self._metrics
 
     @metrics.setter
-    def metrics(self, names):
+    def metrics(self, names: Union[str, Iterable[str], None]) -> None:
         """MATLAB allows adding metrics later; data of kept metrics is kept."""
         self._metrics = _names(names, "metric")
         for m in self._metrics:
@@ -200,11 +208,11 @@ class trainingProgressMonitor:
             self._values.setdefault(m, [])
 
     @property
-    def info(self) -> tuple:
+    def info(self) -> Tuple[str, ...]:
         return self._info
 
     @info.setter
-    def info(self, names):
+    def info(self, names: Union[str, Iterable[str], None]) -> None:
         self._info = _names(names, "info")
         for name in self._info:
             self._info_values.setdefault(name, [])
@@ -214,7 +222,7 @@ class trainingProgressMonitor:
         return self._progress
 
     @progress.setter
-    def progress(self, value):
+    def progress(self, value: float) -> None:
         value = float(value)
         if not 0.0 <= value <= 100.0:
             raise ValueError(f"trainingProgressMonitor: progress must be between 0 and "
@@ -227,7 +235,7 @@ class trainingProgressMonitor:
         return self._status
 
     @status.setter
-    def status(self, text):
+    def status(self, text: str) -> None:
         self._status = str(text)
         self._refresh()
 
@@ -236,16 +244,16 @@ class trainingProgressMonitor:
         return time.perf_counter() - self._clock0
 
     @property
-    def metric_data(self) -> dict:
+    def metric_data(self) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
         return {m: (np.asarray(self._steps[m], np.float64),
                     np.asarray(self._values[m], np.float64)) for m in self._metrics}
 
     @property
-    def info_data(self) -> dict:
+    def info_data(self) -> Dict[str, List[Any]]:
         return {name: list(self._info_values[name]) for name in self._info}
 
     # Recording ---------------------------------------------------------------------------
-    def record_metrics(self, step, *pairs, **metrics):
+    def record_metrics(self, step: Any, *pairs: Any, **metrics: Any) -> None:
         """Record metric values at ``step`` (MATLAB's ``recordMetrics``).
 
         ``record_metrics(it, Loss=0.3)``, ``record_metrics(it, "Loss", 0.3)`` and
@@ -270,7 +278,7 @@ class trainingProgressMonitor:
         self._last_x = steps[-1] if steps.size else self._last_x
         self._refresh()
 
-    def update_info(self, *pairs, **info):
+    def update_info(self, *pairs: Any, **info: Any) -> None:
         """Set information fields (MATLAB's ``updateInfo``): numbers or text."""
         values = _pairs(pairs, info, "update_info")
         unknown = [name for name in values if name not in self._info]
@@ -281,7 +289,7 @@ class trainingProgressMonitor:
             self._info_values[name].append(_to_numpy(value))
         self._refresh()
 
-    def group_sub_plot(self, group_name: str, metrics):
+    def group_sub_plot(self, group_name: str, metrics: Union[str, Iterable[str]]) -> None:
         """Plot several metrics in one sub-plot (MATLAB's ``groupSubPlot``)."""
         names = _names(metrics, "metric")
         unknown = [m for m in names if m not in self._metrics]
@@ -297,7 +305,7 @@ class trainingProgressMonitor:
                 del self._groups[group]
         self._groups[str(group_name)] = names
 
-    def yscale(self, names, scale: str = "log"):
+    def yscale(self, names: Union[str, Iterable[str]], scale: str = "log") -> None:
         """Use a ``"log"`` or ``"linear"`` y axis for metrics or groups (MATLAB's
         ``yscale``)."""
         if scale not in ("log", "linear"):
@@ -313,7 +321,7 @@ class trainingProgressMonitor:
                 self._log_scale.discard(name)
 
     # Figures ----------------------------------------------------------------------------
-    def _panels(self):
+    def _panels(self) -> List[Tuple[str, List[Tuple[str, np.ndarray, np.ndarray]], bool]]:
         """(title, series, log_y) per sub-plot, groups first, then ungrouped metrics;
         series are (name, steps, values) arrays."""
         grouped = {m for members in self._groups.values() for m in members}
@@ -327,7 +335,7 @@ class trainingProgressMonitor:
             panels.append((title, series, log_y))
         return panels
 
-    def _summary_parts(self, status: bool = True):
+    def _summary_parts(self, status: bool = True) -> List[str]:
         parts = []
         if self._status and status:
             parts.append(self._status)
@@ -353,19 +361,19 @@ class trainingProgressMonitor:
         return Snapshot(self.title, self.x_label, self._progress,
                         [timing, " | ".join(self._summary_parts(status=False))], panels)
 
-    def _headless(self):
+    def _headless(self) -> "Figure":
         """The monitor's own Agg figure, brought up to date."""
         if self._figure is None:
             from matplotlib.backends.backend_agg import FigureCanvasAgg
             from matplotlib.figure import Figure
 
-            fig = Figure()
-            FigureCanvasAgg(fig)
-            self._figure = MonitorFigure(fig)
+            figure = Figure()
+            FigureCanvasAgg(figure)
+            self._figure = MonitorFigure(figure)
         self._figure.draw(self._snapshot())
         return self._figure.figure
 
-    def figure(self):
+    def figure(self) -> "Figure":
         """A new ``matplotlib.figure.Figure`` (Agg canvas) showing the current state, the
         caller's to restyle, annotate or save."""
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -378,11 +386,15 @@ class trainingProgressMonitor:
 
     def render(self) -> np.ndarray:
         """The figure as an RGB uint8 array of shape (height, width, 3)."""
-        fig = self._headless()
-        fig.canvas.draw()
-        return np.asarray(fig.canvas.buffer_rgba())[:, :, :3].copy()
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    def savefig(self, path, format=None, **kwargs):
+        fig = self._headless()
+        canvas = fig.canvas
+        assert isinstance(canvas, FigureCanvasAgg)   # set by _headless
+        canvas.draw()
+        return np.asarray(canvas.buffer_rgba())[:, :, :3].copy()
+
+    def savefig(self, path: Any, format: Optional[str] = None, **kwargs: Any) -> None:
         """Write the figure to ``path`` (a file name or binary file object); the format
         follows the extension unless ``format`` ("png", "svg", "pdf", ...) is given.
         Other keyword arguments go to ``matplotlib.figure.Figure.savefig``."""
@@ -390,11 +402,11 @@ class trainingProgressMonitor:
         kwargs.setdefault("dpi", fig.dpi)       # not the user's savefig.dpi rcParam
         fig.savefig(path, format=format, **kwargs)
 
-    def save_png(self, path):
+    def save_png(self, path: Any) -> None:
         """Write the figure as a PNG file."""
         self.savefig(path, format="png")
 
-    def _repr_png_(self):
+    def _repr_png_(self) -> bytes:
         buffer = io.BytesIO()
         self.savefig(buffer, format="png")
         return buffer.getvalue()
@@ -415,7 +427,7 @@ class trainingProgressMonitor:
         return _progress_bar.PlainBar.line(self._progress, self.elapsed_time,
                                            " | ".join(summary), width)
 
-    def _refresh(self, force: bool = False):
+    def _refresh(self, force: bool = False) -> None:
         if not self.visible or self._closed or _secondary_process():
             return
         now = time.perf_counter()
@@ -432,7 +444,7 @@ class trainingProgressMonitor:
             self._last_plot = time.perf_counter()
             self._plot_cost = self._last_plot - now
 
-    def _draw_bar(self):
+    def _draw_bar(self) -> None:
         if self._bar is None:
             self._bar = _progress_bar.make_bar(self._bar_kind, self._stream)
         summary = self._summary_parts()
@@ -440,9 +452,9 @@ class trainingProgressMonitor:
             summary.insert(0, f"{self.x_label} {_format_value(self._last_x)}")
         self._bar.update(self._progress, self.elapsed_time, " | ".join(summary))
 
-    def _show_in_notebook(self):
+    def _show_in_notebook(self) -> None:
         try:
-            from IPython.display import Image, display
+            from IPython.display import Image, display  # type: ignore[import-not-found, unused-ignore]
         except ImportError:
             return
         image = Image(data=self._repr_png_())
@@ -464,7 +476,7 @@ class trainingProgressMonitor:
                 self._window_mode = False
         return bool(self._window_mode)
 
-    def _draw_window(self):
+    def _draw_window(self) -> None:
         import matplotlib.pyplot as plt
 
         if self._window is None:
@@ -486,10 +498,10 @@ class trainingProgressMonitor:
         canvas.draw_idle()
         canvas.flush_events()                   # paint now and handle the Stop button
 
-    def _request_stop(self):
+    def _request_stop(self) -> None:
         self.stop = True
 
-    def close(self):
+    def close(self) -> None:
         """Finish: final redraw, a summary line when stderr is not a terminal, and the
         figure written to ``png_path`` if given. Called by ``with`` blocks; idempotent.
         A window stays open."""
@@ -508,12 +520,11 @@ class trainingProgressMonitor:
 
     finish = close
 
-    def __enter__(self):
+    def __enter__(self) -> "trainingProgressMonitor":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> None:
         self.close()
-        return False
 
     def __repr__(self) -> str:
         return (f"trainingProgressMonitor(metrics={list(self._metrics)}, "
@@ -521,7 +532,7 @@ class trainingProgressMonitor:
                 f"stop={self.stop})")
 
 
-def _to_numpy(value):
+def _to_numpy(value: Any) -> Any:
     """Numbers, numpy values and dlarrays (anything with ``__array__`` or ``float``)."""
     if isinstance(value, (int, float, str, np.generic, np.ndarray)):
         return value

@@ -31,6 +31,8 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+__all__ = ["BatchShare", "agreed_seed", "block", "epoch_rng", "partition"]
+
 
 def _part(num_parts, index, who: str) -> Tuple[int, int]:
     try:

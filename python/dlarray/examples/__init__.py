@@ -7,4 +7,4 @@
 * ``train_pinn``: a physics-informed network solving a Poisson equation with ``dllaplacian``.
 """
 
-__all__ = ["train_digits", "train_lstm", "train_pinn"]
+__all__ = ["train_digits", "train_digits_parallel", "train_lstm", "train_pinn"]

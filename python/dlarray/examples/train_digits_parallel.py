@@ -42,6 +42,8 @@ from dlarray.data.partition import block
 from dlarray.examples.train_digits import _collate_digits, accuracy, build_network, model_loss
 from dlarray.parallel import aggregate_gradients, aggregate_state, broadcast
 
+__all__ = ["main", "train"]
+
 
 def train(epochs: int = 3, batch_size: int = 128, learn_rate: float = 0.01, decay: float = 0.01,
           momentum: float = 0.9, png: Optional[str] = "training-progress.png", max_iterations: Optional[int] = None,

@@ -34,6 +34,8 @@ from ._leaves import Flat, flatten, make_leaf
 from ._ops import PLUS
 from .world import world
 
+__all__ = ["aggregate_gradients", "aggregate_state"]
+
 
 def _factor(factor: Any, who: str) -> float:
     try:

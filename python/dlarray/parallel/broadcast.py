@@ -9,6 +9,8 @@ from ._leaves import flatten
 from .spmd import _rank
 from .world import world
 
+__all__ = ["broadcast"]
+
 
 def broadcast(net_or_params: Any, source: int = 0) -> Any:
     """Process ``source``'s values of ``net_or_params`` on every process: a dlnetwork

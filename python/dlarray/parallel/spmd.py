@@ -23,6 +23,8 @@ from ._leaves import flatten
 from ._ops import PLUS, resolve
 from .world import World, world
 
+__all__ = ["spmdBarrier", "spmdBroadcast", "spmdIndex", "spmdPlus", "spmdReduce", "spmdSize"]
+
 
 def spmdIndex() -> int:
     """This process's rank in the pool, **0-based**: ``0 <= spmdIndex() < spmdSize()``

@@ -19,6 +19,8 @@ import os
 import threading
 from typing import Any, Optional, Tuple
 
+__all__ = ["World", "is_secondary", "launch", "started", "use_communicator", "world"]
+
 # Launcher variables, (size, rank) pairs, most specific first: Open MPI, MPICH / Intel MPI
 # (Hydra's PMI), MVAPICH, then Slurm's srun (one step's tasks).
 _SIZE_RANK_VARIABLES = (

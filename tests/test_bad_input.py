@@ -187,3 +187,71 @@ def test_reducing_away_an_empty_axis_checks_the_result_size():
     with pytest.raises(OutOfMemoryError, match="sum"):
         dlarray(np.zeros((2**20, 2**20, 0), f32)).sum(2)
     assert dl.sum(dlarray(Z(3, 0)), 1).shape == (3,)
+
+
+# ----- options read by the op that takes them --------------------------------------------------
+
+def test_options_of_the_wrong_type_are_typed_errors_naming_op_and_argument():
+    x = dlarray(np.ones((2, 3), f32), "CB")
+    cases = [
+        (lambda: x.sum(None, "yes"), dl.OptionError, "sum: keepdims"),
+        (lambda: dl.mean(x, 0, None), dl.OptionError, "mean: keepdims"),
+        (lambda: x.cumsum(0, 1), dl.OptionError, "cumsum: reverse"),
+        (lambda: x.max(1.5), dl.OptionError, "max: axis"),
+        (lambda: x.reshape((2**63,)), dl.OptionError, "reshape: shape"),
+        (lambda: x.reshape(6, order=1), dl.OptionError, "reshape: order"),
+        (lambda: x.transpose(("a",)), dl.OptionError, "transpose: axes"),
+        (lambda: dl.repmat(x, -1), dl.OptionError, "repmat"),
+        (lambda: dl.stack([x], axis="C"), dl.OptionError, "stack: axis"),
+        (lambda: dl.pagemtimes(x, x.T, 1j), dl.OptionError, "pagemtimes: transp_a"),
+        (lambda: dlarray(np.ones(2), 5), FormatError, "dlarray: fmt"),
+        (lambda: dl.stripdims(x, b"CB"), FormatError, "stripdims: fmt"),
+        (lambda: dl.finddim(x, 3), FormatError, "finddim: label"),
+        (lambda: x.astype("no such type"), dl.DTypeError, "astype"),
+    ]
+    for call, cls, start in cases:
+        with pytest.raises(cls) as info:
+            call()
+        assert str(info.value).startswith(start), str(info.value)
+
+
+def test_options_accept_numpy_scalars_and_arrays_as_numpy_does():
+    x = dlarray(np.arange(6, dtype=f32).reshape(2, 3))
+    a = np.arange(6, dtype=f32).reshape(2, 3)
+    np.testing.assert_array_equal(np.asarray(x.sum(np.int64(1), np.bool_(True))), a.sum(1, keepdims=True))
+    np.testing.assert_array_equal(np.asarray(x.sum(np.array([0, 1]))), a.sum((0, 1)))
+    assert x.reshape(np.int32(3), 2).shape == (3, 2)
+    assert x.reshape([3, np.int8(-1)]).shape == (3, 2)
+    assert dl.repmat(x, (np.int64(2), 1)).shape == (4, 3)
+    assert dl.stack([x, x], axis=np.int16(1)).shape == (2, 2, 3)
+
+
+def test_ops_built_on_others_name_themselves():
+    with pytest.raises(ShapeError, match="^maximum:"):
+        dl.maximum(dlarray(np.ones(2, f32)), dlarray(np.ones(3, f32)))
+    with pytest.raises(ShapeError, match="^pagemtimes:"):
+        dl.pagemtimes(dlarray(np.ones((3, 2), f32)), dlarray(np.ones((1, 3), f32)))
+
+
+def test_empty_results_numpy_cannot_hold_are_shape_errors():
+    # numpy refuses a shape whose nonzero dims times the item size pass 2**63 bytes, even
+    # when a zero dim makes the array empty; exporting such a result would crash numpy.
+    a = dlarray(np.zeros((2**31, 1, 0), f32))
+    with pytest.raises(ShapeError, match="mul"):
+        a * dlarray(np.zeros((1, 2**31, 0), f32))
+    with pytest.raises(ShapeError, match="dlconv"):
+        dl.dlconv(dlarray(Z(1, 1, 1, 1, 0), "SSSCB"), np.ones((1, 1, 1, 1, 1), f32), 0, padding=10**6)
+
+
+def test_joining_empty_arrays_with_huge_outer_dims_returns_at_once():
+    e = dlarray(np.zeros((2**20, 2**20, 0), f32))
+    assert dl.concatenate([e, e], axis=2).shape == (2**20, 2**20, 0)
+    assert dl.stack([e], axis=2).shape == (2**20, 2**20, 1, 0)
+
+
+def test_gpuArray_without_a_gpu_is_a_device_error():
+    if dl.canUseGPU():
+        pytest.skip("a GPU is available")
+    with pytest.raises(dl.DeviceError, match="gpuArray"):
+        dl.gpuArray(dlarray(np.ones(2, f32)))
+    assert issubclass(dl.DeviceError, RuntimeError)

@@ -234,7 +234,7 @@ def test_dlupdate_single_and_several_outputs():
 def test_dlupdate_errors():
     with pytest.raises(ShapeError, match="dlupdate"):
         dlupdate(lambda p, g: p - g, {"w": dlarray(np.ones(2))}, {"v": dlarray(np.ones(2))})
-    with pytest.raises(TypeError, match="dlupdate"):
+    with pytest.raises(dl.OptionError, match="dlupdate"):
         dlupdate("not a function", dlarray(np.ones(2)))
     calls = iter([(1, 2), 3])
     with pytest.raises(ShapeError, match="dlupdate"):

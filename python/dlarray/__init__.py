@@ -52,6 +52,7 @@ from .array_functions import max as max, min as min, sum as sum  # noqa: F401
 from .autodiff import dldivergence, dlfeval, dlgradient, dljacobian, dllaplacian  # noqa: F401
 from .errors import (  # noqa: F401
     AutodiffError,
+    DeviceError,
     DlIndexError,
     DTypeError,
     FormatError,
@@ -136,7 +137,7 @@ __all__ = [
     # automatic differentiation
     "dldivergence", "dlfeval", "dlgradient", "dljacobian", "dllaplacian",
     # errors
-    "AutodiffError", "CheckpointError", "DlIndexError", "DTypeError", "FormatError", "InternalError",
+    "AutodiffError", "CheckpointError", "DeviceError", "DlIndexError", "DTypeError", "FormatError", "InternalError",
     "OptionError", "OutOfMemoryError", "ShapeError",
     # devices
     "canUseGPU", "gather", "gpuArray",

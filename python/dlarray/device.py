@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _core
+from .errors import DeviceError
 
 __all__ = ["canUseGPU", "gather", "gpuArray"]
 
@@ -16,8 +17,8 @@ def canUseGPU() -> bool:
 
 
 def gpuArray(x: Any) -> Any:
-    """Move ``x`` to the GPU (MATLAB's ``gpuArray``). Raises when no GPU can be used."""
-    raise RuntimeError("gpuArray: no GPU is available (canUseGPU() is False); dlarray runs on the CPU")
+    """Move ``x`` to the GPU (MATLAB's ``gpuArray``). Raises ``DeviceError`` when no GPU can be used."""
+    raise DeviceError("gpuArray: no GPU is available (canUseGPU() is False); dlarray runs on the CPU")
 
 
 def gather(x: Any) -> Any:

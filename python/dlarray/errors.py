@@ -1,7 +1,8 @@
 """The exception classes dlarray raises. Each subclasses the builtin a Python user would
 catch: shape/format/option errors are ``ValueError``s, dtype errors ``TypeError``s, index
 errors ``IndexError``s, misuse of automatic differentiation ``RuntimeError``s, and a result
-too large to allocate a ``MemoryError`` (checked before allocating, so the process survives).
+too large to allocate a ``MemoryError`` (checked before allocating, so the process survives),
+a device that cannot be used a ``RuntimeError`` (``DeviceError``).
 
 ``InternalError`` (a ``RuntimeError``) means dlarray itself broke an invariant — a bug to
 report; it carries the source location. No input should ever produce one."""
@@ -35,3 +36,11 @@ class CheckpointError(ValueError):
 
 
 __all__.append("CheckpointError")
+
+
+class DeviceError(RuntimeError):
+    """A device was asked for that this machine cannot provide (``gpuArray`` without a usable
+    GPU, MATLAB's "no supported GPU device")."""
+
+
+__all__.append("DeviceError")

@@ -93,20 +93,14 @@ def _touch(x: Any, depth: int = 0) -> None:
 
 
 def _error_classes():
-    """(typed, internal) exception classes of the installed library."""
-    from dlarray import _core
+    """(typed, internal) exception classes of the installed library: those of ``dlarray.errors``."""
+    from dlarray import errors
 
     typed, internal = [], []
-    for name in dir(_core):
-        obj = getattr(_core, name)
+    for name in errors.__all__:
+        obj = getattr(errors, name)
         if isinstance(obj, type) and issubclass(obj, BaseException):
             (internal if name == "InternalError" else typed).append(obj)
-    try:
-        from dlarray.io import CheckpointError
-
-        typed.append(CheckpointError)
-    except ImportError:
-        pass
     return typed, internal
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .._core import ShapeError
+from .._arguments import show
+from .._core import OptionError, ShapeError
 from ._params import align, check_rows, is_tree_object, leaves, rebuild
 
 __all__ = ["dlupdate"]
@@ -30,7 +31,7 @@ def dlupdate(fun: Callable[..., Any], net: Any, *more: Any) -> Any:
     ``fun`` sees the raw values, as in MATLAB. Inputs are never modified.
     """
     if not callable(fun):
-        raise TypeError(f"{_OP}: the first argument must be a function, got {type(fun).__name__}")
+        raise OptionError(f"{_OP}: the first argument must be a function, got {show(fun)}")
     params = leaves(net)
     others = []
     for j, a in enumerate(more):

@@ -50,6 +50,22 @@ impl Error {
     pub fn internal(op: &str, msg: impl Into<String>) -> Self {
         Error::Internal { op: op.into(), msg: msg.into() }
     }
+
+    /// The same error told as `outer`'s, for an op built on another (`mean` on `sum`,
+    /// `pagemtimes` on `matmul`): the user called `outer` and looks for its name.
+    pub fn within(mut self, outer: &str) -> Self {
+        match &mut self {
+            Error::Shape { op, .. }
+            | Error::Format { op, .. }
+            | Error::DType { op, .. }
+            | Error::Index { op, .. }
+            | Error::Value { op, .. }
+            | Error::Autodiff { op, .. }
+            | Error::Memory { op, .. }
+            | Error::Internal { op, .. } => *op = outer.to_string(),
+        }
+        self
+    }
 }
 
 impl fmt::Display for Error {

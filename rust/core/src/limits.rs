@@ -42,10 +42,15 @@ pub fn checked_size(op: &str, what: &str, terms: impl FnOnce() -> Option<usize>)
 /// and, when large, the system must be able to provide it.
 pub fn ensure_allocatable(op: &str, shape: &[usize], dtype: DType) -> Result<usize> {
     let n = checked_numel(op, shape)?;
-    let bytes = n
-        .checked_mul(dtype.size_of())
+    // numpy's rule, which every result must meet to be exported: the item size times the
+    // product of the nonzero dims is addressable, even when a zero dim makes the array empty.
+    let span = shape
+        .iter()
+        .filter(|&&d| d != 0)
+        .try_fold(dtype.size_of(), |b, &d| b.checked_mul(d))
         .filter(|&b| b <= isize::MAX as usize)
         .ok_or_else(|| Error::shape(op, format!("a {dtype} result of shape {shape:?} has more bytes than can be addressed")))?;
+    let bytes = if n == 0 { 0 } else { span };
     if bytes >= PROBE_BYTES {
         let mut probe: Vec<u8> = Vec::new();
         if probe.try_reserve_exact(bytes).is_err() {

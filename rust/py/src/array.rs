@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
 use pyo3::IntoPyObjectExt;
 
+use crate::arguments::{flag, format_text, integers, integers_from_args, text, Passed};
 use crate::convert::{tensor_from_arraylike, tensor_from_scalar, tensor_to_numpy, tensor_to_numpy_view};
 use crate::errors::{guard, to_py, IntoPy};
 
@@ -84,7 +85,7 @@ pub fn parse_axes(op: &str, a: &DlArray, axis: Option<&Bound<'_, PyAny>>) -> PyR
         axes.dedup();
         return Ok(axes);
     }
-    let list: Vec<isize> = if let Ok(i) = axis.extract::<isize>() { vec![i] } else { axis.extract()? };
+    let list = integers(op, "axis", axis)?;
     normalize_axes(op, Some(&list), nd).py()
 }
 
@@ -230,8 +231,9 @@ fn is_basic_key(key: &Bound<'_, PyAny>) -> PyResult<bool> {
 impl PyDlarray {
     #[new]
     #[pyo3(signature = (x, fmt = None))]
-    fn py_new(x: &Bound<'_, PyAny>, fmt: Option<&str>) -> PyResult<Self> {
-        guard("dlarray.py_new", || {
+    fn py_new(x: &Bound<'_, PyAny>, fmt: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        guard("dlarray", || {
+            let fmt = format_text("dlarray", "fmt", fmt)?;
             let tensor = if let Ok(d) = x.cast::<PyDlarray>() {
                 let d = d.borrow();
                 if fmt.is_none() {
@@ -246,7 +248,7 @@ impl PyDlarray {
                 tensor_from_arraylike("dlarray", "x", x)?
             };
             let arr = match fmt {
-                Some(f) => DlArray::with_format(tensor, f).py()?,
+                Some(f) => DlArray::with_format(tensor, &f).py()?,
                 None => DlArray::unformatted(tensor),
             };
             Ok(PyDlarray { arr })
@@ -578,39 +580,40 @@ impl PyDlarray {
 
     // ----- reductions -----------------------------------------------------------------------
 
-    #[pyo3(signature = (axis = None, keepdims = false))]
-    fn sum(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool) -> PyResult<Self> {
+    #[pyo3(signature = (axis = None, keepdims = Passed::ABSENT), text_signature = "($self, axis=None, keepdims=False)")]
+    fn sum(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: Passed<'_>) -> PyResult<Self> {
         guard("dlarray.sum", || {
-            self.reduce(py, "sum", axis, keepdims, |t, a, k| t.sum_axes(a, k))
+            self.reduce(py, "sum", axis, &keepdims, |t, a, k| t.sum_axes(a, k))
         })
     }
-    #[pyo3(signature = (axis = None, keepdims = false))]
-    fn mean(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool) -> PyResult<Self> {
+    #[pyo3(signature = (axis = None, keepdims = Passed::ABSENT), text_signature = "($self, axis=None, keepdims=False)")]
+    fn mean(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: Passed<'_>) -> PyResult<Self> {
         guard("dlarray.mean", || {
-            self.reduce(py, "mean", axis, keepdims, |t, a, k| t.mean_axes(a, k))
+            self.reduce(py, "mean", axis, &keepdims, |t, a, k| t.mean_axes(a, k))
         })
     }
-    #[pyo3(signature = (axis = None, keepdims = false))]
-    fn prod(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool) -> PyResult<Self> {
+    #[pyo3(signature = (axis = None, keepdims = Passed::ABSENT), text_signature = "($self, axis=None, keepdims=False)")]
+    fn prod(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: Passed<'_>) -> PyResult<Self> {
         guard("dlarray.prod", || {
-            self.reduce(py, "prod", axis, keepdims, |t, a, k| t.prod_axes(a, k))
+            self.reduce(py, "prod", axis, &keepdims, |t, a, k| t.prod_axes(a, k))
         })
     }
-    #[pyo3(signature = (axis = None, keepdims = false))]
-    fn max(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool) -> PyResult<Self> {
+    #[pyo3(signature = (axis = None, keepdims = Passed::ABSENT), text_signature = "($self, axis=None, keepdims=False)")]
+    fn max(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: Passed<'_>) -> PyResult<Self> {
         guard("dlarray.max", || {
-            self.reduce(py, "max", axis, keepdims, |t, a, k| t.max_axes(a, k))
+            self.reduce(py, "max", axis, &keepdims, |t, a, k| t.max_axes(a, k))
         })
     }
-    #[pyo3(signature = (axis = None, keepdims = false))]
-    fn min(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: bool) -> PyResult<Self> {
+    #[pyo3(signature = (axis = None, keepdims = Passed::ABSENT), text_signature = "($self, axis=None, keepdims=False)")]
+    fn min(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: Passed<'_>) -> PyResult<Self> {
         guard("dlarray.min", || {
-            self.reduce(py, "min", axis, keepdims, |t, a, k| t.min_axes(a, k))
+            self.reduce(py, "min", axis, &keepdims, |t, a, k| t.min_axes(a, k))
         })
     }
-    #[pyo3(signature = (axis = None, reverse = false))]
-    fn cumsum(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, reverse: bool) -> PyResult<Self> {
+    #[pyo3(signature = (axis = None, reverse = Passed::ABSENT), text_signature = "($self, axis=None, reverse=False)")]
+    fn cumsum(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, reverse: Passed<'_>) -> PyResult<Self> {
         guard("dlarray.cumsum", || {
+            let reverse = flag("cumsum", "reverse", &reverse, false)?;
             match axis.filter(|a| !a.is_none()) {
                 None => {
                     let flat = self.tensor().reshape(&[self.tensor().numel()]).py()?;
@@ -632,16 +635,13 @@ impl PyDlarray {
 
     /// numpy's reshape (row-major; `order="F"` for MATLAB's column-major). The result is
     /// unformatted.
-    #[pyo3(signature = (*shape, order = "C"))]
-    fn reshape(&self, py: Python<'_>, shape: &Bound<'_, PyTuple>, order: &str) -> PyResult<Self> {
+    #[pyo3(signature = (*shape, order = Passed::ABSENT), text_signature = "($self, *shape, order='C')")]
+    fn reshape(&self, py: Python<'_>, shape: &Bound<'_, PyTuple>, order: Passed<'_>) -> PyResult<Self> {
         guard("dlarray.reshape", || {
-            let dims: Vec<isize> = if shape.len() == 1 && shape.get_item(0)?.extract::<isize>().is_err() {
-                shape.get_item(0)?.extract()?
-            } else {
-                shape.extract()?
-            };
+            let dims = integers_from_args("reshape", "shape", shape)?;
+            let order = text("reshape", "order", &order, "C")?;
             let dims = resolve_shape(self.tensor().numel(), &dims).py()?;
-            let t = match order {
+            let t = match order.as_str() {
                 "C" | "c" => self.tensor().reshape(&dims).py()?,
                 "F" | "f" => run(py, self.tensor().numel(), || self.tensor().reshape_f(&dims))?,
                 o => return Err(crate::errors::OptionError::new_err(format!("reshape: order must be 'C' or 'F', got '{o}'"))),
@@ -657,10 +657,8 @@ impl PyDlarray {
             let nd = self.tensor().ndim();
             let perm: Vec<isize> = if axes.is_empty() {
                 (0..nd as isize).rev().collect()
-            } else if axes.len() == 1 && axes.get_item(0)?.extract::<isize>().is_err() {
-                axes.get_item(0)?.extract()?
             } else {
-                axes.extract()?
+                integers_from_args("transpose", "axes", axes)?
             };
             let perm: Vec<usize> = perm
                 .iter()
@@ -674,7 +672,10 @@ impl PyDlarray {
     fn astype(&self, dtype: &Bound<'_, PyAny>) -> PyResult<Self> {
         guard("dlarray.astype", || {
             let py = dtype.py();
-            let name: String = py.import("numpy")?.getattr("dtype")?.call1((dtype,))?.getattr("name")?.extract()?;
+            let numpy_dtype = py.import("numpy")?.getattr("dtype")?.call1((dtype,)).map_err(|_| {
+                crate::errors::DTypeError::new_err(format!("astype: {} is not a data type", crate::arguments::show(dtype)))
+            })?;
+            let name: String = numpy_dtype.getattr("name")?.extract()?;
             let dt = match name.as_str() {
                 "float32" => dlarray_core::DType::F32,
                 "float64" => dlarray_core::DType::F64,
@@ -724,9 +725,10 @@ impl PyDlarray {
         py: Python<'_>,
         op: &str,
         axis: Option<&Bound<'_, PyAny>>,
-        keepdims: bool,
+        keepdims: &Passed<'_>,
         f: impl FnOnce(&Tensor, &[usize], bool) -> dlarray_core::Result<Tensor> + Send,
     ) -> PyResult<Self> {
+        let keepdims = flag(op, "keepdims", keepdims, false)?;
         let axes = parse_axes(op, &self.arr, axis)?;
         let t = run(py, self.tensor().numel(), || f(self.tensor(), &axes, keepdims))?;
         Ok(Self::with(t, self.arr.reduced_format(&axes, keepdims)))

@@ -5,6 +5,7 @@ use dlarray_core::{DlArray, Error, Format, Label, Tensor};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
+use crate::arguments::{format_text, integer, integers_from_args, label_text, text, Passed};
 use crate::array::{as_dl, operand, run, PyDlarray};
 use crate::convert::tensor_to_numpy;
 use crate::errors::{guard, to_py, IntoPy};
@@ -51,13 +52,13 @@ fn binary_fn(
 #[pyfunction]
 fn maximum(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
     guard("maximum", || {
-        binary_fn(py, "max", a, b, |x, y| x.maximum(y))
+        binary_fn(py, "maximum", a, b, |x, y| x.maximum(y))
     })
 }
 #[pyfunction]
 fn minimum(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
     guard("minimum", || {
-        binary_fn(py, "min", a, b, |x, y| x.minimum(y))
+        binary_fn(py, "minimum", a, b, |x, y| x.minimum(y))
     })
 }
 #[pyfunction]
@@ -131,7 +132,8 @@ fn extractdata<'py>(py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'p
     guard("extractdata", || {
         match x.cast::<PyDlarray>() {
             Ok(d) => tensor_to_numpy(py, d.borrow().tensor()),
-            Err(_) => py.import("numpy")?.call_method1("asarray", (x,)),
+            // Other data as a dlarray would hold it, so that what cannot become one is told so.
+            Err(_) => tensor_to_numpy(py, &as_dl("extractdata", "x", x)?.tensor),
         }
     })
 }
@@ -140,14 +142,14 @@ fn extractdata<'py>(py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'p
 /// (MATLAB's `stripdims(X, fmt)`).
 #[pyfunction]
 #[pyo3(signature = (x, fmt = None))]
-fn stripdims(py: Python<'_>, x: &Bound<'_, PyAny>, fmt: Option<&str>) -> PyResult<PyDlarray> {
+fn stripdims(py: Python<'_>, x: &Bound<'_, PyAny>, fmt: Option<&Bound<'_, PyAny>>) -> PyResult<PyDlarray> {
     guard("stripdims", || {
         let a = as_dl("stripdims", "x", x)?;
-        let Some(target) = fmt else {
+        let Some(target) = format_text("stripdims", "fmt", fmt)? else {
             return Ok(PyDlarray::new_unformatted(a.tensor));
         };
         let f = a.format.as_ref().ok_or_else(|| to_py(Error::format("stripdims", "a format order was given for an unformatted array")))?;
-        let labels = Format::parse_labels("stripdims", target).py()?;
+        let labels = Format::parse_labels("stripdims", &target).py()?;
         let mut sorted = labels.clone();
         sorted.sort();
         if sorted != f.labels() {
@@ -180,9 +182,10 @@ fn dims(x: &Bound<'_, PyAny>) -> PyResult<String> {
 
 /// 0-based positions of the dims labelled `label`.
 #[pyfunction]
-fn finddim(x: &Bound<'_, PyAny>, label: &str) -> PyResult<Vec<usize>> {
+fn finddim(x: &Bound<'_, PyAny>, label: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
     guard("finddim", || {
         let a = as_dl("finddim", "x", x)?;
+        let label = label_text("finddim", "label", label)?;
         let mut out = Vec::new();
         for c in label.chars() {
             let l = Label::from_char("finddim", c).py()?;
@@ -229,9 +232,13 @@ fn concatenate(py: Python<'_>, arrays: &Bound<'_, PyAny>, axis: &Bound<'_, PyAny
 
 /// Stacks arrays along a new axis (numpy's `stack`); the result is unformatted.
 #[pyfunction]
-#[pyo3(signature = (arrays, axis = 0))]
-fn stack(py: Python<'_>, arrays: &Bound<'_, PyAny>, axis: isize) -> PyResult<PyDlarray> {
+#[pyo3(signature = (arrays, axis = Passed::ABSENT), text_signature = "(arrays, axis=0)")]
+fn stack(py: Python<'_>, arrays: &Bound<'_, PyAny>, axis: Passed<'_>) -> PyResult<PyDlarray> {
     guard("stack", || {
+        let axis = match axis.get() {
+            Some(a) => integer("stack", "axis", a)?,
+            None => 0,
+        };
         let items: Vec<DlArray> = arrays.try_iter()?.map(|x| as_dl("stack", "arrays", &x?)).collect::<PyResult<_>>()?;
         let first = items.first().ok_or_else(|| to_py(Error::value("stack", "need at least one array")))?;
         let nd = first.tensor.ndim();
@@ -262,11 +269,10 @@ fn stack(py: Python<'_>, arrays: &Bound<'_, PyAny>, axis: isize) -> PyResult<PyD
 fn repmat(py: Python<'_>, x: &Bound<'_, PyAny>, reps: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<PyDlarray> {
     guard("repmat", || {
         let a = as_dl("repmat", "x", x)?;
-        let reps: Vec<usize> = if reps.len() == 1 && reps.get_item(0)?.extract::<usize>().is_err() {
-            reps.get_item(0)?.extract()?
-        } else {
-            reps.extract()?
-        };
+        let reps = integers_from_args("repmat", "reps", reps)?;
+        let reps: Vec<usize> = reps.iter().map(|&r| usize::try_from(r)).collect::<Result<_, _>>().map_err(|_| {
+            to_py(Error::value("repmat", format!("repetition counts must be non-negative, got {reps:?}")))
+        })?;
         let t = run(py, reps.iter().fold(a.tensor.numel(), |n, &r| n.saturating_mul(r)), || a.tensor.tile(&reps))?;
         let fmt = if t.ndim() == a.tensor.ndim() { a.format } else { None };
         Ok(PyDlarray::with(t, fmt))
@@ -322,9 +328,11 @@ fn matmul(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResul
 /// Page-wise products: the last two dims are matrices, leading dims are pages (broadcast).
 /// `transp_a`/`transp_b`: "none", "transpose" or "ctranspose" (MATLAB's pagemtimes options).
 #[pyfunction]
-#[pyo3(signature = (a, b, transp_a = "none", transp_b = "none"))]
-fn pagemtimes(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>, transp_a: &str, transp_b: &str) -> PyResult<PyDlarray> {
+#[pyo3(signature = (a, b, transp_a = Passed::ABSENT, transp_b = Passed::ABSENT), text_signature = "(a, b, transp_a='none', transp_b='none')")]
+fn pagemtimes(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>, transp_a: Passed<'_>, transp_b: Passed<'_>) -> PyResult<PyDlarray> {
     guard("pagemtimes", || {
+        let transp_a = text("pagemtimes", "transp_a", &transp_a, "none")?;
+        let transp_b = text("pagemtimes", "transp_b", &transp_b, "none")?;
         let x = as_dl("pagemtimes", "a", a)?;
         let (y, _) = operand("pagemtimes", "b", b, x.tensor.dtype())?;
         let parse = |s: &str| -> PyResult<(bool, bool)> {
@@ -335,11 +343,11 @@ fn pagemtimes(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>, transp
                 o => Err(to_py(Error::value("pagemtimes", format!("transpose option must be 'none', 'transpose' or 'ctranspose', got '{o}'")))),
             }
         };
-        let ((ta, ca), (tb, cb)) = (parse(transp_a)?, parse(transp_b)?);
+        let ((ta, ca), (tb, cb)) = (parse(&transp_a)?, parse(&transp_b)?);
         let xa = if ca { x.tensor.conj().py()? } else { x.tensor.clone() };
         let yb = if cb { y.conj().py()? } else { y };
         let n = xa.numel().max(yb.numel());
-        Ok(PyDlarray::new_unformatted(run(py, n, || xa.matmul_t(&yb, ta, tb))?))
+        Ok(PyDlarray::new_unformatted(run(py, n, || xa.matmul_t(&yb, ta, tb).map_err(|e| e.within("pagemtimes")))?))
     })
 }
 

@@ -48,6 +48,17 @@ impl ConvGeom {
     pub fn is_degenerate(&self) -> bool {
         self.n == 0 || self.c == 0 || self.f == 0 || self.in_sp.contains(&0) || self.out_sp.contains(&0)
     }
+
+    /// The filter (0..F) that element `i` of the weights (K..., C/G, F/G, G) row-major feeds.
+    pub fn filter_of_weight(&self, i: usize) -> usize {
+        let group = i % self.groups;
+        group * self.fg() + (i / self.groups) % self.fg()
+    }
+
+    /// The filter (0..F) that element `i` of the output (O..., F, N) row-major comes from.
+    pub fn filter_of_output(&self, i: usize) -> usize {
+        (i / self.n) % self.f
+    }
 }
 
 impl ConvGeom {

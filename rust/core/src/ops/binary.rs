@@ -31,8 +31,8 @@ impl BinaryOp {
             BinaryOp::Div => "divide",
             BinaryOp::Pow => "power",
             BinaryOp::Atan2 => "atan2",
-            BinaryOp::Maximum => "max",
-            BinaryOp::Minimum => "min",
+            BinaryOp::Maximum => "maximum",
+            BinaryOp::Minimum => "minimum",
         }
     }
     fn real_only(self) -> bool {

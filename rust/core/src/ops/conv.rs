@@ -173,13 +173,9 @@ fn degenerate_forward(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, geo: &ConvG
     // Per filter: the bias, plus pad_value · Σ w when every tap reads padding.
     let mut per_filter = vec![0.0; geo.f];
     if numel(&geo.in_sp) == 0 && pad_value != 0.0 {
-        let ws = w.buffer().to_f64_vec();
-        let fg = geo.f / geo.groups;
-        // w is (K..., C/G, F/G, G) row-major: filter (g, f) collects every tap and channel.
-        for (i, v) in ws.iter().enumerate() {
-            let grp = i % geo.groups;
-            let f = (i / geo.groups) % fg;
-            per_filter[grp * fg + f] += pad_value * v;
+        // Each filter collects every tap and channel of its weights.
+        for (i, v) in w.buffer().to_f64_vec().iter().enumerate() {
+            per_filter[geo.filter_of_weight(i)] += pad_value * v;
         }
     }
     if let Some(b) = bias {
@@ -187,8 +183,7 @@ fn degenerate_forward(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, geo: &ConvG
             *p += v;
         }
     }
-    // Output (O..., F, N) row-major: element i belongs to filter (i / N) % F.
-    let values: Vec<f64> = (0..total).map(|i| per_filter[(i / geo.n) % geo.f]).collect();
+    let values: Vec<f64> = (0..total).map(|i| per_filter[geo.filter_of_output(i)]).collect();
     Ok(Buffer::F64(values).cast(x.dtype()))
 }
 
@@ -200,19 +195,11 @@ fn degenerate_weight_grad(x: &Tensor, g: &Tensor, weight_shape: &[usize], geo: &
         return Ok(Buffer::zeros(x.dtype(), total));
     }
     // Every tap of filter f sees pad_value at every output position: Σ over O and N of g.
-    let gs = g.buffer().to_f64_vec();
     let mut per_filter = vec![0.0; geo.f];
-    for (i, v) in gs.iter().enumerate() {
-        per_filter[(i / geo.n) % geo.f] += v;
+    for (i, v) in g.buffer().to_f64_vec().iter().enumerate() {
+        per_filter[geo.filter_of_output(i)] += v;
     }
-    let fg = geo.f / geo.groups;
-    let values: Vec<f64> = (0..total)
-        .map(|i| {
-            let grp = i % geo.groups;
-            let f = (i / geo.groups) % fg;
-            pad_value * per_filter[grp * fg + f]
-        })
-        .collect();
+    let values: Vec<f64> = (0..total).map(|i| pad_value * per_filter[geo.filter_of_weight(i)]).collect();
     Ok(Buffer::F64(values).cast(x.dtype()))
 }
 
@@ -445,8 +432,10 @@ impl Tensor {
                     format!("output_padding {output_padding:?} must be smaller than the stride {:?}", p.stride),
                 ));
             }
-            let full = (i_sp[i] - 1) * stride[i] + dil[i] * (k[i] - 1) + 1 + opad[i];
-            if cb[i] + ca[i] >= full {
+            let full = checked_size(OP_T, "output", || {
+                (i_sp[i] - 1).checked_mul(stride[i])?.checked_add(dil[i].checked_mul(k[i] - 1)?)?.checked_add(1 + opad[i])
+            })?;
+            if cb[i].saturating_add(ca[i]) >= full {
                 return Err(Error::shape(
                     OP_T,
                     format!(
@@ -461,6 +450,7 @@ impl Tensor {
             }
             out.push(full - cb[i] - ca[i]);
         }
-        self.conv_input_grad(w, &out, p)
+        // The adjoint of dlconv: its errors (an output too large to allocate) are this op's.
+        self.conv_input_grad(w, &out, p).map_err(|e| e.within(OP_T))
     }
 }

@@ -151,7 +151,7 @@ impl Tensor {
     }
     pub fn mean_axes(&self, axes: &[usize], keepdims: bool) -> Result<Tensor> {
         let n: usize = axes.iter().map(|&a| self.shape().get(a).copied().unwrap_or(1)).product();
-        self.sum_axes(axes, keepdims)?.mul_scalar(1.0 / n as f64)
+        self.sum_axes(axes, keepdims).map_err(|e| e.within("mean"))?.mul_scalar(1.0 / n as f64)
     }
     pub fn sum_all(&self) -> Result<Tensor> {
         let axes: Vec<usize> = (0..self.ndim()).collect();

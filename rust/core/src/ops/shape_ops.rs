@@ -263,11 +263,15 @@ fn with_dim(shape: &[usize], axis: usize, n: usize) -> Vec<usize> {
 
 /// Concatenates same-dtype tensors' data along `axis`.
 fn concat_buffers(xs: &[&Tensor], axis: usize) -> Buffer {
-    let outer: usize = xs[0].shape()[..axis].iter().product();
+    let outer: usize = xs[0].shape()[..axis].iter().fold(1usize, |n, &d| n.saturating_mul(d));
     let inners: Vec<usize> = xs.iter().map(|x| x.shape()[axis..].iter().product()).collect();
     fn cat<T: Copy>(parts: &[&[T]], outer: usize, inners: &[usize]) -> Vec<T> {
-        let total: usize = inners.iter().sum::<usize>() * outer;
+        let total: usize = inners.iter().sum::<usize>().saturating_mul(outer);
         let mut out = Vec::with_capacity(total);
+        if total == 0 {
+            // Empty pieces: walking `outer` (up to 2**64 slices of nothing) would hang.
+            return out;
+        }
         for o in 0..outer {
             for (p, &inner) in parts.iter().zip(inners) {
                 out.extend_from_slice(&p[o * inner..(o + 1) * inner]);

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence
 
 import numpy as np
 
@@ -123,14 +123,16 @@ def train(epochs: int = 3, batch_size: int = 128, learn_rate: float = 0.01, deca
             "epoch_times": epoch_times, "train_time": train_time}
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="dlarray-train-digits", description=__doc__.split("\n\n")[0])
+def run_command_line(argv: Optional[Sequence[str]], train_fn: Callable[..., Any], prog: str, description: str,
+                     batch_help: str = "mini-batch size (default 128)",
+                     png_help: str = "where to write the training-progress plot ('' for none)") -> int:
+    """Parses the digits examples' shared options and trains with ``train_fn``."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--epochs", type=int, default=3, help="number of epochs (default 3)")
-    parser.add_argument("--batch-size", type=int, default=128, help="mini-batch size (default 128)")
+    parser.add_argument("--batch-size", type=int, default=128, help=batch_help)
     parser.add_argument("--learn-rate", type=float, default=0.01,
                         help="initial learning rate of sgdmupdate, decayed as lr/(1+0.01·iteration) (default 0.01)")
-    parser.add_argument("--png", default="training-progress.png",
-                        help="where to write the training-progress plot ('' for none)")
+    parser.add_argument("--png", default="training-progress.png", help=png_help)
     parser.add_argument("--max-iterations", type=int, default=None, help="stop after this many iterations (CI)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--test-images", type=int, default=None,
@@ -138,9 +140,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or (args.test_images is not None and args.test_images < 1):
         parser.error("--epochs, --batch-size and --test-images must be positive")
-    train(epochs=args.epochs, batch_size=args.batch_size, learn_rate=args.learn_rate, png=args.png or None,
-          max_iterations=args.max_iterations, seed=args.seed, test_images=args.test_images)
+    train_fn(epochs=args.epochs, batch_size=args.batch_size, learn_rate=args.learn_rate, png=args.png or None,
+             max_iterations=args.max_iterations, seed=args.seed, test_images=args.test_images)
     return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    return run_command_line(argv, train, prog="dlarray-train-digits", description=__doc__.split("\n\n")[0])
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ What each process does, as MATLAB's example on each worker:
 
 from __future__ import annotations
 
-import argparse
 import time
 from typing import Any, Dict, Optional, Sequence
 
@@ -39,7 +38,7 @@ from dlarray import (arrayDatastore, combine, dlfeval, digitTest4DArrayData, dig
                      minibatchqueue, sgdmupdate, spmdBroadcast, spmdIndex, spmdPlus, spmdReduce, spmdSize,
                      trainingProgressMonitor)
 from dlarray.data.partition import block
-from dlarray.examples.train_digits import _collate_digits, accuracy, build_network, model_loss
+from dlarray.examples.train_digits import _collate_digits, accuracy, build_network, model_loss, run_command_line
 from dlarray.parallel import aggregate_gradients, aggregate_state, broadcast
 
 __all__ = ["main", "train"]
@@ -110,25 +109,10 @@ def train(epochs: int = 3, batch_size: int = 128, learn_rate: float = 0.01, deca
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dlarray.examples.train_digits_parallel",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int, default=3, help="number of epochs (default 3)")
-    parser.add_argument("--batch-size", type=int, default=128,
-                        help="mini-batch size, all processes together (default 128)")
-    parser.add_argument("--learn-rate", type=float, default=0.01,
-                        help="initial learning rate of sgdmupdate, decayed as lr/(1+0.01·iteration) (default 0.01)")
-    parser.add_argument("--png", default="training-progress.png",
-                        help="where process 0 writes the training-progress plot ('' for none)")
-    parser.add_argument("--max-iterations", type=int, default=None, help="stop after this many iterations (CI)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--test-images", type=int, default=None,
-                        help="evaluate on the first N test images only (CI; default all 5000)")
-    args = parser.parse_args(argv)
-    if args.epochs < 1 or args.batch_size < 1 or (args.test_images is not None and args.test_images < 1):
-        parser.error("--epochs, --batch-size and --test-images must be positive")
-    train(epochs=args.epochs, batch_size=args.batch_size, learn_rate=args.learn_rate, png=args.png or None,
-          max_iterations=args.max_iterations, seed=args.seed, test_images=args.test_images)
-    return 0
+    return run_command_line(argv, train, prog="python -m dlarray.examples.train_digits_parallel",
+                            description=__doc__.split("\n\n")[0],
+                            batch_help="mini-batch size, all processes together (default 128)",
+                            png_help="where process 0 writes the training-progress plot ('' for none)")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
 
 pub mod grad;
 pub mod trace;
+pub mod walk;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

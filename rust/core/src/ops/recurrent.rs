@@ -11,16 +11,16 @@
 //! recurrent weights (G·H, H) with the gates stacked in rows (LSTM: i, f, g, o; GRU: r, z,
 //! h̃); bias (G·H) — for the GRU's recurrent-bias mode (6H): input bias then recurrent bias.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use crate::autodiff::walk::Walk;
 use crate::autodiff::{trace, Op};
 use crate::buffer::{Buffer, IntoBuffer};
 use crate::dtype::{DType, Real};
 use crate::error::{Error, Result};
 pub use crate::kernels::recurrent::{Activation, ResetGateMode};
 use crate::kernels::recurrent::{self as k, Dims};
-use crate::tensor::{Tensor, TensorId};
+use crate::tensor::Tensor;
 
 // ----- checks -----------------------------------------------------------------------------
 
@@ -157,61 +157,6 @@ pub fn gru_composite(x: &Tensor, h0: &Tensor, w: &Tensor, r: &Tensor, b: &Tensor
     Tensor::concat(&outs, 2)
 }
 
-/// Back-propagates `seed` from `out` to `inputs` through the recorded graph between them
-/// (not beyond), running each node's rule while recording stays on: the vector-Jacobian
-/// product of a composite, itself differentiable.
-fn vjp(out: &Tensor, seed: &Tensor, inputs: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
-    let stop: HashSet<TensorId> = inputs.iter().map(|t| t.id()).collect();
-    let mut order = Vec::new();
-    let mut seen: HashSet<TensorId> = HashSet::new();
-    let mut stack = vec![(out.clone(), false)];
-    while let Some((t, expanded)) = stack.pop() {
-        if expanded {
-            order.push(t);
-            continue;
-        }
-        if !seen.insert(t.id()) {
-            continue;
-        }
-        stack.push((t.clone(), true));
-        if stop.contains(&t.id()) {
-            continue;
-        }
-        if let Some(node) = t.node() {
-            for inp in &node.op.inputs {
-                if inp.is_traced() && !seen.contains(&inp.id()) {
-                    stack.push((inp.clone(), false));
-                }
-            }
-        }
-    }
-    let mut grads: HashMap<TensorId, Tensor> = HashMap::new();
-    grads.insert(out.id(), seed.clone());
-    for t in order.iter().rev() {
-        if stop.contains(&t.id()) {
-            continue;
-        }
-        let node = match t.node() {
-            Some(n) if !n.is_leaf() => n,
-            _ => continue,
-        };
-        let Some(g) = grads.remove(&t.id()) else { continue };
-        let input_grads = (node.op.rule)(&node.op.inputs, t, &g)?;
-        for (inp, ig) in node.op.inputs.iter().zip(input_grads) {
-            let Some(ig) = ig else { continue };
-            if !inp.is_traced() {
-                continue;
-            }
-            let ig = match grads.remove(&inp.id()) {
-                Some(prev) => prev.add(&ig)?,
-                None => ig,
-            };
-            grads.insert(inp.id(), ig);
-        }
-    }
-    Ok(inputs.iter().map(|x| grads.remove(&x.id())).collect())
-}
-
 /// The higher-order backward rule: rebuild the composite from aliases of the inputs and
 /// back-propagate `g` through it.
 fn composite_rule(inputs: &[Tensor], g: &Tensor, build: impl Fn(&[Tensor]) -> Result<Tensor>) -> Result<Vec<Option<Tensor>>> {
@@ -220,7 +165,10 @@ fn composite_rule(inputs: &[Tensor], g: &Tensor, build: impl Fn(&[Tensor]) -> Re
     if !out.is_traced() {
         return Ok(vec![None; inputs.len()]);
     }
-    vjp(&out, g, &aliases)
+    // The vector-Jacobian product of the composite, itself differentiable: rules run while
+    // recording stays as the caller set it.
+    let walk = Walk { targets: &aliases, stop_at_targets: true, detach_dead_inputs: false };
+    Ok(walk.run(&out, g.clone())?.0)
 }
 
 // ----- the fused ops ----------------------------------------------------------------------------

@@ -14,9 +14,9 @@ fn second_derivative_of_cube() {
     let t = trace::enter();
     let x = scalar(5.0).traced_leaf();
     let y = x.pow(&scalar(3.0)).unwrap();
-    let dy = gradient(&y, &[x.clone()], &opts(true)).unwrap().remove(0);
+    let dy = gradient(&y, std::slice::from_ref(&x), &opts(true)).unwrap().remove(0);
     assert_eq!(dy.item().unwrap().re, 75.0);
-    let d2 = gradient(&dy, &[x.clone()], &opts(false)).unwrap().remove(0);
+    let d2 = gradient(&dy, std::slice::from_ref(&x), &opts(false)).unwrap().remove(0);
     assert_eq!(d2.item().unwrap().re, 30.0);
     trace::exit(t);
 }
@@ -30,7 +30,7 @@ fn rosenbrock_gradient() {
     let a = x1.sub(&x0.mul(&x0).unwrap()).unwrap();
     let b = scalar(1.0).sub(&x0).unwrap();
     let y = a.mul(&a).unwrap().mul_scalar(100.0).unwrap().add(&b.mul(&b).unwrap()).unwrap().sum_all().unwrap();
-    let g = gradient(&y, &[x.clone()], &opts(false)).unwrap().remove(0);
+    let g = gradient(&y, std::slice::from_ref(&x), &opts(false)).unwrap().remove(0);
     assert_eq!(g.to_f64_vec(), vec![396.0, 200.0]);
     trace::exit(t);
 }
@@ -53,7 +53,7 @@ fn matmul_shapes_and_gradient() {
 #[test]
 fn errors_are_typed() {
     let x = scalar(1.0);
-    assert!(matches!(gradient(&x, &[x.clone()], &opts(false)), Err(dlarray_core::Error::Autodiff { .. })));
+    assert!(matches!(gradient(&x, std::slice::from_ref(&x), &opts(false)), Err(dlarray_core::Error::Autodiff { .. })));
     let a = Tensor::zeros(&[3], dlarray_core::DType::F32);
     let b = Tensor::zeros(&[4], dlarray_core::DType::F32);
     assert!(matches!(a.add(&b), Err(dlarray_core::Error::Shape { .. })));

@@ -23,16 +23,16 @@ fn gradient_of_a_linear_function_is_traced_with_higher_derivatives() {
         let x = Tensor::from_vec(vec![1.0f64, -2.0, 3.0], vec![3]).unwrap().traced_leaf();
         // y = sum(-x): dy/dx = -1 everywhere, a constant that no traced value produces.
         let y = x.neg().unwrap().sum_all().unwrap();
-        let g = gradient(&y, &[x.clone()], &opts(true)).unwrap().remove(0);
+        let g = gradient(&y, std::slice::from_ref(&x), &opts(true)).unwrap().remove(0);
         assert!(g.is_traced());
         assert_eq!(g.to_f64_vec(), vec![-1.0, -1.0, -1.0]);
         let h = g.mul(&x).unwrap().sum_all().unwrap();
         let keep = GradOptions { retain_data: true, enable_higher_derivatives: false };
-        let g2 = gradient(&h, &[x.clone()], &keep).unwrap().remove(0);
+        let g2 = gradient(&h, std::slice::from_ref(&x), &keep).unwrap().remove(0);
         // d/dx sum(g * x) with g constant = g.
         assert_eq!(g2.to_f64_vec(), vec![-1.0, -1.0, -1.0]);
         let h2 = g.sum_all().unwrap();
-        let g3 = gradient(&h2, &[x.clone()], &opts(false)).unwrap().remove(0);
+        let g3 = gradient(&h2, std::slice::from_ref(&x), &opts(false)).unwrap().remove(0);
         assert_eq!(g3.to_f64_vec(), vec![0.0, 0.0, 0.0]);
     });
 }
@@ -49,7 +49,7 @@ fn unreached_input_gets_traced_zeros_with_higher_derivatives() {
         assert_eq!(g[0].to_f64_vec(), vec![0.0, 0.0]);
         assert_eq!(g[1].to_f64_vec(), vec![1.0]);
         let h = g[0].sum_all().unwrap();
-        let gg = gradient(&h, &[x.clone()], &opts(false)).unwrap().remove(0);
+        let gg = gradient(&h, std::slice::from_ref(&x), &opts(false)).unwrap().remove(0);
         assert_eq!(gg.to_f64_vec(), vec![0.0, 0.0]);
     });
 }
@@ -59,9 +59,9 @@ fn first_order_gradients_stay_untraced() {
     in_dlfeval(|| {
         let x = Tensor::from_vec(vec![1.0f64], vec![1]).unwrap().traced_leaf();
         let y = x.mul(&x).unwrap().sum_all().unwrap();
-        let g = gradient(&y, &[x.clone()], &opts(false)).unwrap().remove(0);
+        let g = gradient(&y, std::slice::from_ref(&x), &opts(false)).unwrap().remove(0);
         assert!(!g.is_traced());
-        assert!(gradient(&g.sum_all().unwrap(), &[x.clone()], &opts(false)).is_err());
+        assert!(gradient(&g.sum_all().unwrap(), std::slice::from_ref(&x), &opts(false)).is_err());
     });
 }
 
@@ -90,7 +90,7 @@ fn gradient_through_an_empty_reduction() {
     in_dlfeval(|| {
         let x = Tensor::zeros(&[2, 0], DType::F64).traced_leaf();
         let y = x.sum_axes(&[0], false).unwrap().sum_all().unwrap();
-        let g = gradient(&y, &[x.clone()], &opts(false)).unwrap().remove(0);
+        let g = gradient(&y, std::slice::from_ref(&x), &opts(false)).unwrap().remove(0);
         assert_eq!(g.shape(), &[2, 0]);
     });
 }

@@ -77,7 +77,7 @@ fn power(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult
 #[pyfunction]
 fn complex(py: Python<'_>, re: &Bound<'_, PyAny>, im: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
     guard("complex", || {
-        binary_fn(py, "complex", re, im, |x, y| Tensor::complex(x, y))
+        binary_fn(py, "complex", re, im, Tensor::complex)
     })
 }
 

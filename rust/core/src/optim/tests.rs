@@ -61,9 +61,9 @@ fn errors_name_the_op() {
     let g = t32(&[1.0, 2.0, 3.0], &[3]);
     let e = sgdm_step("sgdmupdate", vec![p.clone()], &[g], vec![None], &[0.1], &Sgdm { momentum: 0.9 }).unwrap_err();
     assert!(matches!(e, Error::Shape { .. }) && e.to_string().starts_with("sgdmupdate:"), "{e}");
-    let e = adam_step("adamupdate", vec![p.clone()], &[p.clone()], vec![None], vec![None], &[0.1], &adam(0.0)).unwrap_err();
+    let e = adam_step("adamupdate", vec![p.clone()], std::slice::from_ref(&p), vec![None], vec![None], &[0.1], &adam(0.0)).unwrap_err();
     assert!(matches!(e, Error::Value { .. }), "{e}");
-    let e = sgdm_step("sgdmupdate", vec![p.clone()], &[p.clone()], vec![None], &[-1.0], &Sgdm { momentum: 0.9 }).unwrap_err();
+    let e = sgdm_step("sgdmupdate", vec![p.clone()], std::slice::from_ref(&p), vec![None], &[-1.0], &Sgdm { momentum: 0.9 }).unwrap_err();
     assert!(matches!(e, Error::Value { .. }), "{e}");
 }
 
@@ -77,7 +77,7 @@ fn dropped_generations_are_recycled() {
     let before = pool::global().stats().hits;
     for _ in 0..4 {
         let held = (p.clone(), vel.clone()); // the caller still holds the inputs during the call
-        let out = sgdm_step("sgdmupdate", vec![held.0], &[g.clone()], vec![held.1], &[0.5], &Sgdm { momentum: 0.0 }).unwrap();
+        let out = sgdm_step("sgdmupdate", vec![held.0], std::slice::from_ref(&g), vec![held.1], &[0.5], &Sgdm { momentum: 0.0 }).unwrap();
         p = out.params[0].clone();
         vel = Some(out.states[0][0].clone());
     }
@@ -94,7 +94,7 @@ fn in_place_and_copying_paths_agree_bitwise() {
     // Shared inputs (the caller keeps them): the copying path.
     let (p, g, m, v) = (make(0.3), make(0.7), make(0.1), make(0.2).unary(crate::ops::UnaryOp::Abs).unwrap());
     let held = (p.clone(), m.clone(), v.clone());
-    let shared = adam_step("adamupdate", vec![p], &[g.clone()], vec![Some(m)], vec![Some(v)], &[0.01], &rule).unwrap();
+    let shared = adam_step("adamupdate", vec![p], std::slice::from_ref(&g), vec![Some(m)], vec![Some(v)], &[0.01], &rule).unwrap();
     // The same values moved in: the in-place path.
     let own = |t: &Tensor| Tensor::from_vec(t.as_slice::<f32>().unwrap().to_vec(), vec![n]).unwrap();
     let (p2, m2, v2) = (own(&held.0), own(&held.1), own(&held.2));

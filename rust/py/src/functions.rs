@@ -1,7 +1,7 @@
 //! Module-level array functions: elementwise math, format helpers, joins and products.
 
 use dlarray_core::ops::UnaryOp;
-use dlarray_core::{DlArray, Error, Format, Label, Tensor};
+use dlarray_core::{DlArray, Error, Tensor};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
@@ -145,27 +145,8 @@ fn extractdata<'py>(py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'p
 fn stripdims(py: Python<'_>, x: &Bound<'_, PyAny>, fmt: Option<&Bound<'_, PyAny>>) -> PyResult<PyDlarray> {
     guard("stripdims", || {
         let a = as_dl("stripdims", "x", x)?;
-        let Some(target) = format_text("stripdims", "fmt", fmt)? else {
-            return Ok(PyDlarray::new_unformatted(a.tensor));
-        };
-        let f = a.format.as_ref().ok_or_else(|| to_py(Error::format("stripdims", "a format order was given for an unformatted array")))?;
-        let labels = Format::parse_labels("stripdims", &target).py()?;
-        let mut sorted = labels.clone();
-        sorted.sort();
-        if sorted != f.labels() {
-            return Err(to_py(Error::format("stripdims", format!("'{target}' does not name the dims of format '{f}'"))));
-        }
-        // For each target position, the next unused dim with that label.
-        let mut used = vec![false; f.len()];
-        let perm: Vec<usize> = labels
-            .iter()
-            .map(|l| {
-                let i = (0..f.len()).find(|&i| !used[i] && f.labels()[i] == *l).expect("labels match");
-                used[i] = true;
-                i
-            })
-            .collect();
-        Ok(PyDlarray::new_unformatted(run(py, a.tensor.numel(), || a.tensor.permute(&perm))?))
+        let order = format_text("stripdims", "fmt", fmt)?;
+        Ok(PyDlarray::new_unformatted(run(py, a.tensor.numel(), || a.stripdims(order.as_deref()))?))
     })
 }
 
@@ -185,15 +166,7 @@ fn dims(x: &Bound<'_, PyAny>) -> PyResult<String> {
 fn finddim(x: &Bound<'_, PyAny>, label: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
     guard("finddim", || {
         let a = as_dl("finddim", "x", x)?;
-        let label = label_text("finddim", "label", label)?;
-        let mut out = Vec::new();
-        for c in label.chars() {
-            let l = Label::from_char("finddim", c).py()?;
-            if let Some(f) = &a.format {
-                out.extend(f.find(l));
-            }
-        }
-        Ok(out)
+        a.find_dims(&label_text("finddim", "label", label)?).py()
     })
 }
 
@@ -210,23 +183,17 @@ fn isdlarray(x: &Bound<'_, PyAny>) -> bool {
 fn concatenate(py: Python<'_>, arrays: &Bound<'_, PyAny>, axis: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
     guard("concatenate", || {
         let items: Vec<DlArray> = arrays.try_iter()?.map(|x| as_dl("concatenate", "arrays", &x?)).collect::<PyResult<_>>()?;
-        let first = items.first().ok_or_else(|| to_py(Error::value("concatenate", "need at least one array")))?;
+        let n = items.iter().map(|d| d.tensor.numel()).sum();
         if axis.is_none() {
-            let flat: Vec<Tensor> = items.iter().map(|d| d.tensor.reshape(&[d.tensor.numel()])).collect::<dlarray_core::Result<_>>().py()?;
-            let n = flat.iter().map(|t| t.numel()).sum();
-            return Ok(PyDlarray::new_unformatted(run(py, n, || Tensor::concat(&flat, 0))?));
+            return Ok(PyDlarray::new_unformatted(run(py, n, || DlArray::concatenate_flat(&items))?));
         }
-        let fmt = first.format.clone();
-        if items.iter().any(|d| d.format != fmt) {
-            return Err(to_py(Error::format("concatenate", "arrays have different formats")));
-        }
+        let first = items.first().ok_or_else(|| to_py(Error::value("concatenate", "need at least one array")))?;
         let axes = crate::array::parse_axes("concatenate", first, Some(axis))?;
         if axes.len() != 1 {
             return Err(to_py(Error::value("concatenate", "axis must name exactly one dimension")));
         }
-        let ts: Vec<Tensor> = items.into_iter().map(|d| d.tensor).collect();
-        let n = ts.iter().map(|t| t.numel()).sum();
-        Ok(PyDlarray::with(run(py, n, || Tensor::concat(&ts, axes[0]))?, fmt))
+        let joined = run(py, n, || DlArray::concatenate(&items, axes[0]))?;
+        Ok(PyDlarray::with(joined.tensor, joined.format))
     })
 }
 
@@ -240,26 +207,8 @@ fn stack(py: Python<'_>, arrays: &Bound<'_, PyAny>, axis: Passed<'_>) -> PyResul
             None => 0,
         };
         let items: Vec<DlArray> = arrays.try_iter()?.map(|x| as_dl("stack", "arrays", &x?)).collect::<PyResult<_>>()?;
-        let first = items.first().ok_or_else(|| to_py(Error::value("stack", "need at least one array")))?;
-        let nd = first.tensor.ndim();
-        if let Some(other) = items.iter().find(|d| d.tensor.shape() != first.tensor.shape()) {
-            return Err(to_py(Error::shape(
-                "stack",
-                format!("all arrays must have the same shape, got {:?} and {:?}", first.tensor.shape(), other.tensor.shape()),
-            )));
-        }
-        let ax = dlarray_core::shape::normalize_axis("stack", axis, nd + 1).py()?;
-        let ts: Vec<Tensor> = items
-            .iter()
-            .map(|d| {
-                let mut s = d.tensor.shape().to_vec();
-                s.insert(ax.min(s.len()), 1);
-                d.tensor.reshape(&s)
-            })
-            .collect::<dlarray_core::Result<_>>()
-            .py()?;
-        let n = ts.iter().map(|t| t.numel()).sum();
-        Ok(PyDlarray::new_unformatted(run(py, n, || Tensor::concat(&ts, ax))?))
+        let n = items.iter().map(|d| d.tensor.numel()).sum();
+        Ok(PyDlarray::new_unformatted(run(py, n, || DlArray::stack(&items, axis))?))
     })
 }
 
@@ -273,9 +222,8 @@ fn repmat(py: Python<'_>, x: &Bound<'_, PyAny>, reps: &Bound<'_, pyo3::types::Py
         let reps: Vec<usize> = reps.iter().map(|&r| usize::try_from(r)).collect::<Result<_, _>>().map_err(|_| {
             to_py(Error::value("repmat", format!("repetition counts must be non-negative, got {reps:?}")))
         })?;
-        let t = run(py, reps.iter().fold(a.tensor.numel(), |n, &r| n.saturating_mul(r)), || a.tensor.tile(&reps))?;
-        let fmt = if t.ndim() == a.tensor.ndim() { a.format } else { None };
-        Ok(PyDlarray::with(t, fmt))
+        let tiled = run(py, reps.iter().fold(a.tensor.numel(), |n, &r| n.saturating_mul(r)), || a.tile(&reps))?;
+        Ok(PyDlarray::with(tiled.tensor, tiled.format))
     })
 }
 
@@ -297,20 +245,12 @@ fn flip(py: Python<'_>, x: &Bound<'_, PyAny>, axis: Option<&Bound<'_, PyAny>>) -
 fn squeeze(x: &Bound<'_, PyAny>, axis: Option<&Bound<'_, PyAny>>) -> PyResult<PyDlarray> {
     guard("squeeze", || {
         let a = as_dl("squeeze", "x", x)?;
-        let shape = a.tensor.shape().to_vec();
-        let axes: Vec<usize> = match axis {
-            None => (0..shape.len()).filter(|&i| shape[i] == 1).collect(),
-            Some(_) => crate::array::parse_axes("squeeze", &a, axis)?,
+        let axes = match axis {
+            None => None,
+            Some(_) => Some(crate::array::parse_axes("squeeze", &a, axis)?),
         };
-        if let Some(&bad) = axes.iter().find(|&&i| i >= shape.len()) {
-            return Err(to_py(Error::index("squeeze", format!("axis {bad} is out of bounds for an array of shape {shape:?}"))));
-        }
-        if let Some(&bad) = axes.iter().find(|&&i| shape[i] != 1) {
-            return Err(to_py(Error::shape("squeeze", format!("cannot remove axis {bad} of size {} from shape {shape:?}", shape[bad]))));
-        }
-        let new: Vec<usize> = (0..shape.len()).filter(|i| !axes.contains(i)).map(|i| shape[i]).collect();
-        let fmt = a.reduced_format(&axes, false);
-        Ok(PyDlarray::with(a.tensor.reshape(&new).py()?, fmt))
+        let squeezed = a.squeeze(axes.as_deref()).py()?;
+        Ok(PyDlarray::with(squeezed.tensor, squeezed.format))
     })
 }
 

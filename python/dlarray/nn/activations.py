@@ -2,7 +2,7 @@
 
 The elementwise ones accept any dlarray (or array-like) and keep its format; ``softmax``
 normalises over the C dimension, so it needs a formatted input or ``data_format=``.
-Every one is built from differentiable core ops, so it differentiates to any order.
+Every one is a differentiable core op (or built from them), so it differentiates to any order.
 """
 
 from __future__ import annotations
@@ -73,18 +73,14 @@ def softmax(X: dlarray, data_format: Optional[str] = None) -> dlarray:
     input with ``data_format``, its layout, unformatted).
 
     The per-position maximum is subtracted first (a constant, so the result and its
-    derivatives are unchanged) to keep ``exp`` from overflowing.
+    derivatives are unchanged) to keep ``exp`` from overflowing. The output remembers ``X``
+    as its logits: ``crossentropy`` of it takes ``log`` from the logits, so the loss and its
+    gradient stay exact where a probability underflows (see docs/decisions.md).
     """
     layout = layout_of(X, data_format, "softmax")
     require(layout, "C", "softmax", X.shape)
-    x = plain(X, layout)
     c = layout.axis("C")
-    if x.size == 0:  # nothing to normalise (the maximum of no classes is undefined)
-        y = x * 1.0
-    else:
-        shifted = x - x.max(axis=c, keepdims=True)._detach()
-        e = _core.exp(shifted)
-        y = e / e.sum(axis=c, keepdims=True)
-    if layout.formatted:
-        return dlarray(y, layout.labels)
-    return y.reshape(X.shape) if y.shape != X.shape else y
+    if c >= X.ndim:
+        # C is an implicit trailing singleton: one class, probability 1 (NaN stays NaN).
+        return _core._softmax(plain(X, layout), c).reshape(X.shape)
+    return _core._softmax(X, c)

@@ -15,7 +15,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .._arguments import choice
-from .._core import DlIndexError, FormatError, OptionError, ShapeError, dlarray, log, maximum, where
+from .._core import DlIndexError, FormatError, OptionError, ShapeError, _softmax_log, dlarray, log, maximum, stripdims, where
 from .._core import abs as _abs
 from ._layout import format_given, format_labels, layout_of, plain
 from ._params import numeric
@@ -31,6 +31,22 @@ def _safe_log(y: dlarray) -> dlarray:
     """log(Y) with Y bounded below by eps(dtype), as MATLAB bounds probabilities away from 0,
     so a zero probability gives a large finite loss instead of inf."""
     return log(maximum(y, float(np.finfo(y.dtype).eps)))
+
+
+def _log_probabilities(Y: dlarray, inp: LossInput) -> dlarray:
+    """log of the predictions, laid out like ``inp.y``.
+
+    When Y is the output of ``softmax`` over its class dim, the log is taken from the logits
+    softmax saw (log-softmax): exact however small a probability is, with the gradient
+    ``p - t`` reaching the logits directly. Any other Y is bounded by eps first (MATLAB).
+    """
+    c = inp.class_axis
+    src = stripdims(Y) if Y.fmt else Y
+    if c is not None and c < src.ndim:
+        logy = _softmax_log(src, c)
+        if logy is not None:
+            return logy.reshape(inp.y.shape) if tuple(logy.shape) != tuple(inp.y.shape) else logy
+    return _safe_log(inp.y)
 
 
 def _options(op: str, reduction: str, normalization_factor: str):
@@ -93,9 +109,14 @@ def crossentropy(
     class dim of an unformatted Y given without ``data_format``; its other dims then all count
     as observations.
 
-    Decisions (MATLAB unconfirmed): Y is bounded below by ``eps`` of its dtype before the log
-    (as are ``1 - Y`` in multilabel mode), so the loss stays finite and the gradient there is
-    0; in single-label mode ``"all-elements"`` divides by ``numel(Y) / C`` (one prediction per
+    When ``Y`` is the output of ``softmax`` over the class dim, ``log(Y)`` is computed from
+    the logits softmax was given (log-softmax), so a confidently wrong prediction keeps its
+    true loss and the gradient ``p - t`` w.r.t. the logits, as in PyTorch's cross-entropy on
+    logits; the link is dropped by any change to Y (``Y[idx] = v`` makes a new array).
+
+    Decisions (MATLAB unconfirmed): any other Y is bounded below by ``eps`` of its dtype
+    before the log (as are ``1 - Y`` in multilabel mode), so the loss stays finite and the
+    gradient there is 0; in single-label mode ``"all-elements"`` divides by ``numel(Y) / C`` (one prediction per
     position), in multilabel mode by ``numel(Y)``; weights do not change the divisor; with no
     B dim ``"batch-size"`` divides by 1; an unformatted weight vector whose length equals both
     the C and the B size is taken per class.
@@ -110,9 +131,9 @@ def crossentropy(
     y = inp.y
     # -T is formed first: for numpy targets that is numpy work, one dlarray op fewer.
     if mode == "single-label":
-        L = (-T) * _safe_log(y)
+        L = (-T) * _log_probabilities(Y, inp)
     else:
-        L = (-T) * _safe_log(y) - (1.0 - T) * _safe_log(1.0 - y)
+        L = (-T) * _log_probabilities(Y, inp) - (1.0 - T) * _safe_log(1.0 - y)
     w = None if weights is None else aux_like(op, weights, "weights", inp, weights_format)
     m = None if mask is None else aux_like(op, mask, "mask", inp)
     return finish(op, L, inp, w, m, reduction, normalization, per_class=(mode == "single-label"))
@@ -174,7 +195,8 @@ def indexcrossentropy(
     ``Y`` holds probabilities with a C dim; ``targets`` has Y's shape without C (or with a C of
     size 1), as an integer numpy array or a dlarray formatted like Y without C. The loss of a
     position is ``-log(Y[target])``: it picks one element per position (no one-hot array), so
-    the gradient reaches only the picked probabilities.
+    the gradient reaches only the picked probabilities (for the output of ``softmax``, the
+    log is taken from its logits, as in ``crossentropy``).
 
     ``weights``: a vector as long as C gives per-class weights (looked up by each target);
     anything else is aligned like the targets (per observation, per position; a formatted
@@ -184,8 +206,8 @@ def indexcrossentropy(
     ``reduction="none"`` returns the per-position loss shaped like Y with C of size 1, in Y's
     format (decision: MATLAB's exact output size is unconfirmed).
 
-    Out-of-range or non-integer indices raise ``DlIndexError``. Y is bounded below by eps of
-    its dtype before the log, as in ``crossentropy``.
+    Out-of-range or non-integer indices raise ``DlIndexError``. Any other Y is bounded below
+    by eps of its dtype before the log, as in ``crossentropy``.
     """
     op = "indexcrossentropy"
     reduction, normalization = _options(op, reduction, normalization_factor)
@@ -196,17 +218,16 @@ def indexcrossentropy(
     t = _class_indices(op, targets, inp)
     pos_shape = t.shape
     if t.size == 0:  # no positions: nothing to pick (Y is empty too)
-        picked = inp.y.reshape(pos_shape)
+        L = -_log_probabilities(Y, inp).reshape(pos_shape)
     else:
-        # Gather Y at (..., target, ...) for every position: one differentiable indexing op.
+        # Gather log Y at (..., target, ...) for every position: one differentiable indexing op.
         index = []
         for i, s in enumerate(inp.y.shape):
             if i == c:
                 index.append(t)
             else:
                 index.append(np.arange(s).reshape(tuple(s if j == i else 1 for j in range(len(pos_shape)))))
-        picked = inp.y[tuple(index)]
-    L = -_safe_log(picked)
+        L = -_log_probabilities(Y, inp)[tuple(index)]
     pos_inp = LossInput(L, inp.labels, inp.formatted, pos_shape, inp.obs_axes)
     w = None
     if weights is not None:

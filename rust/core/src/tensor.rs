@@ -30,6 +30,17 @@ pub(crate) struct TensorInner {
     pub(crate) device: Device,
     /// Present when the tensor is traced: a leaf of a `dlfeval` or the result of a recorded op.
     pub(crate) node: Option<Node>,
+    /// Set when the data is `softmax(logits)` over `axis` (see [`SoftmaxOf`]).
+    pub(crate) softmax_of: Option<SoftmaxOf>,
+}
+
+/// What a softmax output remembers of its input, so that `log` of it can be taken from the
+/// logits (exact where the probabilities underflow). Tensors are immutable, so the link cannot
+/// go stale: an assignment into an array makes a new tensor, which has no link.
+#[derive(Clone)]
+pub struct SoftmaxOf {
+    pub logits: Tensor,
+    pub axis: usize,
 }
 
 #[derive(Clone)]
@@ -89,7 +100,7 @@ impl Tensor {
     }
 
     pub(crate) fn untraced(data: Arc<Buffer>, shape: Vec<usize>) -> Tensor {
-        Tensor(Arc::new(TensorInner { id: next_id(), shape, data, device: Device::Cpu, node: None }))
+        Tensor(Arc::new(TensorInner { id: next_id(), shape, data, device: Device::Cpu, node: None, softmax_of: None }))
     }
 
     /// The result of an op: recorded on the tape when recording is on and an input is traced.
@@ -109,10 +120,19 @@ impl Tensor {
         } else {
             None
         };
-        Tensor(Arc::new(TensorInner { id: next_id(), shape, data, device: Device::Cpu, node }))
+        Tensor(Arc::new(TensorInner { id: next_id(), shape, data, device: Device::Cpu, node, softmax_of: None }))
+    }
+
+    /// Marks a freshly made op result as `softmax(logits)` over `axis`.
+    pub(crate) fn with_softmax_of(mut self, logits: &Tensor, axis: usize) -> Tensor {
+        let inner = Arc::get_mut(&mut self.0).expect("a fresh result has one owner");
+        inner.softmax_of = Some(SoftmaxOf { logits: logits.clone(), axis });
+        self
     }
 
     /// A traced leaf sharing this tensor's data: what `dlfeval` hands to the user's function.
+    /// It keeps a softmax link (the values are unchanged), so a loss takes the same path inside
+    /// and outside `dlfeval`.
     pub fn traced_leaf(&self) -> Tensor {
         Tensor(Arc::new(TensorInner {
             id: next_id(),
@@ -120,15 +140,23 @@ impl Tensor {
             data: self.0.data.clone(),
             device: self.device(),
             node: Some(Node::new(Op::leaf())),
+            softmax_of: self.0.softmax_of.clone(),
         }))
     }
 
-    /// The same data with the trace removed.
+    /// The same data with the trace removed (a softmax link is kept: the values are unchanged).
     pub fn detach(&self) -> Tensor {
         if !self.is_traced() {
             return self.clone();
         }
-        Self::untraced(self.0.data.clone(), self.shape().to_vec())
+        Tensor(Arc::new(TensorInner {
+            id: next_id(),
+            shape: self.shape().to_vec(),
+            data: self.0.data.clone(),
+            device: self.device(),
+            node: None,
+            softmax_of: self.0.softmax_of.clone(),
+        }))
     }
 
     // ----- accessors ----------------------------------------------------------------------
@@ -162,6 +190,10 @@ impl Tensor {
     }
     pub(crate) fn node(&self) -> Option<&Node> {
         self.0.node.as_ref()
+    }
+    /// The logits and axis when this tensor is a softmax output.
+    pub fn softmax_of(&self) -> Option<&SoftmaxOf> {
+        self.0.softmax_of.as_ref()
     }
 
     /// The typed data slice; panics only on a dtype mismatch, which callers rule out.

@@ -1,5 +1,5 @@
 //! Single-op versions of deep-learning functions the Python layer would otherwise compose
-//! from several elementwise ops (leakyrelu). The Python layer validates options; this
+//! from several elementwise ops (leakyrelu, softmax). The Python layer validates options; this
 //! converts and forwards.
 
 use pyo3::prelude::*;
@@ -30,8 +30,28 @@ fn _standardize(py: Python<'_>, x: PyRef<'_, PyDlarray>, axes: Vec<usize>, epsil
     })
 }
 
+/// Softmax along `axis`, keeping x's format. The result remembers x as its logits.
+#[pyfunction]
+fn _softmax(py: Python<'_>, x: PyRef<'_, PyDlarray>, axis: usize) -> PyResult<PyDlarray> {
+    let xt = x.tensor().clone();
+    let fmt = x.format().cloned();
+    let y = run(py, xt.numel(), || xt.softmax(axis))?;
+    Ok(PyDlarray::with(y, fmt))
+}
+
+/// `log(y)` from the logits when `y` is a softmax output along `axis`, else None.
+#[pyfunction]
+fn _softmax_log(py: Python<'_>, y: PyRef<'_, PyDlarray>, axis: usize) -> PyResult<Option<PyDlarray>> {
+    let yt = y.tensor().clone();
+    let fmt = y.format().cloned();
+    let l = run(py, yt.numel(), || yt.softmax_log(axis))?;
+    Ok(l.map(|l| PyDlarray::with(l, fmt)))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_leakyrelu, m)?)?;
     m.add_function(wrap_pyfunction!(_standardize, m)?)?;
+    m.add_function(wrap_pyfunction!(_softmax, m)?)?;
+    m.add_function(wrap_pyfunction!(_softmax_log, m)?)?;
     Ok(())
 }

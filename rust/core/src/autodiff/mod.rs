@@ -22,12 +22,23 @@ pub struct Op {
     pub name: &'static str,
     pub inputs: Vec<Tensor>,
     pub rule: Box<Rule>,
+    pub shortcut: Option<Shortcut>,
+}
+
+/// A second way to the gradient of an input's own input: for an op whose input 0, `v`, was
+/// made by a one-input op from `target`, `rule(inputs, output, g)` is the gradient of
+/// `target` through both ops at once. `dlgradient` takes it instead of passing `g` through
+/// `v` (then `v`'s gradient from this op is only reported, when `v` itself was asked for).
+/// It exists for `log(softmax(x))`, whose chain through the probabilities underflows.
+pub struct Shortcut {
+    pub target: Tensor,
+    pub rule: Box<dyn Fn(&[Tensor], &Tensor, &Tensor) -> Result<Tensor> + Send + Sync>,
 }
 
 impl Op {
     /// The op of a traced input to `dlfeval`: no inputs, nothing to propagate.
     pub fn leaf() -> Op {
-        Op { name: "leaf", inputs: vec![], rule: Box::new(|_, _, _| Ok(vec![])) }
+        Op { name: "leaf", inputs: vec![], rule: Box::new(|_, _, _| Ok(vec![])), shortcut: None }
     }
 
     pub fn new(
@@ -35,7 +46,23 @@ impl Op {
         inputs: Vec<Tensor>,
         rule: impl Fn(&[Tensor], &Tensor, &Tensor) -> Result<Vec<Option<Tensor>>> + Send + Sync + 'static,
     ) -> Op {
-        Op { name, inputs, rule: Box::new(rule) }
+        Op { name, inputs, rule: Box::new(rule), shortcut: None }
+    }
+
+    pub fn with_shortcut(
+        mut self,
+        target: &Tensor,
+        rule: impl Fn(&[Tensor], &Tensor, &Tensor) -> Result<Tensor> + Send + Sync + 'static,
+    ) -> Op {
+        self.shortcut = Some(Shortcut { target: target.clone(), rule: Box::new(rule) });
+        self
+    }
+
+    /// The shortcut, when it applies: `target` is really the input of the op that made input 0.
+    pub(crate) fn live_shortcut(&self) -> Option<&Shortcut> {
+        let s = self.shortcut.as_ref()?;
+        let via = self.inputs.first()?.node()?;
+        (via.op.inputs.len() == 1 && via.op.inputs[0].id() == s.target.id()).then_some(s)
     }
 }
 

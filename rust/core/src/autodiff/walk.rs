@@ -66,6 +66,8 @@ impl Walk<'_> {
         }
         let mut grads: HashMap<TensorId, Tensor> = HashMap::new();
         grads.insert(root.id(), seed);
+        // Gradients of targets that are not propagated further (see `Shortcut`).
+        let mut reported: HashMap<TensorId, Tensor> = HashMap::new();
         for t in order.iter().rev() {
             if stop.contains(&t.id()) {
                 continue;
@@ -99,20 +101,49 @@ impl Walk<'_> {
             } else {
                 &node.op.inputs
             };
-            let input_grads = (node.op.rule)(inputs, t, &g)?;
-            for (inp, ig) in node.op.inputs.iter().zip(input_grads) {
-                let ig = match ig {
-                    Some(ig) if inp.is_traced() && leads.contains(&inp.id()) => ig,
-                    _ => continue,
-                };
-                let ig = match grads.remove(&inp.id()) {
-                    Some(prev) => prev.add(&ig)?,
-                    None => ig,
-                };
-                grads.insert(inp.id(), ig);
+            // A shortcut sends g straight to the input of input 0's op; input 0 then gets this
+            // op's contribution only as a reported value, when it is a target itself.
+            let shortcut = node.op.live_shortcut().filter(|s| leads.contains(&s.target.id()));
+            let via_target = shortcut.is_some() && targets.contains(&node.op.inputs[0].id());
+            if let Some(s) = shortcut {
+                accumulate(&mut grads, &s.target, (s.rule)(inputs, t, &g)?)?;
+            }
+            if shortcut.is_none() || via_target || node.op.inputs.len() > 1 {
+                let input_grads = (node.op.rule)(inputs, t, &g)?;
+                for (k, (inp, ig)) in node.op.inputs.iter().zip(input_grads).enumerate() {
+                    let ig = match ig {
+                        Some(ig) if inp.is_traced() && leads.contains(&inp.id()) => ig,
+                        _ => continue,
+                    };
+                    if shortcut.is_some() && k == 0 {
+                        if via_target {
+                            accumulate(&mut reported, inp, ig)?;
+                        }
+                        continue;
+                    }
+                    accumulate(&mut grads, inp, ig)?;
+                }
             }
         }
-        let out = self.targets.iter().map(|x| grads.get(&x.id()).cloned()).collect();
+        let out = self
+            .targets
+            .iter()
+            .map(|x| match (grads.get(&x.id()), reported.get(&x.id())) {
+                (Some(g), Some(r)) => g.add(r).map(Some),
+                (Some(g), None) | (None, Some(g)) => Ok(Some(g.clone())),
+                (None, None) => Ok(None),
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok((out, order))
     }
+}
+
+/// Adds `g` to the gradient gathered so far for `t`.
+fn accumulate(grads: &mut HashMap<TensorId, Tensor>, t: &Tensor, g: Tensor) -> Result<()> {
+    let g = match grads.remove(&t.id()) {
+        Some(prev) => prev.add(&g)?,
+        None => g,
+    };
+    grads.insert(t.id(), g);
+    Ok(())
 }

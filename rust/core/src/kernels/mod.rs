@@ -12,5 +12,6 @@ pub mod pool;
 pub mod reduce;
 pub mod recurrent;
 pub mod recurrent_gru;
+pub mod softmax;
 pub mod standardize;
 pub mod vmath;

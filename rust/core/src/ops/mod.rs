@@ -12,6 +12,7 @@ pub mod pool;
 pub mod reduce;
 pub mod recurrent;
 pub mod shape_ops;
+pub mod softmax;
 pub mod standardize;
 pub mod unary;
 

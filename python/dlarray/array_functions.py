@@ -45,25 +45,41 @@ def cumsum(x: Any, axis: Any = None, reverse: bool = False) -> dlarray:
 def norm(x: Any, ord: Optional[float] = 2, axis: Any = None, keepdims: bool = False) -> dlarray:
     """Vector p-norm over ``axis`` (all elements by default): 2, 1, any p > 0, or inf.
 
-    The 2-norm of an all-zero vector has an undefined gradient (as in numpy/PyTorch's
-    formula); it is NaN here.
+    The norm is not differentiable at the zero vector; its gradient there is taken as 0 (the
+    subgradient PyTorch uses), and so are its higher derivatives, so a zero vector never puts
+    a NaN into a sum of gradients. (Where the formula itself is infinite, it stays so: for
+    0 < p < 1 the derivative at a zero element, for 1 < p < 2 the second derivative.)
     """
     x = as_dlarray(x, "norm", "x")
     if ord is not None and (isinstance(ord, (bool, np.bool_)) or not isinstance(ord, (int, float, np.integer, np.floating))):
         raise OptionError(f"norm: ord must be a positive number or inf, got {show(ord)}")
     if ord is not None and not ord > 0:
         raise OptionError(f"norm: ord must be positive or inf, got {ord}")
-    a = abs(x)
     try:
         if ord is None or ord == 2:
-            return (a * a).sum(axis, keepdims) ** 0.5
+            # x·x (or |re|² + |im|²), not abs(x)², whose second derivative at 0 is lost to abs's
+            # piecewise-constant slope.
+            sq = x * x if np.dtype(x.dtype).kind == "f" else _core.real(x * _core.conj(x))
+            return _root(sq.sum(axis, keepdims), 0.5)
+        a = abs(x)
         if ord == 1:
             return a.sum(axis, keepdims)
         if ord == float("inf"):
             return a.max(axis, keepdims)
-        return (a**ord).sum(axis, keepdims) ** (1.0 / ord)
+        return _root((a**ord).sum(axis, keepdims), 1.0 / ord)
     except _TYPED as e:  # the reduction's error (a bad axis), told as norm's
         raise type(e)(f"norm: {e}") from None
+
+
+def _root(s: dlarray, e: float) -> dlarray:
+    """``s ** e`` for a sum of powers ``s >= 0``, with derivatives 0 where ``s == 0``: the
+    power's slope (infinite there) is never formed, because the zero entries are replaced by 1
+    before it and their result by 0 after it, and a ``where`` passes nothing back through the
+    branch it did not take."""
+    zero = np.asarray(s) == 0
+    if not zero.any():
+        return s**e
+    return _core.where(zero, 0.0, _core.where(zero, 1.0, s) ** e)
 
 
 def reshape(x: Any, *shape: Any, order: str = "C") -> dlarray:

@@ -132,13 +132,7 @@ fn grad_rule(op: BinaryOp, a: &Tensor, b: &Tensor, y: &Tensor, g: &Tensor) -> Re
             });
             (ga.transpose()?, gb.transpose()?)
         }
-        BinaryOp::Atan2 => {
-            let r2 = a.mul(a)?.add(&b.mul(b)?)?;
-            (
-                need.0.then(|| g.mul(&b.div(&r2)?)).transpose()?,
-                need.1.then(|| g.mul(&a.div(&r2)?)?.neg()).transpose()?,
-            )
-        }
+        BinaryOp::Atan2 => atan2_grads(a, b, g, need)?,
         BinaryOp::Maximum | BinaryOp::Minimum => {
             // Ties split the gradient evenly, as PyTorch does.
             let wins = if op == BinaryOp::Maximum { a.gt(b)? } else { a.lt(b)? };
@@ -151,6 +145,23 @@ fn grad_rule(op: BinaryOp, a: &Tensor, b: &Tensor, y: &Tensor, g: &Tensor) -> Re
         }
     };
     Ok(vec![ga.map(|t| t.sum_to(a.shape())).transpose()?, gb.map(|t| t.sum_to(b.shape())).transpose()?])
+}
+
+/// `(g·b/r², −g·a/r²)` for `atan2(a, b)`, `r² = a² + b²`, formed as `(b/m)/(m·s²)` with
+/// `m = max(|a|, |b|)` held constant and `s² = (a/m)² + (b/m)²`, so `r²` neither underflows
+/// nor overflows. At `a = b = 0` the gradient is taken as 0 (a subgradient, as for `norm`),
+/// and so are higher derivatives there: the masked branch of a `where` passes nothing back,
+/// so no `0·inf` is ever formed.
+fn atan2_grads(a: &Tensor, b: &Tensor, g: &Tensor, need: (bool, bool)) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    let m = a.detach().abs()?.maximum(&b.detach().abs()?)?;
+    let at0 = m.eq_(&zero_like(&m))?;
+    let one = Tensor::scalar_like(1.0, m.dtype());
+    let m = Tensor::where_(&at0, &one, &m)?;
+    let (am, bm) = (a.div(&m)?, b.div(&m)?);
+    let den = m.mul(&am.mul(&am)?.add(&bm.mul(&bm)?)?)?;
+    let den = Tensor::where_(&at0, &one, &den)?;
+    let part = |num: &Tensor| -> Result<Tensor> { Tensor::where_(&at0, &zero_like(&den), &g.mul(&num.div(&den)?)?) };
+    Ok((need.0.then(|| part(&bm)).transpose()?, need.1.then(|| part(&am)?.neg()).transpose()?))
 }
 
 /// Nonzero-means-true of every element (NaN is true, as in numpy), read straight from the

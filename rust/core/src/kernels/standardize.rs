@@ -3,13 +3,17 @@
 //! share their indices along the kept axes. Adjacent axes of the same kind are merged, and the
 //! data is walked in rows of the last merged axis: along a row either the group is constant
 //! (a reduced axis) or the groups are consecutive (a kept axis), so every row is a tight loop.
-//! Statistics accumulate in f64.
+//! Statistics accumulate in f64, over blocks of a fixed number of rows merged in order, so
+//! they do not depend on the number of threads.
 
 use rayon::prelude::*;
 
 use super::parallel::use_rayon;
+use super::norm::split_centre;
 use crate::dtype::Real;
 use crate::shape::StridedIter;
+
+const BLOCK_ELEMS: usize = 1 << 14;
 
 /// How the elements of an array fall into groups.
 #[derive(Clone, Debug)]
@@ -78,11 +82,11 @@ impl Groups {
         }
     }
 
-    /// Row ranges for parallel work (one range when small).
+    /// Row ranges of about `BLOCK_ELEMS` elements: the unit of parallel work and of the fixed
+    /// order in which partial sums are added.
     fn row_ranges(&self) -> Vec<(usize, usize)> {
         let rows = self.rows();
-        let tasks = if use_rayon(rows * self.inner) { (4 * rayon::current_num_threads()).min(rows) } else { 1 };
-        let per = rows.div_ceil(tasks.max(1)).max(1);
+        let per = (BLOCK_ELEMS / self.inner.max(1)).max(1);
         (0..rows).step_by(per).map(|r| (r, (r + per).min(rows))).collect()
     }
 }
@@ -97,7 +101,8 @@ fn group_sums<const P: usize>(gr: &Groups, term: impl Fn(usize, usize, usize, &m
         gr.walk(r0, r1, |start, g| term(start, gr.inner, g, &mut acc));
         acc
     };
-    let parts: Vec<[Vec<f64>; P]> = if ranges.len() > 1 { ranges.par_iter().map(part).collect() } else { ranges.iter().map(part).collect() };
+    let par = ranges.len() > 1 && use_rayon(gr.rows() * gr.inner);
+    let parts: Vec<[Vec<f64>; P]> = if par { ranges.par_iter().map(part).collect() } else { ranges.iter().map(part).collect() };
     let mut it = parts.into_iter();
     let mut total = it.next().unwrap_or_else(zeros);
     for p in it {
@@ -130,7 +135,10 @@ fn lane_sum<T: Real>(n: usize, f: impl Fn(usize) -> T) -> f64 {
     acc.iter().map(|a| a.to_f64()).sum::<f64>() + s
 }
 
-/// Per-group mean and biased variance (two passes: the mean, then squared deviations).
+/// Per-group mean and biased variance, in two passes: the mean, then the deviations from it,
+/// whose own sum corrects the mean and the variance for the first pass's rounding (the
+/// corrected two-pass algorithm), so a large offset costs no accuracy and a constant group
+/// has variance 0.
 pub fn group_moments<T: Real>(x: &[T], gr: &Groups) -> (Vec<f64>, Vec<f64>) {
     let kept = gr.inner_kept;
     let [sums] = group_sums::<1>(gr, |s, n, g, [acc]| {
@@ -144,21 +152,26 @@ pub fn group_moments<T: Real>(x: &[T], gr: &Groups) -> (Vec<f64>, Vec<f64>) {
     });
     let m = gr.size.max(1) as f64;
     let mean: Vec<f64> = sums.iter().map(|s| s / m).collect();
-    let [sq] = group_sums::<1>(gr, |s, n, g, [acc]| {
+    let [d1, d2] = group_sums::<2>(gr, |s, n, g, [a1, a2]| {
         if kept {
-            for ((a, &v), &mu) in acc[g..g + n].iter_mut().zip(&x[s..s + n]).zip(&mean[g..g + n]) {
+            let (a1, a2) = (&mut a1[g..g + n], &mut a2[g..g + n]);
+            for (((a, b), &v), &mu) in a1.iter_mut().zip(a2.iter_mut()).zip(&x[s..s + n]).zip(&mean[g..g + n]) {
                 let d = v.to_f64() - mu;
-                *a += d * d;
+                *a += d;
+                *b += d * d;
             }
         } else {
-            let mu = T::from_f64(mean[g]);
-            acc[g] += lane_sum(n, |j| {
-                let d = x[s + j] - mu;
-                d * d
-            });
+            let (hi, lo) = split_centre::<T>(mean[g]);
+            let d = |j: usize| (x[s + j] - hi) - lo;
+            a1[g] += lane_sum(n, d);
+            a2[g] += lane_sum(n, |j| d(j) * d(j));
         }
     });
-    (mean, sq.iter().map(|s| s / m).collect())
+    let corrected = mean.iter().zip(d1.iter().zip(&d2)).map(|(&mu, (&s1, &s2))| {
+        let md = s1 / m;
+        (mu + md, (s2 / m - md * md).max(0.0))
+    });
+    corrected.unzip()
 }
 
 /// Per group `(Σ g, Σ g·(x − mean))`: what the backward pass needs.
@@ -173,22 +186,23 @@ pub fn group_grad_sums<T: Real>(g: &[T], x: &[T], mean: &[f64], gr: &Groups) -> 
                 *b += gv * (v.to_f64() - mu);
             }
         } else {
-            let mu = T::from_f64(mean[grp]);
+            let (hi, lo) = split_centre::<T>(mean[grp]);
             ag[grp] += lane_sum(n, |j| g[s + j]);
-            agx[grp] += lane_sum(n, |j| g[s + j] * (x[s + j] - mu));
+            agx[grp] += lane_sum(n, |j| g[s + j] * ((x[s + j] - hi) - lo));
         }
     });
     sg.into_iter().zip(sgx).collect()
 }
 
-/// `a·x + b + c·g` elementwise with `(a, b, c)` the element's group's coefficients (`g`
-/// absent: `c` unused).
-pub fn group_affine<T: Real>(x: &[T], g: Option<&[T]>, coef: &[(f64, f64, f64)], gr: &Groups) -> Vec<T> {
+/// `a·(x − centre) + b + c·g` elementwise with `(a, b, c)` and `centre` the element's group's
+/// (`g` absent: `c` unused). Centring first keeps a large offset from cancelling in `a·x + b`.
+pub fn group_affine<T: Real>(x: &[T], g: Option<&[T]>, coef: &[(f64, f64, f64)], centre: &[f64], gr: &Groups) -> Vec<T> {
     let mut out = vec![T::zero(); x.len()];
     // Separate coefficient arrays, so rows along a kept axis load them as vectors.
     let ca: Vec<T> = coef.iter().map(|c| T::from_f64(c.0)).collect();
     let cb: Vec<T> = coef.iter().map(|c| T::from_f64(c.1)).collect();
     let cc: Vec<T> = coef.iter().map(|c| T::from_f64(c.2)).collect();
+    let (hi, lo): (Vec<T>, Vec<T>) = centre.iter().map(|&m| split_centre::<T>(m)).unzip();
     let inner = gr.inner;
     let fill = |r0: usize, dst: &mut [T]| {
         let rows = dst.len() / inner.max(1);
@@ -197,29 +211,34 @@ pub fn group_affine<T: Real>(x: &[T], g: Option<&[T]>, coef: &[(f64, f64, f64)],
             let d = &mut dst[k * inner..(k + 1) * inner];
             let xs = &x[s..s + inner];
             k += 1;
-            match (gr.inner_kept, g) {
-                (true, None) => {
-                    let (a, b) = (&ca[grp..grp + inner], &cb[grp..grp + inner]);
-                    for (((o, &v), &a), &b) in d.iter_mut().zip(xs).zip(a).zip(b) {
-                        *o = a * v + b;
+            if gr.inner_kept {
+                let r = grp..grp + inner;
+                let (a, b, c, h, l) = (&ca[r.clone()], &cb[r.clone()], &cc[r.clone()], &hi[r.clone()], &lo[r]);
+                match g {
+                    None => {
+                        for (((((o, &v), &a), &b), &h), &l) in d.iter_mut().zip(xs).zip(a).zip(b).zip(h).zip(l) {
+                            *o = a * ((v - h) - l) + b;
+                        }
+                    }
+                    Some(g) => {
+                        let gs = &g[s..s + inner];
+                        for (((((((o, &v), &gv), &a), &b), &c), &h), &l) in d.iter_mut().zip(xs).zip(gs).zip(a).zip(b).zip(c).zip(h).zip(l) {
+                            *o = a * ((v - h) - l) + b + c * gv;
+                        }
                     }
                 }
-                (true, Some(g)) => {
-                    let (a, b, c) = (&ca[grp..grp + inner], &cb[grp..grp + inner], &cc[grp..grp + inner]);
-                    for (((((o, &v), &gv), &a), &b), &c) in d.iter_mut().zip(xs).zip(&g[s..s + inner]).zip(a).zip(b).zip(c) {
-                        *o = a * v + b + c * gv;
+            } else {
+                let (a, b, c, h, l) = (ca[grp], cb[grp], cc[grp], hi[grp], lo[grp]);
+                match g {
+                    None => {
+                        for (o, &v) in d.iter_mut().zip(xs) {
+                            *o = a * ((v - h) - l) + b;
+                        }
                     }
-                }
-                (false, None) => {
-                    let (a, b) = (ca[grp], cb[grp]);
-                    for (o, &v) in d.iter_mut().zip(xs) {
-                        *o = a * v + b;
-                    }
-                }
-                (false, Some(g)) => {
-                    let (a, b, c) = (ca[grp], cb[grp], cc[grp]);
-                    for ((o, &v), &gv) in d.iter_mut().zip(xs).zip(&g[s..s + inner]) {
-                        *o = a * v + b + c * gv;
+                    Some(g) => {
+                        for ((o, &v), &gv) in d.iter_mut().zip(xs).zip(&g[s..s + inner]) {
+                            *o = a * ((v - h) - l) + b + c * gv;
+                        }
                     }
                 }
             }
@@ -256,6 +275,35 @@ mod tests {
                 let mu = vals.iter().sum::<f64>() / 18.0;
                 let v = vals.iter().map(|a| (a - mu) * (a - mu)).sum::<f64>() / 18.0;
                 assert!((mean[g * 4 + b] - mu).abs() < 1e-9 && (var[g * 4 + b] - v).abs() < 1e-9);
+            }
+        }
+    }
+
+    #[test]
+    fn large_offsets_keep_their_statistics_and_centre_exactly() {
+        // float32 (4, 6) reduced over axis 1 (reduced rows) and over axis 0 (kept rows):
+        // group 0 is constant 1e5 + 0.3, the others 1e5 plus small steps.
+        for axes in [vec![1usize], vec![0]] {
+            let x: Vec<f32> = (0..24)
+                .map(|e| {
+                    let grp = if axes == [1] { e / 6 } else { e % 6 };
+                    if grp == 0 { 100000.3 } else { 100000.0 + ((e * 5 % 7) as f32) * 0.125 }
+                })
+                .collect();
+            let shape = [4usize, 6];
+            let gr = Groups::new(&shape, &axes);
+            let (mean, var) = group_moments(&x, &gr);
+            assert_eq!((mean[0], var[0]), (100000.3f32 as f64, 0.0), "{axes:?}");
+            let y = group_affine(&x, None, &vec![(316.0, 0.0, 0.0); gr.groups], &mean, &gr);
+            for (e, &v) in x.iter().enumerate() {
+                let grp = if axes == [1] { e / 6 } else { e % 6 };
+                let vals: Vec<f64> = (0..24).filter(|&f| (if axes == [1] { f / 6 } else { f % 6 }) == grp).map(|f| x[f] as f64).collect();
+                let mu = vals.iter().sum::<f64>() / vals.len() as f64;
+                let vr = vals.iter().map(|a| (a - mu) * (a - mu)).sum::<f64>() / vals.len() as f64;
+                // float32 accuracy relative to the spread, whatever the offset.
+                let ok = (mean[grp] - mu).abs() <= 1e-6 * vr.sqrt() && (var[grp] - vr).abs() <= 1e-6 * vr;
+                assert!(ok, "{axes:?} group {grp}: {} {} vs {mu} {vr}", mean[grp], var[grp]);
+                assert!((y[e] as f64 - 316.0 * (v as f64 - mu)).abs() <= 1e-4 * (1.0 + (316.0 * (v as f64 - mu)).abs()), "{axes:?} {e}");
             }
         }
     }

@@ -53,12 +53,13 @@ fn vector(values: &[f64], like: &Tensor) -> Buffer {
     Buffer::F64(values.to_vec()).cast(like.dtype())
 }
 
-fn affine(x: &Tensor, g: Option<&Tensor>, coef: &[(f64, f64, f64)], geo: &Geometry) -> Result<Buffer> {
+/// `a·(x − mean) + b (+ k·g)` per channel, `coef` = `(a, b, k)`.
+fn affine(x: &Tensor, g: Option<&Tensor>, coef: &[(f64, f64, f64)], mean: &[f64], geo: &Geometry) -> Result<Buffer> {
     Ok(match (x.buffer(), g.map(|g| g.buffer())) {
-        (Buffer::F32(v), None) => Buffer::F32(channel_affine(v, None, coef, geo.c, geo.inner)),
-        (Buffer::F64(v), None) => Buffer::F64(channel_affine(v, None, coef, geo.c, geo.inner)),
-        (Buffer::F32(v), Some(Buffer::F32(gv))) => Buffer::F32(channel_affine(v, Some(gv), coef, geo.c, geo.inner)),
-        (Buffer::F64(v), Some(Buffer::F64(gv))) => Buffer::F64(channel_affine(v, Some(gv), coef, geo.c, geo.inner)),
+        (Buffer::F32(v), None) => Buffer::F32(channel_affine(v, None, coef, mean, geo.c, geo.inner)),
+        (Buffer::F64(v), None) => Buffer::F64(channel_affine(v, None, coef, mean, geo.c, geo.inner)),
+        (Buffer::F32(v), Some(Buffer::F32(gv))) => Buffer::F32(channel_affine(v, Some(gv), coef, mean, geo.c, geo.inner)),
+        (Buffer::F64(v), Some(Buffer::F64(gv))) => Buffer::F64(channel_affine(v, Some(gv), coef, mean, geo.c, geo.inner)),
         _ => return Err(Error::dtype(OP, format!("needs real float32/float64 data, got {}", x.dtype()))),
     })
 }
@@ -91,13 +92,8 @@ impl Tensor {
         };
         let invstd: Vec<f64> = var.iter().map(|v| 1.0 / (v + epsilon).sqrt()).collect();
         let (off, sc) = (offset.to_f64_vec(), scale.to_f64_vec());
-        let coef: Vec<(f64, f64, f64)> = (0..geo.c)
-            .map(|ch| {
-                let a = sc[ch] * invstd[ch];
-                (a, off[ch] - mean[ch] * a, 0.0)
-            })
-            .collect();
-        let ydata = affine(self, None, &coef, &geo)?;
+        let coef: Vec<(f64, f64, f64)> = (0..geo.c).map(|ch| (sc[ch] * invstd[ch], off[ch], 0.0)).collect();
+        let ydata = affine(self, None, &coef, &mean, &geo)?;
         let mean_data = vector(&mean, self);
         let var_data = vector(&var, self);
         let saved = Arc::new(Saved { mean, invstd });
@@ -157,18 +153,16 @@ fn batchnorm_grad(x: &Tensor, scale: &Tensor, g: &Tensor, geo: &Geometry, epsilo
     };
     let sc = scale.to_f64_vec();
     let m = geo.m.max(1) as f64;
-    // dx = A g + B x + C per channel, with A = s/σ, B = -s/σ³ Σg(x-μ)/M, C = -A Σg/M - B μ.
+    // dx = A g + B (x - μ) + C per channel, with A = s/σ, B = -s/σ³ Σg(x-μ)/M, C = -A Σg/M.
     let coef: Vec<(f64, f64, f64)> = (0..geo.c)
         .map(|ch| {
             let (sg, sgx) = sums[ch];
             let inv = saved.invstd[ch];
             let a = sc[ch] * inv;
-            let b = -sc[ch] * inv * inv * inv * sgx / m;
-            let c = -a * sg / m - b * saved.mean[ch];
-            (b, c, a)
+            (-sc[ch] * inv * inv * inv * sgx / m, -a * sg / m, a)
         })
         .collect();
-    let dx = Tensor::from_buffer(affine(x, Some(&g), &coef, geo)?, x.shape().to_vec())?;
+    let dx = Tensor::from_buffer(affine(x, Some(&g), &coef, &saved.mean, geo)?, x.shape().to_vec())?;
     let doff: Vec<f64> = sums.iter().map(|s| s.0).collect();
     let dsc: Vec<f64> = sums.iter().zip(&saved.invstd).map(|(s, inv)| s.1 * inv).collect();
     let doff = Tensor::from_buffer(vector(&doff, x), vec![geo.c])?;

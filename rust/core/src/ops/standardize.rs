@@ -23,12 +23,13 @@ struct Saved {
     invstd: Vec<f64>,
 }
 
-fn apply(x: &Tensor, g: Option<&Tensor>, coef: &[(f64, f64, f64)], gr: &Groups) -> Result<Buffer> {
+/// `a·(x − mean) + b (+ c·g)` per group, `coef` = `(a, b, c)`.
+fn apply(x: &Tensor, g: Option<&Tensor>, coef: &[(f64, f64, f64)], mean: &[f64], gr: &Groups) -> Result<Buffer> {
     Ok(match (x.buffer(), g.map(|g| g.buffer())) {
-        (Buffer::F32(v), None) => Buffer::F32(group_affine(v, None, coef, gr)),
-        (Buffer::F64(v), None) => Buffer::F64(group_affine(v, None, coef, gr)),
-        (Buffer::F32(v), Some(Buffer::F32(gv))) => Buffer::F32(group_affine(v, Some(gv), coef, gr)),
-        (Buffer::F64(v), Some(Buffer::F64(gv))) => Buffer::F64(group_affine(v, Some(gv), coef, gr)),
+        (Buffer::F32(v), None) => Buffer::F32(group_affine(v, None, coef, mean, gr)),
+        (Buffer::F64(v), None) => Buffer::F64(group_affine(v, None, coef, mean, gr)),
+        (Buffer::F32(v), Some(Buffer::F32(gv))) => Buffer::F32(group_affine(v, Some(gv), coef, mean, gr)),
+        (Buffer::F64(v), Some(Buffer::F64(gv))) => Buffer::F64(group_affine(v, Some(gv), coef, mean, gr)),
         _ => return Err(Error::dtype(OP, format!("needs real float32/float64 data, got {} (shape {:?})", x.dtype(), x.shape()))),
     })
 }
@@ -55,8 +56,8 @@ impl Tensor {
             b => return Err(Error::dtype(OP, format!("needs real float32/float64 data, got {} (shape {:?})", b.dtype(), self.shape()))),
         };
         let invstd: Vec<f64> = var.iter().map(|v| 1.0 / (v + epsilon).sqrt()).collect();
-        let coef: Vec<(f64, f64, f64)> = mean.iter().zip(&invstd).map(|(&mu, &s)| (s, -mu * s, 0.0)).collect();
-        let data = apply(self, None, &coef, &gr)?;
+        let coef: Vec<(f64, f64, f64)> = invstd.iter().map(|&s| (s, 0.0, 0.0)).collect();
+        let data = apply(self, None, &coef, &mean, &gr)?;
         let saved = Arc::new(Saved { groups: gr, mean, invstd });
         let axes = axes.to_vec();
         Ok(Tensor::from_op(
@@ -81,17 +82,10 @@ fn standardize_grad(x: &Tensor, g: &Tensor, axes: &[usize], epsilon: f64, saved:
         _ => return composite_grad(x, &g, axes, epsilon),
     };
     let m = gr.size.max(1) as f64;
-    // dx = a g + b x + c with a = 1/σ, b = −Σg(x−μ)/(M σ³), c = −a Σg/M − b μ.
-    let coef: Vec<(f64, f64, f64)> = sums
-        .iter()
-        .zip(&saved.invstd)
-        .zip(&saved.mean)
-        .map(|((&(sg, sgx), &inv), &mu)| {
-            let b = -inv * inv * inv * sgx / m;
-            (b, -inv * sg / m - b * mu, inv)
-        })
-        .collect();
-    Tensor::from_buffer(apply(x, Some(&g), &coef, gr)?, x.shape().to_vec())
+    // dx = a g + b (x − μ) + c with a = 1/σ, b = −Σg(x−μ)/(M σ³), c = −a Σg/M.
+    let coef: Vec<(f64, f64, f64)> =
+        sums.iter().zip(&saved.invstd).map(|(&(sg, sgx), &inv)| (-inv * inv * inv * sgx / m, -inv * sg / m, inv)).collect();
+    Tensor::from_buffer(apply(x, Some(&g), &coef, &saved.mean, gr)?, x.shape().to_vec())
 }
 
 /// The same gradient from differentiable ops (used while the backward pass is recorded).

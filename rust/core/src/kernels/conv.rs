@@ -13,16 +13,24 @@
 //! Parallelism: output pixel ranges per task. The input gradient scatters into overlapping input
 //! windows, so its ranges are bands along the outermost output dim, run in two waves (even
 //! bands, then odd) with bands wide enough that bands of one wave never touch the same input.
+//!
+//! Sums do not depend on the number of threads: the bands, and the pixel ranges whose weight
+//! gradients are added up, are fixed by the geometry alone ([`FIXED_TASKS`] of them), run in
+//! the same waves and added in the same order on one thread as on many.
 
 use rayon::prelude::*;
 
 use super::gemm::{matmul_to, Strided};
-use super::parallel::use_rayon;
+use super::parallel::{use_rayon, PAR_THRESHOLD};
 use crate::dtype::Element;
 
 /// Columns (pixels × samples) a pixel block aims for: enough for an efficient GEMM, small
 /// enough for its column matrix to stay in cache.
 const BLOCK_COLUMNS: usize = 128;
+
+/// Pixel ranges (weight gradient) or bands (input gradient) a large problem is cut into,
+/// whatever the number of threads, so that its sums are formed in one fixed order.
+const FIXED_TASKS: usize = 16;
 
 /// The shape of one convolution, spatial parameters padded to three dims.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -289,14 +297,14 @@ pub fn conv_forward<T: 'static + Element>(x: &[T], w: &[T], bias: Option<&[T]>, 
 /// output dim, pixels per unit of that length, number of bands)`, or None to run serially.
 /// Bands of one parity never read the same input: a band is at least as long as the kernel's
 /// reach along that dim divided by the stride.
+/// The bands depend only on the geometry (the order of the sums into an input pixel does too).
 fn input_bands(geo: &ConvGeom) -> Option<(usize, usize, usize)> {
-    let threads = rayon::current_num_threads();
-    if threads < 2 || !use_rayon(geo.work()) {
+    if geo.work() < PAR_THRESHOLD {
         return None;
     }
     let a = (0..3).find(|&d| geo.out_sp[d] > 1)?;
     let reach = geo.dil[a] * (geo.k[a] - 1) + 1;
-    let len = reach.div_ceil(geo.stride[a]).max(geo.out_sp[a].div_ceil(4 * threads)).max(1);
+    let len = reach.div_ceil(geo.stride[a]).max(geo.out_sp[a].div_ceil(FIXED_TASKS)).max(1);
     let bands = geo.out_sp[a].div_ceil(len);
     let unit: usize = geo.out_sp[a + 1..].iter().product();
     if bands < 3 {
@@ -339,10 +347,15 @@ pub fn conv_backward_input<T: 'static + Element>(g: &[T], w: &[T], geo: &ConvGeo
     match input_bands(geo) {
         Some((len, unit, bands)) => {
             let op = geo.out_plane();
+            let band = |b: usize| run((b * len * unit).min(op), ((b + 1) * len * unit).min(op), &mut Scratch::new(geo));
+            let par = rayon::current_num_threads() > 1 && use_rayon(geo.work());
             for parity in 0..2 {
-                (parity..bands).step_by(2).collect::<Vec<_>>().into_par_iter().for_each(|b| {
-                    run((b * len * unit).min(op), ((b + 1) * len * unit).min(op), &mut Scratch::new(geo))
-                });
+                let wave: Vec<usize> = (parity..bands).step_by(2).collect();
+                if par {
+                    wave.into_par_iter().for_each(band);
+                } else {
+                    wave.into_iter().for_each(band);
+                }
             }
         }
         None => run(0, geo.out_plane(), &mut Scratch::new(geo)),
@@ -375,24 +388,21 @@ pub fn conv_backward_weight<T: 'static + Element>(x: &[T], g: &[T], geo: &ConvGe
             }
         }
     };
+    // Fixed pixel ranges (whole blocks), each summed on its own, the partial sums added in order.
     let op = geo.out_plane();
-    match pixels_per_task(geo) {
-        Some(per) => (0..op.div_ceil(per))
-            .into_par_iter()
-            .map(|i| {
-                let mut dw = vec![T::zero(); w_len];
-                run(i * per, ((i + 1) * per).min(op), &mut dw, &mut Scratch::new(geo));
-                dw
-            })
-            .reduce_with(|mut a, b| {
-                a.iter_mut().zip(&b).for_each(|(a, &b)| *a = *a + b);
-                a
-            })
-            .unwrap_or_else(|| vec![T::zero(); w_len]),
-        None => {
-            let mut dw = vec![T::zero(); w_len];
-            run(0, op, &mut dw, &mut Scratch::new(geo));
-            dw
-        }
+    let per = if geo.work() < PAR_THRESHOLD { op } else { op.div_ceil(FIXED_TASKS).div_ceil(block).max(1) * block };
+    let part = |i: usize| {
+        let mut dw = vec![T::zero(); w_len];
+        run(i * per, ((i + 1) * per).min(op), &mut dw, &mut Scratch::new(geo));
+        dw
+    };
+    let tasks = op.div_ceil(per.max(1));
+    let parts: Vec<Vec<T>> =
+        if tasks > 1 && use_rayon(geo.work()) { (0..tasks).into_par_iter().map(part).collect() } else { (0..tasks).map(part).collect() };
+    let mut it = parts.into_iter();
+    let mut dw = it.next().unwrap_or_else(|| vec![T::zero(); w_len]);
+    for p in it {
+        dw.iter_mut().zip(&p).for_each(|(a, &b)| *a = *a + b);
     }
+    dw
 }

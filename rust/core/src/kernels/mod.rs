@@ -1,5 +1,6 @@
 //! Raw compute on typed slices: no tensors, no tape.
 
+pub mod complex_math;
 pub mod conv;
 pub mod elementwise;
 pub mod gate_activation;

@@ -5,6 +5,7 @@ use crate::autodiff::Op;
 use crate::buffer::{Buffer, IntoBuffer};
 use crate::dtype::{DType, Element, Real};
 use crate::error::{Error, Result};
+use crate::kernels::complex_math::ComplexMath;
 use crate::kernels::elementwise::{map, where_broadcast, zip_broadcast};
 use crate::limits::ensure_allocatable;
 use crate::shape::broadcast_shapes;
@@ -50,12 +51,13 @@ pub enum CompareOp {
     Ge,
 }
 
-fn arith<T: Element + IntoBuffer>(op: BinaryOp, pow: fn(T, T) -> T) -> impl Fn(T, T) -> T + Sync + Send {
+/// Complex arithmetic; division by Smith's algorithm (the plain formula squares |b|).
+fn arith<T: Element + IntoBuffer + ComplexMath>(op: BinaryOp, pow: fn(T, T) -> T) -> impl Fn(T, T) -> T + Sync + Send {
     move |a, b| match op {
         BinaryOp::Add => a + b,
         BinaryOp::Sub => a - b,
         BinaryOp::Mul => a * b,
-        BinaryOp::Div => a / b,
+        BinaryOp::Div => a.smith_div(b),
         BinaryOp::Pow => pow(a, b),
         _ => unreachable!("real-only ops take the real path"),
     }

@@ -10,6 +10,7 @@ use crate::autodiff::Op;
 use crate::buffer::Buffer;
 use crate::dtype::{Element, Real};
 use crate::error::{Error, Result};
+use crate::kernels::complex_math::ComplexMath;
 use crate::kernels::elementwise::map;
 use crate::kernels::parallel::{use_rayon, PAR_CHUNK};
 use rayon::prelude::*;
@@ -117,7 +118,7 @@ fn unary_real<T: Real>(op: UnaryOp, v: &[T]) -> Vec<T> {
 
 fn complex_kernel<T>(op: UnaryOp) -> Option<impl Fn(T) -> T + Sync + Send>
 where
-    T: ComplexFloat + Element,
+    T: ComplexFloat + Element + ComplexMath,
 {
     use UnaryOp::*;
     let ok = matches!(op, Neg | Exp | Log | Sqrt | Sin | Cos | Tan | Tanh | Sinh | Cosh | Asin | Acos | Atan | Log1p);
@@ -132,12 +133,13 @@ where
         Sqrt => x.sqrt(),
         Sin => x.sin(),
         Cos => x.cos(),
-        Tan => x.tan(),
-        Tanh => x.tanh(),
+        // These four overflow or cancel in their textbook forms where numpy's stay finite.
+        Tan => x.safe_tan(),
+        Tanh => x.safe_tanh(),
         Sinh => x.sinh(),
         Cosh => x.cosh(),
-        Asin => x.asin(),
-        Acos => x.acos(),
+        Asin => x.safe_asin(),
+        Acos => x.safe_acos(),
         _ => x.atan(),
     })
 }

@@ -1,6 +1,6 @@
 """Results do not depend on the number of threads: the same script run with RAYON_NUM_THREADS
-1, 2 and 4 gives bit-identical reductions, normalisations and training steps (each run in its
-own process, since the pool size is fixed when the pool starts)."""
+1, 2 and 4 gives bit-identical reductions, normalisations, products, convolution gradients and
+training steps (each run in its own process, since the pool size is fixed when it starts)."""
 
 import os
 import subprocess
@@ -29,6 +29,16 @@ B = dlarray(x.reshape(30, 40, 50, 50), "SSCB")
 put(dl.batchnorm(B, np.zeros(50, np.float32), np.ones(50, np.float32)))
 put(dl.layernorm(B, np.zeros(50, np.float32), np.ones(50, np.float32)))
 put(dl.instancenorm(B, np.zeros(50, np.float32), np.ones(50, np.float32)))
+
+# Matrix products (gemm splits only output blocks between threads) and convolution gradients.
+A = rng.standard_normal((300, 2000)).astype(np.float32)
+put(dl.matmul(dlarray(A), dlarray(rng.standard_normal((2000, 400)).astype(np.float32))))
+put(dl.matmul(dlarray(A[:300].reshape(10, 60000)), dlarray(rng.standard_normal((60000, 10)).astype(np.float32))))
+def conv_grads(x, w):
+    return dlgradient((dl.stripdims(dl.dlconv(x, w, 0, padding="same")) ** 2).sum(), x, w)
+for g in dlfeval(conv_grads, dlarray(rng.standard_normal((28, 28, 8, 64)).astype(np.float32), "SSCB"),
+                 dlarray(rng.standard_normal((5, 5, 8, 16)).astype(np.float32))):
+    put(g)
 
 # A few training steps of a small network (conv, batch and layer norm, fully connected).
 np.random.seed(0)

@@ -1,6 +1,7 @@
 """Results do not depend on the number of threads: the same script run with RAYON_NUM_THREADS
-1, 2 and 4 gives bit-identical reductions, normalisations, products, convolution gradients and
-training steps (each run in its own process, since the pool size is fixed when it starts)."""
+1, 2 and 4 gives bit-identical reductions, normalisations, products, convolution and LSTM
+gradients and training steps (each run in its own process: the pool size is fixed when it
+starts)."""
 
 import os
 import subprocess
@@ -38,6 +39,17 @@ def conv_grads(x, w):
     return dlgradient((dl.stripdims(dl.dlconv(x, w, 0, padding="same")) ** 2).sum(), x, w)
 for g in dlfeval(conv_grads, dlarray(rng.standard_normal((28, 28, 8, 64)).astype(np.float32), "SSCB"),
                  dlarray(rng.standard_normal((5, 5, 8, 16)).astype(np.float32))):
+    put(g)
+
+# An LSTM large enough for its two-thread kernels, forward and backward.
+H, Cx, Bx, Tx = 256, 64, 64, 6
+Xl = dlarray(rng.standard_normal((Cx, Bx, Tx)).astype(np.float32), "CBT")
+h0, c0 = np.zeros((H, Bx), np.float32), np.zeros((H, Bx), np.float32)
+Wl, Rl = (0.1 * rng.standard_normal((4 * H, Cx))).astype(np.float32), (0.1 * rng.standard_normal((4 * H, H))).astype(np.float32)
+def lstm_grads(x, w, r):
+    Y, _, _ = dl.lstm(x, h0, c0, w, r, np.zeros(4 * H, np.float32))
+    return dlgradient((dl.stripdims(Y) ** 2).sum(), x, w, r)
+for g in dlfeval(lstm_grads, Xl, dlarray(Wl), dlarray(Rl)):
     put(g)
 
 # A few training steps of a small network (conv, batch and layer norm, fully connected).

@@ -222,7 +222,8 @@ pub fn group_affine<T: Real>(x: &[T], g: Option<&[T]>, coef: &[(f64, f64, f64)],
                     }
                     Some(g) => {
                         let gs = &g[s..s + inner];
-                        for (((((((o, &v), &gv), &a), &b), &c), &h), &l) in d.iter_mut().zip(xs).zip(gs).zip(a).zip(b).zip(c).zip(h).zip(l) {
+                        let coefs = a.iter().zip(b).zip(c).zip(h).zip(l);
+                        for (((o, &v), &gv), ((((&a, &b), &c), &h), &l)) in d.iter_mut().zip(xs).zip(gs).zip(coefs) {
                             *o = a * ((v - h) - l) + b + c * gv;
                         }
                     }

@@ -22,10 +22,32 @@ def sum(x: Any, axis: Any = None, keepdims: bool = False) -> dlarray:  # noqa: A
 
 
 def mean(x: Any, axis: Any = None, keepdims: bool = False) -> dlarray:
+    """Mean over ``axis`` (None: all; an int, a tuple, or a format letter).
+
+    A reduction drops the reduced dims and their labels unless ``keepdims=True`` (numpy's rule;
+    MATLAB's ``mean(X, dim)`` keeps them, which is ``keepdims=True``).
+
+    >>> import numpy as np
+    >>> from dlarray import dlarray, mean
+    >>> X = dlarray(np.ones((4, 4, 3, 2), np.float32), "SSCB")
+    >>> Y = mean(X, "S")
+    >>> Y.shape, Y.fmt
+    ((3, 2), 'CB')
+    >>> mean(X, "S", keepdims=True).shape
+    (1, 1, 3, 2)
+    """
     return as_dlarray(x, "mean", "x").mean(axis, keepdims)
 
 
 def prod(x: Any, axis: Any = None, keepdims: bool = False) -> dlarray:
+    """Product over ``axis`` (None: all; an int, a tuple, or a format letter).
+
+    Differentiable to any order, also where elements are zero.
+
+    >>> from dlarray import dlarray, prod
+    >>> float(prod(dlarray([1.0, 2.0, 3.0])))
+    6.0
+    """
     return as_dlarray(x, "prod", "x").prod(axis, keepdims)
 
 
@@ -35,10 +57,23 @@ def max(x: Any, axis: Any = None, keepdims: bool = False) -> dlarray:  # noqa: A
 
 
 def min(x: Any, axis: Any = None, keepdims: bool = False) -> dlarray:  # noqa: A001
+    """Smallest element over ``axis`` (for two arrays use ``minimum``).
+
+    At ties the gradient is split evenly between the tied elements.
+    """
     return as_dlarray(x, "min", "x").min(axis, keepdims)
 
 
 def cumsum(x: Any, axis: Any = None, reverse: bool = False) -> dlarray:
+    """Cumulative sum along ``axis`` (None: over the flattened array, as numpy);
+    ``reverse=True`` sums from the end (MATLAB's ``cumsum(X, dim, "reverse")``).
+
+    >>> from dlarray import dlarray, cumsum
+    >>> cumsum(dlarray([1.0, 2.0, 3.0])).tolist()
+    [1.0, 3.0, 6.0]
+    >>> cumsum(dlarray([1.0, 2.0, 3.0]), reverse=True).tolist()
+    [6.0, 5.0, 3.0]
+    """
     return as_dlarray(x, "cumsum", "x").cumsum(axis, reverse)
 
 
@@ -83,6 +118,17 @@ def _root(s: dlarray, e: float) -> dlarray:
 
 
 def reshape(x: Any, *shape: Any, order: str = "C") -> dlarray:
+    """numpy's ``reshape``: row-major by default, ``order="F"`` for MATLAB's column-major
+    ``reshape``. One dim may be -1 (MATLAB's ``[]``). The result is unformatted.
+
+    >>> import numpy as np
+    >>> from dlarray import dlarray, reshape
+    >>> X = dlarray(np.arange(6.0))
+    >>> reshape(X, 2, 3).tolist()
+    [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    >>> reshape(X, (2, -1), order="F").tolist()
+    [[0.0, 2.0, 4.0], [1.0, 3.0, 5.0]]
+    """
     return as_dlarray(x, "reshape", "x").reshape(*shape, order=order)
 
 
@@ -100,7 +146,13 @@ def _axes(axes: Any, op: str) -> tuple:
 
 
 def permute(x: Any, axes: Any) -> dlarray:
-    """MATLAB's ``permute`` with 0-based axes (numpy's ``transpose``)."""
+    """MATLAB's ``permute`` with 0-based axes (numpy's ``transpose``); unformatted result.
+
+    >>> import numpy as np
+    >>> from dlarray import dlarray, permute
+    >>> permute(dlarray(np.zeros((2, 3, 4))), (1, 0, 2)).shape
+    (3, 2, 4)
+    """
     x = as_dlarray(x, "permute", "x")
     try:
         return x.transpose(_axes(axes, "permute"))
@@ -109,6 +161,14 @@ def permute(x: Any, axes: Any) -> dlarray:
 
 
 def transpose(x: Any, axes: Any = None) -> dlarray:
+    """numpy's ``transpose``: reverses the dims, or permutes them by ``axes`` (0-based).
+    The result is unformatted.
+
+    >>> import numpy as np
+    >>> from dlarray import dlarray, transpose
+    >>> transpose(dlarray(np.zeros((2, 3, 4)))).shape
+    (4, 3, 2)
+    """
     x = as_dlarray(x, "transpose", "x")
     return x.transpose() if axes is None else x.transpose(_axes(axes, "transpose"))
 

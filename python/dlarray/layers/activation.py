@@ -63,6 +63,8 @@ class GELULayer(Layer):
 
 
 class SigmoidLayer(Layer):
+    """MATLAB's ``sigmoidLayer``: the logistic sigmoid, elementwise."""
+
     default_name = "sigmoid"
     description = "Sigmoid"
 
@@ -74,6 +76,8 @@ class SigmoidLayer(Layer):
 
 
 class TanhLayer(Layer):
+    """MATLAB's ``tanhLayer``: the hyperbolic tangent, elementwise."""
+
     default_name = "tanh"
     description = "Tanh"
 

@@ -22,6 +22,22 @@ __all__ = ["FunctionLayer", "functionLayer"]
 
 
 class FunctionLayer(Layer):
+    """MATLAB's ``functionLayer(fn)``: a layer without learnables computing ``fn(X1, ..., Xn)``.
+
+    ``num_inputs`` / ``num_outputs`` (default 1), ``formattable`` (default False: ``fn`` gets
+    unformatted arrays and the outputs get the first input's format back), ``description``,
+    ``name``. See the module documentation for saving networks that hold one.
+
+    >>> import numpy as np
+    >>> from dlarray import dlarray, dlnetwork, featureInputLayer, functionLayer
+    >>> def square(x):
+    ...     return x * x
+    >>> net = dlnetwork([featureInputLayer(2), functionLayer(square)])
+    >>> Y = net.predict(dlarray(np.array([[1.0], [3.0]], np.float32), "CB"))
+    >>> Y.fmt, Y.tolist()
+    ('CB', [[1.0], [9.0]])
+    """
+
     default_name = "layer"
 
     def __init__(self, fn: Callable, *, num_inputs: int = 1, num_outputs: int = 1, formattable: bool = False,

@@ -56,12 +56,16 @@ class MaxPooling2DLayer(_Pooling):
 
 
 class MaxPooling1DLayer(MaxPooling2DLayer):
+    """MATLAB's ``maxPooling1dLayer``: 1-D max pooling; options as :class:`MaxPooling2DLayer`."""
+
     ndims = 1
     default_name = "maxpool1d"
     description = "1-D Max Pooling"
 
 
 class MaxPooling3DLayer(MaxPooling2DLayer):
+    """MATLAB's ``maxPooling3dLayer``: 3-D max pooling; options as :class:`MaxPooling2DLayer`."""
+
     ndims = 3
     default_name = "maxpool3d"
     description = "3-D Max Pooling"
@@ -87,12 +91,16 @@ class AveragePooling2DLayer(_Pooling):
 
 
 class AveragePooling1DLayer(AveragePooling2DLayer):
+    """MATLAB's ``averagePooling1dLayer``: 1-D average pooling; options as :class:`AveragePooling2DLayer`."""
+
     ndims = 1
     default_name = "avgpool1d"
     description = "1-D Average Pooling"
 
 
 class AveragePooling3DLayer(AveragePooling2DLayer):
+    """MATLAB's ``averagePooling3dLayer``: 3-D average pooling; options as :class:`AveragePooling2DLayer`."""
+
     ndims = 3
     default_name = "avgpool3d"
     description = "3-D Average Pooling"

@@ -2,15 +2,25 @@
 
 MATLAB's table has the variables ``Layer``, ``Parameter`` and ``Value``; here they are the
 columns ``layer``, ``parameter`` and ``value`` (each readable as a list: ``t.layer``,
-``t.parameter``, ``t.value``)::
+``t.parameter``, ``t.value``):
 
+    >>> import numpy as np
+    >>> from dlarray import dlnetwork, imageInputLayer, convolution2dLayer
+    >>> net = dlnetwork([imageInputLayer((28, 28, 1), normalization="none"),
+    ...                  convolution2dLayer(5, 20)])
     >>> t = net.learnables
     >>> t["conv", "Weights"].shape            # lookup by (layer, parameter)
     (5, 5, 1, 20)
     >>> for layer, parameter, value in t:     # iteration over rows
     ...     print(layer, parameter, value.shape)
-    >>> t["conv", "Bias"] = new_bias          # assignment (this table only)
-    >>> net.learnables = t                    # ...written back explicitly, as in MATLAB
+    conv Weights (5, 5, 1, 20)
+    conv Bias (1, 1, 20)
+    >>> t["conv", "Bias"] = np.ones((1, 1, 20), np.float32)   # assignment (this table only)
+    >>> float(net.learnables["conv", "Bias"].sum())           # the network is unchanged...
+    0.0
+    >>> net.learnables = t                    # ...until the table is assigned back, as in MATLAB
+    >>> float(net.learnables["conv", "Bias"].sum())
+    20.0
 
 Tables are values, as in MATLAB: ``net.learnables`` returns a new table each time, so
 assigning into it never changes the network until the table is assigned back; the

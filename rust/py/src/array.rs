@@ -372,6 +372,22 @@ impl PyDlarray {
     fn __array_ufunc__(py: Python<'_>) -> Py<PyAny> {
         py.None()
     }
+    /// numpy's array-function protocol (NEP 18): `np.sum(X)`, `np.concatenate([X, Y])`, ...
+    /// call dlarray's own functions; the table and the rule for the others are in
+    /// python/dlarray/_numpy_protocol.py (docs/decisions.md).
+    fn __array_function__(
+        &self,
+        py: Python<'_>,
+        func: &Bound<'_, PyAny>,
+        types: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyAny>,
+        kwargs: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        guard("dlarray.__array_function__", || {
+            let protocol = py.import("dlarray._numpy_protocol")?;
+            Ok(protocol.getattr("array_function")?.call1((func, types, args, kwargs))?.unbind())
+        })
+    }
 
     fn __float__(&self) -> PyResult<f64> {
         guard("dlarray.__float__", || {

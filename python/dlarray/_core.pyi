@@ -22,7 +22,7 @@ __all__ = [
     "where", "real", "imag", "conj", "angle", "extractdata", "stripdims", "dims", "finddim",
     "isdlarray", "concatenate", "stack", "repmat", "flip", "squeeze", "matmul", "pagemtimes",
     "_trace_enter", "_trace_exit", "_in_dlfeval", "_gradient", "_conv", "_transposed_conv",
-    "_maxpool", "_maxunpool", "_avgpool", "_leakyrelu", "_standardize", "_batchnorm_train",
+    "_maxpool", "_maxunpool", "_avgpool", "_leakyrelu", "_standardize", "_softmax", "_softmax_log", "_batchnorm_train",
     "_lstm", "_gru", "_adam_step", "_rmsprop_step", "_sgdm_step", "_optim_pool_stats",
     "_optim_pool_clear", "__version__",
 ]

@@ -6,7 +6,6 @@
 use dlarray_core::kernels::recurrent::{lstm_backward, lstm_forward, Activation, Dims, LstmSaved};
 use std::time::Instant;
 
-
 /// Reused buffers, as in the extension module.
 #[global_allocator]
 static ALLOCATOR: dlarray_core::memory::BlockCache = dlarray_core::memory::BlockCache::new();
@@ -22,7 +21,12 @@ fn main() {
         let t = Instant::now();
         let (_, saved) = lstm_forward(&x, &h0, &c0, &w, &r, &bias, d, Activation::Tanh, Activation::Sigmoid);
         fwd = fwd.min(t.elapsed().as_secs_f64());
-        let saved = LstmSaved { gates: &saved.gates[..], cells: &saved.cells[..], cells_activated: &saved.cells_activated[..], inputs: &saved.inputs[..] };
+        let saved = LstmSaved {
+            gates: &saved.gates[..],
+            cells: &saved.cells[..],
+            cells_activated: &saved.cells_activated[..],
+            inputs: &saved.inputs[..],
+        };
         let t = Instant::now();
         std::hint::black_box(lstm_backward(&gout, &saved, &c0, &w, &r, d, Activation::Tanh, Activation::Sigmoid, false));
         bwd = bwd.min(t.elapsed().as_secs_f64());

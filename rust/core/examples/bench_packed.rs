@@ -7,7 +7,6 @@ use dlarray_core::kernels::gemm::{matmul_to, Strided};
 use dlarray_core::kernels::packed_gemm::PackedLhs;
 use std::time::Instant;
 
-
 /// Reused buffers, as in the extension module.
 #[global_allocator]
 static ALLOCATOR: dlarray_core::memory::BlockCache = dlarray_core::memory::BlockCache::new();
@@ -25,13 +24,7 @@ fn best_of(reps: usize, mut f: impl FnMut()) -> f64 {
 fn main() {
     // As the Python extension does at load.
     pack_time();
-    for (m, k, n) in [
-        (64usize, 145usize, 32usize),
-        (256, 145, 32),
-        (64, 512, 32),
-        (64, 32, 145),
-        (512, 128, 32),
-    ] {
+    for (m, k, n) in [(64usize, 145usize, 32usize), (256, 145, 32), (64, 512, 32), (64, 32, 145), (512, 128, 32)] {
         let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 * 0.1).collect();
         let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.1).collect();
         let mut c = vec![0f32; m * n];
@@ -46,25 +39,10 @@ fn main() {
         });
         let t_gemm = best_of(reps, || {
             for _ in 0..inner {
-                matmul_to(
-                    &mut c,
-                    n,
-                    1,
-                    false,
-                    Strided::row_major(&a, k, false),
-                    Strided::row_major(&b, n, false),
-                    m,
-                    n,
-                    k,
-                    false,
-                );
+                matmul_to(&mut c, n, 1, false, Strided::row_major(&a, k, false), Strided::row_major(&b, n, false), m, n, k, false);
             }
         });
-        println!(
-            "m {m:4} k {k:4} n {n:4}: packed {:6.1} GFLOP/s, gemm crate {:6.1} GFLOP/s",
-            flop / t_packed / 1e9,
-            flop / t_gemm / 1e9
-        );
+        println!("m {m:4} k {k:4} n {n:4}: packed {:6.1} GFLOP/s, gemm crate {:6.1} GFLOP/s", flop / t_packed / 1e9, flop / t_gemm / 1e9);
     }
 }
 
@@ -73,17 +51,11 @@ fn pack_time() {
     let (m, k) = (128usize, 145usize);
     let a: Vec<f32> = (0..4 * m * k).map(|i| (i % 7) as f32).collect();
     let t = best_of(50, || {
-        let p: [PackedLhs<f32>; 4] = std::array::from_fn(|gi| {
-            PackedLhs::new(Strided::row_major(&a[gi * m * k..], k, false), m, k)
-        });
+        let p: [PackedLhs<f32>; 4] = std::array::from_fn(|gi| PackedLhs::new(Strided::row_major(&a[gi * m * k..], k, false), m, k));
         std::hint::black_box(&p);
     });
     let tc = best_of(50, || {
         std::hint::black_box(a.clone());
     });
-    println!(
-        "packing 4 × {m}×{k}: {:.1} µs (copying the same: {:.1} µs)",
-        t * 1e6,
-        tc * 1e6
-    );
+    println!("packing 4 × {m}×{k}: {:.1} µs (copying the same: {:.1} µs)", t * 1e6, tc * 1e6);
 }

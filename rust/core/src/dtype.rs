@@ -102,14 +102,26 @@ macro_rules! real_element {
     ($t:ty, $d:expr) => {
         impl Element for $t {
             const DTYPE: DType = $d;
-            fn zero() -> Self { 0.0 }
-            fn one() -> Self { 1.0 }
-            fn from_f64(v: f64) -> Self { v as $t }
-            fn from_c64(v: C64) -> Self { v.re as $t }
-            fn to_c64(self) -> C64 { C64::new(self as f64, 0.0) }
+            fn zero() -> Self {
+                0.0
+            }
+            fn one() -> Self {
+                1.0
+            }
+            fn from_f64(v: f64) -> Self {
+                v as $t
+            }
+            fn from_c64(v: C64) -> Self {
+                v.re as $t
+            }
+            fn to_c64(self) -> C64 {
+                C64::new(self as f64, 0.0)
+            }
         }
         impl Real for $t {
-            fn to_f64(self) -> f64 { self as f64 }
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
         }
     };
 }
@@ -120,11 +132,21 @@ macro_rules! complex_element {
     ($t:ty, $r:ty, $d:expr) => {
         impl Element for $t {
             const DTYPE: DType = $d;
-            fn zero() -> Self { <$t>::new(0.0, 0.0) }
-            fn one() -> Self { <$t>::new(1.0, 0.0) }
-            fn from_f64(v: f64) -> Self { <$t>::new(v as $r, 0.0) }
-            fn from_c64(v: C64) -> Self { <$t>::new(v.re as $r, v.im as $r) }
-            fn to_c64(self) -> C64 { C64::new(self.re as f64, self.im as f64) }
+            fn zero() -> Self {
+                <$t>::new(0.0, 0.0)
+            }
+            fn one() -> Self {
+                <$t>::new(1.0, 0.0)
+            }
+            fn from_f64(v: f64) -> Self {
+                <$t>::new(v as $r, 0.0)
+            }
+            fn from_c64(v: C64) -> Self {
+                <$t>::new(v.re as $r, v.im as $r)
+            }
+            fn to_c64(self) -> C64 {
+                C64::new(self.re as f64, self.im as f64)
+            }
         }
     };
 }
@@ -160,13 +182,27 @@ pub mod libm_ops {
     macro_rules! float_impl {
         ($t:ty, $erf:path) => {
             impl Float for $t {
-                fn exp(self) -> Self { <$t>::exp(self) }
-                fn ln(self) -> Self { <$t>::ln(self) }
-                fn ln_1p(self) -> Self { <$t>::ln_1p(self) }
-                fn sqrt(self) -> Self { <$t>::sqrt(self) }
-                fn sin(self) -> Self { <$t>::sin(self) }
-                fn cos(self) -> Self { <$t>::cos(self) }
-                fn tan(self) -> Self { <$t>::tan(self) }
+                fn exp(self) -> Self {
+                    <$t>::exp(self)
+                }
+                fn ln(self) -> Self {
+                    <$t>::ln(self)
+                }
+                fn ln_1p(self) -> Self {
+                    <$t>::ln_1p(self)
+                }
+                fn sqrt(self) -> Self {
+                    <$t>::sqrt(self)
+                }
+                fn sin(self) -> Self {
+                    <$t>::sin(self)
+                }
+                fn cos(self) -> Self {
+                    <$t>::cos(self)
+                }
+                fn tan(self) -> Self {
+                    <$t>::tan(self)
+                }
                 // Through expm1: the system tanh is several times slower, and this form keeps
                 // full relative accuracy near 0 and saturates cleanly for large |x|.
                 fn tanh(self) -> Self {
@@ -180,23 +216,57 @@ pub mod libm_ops {
                     };
                     t.copysign(self)
                 }
-                fn sinh(self) -> Self { <$t>::sinh(self) }
-                fn cosh(self) -> Self { <$t>::cosh(self) }
-                fn asin(self) -> Self { <$t>::asin(self) }
-                fn acos(self) -> Self { <$t>::acos(self) }
-                fn atan(self) -> Self { <$t>::atan(self) }
-                fn atan2(self, x: Self) -> Self { <$t>::atan2(self, x) }
-                fn erf(self) -> Self { $erf(self) }
-                fn abs(self) -> Self { <$t>::abs(self) }
-                fn floor(self) -> Self { <$t>::floor(self) }
-                fn ceil(self) -> Self { <$t>::ceil(self) }
-                // numpy rounds half to even; so do we.
-                fn round(self) -> Self { <$t>::round_ties_even(self) }
-                fn powf(self, e: Self) -> Self { <$t>::powf(self, e) }
-                fn signum0(self) -> Self {
-                    if self > 0.0 { 1.0 } else if self < 0.0 { -1.0 } else if self.is_nan() { self } else { 0.0 }
+                fn sinh(self) -> Self {
+                    <$t>::sinh(self)
                 }
-                fn is_nan(self) -> bool { <$t>::is_nan(self) }
+                fn cosh(self) -> Self {
+                    <$t>::cosh(self)
+                }
+                fn asin(self) -> Self {
+                    <$t>::asin(self)
+                }
+                fn acos(self) -> Self {
+                    <$t>::acos(self)
+                }
+                fn atan(self) -> Self {
+                    <$t>::atan(self)
+                }
+                fn atan2(self, x: Self) -> Self {
+                    <$t>::atan2(self, x)
+                }
+                fn erf(self) -> Self {
+                    $erf(self)
+                }
+                fn abs(self) -> Self {
+                    <$t>::abs(self)
+                }
+                fn floor(self) -> Self {
+                    <$t>::floor(self)
+                }
+                fn ceil(self) -> Self {
+                    <$t>::ceil(self)
+                }
+                // numpy rounds half to even; so do we.
+                fn round(self) -> Self {
+                    <$t>::round_ties_even(self)
+                }
+                fn powf(self, e: Self) -> Self {
+                    <$t>::powf(self, e)
+                }
+                fn signum0(self) -> Self {
+                    if self > 0.0 {
+                        1.0
+                    } else if self < 0.0 {
+                        -1.0
+                    } else if self.is_nan() {
+                        self
+                    } else {
+                        0.0
+                    }
+                }
+                fn is_nan(self) -> bool {
+                    <$t>::is_nan(self)
+                }
             }
         };
     }

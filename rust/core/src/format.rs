@@ -45,7 +45,10 @@ impl Format {
     pub fn parse_labels(op: &str, fmt: &str) -> Result<Vec<Label>> {
         let labels: Vec<Label> = fmt.chars().map(|c| Label::from_char(op, c)).collect::<Result<_>>()?;
         if labels.len() > crate::limits::MAX_DIMS {
-            return Err(Error::format(op, format!("format '{fmt}' has {} labels; arrays have at most {} dims", labels.len(), crate::limits::MAX_DIMS)));
+            return Err(Error::format(
+                op,
+                format!("format '{fmt}' has {} labels; arrays have at most {} dims", labels.len(), crate::limits::MAX_DIMS),
+            ));
         }
         for l in [Label::C, Label::B, Label::T] {
             if labels.iter().filter(|&&x| x == l).count() > 1 {

@@ -76,7 +76,8 @@ mod tests {
     #[test]
     fn a_panic_on_a_worker_thread_is_caught_by_the_waiting_caller() {
         use rayon::prelude::*;
-        let e = catch("par", || (0..1000usize).into_par_iter().map(|i| if i == 777 { panic!("worker {i}") } else { i }).sum::<usize>()).unwrap_err();
+        let e = catch("par", || (0..1000usize).into_par_iter().map(|i| if i == 777 { panic!("worker {i}") } else { i }).sum::<usize>())
+            .unwrap_err();
         assert!(e.to_string().contains("worker 777"), "{e}");
     }
 

@@ -80,7 +80,11 @@ impl DlArray {
             (Some(f), true) => Some(f.clone()),
             (Some(f), false) => {
                 let g = f.without(axes);
-                if g.is_empty() { None } else { Some(g) }
+                if g.is_empty() {
+                    None
+                } else {
+                    Some(g)
+                }
             }
             (None, _) => None,
         }

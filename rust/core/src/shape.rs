@@ -27,10 +27,7 @@ pub fn broadcast_shapes(op: &str, a: &[usize], b: &[usize]) -> Result<Vec<usize>
         } else if da == 1 {
             db
         } else {
-            return Err(Error::shape(
-                op,
-                format!("operands could not be broadcast together with shapes {a:?} and {b:?}"),
-            ));
+            return Err(Error::shape(op, format!("operands could not be broadcast together with shapes {a:?} and {b:?}")));
         };
     }
     Ok(out)
@@ -40,9 +37,7 @@ pub fn broadcast_shapes(op: &str, a: &[usize], b: &[usize]) -> Result<Vec<usize>
 pub fn broadcast_strides(shape: &[usize], out: &[usize]) -> Vec<usize> {
     let st = strides(shape);
     let off = out.len() - shape.len();
-    (0..out.len())
-        .map(|i| if i < off || shape[i - off] == 1 { 0 } else { st[i - off] })
-        .collect()
+    (0..out.len()).map(|i| if i < off || shape[i - off] == 1 { 0 } else { st[i - off] }).collect()
 }
 
 /// A possibly negative axis made positive, checked against `ndim`.
@@ -79,13 +74,7 @@ pub struct StridedIter<const K: usize> {
 
 impl<const K: usize> StridedIter<K> {
     pub fn new(shape: &[usize], strides: [Vec<usize>; K]) -> Self {
-        StridedIter {
-            shape: shape.to_vec(),
-            strides,
-            index: vec![0; shape.len()],
-            offsets: [0; K],
-            remaining: numel(shape),
-        }
+        StridedIter { shape: shape.to_vec(), strides, index: vec![0; shape.len()], offsets: [0; K], remaining: numel(shape) }
     }
     /// Start at flat position `start` of the row-major walk (for parallel chunks).
     pub fn starting_at(shape: &[usize], strides: [Vec<usize>; K], start: usize) -> Self {

@@ -58,10 +58,7 @@ impl Tensor {
     pub fn from_buffer(data: Buffer, shape: Vec<usize>) -> Result<Tensor> {
         crate::limits::check_ndim("dlarray", shape.len())?;
         if data.len() != numel(&shape) {
-            return Err(Error::shape(
-                "dlarray",
-                format!("{} elements cannot have shape {:?}", data.len(), shape),
-            ));
+            return Err(Error::shape("dlarray", format!("{} elements cannot have shape {:?}", data.len(), shape)));
         }
         Ok(Self::untraced(Arc::new(data), shape))
     }
@@ -109,17 +106,8 @@ impl Tensor {
         Self::from_op_shared(Arc::new(data), shape, op, inputs)
     }
 
-    pub(crate) fn from_op_shared(
-        data: Arc<Buffer>,
-        shape: Vec<usize>,
-        op: impl FnOnce() -> Op,
-        inputs: &[&Tensor],
-    ) -> Tensor {
-        let node = if trace::is_recording() && inputs.iter().any(|t| t.is_traced()) {
-            Some(Node::new(op()))
-        } else {
-            None
-        };
+    pub(crate) fn from_op_shared(data: Arc<Buffer>, shape: Vec<usize>, op: impl FnOnce() -> Op, inputs: &[&Tensor]) -> Tensor {
+        let node = if trace::is_recording() && inputs.iter().any(|t| t.is_traced()) { Some(Node::new(op())) } else { None };
         Tensor(Arc::new(TensorInner { id: next_id(), shape, data, device: Device::Cpu, node, softmax_of: None }))
     }
 

@@ -178,7 +178,12 @@ fn geo(xs: &[usize], ws: &[usize], p: &ConvParams) -> Geo {
 
 /// Calls `f(n, f, c, out_idx, k_idx, in_pos)` for every term of the convolution sum, with
 /// `in_pos` = None where the term reads padding (`f` and `c` count over all groups).
-fn for_each_term(xs: &[usize], ws: &[usize], p: &ConvParams, mut f: impl FnMut(usize, usize, usize, &[usize], &[usize], Option<Vec<usize>>)) {
+fn for_each_term(
+    xs: &[usize],
+    ws: &[usize],
+    p: &ConvParams,
+    mut f: impl FnMut(usize, usize, usize, &[usize], &[usize], Option<Vec<usize>>),
+) {
     let g = geo(xs, ws, p);
     let d = g.d;
     let (cg, fg, groups) = (ws[d], ws[d + 1], ws[d + 2]);
@@ -188,8 +193,7 @@ fn for_each_term(xs: &[usize], ws: &[usize], p: &ConvParams, mut f: impl FnMut(u
             for o in multi(&g.out_sp) {
                 for cl in 0..cg {
                     for k in multi(&ws[..d]) {
-                        let pos: Vec<isize> =
-                            (0..d).map(|i| (o[i] * g.st[i] + k[i] * g.dil[i]) as isize - g.pb[i] as isize).collect();
+                        let pos: Vec<isize> = (0..d).map(|i| (o[i] * g.st[i] + k[i] * g.dil[i]) as isize - g.pb[i] as isize).collect();
                         let inside = pos.iter().enumerate().all(|(i, &q)| q >= 0 && (q as usize) < xs[i]);
                         let pos = inside.then(|| pos.iter().map(|&q| q as usize).collect());
                         f(n, fi, grp * cg + cl, &o, &k, pos);
@@ -350,19 +354,19 @@ fn cases() -> Vec<Case> {
             ws: vec![3, 3, 2, 3, 1],
             p: ConvParams::new().stride(&[1, 2]).padding(&[2, 1], &[1, 2]).pad_value(0.7),
         },
-        Case {
-            name: "1-D",
-            xs: vec![9, 2, 3],
-            ws: vec![3, 2, 4, 1],
-            p: ConvParams::new().stride(&[2]).dilation(&[2]).padding(&[2], &[1]),
-        },
+        Case { name: "1-D", xs: vec![9, 2, 3], ws: vec![3, 2, 4, 1], p: ConvParams::new().stride(&[2]).dilation(&[2]).padding(&[2], &[1]) },
         Case {
             name: "3-D groups",
             xs: vec![4, 5, 3, 4, 2],
             ws: vec![2, 3, 2, 2, 2, 2],
             p: ConvParams::new().stride(&[1, 2, 1]).dilation(&[2, 1, 1]).padding(&[1, 0, 1], &[0, 1, 1]).groups(2),
         },
-        Case { name: "3-D same", xs: vec![3, 4, 5, 2, 1], ws: vec![3, 3, 3, 2, 2, 1], p: ConvParams::new().padding(&[1], &[1]).pad_value(0.2) },
+        Case {
+            name: "3-D same",
+            xs: vec![3, 4, 5, 2, 1],
+            ws: vec![3, 3, 3, 2, 2, 1],
+            p: ConvParams::new().padding(&[1], &[1]).pad_value(0.2),
+        },
         Case { name: "pointwise", xs: vec![3, 3, 4, 2], ws: vec![1, 1, 2, 3, 2], p: ConvParams::new().groups(2) },
         Case { name: "depthwise", xs: vec![5, 4, 3, 2], ws: vec![3, 3, 1, 2, 3], p: ConvParams::new().groups(3).padding(&[1], &[1]) },
         Case {
@@ -430,7 +434,12 @@ fn transposed_conv_matches_direct_loop() {
     let cs: Vec<TCase> = vec![
         // x (I..., C, N), w (K..., F/G, C/G, G).
         (vec![4, 3, 3, 2], vec![3, 2, 2, 3, 1], ConvParams::new().stride(&[2, 1]), vec![1, 0]),
-        (vec![3, 4, 4, 1], vec![2, 3, 1, 2, 2], ConvParams::new().stride(&[2]).padding(&[1, 0], &[0, 1]).dilation(&[1, 2]).groups(2), vec![]),
+        (
+            vec![3, 4, 4, 1],
+            vec![2, 3, 1, 2, 2],
+            ConvParams::new().stride(&[2]).padding(&[1, 0], &[0, 1]).dilation(&[1, 2]).groups(2),
+            vec![],
+        ),
         (vec![5, 2, 2], vec![4, 3, 2, 1], ConvParams::new().stride(&[3]).padding(&[1], &[2]), vec![2]),
         (vec![2, 3, 2, 2, 1], vec![2, 2, 3, 2, 2, 1], ConvParams::new().stride(&[2, 1, 2]), vec![1, 0, 0]),
     ];
@@ -450,7 +459,11 @@ fn transposed_conv_matches_direct_loop() {
 }
 
 /// sum(R ⊙ op(a, b)²): nonlinear, so second and third derivatives exercise every rule.
-fn squared_loss(op: impl Fn(&Tensor, &Tensor) -> Result<Tensor> + 'static, out_shape: Vec<usize>, seed: u64) -> impl Fn(&[Tensor]) -> Result<Tensor> {
+fn squared_loss(
+    op: impl Fn(&Tensor, &Tensor) -> Result<Tensor> + 'static,
+    out_shape: Vec<usize>,
+    seed: u64,
+) -> impl Fn(&[Tensor]) -> Result<Tensor> {
     let r = rand_vec(numel(&out_shape), seed);
     move |t: &[Tensor]| {
         let y = op(&t[0], &t[1])?;

@@ -77,10 +77,9 @@ pub fn text(op: &str, name: &str, passed: &Passed<'_>, default: &str) -> PyResul
 pub fn label_text(op: &str, name: &str, value: &Bound<'_, PyAny>) -> PyResult<String> {
     match value.cast::<PyString>() {
         Ok(s) => Ok(s.to_string()),
-        Err(_) => Err(FormatError::new_err(format!(
-            "{op}: {name} must be a string of dimension labels such as 'SSCB', got {}",
-            show(value)
-        ))),
+        Err(_) => {
+            Err(FormatError::new_err(format!("{op}: {name} must be a string of dimension labels such as 'SSCB', got {}", show(value))))
+        }
     }
 }
 
@@ -108,7 +107,7 @@ fn int_sequence<'py>(value: &Bound<'py, PyAny>) -> Option<Vec<Bound<'py, PyAny>>
         return None;
     }
     let ty = value.get_type();
-    let is_ndarray = ty.module().is_ok_and(|m| m.to_string() == "numpy") && ty.name().is_ok_and(|n| n.to_string() == "ndarray");
+    let is_ndarray = ty.module().is_ok_and(|m| m == "numpy") && ty.name().is_ok_and(|n| n == "ndarray");
     if is_ndarray && value.getattr("ndim").and_then(|d| d.extract::<usize>()).is_ok_and(|d| d == 1) {
         return value.try_iter().ok().map(|items| items.filter_map(Result::ok).collect());
     }
@@ -124,11 +123,10 @@ fn int_sequence<'py>(value: &Bound<'py, PyAny>) -> Option<Vec<Bound<'py, PyAny>>
 /// An integer or a tuple/list of integers, as a list.
 pub fn integers(op: &str, name: &str, value: &Bound<'_, PyAny>) -> PyResult<Vec<isize>> {
     match int_sequence(value) {
-        Some(items) => items
-            .iter()
-            .map(|item| integer(op, name, item).map_err(|_| option_error(op, name, "integers", value)))
-            .collect(),
-        None => integer(op, name, value).map(|i| vec![i]).map_err(|_| option_error(op, name, "an integer or a sequence of integers", value)),
+        Some(items) => items.iter().map(|item| integer(op, name, item).map_err(|_| option_error(op, name, "integers", value))).collect(),
+        None => {
+            integer(op, name, value).map(|i| vec![i]).map_err(|_| option_error(op, name, "an integer or a sequence of integers", value))
+        }
     }
 }
 

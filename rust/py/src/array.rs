@@ -94,11 +94,7 @@ fn binary(py: Python<'_>, a: &PyDlarray, other: &Bound<'_, PyAny>, op: BinaryOp,
         Ok(x) => x,
         Err(_) => return Ok(py.NotImplemented()),
     };
-    let (x, fx, y, fy) = if reflected {
-        (&ot, of.as_ref(), a.tensor(), a.format())
-    } else {
-        (a.tensor(), a.format(), &ot, of.as_ref())
-    };
+    let (x, fx, y, fy) = if reflected { (&ot, of.as_ref(), a.tensor(), a.format()) } else { (a.tensor(), a.format(), &ot, of.as_ref()) };
     let n = x.numel().max(y.numel());
     let t = run(py, n, || x.binary(op, y))?;
     let f = DlArray::elementwise_format(op.name(), fx, fy, t.ndim()).py()?;
@@ -124,20 +120,24 @@ pub fn flat_index(py: Python<'_>, shape: &[usize], key: &Bound<'_, PyAny>) -> Py
     // dlarrays inside the key become numpy arrays.
     let key = convert_key(py, key)?;
     let basic = is_basic_key(&key)?;
-    let sel = positions.get_item(&key).map_err(|e| {
-        crate::errors::DlIndexError::new_err(format!("index: {} (array shape {:?})", e.value(py), shape))
-    })?;
+    let sel = positions
+        .get_item(&key)
+        .map_err(|e| crate::errors::DlIndexError::new_err(format!("index: {} (array shape {:?})", e.value(py), shape)))?;
     let sel = np.call_method1("asarray", (sel,))?;
     let out_shape: Vec<usize> = sel.getattr("shape")?.extract()?;
-    let flat: Vec<usize> = sel.call_method0("ravel")?.call_method1("astype", ("uintp",))?.extract::<numpy::PyReadonlyArray1<usize>>()?.as_slice()?.to_vec();
+    let flat: Vec<usize> =
+        sel.call_method0("ravel")?.call_method1("astype", ("uintp",))?.extract::<numpy::PyReadonlyArray1<usize>>()?.as_slice()?.to_vec();
     Ok((Arc::new(flat), out_shape, basic))
 }
+
+/// (axis, positions along it, result shape) of a key that selects whole slices along one axis.
+type AxisGather = (usize, Arc<Vec<usize>>, Vec<usize>);
 
 /// A key that is full slices (`:`) except one integer array, e.g. `W[:, idx]`: that array's
 /// axis, its positions (negatives wrapped, bounds checked by the core) and its shape. Such a
 /// key selects whole slices along one axis, so it runs as a direct gather instead of going
 /// through flat positions of every element.
-fn single_axis_key(py: Python<'_>, shape: &[usize], key: &Bound<'_, PyAny>) -> PyResult<Option<(usize, Arc<Vec<usize>>, Vec<usize>)>> {
+fn single_axis_key(py: Python<'_>, shape: &[usize], key: &Bound<'_, PyAny>) -> PyResult<Option<AxisGather>> {
     let items: Vec<Bound<'_, PyAny>> = match key.cast::<PyTuple>() {
         Ok(t) => t.iter().collect(),
         Err(_) => vec![key.clone()],
@@ -149,10 +149,7 @@ fn single_axis_key(py: Python<'_>, shape: &[usize], key: &Bound<'_, PyAny>) -> P
     let slice_t = builtins.getattr("slice")?;
     let none = py.None();
     let full = |k: &Bound<'_, PyAny>| -> PyResult<bool> {
-        Ok(k.is_instance(&slice_t)?
-            && k.getattr("start")?.is(&none)
-            && k.getattr("stop")?.is(&none)
-            && k.getattr("step")?.is(&none))
+        Ok(k.is_instance(&slice_t)? && k.getattr("start")?.is(&none) && k.getattr("stop")?.is(&none) && k.getattr("step")?.is(&none))
     };
     let mut axis = None;
     for (i, k) in items.iter().enumerate() {
@@ -257,9 +254,7 @@ impl PyDlarray {
 
     #[getter]
     fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        guard("dlarray.shape", || {
-            PyTuple::new(py, self.tensor().shape())
-        })
+        guard("dlarray.shape", || PyTuple::new(py, self.tensor().shape()))
     }
     #[getter]
     fn ndim(&self) -> usize {
@@ -271,9 +266,7 @@ impl PyDlarray {
     }
     #[getter]
     fn dtype<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        guard("dlarray.dtype", || {
-            py.import("numpy")?.getattr("dtype")?.call1((self.tensor().dtype().name(),))
-        })
+        guard("dlarray.dtype", || py.import("numpy")?.getattr("dtype")?.call1((self.tensor().dtype().name(),)))
     }
     /// The format string ("" when unformatted), as MATLAB's `dims(X)`.
     #[getter]
@@ -298,21 +291,15 @@ impl PyDlarray {
     }
     #[getter]
     fn real(&self) -> PyResult<Self> {
-        guard("dlarray.real", || {
-            Ok(Self::with(self.tensor().real().py()?, self.arr.format.clone()))
-        })
+        guard("dlarray.real", || Ok(Self::with(self.tensor().real().py()?, self.arr.format.clone())))
     }
     #[getter]
     fn imag(&self) -> PyResult<Self> {
-        guard("dlarray.imag", || {
-            Ok(Self::with(self.tensor().imag().py()?, self.arr.format.clone()))
-        })
+        guard("dlarray.imag", || Ok(Self::with(self.tensor().imag().py()?, self.arr.format.clone())))
     }
 
     fn __len__(&self) -> PyResult<usize> {
-        guard("dlarray.__len__", || {
-            self.tensor().shape().first().copied().ok_or_else(|| PyTypeError::new_err("len() of a 0-d dlarray"))
-        })
+        guard("dlarray.__len__", || self.tensor().shape().first().copied().ok_or_else(|| PyTypeError::new_err("len() of a 0-d dlarray")))
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -332,14 +319,7 @@ impl PyDlarray {
             // The shape as Python writes a tuple: (3,) and (2, 3).
             let dims: Vec<String> = self.tensor().shape().iter().map(|d| d.to_string()).collect();
             let shape = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
-            Ok(format!(
-                "dlarray({}, shape={}{}, dtype={}{})",
-                body.replace('\n', "\n        "),
-                shape,
-                fmt,
-                self.tensor().dtype(),
-                traced
-            ))
+            Ok(format!("dlarray({}, shape={}{}, dtype={}{})", body.replace('\n', "\n        "), shape, fmt, self.tensor().dtype(), traced))
         })
     }
 
@@ -399,24 +379,22 @@ impl PyDlarray {
         })
     }
     fn __complex__(&self) -> PyResult<num_complex::Complex64> {
-        guard("dlarray.__complex__", || {
-            self.tensor().item().py()
-        })
+        guard("dlarray.__complex__", || self.tensor().item().py())
     }
     fn __int__(&self) -> PyResult<i64> {
-        guard("dlarray.__int__", || {
-            Ok(self.__float__()? as i64)
-        })
+        guard("dlarray.__int__", || Ok(self.__float__()? as i64))
     }
     fn __bool__(&self) -> PyResult<bool> {
         guard("dlarray.__bool__", || {
-            let c = self.tensor().item().map_err(|_| {
-                crate::errors::ShapeError::new_err("The truth value of a dlarray with more than one element is ambiguous")
-            })?;
+            let c = self
+                .tensor()
+                .item()
+                .map_err(|_| crate::errors::ShapeError::new_err("The truth value of a dlarray with more than one element is ambiguous"))?;
             Ok(c.re != 0.0 || c.im != 0.0)
         })
     }
 
+    #[allow(clippy::type_complexity)] // pickle's (callable, args) pair, as Python defines it
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyAny>, String))> {
         guard("dlarray.__reduce__", || {
             let py = slf.py();
@@ -438,57 +416,37 @@ impl PyDlarray {
     }
 
     fn __add__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard("dlarray.__add__", || {
-            binary(py, self, other, BinaryOp::Add, false)
-        })
+        guard("dlarray.__add__", || binary(py, self, other, BinaryOp::Add, false))
     }
     fn __radd__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard("dlarray.__radd__", || {
-            binary(py, self, other, BinaryOp::Add, true)
-        })
+        guard("dlarray.__radd__", || binary(py, self, other, BinaryOp::Add, true))
     }
     fn __sub__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard("dlarray.__sub__", || {
-            binary(py, self, other, BinaryOp::Sub, false)
-        })
+        guard("dlarray.__sub__", || binary(py, self, other, BinaryOp::Sub, false))
     }
     fn __rsub__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard("dlarray.__rsub__", || {
-            binary(py, self, other, BinaryOp::Sub, true)
-        })
+        guard("dlarray.__rsub__", || binary(py, self, other, BinaryOp::Sub, true))
     }
     fn __mul__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard("dlarray.__mul__", || {
-            binary(py, self, other, BinaryOp::Mul, false)
-        })
+        guard("dlarray.__mul__", || binary(py, self, other, BinaryOp::Mul, false))
     }
     fn __rmul__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard("dlarray.__rmul__", || {
-            binary(py, self, other, BinaryOp::Mul, true)
-        })
+        guard("dlarray.__rmul__", || binary(py, self, other, BinaryOp::Mul, true))
     }
     fn __truediv__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard("dlarray.__truediv__", || {
-            binary(py, self, other, BinaryOp::Div, false)
-        })
+        guard("dlarray.__truediv__", || binary(py, self, other, BinaryOp::Div, false))
     }
     fn __rtruediv__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard("dlarray.__rtruediv__", || {
-            binary(py, self, other, BinaryOp::Div, true)
-        })
+        guard("dlarray.__rtruediv__", || binary(py, self, other, BinaryOp::Div, true))
     }
     fn __neg__(&self, py: Python<'_>) -> PyResult<Self> {
-        guard("dlarray.__neg__", || {
-            Ok(Self::with(run(py, self.tensor().numel(), || self.tensor().neg())?, self.arr.format.clone()))
-        })
+        guard("dlarray.__neg__", || Ok(Self::with(run(py, self.tensor().numel(), || self.tensor().neg())?, self.arr.format.clone())))
     }
     fn __pos__(&self) -> Self {
         self.clone()
     }
     fn __abs__(&self, py: Python<'_>) -> PyResult<Self> {
-        guard("dlarray.__abs__", || {
-            Ok(Self::with(run(py, self.tensor().numel(), || self.tensor().abs())?, self.arr.format.clone()))
-        })
+        guard("dlarray.__abs__", || Ok(Self::with(run(py, self.tensor().numel(), || self.tensor().abs())?, self.arr.format.clone())))
     }
     fn __pow__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, modulo: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
         guard("dlarray.__pow__", || {
@@ -524,34 +482,22 @@ impl PyDlarray {
     }
 
     fn __lt__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard("dlarray.__lt__", || {
-            compare(py, self, o, CompareOp::Lt)
-        })
+        guard("dlarray.__lt__", || compare(py, self, o, CompareOp::Lt))
     }
     fn __le__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard("dlarray.__le__", || {
-            compare(py, self, o, CompareOp::Le)
-        })
+        guard("dlarray.__le__", || compare(py, self, o, CompareOp::Le))
     }
     fn __gt__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard("dlarray.__gt__", || {
-            compare(py, self, o, CompareOp::Gt)
-        })
+        guard("dlarray.__gt__", || compare(py, self, o, CompareOp::Gt))
     }
     fn __ge__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard("dlarray.__ge__", || {
-            compare(py, self, o, CompareOp::Ge)
-        })
+        guard("dlarray.__ge__", || compare(py, self, o, CompareOp::Ge))
     }
     fn __eq__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard("dlarray.__eq__", || {
-            compare(py, self, o, CompareOp::Eq)
-        })
+        guard("dlarray.__eq__", || compare(py, self, o, CompareOp::Eq))
     }
     fn __ne__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        guard("dlarray.__ne__", || {
-            compare(py, self, o, CompareOp::Ne)
-        })
+        guard("dlarray.__ne__", || compare(py, self, o, CompareOp::Ne))
     }
     #[classattr]
     fn __hash__(py: Python<'_>) -> Py<PyAny> {
@@ -598,33 +544,23 @@ impl PyDlarray {
 
     #[pyo3(signature = (axis = None, keepdims = Passed::ABSENT), text_signature = "($self, axis=None, keepdims=False)")]
     fn sum(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: Passed<'_>) -> PyResult<Self> {
-        guard("dlarray.sum", || {
-            self.reduce(py, "sum", axis, &keepdims, |t, a, k| t.sum_axes(a, k))
-        })
+        guard("dlarray.sum", || self.reduce(py, "sum", axis, &keepdims, |t, a, k| t.sum_axes(a, k)))
     }
     #[pyo3(signature = (axis = None, keepdims = Passed::ABSENT), text_signature = "($self, axis=None, keepdims=False)")]
     fn mean(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: Passed<'_>) -> PyResult<Self> {
-        guard("dlarray.mean", || {
-            self.reduce(py, "mean", axis, &keepdims, |t, a, k| t.mean_axes(a, k))
-        })
+        guard("dlarray.mean", || self.reduce(py, "mean", axis, &keepdims, |t, a, k| t.mean_axes(a, k)))
     }
     #[pyo3(signature = (axis = None, keepdims = Passed::ABSENT), text_signature = "($self, axis=None, keepdims=False)")]
     fn prod(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: Passed<'_>) -> PyResult<Self> {
-        guard("dlarray.prod", || {
-            self.reduce(py, "prod", axis, &keepdims, |t, a, k| t.prod_axes(a, k))
-        })
+        guard("dlarray.prod", || self.reduce(py, "prod", axis, &keepdims, |t, a, k| t.prod_axes(a, k)))
     }
     #[pyo3(signature = (axis = None, keepdims = Passed::ABSENT), text_signature = "($self, axis=None, keepdims=False)")]
     fn max(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: Passed<'_>) -> PyResult<Self> {
-        guard("dlarray.max", || {
-            self.reduce(py, "max", axis, &keepdims, |t, a, k| t.max_axes(a, k))
-        })
+        guard("dlarray.max", || self.reduce(py, "max", axis, &keepdims, |t, a, k| t.max_axes(a, k)))
     }
     #[pyo3(signature = (axis = None, keepdims = Passed::ABSENT), text_signature = "($self, axis=None, keepdims=False)")]
     fn min(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: Passed<'_>) -> PyResult<Self> {
-        guard("dlarray.min", || {
-            self.reduce(py, "min", axis, &keepdims, |t, a, k| t.min_axes(a, k))
-        })
+        guard("dlarray.min", || self.reduce(py, "min", axis, &keepdims, |t, a, k| t.min_axes(a, k)))
     }
     #[pyo3(signature = (axis = None, reverse = Passed::ABSENT), text_signature = "($self, axis=None, reverse=False)")]
     fn cumsum(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, reverse: Passed<'_>) -> PyResult<Self> {
@@ -671,16 +607,10 @@ impl PyDlarray {
     fn transpose(&self, py: Python<'_>, axes: &Bound<'_, PyTuple>) -> PyResult<Self> {
         guard("dlarray.transpose", || {
             let nd = self.tensor().ndim();
-            let perm: Vec<isize> = if axes.is_empty() {
-                (0..nd as isize).rev().collect()
-            } else {
-                integers_from_args("transpose", "axes", axes)?
-            };
-            let perm: Vec<usize> = perm
-                .iter()
-                .map(|&p| dlarray_core::shape::normalize_axis("transpose", p, nd))
-                .collect::<dlarray_core::Result<_>>()
-                .py()?;
+            let perm: Vec<isize> =
+                if axes.is_empty() { (0..nd as isize).rev().collect() } else { integers_from_args("transpose", "axes", axes)? };
+            let perm: Vec<usize> =
+                perm.iter().map(|&p| dlarray_core::shape::normalize_axis("transpose", p, nd)).collect::<dlarray_core::Result<_>>().py()?;
             Ok(Self::new_unformatted(run(py, self.tensor().numel(), || self.tensor().permute(&perm))?))
         })
     }
@@ -688,16 +618,21 @@ impl PyDlarray {
     fn astype(&self, dtype: &Bound<'_, PyAny>) -> PyResult<Self> {
         guard("dlarray.astype", || {
             let py = dtype.py();
-            let numpy_dtype = py.import("numpy")?.getattr("dtype")?.call1((dtype,)).map_err(|_| {
-                crate::errors::DTypeError::new_err(format!("astype: {} is not a data type", crate::arguments::show(dtype)))
-            })?;
+            let numpy_dtype =
+                py.import("numpy")?.getattr("dtype")?.call1((dtype,)).map_err(|_| {
+                    crate::errors::DTypeError::new_err(format!("astype: {} is not a data type", crate::arguments::show(dtype)))
+                })?;
             let name: String = numpy_dtype.getattr("name")?.extract()?;
             let dt = match name.as_str() {
                 "float32" => dlarray_core::DType::F32,
                 "float64" => dlarray_core::DType::F64,
                 "complex64" => dlarray_core::DType::C64,
                 "complex128" => dlarray_core::DType::C128,
-                other => return Err(crate::errors::DTypeError::new_err(format!("astype: dlarray holds float32, float64, complex64 or complex128, not {other}"))),
+                other => {
+                    return Err(crate::errors::DTypeError::new_err(format!(
+                        "astype: dlarray holds float32, float64, complex64 or complex128, not {other}"
+                    )))
+                }
             };
             Ok(Self::with(self.tensor().cast(dt).py()?, self.arr.format.clone()))
         })
@@ -707,19 +642,13 @@ impl PyDlarray {
         self.clone()
     }
     fn conj(&self) -> PyResult<Self> {
-        guard("dlarray.conj", || {
-            Ok(Self::with(self.tensor().conj().py()?, self.arr.format.clone()))
-        })
+        guard("dlarray.conj", || Ok(Self::with(self.tensor().conj().py()?, self.arr.format.clone())))
     }
     fn item(&self) -> PyResult<f64> {
-        guard("dlarray.item", || {
-            self.__float__()
-        })
+        guard("dlarray.item", || self.__float__())
     }
     fn tolist<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        guard("dlarray.tolist", || {
-            tensor_to_numpy(py, self.tensor())?.call_method0("tolist")
-        })
+        guard("dlarray.tolist", || tensor_to_numpy(py, self.tensor())?.call_method0("tolist"))
     }
 
     // ----- tracing (used by dlfeval) ---------------------------------------------------------
@@ -760,7 +689,7 @@ pub fn resolve_shape(numel: usize, dims: &[isize]) -> dlarray_core::Result<Vec<u
     let known: usize = dims.iter().filter(|&&d| d >= 0).map(|&d| d as usize).product();
     let mut out: Vec<usize> = dims.iter().map(|&d| d.max(0) as usize).collect();
     if let Some(&i) = unknown.first() {
-        if known == 0 || numel % known != 0 {
+        if known == 0 || !numel.is_multiple_of(known) {
             return Err(Error::shape("reshape", format!("cannot reshape array of size {numel} into shape {dims:?}")));
         }
         out[i] = numel / known;

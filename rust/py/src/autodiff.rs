@@ -26,7 +26,13 @@ fn _in_dlfeval() -> bool {
 /// Gradients of `y` w.r.t. each array in `xs`, each keeping its input's format.
 #[pyfunction]
 #[pyo3(signature = (y, xs, retain_data = false, enable_higher_derivatives = false))]
-fn _gradient(py: Python<'_>, y: PyRef<'_, PyDlarray>, xs: Vec<PyRef<'_, PyDlarray>>, retain_data: bool, enable_higher_derivatives: bool) -> PyResult<Vec<PyDlarray>> {
+fn _gradient(
+    py: Python<'_>,
+    y: PyRef<'_, PyDlarray>,
+    xs: Vec<PyRef<'_, PyDlarray>>,
+    retain_data: bool,
+    enable_higher_derivatives: bool,
+) -> PyResult<Vec<PyDlarray>> {
     guard("dlgradient", || {
         let ts: Vec<Tensor> = xs.iter().map(|x| x.tensor().clone()).collect();
         let opts = GradOptions { retain_data, enable_higher_derivatives };

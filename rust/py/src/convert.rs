@@ -113,7 +113,8 @@ pub struct BufferOwner {
 }
 
 fn view_of<'py, T: numpy::Element>(data: &[T], shape: &[usize], owner: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let view = ArrayViewD::from_shape(IxDyn(shape), data).map_err(|e| PyTypeError::new_err(format!("dlarray: cannot view data of shape {shape:?}: {e}")))?;
+    let view = ArrayViewD::from_shape(IxDyn(shape), data)
+        .map_err(|e| PyTypeError::new_err(format!("dlarray: cannot view data of shape {shape:?}: {e}")))?;
     // SAFETY: `data` lives in the `Arc<Buffer>` that `owner` holds, and numpy keeps `owner`
     // as the array's base for the array's lifetime. A shared buffer is never written or
     // reallocated (copy-on-write), and the view is made read-only below.

@@ -51,34 +51,24 @@ fn binary_fn(
 /// Elementwise maximum of two arrays (numpy's `maximum`, MATLAB's `max(A, B)`).
 #[pyfunction]
 fn maximum(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
-    guard("maximum", || {
-        binary_fn(py, "maximum", a, b, |x, y| x.maximum(y))
-    })
+    guard("maximum", || binary_fn(py, "maximum", a, b, |x, y| x.maximum(y)))
 }
 #[pyfunction]
 fn minimum(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
-    guard("minimum", || {
-        binary_fn(py, "minimum", a, b, |x, y| x.minimum(y))
-    })
+    guard("minimum", || binary_fn(py, "minimum", a, b, |x, y| x.minimum(y)))
 }
 #[pyfunction]
 fn atan2(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
-    guard("atan2", || {
-        binary_fn(py, "atan2", a, b, |x, y| x.atan2(y))
-    })
+    guard("atan2", || binary_fn(py, "atan2", a, b, |x, y| x.atan2(y)))
 }
 #[pyfunction]
 fn power(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
-    guard("power", || {
-        binary_fn(py, "power", a, b, |x, y| x.pow(y))
-    })
+    guard("power", || binary_fn(py, "power", a, b, |x, y| x.pow(y)))
 }
 /// `re + 1j*im` from two real arrays.
 #[pyfunction]
 fn complex(py: Python<'_>, re: &Bound<'_, PyAny>, im: &Bound<'_, PyAny>) -> PyResult<PyDlarray> {
-    guard("complex", || {
-        binary_fn(py, "complex", re, im, Tensor::complex)
-    })
+    guard("complex", || binary_fn(py, "complex", re, im, Tensor::complex))
 }
 
 /// `cond ? a : b` elementwise; `cond` is a boolean mask (numpy array or dlarray).
@@ -219,9 +209,11 @@ fn repmat(py: Python<'_>, x: &Bound<'_, PyAny>, reps: &Bound<'_, pyo3::types::Py
     guard("repmat", || {
         let a = as_dl("repmat", "x", x)?;
         let reps = integers_from_args("repmat", "reps", reps)?;
-        let reps: Vec<usize> = reps.iter().map(|&r| usize::try_from(r)).collect::<Result<_, _>>().map_err(|_| {
-            to_py(Error::value("repmat", format!("repetition counts must be non-negative, got {reps:?}")))
-        })?;
+        let reps: Vec<usize> = reps
+            .iter()
+            .map(|&r| usize::try_from(r))
+            .collect::<Result<_, _>>()
+            .map_err(|_| to_py(Error::value("repmat", format!("repetition counts must be non-negative, got {reps:?}"))))?;
         let tiled = run(py, reps.iter().fold(a.tensor.numel(), |n, &r| n.saturating_mul(r)), || a.tile(&reps))?;
         Ok(PyDlarray::with(tiled.tensor, tiled.format))
     })
@@ -269,7 +261,13 @@ fn matmul(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResul
 /// `transp_a`/`transp_b`: "none", "transpose" or "ctranspose" (MATLAB's pagemtimes options).
 #[pyfunction]
 #[pyo3(signature = (a, b, transp_a = Passed::ABSENT, transp_b = Passed::ABSENT), text_signature = "(a, b, transp_a='none', transp_b='none')")]
-fn pagemtimes(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>, transp_a: Passed<'_>, transp_b: Passed<'_>) -> PyResult<PyDlarray> {
+fn pagemtimes(
+    py: Python<'_>,
+    a: &Bound<'_, PyAny>,
+    b: &Bound<'_, PyAny>,
+    transp_a: Passed<'_>,
+    transp_b: Passed<'_>,
+) -> PyResult<PyDlarray> {
     guard("pagemtimes", || {
         let transp_a = text("pagemtimes", "transp_a", &transp_a, "none")?;
         let transp_b = text("pagemtimes", "transp_b", &transp_b, "none")?;
@@ -280,7 +278,10 @@ fn pagemtimes(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>, transp
                 "none" => Ok((false, false)),
                 "transpose" => Ok((true, false)),
                 "ctranspose" => Ok((true, true)),
-                o => Err(to_py(Error::value("pagemtimes", format!("transpose option must be 'none', 'transpose' or 'ctranspose', got '{o}'")))),
+                o => Err(to_py(Error::value(
+                    "pagemtimes",
+                    format!("transpose option must be 'none', 'transpose' or 'ctranspose', got '{o}'"),
+                ))),
             }
         };
         let ((ta, ca), (tb, cb)) = (parse(&transp_a)?, parse(&transp_b)?);

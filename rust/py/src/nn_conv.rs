@@ -10,7 +10,14 @@ use pyo3::prelude::*;
 use crate::array::{run, PyDlarray};
 use crate::errors::guard;
 
-fn params(stride: Vec<usize>, dilation: Vec<usize>, pad_before: Vec<usize>, pad_after: Vec<usize>, groups: usize, pad_value: f64) -> ConvParams {
+fn params(
+    stride: Vec<usize>,
+    dilation: Vec<usize>,
+    pad_before: Vec<usize>,
+    pad_after: Vec<usize>,
+    groups: usize,
+    pad_value: f64,
+) -> ConvParams {
     ConvParams::new().stride(&stride).dilation(&dilation).padding(&pad_before, &pad_after).groups(groups).pad_value(pad_value)
 }
 

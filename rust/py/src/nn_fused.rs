@@ -33,19 +33,23 @@ fn _standardize(py: Python<'_>, x: PyRef<'_, PyDlarray>, axes: Vec<usize>, epsil
 /// Softmax along `axis`, keeping x's format. The result remembers x as its logits.
 #[pyfunction]
 fn _softmax(py: Python<'_>, x: PyRef<'_, PyDlarray>, axis: usize) -> PyResult<PyDlarray> {
-    let xt = x.tensor().clone();
-    let fmt = x.format().cloned();
-    let y = run(py, xt.numel(), || xt.softmax(axis))?;
-    Ok(PyDlarray::with(y, fmt))
+    guard("softmax", || {
+        let xt = x.tensor().clone();
+        let fmt = x.format().cloned();
+        let y = run(py, xt.numel(), || xt.softmax(axis))?;
+        Ok(PyDlarray::with(y, fmt))
+    })
 }
 
 /// `log(y)` from the logits when `y` is a softmax output along `axis`, else None.
 #[pyfunction]
 fn _softmax_log(py: Python<'_>, y: PyRef<'_, PyDlarray>, axis: usize) -> PyResult<Option<PyDlarray>> {
-    let yt = y.tensor().clone();
-    let fmt = y.format().cloned();
-    let l = run(py, yt.numel(), || yt.softmax_log(axis))?;
-    Ok(l.map(|l| PyDlarray::with(l, fmt)))
+    guard("crossentropy", || {
+        let yt = y.tensor().clone();
+        let fmt = y.format().cloned();
+        let l = run(py, yt.numel(), || yt.softmax_log(axis))?;
+        Ok(l.map(|l| PyDlarray::with(l, fmt)))
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

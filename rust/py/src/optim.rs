@@ -26,11 +26,7 @@ fn state(xs: StateList<'_>, n: usize) -> Vec<Option<Tensor>> {
 fn wrap(out: Stepped, params: &[PyRef<'_, PyDlarray>]) -> (Vec<PyDlarray>, Vec<Vec<PyDlarray>>) {
     let fmt = |i: usize| params[i].format().cloned();
     let ps = out.params.into_iter().enumerate().map(|(i, t)| PyDlarray::with(t, fmt(i))).collect();
-    let ss = out
-        .states
-        .into_iter()
-        .map(|s| s.into_iter().enumerate().map(|(i, t)| PyDlarray::with(t, fmt(i))).collect())
-        .collect();
+    let ss = out.states.into_iter().map(|s| s.into_iter().enumerate().map(|(i, t)| PyDlarray::with(t, fmt(i))).collect()).collect();
     (ps, ss)
 }
 

@@ -17,10 +17,7 @@ pub fn gradient(y: &Tensor, xs: &[Tensor], opts: &GradOptions) -> Result<Vec<Ten
         return Err(Error::autodiff(OP, "dlgradient must be called inside a function evaluated by dlfeval"));
     }
     if y.numel() != 1 {
-        return Err(Error::autodiff(
-            OP,
-            format!("y must be a scalar, got shape {:?}; reduce it first, e.g. with sum()", y.shape()),
-        ));
+        return Err(Error::autodiff(OP, format!("y must be a scalar, got shape {:?}; reduce it first, e.g. with sum()", y.shape())));
     }
     if y.dtype().is_complex() {
         return Err(Error::autodiff(OP, "y must be real, got a complex value; take real() or abs() first"));
@@ -29,10 +26,7 @@ pub fn gradient(y: &Tensor, xs: &[Tensor], opts: &GradOptions) -> Result<Vec<Ten
         if !x.is_traced() {
             return Err(Error::autodiff(
                 OP,
-                format!(
-                    "input {i} (shape {:?}) is not traced: pass arrays that were inputs of dlfeval or computed from them",
-                    x.shape()
-                ),
+                format!("input {i} (shape {:?}) is not traced: pass arrays that were inputs of dlfeval or computed from them", x.shape()),
             ));
         }
     }
@@ -63,7 +57,11 @@ pub fn gradient(y: &Tensor, xs: &[Tensor], opts: &GradOptions) -> Result<Vec<Ten
         .map(|(x, g)| {
             let g = g.unwrap_or_else(|| Tensor::zeros(x.shape(), x.dtype()));
             let g = if g.dtype() != x.dtype() { trace::with_recording(higher, || g.cast(x.dtype()))? } else { g };
-            if higher { Ok(traced_constant(g, x)) } else { Ok(g.detach()) }
+            if higher {
+                Ok(traced_constant(g, x))
+            } else {
+                Ok(g.detach())
+            }
         })
         .collect()
 }

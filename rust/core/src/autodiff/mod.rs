@@ -32,8 +32,12 @@ pub struct Op {
 /// It exists for `log(softmax(x))`, whose chain through the probabilities underflows.
 pub struct Shortcut {
     pub target: Tensor,
-    pub rule: Box<dyn Fn(&[Tensor], &Tensor, &Tensor) -> Result<Tensor> + Send + Sync>,
+    pub rule: Box<ShortcutRule>,
 }
+
+/// A shortcut's rule: given the op's inputs, its output and the gradient of the output, the
+/// gradient of the target.
+pub type ShortcutRule = dyn Fn(&[Tensor], &Tensor, &Tensor) -> Result<Tensor> + Send + Sync;
 
 impl Op {
     /// The op of a traced input to `dlfeval`: no inputs, nothing to propagate.

@@ -194,7 +194,16 @@ unsafe fn scatter_cols<T: Element>(col: &[T], geo: &ConvGeom, taps: &Taps, g: us
 /// Group `g`'s slice of the (pixel, channel, sample) array `a` (`per_pixel` channels) for
 /// pixels `p0..p0 + count`, as a (`rows` × count·n) matrix: in place for one pixel, else
 /// copied into `tmp`.
-fn channel_rows<'a, T: Copy>(a: &'a [T], per_pixel: usize, n: usize, first: usize, rows: usize, p0: usize, count: usize, tmp: &'a mut [T]) -> Strided<'a, T> {
+fn channel_rows<'a, T: Copy>(
+    a: &'a [T],
+    per_pixel: usize,
+    n: usize,
+    first: usize,
+    rows: usize,
+    p0: usize,
+    count: usize,
+    tmp: &'a mut [T],
+) -> Strided<'a, T> {
     if count == 1 {
         let base = (p0 * per_pixel + first) * n;
         return Strided::row_major(&a[base..base + rows * n], n, false);
@@ -316,8 +325,18 @@ fn input_bands(geo: &ConvGeom) -> Option<(usize, usize, usize)> {
 /// A raw pointer shared by the tasks of one wave (each writes input pixels no other touches).
 #[derive(Clone, Copy)]
 struct SharedOut<T>(*mut T);
+// SAFETY: the tasks sharing the pointer write disjoint elements of one live allocation.
 unsafe impl<T> Send for SharedOut<T> {}
+// SAFETY: as for Send.
 unsafe impl<T> Sync for SharedOut<T> {}
+
+impl<T> SharedOut<T> {
+    /// The pointer. A method, so that a closure captures the whole (Send) wrapper rather than
+    /// its raw-pointer field alone.
+    fn ptr(self) -> *mut T {
+        self.0
+    }
+}
 
 /// The input gradient (a transposed convolution): g (O..., F, N), w (K..., C/G, F/G, G) →
 /// dx (S..., C, N).
@@ -332,7 +351,6 @@ pub fn conv_backward_input<T: 'static + Element>(g: &[T], w: &[T], geo: &ConvGeo
     let out = SharedOut(dx.as_mut_ptr());
     // Output pixels p0..p1 scattered into dx.
     let run = |p0: usize, p1: usize, s: &mut Scratch<T>| {
-        let out = out;
         for b0 in (p0..p1).step_by(block) {
             let count = block.min(p1 - b0);
             let width = count * n;
@@ -340,7 +358,7 @@ pub fn conv_backward_input<T: 'static + Element>(g: &[T], w: &[T], geo: &ConvGeo
                 let rhs = channel_rows(g, geo.f, n, grp * fg, fg, b0, count, &mut s.tmp);
                 matmul_to(&mut s.col[..rows * width], width, 1, false, weights_by_tap(w, geo, grp), rhs, rows, width, fg, false);
                 // SAFETY: dx outlives the scope; bands of one wave write disjoint input pixels.
-                unsafe { scatter_cols(&s.col, geo, &taps, grp, b0, count, out.0) };
+                unsafe { scatter_cols(&s.col, geo, &taps, grp, b0, count, out.ptr()) };
             }
         }
     };

@@ -128,7 +128,6 @@ impl Moments {
         self.m2 += o.m2 + d * d * (self.n * o.n / n);
         self.n = n;
     }
-
 }
 
 /// Elements whose shifted sums are taken in the data's precision before they are turned into
@@ -162,10 +161,10 @@ impl<T: Real> ShiftedSums<T> {
             let tail = chunks.remainder();
             for x in chunks {
                 let x: &[T; LANES] = x.try_into().expect("exact chunk");
-                for l in 0..LANES {
-                    let d = x[l] - k;
-                    self.s1[l] = self.s1[l] + d;
-                    self.s2[l] = self.s2[l] + d * d;
+                for ((s1, s2), &v) in self.s1.iter_mut().zip(self.s2.iter_mut()).zip(x) {
+                    let d = v - k;
+                    *s1 = *s1 + d;
+                    *s2 = *s2 + d * d;
                 }
             }
             for (l, &v) in tail.iter().enumerate() {
@@ -258,15 +257,22 @@ fn split_at_rows<U>(out: &mut [U], start: usize, inner: usize) -> impl Iterator<
 
 /// Per-channel `(sum g, sum g * (x - mean))` for the batch-normalisation backward pass.
 pub fn channel_grad_sums<T: Real>(g: &[T], x: &[T], mean: &[f64], outer: usize, c: usize, inner: usize) -> Vec<(f64, f64)> {
-    per_channel(outer, c, inner, (0.0f64, 0.0f64), |acc, ch, start| {
-        let (gr, xr) = (&g[start..start + inner], &x[start..start + inner]);
-        let (hi, lo) = split_centre::<T>(mean[ch]);
-        acc.0 += lane_sum(gr, |v| v).to_f64();
-        acc.1 += lane_sum2(gr, xr, |gv, xv| gv * ((xv - hi) - lo)).to_f64();
-    }, |a, b| {
-        a.0 += b.0;
-        a.1 += b.1;
-    })
+    per_channel(
+        outer,
+        c,
+        inner,
+        (0.0f64, 0.0f64),
+        |acc, ch, start| {
+            let (gr, xr) = (&g[start..start + inner], &x[start..start + inner]);
+            let (hi, lo) = split_centre::<T>(mean[ch]);
+            acc.0 += lane_sum(gr, |v| v).to_f64();
+            acc.1 += lane_sum2(gr, xr, |gv, xv| gv * ((xv - hi) - lo)).to_f64();
+        },
+        |a, b| {
+            a.0 += b.0;
+            a.1 += b.1;
+        },
+    )
 }
 
 #[cfg(test)]

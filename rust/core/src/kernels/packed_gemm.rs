@@ -50,14 +50,12 @@ fn fast_kernel_available() -> bool {
 /// `T` seen as f32 when it is f32 (checked through its `TypeId`).
 fn as_f32<T: 'static>(v: &[T]) -> Option<&[f32]> {
     // SAFETY: T is f32 exactly, so the slice's layout is unchanged.
-    (TypeId::of::<T>() == TypeId::of::<f32>())
-        .then(|| unsafe { std::slice::from_raw_parts(v.as_ptr() as *const f32, v.len()) })
+    (TypeId::of::<T>() == TypeId::of::<f32>()).then(|| unsafe { std::slice::from_raw_parts(v.as_ptr() as *const f32, v.len()) })
 }
 
 fn as_f32_mut<T: 'static>(v: &mut [T]) -> Option<&mut [f32]> {
     // SAFETY: as in `as_f32`.
-    (TypeId::of::<T>() == TypeId::of::<f32>())
-        .then(|| unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut f32, v.len()) })
+    (TypeId::of::<T>() == TypeId::of::<f32>()).then(|| unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut f32, v.len()) })
 }
 
 impl<'a, T: 'static + Copy + Element> PackedLhs<'a, T> {
@@ -71,7 +69,8 @@ impl<'a, T: 'static + Copy + Element> PackedLhs<'a, T> {
                 // from the panel's rows (the last panel's missing rows stay zero).
                 for (p, panel) in packed.chunks_exact_mut(k * PANEL_ROWS).enumerate() {
                     let valid = PANEL_ROWS.min(m - p * PANEL_ROWS);
-                    let rows: [&[f32]; PANEL_ROWS] = std::array::from_fn(|r| if r < valid { &data[(p * PANEL_ROWS + r) * rs..][..(k - 1) * cs + 1] } else { &[] });
+                    let rows: [&[f32]; PANEL_ROWS] =
+                        std::array::from_fn(|r| if r < valid { &data[(p * PANEL_ROWS + r) * rs..][..(k - 1) * cs + 1] } else { &[] });
                     for (kk, dst) in panel.chunks_exact_mut(PANEL_ROWS).enumerate() {
                         if valid == PANEL_ROWS {
                             for r in 0..PANEL_ROWS {
@@ -95,9 +94,7 @@ impl<'a, T: 'static + Copy + Element> PackedLhs<'a, T> {
     /// operand used once or twice, such as a step's gradient block, already in cache).
     pub fn direct(lhs: Strided<'a, T>, m: usize, k: usize) -> Self {
         let form = match as_f32(lhs.data) {
-            Some(data) if fast_kernel_available() && lhs.col_stride == 1 && m > 0 && k > 0 => {
-                Form::Direct(data, lhs.row_stride)
-            }
+            Some(data) if fast_kernel_available() && lhs.col_stride == 1 && m > 0 && k > 0 => Form::Direct(data, lhs.row_stride),
             _ => Form::Plain(lhs),
         };
         PackedLhs { m, k, form }
@@ -118,39 +115,23 @@ impl<'a, T: 'static + Copy + Element> PackedLhs<'a, T> {
         rhs_stride: usize,
         n: usize,
     ) {
-        assert!(
-            rows.start % PANEL_ROWS == 0 && rows.end <= self.m && rows.start <= rows.end,
-            "matmul_rows: bad row range"
-        );
+        assert!(rows.start.is_multiple_of(PANEL_ROWS) && rows.end <= self.m && rows.start <= rows.end, "matmul_rows: bad row range");
         let m = rows.len();
         if m == 0 || n == 0 {
             return;
         }
-        assert!(
-            (m - 1) * dst_stride + n <= dst.len(),
-            "matmul_rows: destination too small"
-        );
-        assert!(
-            self.k == 0 || (self.k - 1) * rhs_stride + n <= rhs.len(),
-            "matmul_rows: operand too small"
-        );
+        assert!((m - 1) * dst_stride + n <= dst.len(), "matmul_rows: destination too small");
+        assert!(self.k == 0 || (self.k - 1) * rhs_stride + n <= rhs.len(), "matmul_rows: operand too small");
         match &self.form {
             Form::Plain(lhs) => {
-                let lhs = Strided {
-                    data: &lhs.data[rows.start * lhs.row_stride..],
-                    ..*lhs
-                };
+                let lhs = Strided { data: &lhs.data[rows.start * lhs.row_stride..], ..*lhs };
                 matmul_to(
                     dst,
                     dst_stride,
                     1,
                     accumulate,
                     lhs,
-                    Strided {
-                        data: rhs,
-                        row_stride: rhs_stride,
-                        col_stride: 1,
-                    },
+                    Strided { data: rhs, row_stride: rhs_stride, col_stride: 1 },
                     m,
                     n,
                     self.k,
@@ -158,29 +139,19 @@ impl<'a, T: 'static + Copy + Element> PackedLhs<'a, T> {
                 )
             }
             Form::Panels(_) | Form::Direct(..) => {
-                let (dst, rhs) = (
-                    as_f32_mut(dst).expect("fast forms are f32"),
-                    as_f32(rhs).expect("fast forms are f32"),
-                );
+                let (dst, rhs) = (as_f32_mut(dst).expect("fast forms are f32"), as_f32(rhs).expect("fast forms are f32"));
                 for i in 0..m.div_ceil(PANEL_ROWS) {
-                    let (row0, valid) = (
-                        rows.start + i * PANEL_ROWS,
-                        PANEL_ROWS.min(m - i * PANEL_ROWS),
-                    );
+                    let (row0, valid) = (rows.start + i * PANEL_ROWS, PANEL_ROWS.min(m - i * PANEL_ROWS));
                     // The panel's rows as (first element, step along k); rows past `valid` repeat
                     // the last valid row (computed, never stored).
                     let (a, step): ([*const f32; PANEL_ROWS], usize) = match &self.form {
                         Form::Panels(packed) => {
-                            let panel = &packed[row0 / PANEL_ROWS * self.k * PANEL_ROWS..]
-                                [..self.k * PANEL_ROWS];
+                            let panel = &packed[row0 / PANEL_ROWS * self.k * PANEL_ROWS..][..self.k * PANEL_ROWS];
                             (std::array::from_fn(|r| panel[r..].as_ptr()), PANEL_ROWS)
                         }
-                        Form::Direct(data, row_stride) => (
-                            std::array::from_fn(|r| {
-                                data[(row0 + r.min(valid - 1)) * row_stride..][..self.k].as_ptr()
-                            }),
-                            1,
-                        ),
+                        Form::Direct(data, row_stride) => {
+                            (std::array::from_fn(|r| data[(row0 + r.min(valid - 1)) * row_stride..][..self.k].as_ptr()), 1)
+                        }
                         Form::Plain(_) => unreachable!(),
                     };
                     let dst = &mut dst[i * PANEL_ROWS * dst_stride..];
@@ -190,10 +161,7 @@ impl<'a, T: 'static + Copy + Element> PackedLhs<'a, T> {
                     // of rhs, n columns each).
                     #[cfg(target_arch = "x86_64")]
                     unsafe {
-                        avx512::panel_product(
-                            &a, step, self.k, rhs, rhs_stride, dst, dst_stride, valid, n,
-                            accumulate,
-                        )
+                        avx512::panel_product(&a, step, self.k, rhs, rhs_stride, dst, dst_stride, valid, n, accumulate)
                     };
                 }
             }
@@ -298,9 +266,7 @@ mod tests {
         let mut out = vec![0f64; m * n];
         for i in 0..m {
             for j in 0..n {
-                out[i * n + j] = (0..k)
-                    .map(|kk| a[i * k + kk] as f64 * b[kk * n + j] as f64)
-                    .sum();
+                out[i * n + j] = (0..k).map(|kk| a[i * k + kk] as f64 * b[kk * n + j] as f64).sum();
             }
         }
         out
@@ -309,39 +275,22 @@ mod tests {
     #[test]
     fn row_ranges_and_column_tails_match_the_reference() {
         let (m, k) = (21, 13);
-        let a: Vec<f32> = (0..m * k)
-            .map(|i| ((i * 7 % 11) as f32 - 5.0) * 0.25)
-            .collect();
+        let a: Vec<f32> = (0..m * k).map(|i| ((i * 7 % 11) as f32 - 5.0) * 0.25).collect();
         for n in [1, 5, 16, 17, 31, 32, 33, 64, 70] {
-            let b: Vec<f32> = (0..k * n)
-                .map(|i| ((i * 5 % 13) as f32 - 6.0) * 0.5)
-                .collect();
+            let b: Vec<f32> = (0..k * n).map(|i| ((i * 5 % 13) as f32 - 6.0) * 0.5).collect();
             let want = reference(&a, m, k, &b, n);
-            for packed in [
-                PackedLhs::new(Strided::row_major(&a, k, false), m, k),
-                PackedLhs::direct(Strided::row_major(&a, k, false), m, k),
-            ] {
+            for packed in
+                [PackedLhs::new(Strided::row_major(&a, k, false), m, k), PackedLhs::direct(Strided::row_major(&a, k, false), m, k)]
+            {
                 for rows in [0..m, 8..m, 16..21, 0..8, 8..8] {
                     for accumulate in [false, true] {
                         let dst_stride = n + 3;
                         let mut dst = vec![1f32; rows.len().max(1) * dst_stride];
-                        packed.matmul_rows(
-                            rows.clone(),
-                            &mut dst,
-                            dst_stride,
-                            accumulate,
-                            &b,
-                            n,
-                            n,
-                        );
+                        packed.matmul_rows(rows.clone(), &mut dst, dst_stride, accumulate, &b, n, n);
                         for (ri, i) in rows.clone().enumerate() {
                             for j in 0..dst_stride {
                                 let got = dst[ri * dst_stride + j] as f64;
-                                let expect = if j >= n {
-                                    1.0
-                                } else {
-                                    want[i * n + j] + if accumulate { 1.0 } else { 0.0 }
-                                };
+                                let expect = if j >= n { 1.0 } else { want[i * n + j] + if accumulate { 1.0 } else { 0.0 } };
                                 assert!((got - expect).abs() < 1e-4, "n {n} rows {rows:?} acc {accumulate}: ({i},{j}) {got} vs {expect}");
                             }
                         }

@@ -146,8 +146,18 @@ multiversion! {
 /// A raw pointer shared by tasks that write disjoint elements.
 #[derive(Clone, Copy)]
 struct SharedOut<T>(*mut T);
+// SAFETY: the tasks sharing the pointer write disjoint elements of one live allocation.
 unsafe impl<T> Send for SharedOut<T> {}
+// SAFETY: as for Send.
 unsafe impl<T> Sync for SharedOut<T> {}
+
+impl<T> SharedOut<T> {
+    /// The pointer. A method, so that a closure captures the whole (Send) wrapper rather than
+    /// its raw-pointer field alone.
+    fn ptr(self) -> *mut T {
+        self.0
+    }
+}
 
 /// `dst` of `n` zeros plus `v[j]` at `idx[j]` for every j (repeats add up). When every index
 /// stays in its own column (`idx[j] % inner == j % inner`, as maxpool's do: a window only
@@ -171,7 +181,6 @@ pub fn scatter_columns<T: Real>(v: &[T], idx: &[usize], n: usize, inner: usize, 
     let width = inner.div_ceil(4 * threads).max(1);
     let out = SharedOut(dst.as_mut_ptr());
     (0..inner.div_ceil(width)).into_par_iter().for_each(|t| {
-        let out = out;
         let (c0, c1) = (t * width, ((t + 1) * width).min(inner));
         for row in 0..idx.len() / inner {
             for c in c0..c1 {
@@ -179,7 +188,7 @@ pub fn scatter_columns<T: Real>(v: &[T], idx: &[usize], n: usize, inner: usize, 
                 // SAFETY: idx[j] < n (checked by the caller) and lies in column c, which only
                 // this task writes.
                 unsafe {
-                    let d = out.0.add(idx[j]);
+                    let d = out.ptr().add(idx[j]);
                     *d = *d + v[j];
                 }
             }

@@ -12,16 +12,16 @@
 //!   step reads or writes its column block through a strided view, and the weight gradients
 //!   after the loop are single products over all T·B columns, with no reshuffling copy.
 
-pub use super::gate_activation::Activation;
 use super::elementwise::written_by;
+pub use super::gate_activation::Activation;
 use super::gemm::{matmul_to, Strided};
 use super::lockstep::{lockstep, SharedMut, Tickets};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use super::packed_gemm::{PackedLhs, PANEL_ROWS};
 use super::parallel::in_forked_child;
 pub use super::recurrent_gru::*;
 use super::vmath::multiversion;
 use crate::dtype::Real;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Sizes of one recurrent problem.
 #[derive(Debug, Clone, Copy)]
@@ -262,10 +262,12 @@ pub fn lstm_forward<T: Real>(
     let (h, b, t, kk) = (d.h, d.b, d.t, stacked_k(d));
     let (hb, kb) = (h * b, kk * b);
     let stacked = stacked_weights(w, bias, r, d);
-    let weights: [PackedLhs<T>; 4] = std::array::from_fn(|gi| PackedLhs::new(Strided::row_major(&stacked[gi * h * kk..], kk, false), h, kk));
+    let weights: [PackedLhs<T>; 4] =
+        std::array::from_fn(|gi| PackedLhs::new(Strided::row_major(&stacked[gi * h * kk..], kk, false), h, kk));
     let mut inputs = stacked_inputs(x, h0, d);
     // Written in full by the parts (each its units' rows of every step), so not zeroed first.
-    let (mut gates, mut cells, mut cells_activated) = (Vec::with_capacity(t * 4 * hb), Vec::with_capacity(t * hb), Vec::with_capacity(t * hb));
+    let (mut gates, mut cells, mut cells_activated) =
+        (Vec::with_capacity(t * 4 * hb), Vec::with_capacity(t * hb), Vec::with_capacity(t * hb));
     let mut out = Vec::with_capacity(hb * (t + 1));
     {
         let xh = SharedMut::new(&mut inputs);
@@ -427,7 +429,8 @@ pub fn lstm_backward<T: Real>(
                     let gs: [&[T]; 4] = std::array::from_fn(|gi| &saved.gates[s * 4 * hb + (gi * h + k0) * b..][..n]);
                     let tc = &saved.cells_activated[s * hb + k0 * b..][..n];
                     let c_prev = if s > 0 { &saved.cells[(s - 1) * hb + k0 * b..][..n] } else { &c0[k0 * b..][..n] };
-                    let [dzi, dzf, dzg, dzo]: [&mut [T]; 4] = std::array::from_fn(|gi| unsafe { dz_step.get_mut(block + (gi * h + k0) * b, n) });
+                    let [dzi, dzf, dzg, dzo]: [&mut [T]; 4] =
+                        std::array::from_fn(|gi| unsafe { dz_step.get_mut(block + (gi * h + k0) * b, n) });
                     let cells = LstmCellsBack { gates: gs, tc, c_prev, gate, state };
                     let (gy_s, dh_rec, dc) = unsafe { (gy_t.get(s * hb + k0 * b, n), dh.get_mut(k0 * b, n), dcs.get_mut(k0 * b, n)) };
                     lstm_backward_cells(&cells, gy_s, dh_rec, dc, [&mut *dzi, &mut *dzf, &mut *dzg, &mut *dzo], b);
@@ -610,13 +613,20 @@ mod tests {
     fn two_thread_runs_are_bit_identical() {
         let d = Dims { c: 7, h: 96, b: 27, t: 6 };
         assert!(rayon::current_num_threads() < 2 || step_threads(d, stacked_k(d)) == 2, "the size is meant to run on two threads");
-        let val = |n: usize, seed: usize, scale: f32| -> Vec<f32> { (0..n).map(|i| (((i + seed) * 7919 % 1009) as f32 / 504.5 - 1.0) * scale).collect() };
+        let val = |n: usize, seed: usize, scale: f32| -> Vec<f32> {
+            (0..n).map(|i| (((i + seed) * 7919 % 1009) as f32 / 504.5 - 1.0) * scale).collect()
+        };
         let (x, h0, c0) = (val(d.c * d.b * d.t, 1, 1.0), val(d.h * d.b, 2, 0.5), val(d.h * d.b, 3, 0.5));
         let (w, r, bias) = (val(4 * d.h * d.c, 4, 0.3), val(4 * d.h * d.h, 5, 0.2), val(4 * d.h, 6, 0.1));
         let gout = val(d.h * d.b * (d.t + 1), 7, 1.0);
         let run = || {
             let (out, saved) = lstm_forward(&x, &h0, &c0, &w, &r, &bias, d, Activation::Tanh, Activation::Sigmoid);
-            let saved_ref = LstmSaved { gates: &saved.gates[..], cells: &saved.cells[..], cells_activated: &saved.cells_activated[..], inputs: &saved.inputs[..] };
+            let saved_ref = LstmSaved {
+                gates: &saved.gates[..],
+                cells: &saved.cells[..],
+                cells_activated: &saved.cells_activated[..],
+                inputs: &saved.inputs[..],
+            };
             let g = lstm_backward(&gout, &saved_ref, &c0, &w, &r, d, Activation::Tanh, Activation::Sigmoid, true);
             [out, g.dx, g.dh0, g.dc0, g.dw, g.dr, g.db].map(|v| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>())
         };

@@ -3,7 +3,9 @@
 
 use super::gate_activation::Activation;
 use super::gemm::{matmul_to, Strided};
-use super::recurrent::{block, hidden_to_output, hidden_with_h0, input_side_grads, output_grad_to_columns, project_step, recurrent_weight_grad, row_sums, Dims};
+use super::recurrent::{
+    block, hidden_to_output, hidden_with_h0, input_side_grads, output_grad_to_columns, project_step, recurrent_weight_grad, row_sums, Dims,
+};
 use crate::dtype::Real;
 
 /// MATLAB's three reset-gate modes.
@@ -142,7 +144,8 @@ pub fn gru_backward<T: Real>(
         for k in 0..h {
             let row = k * b..(k + 1) * b;
             let col = k * bt + s * b..k * bt + (s + 1) * b;
-            let (zg, n, dgz, dgn) = (&gs[hb..][row.clone()], &gs[2 * hb..][row.clone()], &dgates[hb..][row.clone()], &dgates[2 * hb..][row.clone()]);
+            let (zg, n, dgz, dgn) =
+                (&gs[hb..][row.clone()], &gs[2 * hb..][row.clone()], &dgates[hb..][row.clone()], &dgates[2 * hb..][row.clone()]);
             let (hp, gy, dhr) = (&saved.hidden[hrow(k, s)], &gy[col.clone()], &mut dh_rec[row.clone()]);
             let (dzz, dzn) = (&mut dzz[col.clone()], &mut dzn[col.clone()]);
             for e in 0..b {

@@ -8,8 +8,8 @@
 
 use rayon::prelude::*;
 
-use super::parallel::use_rayon;
 use super::norm::split_centre;
+use super::parallel::use_rayon;
 use crate::dtype::Real;
 use crate::shape::StridedIter;
 
@@ -180,7 +180,8 @@ pub fn group_grad_sums<T: Real>(g: &[T], x: &[T], mean: &[f64], gr: &Groups) -> 
     let [sg, sgx] = group_sums::<2>(gr, |s, n, grp, [ag, agx]| {
         if kept {
             let (ag, agx) = (&mut ag[grp..grp + n], &mut agx[grp..grp + n]);
-            for ((((a, b), &gv), &v), &mu) in ag.iter_mut().zip(agx.iter_mut()).zip(&g[s..s + n]).zip(&x[s..s + n]).zip(&mean[grp..grp + n]) {
+            for ((((a, b), &gv), &v), &mu) in ag.iter_mut().zip(agx.iter_mut()).zip(&g[s..s + n]).zip(&x[s..s + n]).zip(&mean[grp..grp + n])
+            {
                 let gv = gv.to_f64();
                 *a += gv;
                 *b += gv * (v.to_f64() - mu);
@@ -271,8 +272,7 @@ mod tests {
         for g in 0..2 {
             for b in 0..4 {
                 let x = &x;
-                let vals: Vec<f64> =
-                    (0..6).flat_map(|hw| (0..3).map(move |c| x[((hw * 2 + g) * 3 + c) * 4 + b])).collect();
+                let vals: Vec<f64> = (0..6).flat_map(|hw| (0..3).map(move |c| x[((hw * 2 + g) * 3 + c) * 4 + b])).collect();
                 let mu = vals.iter().sum::<f64>() / 18.0;
                 let v = vals.iter().map(|a| (a - mu) * (a - mu)).sum::<f64>() / 18.0;
                 assert!((mean[g * 4 + b] - mu).abs() < 1e-9 && (var[g * 4 + b] - v).abs() < 1e-9);
@@ -288,7 +288,11 @@ mod tests {
             let x: Vec<f32> = (0..24)
                 .map(|e| {
                     let grp = if axes == [1] { e / 6 } else { e % 6 };
-                    if grp == 0 { 100000.3 } else { 100000.0 + ((e * 5 % 7) as f32) * 0.125 }
+                    if grp == 0 {
+                        100000.3
+                    } else {
+                        100000.0 + ((e * 5 % 7) as f32) * 0.125
+                    }
                 })
                 .collect();
             let shape = [4usize, 6];

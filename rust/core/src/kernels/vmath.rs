@@ -7,6 +7,9 @@
 //! baseline x86-64). float64 keeps the fully accurate scalar functions: gradient checks run
 //! in float64, and its speed matters less.
 
+// The polynomial coefficients are kept as published, digits beyond f32 included.
+#![allow(clippy::excessive_precision)]
+
 use crate::dtype::libm_ops::Float;
 
 /// Slice-level transcendental maps. `src` and `dst` have the same length; the `_in_place`
@@ -232,7 +235,10 @@ pub(crate) mod avx512 {
     unsafe fn exp_nonpositive(a: __m512) -> __m512 {
         // vmaxps returns its second operand when either is NaN: NaN passes through.
         let a = _mm512_max_ps(_mm512_set1_ps(-104.0), a);
-        let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm512_mul_ps(a, _mm512_set1_ps(std::f32::consts::LOG2_E)));
+        let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm512_mul_ps(
+            a,
+            _mm512_set1_ps(std::f32::consts::LOG2_E),
+        ));
         let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693_359_4), a);
         let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.121_944_4e-4), r);
         let mut p = _mm512_set1_ps(1.987_569_1e-4);
@@ -408,7 +414,10 @@ mod tests {
             let wf = want as f32;
             // Below the normal range only absolute closeness is meaningful.
             if wf.abs() < f32::MIN_POSITIVE {
-                assert!((y as f64 - want).abs() <= 2.0 * f32::MIN_POSITIVE as f64 * f32::EPSILON as f64 + 1e-45, "{name}({x}) = {y}, want {want}");
+                assert!(
+                    (y as f64 - want).abs() <= 2.0 * f32::MIN_POSITIVE as f64 * f32::EPSILON as f64 + 1e-45,
+                    "{name}({x}) = {y}, want {want}"
+                );
             } else if wf.is_infinite() {
                 assert_eq!(y, wf, "{name}({x})");
             } else {

@@ -110,14 +110,8 @@ fn grad_rule(op: BinaryOp, a: &Tensor, b: &Tensor, y: &Tensor, g: &Tensor) -> Re
     let (ga, gb): (Option<Tensor>, Option<Tensor>) = match op {
         BinaryOp::Add => (Some(g.clone()), Some(g.clone())),
         BinaryOp::Sub => (Some(g.clone()), need.1.then(|| g.neg()).transpose()?),
-        BinaryOp::Mul => (
-            need.0.then(|| g.mul(&b.conj()?)).transpose()?,
-            need.1.then(|| g.mul(&a.conj()?)).transpose()?,
-        ),
-        BinaryOp::Div => (
-            need.0.then(|| g.div(&b.conj()?)).transpose()?,
-            need.1.then(|| g.mul(&y.div(b)?.conj()?)?.neg()).transpose()?,
-        ),
+        BinaryOp::Mul => (need.0.then(|| g.mul(&b.conj()?)).transpose()?, need.1.then(|| g.mul(&a.conj()?)).transpose()?),
+        BinaryOp::Div => (need.0.then(|| g.div(&b.conj()?)).transpose()?, need.1.then(|| g.mul(&y.div(b)?.conj()?)?.neg()).transpose()?),
         BinaryOp::Pow => {
             let ga = need.0.then(|| -> Result<Tensor> {
                 // d/da a^b = b·a^(b−1), taken as 0 where b == 0 (so 0^0 has no NaN gradient).
@@ -140,10 +134,7 @@ fn grad_rule(op: BinaryOp, a: &Tensor, b: &Tensor, y: &Tensor, g: &Tensor) -> Re
             let wins = if op == BinaryOp::Maximum { a.gt(b)? } else { a.lt(b)? };
             let w = wins.add(&a.eq_(b)?.mul_scalar(0.5)?)?;
             let one = Tensor::scalar_like(1.0, w.dtype());
-            (
-                need.0.then(|| g.mul(&w)).transpose()?,
-                need.1.then(|| g.mul(&one.sub(&w)?)).transpose()?,
-            )
+            (need.0.then(|| g.mul(&w)).transpose()?, need.1.then(|| g.mul(&one.sub(&w)?)).transpose()?)
         }
     };
     Ok(vec![ga.map(|t| t.sum_to(a.shape())).transpose()?, gb.map(|t| t.sum_to(b.shape())).transpose()?])

@@ -84,9 +84,7 @@ pub(super) fn spatial3(op: &str, name: &str, v: &[usize], d: usize, default: usi
         0 => vec![default; d],
         1 => vec![v[0]; d],
         n if n == d => v.to_vec(),
-        n => {
-            return Err(Error::value(op, format!("{name} needs {d} values (one per spatial dimension) or 1, got {n}: {v:?}")))
-        }
+        n => return Err(Error::value(op, format!("{name} needs {d} values (one per spatial dimension) or 1, got {n}: {v:?}"))),
     };
     if let Some(bad) = vals.iter().find(|&&x| x < min) {
         return Err(Error::value(op, format!("{name} must be at least {min}, got {bad} in {v:?}")));
@@ -107,10 +105,7 @@ pub(super) fn sp3(s: &[usize]) -> [usize; 3] {
 /// shape `xs` (S..., C, N) and weights of shape `ws` (K..., C/G, F/G, G).
 fn geometry(op: &str, xs: &[usize], ws: &[usize], p: &ConvParams, dtype: DType) -> Result<ConvGeom> {
     if !(3..=5).contains(&xs.len()) {
-        return Err(Error::shape(
-            op,
-            format!("input must have 3 to 5 dims (S1[, S2[, S3]], C, N), got shape {xs:?}"),
-        ));
+        return Err(Error::shape(op, format!("input must have 3 to 5 dims (S1[, S2[, S3]], C, N), got shape {xs:?}")));
     }
     let d = xs.len() - 2;
     if ws.len() != d + 3 {
@@ -128,7 +123,10 @@ fn geometry(op: &str, xs: &[usize], ws: &[usize], p: &ConvParams, dtype: DType) 
     if cg * g != c {
         return Err(Error::shape(
             op,
-            format!("channel mismatch: input of shape {xs:?} has {c} channels, weights of shape {ws:?} expect {} ({cg} per group × {g} groups)", cg * g),
+            format!(
+                "channel mismatch: input of shape {xs:?} has {c} channels, weights of shape {ws:?} expect {} ({cg} per group × {g} groups)",
+                cg * g
+            ),
         ));
     }
     let stride = spatial3(op, "stride", &p.stride, d, 1, 1)?;
@@ -251,11 +249,11 @@ impl Tensor {
             degenerate_forward(&x, &w, bias.as_ref(), &geo, pv)?
         } else {
             match (x.buffer(), w.buffer(), bias.as_ref().map(|b| b.buffer())) {
-            (Buffer::F32(a), Buffer::F32(b), None) => Buffer::F32(conv_forward(a, b, None, &geo, pv as f32)),
-            (Buffer::F32(a), Buffer::F32(b), Some(Buffer::F32(c))) => Buffer::F32(conv_forward(a, b, Some(c), &geo, pv as f32)),
-            (Buffer::F64(a), Buffer::F64(b), None) => Buffer::F64(conv_forward(a, b, None, &geo, pv)),
-            (Buffer::F64(a), Buffer::F64(b), Some(Buffer::F64(c))) => Buffer::F64(conv_forward(a, b, Some(c), &geo, pv)),
-            _ => unreachable!("real and promoted above"),
+                (Buffer::F32(a), Buffer::F32(b), None) => Buffer::F32(conv_forward(a, b, None, &geo, pv as f32)),
+                (Buffer::F32(a), Buffer::F32(b), Some(Buffer::F32(c))) => Buffer::F32(conv_forward(a, b, Some(c), &geo, pv as f32)),
+                (Buffer::F64(a), Buffer::F64(b), None) => Buffer::F64(conv_forward(a, b, None, &geo, pv)),
+                (Buffer::F64(a), Buffer::F64(b), Some(Buffer::F64(c))) => Buffer::F64(conv_forward(a, b, Some(c), &geo, pv)),
+                _ => unreachable!("real and promoted above"),
             }
         };
         let shape = out_shape(geo.n, geo.f, &geo.out_sp, x.ndim() - 2);
@@ -310,11 +308,7 @@ impl Tensor {
         if g.shape() != expect.as_slice() {
             return Err(Error::shape(
                 OP,
-                format!(
-                    "output gradient has shape {:?}, but input {xs:?} with weights {:?} gives output {expect:?}",
-                    g.shape(),
-                    w.shape()
-                ),
+                format!("output gradient has shape {:?}, but input {xs:?} with weights {:?} gives output {expect:?}", g.shape(), w.shape()),
             ));
         }
         let data = match (g.buffer(), w.buffer()) {

@@ -30,11 +30,7 @@ impl Tensor {
         Ok(Tensor::from_op(
             data,
             shape,
-            || {
-                Op::new("index", vec![self.clone()], move |inp, _, g| {
-                    Ok(vec![Some(g.scatter_add(idx.clone(), inp[0].shape().to_vec())?)])
-                })
-            },
+            || Op::new("index", vec![self.clone()], move |inp, _, g| Ok(vec![Some(g.scatter_add(idx.clone(), inp[0].shape().to_vec())?)])),
             &[self],
         ))
     }
@@ -77,7 +73,9 @@ impl Tensor {
             return Err(Error::dtype(OP, format!("cannot assign {} values into a {} array", values.dtype(), self.dtype())));
         }
         let values = values.cast(self.dtype())?;
-        let values = if values.numel() == idx.len() { values } else {
+        let values = if values.numel() == idx.len() {
+            values
+        } else {
             values.broadcast_to(&[idx.len()]).map_err(|_| {
                 Error::shape(OP, format!("cannot assign values of shape {:?} to {} selected elements", values.shape(), idx.len()))
             })?
@@ -101,11 +99,7 @@ impl Tensor {
             self.shape().to_vec(),
             || {
                 Op::new("index_put", vec![self.clone(), values.clone()], move |inp, _, g| {
-                    let gx = if inp[0].is_traced() {
-                        Some(g.index_put(idx.clone(), &Tensor::scalar_like(0.0, g.dtype()))?)
-                    } else {
-                        None
-                    };
+                    let gx = if inp[0].is_traced() { Some(g.index_put(idx.clone(), &Tensor::scalar_like(0.0, g.dtype()))?) } else { None };
                     let gv = if inp[1].is_traced() { Some(g.take(idx.clone(), inp[1].shape().to_vec())?) } else { None };
                     Ok(vec![gx, gv])
                 })

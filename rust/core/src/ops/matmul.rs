@@ -15,7 +15,11 @@ use crate::tensor::Tensor;
 
 fn mat_dims(s: &[usize], t: bool) -> (usize, usize) {
     let (r, c) = (s[s.len() - 2], s[s.len() - 1]);
-    if t { (c, r) } else { (r, c) }
+    if t {
+        (c, r)
+    } else {
+        (r, c)
+    }
 }
 
 fn batched<T: Element + IntoBuffer>(
@@ -35,8 +39,7 @@ fn batched<T: Element + IntoBuffer>(
         gemm_matmul(&mut out, a, b, nb * m, n, k, false, tb, false);
         return out;
     }
-    let offsets: Vec<[usize; 2]> =
-        StridedIter::new(batch, [broadcast_strides(ba, batch), broadcast_strides(bb, batch)]).collect();
+    let offsets: Vec<[usize; 2]> = StridedIter::new(batch, [broadcast_strides(ba, batch), broadcast_strides(bb, batch)]).collect();
     let (asz, bsz) = (m * k, k * n);
     let one = |(dst, off): (&mut [T], &[usize; 2]), single: bool| {
         gemm_matmul(dst, &a[off[0] * asz..(off[0] + 1) * asz], &b[off[1] * bsz..(off[1] + 1) * bsz], m, n, k, ta, tb, single);

@@ -9,8 +9,8 @@ pub mod index;
 pub mod matmul;
 pub mod norm;
 pub mod pool;
-pub mod reduce;
 pub mod recurrent;
+pub mod reduce;
 pub mod shape_ops;
 pub mod softmax;
 pub mod standardize;
@@ -24,5 +24,6 @@ pub use unary::UnaryOp;
 #[cfg(test)]
 pub(crate) fn test_data(shape: &[usize], seed: f64) -> crate::tensor::Tensor {
     let n: usize = shape.iter().product();
-    crate::tensor::Tensor::from_vec((0..n).map(|i| ((i as f64 + seed) * 1.37).sin() * 2.0 + 0.3).collect::<Vec<f64>>(), shape.to_vec()).unwrap()
+    crate::tensor::Tensor::from_vec((0..n).map(|i| ((i as f64 + seed) * 1.37).sin() * 2.0 + 0.3).collect::<Vec<f64>>(), shape.to_vec())
+        .unwrap()
 }

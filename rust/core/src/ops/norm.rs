@@ -76,7 +76,10 @@ impl Tensor {
         let geo = Geometry::new(self.shape(), c_axis);
         for (name, p) in [("offset", offset), ("scale", scale)] {
             if p.shape() != [geo.c] {
-                return Err(Error::shape(OP, format!("{name} must have shape ({},) for input of shape {:?}, got {:?}", geo.c, self.shape(), p.shape())));
+                return Err(Error::shape(
+                    OP,
+                    format!("{name} must have shape ({},) for input of shape {:?}, got {:?}", geo.c, self.shape(), p.shape()),
+                ));
             }
             if p.dtype() != self.dtype() {
                 return Err(Error::dtype(OP, format!("{name} is {} but the input is {}", p.dtype(), self.dtype())));
@@ -182,7 +185,7 @@ fn composite_grad(x: &Tensor, scale: &Tensor, g: &Tensor, geo: &Geometry, epsilo
 
 #[cfg(test)]
 mod tests {
-    use crate::autodiff::{gradient, grad::GradOptions, trace};
+    use crate::autodiff::{grad::GradOptions, gradient, trace};
 
     use crate::ops::test_data as data;
 

@@ -56,11 +56,18 @@ impl Window {
             if k[i] > padded {
                 return Err(Error::shape(
                     op,
-                    format!("pool size {:?} is larger than the padded input ({padded} along spatial dim {}) of shape {xs:?}", self.kernel, i + d - 3),
+                    format!(
+                        "pool size {:?} is larger than the padded input ({padded} along spatial dim {}) of shape {xs:?}",
+                        self.kernel,
+                        i + d - 3
+                    ),
                 ));
             }
             if max && in_sp[i] == 0 {
-                return Err(Error::shape(op, format!("input of shape {xs:?} is empty along spatial dim {}: every window would hold only padding", i + d - 3)));
+                return Err(Error::shape(
+                    op,
+                    format!("input of shape {xs:?} is empty along spatial dim {}: every window would hold only padding", i + d - 3),
+                ));
             }
             if max && (pb[i] >= k[i] || pa[i] >= k[i]) {
                 return Err(Error::value(
@@ -222,11 +229,7 @@ impl Tensor {
         Ok(Tensor::from_op(
             data,
             pooled_shape(self.shape(), &geo),
-            || {
-                Op::new(OP, vec![self.clone()], move |inp, _, g| {
-                    Ok(vec![Some(g.avgpool_backward_impl(inp[0].shape(), &win, count)?)])
-                })
-            },
+            || Op::new(OP, vec![self.clone()], move |inp, _, g| Ok(vec![Some(g.avgpool_backward_impl(inp[0].shape(), &win, count)?)])),
             &[self],
         ))
     }

@@ -18,8 +18,8 @@ use crate::autodiff::{trace, Op};
 use crate::buffer::{Buffer, IntoBuffer};
 use crate::dtype::{DType, Real};
 use crate::error::{Error, Result};
-pub use crate::kernels::recurrent::{Activation, ResetGateMode};
 use crate::kernels::recurrent::{self as k, Dims};
+pub use crate::kernels::recurrent::{Activation, ResetGateMode};
 use crate::tensor::Tensor;
 
 // ----- checks -----------------------------------------------------------------------------
@@ -34,7 +34,16 @@ fn common_dtype(op: &str, ts: &[&Tensor]) -> Result<Vec<Tensor>> {
 }
 
 /// Checks the shapes against (C, B, T) input and `gates`·H rows; returns the sizes.
-fn check_shapes(op: &str, x: &Tensor, states: &[(&str, &Tensor)], w: &Tensor, r: &Tensor, b: &Tensor, gates: usize, bias_rows: usize) -> Result<Dims> {
+fn check_shapes(
+    op: &str,
+    x: &Tensor,
+    states: &[(&str, &Tensor)],
+    w: &Tensor,
+    r: &Tensor,
+    b: &Tensor,
+    gates: usize,
+    bias_rows: usize,
+) -> Result<Dims> {
     if x.ndim() != 3 {
         return Err(Error::shape(op, format!("input must be (C, B, T), got shape {:?}", x.shape())));
     }
@@ -49,11 +58,19 @@ fn check_shapes(op: &str, x: &Tensor, states: &[(&str, &Tensor)], w: &Tensor, r:
     if w.shape() != [gates * h, c] {
         return Err(Error::shape(
             op,
-            format!("weights must be ({gates}*H, C) = ({}, {c}) for H = {h} and input of shape {:?} (C, B, T), got shape {:?}", gates * h, x.shape(), w.shape()),
+            format!(
+                "weights must be ({gates}*H, C) = ({}, {c}) for H = {h} and input of shape {:?} (C, B, T), got shape {:?}",
+                gates * h,
+                x.shape(),
+                w.shape()
+            ),
         ));
     }
     if b.shape() != [bias_rows * h] {
-        return Err(Error::shape(op, format!("bias must have {bias_rows}*H = {} elements for H = {h}, got shape {:?}", bias_rows * h, b.shape())));
+        return Err(Error::shape(
+            op,
+            format!("bias must have {bias_rows}*H = {} elements for H = {h}, got shape {:?}", bias_rows * h, b.shape()),
+        ));
     }
     for (name, s) in states {
         if s.shape() != [h, bsz] {
@@ -71,7 +88,12 @@ fn check_shapes(op: &str, x: &Tensor, states: &[(&str, &Tensor)], w: &Tensor, r:
 /// A fresh recorded identity of `t`: gives each op input its own node, so a tensor passed
 /// twice (e.g. the same array as `h0` and `c0`) gets each use's gradient separately.
 fn alias(t: &Tensor) -> Tensor {
-    Tensor::from_op_shared(t.shared_buffer(), t.shape().to_vec(), || Op::new("alias", vec![t.clone()], |_, _, g| Ok(vec![Some(g.clone())])), &[t])
+    Tensor::from_op_shared(
+        t.shared_buffer(),
+        t.shape().to_vec(),
+        || Op::new("alias", vec![t.clone()], |_, _, g| Ok(vec![Some(g.clone())])),
+        &[t],
+    )
 }
 
 fn activate(a: Activation, x: &Tensor) -> Result<Tensor> {
@@ -101,7 +123,17 @@ fn step_of(xp: &Tensor, s: usize) -> Result<Tensor> {
 /// The LSTM's packed output built from primitives: Y (H, B, T) then the final cell state
 /// (H, B), flattened and concatenated.
 #[allow(clippy::too_many_arguments)]
-pub fn lstm_composite(x: &Tensor, h0: &Tensor, c0: &Tensor, w: &Tensor, r: &Tensor, b: &Tensor, d: Dims, state: Activation, gate: Activation) -> Result<Tensor> {
+pub fn lstm_composite(
+    x: &Tensor,
+    h0: &Tensor,
+    c0: &Tensor,
+    w: &Tensor,
+    r: &Tensor,
+    b: &Tensor,
+    d: Dims,
+    state: Activation,
+    gate: Activation,
+) -> Result<Tensor> {
     let h = d.h;
     let xp = projection(x, w, b, d)?;
     let (mut hs, mut cs) = (h0.clone(), c0.clone());
@@ -122,7 +154,17 @@ pub fn lstm_composite(x: &Tensor, h0: &Tensor, c0: &Tensor, w: &Tensor, r: &Tens
 
 /// The GRU's hidden states (H, B, T) built from primitives.
 #[allow(clippy::too_many_arguments)]
-pub fn gru_composite(x: &Tensor, h0: &Tensor, w: &Tensor, r: &Tensor, b: &Tensor, d: Dims, mode: ResetGateMode, state: Activation, gate: Activation) -> Result<Tensor> {
+pub fn gru_composite(
+    x: &Tensor,
+    h0: &Tensor,
+    w: &Tensor,
+    r: &Tensor,
+    b: &Tensor,
+    d: Dims,
+    mode: ResetGateMode,
+    state: Activation,
+    gate: Activation,
+) -> Result<Tensor> {
     let h = d.h;
     let xp = projection(x, w, &b.narrow(0, 0, 3 * h)?, d)?;
     let rbias = match mode {
@@ -194,8 +236,20 @@ fn grads_of(inp: &[Tensor], gs: Vec<Tensor>) -> Vec<Option<Tensor>> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn lstm_fused_backward<T: Real + IntoBuffer>(inp: &[Tensor], g: &Tensor, saved: &[Buffer; 4], d: Dims, state: Activation, gate: Activation) -> Vec<Option<Tensor>> {
-    let saved = k::LstmSaved { gates: buf::<T>(&saved[0]), cells: buf::<T>(&saved[1]), cells_activated: buf::<T>(&saved[2]), inputs: buf::<T>(&saved[3]) };
+fn lstm_fused_backward<T: Real + IntoBuffer>(
+    inp: &[Tensor],
+    g: &Tensor,
+    saved: &[Buffer; 4],
+    d: Dims,
+    state: Activation,
+    gate: Activation,
+) -> Vec<Option<Tensor>> {
+    let saved = k::LstmSaved {
+        gates: buf::<T>(&saved[0]),
+        cells: buf::<T>(&saved[1]),
+        cells_activated: buf::<T>(&saved[2]),
+        inputs: buf::<T>(&saved[3]),
+    };
     let gr = k::lstm_backward(
         slice::<T>(&g.cast(T::DTYPE).expect("real cast")),
         &saved,
@@ -220,7 +274,15 @@ fn lstm_fused_backward<T: Real + IntoBuffer>(inp: &[Tensor], g: &Tensor, saved: 
 }
 
 #[allow(clippy::too_many_arguments)]
-fn gru_fused_backward<T: Real + IntoBuffer>(inp: &[Tensor], g: &Tensor, saved: &[Buffer; 3], d: Dims, mode: ResetGateMode, state: Activation, gate: Activation) -> Vec<Option<Tensor>> {
+fn gru_fused_backward<T: Real + IntoBuffer>(
+    inp: &[Tensor],
+    g: &Tensor,
+    saved: &[Buffer; 3],
+    d: Dims,
+    mode: ResetGateMode,
+    state: Activation,
+    gate: Activation,
+) -> Vec<Option<Tensor>> {
     let saved = k::GruSaved { gates: buf::<T>(&saved[0]), aux: buf::<T>(&saved[1]), hidden: buf::<T>(&saved[2]) };
     let gr = k::gru_backward(
         slice::<T>(&g.cast(T::DTYPE).expect("real cast")),
@@ -235,7 +297,13 @@ fn gru_fused_backward<T: Real + IntoBuffer>(inp: &[Tensor], g: &Tensor, saved: &
         inp[0].is_traced(),
     );
     let dx = if inp[0].is_traced() { tensor(gr.dx, inp[0].shape()) } else { Tensor::zeros(&[0], T::DTYPE) };
-    let parts = vec![dx, tensor(gr.dh0, inp[1].shape()), tensor(gr.dw, inp[2].shape()), tensor(gr.dr, inp[3].shape()), tensor(gr.db, inp[4].shape())];
+    let parts = vec![
+        dx,
+        tensor(gr.dh0, inp[1].shape()),
+        tensor(gr.dw, inp[2].shape()),
+        tensor(gr.dr, inp[3].shape()),
+        tensor(gr.db, inp[4].shape()),
+    ];
     grads_of(inp, parts)
 }
 
@@ -244,7 +312,16 @@ impl Tensor {
     /// (C, B, T) input: returns Y (H, B, T), the final hidden state h (H, B) and cell state
     /// c (H, B). Gate order i, f, g, o.
     #[allow(clippy::too_many_arguments)]
-    pub fn lstm(x: &Tensor, h0: &Tensor, c0: &Tensor, w: &Tensor, r: &Tensor, b: &Tensor, state: Activation, gate: Activation) -> Result<(Tensor, Tensor, Tensor)> {
+    pub fn lstm(
+        x: &Tensor,
+        h0: &Tensor,
+        c0: &Tensor,
+        w: &Tensor,
+        r: &Tensor,
+        b: &Tensor,
+        state: Activation,
+        gate: Activation,
+    ) -> Result<(Tensor, Tensor, Tensor)> {
         const OP: &str = "lstm";
         let ts = common_dtype(OP, &[x, h0, c0, w, r, b])?;
         let d = check_shapes(OP, &ts[0], &[("H0", &ts[1]), ("C0", &ts[2])], &ts[3], &ts[4], &ts[5], 4, 4)?;
@@ -267,9 +344,21 @@ impl Tensor {
         const OP: &str = "lstm";
         macro_rules! fwd {
             ($t:ty) => {{
-                let (out, saved) =
-                    k::lstm_forward::<$t>(slice(&ts[0]), slice(&ts[1]), slice(&ts[2]), slice(&ts[3]), slice(&ts[4]), slice(&ts[5]), d, state, gate);
-                (to_buffer(out), [to_buffer(saved.gates), to_buffer(saved.cells), to_buffer(saved.cells_activated), to_buffer(saved.inputs)])
+                let (out, saved) = k::lstm_forward::<$t>(
+                    slice(&ts[0]),
+                    slice(&ts[1]),
+                    slice(&ts[2]),
+                    slice(&ts[3]),
+                    slice(&ts[4]),
+                    slice(&ts[5]),
+                    d,
+                    state,
+                    gate,
+                );
+                (
+                    to_buffer(out),
+                    [to_buffer(saved.gates), to_buffer(saved.cells), to_buffer(saved.cells_activated), to_buffer(saved.inputs)],
+                )
             }};
         }
         let (data, saved) = match ts[0].dtype() {
@@ -301,7 +390,16 @@ impl Tensor {
     /// r, z, h̃; `bias` has 3H elements, or 6H (input then recurrent) in the
     /// recurrent-bias-after-multiplication mode.
     #[allow(clippy::too_many_arguments)]
-    pub fn gru(x: &Tensor, h0: &Tensor, w: &Tensor, r: &Tensor, b: &Tensor, mode: ResetGateMode, state: Activation, gate: Activation) -> Result<(Tensor, Tensor)> {
+    pub fn gru(
+        x: &Tensor,
+        h0: &Tensor,
+        w: &Tensor,
+        r: &Tensor,
+        b: &Tensor,
+        mode: ResetGateMode,
+        state: Activation,
+        gate: Activation,
+    ) -> Result<(Tensor, Tensor)> {
         const OP: &str = "gru";
         let ts = common_dtype(OP, &[x, h0, w, r, b])?;
         let bias_rows = if mode == ResetGateMode::RecurrentBiasAfterMultiplication { 6 } else { 3 };
@@ -314,7 +412,8 @@ impl Tensor {
         }
         macro_rules! fwd {
             ($t:ty) => {{
-                let (out, saved) = k::gru_forward::<$t>(slice(&ts[0]), slice(&ts[1]), slice(&ts[2]), slice(&ts[3]), slice(&ts[4]), d, mode, state, gate);
+                let (out, saved) =
+                    k::gru_forward::<$t>(slice(&ts[0]), slice(&ts[1]), slice(&ts[2]), slice(&ts[3]), slice(&ts[4]), d, mode, state, gate);
                 (to_buffer(out), [to_buffer(saved.gates), to_buffer(saved.aux), to_buffer(saved.hidden)])
             }};
         }

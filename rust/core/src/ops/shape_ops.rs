@@ -81,8 +81,7 @@ impl Tensor {
         if shape == self.shape() {
             return Ok(self.clone());
         }
-        let ok = shape.len() >= self.ndim()
-            && self.shape().iter().rev().zip(shape.iter().rev()).all(|(&a, &b)| a == b || a == 1);
+        let ok = shape.len() >= self.ndim() && self.shape().iter().rev().zip(shape.iter().rev()).all(|(&a, &b)| a == b || a == 1);
         if !ok {
             return Err(Error::shape("broadcast_to", format!("cannot broadcast shape {:?} to {:?}", self.shape(), shape)));
         }
@@ -102,9 +101,10 @@ impl Tensor {
         if self.shape() == shape {
             return Ok(self.clone());
         }
-        let lead = self.ndim().checked_sub(shape.len()).ok_or_else(|| {
-            Error::shape("sum_to", format!("cannot reduce shape {:?} to {:?}", self.shape(), shape))
-        })?;
+        let lead = self
+            .ndim()
+            .checked_sub(shape.len())
+            .ok_or_else(|| Error::shape("sum_to", format!("cannot reduce shape {:?} to {:?}", self.shape(), shape)))?;
         let mut axes: Vec<usize> = (0..lead).collect();
         for (i, &d) in shape.iter().enumerate() {
             if d == 1 && self.shape()[lead + i] != 1 {
@@ -153,7 +153,10 @@ impl Tensor {
     /// The slice `start..start+len` along `axis`.
     pub fn narrow(&self, axis: usize, start: usize, len: usize) -> Result<Tensor> {
         if axis >= self.ndim() || start + len > self.shape()[axis] {
-            return Err(Error::index("narrow", format!("range {start}..{} along axis {axis} is outside shape {:?}", start + len, self.shape())));
+            return Err(Error::index(
+                "narrow",
+                format!("range {start}..{} along axis {axis} is outside shape {:?}", start + len, self.shape()),
+            ));
         }
         if start == 0 && len == self.shape()[axis] {
             return Ok(self.clone());

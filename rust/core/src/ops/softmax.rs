@@ -79,14 +79,11 @@ impl Tensor {
             data,
             self.shape().to_vec(),
             || {
-                Op::new(OP, vec![self.clone()], |inp, _, g| Ok(vec![Some(g.div(&inp[0])?)])).with_shortcut(
-                    &logits,
-                    move |inp, _, g| {
-                        // Through log and softmax together: g − p ⊙ Σg, with p the probabilities
-                        // (traced, so a recorded pass differentiates again through softmax).
-                        g.sub(&inp[0].mul(&g.sum_axes(&[axis], true)?)?)
-                    },
-                )
+                Op::new(OP, vec![self.clone()], |inp, _, g| Ok(vec![Some(g.div(&inp[0])?)])).with_shortcut(&logits, move |inp, _, g| {
+                    // Through log and softmax together: g − p ⊙ Σg, with p the probabilities
+                    // (traced, so a recorded pass differentiates again through softmax).
+                    g.sub(&inp[0].mul(&g.sum_axes(&[axis], true)?)?)
+                })
             },
             &[self],
         )))
@@ -100,7 +97,7 @@ fn log_softmax_grad(y: &Tensor, g: &Tensor, axis: usize) -> Result<Tensor> {
 
 #[cfg(test)]
 mod tests {
-    use crate::autodiff::{gradient, grad::GradOptions, trace};
+    use crate::autodiff::{grad::GradOptions, gradient, trace};
     use crate::tensor::Tensor;
 
     use crate::ops::test_data as data;

@@ -114,7 +114,7 @@ pub(crate) fn centred(g: &Tensor, xhat: &Tensor, axes: &[usize]) -> Result<Tenso
 
 #[cfg(test)]
 mod tests {
-    use crate::autodiff::{gradient, grad::GradOptions, trace};
+    use crate::autodiff::{grad::GradOptions, gradient, trace};
 
     use crate::ops::test_data as data;
 

@@ -13,8 +13,8 @@ use crate::error::{Error, Result};
 use crate::kernels::complex_math::ComplexMath;
 use crate::kernels::elementwise::map;
 use crate::kernels::parallel::{use_rayon, PAR_CHUNK};
-use rayon::prelude::*;
 use crate::tensor::Tensor;
+use rayon::prelude::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnaryOp {

@@ -157,7 +157,14 @@ fn describe(t: &Tensor) -> String {
     format!("shape {:?} ({})", t.shape(), t.dtype())
 }
 
-fn step<R: Rule>(op: &str, rule: &R, params: Vec<Tensor>, grads: &[Tensor], states: Vec<Vec<Option<Tensor>>>, lrs: &[f64]) -> Result<Stepped> {
+fn step<R: Rule>(
+    op: &str,
+    rule: &R,
+    params: Vec<Tensor>,
+    grads: &[Tensor],
+    states: Vec<Vec<Option<Tensor>>>,
+    lrs: &[f64],
+) -> Result<Stepped> {
     let n = params.len();
     debug_assert_eq!(states.len(), R::N_STATES);
     if grads.len() != n {

@@ -129,8 +129,7 @@ impl BufferPool {
     /// Releases the oldest idle buffers above the byte cap, then the oldest references above
     /// the count cap.
     fn evict(&self, inner: &mut Inner) {
-        let idle_bytes: usize =
-            inner.parked.values().flat_map(|q| q.iter()).filter(|(_, b)| is_idle(b)).map(|(_, b)| bytes_of(b)).sum();
+        let idle_bytes: usize = inner.parked.values().flat_map(|q| q.iter()).filter(|(_, b)| is_idle(b)).map(|(_, b)| bytes_of(b)).sum();
         if idle_bytes > self.max_idle_bytes {
             let mut idle: Vec<(u64, Key, usize)> = inner
                 .parked
@@ -148,8 +147,7 @@ impl BufferPool {
             }
         }
         if inner.count > self.max_parked {
-            let mut all: Vec<(u64, Key)> =
-                inner.parked.iter().flat_map(|(k, q)| q.iter().map(move |(s, _)| (*s, *k))).collect();
+            let mut all: Vec<(u64, Key)> = inner.parked.iter().flat_map(|(k, q)| q.iter().map(move |(s, _)| (*s, *k))).collect();
             all.sort_unstable_by_key(|e| e.0);
             let excess = inner.count - self.max_parked;
             for (stamp, key) in all.into_iter().take(excess) {

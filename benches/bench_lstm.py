@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
 import dlarray as dl
+import numpy as np
 from compare_training import median_ms  # the same timing loop as the training comparison
 from dlarray import dlarray, dlfeval, dlgradient, gru, lstm
 

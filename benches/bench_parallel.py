@@ -58,9 +58,8 @@ def _raw(nbytes, repeat):
 def _buckets_only(arrays, repeat):
     """The MPI part of the bucketed reduction alone: one Allreduce per bucket of the packed
     buffers (what the bucketing costs MPI, without the copies in and out)."""
-    from mpi4py import MPI
-
     from dlarray.parallel._buckets import packing
+    from mpi4py import MPI
 
     values = list(arrays.values())
     pk = packing([(a.dtype, a.size) for a in values])
@@ -115,7 +114,7 @@ def _mlp_grads(sizes):
 
 
 def part_overhead():
-    from dlarray import dlfeval, dlarray, spmdIndex
+    from dlarray import dlarray, dlfeval, spmdIndex
     from dlarray.examples.train_digits import build_network, model_loss
     from dlarray.parallel import aggregate_gradients
 

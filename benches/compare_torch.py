@@ -24,12 +24,10 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import time
 
-import numpy as np
-
 import dlarray as dl
+import numpy as np
 
 try:
     import torch

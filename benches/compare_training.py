@@ -14,9 +14,8 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
-
 import dlarray as dl
+import numpy as np
 
 try:
     import torch

@@ -13,7 +13,6 @@ import math
 import time
 
 import numpy as np
-
 from dlarray import adamupdate, dlarray, sgdmupdate
 
 SIZES = [784, 512, 512, 10]

@@ -26,9 +26,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, List, Sequence
 
-import numpy as np
-
 import dlarray as dl
+import numpy as np
 from dlarray import dlarray, dlfeval, dlgradient, extractdata
 
 __all__ = ["gradcheck", "gradgradcheck", "as_input", "numeric_gradient"]

@@ -3,10 +3,9 @@ references written here, formats, options, and first/second-order gradients."""
 
 import math
 
+import dlarray as dl
 import numpy as np
 import pytest
-
-import dlarray as dl
 from dlarray import dlarray, extractdata
 from dlarray.errors import FormatError, OptionError
 from gradcheck import gradcheck, gradgradcheck

@@ -1,10 +1,9 @@
 """attention: values against a numpy reference written here (heads, scale, causal, custom and
 padding masks), formats, weights layout, errors, and first- and second-order gradients."""
 
+import dlarray as dl
 import numpy as np
 import pytest
-
-import dlarray as dl
 from dlarray import FormatError, OptionError, ShapeError, attention, dlarray, extractdata
 from gradcheck import gradcheck, gradgradcheck
 

@@ -5,11 +5,10 @@ import collections
 import math
 import threading
 
+import dlarray as dl
 import numpy as np
 import pytest
-
-import dlarray as dl
-from dlarray import AutodiffError, dldivergence, dlarray, dlfeval, dlgradient, dljacobian, dllaplacian, extractdata, stripdims
+from dlarray import AutodiffError, dlarray, dldivergence, dlfeval, dlgradient, dljacobian, dllaplacian, extractdata, stripdims
 from gradcheck import gradcheck, gradgradcheck
 
 RNG = np.random.default_rng(3)

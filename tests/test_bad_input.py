@@ -7,10 +7,9 @@ import subprocess
 import sys
 import textwrap
 
+import dlarray as dl
 import numpy as np
 import pytest
-
-import dlarray as dl
 from dlarray import dlarray
 from dlarray.errors import DlIndexError, FormatError, InternalError, OutOfMemoryError, ShapeError
 

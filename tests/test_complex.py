@@ -2,10 +2,9 @@
 convention of design.md §4 (dy/dRe + i*dy/dIm), first and second order, for every op that
 supports complex data; typed errors for those that do not."""
 
+import dlarray as dl
 import numpy as np
 import pytest
-
-import dlarray as dl
 from dlarray import dlarray, dlfeval, dlgradient, extractdata
 from gradcheck import gradcheck, gradgradcheck
 

@@ -2,10 +2,9 @@
 overflow or cancel: large magnitudes, tanh's large real parts, and the sign of a zero
 imaginary part on asin/acos's branch cuts. Gradients there are checked by finite differences."""
 
+import dlarray as dl
 import numpy as np
 import pytest
-
-import dlarray as dl
 from dlarray import dlarray
 from gradcheck import gradcheck, gradgradcheck
 

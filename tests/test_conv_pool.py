@@ -3,10 +3,9 @@ written here in MATLAB's layouts, formats, options, errors, and first/second-ord
 
 import itertools
 
+import dlarray as dl
 import numpy as np
 import pytest
-
-import dlarray as dl
 from dlarray import dlarray, extractdata
 from gradcheck import gradcheck, gradgradcheck
 

@@ -4,10 +4,9 @@ format propagation, __dlpack__, pickling, repr and scalar conversion."""
 
 import pickle
 
+import dlarray as dl
 import numpy as np
 import pytest
-
-import dlarray as dl
 from dlarray import dims, dlarray, dlfeval, extractdata, finddim, isdlarray, stripdims
 
 RNG = np.random.default_rng(11)

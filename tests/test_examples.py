@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 import numpy as np
-
 from dlarray import dlnetwork
 
 
@@ -76,7 +75,7 @@ def test_pinn_loss_uses_the_laplacian():
     F = train_pinn.source(xy).astype(np.float32)
     XB = train_pinn.boundary_points(4, np.random.default_rng(2))
     loss, _ = dlfeval(train_pinn.model_loss, net, dlarray(xy, "CB"), dlarray(F, "CB"), dlarray(XB, "CB"))
-    p = {(l, n): extractdata(v).astype(np.float64) for l, n, v in net.learnables}
+    p = {(layer, n): extractdata(v).astype(np.float64) for layer, n, v in net.learnables}
     W1, b1, W2, b2 = p["fc_1", "Weights"], p["fc_1", "Bias"], p["fc_2", "Weights"], p["fc_2", "Bias"]
     z = W1 @ xy + b1
     t = np.tanh(z)

@@ -4,12 +4,11 @@ a direct gather whose gradient is a scatter-add), ``leakyrelu`` as one op and th
 standardisation of layer/group/instance normalisation — values against numpy, gradients
 against finite differences to second order (float64)."""
 
+import dlarray as dl
 import numpy as np
 import pytest
-from gradcheck import gradcheck, gradgradcheck
-
-import dlarray as dl
 from dlarray import DlIndexError, dlarray, extractdata
+from gradcheck import gradcheck, gradgradcheck
 
 RNG = np.random.default_rng(11)
 

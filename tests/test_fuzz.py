@@ -11,7 +11,6 @@ panic, abort or hang.
 import os
 
 import pytest
-
 from fuzz.corpus import CORPUS, verdict
 from fuzz.harness import Case, Settings, run_cases
 from fuzz.outcome import FAILURES

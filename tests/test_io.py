@@ -4,13 +4,25 @@ import json
 import os
 import struct
 
+import dlarray as dl
 import numpy as np
 import pytest
-
-import dlarray as dl
-from dlarray import (additionLayer, batchNormalizationLayer, convolution2dLayer, dlarray, dlnetwork, extractdata,
-                     featureInputLayer, fullyConnectedLayer, imageInputLayer, load, maxPooling2dLayer, reluLayer,
-                     save, softmaxLayer)
+from dlarray import (
+    additionLayer,
+    batchNormalizationLayer,
+    convolution2dLayer,
+    dlarray,
+    dlnetwork,
+    extractdata,
+    featureInputLayer,
+    fullyConnectedLayer,
+    imageInputLayer,
+    load,
+    maxPooling2dLayer,
+    reluLayer,
+    save,
+    softmaxLayer,
+)
 from dlarray.io import CheckpointError
 from dlarray.network import Table
 
@@ -44,7 +56,7 @@ def test_round_trip_network_and_optimizer_state(tmp_path):
     assert set(ckpt) == {"net", "vel", "epoch", "learn_rate", "note", "nothing", "extra", "avg", "z", "nan"}
     loaded = ckpt["net"]
     assert isinstance(loaded, dlnetwork) and loaded.initialized
-    assert [l.name for l in loaded.layers] == [l.name for l in net.layers]
+    assert [layer.name for layer in loaded.layers] == [layer.name for layer in net.layers]
     assert loaded.connections == net.connections
     assert_tables_equal(loaded.learnables, net.learnables)
     assert_tables_equal(loaded.state, net.state)

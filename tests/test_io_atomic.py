@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from dlarray import dlnetwork, featureInputLayer, fullyConnectedLayer, load, save
 from dlarray import _checkpoint_file as container
+from dlarray import dlnetwork, featureInputLayer, fullyConnectedLayer, load, save
 
 posix = pytest.mark.skipif(os.name != "posix", reason="POSIX processes and permissions")
 

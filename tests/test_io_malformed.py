@@ -7,7 +7,6 @@ import struct
 
 import numpy as np
 import pytest
-
 from dlarray import CheckpointError, dlnetwork, featureInputLayer, fullyConnectedLayer, load, save
 from dlarray import _checkpoint_file as container
 

@@ -7,14 +7,22 @@ import json
 import struct
 import sys
 
+import dlarray as dl
 import numpy as np
 import pytest
-
-import dlarray as dl
-from dlarray import (CheckpointError, dlarray, dlnetwork, extractdata, featureInputLayer, fullyConnectedLayer, load,
-                     register_custom, save)
+from dlarray import (
+    CheckpointError,
+    _checkpoint_names,
+    dlarray,
+    dlnetwork,
+    extractdata,
+    featureInputLayer,
+    fullyConnectedLayer,
+    load,
+    register_custom,
+    save,
+)
 from dlarray import _checkpoint_file as container
-from dlarray import _checkpoint_names
 from dlarray.layers import Layer
 
 
@@ -149,7 +157,7 @@ def test_layer_attributes_cannot_replace_methods(tmp_path, attr, value, why):
     path = tmp_path / "net.safetensors"
     save(path, dlnetwork([featureInputLayer(3), fullyConnectedLayer(2, name="fc")]))
     content, tensors = header_content(path)
-    fc = next(l for l in content["net"]["__dlnetwork__"]["layers"] if "FullyConnected" in l["class"])
+    fc = next(layer for layer in content["net"]["__dlnetwork__"]["layers"] if "FullyConnected" in layer["class"])
     fc["attrs"]["__dict__"][attr] = value
     with pytest.raises(CheckpointError, match=why):
         load(craft(tmp_path / "evil.safetensors", content, tensors))
@@ -177,7 +185,7 @@ def test_builtin_layers_functions_and_lbfgs_state_need_no_registration(tmp_path)
     assert ckpt["state"].history_size == 4 and ckpt["state"].initial_inverse_hessian_factor == 0.5
     # Stable public names are written, not internal module paths.
     content, _ = header_content(tmp_path / "ok.safetensors")
-    classes = [l["class"] for l in content["net"]["__dlnetwork__"]["layers"]]
+    classes = [layer["class"] for layer in content["net"]["__dlnetwork__"]["layers"]]
     assert classes == ["dlarray.layers:FeatureInputLayer", "dlarray.layers:FullyConnectedLayer",
                        "dlarray.layers:FunctionLayer", "dlarray.layers:FunctionLayer"]
     assert content["fn"] == {"__callable__": "dlarray:softmax"}

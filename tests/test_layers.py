@@ -1,11 +1,11 @@
 """Every layer family: construction, MATLAB's parameter shapes and defaults, forward/predict,
 and the recurrent layers' state."""
 
+import dlarray as dl
 import numpy as np
 import pytest
-
-import dlarray as dl
 from dlarray import ShapeError, convolution2dLayer, dlarray, dlnetwork, extractdata, imageInputLayer
+
 
 @pytest.mark.parametrize("layers, x, fmt, out_shape, out_fmt, learnables", [
     ([dl.sequenceInputLayer(3), dl.convolution1dLayer(3, 4, padding="causal")], (3, 2, 7), "CBT",
@@ -31,7 +31,7 @@ from dlarray import ShapeError, convolution2dLayer, dlarray, dlnetwork, extractd
 def test_layer_families(layers, x, fmt, out_shape, out_fmt, learnables):
     np.random.seed(0)
     net = dlnetwork(layers)
-    assert {(l, p): tuple(v.shape) for l, p, v in net.learnables} == learnables
+    assert {(layer, p): tuple(v.shape) for layer, p, v in net.learnables} == learnables
     data = np.random.default_rng(0).integers(0, 10, x).astype(np.float32)
     X = dlarray(data, fmt)
     for Y in (net.predict(X), net.forward(X)):

@@ -2,11 +2,10 @@
 references written here, every option, format rules, errors, and first- and second-order
 gradients against finite differences."""
 
+import dlarray as dl
 import numpy as np
 import pytest
-
-import dlarray as dl
-from dlarray import FormatError, OptionError, ShapeError, DlIndexError, dlarray
+from dlarray import DlIndexError, FormatError, OptionError, ShapeError, dlarray
 from gradcheck import gradcheck, gradgradcheck
 
 RNG = np.random.default_rng(1234)

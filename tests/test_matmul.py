@@ -1,10 +1,9 @@
 """Matrix products: ``@``, ``matmul`` and ``pagemtimes`` (with MATLAB's transpose options),
 numpy's 1-D promotion and batch broadcasting; values and first/second-order gradients."""
 
+import dlarray as dl
 import numpy as np
 import pytest
-
-import dlarray as dl
 from dlarray import dlarray, extractdata
 from gradcheck import gradcheck, gradgradcheck
 

@@ -1,13 +1,30 @@
 """dlnetwork, layers and the learnables/state tables (design.md §6–7)."""
 
+import dlarray as dl
 import numpy as np
 import pytest
-
-import dlarray as dl
-from dlarray import (AutodiffError, FormatError, OptionError, ShapeError, additionLayer, batchNormalizationLayer,
-                     convolution2dLayer, crossentropy, dlarray, dlfeval, dlgradient, dlnetwork, dropoutLayer,
-                     extractdata, featureInputLayer, fullyConnectedLayer, imageInputLayer, maxPooling2dLayer,
-                     reluLayer, softmaxLayer)
+from dlarray import (
+    AutodiffError,
+    FormatError,
+    OptionError,
+    ShapeError,
+    additionLayer,
+    batchNormalizationLayer,
+    convolution2dLayer,
+    crossentropy,
+    dlarray,
+    dlfeval,
+    dlgradient,
+    dlnetwork,
+    dropoutLayer,
+    extractdata,
+    featureInputLayer,
+    fullyConnectedLayer,
+    imageInputLayer,
+    maxPooling2dLayer,
+    reluLayer,
+    softmaxLayer,
+)
 from dlarray.layers import Layer
 from dlarray.network import Table
 
@@ -27,9 +44,22 @@ def small_digits(n=256):
 # ---- the canonical loop of design.md §7, verbatim -----------------------------------------------
 
 def test_canonical_loop_runs_and_loss_decreases():
-    from dlarray import (dlarray, dlfeval, dlgradient, dlnetwork, crossentropy, sgdmupdate,  # noqa: F811
-                         imageInputLayer, convolution2dLayer, batchNormalizationLayer, reluLayer,
-                         maxPooling2dLayer, fullyConnectedLayer, softmaxLayer, digitTrain4DArrayData)
+    from dlarray import (  # noqa: F811
+        batchNormalizationLayer,
+        convolution2dLayer,
+        crossentropy,
+        digitTrain4DArrayData,
+        dlarray,
+        dlfeval,
+        dlgradient,
+        dlnetwork,
+        fullyConnectedLayer,
+        imageInputLayer,
+        maxPooling2dLayer,
+        reluLayer,
+        sgdmupdate,
+        softmaxLayer,
+    )
 
     np.random.seed(0)
     XTrain, YTrain, _ = digitTrain4DArrayData()
@@ -116,7 +146,7 @@ def test_residual_graph_network_matches_hand_computation():
     assert net.input_names == ["in"] and net.output_names == ["fcout"]
     X = np.random.default_rng(2).standard_normal((6, 5)).astype(np.float32)
     Y = net.predict(dlarray(X, "CB"))
-    p = {(l, n): extractdata(v) for l, n, v in net.learnables}
+    p = {(layer, n): extractdata(v) for layer, n, v in net.learnables}
     h1 = np.maximum(p["fc1", "Weights"] @ X + p["fc1", "Bias"], 0)
     h2 = p["fc2", "Weights"] @ h1 + p["fc2", "Bias"]
     expected = p["fcout", "Weights"] @ np.maximum(h2 + h1, 0) + p["fcout", "Bias"]
@@ -158,7 +188,7 @@ def test_residual_gradient_flows_through_both_branches():
 def test_graph_editing_errors_and_operations():
     net = dlnetwork([featureInputLayer(3), fullyConnectedLayer(4), reluLayer(), fullyConnectedLayer(2)],
                     initialize=False)
-    assert [l.name for l in net.layers] == ["input", "fc_1", "relu", "fc_2"]
+    assert [layer.name for layer in net.layers] == ["input", "fc_1", "relu", "fc_2"]
     with pytest.raises(OptionError, match="duplicate"):
         net.add_layers(reluLayer(name="relu"))
     with pytest.raises(OptionError, match="already connected"):
@@ -175,13 +205,13 @@ def test_graph_editing_errors_and_operations():
         net.connect_layers("add", "add/in2")
     net.disconnect_layers("fc_2", "add/in1")
     net.remove_layers("add")
-    assert "add" not in [l.name for l in net.layers]
+    assert "add" not in [layer.name for layer in net.layers]
     net.replace_layer("relu", [dl.tanhLayer(name="t1"), dl.sigmoidLayer(name="s1")])
-    assert [l.name for l in net.layers] == ["input", "fc_1", "t1", "s1", "fc_2"]
+    assert [layer.name for layer in net.layers] == ["input", "fc_1", "t1", "s1", "fc_2"]
     assert ("fc_1", "t1") in net.connections and ("s1", "fc_2") in net.connections
     net.initialize()
     X = np.random.default_rng(0).standard_normal((3, 2)).astype(np.float32)
-    p = {(l, n): extractdata(v) for l, n, v in net.learnables}
+    p = {(layer, n): extractdata(v) for layer, n, v in net.learnables}
     h = 1 / (1 + np.exp(-np.tanh(p["fc_1", "Weights"] @ X + p["fc_1", "Bias"])))
     np.testing.assert_allclose(extractdata(net.predict(X)), p["fc_2", "Weights"] @ h + p["fc_2", "Bias"],
                                rtol=1e-5, atol=1e-6)
@@ -189,7 +219,7 @@ def test_graph_editing_errors_and_operations():
 
 def test_automatic_names_follow_matlab_scheme():
     net = dlnetwork(seed_layers(), initialize=False)
-    assert [l.name for l in net.layers] == ["imageinput", "conv", "batchnorm", "relu", "maxpool", "fc", "softmax"]
+    assert [layer.name for layer in net.layers] == ["imageinput", "conv", "batchnorm", "relu", "maxpool", "fc", "softmax"]
     net.add_layers(reluLayer())  # "relu" is taken: the next free number
     assert net.layers[-1].name == "relu_1"
 

@@ -3,9 +3,7 @@ data_format, errors) and dropout (statistics, masks, seeding, gradients)."""
 
 import numpy as np
 import pytest
-
-import dlarray as dl
-from dlarray import dlarray, dlfeval, dlgradient, extractdata, fullyconnect, dropout
+from dlarray import dlarray, dlfeval, dlgradient, dropout, extractdata, fullyconnect
 from dlarray.errors import FormatError, OptionError, ShapeError
 from gradcheck import gradcheck, gradgradcheck
 
@@ -26,27 +24,27 @@ def _ref_fc(x_canonical, w, b, n_feature_dims):
 
 
 def test_fullyconnect_sscb_flattens_column_major():
-    H, W, C, N, O = 3, 4, 2, 5, 6
+    H, W, C, N, OUT = 3, 4, 2, 5, 6
     x = RNG.standard_normal((H, W, C, N))
-    w = RNG.standard_normal((O, H * W * C))
-    b = RNG.standard_normal(O)
+    w = RNG.standard_normal((OUT, H * W * C))
+    b = RNG.standard_normal(OUT)
     y = fullyconnect(dlarray(x, "SSCB"), w, b)
-    assert y.fmt == "CB" and y.shape == (O, N)
+    assert y.fmt == "CB" and y.shape == (OUT, N)
     np.testing.assert_allclose(extractdata(y), _ref_fc(x, w, b, 3), rtol=1e-12)
     # The explicit MATLAB index h + H*(w + W*c) for one element.
     h, ww, c, n, o = 2, 1, 1, 3, 4
     only = np.zeros_like(x)
     only[h, ww, c, n] = 1.0
-    y1 = fullyconnect(dlarray(only, "SSCB"), w, np.zeros(O))
+    y1 = fullyconnect(dlarray(only, "SSCB"), w, np.zeros(OUT))
     np.testing.assert_allclose(extractdata(y1)[o, n], w[o, h + H * (ww + W * c)], rtol=1e-15)
 
 
 def test_fullyconnect_matlab_4d_weights_equal_2d_weights():
-    H, W, C, N, O = 2, 3, 4, 2, 5
+    H, W, C, N, OUT = 2, 3, 4, 2, 5
     x = dlarray(RNG.standard_normal((H, W, C, N)), "SSCB")
-    w4 = RNG.standard_normal((O, H, W, C))
-    w2 = w4.reshape(O, -1, order="F")  # MATLAB: reshape(w4, O, [])
-    b = RNG.standard_normal((O, 1))
+    w4 = RNG.standard_normal((OUT, H, W, C))
+    w2 = w4.reshape(OUT, -1, order="F")  # MATLAB: reshape(w4, OUT, [])
+    b = RNG.standard_normal((OUT, 1))
     np.testing.assert_allclose(extractdata(fullyconnect(x, w4, b)), extractdata(fullyconnect(x, w2, b)), rtol=1e-13)
 
 
@@ -60,35 +58,35 @@ def test_fullyconnect_cb_is_a_matrix_product():
 
 
 def test_fullyconnect_cbt_keeps_time():
-    C, N, T, O = 3, 2, 4, 5
+    C, N, T, OUT = 3, 2, 4, 5
     x = RNG.standard_normal((C, N, T))
-    w = RNG.standard_normal((O, C))
-    b = RNG.standard_normal(O)
+    w = RNG.standard_normal((OUT, C))
+    b = RNG.standard_normal(OUT)
     y = fullyconnect(dlarray(x, "CBT"), w, b)
-    assert y.fmt == "CBT" and y.shape == (O, N, T)
+    assert y.fmt == "CBT" and y.shape == (OUT, N, T)
     np.testing.assert_allclose(extractdata(y), np.einsum("oc,cnt->ont", w, x) + b[:, None, None], rtol=1e-13)
 
 
 def test_fullyconnect_scbt_flattens_s_and_c_per_time_step():
-    S, C, N, T, O = 3, 2, 2, 3, 4
+    S, C, N, T, OUT = 3, 2, 2, 3, 4
     x = RNG.standard_normal((S, C, N, T))
-    w = RNG.standard_normal((O, S * C))
-    y = fullyconnect(dlarray(x, "SCBT"), w, np.zeros(O))
-    assert y.fmt == "CBT" and y.shape == (O, N, T)
-    np.testing.assert_allclose(extractdata(y), _ref_fc(x, w, np.zeros(O), 2), rtol=1e-13)
+    w = RNG.standard_normal((OUT, S * C))
+    y = fullyconnect(dlarray(x, "SCBT"), w, np.zeros(OUT))
+    assert y.fmt == "CBT" and y.shape == (OUT, N, T)
+    np.testing.assert_allclose(extractdata(y), _ref_fc(x, w, np.zeros(OUT), 2), rtol=1e-13)
 
 
 def test_fullyconnect_input_given_in_another_order_is_canonicalised():
-    H, W, C, N, O = 2, 3, 2, 4, 3
+    H, W, C, N, OUT = 2, 3, 2, 4, 3
     x_nhwc = RNG.standard_normal((N, H, W, C))
-    w = RNG.standard_normal((O, H * W * C))
-    b = RNG.standard_normal(O)
+    w = RNG.standard_normal((OUT, H * W * C))
+    b = RNG.standard_normal(OUT)
     ref = _ref_fc(np.transpose(x_nhwc, (1, 2, 3, 0)), w, b, 3)
     formatted = fullyconnect(dlarray(x_nhwc, "BSSC"), w, b)
     np.testing.assert_allclose(extractdata(formatted), ref, rtol=1e-13)
     # Unformatted with data_format: unformatted "CB"-laid-out output, same numbers.
     unformatted = fullyconnect(dlarray(x_nhwc), w, b, data_format="BSSC")
-    assert unformatted.fmt == "" and unformatted.shape == (O, N)
+    assert unformatted.fmt == "" and unformatted.shape == (OUT, N)
     np.testing.assert_allclose(extractdata(unformatted), ref, rtol=1e-13)
 
 

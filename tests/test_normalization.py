@@ -2,10 +2,9 @@
 references written here, MATLAB's call forms and defaults, formats, errors, and first- and
 second-order gradients for every option."""
 
+import dlarray as dl
 import numpy as np
 import pytest
-
-import dlarray as dl
 from dlarray import batchnorm, crosschannelnorm, dlarray, dlfeval, dlgradient, extractdata, groupnorm, instancenorm, layernorm
 from dlarray.errors import FormatError, OptionError, ShapeError
 from gradcheck import gradcheck, gradgradcheck

@@ -2,10 +2,9 @@
 gives exactly the offset, and float32 data around 1e5 normalises (forward and backward) to
 float32 accuracy, against float64 references written here."""
 
+import dlarray as dl
 import numpy as np
 import pytest
-
-import dlarray as dl
 from dlarray import dlarray, dlfeval, dlgradient
 from gradcheck import gradcheck, gradgradcheck
 

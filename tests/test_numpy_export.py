@@ -6,7 +6,6 @@ import pickle
 
 import numpy as np
 import pytest
-
 from dlarray import dlarray, extractdata
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]

@@ -1,10 +1,9 @@
 """onehotencode, onehotdecode and embed: values against numpy, formats, 0-based indices,
 errors, and embed's first- and second-order gradients (scatter-add into the weights)."""
 
+import dlarray as dl
 import numpy as np
 import pytest
-
-import dlarray as dl
 from dlarray import DlIndexError, FormatError, OptionError, ShapeError, dlarray
 from gradcheck import gradcheck, gradgradcheck
 

@@ -3,10 +3,9 @@ gradients against finite differences (float64), broadcasting, dtype rules, forma
 
 import math
 
+import dlarray as dl
 import numpy as np
 import pytest
-
-import dlarray as dl
 from dlarray import dlarray, extractdata
 from gradcheck import gradcheck, gradgradcheck
 

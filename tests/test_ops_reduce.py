@@ -1,10 +1,9 @@
 """Reductions (sum, mean, prod, max, min, norm) and cumsum: values against numpy for every
 axis form, keepdims, formats, and first/second-order gradients in float64."""
 
+import dlarray as dl
 import numpy as np
 import pytest
-
-import dlarray as dl
 from dlarray import dlarray, extractdata
 from gradcheck import gradcheck, gradgradcheck
 

@@ -2,10 +2,9 @@
 repmat, flip), indexing and indexed assignment: values against numpy, gradients, formats and
 value semantics (an assignment never changes another array that shared storage)."""
 
+import dlarray as dl
 import numpy as np
 import pytest
-
-import dlarray as dl
 from dlarray import dlarray, dlfeval, dlgradient, extractdata
 from gradcheck import gradcheck, gradgradcheck
 

@@ -4,13 +4,13 @@ learn-rate factors, dtypes, L-BFGS convergence and errors."""
 import collections
 import math
 
+import dlarray as dl
 import numpy as np
 import pytest
-
-import dlarray as dl
 from dlarray import (
-    ShapeError,
     OptionError,
+    ShapeError,
+    _core,
     adamupdate,
     dlarray,
     dlfeval,
@@ -22,7 +22,6 @@ from dlarray import (
     rmspropupdate,
     sgdmupdate,
 )
-from dlarray import _core
 
 RNG = np.random.default_rng(0)
 

@@ -11,9 +11,9 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "parallel"))
 
+import dlarray.parallel  # noqa: E402,F401
 import spmd_checks  # noqa: E402
 from dlarray.data.partition import BatchShare, block, partition  # noqa: E402
-import dlarray.parallel  # noqa: E402,F401
 
 world_module = sys.modules["dlarray.parallel.world"]
 

@@ -1,14 +1,13 @@
 """Property tests against numpy: broadcasting of binary ops (values and the shapes of the
 gradients that flow back), reshape in both orders, indexing and permutation."""
 
+import dlarray as dl
 import numpy as np
 import pytest
+from dlarray import dlarray, dlfeval, dlgradient, extractdata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-
-import dlarray as dl
-from dlarray import dlarray, dlfeval, dlgradient, extractdata
 
 SETTINGS = settings(max_examples=50, deadline=None)
 

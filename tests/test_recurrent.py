@@ -2,10 +2,9 @@
 activation option and reset-gate mode, formats, errors, and first- and second-order gradients
 through the recurrence."""
 
+import dlarray as dl
 import numpy as np
 import pytest
-
-import dlarray as dl
 from dlarray import FormatError, OptionError, ShapeError, dlarray, dlfeval, dlgradient, extractdata, gru, lstm
 from gradcheck import gradcheck, gradgradcheck
 

@@ -3,10 +3,9 @@ and its gradient stay exact where a probability underflows (references: log-soft
 float64 written here, the closed-form gradient (p - t) / N, PyTorch when installed), every
 loss option keeps working through that path, and the link cannot go stale."""
 
+import dlarray as dl
 import numpy as np
 import pytest
-
-import dlarray as dl
 from dlarray import dlarray, dlfeval, dlgradient
 from gradcheck import gradcheck, gradgradcheck
 

@@ -3,10 +3,9 @@
 so a NaN never reaches a sum of gradients; everywhere else they match finite differences to
 second order."""
 
+import dlarray as dl
 import numpy as np
 import pytest
-
-import dlarray as dl
 from dlarray import dlarray, dlfeval, dlgradient
 from gradcheck import gradcheck, gradgradcheck
 

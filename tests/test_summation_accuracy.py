@@ -2,10 +2,9 @@
 0.1 sum to numpy's 1000000.1 within a few float32 ulps along every axis layout, not the
 1000020.8 a running sum gives."""
 
+import dlarray as dl
 import numpy as np
 import pytest
-
-import dlarray as dl
 from dlarray import dlarray
 from gradcheck import gradcheck, gradgradcheck
 

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 
-
 SCRIPT = r"""
 import hashlib, numpy as np, dlarray as dl
 from dlarray import (dlarray, dlfeval, dlgradient, dlnetwork, crossentropy, adamupdate, imageInputLayer,

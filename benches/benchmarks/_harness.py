@@ -20,9 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Mapping
 
-import numpy as np
-
 import dlarray as dl
+import numpy as np
 
 f32 = np.float32
 

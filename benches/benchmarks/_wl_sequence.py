@@ -7,9 +7,8 @@ gru runs in "recurrent-bias-after-multiplication" mode, which is PyTorch's GRU.
 
 from __future__ import annotations
 
-import numpy as np
-
 import dlarray as dl
+import numpy as np
 
 from ._harness import Workload, dlarray_phases, f32, normal, tbc, tensor, torch_modules, torch_phases
 

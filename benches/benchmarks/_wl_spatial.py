@@ -7,9 +7,8 @@ NCHW for PyTorch.
 
 from __future__ import annotations
 
-import numpy as np
-
 import dlarray as dl
+import numpy as np
 
 from ._harness import Workload, dlarray_phases, f32, nchw, normal, tbc, tensor, torch_filters, torch_modules, torch_phases
 

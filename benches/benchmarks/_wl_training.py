@@ -8,9 +8,8 @@ new parameters and state (value semantics), PyTorch updates in place (``foreach=
 
 from __future__ import annotations
 
-import numpy as np
-
 import dlarray as dl
+import numpy as np
 
 from ._harness import Workload, dlarray_phases, f32, nchw, normal, tensor, torch_modules, torch_phases
 

@@ -1,9 +1,8 @@
 """asv suites for the dlarray core: elementwise ops (forward and forward+backward), reductions,
 matrix products and indexing. Timings only; correctness lives in tests/."""
 
-import numpy as np
-
 import dlarray as dl
+import numpy as np
 
 _RNG = np.random.default_rng(0)
 

@@ -6,14 +6,12 @@ the functional deep-learning ops, dlnetwork and the functional optimizers, on a 
 
 from ._core import (  # noqa: F401  (re-exports)
     __version__,
-    abs as abs,
     acos,
     angle,
     asin,
     atan,
     atan2,
     ceil,
-    complex as complex,
     conj,
     cos,
     cosh,
@@ -36,7 +34,6 @@ from ._core import (  # noqa: F401  (re-exports)
     power,
     real,
     repmat,
-    round as round,
     sign,
     sin,
     sinh,
@@ -47,21 +44,20 @@ from ._core import (  # noqa: F401  (re-exports)
     tan,
     where,
 )
-from .array_functions import concatenate, cumsum, mean, norm, permute, prod, reshape, transpose  # noqa: F401
-from .array_functions import max as max, min as min, sum as sum  # noqa: F401
-from .autodiff import dldivergence, dlfeval, dlgradient, dljacobian, dllaplacian  # noqa: F401
-from .errors import (  # noqa: F401
-    AutodiffError,
-    DeviceError,
-    DlIndexError,
-    DTypeError,
-    FormatError,
-    InternalError,
-    OptionError,
-    OutOfMemoryError,
-    ShapeError,
+from ._core import (
+    abs as abs,
 )
-from .device import canUseGPU, gather, gpuArray  # noqa: F401
+from ._core import (
+    complex as complex,
+)
+from ._core import (
+    round as round,
+)
+from .array_functions import concatenate, cumsum, mean, norm, permute, prod, reshape, transpose  # noqa: F401
+from .array_functions import max as max  # noqa: F401
+from .array_functions import min as min
+from .array_functions import sum as sum
+from .autodiff import dldivergence, dlfeval, dlgradient, dljacobian, dllaplacian  # noqa: F401
 
 # Data and monitoring need only numpy.
 from .data import (  # noqa: E402,F401
@@ -72,17 +68,9 @@ from .data import (  # noqa: E402,F401
     minibatchqueue,
     partition,
 )
-from .monitor import trainingProgressMonitor  # noqa: E402,F401
-
-# Data-parallel training on MPI (mpi4py is loaded only under an MPI launcher).
-from .parallel.spmd import spmdBarrier, spmdBroadcast, spmdIndex, spmdPlus, spmdReduce, spmdSize  # noqa: E402,F401
-
-# The functional deep-learning operations (their format-aware relu, sigmoid and tanh are the
-# exported ones).
-from .nn import *  # noqa: E402,F401,F403
-
-# dlnetwork, its layers, and checkpoints.
-from .network import dlnetwork  # noqa: E402,F401
+from .device import canUseGPU, gather, gpuArray  # noqa: F401
+from .errors import *  # noqa: F401,F403  (every error class; listed again in __all__ below)
+from .io import load, register_custom, save  # noqa: E402,F401
 from .layers import (  # noqa: E402,F401
     Layer,
     additionLayer,
@@ -104,8 +92,8 @@ from .layers import (  # noqa: E402,F401
     geluLayer,
     globalAveragePooling2dLayer,
     globalMaxPooling2dLayer,
-    groupNormalizationLayer,
     groupedConvolution2dLayer,
+    groupNormalizationLayer,
     gruLayer,
     imageInputLayer,
     layerNormalizationLayer,
@@ -121,8 +109,18 @@ from .layers import (  # noqa: E402,F401
     tanhLayer,
     transposedConv2dLayer,
 )
-from .io import CheckpointError, load, register_custom, save  # noqa: E402,F401
+from .monitor import trainingProgressMonitor  # noqa: E402,F401
+
+# dlnetwork, its layers, and checkpoints.
+from .network import dlnetwork  # noqa: E402,F401
+
+# The functional deep-learning operations (their format-aware relu, sigmoid and tanh are the
+# exported ones).
+from .nn import *  # noqa: E402,F401,F403
 from .optim import adamupdate, dlupdate, lbfgsState, lbfgsupdate, rmspropupdate, sgdmupdate  # noqa: E402,F401
+
+# Data-parallel training on MPI (mpi4py is loaded only under an MPI launcher).
+from .parallel.spmd import spmdBarrier, spmdBroadcast, spmdIndex, spmdPlus, spmdReduce, spmdSize  # noqa: E402,F401
 
 # What ``from dlarray import *`` binds. abs, complex, max, min, round and sum are left out so
 # that a star import does not shadow Python's builtins (they are re-exported explicitly above:

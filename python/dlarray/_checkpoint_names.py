@@ -43,6 +43,7 @@ class _Builtins:
         if cls.keys:
             return cls
         import dlarray
+
         from . import layers
         from .layers.base import Layer
         from .optim.lbfgs_state import lbfgsState

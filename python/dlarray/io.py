@@ -120,7 +120,7 @@ class _Writer:
             return {"__dict__": {k: self.encode(v, f"{name}/{k}", depth + 1) for k, v in obj.items()}}
         if isinstance(obj, Table):
             return {"__table__": {"layer": obj.layer, "parameter": obj.parameter,
-                                  "value": [self.encode(v, f"{name}/{l}/{p}", depth + 1) for l, p, v in obj]}}
+                                  "value": [self.encode(v, f"{name}/{layer}/{p}", depth + 1) for layer, p, v in obj]}}
         if isinstance(obj, dlnetwork):
             return {"__dlnetwork__": self.network(obj, name, depth + 1)}
         if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, type)):

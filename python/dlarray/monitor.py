@@ -32,8 +32,7 @@ import os
 import sys
 import time
 import warnings
-from typing import (IO, TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Set,
-                    Tuple, Union)
+from typing import IO, TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 import numpy as np
 

@@ -239,7 +239,7 @@ CORPUS = [
     _e("transposedConv2dLayer-no-channels", "net = dlnetwork([imageInputLayer((4, 4, 2), normalization='none'), "
        "transposedConv2dLayer(2, 2)])\nout = net.predict(dlarray(np.zeros((4, 4, 2, 1), np.float32), 'SSCB'))", "dlnetwork", "ok",
        was="ZeroDivisionError in the glorot initializer (for zero fans)"),
-    _e("net-not-initialized", f"net = dlnetwork([featureInputLayer(3), fullyConnectedLayer(2)], initialize=False)\n"
+    _e("net-not-initialized", "net = dlnetwork([featureInputLayer(3), fullyConnectedLayer(2)], initialize=False)\n"
        "out = net.predict(dlarray(R((3, 2)), 'CB'))", "dlnetwork", error="OptionError", was="RuntimeError"),
     _e("net-input-count", f"net = {NET_FC}\nout = net.predict(dlarray(R((3, 2)), 'CB'), dlarray(R((3, 2)), 'CB'))", "dlnetwork",
        error="OptionError", was="TypeError: the network has 1 inputs, got 2"),

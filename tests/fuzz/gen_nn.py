@@ -207,7 +207,7 @@ def embed_case(draw) -> Case:
     labels = draw(st.sampled_from(["BT", "CBT", "B", "CB", "SB", "T", "BTU", "SSCB"]))
     shape = tuple(draw(side) for _ in labels)
     if "C" in labels and draw(st.booleans()):
-        shape = tuple(1 if l == "C" else s for l, s in zip(labels, shape))
+        shape = tuple(1 if label == "C" else s for label, s in zip(labels, shape))
     words = draw(st.sampled_from([1, 3, 5, 0]))
     vals = draw(weighted([f"np.arange({math.prod(shape)}).reshape({shape!r}) % {max(words, 1)}"],
                          [f"np.full({shape!r}, {words})", f"np.full({shape!r}, -1)", f"np.full({shape!r}, 0.5)",
@@ -290,7 +290,7 @@ def attention_case(draw) -> Case:
 
     def arr(c, t):
         sizes = {"C": c, "B": b, "T": t, "S": 2}
-        return dl(tuple(sizes[l] for l in fmt), fmt)
+        return dl(tuple(sizes[label] for label in fmt), fmt)
 
     q, k, v = arr(cq, tq), arr(draw(sized(cq, 0.1)), tk), arr(cv, draw(sized(tk, 0.1)))
     kw = ["scale=" + draw(option(["'auto'", "0.5", "1"], ["0", "-1", "'AUTO'"]))]
@@ -321,7 +321,7 @@ def loss_case(draw) -> Case:
     squash = draw(st.booleans())
     y = f"sigmoid({x.src})" if squash else x.src
     if fn == "indexcrossentropy":
-        tshape = tuple(1 if l == "C" else s for l, s in zip(x.labels, x.shape))
+        tshape = tuple(1 if label == "C" else s for label, s in zip(x.labels, x.shape))
         t = draw(weighted([f"np.zeros({tshape!r}, int)", f"np.ones({tshape!r}, int)"],
                           [f"np.full({tshape!r}, 99)", f"np.full({tshape!r}, -1)", f"np.full({tshape!r}, 0.5)", nd(x.shape),
                            "5", "None", f"np.zeros({tshape!r}, 'U1')"], 0.35))

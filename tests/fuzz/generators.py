@@ -10,7 +10,8 @@ from __future__ import annotations
 import warnings
 from typing import Dict, List, Optional, Sequence
 
-from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from .gen_array import ARRAY_FAMILIES

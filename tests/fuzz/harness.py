@@ -171,7 +171,7 @@ _ABORTED = re.compile(r"memory allocation of \d+ bytes failed|Fatal Python error
 
 
 def _tail_lines(text: str, n: int = 6) -> str:
-    lines = [l for l in text.splitlines() if l.strip() and not l.startswith("  ")]
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("  ")]
     return "\n".join(lines[-n:])
 
 

@@ -16,13 +16,32 @@ import tempfile
 import threading
 import time
 
-import numpy as np
-
 import dlarray as dl
-from dlarray import (adamupdate, batchNormalizationLayer, crossentropy, dlarray, dlfeval, dlgradient, dlnetwork,
-                     featureInputLayer, fullyConnectedLayer, fullyconnect, minibatchqueue, reluLayer, sgdmupdate,
-                     softmax, softmaxLayer, spmdBarrier, spmdBroadcast, spmdIndex, spmdPlus, spmdReduce, spmdSize,
-                     tanh)
+import numpy as np
+from dlarray import (
+    adamupdate,
+    batchNormalizationLayer,
+    crossentropy,
+    dlarray,
+    dlfeval,
+    dlgradient,
+    dlnetwork,
+    featureInputLayer,
+    fullyconnect,
+    fullyConnectedLayer,
+    minibatchqueue,
+    reluLayer,
+    sgdmupdate,
+    softmax,
+    softmaxLayer,
+    spmdBarrier,
+    spmdBroadcast,
+    spmdIndex,
+    spmdPlus,
+    spmdReduce,
+    spmdSize,
+    tanh,
+)
 from dlarray.data import arrayDatastore, combine, partition
 from dlarray.data.partition import block
 from dlarray.errors import DTypeError, OptionError
@@ -286,7 +305,7 @@ def check_partitioned_queue_shares_every_mini_batch():
     also = partition(_index_queue(n_obs, batch, shuffle_seed=7), size, rank)
     assert mine.share == (size, rank) and also.share == (size, rank) and whole.share is None
     steps, firsts = 0, []
-    for epoch in range(2):
+    for _epoch in range(2):
         whole.shuffle()
         mine.shuffle()
         also.shuffle()

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from typing import List, Tuple
 
+import dlarray as dl
 import numpy as np
 import numpy.typing as npt
-from typing_extensions import assert_type
-
-import dlarray as dl
 from dlarray import *  # noqa: F403  (binds exactly dlarray.__all__)
-from dlarray import max as dl_max, sum as dl_sum  # re-exported, though not star-exported
+from dlarray import max as dl_max  # re-exported, though not star-exported
+from dlarray import sum as dl_sum
 from dlarray.layers import FullyConnectedLayer, Layer
 from dlarray.nn import crossentropy as nn_crossentropy
+from typing_extensions import assert_type
 
 # A star import leaves Python's builtins alone.
 assert_type(sum([1, 2]), int)

@@ -41,7 +41,7 @@ import math
 
 import numpy as np
 
-from .datastore import _RandomAccessDatastore, _permutation, arrayDatastore, combine
+from .datastore import _permutation, _RandomAccessDatastore, arrayDatastore, combine
 from .partition import BatchShare, agreed_seed, epoch_rng
 
 __all__ = ["EndOfDataError", "minibatchqueue"]

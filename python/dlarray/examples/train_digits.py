@@ -25,10 +25,28 @@ from typing import Any, Callable, Dict, Optional, Sequence
 
 import numpy as np
 
-from dlarray import (arrayDatastore, batchNormalizationLayer, combine, convolution2dLayer, crossentropy, dlarray,
-                     dlfeval, dlgradient, dlnetwork, digitTest4DArrayData, digitTrain4DArrayData, extractdata,
-                     fullyConnectedLayer, imageInputLayer, maxPooling2dLayer, minibatchqueue, reluLayer,
-                     sgdmupdate, softmaxLayer, trainingProgressMonitor)
+from dlarray import (
+    arrayDatastore,
+    batchNormalizationLayer,
+    combine,
+    convolution2dLayer,
+    crossentropy,
+    digitTest4DArrayData,
+    digitTrain4DArrayData,
+    dlarray,
+    dlfeval,
+    dlgradient,
+    dlnetwork,
+    extractdata,
+    fullyConnectedLayer,
+    imageInputLayer,
+    maxPooling2dLayer,
+    minibatchqueue,
+    reluLayer,
+    sgdmupdate,
+    softmaxLayer,
+    trainingProgressMonitor,
+)
 
 __all__ = ["NUM_CLASSES", "accuracy", "build_network", "main", "make_queue", "model_loss", "train"]
 

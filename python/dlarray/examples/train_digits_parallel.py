@@ -34,9 +34,21 @@ from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
 
-from dlarray import (arrayDatastore, combine, dlfeval, digitTest4DArrayData, digitTrain4DArrayData, extractdata,
-                     minibatchqueue, sgdmupdate, spmdBroadcast, spmdIndex, spmdPlus, spmdReduce, spmdSize,
-                     trainingProgressMonitor)
+from dlarray import (
+    arrayDatastore,
+    combine,
+    digitTest4DArrayData,
+    digitTrain4DArrayData,
+    dlfeval,
+    minibatchqueue,
+    sgdmupdate,
+    spmdBroadcast,
+    spmdIndex,
+    spmdPlus,
+    spmdReduce,
+    spmdSize,
+    trainingProgressMonitor,
+)
 from dlarray.data.partition import block
 from dlarray.examples.train_digits import _collate_digits, accuracy, build_network, model_loss, run_command_line
 from dlarray.parallel import aggregate_gradients, aggregate_state, broadcast

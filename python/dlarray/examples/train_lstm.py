@@ -19,8 +19,19 @@ from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
 
-from dlarray import (adamupdate, crossentropy, dlarray, dlfeval, dlgradient, dlnetwork, extractdata,
-                     fullyConnectedLayer, lstmLayer, sequenceInputLayer, softmaxLayer)
+from dlarray import (
+    adamupdate,
+    crossentropy,
+    dlarray,
+    dlfeval,
+    dlgradient,
+    dlnetwork,
+    extractdata,
+    fullyConnectedLayer,
+    lstmLayer,
+    sequenceInputLayer,
+    softmaxLayer,
+)
 
 __all__ = ["CLASSES", "accuracy", "build_network", "main", "make_sequences", "model_loss", "train"]
 

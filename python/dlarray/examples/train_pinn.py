@@ -18,8 +18,19 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from dlarray import (Layer, adamupdate, dlarray, dlfeval, dlgradient, dllaplacian, dlnetwork, extractdata,
-                     featureInputLayer, fullyConnectedLayer, tanhLayer)
+from dlarray import (
+    Layer,
+    adamupdate,
+    dlarray,
+    dlfeval,
+    dlgradient,
+    dllaplacian,
+    dlnetwork,
+    extractdata,
+    featureInputLayer,
+    fullyConnectedLayer,
+    tanhLayer,
+)
 
 __all__ = ["BOUNDARY_WEIGHT", "boundary_points", "build_network", "exact", "main", "model_loss",
            "relative_error", "source", "train"]

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-
 from .. import _core
 from .._arguments import as_dlarray, flag
 from .._core import DTypeError, OptionError, ShapeError, dlarray
@@ -69,7 +68,7 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
             self.add_layers(layers)
         if output_names is not None:
             self.output_names = output_names
-        if initialize and (example_inputs or any(_is_input(l) for l in self._layers.values())):
+        if initialize and (example_inputs or any(_is_input(node) for node in self._layers.values())):
             self.initialize(*example_inputs)
 
     # ---- structure -----------------------------------------------------------------------
@@ -94,7 +93,7 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
     @property
     def layers(self) -> Tuple[Layer, ...]:
         """The layers (copies: changing them does not change the network)."""
-        return tuple(l._with() for l in self._layers.values())
+        return tuple(node._with() for node in self._layers.values())
 
     def get_layer(self, name: str) -> Layer:
         if name not in self._layers:
@@ -122,17 +121,17 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
     def _input_ports(self) -> List[Port]:
         """Input layers as (name, -1), then unconnected inputs of other layers."""
         connected = {d for _, d in self._edges}
-        ports: List[Port] = [(n, -1) for n, l in self._layers.items() if _is_input(l)]
-        for n, l in self._layers.items():
-            if not _is_input(l):
-                ports += [(n, i) for i in range(l.num_inputs) if (n, i) not in connected]
+        ports: List[Port] = [(n, -1) for n, node in self._layers.items() if _is_input(node)]
+        for n, node in self._layers.items():
+            if not _is_input(node):
+                ports += [(n, i) for i in range(node.num_inputs) if (n, i) not in connected]
         return ports
 
     def _output_ports(self) -> List[Port]:
         if self._output_names is not None:
             return [self._parse_output(o) for o in self._output_names]
         used = {s for s, _ in self._edges}
-        return [(n, i) for n, l in self._layers.items() for i in range(l.num_outputs) if (n, i) not in used]
+        return [(n, i) for n, node in self._layers.items() for i in range(node.num_outputs) if (n, i) not in used]
 
     @property
     def output_names(self) -> List[str]:
@@ -163,18 +162,18 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
     def add_layers(self, layers: Union[Layer, Sequence[Layer]]) -> "dlnetwork":
         """Add layers, connecting a list of them in series (MATLAB's ``addLayers``)."""
         layers = [layers] if isinstance(layers, Layer) else list(layers)
-        for l in layers:
-            if not isinstance(l, Layer):
-                raise DTypeError(f"dlnetwork: expected Layer objects, got {type(l).__name__}")
-        given = [l.name for l in layers if l.name]
+        for node in layers:
+            if not isinstance(node, Layer):
+                raise DTypeError(f"dlnetwork: expected Layer objects, got {type(node).__name__}")
+        given = [node.name for node in layers if node.name]
         clash = [n for n in given if n in self._layers] + [n for n in set(given) if given.count(n) > 1]
         if clash:
             raise OptionError(f"dlnetwork: duplicate layer names {sorted(set(clash))}")
-        unnamed = [l for l in layers if not l.name]
-        auto = iter(graph.unique_names([l.default_name for l in unnamed], list(self._layers) + given))
-        new = [l._with(name=l.name or next(auto)) for l in layers]
-        for l in new:
-            self._layers[l.name] = l
+        unnamed = [node for node in layers if not node.name]
+        auto = iter(graph.unique_names([node.default_name for node in unnamed], list(self._layers) + given))
+        new = [node._with(name=node.name or next(auto)) for node in layers]
+        for node in new:
+            self._layers[node.name] = node
         for a, b in zip(new, new[1:]):
             if a.num_outputs < 1 or b.num_inputs < 1:
                 raise OptionError(f"dlnetwork: cannot connect '{a.name}' to '{b.name}' in series")
@@ -224,8 +223,8 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
         if name not in self._layers:
             raise OptionError(f"dlnetwork: no layer named '{name}'; layers: {list(self._layers)}")
         layers = [layers] if isinstance(layers, Layer) else list(layers) if isinstance(layers, (list, tuple)) else None
-        if not layers or not all(isinstance(l, Layer) for l in layers):
-            raise OptionError(f"dlnetwork.replace_layer: the replacement must be a layer or a non-empty list of layers")
+        if not layers or not all(isinstance(node, Layer) for node in layers):
+            raise OptionError("dlnetwork.replace_layer: the replacement must be a layer or a non-empty list of layers")
         incoming = [(s, d[1]) for s, d in self._edges if d[0] == name]
         outgoing = [(s[1], d) for s, d in self._edges if s[0] == name]
         order = list(self._layers)
@@ -254,9 +253,9 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
     # ---- learnables and state --------------------------------------------------------------
     def _table(self, kind: str) -> Table:
         rows = []
-        for n, l in self._layers.items():
-            for p in getattr(l, kind):
-                rows.append((n, p, getattr(l, p, None)))
+        for n, node in self._layers.items():
+            for p in getattr(node, kind):
+                rows.append((n, p, getattr(node, p, None)))
         return Table.from_rows(rows)
 
     @property
@@ -282,11 +281,11 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
             raise DTypeError(f"dlnetwork: expected a learnables/state Table, got {type(table).__name__}")
         updates: Dict[str, Dict[str, Any]] = {}
         for layer, parameter, value in table:
-            l = self._layers.get(layer)
-            if l is None or parameter not in getattr(l, kind):
+            node = self._layers.get(layer)
+            if node is None or parameter not in getattr(node, kind):
                 what = "learnable" if kind == "learnable_parameters" else "state"
                 raise OptionError(f"dlnetwork: no {what} parameter '{parameter}' in layer '{layer}'")
-            old = getattr(l, parameter, None)
+            old = getattr(node, parameter, None)
             if check and value is None and old is not None:
                 raise OptionError(f"dlnetwork: the value for ('{layer}', '{parameter}') must be an array, got None")
             if check and value is not None:
@@ -324,10 +323,10 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
         return self._factor_list("l2_factor")
 
     def _set_factor(self, attr: str, layer: str, parameter: str, value: float) -> "dlnetwork":
-        l = self._layers.get(layer)
-        if l is None or parameter not in l.learnable_parameters:
+        node = self._layers.get(layer)
+        if node is None or parameter not in node.learnable_parameters:
             raise OptionError(f"dlnetwork: no learnable parameter '{parameter}' in layer '{layer}'")
-        self._layers[layer] = l._with(**{attr: {**getattr(l, attr), parameter: float(value)}})
+        self._layers[layer] = node._with(**{attr: {**getattr(node, attr), parameter: float(value)}})
         return self
 
     def set_learn_rate_factor(self, layer: str, parameter: str, factor: float) -> "dlnetwork":
@@ -344,9 +343,9 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
 
     def reset_state(self) -> "dlnetwork":
         """Reset recurrent states to their initial values (MATLAB's ``resetState``)."""
-        for n, l in list(self._layers.items()):
-            if l.state_parameters:
-                c = l._with()
+        for n, node in list(self._layers.items()):
+            if node.state_parameters:
+                c = node._with()
                 c.reset_state()
                 self._layers[n] = c
         return self

@@ -48,7 +48,7 @@ def summary(net) -> str:
     widths = [max(len(h), *(len(r[k]) for r in rows)) if rows else len(h) for k, h in enumerate(header)]
     fmt_row = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
     lines = [head, "", fmt_row(header), fmt_row(["-" * w for w in widths])] + [fmt_row(r) for r in rows]
-    if net.connections and any(l.num_inputs > 1 for l in net._layers.values()):
+    if net.connections and any(layer.num_inputs > 1 for layer in net._layers.values()):
         lines += ["", "Connections: " + ", ".join(f"{c.source} -> {c.destination}" for c in net.connections)]
     lines += ["", f"Inputs: {net.input_names}   Outputs: {net.output_names}"]
     return "\n".join(lines)

@@ -182,7 +182,7 @@ class Table:
     def __repr__(self) -> str:
         if not len(self):
             return "Table (0 rows): layer | parameter | value"
-        cells = [(l, p, _describe(v)) for l, p, v in self]
+        cells = [(layer, p, _describe(v)) for layer, p, v in self]
         widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(self.columns)]
         line = lambda c: "  ".join(s.ljust(w) for s, w in zip(c, widths)).rstrip()  # noqa: E731
         out = [f"Table ({len(self)} rows)", line(self.columns), line(["-" * w for w in widths])]

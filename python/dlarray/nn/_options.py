@@ -14,6 +14,7 @@ import numpy as np
 from .._arguments import int_values, show
 from .._core import OptionError
 
+
 def per_dim(value: Any, d: int, name: str, op: str, minimum: int = 1) -> List[int]:
     """A scalar or a length-d sequence as d ints, each at least ``minimum``."""
     vals = int_values(value, name, op)

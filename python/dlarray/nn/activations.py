@@ -13,7 +13,6 @@ from typing import Any, Optional
 import numpy as np
 
 from .. import _core
-
 from .._arguments import as_dlarray, choice, number
 from .._core import dlarray
 from ._layout import layout_of, plain, require

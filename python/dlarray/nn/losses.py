@@ -18,8 +18,8 @@ from .._arguments import choice
 from .._core import DlIndexError, FormatError, OptionError, ShapeError, _softmax_log, dlarray, log, maximum, stripdims, where
 from .._core import abs as _abs
 from ._layout import format_given, format_labels, layout_of, plain
-from ._params import numeric
 from ._loss_terms import NORMALIZATIONS, REDUCTIONS, LossInput, aux_like, finish, loss_input, targets_like
+from ._params import numeric
 
 __all__ = ["crossentropy", "indexcrossentropy", "mse", "l1loss", "l2loss", "huber"]
 

@@ -12,8 +12,8 @@ from .. import _core
 from .._arguments import MAX_SIZE, flag, int_values, show
 from .._core import DlIndexError, OptionError, ShapeError, dlarray
 from ._layout import from_kernel_layout, layout_of, restore, to_kernel_layout
-from .conv import conv_spatial_axes
 from ._options import padding_pairs, per_dim
+from .conv import conv_spatial_axes
 
 __all__ = ["maxpool", "maxunpool", "avgpool"]
 

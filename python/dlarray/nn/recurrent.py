@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any, Optional, Tuple
 
 from .. import _core
-from .._core import dlarray
 from .._arguments import choice
+from .._core import dlarray
 from ._recurrent_common import GATE_ACTIVATIONS, STATE_ACTIVATIONS, SequenceInput
 from ._recurrent_common import weights as _parameters
 

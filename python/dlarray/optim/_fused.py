@@ -9,7 +9,7 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .._core import ShapeError, dlarray
-from ._params import align, as_dlarray, check_rows, leaf_paths, leaves, learn_rate_factors, rebuild, state_template
+from ._params import align, as_dlarray, check_rows, leaf_paths, learn_rate_factors, leaves, rebuild, state_template
 
 # kernel(params, grads, states, lrs) -> (new params, [new state k for each state])
 Kernel = Callable[[List[dlarray], List[dlarray], List[List[Optional[dlarray]]], List[float]], Tuple[list, list]]

@@ -19,7 +19,6 @@ import numpy as np
 
 from .._core import ShapeError, dlarray
 
-
 _LEAF_TYPES = (dlarray, np.ndarray)
 
 

@@ -24,12 +24,12 @@ unchanged. Ranks are 0-based. mpi4py is the optional extra ``dlarray[mpi]``; see
 ``docs/parallel.md`` for installing MPI and the details.
 """
 
+from ..data.partition import partition
 from ._agree import SpmdMismatchError
 from .aggregate import aggregate_gradients, aggregate_state
 from .broadcast import broadcast
 from .spmd import spmdBarrier, spmdBroadcast, spmdIndex, spmdPlus, spmdReduce, spmdSize
 from .world import World, use_communicator, world
-from ..data.partition import partition
 
 __all__ = ["SpmdMismatchError", "World", "aggregate_gradients", "aggregate_state", "broadcast", "partition",
            "spmdBarrier", "spmdBroadcast", "spmdIndex", "spmdPlus", "spmdReduce", "spmdSize", "use_communicator",

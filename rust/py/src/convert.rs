@@ -121,6 +121,9 @@ fn view_of<'py, T: numpy::Element>(data: &[T], shape: &[usize], owner: Bound<'py
     let arr: Bound<'py, PyArrayDyn<T>> = unsafe { PyArrayDyn::borrow_from_array(&view, owner) };
     // Read-only: writing through the view would silently change the dlarray. numpy refuses to
     // set the flag back, because the base exposes no writable buffer.
+    // SAFETY: `arr` is the live array object just made (held by this Bound, the GIL held for 'py), so
+    // `as_array_ptr` points to a valid PyArrayObject; clearing one flag bit changes nothing else, and no
+    // other code holds the array yet.
     unsafe { (*arr.as_array_ptr()).flags &= !numpy::npyffi::NPY_ARRAY_WRITEABLE };
     Ok(arr.into_any())
 }

@@ -255,8 +255,13 @@ pub fn gather_strided<T: Copy + Send + Sync + Default>(x: &[T], out: &[usize], s
     res
 }
 
+/// `res`'s pointer, shared by the tile tasks of `transpose_tiled`.
 struct SendPtr<T>(*mut T);
+// SAFETY: the only SendPtr points into `res` in `transpose_tiled` (T: Send + Sync there), which outlives the parallel loop
+// that uses it; the tasks only write through it, each element of `res` by exactly one (k, ai, bi).
 unsafe impl<T> Send for SendPtr<T> {}
+// SAFETY: shared by reference between the tile tasks for the same reason: the pointer itself is never changed, and the
+// writes through it go to distinct in-bounds elements, none read while the loop runs.
 unsafe impl<T> Sync for SendPtr<T> {}
 
 /// Copies the strided view (collapsed `shape`/`st`) into row-major `res` when source dim `j`

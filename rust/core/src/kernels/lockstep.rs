@@ -134,6 +134,8 @@ pub struct SharedMut<'a, T> {
 // SAFETY: access goes through the unsafe accessors, whose callers keep parts from touching
 // the same elements concurrently unless all of them only read.
 unsafe impl<T: Send> Sync for SharedMut<'_, T> {}
+// SAFETY: a SharedMut stands for the `&'a mut [T]` it was made from (the PhantomData keeps that borrow), and sending
+// `&mut [T]` to another thread is sound for T: Send; the elements are reached only through the unsafe accessors.
 unsafe impl<T: Send> Send for SharedMut<'_, T> {}
 
 impl<'a, T> SharedMut<'a, T> {
@@ -183,6 +185,8 @@ mod tests {
                 // SAFETY: block s is only read during step s; each part writes its own half of
                 // block s + 1.
                 assert!(unsafe { shared.get(s * 2 * half, 2 * half) }.iter().all(|&v| v == s), "step {s}");
+                // SAFETY: this part's half of block s + 1 is written by it alone, and read by either part only in
+                // step s + 1, after the barrier below.
                 unsafe { shared.get_mut((s + 1) * 2 * half + part * half, half) }.fill(s + 1);
                 step.wait();
             }

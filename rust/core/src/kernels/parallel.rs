@@ -20,6 +20,10 @@ static FORK_HOOK: Once = Once::new();
 /// itself so that every kernel runs single-threaded there (the tokenizers approach).
 pub fn install_fork_hook() {
     FORK_HOOK.call_once(|| {
+        // SAFETY: registering fork handlers has no precondition beyond valid function pointers: prepare and parent
+        // are none, and the child handler is a plain `extern "C" fn` that lives for the whole program and only
+        // stores to an atomic (async-signal-safe, as a forked child of a threaded process requires). Once makes
+        // the registration happen at most one time.
         #[cfg(unix)]
         unsafe {
             libc::pthread_atfork(None, None, Some(after_fork_in_child));

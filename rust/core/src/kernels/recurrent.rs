@@ -281,12 +281,16 @@ pub fn lstm_forward<T: Real>(
         let tickets = Tickets::new(t + 1, threads);
         lockstep((0..threads).collect(), |part, step| {
             for s in 0..t {
-                // SAFETY (every access below): during step s a part reads all of input block s
-                // and writes only the rows of the units it took (gates and cells of step s,
-                // hidden rows of input block s + 1); the barrier ends the step.
+                // During step s a part reads all of input block s and writes only the rows of the units it
+                // took (gates and cells of step s, hidden rows of input block s + 1); the barrier ends the step.
+                // SAFETY: input block s is only read during step s: its hidden rows were written in step s − 1
+                // (the initial state, by stacked_inputs, for s = 0), ordered by the barrier that ended that step,
+                // and this step's writes go to block s + 1.
                 let xh_s = unsafe { xh.get(s * kb, kb) };
                 for units in tickets.take(s, chunks.len(), part).map(|i| chunks[i].clone()) {
                     let (k0, n) = (units.start, units.len() * b);
+                    // SAFETY: rows k0.. of each gate of step s (four disjoint ranges, H·B apart) belong to this chunk
+                    // of units, which Tickets gives to this part alone in phase s; no other part reads or writes them.
                     let [zi, zf, zg, zo] = std::array::from_fn(|gi| unsafe { z.get_mut(s * 4 * hb + (gi * h + k0) * b, n) });
                     for (weights, zr) in weights.iter().zip([&mut *zi, &mut *zf, &mut *zg, &mut *zo]) {
                         weights.matmul_rows(units.clone(), zr, b, false, xh_s, b, b);
@@ -295,26 +299,38 @@ pub fn lstm_forward<T: Real>(
                     gate.apply_in_place(zf);
                     state.apply_in_place(zg);
                     gate.apply_in_place(zo);
+                    // SAFETY: these units' cells of step s − 1 were written before the barrier that ended step s − 1,
+                    // and no part writes step s − 1's cells during step s.
                     let c_prev = if s == 0 { &c0[k0 * b..][..n] } else { unsafe { c.get((s - 1) * hb + k0 * b, n) } };
+                    // SAFETY: these units' cells of step s are written only by the part that took this chunk, and read
+                    // (as c_prev, or for c_T) only after the barrier that ends step s.
                     let c_new = unsafe { c.get_mut(s * hb + k0 * b, n) };
                     lstm_cell_update(zi, zf, zg, c_prev, c_new);
+                    // SAFETY: these units' activated cells of step s: this chunk's rows, no other part's.
                     let tc_s = unsafe { tc.get_mut(s * hb + k0 * b, n) };
                     state.apply_into(c_new, tc_s);
+                    // SAFETY: these units' hidden rows of input block s + 1 are written only by this chunk's part; every
+                    // part reads block s + 1 only in step s + 1, after the barrier below.
                     lstm_hidden_update(zo, tc_s, unsafe { xh.get_mut((s + 1) * kb + (d.c + 1 + k0) * b, n) });
                 }
                 step.wait();
             }
             // The output of the units taken: Y (H, B, T) from the hidden rows of input blocks
-            // 1..=T, then c_T (T ≥ 1, asserted above). SAFETY: only those units' rows, read and
-            // written.
+            // 1..=T, then c_T (T ≥ 1, asserted above). Only those units' rows are read and written.
             for units in tickets.take(t, chunks.len(), part).map(|i| chunks[i].clone()) {
                 let (k0, n) = (units.start, units.len() * b);
+                // SAFETY: Y's rows of these units (n·T elements from k0·B·T) are written only by the part that took
+                // this chunk in phase T, every element below before any is read; nothing else touches Y.
                 let y_rows = unsafe { y.get_mut(k0 * b * t, n * t) };
                 for s in 0..t {
+                    // SAFETY: these units' hidden rows of block s + 1 were last written in step s, before the barrier
+                    // that ended step T − 1; no part writes xh in phase T.
                     for (e, &v) in unsafe { xh.get((s + 1) * kb + (d.c + 1 + k0) * b, n) }.iter().enumerate() {
                         y_rows[e * t + s] = v;
                     }
                 }
+                // SAFETY: c_T's rows of these units (after Y's H·B·T elements) are this part's alone in phase T; the
+                // cells of step T − 1 were written before the last step's barrier and are only read now.
                 unsafe { y.get_mut(hb * t + k0 * b, n) }.copy_from_slice(unsafe { c.get((t - 1) * hb + k0 * b, n) });
             }
         });
@@ -400,7 +416,7 @@ pub fn lstm_backward<T: Real>(
         // own rows only, not for a barrier after every product.
         let dh_done: Vec<AtomicUsize> = (0..units.len()).map(|_| AtomicUsize::new(0)).collect();
         lockstep((0..threads).collect(), |part, step| {
-            // SAFETY (every SharedMut access below): within a phase a part writes only the rows
+            // The discipline of every SharedMut access below: within a phase a part writes only the rows
             // of the chunks it took (of gy, of dz_steps' current block, of dh, dc, dstacked and
             // dx's block s); all of dz_s is read only after the barrier that ends the cells
             // phase, and its block is written again only after the next step's barrier, which
@@ -410,6 +426,8 @@ pub fn lstm_backward<T: Real>(
                 let (k0, n) = (units.start, units.len() * b);
                 let src = &gout[k0 * b * t..(k0 * b + n) * t];
                 for s in 0..t {
+                    // SAFETY: phase 0: Y's gradient rows of these units at step s, written only by the part that took
+                    // this chunk; gy is read only in later phases, after the barrier below.
                     for (e, v) in unsafe { gy_t.get_mut(s * hb + k0 * b, n) }.iter_mut().enumerate() {
                         *v = src[e * t + s];
                     }
@@ -430,26 +448,43 @@ pub fn lstm_backward<T: Real>(
                     let tc = &saved.cells_activated[s * hb + k0 * b..][..n];
                     let c_prev = if s > 0 { &saved.cells[(s - 1) * hb + k0 * b..][..n] } else { &c0[k0 * b..][..n] };
                     let [dzi, dzf, dzg, dzo]: [&mut [T]; 4] =
+                        // SAFETY: this chunk's rows of each gate in dz block s % 2, written only by its taker in this
+                        // phase. That block was last read (as dz_{s+2}) in the products two steps back, which every
+                        // part finished before the previous step's barrier; products still running from the previous
+                        // step read the other block.
                         std::array::from_fn(|gi| unsafe { dz_step.get_mut(block + (gi * h + k0) * b, n) });
                     let cells = LstmCellsBack { gates: gs, tc, c_prev, gate, state };
+                    // SAFETY: gy was written in phase 0 and is only read since. This chunk's dh rows were published by
+                    // the previous step's product (the Acquire wait above) and no product writes them before the next
+                    // barrier; its dc rows are touched only by this chunk's taker in a cells phase, each phase ended by
+                    // a barrier.
                     let (gy_s, dh_rec, dc) = unsafe { (gy_t.get(s * hb + k0 * b, n), dh.get_mut(k0 * b, n), dcs.get_mut(k0 * b, n)) };
                     lstm_backward_cells(&cells, gy_s, dh_rec, dc, [&mut *dzi, &mut *dzf, &mut *dzg, &mut *dzo], b);
                     // These units' rows of [dW db dR] += dz_s · [x_s; 1; h_{s-1}]'.
                     for (gi, dz_g) in [&*dzi, &*dzf, &*dzg, &*dzo].into_iter().enumerate() {
+                        // SAFETY: these units' rows of gate gi in [dW db dR] (nu rows of K from row gi·H + k0) are written
+                        // only by this chunk's taker in a cells phase, the phases apart by barriers; read after the lockstep.
                         let dst_g = unsafe { dst.get_mut((gi * h + k0) * kk, nu * kk) };
                         PackedLhs::direct(Strided::row_major(dz_g, b, false), nu, b).matmul_rows(0..nu, dst_g, kk, true, &input_t, kk, kk);
                     }
                 }
                 step.wait();
+                // SAFETY: all of dz_s was written in the cells phase that the barrier above ended; its block is
+                // written again only two steps on, and no part gets there before every part has passed the next
+                // step's barrier, i.e. finished these products.
                 let dz_s = unsafe { dz_step.get(block, 4 * hb) };
                 // dh_{s-1} = R' · dz_s and dx_s = W' · dz_s, by chunks of rows.
                 for i in tickets.take(2 + 2 * j, units.len() + x_chunks.len(), part) {
                     if i < units.len() {
                         let rows = units[i].clone();
+                        // SAFETY: the dh rows of chunk i: ticket i goes to this part alone; this step's cells of the chunk
+                        // finished before the barrier above, and the next step's read them only after the Release below.
                         r_t.matmul_rows(rows.clone(), unsafe { dh.get_mut(rows.start * b, rows.len() * b) }, b, false, dz_s, b, b);
                         dh_done[i].store(j + 1, Ordering::Release);
                     } else {
                         let rows = x_chunks[i - units.len()].clone();
+                        // SAFETY: step s's dx rows of this x chunk: written by this ticket's part alone, and read only
+                        // after the lockstep returns.
                         w_t.matmul_rows(rows.clone(), unsafe { dx.get_mut(s * cb + rows.start * b, rows.len() * b) }, b, false, dz_s, b, b);
                     }
                 }

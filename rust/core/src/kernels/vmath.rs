@@ -164,7 +164,10 @@ macro_rules! dispatched {
                     map_into(src, dst, $f)
                 }
                 match level() {
+                    // SAFETY: level() returns V4 only when AVX-512F, AVX2 and FMA are all detected at run time, the
+                    // features v4 is compiled for; the slices are passed as they are.
                     Level::V4 => return unsafe { v4(src, dst) },
+                    // SAFETY: level() returns V3 only when AVX2 and FMA are detected, the features of v3.
                     Level::V3 => return unsafe { v3(src, dst) },
                     Level::Baseline => {}
                 }
@@ -187,7 +190,10 @@ macro_rules! dispatched {
                     map_in_place(x, $f)
                 }
                 match level() {
+                    // SAFETY: level() returns V4 only when AVX-512F, AVX2 and FMA are all detected at run time, the
+                    // features v4 is compiled for; the slice is passed as it is.
                     Level::V4 => return unsafe { v4(x) },
+                    // SAFETY: level() returns V3 only when AVX2 and FMA are detected, the features of v3.
                     Level::V3 => return unsafe { v3(x) },
                     Level::Baseline => {}
                 }
@@ -342,8 +348,10 @@ macro_rules! multiversion {
                     inner($($arg),*)
                 }
                 match $crate::kernels::vmath::level() {
-                    // SAFETY: the processor has the features these versions were compiled for.
+                    // SAFETY: level() returns V4 only when AVX-512F, AVX2 and FMA are all detected at run time,
+                    // the features v4 is compiled for.
                     $crate::kernels::vmath::Level::V4 => return unsafe { v4($($arg),*) },
+                    // SAFETY: level() returns V3 only when AVX2 and FMA are detected, the features of v3.
                     $crate::kernels::vmath::Level::V3 => return unsafe { v3($($arg),*) },
                     $crate::kernels::vmath::Level::Baseline => {}
                 }

@@ -1,6 +1,6 @@
 """float32 sums and means of many elements stay accurate (pairwise summation): 1e7 copies of
-0.1 sum to numpy's 1000000.1 within a few float32 ulps along every axis layout, not the
-1000020.8 a running sum gives."""
+0.1 sum to their exact total 1000000.01 within a few float32 ulps along every axis layout, not
+the 1000020.8 a running sum gives."""
 
 import dlarray as dl
 import numpy as np
@@ -11,12 +11,12 @@ from gradcheck import gradcheck, gradgradcheck
 EXACT = float(np.float32(0.1)) * 1e7  # the float64 sum of the same float32 values
 
 
-def test_sum_of_1e7_tenths_matches_numpy():
+def test_sum_of_1e7_tenths_is_accurate():
     x = np.full(10_000_000, 0.1, np.float32)
     got = float(dl.sum(dlarray(x)))
-    want = float(np.sum(x))
-    # float32 spacing at 1e6 is 0.0625.
-    assert abs(got - EXACT) <= 0.25 and abs(got - want) <= 0.25, (got, want)
+    # float32 spacing at 1e6 is 0.0625. (numpy's own float32 sum is not the reference: numpy
+    # 2.0 gives 999989.44 here, later versions 1000000.125.)
+    assert abs(got - EXACT) <= 0.25, got
     assert float(dl.mean(dlarray(x))) == pytest.approx(EXACT / 1e7, rel=3e-7)
 
 

@@ -11,6 +11,7 @@ pub mod kernels;
 pub mod labeled;
 pub mod limits;
 pub mod memory;
+pub mod op;
 pub mod ops;
 pub mod optim;
 pub mod shape;

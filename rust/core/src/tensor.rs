@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crate::autodiff::{trace, Node, Op};
+use crate::autodiff::{trace, Node, Op, OpKind, Saved};
 use crate::buffer::{Buffer, IntoBuffer};
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
@@ -101,13 +101,29 @@ impl Tensor {
     }
 
     /// The result of an op: recorded on the tape when recording is on and an input is traced.
-    pub(crate) fn from_op(data: Buffer, shape: Vec<usize>, op: impl FnOnce() -> Op, inputs: &[&Tensor]) -> Tensor {
+    pub(crate) fn from_op(data: Buffer, shape: Vec<usize>, kind: OpKind, inputs: &[&Tensor]) -> Tensor {
         debug_assert_eq!(data.len(), numel(&shape));
-        Self::from_op_shared(Arc::new(data), shape, op, inputs)
+        Self::from_op_saved(Arc::new(data), shape, kind, inputs, Saved::default)
     }
 
-    pub(crate) fn from_op_shared(data: Arc<Buffer>, shape: Vec<usize>, op: impl FnOnce() -> Op, inputs: &[&Tensor]) -> Tensor {
-        let node = if trace::is_recording() && inputs.iter().any(|t| t.is_traced()) { Some(Node::new(op())) } else { None };
+    /// [`Tensor::from_op`] for a result that shares its storage (a reshape).
+    pub(crate) fn from_op_shared(data: Arc<Buffer>, shape: Vec<usize>, kind: OpKind, inputs: &[&Tensor]) -> Tensor {
+        Self::from_op_saved(data, shape, kind, inputs, Saved::default)
+    }
+
+    /// [`Tensor::from_op`] keeping `saved()` for the backward kernel (made only when recorded).
+    pub(crate) fn from_op_saved(
+        data: Arc<Buffer>,
+        shape: Vec<usize>,
+        kind: OpKind,
+        inputs: &[&Tensor],
+        saved: impl FnOnce() -> Saved,
+    ) -> Tensor {
+        let node = if trace::is_recording() && inputs.iter().any(|t| t.is_traced()) {
+            Some(Node::new(Op { kind, inputs: inputs.iter().map(|&t| t.clone()).collect(), saved: saved() }))
+        } else {
+            None
+        };
         Tensor(Arc::new(TensorInner { id: next_id(), shape, data, device: Device::Cpu, node, softmax_of: None }))
     }
 
@@ -145,6 +161,12 @@ impl Tensor {
             node: None,
             softmax_of: self.0.softmax_of.clone(),
         }))
+    }
+
+    /// The same data, recorded as an op that passes no gradient back: a value that a backward
+    /// rule holds constant, yet which a replayed trace recomputes (unlike [`Tensor::detach`]).
+    pub fn stop_gradient(&self) -> Tensor {
+        Tensor::from_op_shared(self.shared_buffer(), self.shape().to_vec(), OpKind::StopGradient, &[self])
     }
 
     // ----- accessors ----------------------------------------------------------------------

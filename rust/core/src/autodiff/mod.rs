@@ -1,72 +1,56 @@
 //! Reverse-mode automatic differentiation.
 //!
 //! Every op on traced tensors (while the thread is recording, i.e. inside `dlfeval`) attaches
-//! a [`Node`] to its result: the op's inputs and its backward rule. A rule is written in the
-//! core's own tensor ops, so running it while recording builds a graph of the backward pass,
-//! which is what makes derivatives of any order possible.
+//! a [`Node`] to its result: the op as data ([`OpKind`]) and its inputs. Its backward rule
+//! ([`rules`]) is written in the core's own tensor ops, so running it while recording builds
+//! a graph of the backward pass, which is what makes derivatives of any order possible. The
+//! recorded graph can be listed and replayed on new inputs ([`replay`]).
 
 pub mod grad;
+pub mod replay;
+pub(crate) mod rules;
 pub mod trace;
 pub mod walk;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::error::Result;
+pub use crate::op::{OpKind, Saved};
 use crate::tensor::Tensor;
 
-/// A backward rule: given the op's inputs, its output and the gradient of the output,
-/// the gradient of each input (`None` where an input takes no gradient).
-pub type Rule = dyn Fn(&[Tensor], &Tensor, &Tensor) -> Result<Vec<Option<Tensor>>> + Send + Sync;
-
+/// A recorded op: what it computed ([`OpKind`]), from which inputs, and what its forward
+/// kernel kept for the backward one.
 pub struct Op {
-    pub name: &'static str,
+    pub kind: OpKind,
     pub inputs: Vec<Tensor>,
-    pub rule: Box<Rule>,
-    pub shortcut: Option<Shortcut>,
+    pub saved: Saved,
 }
-
-/// A second way to the gradient of an input's own input: for an op whose input 0, `v`, was
-/// made by a one-input op from `target`, `rule(inputs, output, g)` is the gradient of
-/// `target` through both ops at once. `dlgradient` takes it instead of passing `g` through
-/// `v` (then `v`'s gradient from this op is only reported, when `v` itself was asked for).
-/// It exists for `log(softmax(x))`, whose chain through the probabilities underflows.
-pub struct Shortcut {
-    pub target: Tensor,
-    pub rule: Box<ShortcutRule>,
-}
-
-/// A shortcut's rule: given the op's inputs, its output and the gradient of the output, the
-/// gradient of the target.
-pub type ShortcutRule = dyn Fn(&[Tensor], &Tensor, &Tensor) -> Result<Tensor> + Send + Sync;
 
 impl Op {
     /// The op of a traced input to `dlfeval`: no inputs, nothing to propagate.
     pub fn leaf() -> Op {
-        Op { name: "leaf", inputs: vec![], rule: Box::new(|_, _, _| Ok(vec![])), shortcut: None }
+        Op::new(OpKind::Leaf, vec![])
     }
 
-    pub fn new(
-        name: &'static str,
-        inputs: Vec<Tensor>,
-        rule: impl Fn(&[Tensor], &Tensor, &Tensor) -> Result<Vec<Option<Tensor>>> + Send + Sync + 'static,
-    ) -> Op {
-        Op { name, inputs, rule: Box::new(rule), shortcut: None }
+    pub fn new(kind: OpKind, inputs: Vec<Tensor>) -> Op {
+        Op { kind, inputs, saved: Saved::Nothing }
     }
 
-    pub fn with_shortcut(
-        mut self,
-        target: &Tensor,
-        rule: impl Fn(&[Tensor], &Tensor, &Tensor) -> Result<Tensor> + Send + Sync + 'static,
-    ) -> Op {
-        self.shortcut = Some(Shortcut { target: target.clone(), rule: Box::new(rule) });
-        self
+    pub fn name(&self) -> &'static str {
+        self.kind.name()
     }
 
-    /// The shortcut, when it applies: `target` is really the input of the op that made input 0.
-    pub(crate) fn live_shortcut(&self) -> Option<&Shortcut> {
-        let s = self.shortcut.as_ref()?;
+    /// A second way to the gradient of an input's own input, when it applies. For `log` of a
+    /// softmax output `p` (input 0) made from `logits`, the gradient of the logits through
+    /// both ops at once ([`rules::shortcut`]); `dlgradient` takes it instead of passing `g`
+    /// through `p`, whose chain underflows with the probabilities (then `p`'s gradient from
+    /// this op is only reported, when `p` itself was asked for). Returns the logits.
+    pub(crate) fn shortcut_target(&self) -> Option<&Tensor> {
+        let OpKind::SoftmaxLog { axis } = self.kind else { return None };
         let via = self.inputs.first()?.node()?;
-        (via.op.inputs.len() == 1 && via.op.inputs[0].id() == s.target.id()).then_some(s)
+        match via.op.kind {
+            OpKind::Softmax { axis: a } if a == axis && via.op.inputs.len() == 1 => via.op.inputs.first(),
+            _ => None,
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::rules;
 use crate::error::{Error, Result};
 use crate::tensor::{Tensor, TensorId};
 
@@ -19,7 +20,7 @@ pub struct Walk<'a> {
 }
 
 /// Every traced tensor `root` depends on (not beyond `stop`), inputs before the ops that use them.
-fn topological_order(root: &Tensor, stop: &HashSet<TensorId>) -> Vec<Tensor> {
+pub(crate) fn topological_order(root: &Tensor, stop: &HashSet<TensorId>) -> Vec<Tensor> {
     let mut order = Vec::new();
     let mut seen: HashSet<TensorId> = HashSet::new();
     // Iterative DFS: (tensor, children pushed?) so deep graphs (long RNNs) cannot overflow.
@@ -66,7 +67,7 @@ impl Walk<'_> {
         }
         let mut grads: HashMap<TensorId, Tensor> = HashMap::new();
         grads.insert(root.id(), seed);
-        // Gradients of targets that are not propagated further (see `Shortcut`).
+        // Gradients of targets that are not propagated further (see `Op::shortcut_target`).
         let mut reported: HashMap<TensorId, Tensor> = HashMap::new();
         for t in order.iter().rev() {
             if stop.contains(&t.id()) {
@@ -87,7 +88,7 @@ impl Walk<'_> {
                     format!(
                         "the trace through '{}' was freed by an earlier dlgradient call; pass retain_data=True to the \
                          first call to differentiate the same trace again",
-                        node.op.name
+                        node.op.name()
                     ),
                 ));
             }
@@ -103,13 +104,13 @@ impl Walk<'_> {
             };
             // A shortcut sends g straight to the input of input 0's op; input 0 then gets this
             // op's contribution only as a reported value, when it is a target itself.
-            let shortcut = node.op.live_shortcut().filter(|s| leads.contains(&s.target.id()));
+            let shortcut = node.op.shortcut_target().filter(|s| leads.contains(&s.id()));
             let via_target = shortcut.is_some() && targets.contains(&node.op.inputs[0].id());
-            if let Some(s) = shortcut {
-                accumulate(&mut grads, &s.target, (s.rule)(inputs, t, &g)?)?;
+            if let Some(target) = shortcut {
+                accumulate(&mut grads, target, rules::shortcut(&node.op, inputs, &g)?)?;
             }
             if shortcut.is_none() || via_target || node.op.inputs.len() > 1 {
-                let input_grads = (node.op.rule)(inputs, t, &g)?;
+                let input_grads = rules::backward(&node.op, inputs, t, &g)?;
                 for (k, (inp, ig)) in node.op.inputs.iter().zip(input_grads).enumerate() {
                     let ig = match ig {
                         Some(ig) if inp.is_traced() && leads.contains(&inp.id()) => ig,

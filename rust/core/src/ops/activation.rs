@@ -1,11 +1,11 @@
 //! Activations with a parameter, as single elementwise ops (one pass instead of a mask, a
 //! product and a select).
 
-use crate::autodiff::Op;
 use crate::buffer::Buffer;
 use crate::dtype::Real;
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::map;
+use crate::op::OpKind;
 use crate::tensor::Tensor;
 
 const LEAKY: &str = "leakyrelu";
@@ -31,24 +31,18 @@ impl Tensor {
             Buffer::F64(v) => Buffer::F64(leaky(v, scale)),
             b => return Err(Error::dtype(LEAKY, format!("not defined for {} input (shape {:?})", b.dtype(), self.shape()))),
         };
-        Ok(Tensor::from_op(
-            data,
-            self.shape().to_vec(),
-            || {
-                Op::new(LEAKY, vec![self.clone()], move |inp, _y, g| {
-                    // g · slope(x): the slope is piecewise constant in x, so it is a constant
-                    // here and the rule differentiates again (to zero in x, to the slope in g).
-                    let x = &inp[0];
-                    let s = match x.buffer() {
-                        Buffer::F32(v) => Buffer::F32(slope(v, scale)),
-                        Buffer::F64(v) => Buffer::F64(slope(v, scale)),
-                        _ => unreachable!("checked in the forward pass"),
-                    };
-                    Ok(vec![Some(g.mul(&Tensor::from_buffer(s, x.shape().to_vec())?)?)])
-                })
-            },
-            &[self],
-        ))
+        Ok(Tensor::from_op(data, self.shape().to_vec(), OpKind::LeakyRelu { scale }, &[self]))
+    }
+
+    /// The slope of leakyrelu at each element: 1 where `x > 0`, `scale` elsewhere. Piecewise
+    /// constant in `x`, so it has no gradient.
+    pub(crate) fn leaky_relu_slope(&self, scale: f64) -> Result<Tensor> {
+        let s = match self.buffer() {
+            Buffer::F32(v) => Buffer::F32(slope(v, scale)),
+            Buffer::F64(v) => Buffer::F64(slope(v, scale)),
+            b => return Err(Error::dtype(LEAKY, format!("not defined for {} input (shape {:?})", b.dtype(), self.shape()))),
+        };
+        Ok(Tensor::from_op(s, self.shape().to_vec(), OpKind::LeakyReluSlope { scale }, &[self]))
     }
 }
 

@@ -1,13 +1,13 @@
 //! Elementwise functions of two arrays with numpy broadcasting and dtype promotion, the
 //! comparisons (which carry no gradient) and `where`.
 
-use crate::autodiff::Op;
 use crate::buffer::{Buffer, IntoBuffer};
 use crate::dtype::{DType, Element, Real};
 use crate::error::{Error, Result};
 use crate::kernels::complex_math::ComplexMath;
 use crate::kernels::elementwise::{map, where_broadcast, zip_broadcast};
 use crate::limits::ensure_allocatable;
+use crate::op::OpKind;
 use crate::shape::broadcast_shapes;
 use crate::tensor::Tensor;
 
@@ -49,6 +49,19 @@ pub enum CompareOp {
     Le,
     Gt,
     Ge,
+}
+
+impl CompareOp {
+    pub fn name(self) -> &'static str {
+        match self {
+            CompareOp::Eq => "eq",
+            CompareOp::Ne => "ne",
+            CompareOp::Lt => "lt",
+            CompareOp::Le => "le",
+            CompareOp::Gt => "gt",
+            CompareOp::Ge => "ge",
+        }
+    }
 }
 
 /// Complex arithmetic; division by Smith's algorithm (the plain formula squares |b|).
@@ -104,49 +117,13 @@ fn zero_like(t: &Tensor) -> Tensor {
     Tensor::scalar_like(0.0, t.dtype())
 }
 
-/// Backward rules; each gradient is reduced back to its operand's (pre-broadcast) shape.
-fn grad_rule(op: BinaryOp, a: &Tensor, b: &Tensor, y: &Tensor, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
-    let need = (a.is_traced(), b.is_traced());
-    let (ga, gb): (Option<Tensor>, Option<Tensor>) = match op {
-        BinaryOp::Add => (Some(g.clone()), Some(g.clone())),
-        BinaryOp::Sub => (Some(g.clone()), need.1.then(|| g.neg()).transpose()?),
-        BinaryOp::Mul => (need.0.then(|| g.mul(&b.conj()?)).transpose()?, need.1.then(|| g.mul(&a.conj()?)).transpose()?),
-        BinaryOp::Div => (need.0.then(|| g.div(&b.conj()?)).transpose()?, need.1.then(|| g.mul(&y.div(b)?.conj()?)?.neg()).transpose()?),
-        BinaryOp::Pow => {
-            let ga = need.0.then(|| -> Result<Tensor> {
-                // d/da a^b = b·a^(b−1), taken as 0 where b == 0 (so 0^0 has no NaN gradient).
-                let one = Tensor::scalar_like(1.0, b.dtype());
-                let d = b.mul(&a.pow(&b.sub(&one)?)?)?;
-                let d = Tensor::where_(&b.eq_(&zero_like(b))?, &zero_like(&d), &d)?;
-                g.mul(&d.conj()?)
-            });
-            let gb = need.1.then(|| -> Result<Tensor> {
-                // d/db a^b = a^b·log(a), taken as 0 where a == 0.
-                let d = y.mul(&a.log()?)?;
-                let d = Tensor::where_(&a.eq_(&zero_like(a))?, &zero_like(&d), &d)?;
-                g.mul(&d.conj()?)
-            });
-            (ga.transpose()?, gb.transpose()?)
-        }
-        BinaryOp::Atan2 => atan2_grads(a, b, g, need)?,
-        BinaryOp::Maximum | BinaryOp::Minimum => {
-            // Ties split the gradient evenly, as PyTorch does.
-            let wins = if op == BinaryOp::Maximum { a.gt(b)? } else { a.lt(b)? };
-            let w = wins.add(&a.eq_(b)?.mul_scalar(0.5)?)?;
-            let one = Tensor::scalar_like(1.0, w.dtype());
-            (need.0.then(|| g.mul(&w)).transpose()?, need.1.then(|| g.mul(&one.sub(&w)?)).transpose()?)
-        }
-    };
-    Ok(vec![ga.map(|t| t.sum_to(a.shape())).transpose()?, gb.map(|t| t.sum_to(b.shape())).transpose()?])
-}
-
 /// `(g·b/r², −g·a/r²)` for `atan2(a, b)`, `r² = a² + b²`, formed as `(b/m)/(m·s²)` with
 /// `m = max(|a|, |b|)` held constant and `s² = (a/m)² + (b/m)²`, so `r²` neither underflows
 /// nor overflows. At `a = b = 0` the gradient is taken as 0 (a subgradient, as for `norm`),
 /// and so are higher derivatives there: the masked branch of a `where` passes nothing back,
 /// so no `0·inf` is ever formed.
-fn atan2_grads(a: &Tensor, b: &Tensor, g: &Tensor, need: (bool, bool)) -> Result<(Option<Tensor>, Option<Tensor>)> {
-    let m = a.detach().abs()?.maximum(&b.detach().abs()?)?;
+pub(crate) fn atan2_grads(a: &Tensor, b: &Tensor, g: &Tensor, need: (bool, bool)) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    let m = a.stop_gradient().abs()?.maximum(&b.stop_gradient().abs()?)?;
     let at0 = m.eq_(&zero_like(&m))?;
     let one = Tensor::scalar_like(1.0, m.dtype());
     let m = Tensor::where_(&at0, &one, &m)?;
@@ -177,12 +154,7 @@ impl Tensor {
         let out = broadcast_shapes(op.name(), self.shape(), other.shape())?;
         ensure_allocatable(op.name(), &out, self.dtype())?;
         let data = binary_buffer(op, self, other, &out)?;
-        Ok(Tensor::from_op(
-            data,
-            out,
-            || Op::new(op.name(), vec![self.clone(), other.clone()], move |inp, y, g| grad_rule(op, &inp[0], &inp[1], y, g)),
-            &[self, other],
-        ))
+        Ok(Tensor::from_op(data, out, OpKind::Binary(op), &[self, other]))
     }
 
     pub fn add(&self, o: &Tensor) -> Result<Tensor> {
@@ -218,7 +190,7 @@ impl Tensor {
     }
 
     /// Elementwise comparison: 1.0 where true, 0.0 where false, in the operands' real dtype.
-    /// Comparisons are not differentiable, so the result is never traced.
+    /// Recorded (so a replayed trace recomputes its masks), with no gradient.
     pub fn compare(&self, op: CompareOp, other: &Tensor) -> Result<Tensor> {
         let name = "compare";
         if self.dtype() != other.dtype() {
@@ -255,7 +227,7 @@ impl Tensor {
             }
             _ => return Err(Error::dtype(name, format!("ordering comparisons are not defined for {} input", self.dtype()))),
         };
-        Tensor::from_buffer(data, out)
+        Ok(Tensor::from_op(data, out, OpKind::Compare(op), &[self, other]))
     }
 
     pub fn eq_(&self, o: &Tensor) -> Result<Tensor> {
@@ -287,22 +259,6 @@ impl Tensor {
             (Buffer::C128(x), Buffer::C128(y)) => Buffer::C128(where_broadcast(&c, sc, x, sa, y, sb, &out)),
             _ => unreachable!("promoted above"),
         };
-        let cond = cond.detach();
-        Ok(Tensor::from_op(
-            data,
-            out,
-            || {
-                Op::new(OP, vec![a.clone(), b.clone()], move |inp, _y, g| {
-                    let z = zero_like(g);
-                    let ga = if inp[0].is_traced() { Some(Tensor::where_(&cond, g, &z)?.sum_to(inp[0].shape())?) } else { None };
-                    let gb = if inp[1].is_traced() { Some(Tensor::where_(&cond, &z, g)?.sum_to(inp[1].shape())?) } else { None };
-                    Ok(vec![ga, gb])
-                })
-            },
-            &[a, b],
-        ))
+        Ok(Tensor::from_op(data, out, OpKind::Where, &[a, b, cond]))
     }
 }
-
-#[allow(dead_code)]
-fn _assert_element<T: Element>() {}

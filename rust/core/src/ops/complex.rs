@@ -1,11 +1,11 @@
 //! Complex parts, conjugation and dtype casts.
 
-use crate::autodiff::Op;
 use crate::buffer::Buffer;
 use crate::dtype::{DType, C32, C64};
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::{map, zip_broadcast};
 use crate::limits::ensure_allocatable;
+use crate::op::OpKind;
 use crate::shape::broadcast_shapes;
 use crate::tensor::Tensor;
 
@@ -15,13 +15,7 @@ impl Tensor {
         if self.dtype() == dtype {
             return Ok(self.clone());
         }
-        let from = self.dtype();
-        Ok(Tensor::from_op(
-            self.buffer().cast(dtype),
-            self.shape().to_vec(),
-            || Op::new("cast", vec![self.clone()], move |_, _, g| Ok(vec![Some(g.cast(from)?)])),
-            &[self],
-        ))
+        Ok(Tensor::from_op(self.buffer().cast(dtype), self.shape().to_vec(), OpKind::Cast { to: dtype }, &[self]))
     }
 
     /// Complex conjugate; the identity (no copy) on real tensors.
@@ -31,12 +25,7 @@ impl Tensor {
             Buffer::C128(v) => Buffer::C128(map(v, |z: C64| z.conj())),
             _ => return Ok(self.clone()),
         };
-        Ok(Tensor::from_op(
-            data,
-            self.shape().to_vec(),
-            || Op::new("conj", vec![self.clone()], |_, _, g| Ok(vec![Some(g.conj()?)])),
-            &[self],
-        ))
+        Ok(Tensor::from_op(data, self.shape().to_vec(), OpKind::Conj, &[self]))
     }
 
     /// Real part (the identity on real tensors).
@@ -49,13 +38,7 @@ impl Tensor {
             Buffer::C128(v) => Buffer::F64(map(v, |z: C64| z.re)),
             _ => unreachable!(),
         };
-        let dt = self.dtype();
-        Ok(Tensor::from_op(
-            data,
-            self.shape().to_vec(),
-            || Op::new("real", vec![self.clone()], move |_, _, g| Ok(vec![Some(g.cast(dt)?)])),
-            &[self],
-        ))
+        Ok(Tensor::from_op(data, self.shape().to_vec(), OpKind::Real, &[self]))
     }
 
     /// Imaginary part (zeros on real tensors).
@@ -68,13 +51,7 @@ impl Tensor {
             Buffer::C128(v) => Buffer::F64(map(v, |z: C64| z.im)),
             _ => unreachable!(),
         };
-        Ok(Tensor::from_op(
-            data,
-            self.shape().to_vec(),
-            // y = Im(z): ∂y/∂Re = 0, ∂y/∂Im = 1, so the gradient is i·g.
-            || Op::new("imag", vec![self.clone()], |_, _, g| Ok(vec![Some(Tensor::complex(&g.zeros_like(), g)?)])),
-            &[self],
-        ))
+        Ok(Tensor::from_op(data, self.shape().to_vec(), OpKind::Imag, &[self]))
     }
 
     /// `re + i·im` with broadcasting; both must be real.
@@ -94,16 +71,7 @@ impl Tensor {
             (Buffer::F64(a), Buffer::F64(b)) => Buffer::C128(zip_broadcast(a, re.shape(), b, im.shape(), &out, C64::new)),
             _ => unreachable!(),
         };
-        Ok(Tensor::from_op(
-            data,
-            out,
-            || {
-                Op::new(OP, vec![re.clone(), im.clone()], |inp, _, g| {
-                    Ok(vec![Some(g.real()?.sum_to(inp[0].shape())?), Some(g.imag()?.sum_to(inp[1].shape())?)])
-                })
-            },
-            &[re, im],
-        ))
+        Ok(Tensor::from_op(data, out, OpKind::Complex, &[re, im]))
     }
 
     /// Phase angle; zero (or π for negative values) on real tensors.
@@ -123,19 +91,6 @@ impl Tensor {
             Buffer::C128(v) => Buffer::F64(map(v, |z: C64| z.norm())),
             _ => unreachable!(),
         };
-        Ok(Tensor::from_op(
-            data,
-            self.shape().to_vec(),
-            || {
-                Op::new("abs", vec![self.clone()], |inp, y, g| {
-                    let z = &inp[0];
-                    let zero = Tensor::scalar_like(0.0, y.dtype());
-                    let safe = Tensor::where_(&y.eq_(&zero)?, &Tensor::scalar_like(1.0, y.dtype()), y)?;
-                    let unit = z.div(&safe)?;
-                    Ok(vec![Some(g.mul(&unit)?)])
-                })
-            },
-            &[self],
-        ))
+        Ok(Tensor::from_op(data, self.shape().to_vec(), OpKind::AbsComplex, &[self]))
     }
 }

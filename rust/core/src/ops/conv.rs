@@ -16,12 +16,12 @@
 //! padding as that value), never the input gradient. The adjoint `conv_input_grad` ignores
 //! it, and its backward uses a zero padding value.
 
-use crate::autodiff::Op;
 use crate::buffer::Buffer;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::kernels::conv::{conv_backward_input, conv_backward_weight, conv_forward, ConvGeom};
 use crate::limits::{checked_size, ensure_allocatable};
+use crate::op::OpKind;
 use crate::shape::numel;
 use crate::tensor::Tensor;
 
@@ -219,11 +219,6 @@ fn real_pair(op: &str, a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
     Ok((a.clone(), b.clone()))
 }
 
-/// The spatial dims of an (S..., C, N) array.
-fn spatial(x: &Tensor) -> &[usize] {
-    &x.shape()[..x.ndim() - 2]
-}
-
 impl Tensor {
     /// Cross-correlation (MATLAB's `dlconv` without bias):
     /// x (S..., C, N) with w (K..., C/G, F/G, G) → (O..., F, N),
@@ -257,31 +252,9 @@ impl Tensor {
             }
         };
         let shape = out_shape(geo.n, geo.f, &geo.out_sp, x.ndim() - 2);
-        let p = p.clone();
-        let mut inputs = vec![x.clone(), w.clone()];
-        inputs.extend(bias.iter().cloned());
-        let refs: Vec<&Tensor> = inputs.iter().collect();
-        Ok(Tensor::from_op(
-            data,
-            shape,
-            || {
-                Op::new(OP, inputs.clone(), move |inp, _, g| {
-                    let (x, w) = (&inp[0], &inp[1]);
-                    let gx = if x.is_traced() { Some(g.conv_input_grad(w, spatial(x), &p)?) } else { None };
-                    let gw = if w.is_traced() { Some(x.conv_weight_grad(g, w.shape(), &p)?) } else { None };
-                    let mut grads = vec![gx, gw];
-                    if let Some(b) = inp.get(2) {
-                        // Every output element of filter f received b[f]: sum over pixels and batch.
-                        let d = g.ndim() - 2;
-                        let mut axes: Vec<usize> = (0..d).collect();
-                        axes.push(d + 1);
-                        grads.push(if b.is_traced() { Some(g.sum_axes(&axes, false)?) } else { None });
-                    }
-                    Ok(grads)
-                })
-            },
-            &refs,
-        ))
+        let mut inputs = vec![&x, &w];
+        inputs.extend(bias.as_ref());
+        Ok(Tensor::from_op(data, shape, OpKind::Conv { params: p.clone() }, &inputs))
     }
 
     /// The gradient of `conv` with respect to its input, for the output gradient `self`
@@ -317,20 +290,8 @@ impl Tensor {
             (Buffer::F64(a), Buffer::F64(b)) => Buffer::F64(conv_backward_input(a, b, &geo)),
             _ => unreachable!("real and promoted above"),
         };
-        let p = p.zero_pad_value();
-        Ok(Tensor::from_op(
-            data,
-            xs,
-            || {
-                Op::new("dlconv_input_grad", vec![g.clone(), w.clone()], move |inp, _, gg| {
-                    let (g, w) = (&inp[0], &inp[1]);
-                    let dg = if g.is_traced() { Some(gg.conv(w, &p)?) } else { None };
-                    let dw = if w.is_traced() { Some(gg.conv_weight_grad(g, w.shape(), &p)?) } else { None };
-                    Ok(vec![dg, dw])
-                })
-            },
-            &[&g, &w],
-        ))
+        let kind = OpKind::ConvInputGrad { params: p.zero_pad_value(), input_spatial: input_spatial.to_vec() };
+        Ok(Tensor::from_op(data, xs, kind, &[&g, &w]))
     }
 
     /// The gradient of `conv` with respect to its weights, for the input `self` (S..., C, N)
@@ -357,20 +318,8 @@ impl Tensor {
             (Buffer::F64(a), Buffer::F64(b)) => Buffer::F64(conv_backward_weight(a, b, &geo, pv)),
             _ => unreachable!("real and promoted above"),
         };
-        let p = p.clone();
-        Ok(Tensor::from_op(
-            data,
-            weight_shape.to_vec(),
-            || {
-                Op::new("dlconv_weight_grad", vec![x.clone(), g.clone()], move |inp, _, gw| {
-                    let (x, g) = (&inp[0], &inp[1]);
-                    let dx = if x.is_traced() { Some(g.conv_input_grad(gw, spatial(x), &p)?) } else { None };
-                    let dg = if g.is_traced() { Some(x.conv(gw, &p)?) } else { None };
-                    Ok(vec![dx, dg])
-                })
-            },
-            &[&x, &g],
-        ))
+        let kind = OpKind::ConvWeightGrad { params: p.clone(), weight_shape: weight_shape.to_vec() };
+        Ok(Tensor::from_op(data, weight_shape.to_vec(), kind, &[&x, &g]))
     }
 
     /// Transposed convolution (MATLAB's `dltranspconv` without bias): x (I..., C, N) with

@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
-use crate::autodiff::Op;
 use crate::buffer::{Buffer, IntoBuffer};
 use crate::dtype::Element;
 use crate::error::{Error, Result};
+use crate::op::OpKind;
 use crate::shape::numel;
 use crate::tensor::Tensor;
 use crate::with_buffer;
@@ -27,12 +27,7 @@ impl Tensor {
         }
         check("take", &idx, self.numel())?;
         let data = self.buffer().gather(&idx);
-        Ok(Tensor::from_op(
-            data,
-            shape,
-            || Op::new("index", vec![self.clone()], move |inp, _, g| Ok(vec![Some(g.scatter_add(idx.clone(), inp[0].shape().to_vec())?)])),
-            &[self],
-        ))
+        Ok(Tensor::from_op(data, shape.clone(), OpKind::Take { idx, shape }, &[self]))
     }
 
     /// Zeros of `shape` with `self`'s elements added at flat positions `idx` (repeats add up).
@@ -50,13 +45,7 @@ impl Tensor {
             out
         }
         let data = with_buffer!(self.buffer(), v => IntoBuffer::into_buffer(scatter(v, &idx, n)));
-        let src_shape = self.shape().to_vec();
-        Ok(Tensor::from_op(
-            data,
-            shape,
-            || Op::new("scatter_add", vec![self.clone()], move |_, _, g| Ok(vec![Some(g.take(idx.clone(), src_shape.clone())?)])),
-            &[self],
-        ))
+        Ok(Tensor::from_op(data, shape.clone(), OpKind::ScatterAdd { idx, shape }, &[self]))
     }
 
     /// A copy of `self` with the elements at flat positions `idx` replaced by `values`
@@ -94,18 +83,7 @@ impl Tensor {
             (Buffer::C128(d), Buffer::C128(v)) => Buffer::C128(put(d, &idx, v)),
             _ => unreachable!("cast above"),
         };
-        Ok(Tensor::from_op(
-            data,
-            self.shape().to_vec(),
-            || {
-                Op::new("index_put", vec![self.clone(), values.clone()], move |inp, _, g| {
-                    let gx = if inp[0].is_traced() { Some(g.index_put(idx.clone(), &Tensor::scalar_like(0.0, g.dtype()))?) } else { None };
-                    let gv = if inp[1].is_traced() { Some(g.take(idx.clone(), inp[1].shape().to_vec())?) } else { None };
-                    Ok(vec![gx, gv])
-                })
-            },
-            &[self, &values],
-        ))
+        Ok(Tensor::from_op(data, self.shape().to_vec(), OpKind::IndexPut { idx }, &[self, &values]))
     }
 }
 
@@ -183,16 +161,7 @@ impl Tensor {
         let data = with_buffer!(self.buffer(), v => IntoBuffer::into_buffer(select_rows(v, outer, n, inner, &idx)));
         let mut shape = self.shape().to_vec();
         shape[axis] = idx.len();
-        Ok(Tensor::from_op(
-            data,
-            shape,
-            || {
-                Op::new("index", vec![self.clone()], move |inp, _, g| {
-                    Ok(vec![Some(g.index_add_axis(axis, idx.clone(), inp[0].shape()[axis])?)])
-                })
-            },
-            &[self],
-        ))
+        Ok(Tensor::from_op(data, shape, OpKind::TakeAxis { axis, idx }, &[self]))
     }
 
     /// Zeros with `axis` of length `n` and `self`'s slices along `axis` added at positions
@@ -209,12 +178,7 @@ impl Tensor {
         let data = with_buffer!(self.buffer(), v => IntoBuffer::into_buffer(add_rows(v, outer, n, inner, &idx)));
         let mut shape = self.shape().to_vec();
         shape[axis] = n;
-        Ok(Tensor::from_op(
-            data,
-            shape,
-            || Op::new("index_add", vec![self.clone()], move |_, _, g| Ok(vec![Some(g.take_axis(axis, idx.clone())?)])),
-            &[self],
-        ))
+        Ok(Tensor::from_op(data, shape, OpKind::IndexAddAxis { axis, idx, n }, &[self]))
     }
 }
 

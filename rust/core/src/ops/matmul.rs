@@ -3,13 +3,13 @@
 
 use rayon::prelude::*;
 
-use crate::autodiff::Op;
 use crate::buffer::{Buffer, IntoBuffer};
 use crate::dtype::Element;
 use crate::error::{Error, Result};
 use crate::kernels::gemm::matmul as gemm_matmul;
 use crate::kernels::parallel::use_rayon;
 use crate::limits::ensure_allocatable;
+use crate::op::OpKind;
 use crate::shape::{broadcast_shapes, broadcast_strides, numel, StridedIter};
 use crate::tensor::Tensor;
 
@@ -85,31 +85,7 @@ impl Tensor {
         };
         let mut shape = batch;
         shape.extend([m, n]);
-        Ok(Tensor::from_op(
-            data,
-            shape,
-            || {
-                Op::new(OP, vec![self.clone(), other.clone()], move |inp, _, g| {
-                    let (a, b) = (&inp[0], &inp[1]);
-                    let ga = if a.is_traced() {
-                        let bc = b.conj()?;
-                        let d = if ta { bc.matmul_t(g, tb, true)? } else { g.matmul_t(&bc, false, !tb)? };
-                        Some(d.sum_to(a.shape())?)
-                    } else {
-                        None
-                    };
-                    let gb = if b.is_traced() {
-                        let ac = a.conj()?;
-                        let d = if tb { g.matmul_t(&ac, true, ta)? } else { ac.matmul_t(g, !ta, false)? };
-                        Some(d.sum_to(b.shape())?)
-                    } else {
-                        None
-                    };
-                    Ok(vec![ga, gb])
-                })
-            },
-            &[self, other],
-        ))
+        Ok(Tensor::from_op(data, shape, OpKind::Matmul { transpose_a: ta, transpose_b: tb }, &[self, other]))
     }
 
     /// numpy's `matmul`: 1-D operands are promoted to matrices and the added axis removed.

@@ -1,5 +1,6 @@
-//! The differentiable operations. Each file adds methods to [`crate::Tensor`] for one family,
-//! together with their backward rules.
+//! The differentiable operations. Each file adds methods to [`crate::Tensor`] for one family:
+//! checks, the kernel call, and the op recorded as data ([`crate::op::OpKind`]); the backward
+//! rules are in [`crate::autodiff::rules`].
 
 pub mod activation;
 pub mod binary;

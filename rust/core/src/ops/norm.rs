@@ -12,6 +12,7 @@ use crate::autodiff::{trace, Op};
 use crate::buffer::Buffer;
 use crate::error::{Error, Result};
 use crate::kernels::norm::{channel_affine, channel_grad_sums, channel_moments};
+use crate::op::{Moments, OpKind, Saved};
 use crate::tensor::Tensor;
 
 use super::standardize::{centred, standardized};
@@ -19,7 +20,6 @@ use super::standardize::{centred, standardized};
 const OP: &str = "batchnorm";
 
 /// Where the channel axis sits: the array viewed as (outer, C, inner).
-#[derive(Clone)]
 struct Geometry {
     outer: usize,
     c: usize,
@@ -43,10 +43,13 @@ impl Geometry {
     }
 }
 
-/// Per-channel statistics kept for the fused backward kernel.
-struct Saved {
-    mean: Vec<f64>,
-    invstd: Vec<f64>,
+/// Per-channel mean and biased variance.
+fn moments(x: &Tensor, geo: &Geometry) -> Result<(Vec<f64>, Vec<f64>)> {
+    Ok(match x.buffer() {
+        Buffer::F32(v) => channel_moments(v, geo.outer, geo.c, geo.inner),
+        Buffer::F64(v) => channel_moments(v, geo.outer, geo.c, geo.inner),
+        _ => return Err(Error::dtype(OP, format!("needs real float32/float64 data, got {}", x.dtype()))),
+    })
 }
 
 fn vector(values: &[f64], like: &Tensor) -> Buffer {
@@ -88,66 +91,47 @@ impl Tensor {
         if !(epsilon > 0.0) {
             return Err(Error::value(OP, format!("epsilon must be positive, got {epsilon}")));
         }
-        let (mean, var) = match self.buffer() {
-            Buffer::F32(v) => channel_moments(v, geo.outer, geo.c, geo.inner),
-            Buffer::F64(v) => channel_moments(v, geo.outer, geo.c, geo.inner),
-            _ => return Err(Error::dtype(OP, format!("needs real float32/float64 data, got {}", self.dtype()))),
-        };
+        let (mean, var) = moments(self, &geo)?;
         let invstd: Vec<f64> = var.iter().map(|v| 1.0 / (v + epsilon).sqrt()).collect();
         let (off, sc) = (offset.to_f64_vec(), scale.to_f64_vec());
         let coef: Vec<(f64, f64, f64)> = (0..geo.c).map(|ch| (sc[ch] * invstd[ch], off[ch], 0.0)).collect();
         let ydata = affine(self, None, &coef, &mean, &geo)?;
-        let mean_data = vector(&mean, self);
-        let var_data = vector(&var, self);
-        let saved = Arc::new(Saved { mean, invstd });
-
-        let g1 = geo.clone();
-        let y = Tensor::from_op(
-            ydata,
-            self.shape().to_vec(),
-            || {
-                Op::new(OP, vec![self.clone(), offset.clone(), scale.clone()], move |inp, _y, g| {
-                    batchnorm_grad(&inp[0], &inp[2], g, &g1, epsilon, &saved)
-                })
-            },
-            &[self, offset, scale],
-        );
-        let g2 = geo.clone();
-        let mean_t = Tensor::from_op(
-            mean_data,
-            vec![geo.c],
-            || {
-                Op::new("batchnorm_mean", vec![self.clone()], move |inp, _y, g| {
-                    let x = &inp[0];
-                    Ok(vec![Some(g.reshape(&g2.bshape)?.broadcast_to(x.shape())?.mul_scalar(1.0 / g2.m.max(1) as f64)?)])
-                })
-            },
-            &[self],
-        );
-        let g3 = geo;
-        let var_t = Tensor::from_op(
-            var_data,
-            vec![g3.c],
-            || {
-                Op::new("batchnorm_var", vec![self.clone()], move |inp, _y, g| {
-                    // d var / dx = 2 (x - mean) / M, with the mean recomputed from x so that
-                    // a recorded backward pass carries its dependence on x.
-                    let x = &inp[0];
-                    let xc = x.sub(&x.mean_axes(&g3.axes, true)?)?;
-                    Ok(vec![Some(xc.mul(&g.reshape(&g3.bshape)?)?.mul_scalar(2.0 / g3.m.max(1) as f64)?)])
-                })
-            },
-            &[self],
-        );
+        let (mean_t, var_t) = self.statistics(c_axis, &mean, &var);
+        let kind = OpKind::Batchnorm { axis: c_axis, epsilon };
+        let saved = || Saved::Moments(Arc::new(Moments { mean, invstd }));
+        let y = Tensor::from_op_saved(Arc::new(ydata), self.shape().to_vec(), kind, &[self, offset, scale], saved);
         Ok((y, mean_t, var_t))
+    }
+
+    /// The batch mean and biased variance of each channel (axis `c_axis`) over every other
+    /// axis, as two differentiable 1-D arrays.
+    pub fn batch_statistics(&self, c_axis: usize) -> Result<(Tensor, Tensor)> {
+        if c_axis >= self.ndim() {
+            return Err(Error::index(OP, format!("channel axis {c_axis} is out of range for shape {:?}", self.shape())));
+        }
+        let geo = Geometry::new(self.shape(), c_axis);
+        let (mean, var) = moments(self, &geo)?;
+        Ok(self.statistics(c_axis, &mean, &var))
+    }
+
+    /// The recorded statistics tensors for moments computed from `self`.
+    fn statistics(&self, c_axis: usize, mean: &[f64], var: &[f64]) -> (Tensor, Tensor) {
+        let c = vec![mean.len()];
+        (
+            Tensor::from_op(vector(mean, self), c.clone(), OpKind::BatchnormMean { axis: c_axis }, &[self]),
+            Tensor::from_op(vector(var, self), c, OpKind::BatchnormVar { axis: c_axis }, &[self]),
+        )
     }
 }
 
-/// Gradients of `y` w.r.t. (x, offset, scale).
-fn batchnorm_grad(x: &Tensor, scale: &Tensor, g: &Tensor, geo: &Geometry, epsilon: f64, saved: &Saved) -> Result<Vec<Option<Tensor>>> {
-    if trace::is_recording() || g.shape() != x.shape() {
-        return composite_grad(x, scale, g, geo, epsilon);
-    }
+/// The backward rule of `batchnorm`: gradients of `y` w.r.t. (x, offset, scale).
+pub(crate) fn batchnorm_backward(op: &Op, inp: &[Tensor], g: &Tensor, axis: usize, epsilon: f64) -> Result<Vec<Option<Tensor>>> {
+    let (x, scale) = (&inp[0], &inp[2]);
+    let geo = &Geometry::new(x.shape(), axis);
+    let saved = match op.saved.moments() {
+        Some(m) if !trace::is_recording() && g.shape() == x.shape() => m,
+        _ => return composite_grad(x, scale, g, geo, epsilon),
+    };
     let g = if g.dtype() != x.dtype() { g.cast(x.dtype())? } else { g.clone() };
     let sums = match (g.buffer(), x.buffer()) {
         (Buffer::F32(gv), Buffer::F32(xv)) => channel_grad_sums(gv, xv, &saved.mean, geo.outer, geo.c, geo.inner),
@@ -171,6 +155,20 @@ fn batchnorm_grad(x: &Tensor, scale: &Tensor, g: &Tensor, geo: &Geometry, epsilo
     let doff = Tensor::from_buffer(vector(&doff, x), vec![geo.c])?;
     let dsc = Tensor::from_buffer(vector(&dsc, x), vec![geo.c])?;
     Ok(vec![Some(dx), Some(doff), Some(dsc)])
+}
+
+/// The backward rule of the batch mean: `g / M`, spread over each channel.
+pub(crate) fn batch_mean_backward(x: &Tensor, g: &Tensor, axis: usize) -> Result<Tensor> {
+    let geo = Geometry::new(x.shape(), axis);
+    g.reshape(&geo.bshape)?.broadcast_to(x.shape())?.mul_scalar(1.0 / geo.m.max(1) as f64)
+}
+
+/// The backward rule of the batch variance: d var / dx = 2 (x - mean) / M, with the mean
+/// recomputed from x so that a recorded backward pass carries its dependence on x.
+pub(crate) fn batch_var_backward(x: &Tensor, g: &Tensor, axis: usize) -> Result<Tensor> {
+    let geo = Geometry::new(x.shape(), axis);
+    let xc = x.sub(&x.mean_axes(&geo.axes, true)?)?;
+    xc.mul(&g.reshape(&geo.bshape)?)?.mul_scalar(2.0 / geo.m.max(1) as f64)
 }
 
 /// The same gradient from differentiable ops (used while the backward pass is recorded).

@@ -11,28 +11,33 @@
 use std::sync::Arc;
 
 use super::conv::{sp3, spatial3};
-use crate::autodiff::Op;
 use crate::buffer::Buffer;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::kernels::pool::{avgpool_backward, avgpool_forward, gather, maxpool_forward, scatter_columns, PoolGeom};
 use crate::limits::{checked_size, ensure_allocatable};
+use crate::op::{OpKind, Saved};
 use crate::shape::numel;
 use crate::tensor::Tensor;
 
 /// Window options, each per spatial dim or a single value for all (`stride` and the
 /// paddings may be empty: stride 1, as MATLAB's default, and no padding).
 #[derive(Debug, Clone)]
-struct Window {
+pub struct PoolWindow {
     kernel: Vec<usize>,
     stride: Vec<usize>,
     pad_before: Vec<usize>,
     pad_after: Vec<usize>,
 }
 
-impl Window {
-    fn new(kernel: &[usize], stride: &[usize], pad_before: &[usize], pad_after: &[usize]) -> Window {
-        Window { kernel: kernel.to_vec(), stride: stride.to_vec(), pad_before: pad_before.to_vec(), pad_after: pad_after.to_vec() }
+impl PoolWindow {
+    pub fn new(kernel: &[usize], stride: &[usize], pad_before: &[usize], pad_after: &[usize]) -> PoolWindow {
+        PoolWindow { kernel: kernel.to_vec(), stride: stride.to_vec(), pad_before: pad_before.to_vec(), pad_after: pad_after.to_vec() }
+    }
+
+    /// The options as `name=value` pairs.
+    pub fn describe(&self) -> String {
+        format!("pool_size={:?}, stride={:?}, pad_before={:?}, pad_after={:?}", self.kernel, self.stride, self.pad_before, self.pad_after)
     }
 
     /// Checks the options against an input of shape `xs`; `max` additionally requires every
@@ -111,9 +116,28 @@ impl Tensor {
         pad_before: &[usize],
         pad_after: &[usize],
     ) -> Result<(Tensor, Arc<Vec<usize>>)> {
+        let (y, idx) = self.maxpool_with(PoolWindow::new(kernel, stride, pad_before, pad_after))?;
+        Ok((y, idx))
+    }
+
+    /// [`Tensor::maxpool`]'s values alone.
+    pub(crate) fn maxpool_window(&self, window: &PoolWindow) -> Result<Tensor> {
+        Ok(self.maxpool_with(window.clone())?.0)
+    }
+
+    fn maxpool_with(&self, window: PoolWindow) -> Result<(Tensor, Arc<Vec<usize>>)> {
+        let (vals, idx, shape) = self.max_positions(&window)?;
+        let idx = Arc::new(idx);
+        let saved = || Saved::Indices(idx.clone());
+        let y = Tensor::from_op_saved(Arc::new(vals), shape, OpKind::MaxPool { window }, &[self], saved);
+        Ok((y, idx))
+    }
+
+    /// Each window's maximum, its flat position in `self`, and the pooled shape.
+    fn max_positions(&self, window: &PoolWindow) -> Result<(Buffer, Vec<usize>, Vec<usize>)> {
         const OP: &str = "maxpool";
         real_only(OP, self)?;
-        let geo = Window::new(kernel, stride, pad_before, pad_after).geometry(OP, self.shape(), true)?;
+        let geo = window.geometry(OP, self.shape(), true)?;
         let (vals, idx) = match self.buffer() {
             Buffer::F32(v) => {
                 let (y, i) = maxpool_forward(v, &geo);
@@ -125,32 +149,61 @@ impl Tensor {
             }
             _ => unreachable!("checked above"),
         };
-        let idx = Arc::new(idx);
-        Ok((self.gathered(vals, idx.clone(), pooled_shape(self.shape(), &geo), true), idx))
+        Ok((vals, idx, pooled_shape(self.shape(), &geo)))
     }
 
-    /// The elements of `self` at flat positions `idx`, as a recorded op whose backward is
-    /// `maxunpool` (`data` holds the values, already gathered; `from_maxpool` as in `unpool`).
-    fn gathered(&self, data: Buffer, idx: Arc<Vec<usize>>, shape: Vec<usize>, from_maxpool: bool) -> Tensor {
-        let src_shape = self.shape().to_vec();
-        Tensor::from_op(
-            data,
-            shape,
-            || Op::new("maxpool", vec![self.clone()], move |_, _, g| Ok(vec![Some(g.unpool(idx.clone(), &src_shape, from_maxpool)?)])),
-            &[self],
-        )
+    /// Maxpool's backward: zeros of `x`'s shape with each element of `self` (the output
+    /// gradient) added where its window's maximum was. `idx` are those positions when known
+    /// (maxpool's own for `x`); otherwise they are found again, as a replayed trace must.
+    /// Recorded with `x` as an input (piecewise constant in it), so that it replays.
+    pub(crate) fn maxpool_backward(&self, x: &Tensor, window: &PoolWindow, idx: Option<&Arc<Vec<usize>>>) -> Result<Tensor> {
+        let found;
+        let idx = match idx {
+            Some(i) => i.as_slice(),
+            None => {
+                found = x.max_positions(window)?.1;
+                &found
+            }
+        };
+        let data = self.scatter(idx, x.shape(), true)?;
+        Ok(Tensor::from_op(data, x.shape().to_vec(), OpKind::MaxPoolBackward { window: window.clone() }, &[self, x]))
+    }
+
+    /// The elements of `self` (shaped like `x`) where the windows of `x` have their maxima:
+    /// the adjoint of [`Tensor::maxpool_backward`] in its gradient.
+    pub(crate) fn maxpool_gather(&self, x: &Tensor, window: &PoolWindow) -> Result<Tensor> {
+        let (_, idx, shape) = x.max_positions(window)?;
+        let vals = self.gather_at(&idx)?;
+        Ok(Tensor::from_op(vals, shape, OpKind::MaxPoolGather { window: window.clone() }, &[self, x]))
+    }
+
+    /// The elements of `self` at flat positions `idx`, in `shape`: the adjoint of
+    /// [`Tensor::maxunpool`].
+    pub(crate) fn pool_gather(&self, idx: Arc<Vec<usize>>, shape: Vec<usize>) -> Result<Tensor> {
+        let vals = self.gather_at(&idx)?;
+        Ok(Tensor::from_op(vals, shape, OpKind::PoolGather { idx }, &[self]))
+    }
+
+    fn gather_at(&self, idx: &[usize]) -> Result<Buffer> {
+        Ok(match self.buffer() {
+            Buffer::F32(v) => Buffer::F32(gather(v, idx)),
+            Buffer::F64(v) => Buffer::F64(gather(v, idx)),
+            _ => return Err(Error::dtype("maxpool", format!("not defined for {} input", self.dtype()))),
+        })
     }
 
     /// MATLAB's `maxunpool`: zeros of `input_shape` with each element of `self` added at its
     /// flat position in `idx` (from [`Tensor::maxpool`]; positions selected twice, possible
     /// with overlapping windows, add up, which makes it the adjoint of `maxpool`).
     pub fn maxunpool(&self, idx: Arc<Vec<usize>>, input_shape: &[usize]) -> Result<Tensor> {
-        self.unpool(idx, input_shape, false)
+        let data = self.scatter(&idx, input_shape, false)?;
+        Ok(Tensor::from_op(data, input_shape.to_vec(), OpKind::MaxUnpool { idx, shape: input_shape.to_vec() }, &[self]))
     }
 
-    /// [`Tensor::maxunpool`]; `from_maxpool` says the indices are maxpool's own for this
-    /// shape (in range, each within its column), which spares the checks.
-    fn unpool(&self, idx: Arc<Vec<usize>>, input_shape: &[usize], from_maxpool: bool) -> Result<Tensor> {
+    /// Zeros of `input_shape` with `self`'s elements added at `idx`; `from_maxpool` says the
+    /// indices are maxpool's own for this shape (in range, each within its column), which
+    /// spares the checks.
+    fn scatter(&self, idx: &[usize], input_shape: &[usize], from_maxpool: bool) -> Result<Buffer> {
         const OP: &str = "maxunpool";
         real_only(OP, self)?;
         if idx.len() != self.numel() {
@@ -164,27 +217,11 @@ impl Tensor {
         // element across them, which lets the scatter run by column ranges.
         let shared = self.shape().iter().rev().zip(input_shape.iter().rev()).take_while(|(a, b)| a == b).count();
         let inner = numel(&input_shape[input_shape.len() - shared..]);
-        let data = match self.buffer() {
-            Buffer::F32(v) => Buffer::F32(scatter_columns(v, &idx, n, inner, from_maxpool)),
-            Buffer::F64(v) => Buffer::F64(scatter_columns(v, &idx, n, inner, from_maxpool)),
+        Ok(match self.buffer() {
+            Buffer::F32(v) => Buffer::F32(scatter_columns(v, idx, n, inner, from_maxpool)),
+            Buffer::F64(v) => Buffer::F64(scatter_columns(v, idx, n, inner, from_maxpool)),
             _ => unreachable!("checked above"),
-        };
-        let y_shape = self.shape().to_vec();
-        Ok(Tensor::from_op(
-            data,
-            input_shape.to_vec(),
-            || {
-                Op::new(OP, vec![self.clone()], move |_, _, g| {
-                    let vals = match g.buffer() {
-                        Buffer::F32(v) => Buffer::F32(gather(v, &idx)),
-                        Buffer::F64(v) => Buffer::F64(gather(v, &idx)),
-                        _ => return Err(Error::dtype(OP, "complex gradient")),
-                    };
-                    Ok(vec![Some(g.gathered(vals, idx.clone(), y_shape.clone(), from_maxpool))])
-                })
-            },
-            &[self],
-        ))
+        })
     }
 
     /// Average pooling of x (S..., C, N) → (O..., C, N), shapes as in [`Tensor::maxpool`].
@@ -199,7 +236,7 @@ impl Tensor {
         pad_after: &[usize],
         padding_value_counts: bool,
     ) -> Result<Tensor> {
-        self.avgpool_impl(&Window::new(kernel, stride, pad_before, pad_after), padding_value_counts)
+        self.avgpool_impl(&PoolWindow::new(kernel, stride, pad_before, pad_after), padding_value_counts)
     }
 
     /// The adjoint of [`Tensor::avgpool`] (its gradient): spreads `self` (O..., C, N) evenly
@@ -213,10 +250,10 @@ impl Tensor {
         pad_after: &[usize],
         padding_value_counts: bool,
     ) -> Result<Tensor> {
-        self.avgpool_backward_impl(input_shape, &Window::new(kernel, stride, pad_before, pad_after), padding_value_counts)
+        self.avgpool_backward_impl(input_shape, &PoolWindow::new(kernel, stride, pad_before, pad_after), padding_value_counts)
     }
 
-    fn avgpool_impl(&self, win: &Window, count: bool) -> Result<Tensor> {
+    pub(crate) fn avgpool_impl(&self, win: &PoolWindow, count: bool) -> Result<Tensor> {
         const OP: &str = "avgpool";
         real_only(OP, self)?;
         let geo = win.geometry(OP, self.shape(), false)?;
@@ -225,16 +262,11 @@ impl Tensor {
             Buffer::F64(v) => Buffer::F64(avgpool_forward(v, &geo, count)),
             _ => unreachable!("checked above"),
         };
-        let win = win.clone();
-        Ok(Tensor::from_op(
-            data,
-            pooled_shape(self.shape(), &geo),
-            || Op::new(OP, vec![self.clone()], move |inp, _, g| Ok(vec![Some(g.avgpool_backward_impl(inp[0].shape(), &win, count)?)])),
-            &[self],
-        ))
+        let kind = OpKind::AvgPool { window: win.clone(), padding_value_counts: count };
+        Ok(Tensor::from_op(data, pooled_shape(self.shape(), &geo), kind, &[self]))
     }
 
-    fn avgpool_backward_impl(&self, input_shape: &[usize], win: &Window, count: bool) -> Result<Tensor> {
+    pub(crate) fn avgpool_backward_impl(&self, input_shape: &[usize], win: &PoolWindow, count: bool) -> Result<Tensor> {
         const OP: &str = "avgpool";
         real_only(OP, self)?;
         let geo = win.geometry(OP, input_shape, false)?;
@@ -250,12 +282,7 @@ impl Tensor {
             Buffer::F64(v) => Buffer::F64(avgpool_backward(v, &geo, count)),
             _ => unreachable!("checked above"),
         };
-        let win = win.clone();
-        Ok(Tensor::from_op(
-            data,
-            input_shape.to_vec(),
-            || Op::new("avgpool_backward", vec![self.clone()], move |_, _, g| Ok(vec![Some(g.avgpool_impl(&win, count)?)])),
-            &[self],
-        ))
+        let kind = OpKind::AvgPoolBackward { window: win.clone(), padding_value_counts: count, input_shape: input_shape.to_vec() };
+        Ok(Tensor::from_op(data, input_shape.to_vec(), kind, &[self]))
     }
 }

@@ -20,6 +20,7 @@ use crate::dtype::{DType, Real};
 use crate::error::{Error, Result};
 use crate::kernels::recurrent::{self as k, Dims};
 pub use crate::kernels::recurrent::{Activation, ResetGateMode};
+use crate::op::{OpKind, Saved};
 use crate::tensor::Tensor;
 
 // ----- checks -----------------------------------------------------------------------------
@@ -88,12 +89,7 @@ fn check_shapes(
 /// A fresh recorded identity of `t`: gives each op input its own node, so a tensor passed
 /// twice (e.g. the same array as `h0` and `c0`) gets each use's gradient separately.
 fn alias(t: &Tensor) -> Tensor {
-    Tensor::from_op_shared(
-        t.shared_buffer(),
-        t.shape().to_vec(),
-        || Op::new("alias", vec![t.clone()], |_, _, g| Ok(vec![Some(g.clone())])),
-        &[t],
-    )
+    Tensor::from_op_shared(t.shared_buffer(), t.shape().to_vec(), OpKind::Alias, &[t])
 }
 
 fn activate(a: Activation, x: &Tensor) -> Result<Tensor> {
@@ -213,6 +209,29 @@ fn composite_rule(inputs: &[Tensor], g: &Tensor, build: impl Fn(&[Tensor]) -> Re
     Ok(walk.run(&out, g.clone())?.0)
 }
 
+/// The backward rule of `lstm` and `gru`: the fused kernels at first order, the composite
+/// (differentiable again) while the backward pass is recorded.
+pub(crate) fn recurrent_backward(op: &Op, inp: &[Tensor], out: &Tensor, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+    let saved = op.saved.sequence().filter(|_| !trace::is_recording());
+    match op.kind {
+        OpKind::Lstm { dims: d, state, gate } => match saved {
+            None => composite_rule(inp, g, |a| lstm_composite(&a[0], &a[1], &a[2], &a[3], &a[4], &a[5], d, state, gate)),
+            Some(saved) => Ok(match out.dtype() {
+                DType::F32 => lstm_fused_backward::<f32>(inp, g, saved, d, state, gate),
+                _ => lstm_fused_backward::<f64>(inp, g, saved, d, state, gate),
+            }),
+        },
+        OpKind::Gru { dims: d, mode, state, gate } => match saved {
+            None => composite_rule(inp, g, |a| gru_composite(&a[0], &a[1], &a[2], &a[3], &a[4], d, mode, state, gate)),
+            Some(saved) => Ok(match out.dtype() {
+                DType::F32 => gru_fused_backward::<f32>(inp, g, saved, d, mode, state, gate),
+                _ => gru_fused_backward::<f64>(inp, g, saved, d, mode, state, gate),
+            }),
+        },
+        _ => unreachable!("only the recurrent ops take this rule"),
+    }
+}
+
 // ----- the fused ops ----------------------------------------------------------------------------
 
 fn slice<T: IntoBuffer>(t: &Tensor) -> &[T] {
@@ -239,7 +258,7 @@ fn grads_of(inp: &[Tensor], gs: Vec<Tensor>) -> Vec<Option<Tensor>> {
 fn lstm_fused_backward<T: Real + IntoBuffer>(
     inp: &[Tensor],
     g: &Tensor,
-    saved: &[Buffer; 4],
+    saved: &[Buffer],
     d: Dims,
     state: Activation,
     gate: Activation,
@@ -277,7 +296,7 @@ fn lstm_fused_backward<T: Real + IntoBuffer>(
 fn gru_fused_backward<T: Real + IntoBuffer>(
     inp: &[Tensor],
     g: &Tensor,
-    saved: &[Buffer; 3],
+    saved: &[Buffer],
     d: Dims,
     mode: ResetGateMode,
     state: Activation,
@@ -340,8 +359,7 @@ impl Tensor {
     }
 
     /// The LSTM's packed output (Y then c_T) by the fused kernels, recorded as one op.
-    fn lstm_fused(ts: &[Tensor], d: Dims, state: Activation, gate: Activation) -> Tensor {
-        const OP: &str = "lstm";
+    pub(crate) fn lstm_fused(ts: &[Tensor], d: Dims, state: Activation, gate: Activation) -> Tensor {
         macro_rules! fwd {
             ($t:ty) => {{
                 let (out, saved) = k::lstm_forward::<$t>(
@@ -357,7 +375,7 @@ impl Tensor {
                 );
                 (
                     to_buffer(out),
-                    [to_buffer(saved.gates), to_buffer(saved.cells), to_buffer(saved.cells_activated), to_buffer(saved.inputs)],
+                    vec![to_buffer(saved.gates), to_buffer(saved.cells), to_buffer(saved.cells_activated), to_buffer(saved.inputs)],
                 )
             }};
         }
@@ -365,24 +383,9 @@ impl Tensor {
             DType::F32 => fwd!(f32),
             _ => fwd!(f64),
         };
-        let saved = Arc::new(saved);
         let refs: Vec<&Tensor> = ts.iter().collect();
-        Tensor::from_op(
-            data,
-            vec![d.h * d.b * (d.t + 1)],
-            || {
-                Op::new(OP, ts.to_vec(), move |inp, out, g| {
-                    if trace::is_recording() {
-                        return composite_rule(inp, g, |a| lstm_composite(&a[0], &a[1], &a[2], &a[3], &a[4], &a[5], d, state, gate));
-                    }
-                    Ok(match out.dtype() {
-                        DType::F32 => lstm_fused_backward::<f32>(inp, g, &saved, d, state, gate),
-                        _ => lstm_fused_backward::<f64>(inp, g, &saved, d, state, gate),
-                    })
-                })
-            },
-            &refs,
-        )
+        let kind = OpKind::Lstm { dims: d, state, gate };
+        Tensor::from_op_saved(Arc::new(data), vec![d.h * d.b * (d.t + 1)], kind, &refs, || Saved::Sequence(Arc::new(saved)))
     }
 
     /// MATLAB's `[Y, h] = gru(X, H0, weights, recurrentWeights, bias)` on unformatted
@@ -414,31 +417,16 @@ impl Tensor {
             ($t:ty) => {{
                 let (out, saved) =
                     k::gru_forward::<$t>(slice(&ts[0]), slice(&ts[1]), slice(&ts[2]), slice(&ts[3]), slice(&ts[4]), d, mode, state, gate);
-                (to_buffer(out), [to_buffer(saved.gates), to_buffer(saved.aux), to_buffer(saved.hidden)])
+                (to_buffer(out), vec![to_buffer(saved.gates), to_buffer(saved.aux), to_buffer(saved.hidden)])
             }};
         }
         let (data, saved) = match ts[0].dtype() {
             DType::F32 => fwd!(f32),
             _ => fwd!(f64),
         };
-        let saved = Arc::new(saved);
         let refs: Vec<&Tensor> = ts.iter().collect();
-        let y = Tensor::from_op(
-            data,
-            vec![d.h, d.b, d.t],
-            || {
-                Op::new(OP, ts.clone(), move |inp, out, g| {
-                    if trace::is_recording() {
-                        return composite_rule(inp, g, |a| gru_composite(&a[0], &a[1], &a[2], &a[3], &a[4], d, mode, state, gate));
-                    }
-                    Ok(match out.dtype() {
-                        DType::F32 => gru_fused_backward::<f32>(inp, g, &saved, d, mode, state, gate),
-                        _ => gru_fused_backward::<f64>(inp, g, &saved, d, mode, state, gate),
-                    })
-                })
-            },
-            &refs,
-        );
+        let kind = OpKind::Gru { dims: d, mode, state, gate };
+        let y = Tensor::from_op_saved(Arc::new(data), vec![d.h, d.b, d.t], kind, &refs, || Saved::Sequence(Arc::new(saved)));
         let hn = y.narrow(2, d.t - 1, 1)?.reshape(&[d.h, d.b])?;
         Ok((y, hn))
     }

@@ -1,12 +1,12 @@
 //! Reductions (sum, prod, max, min, mean) over any set of axes, and cumulative sums.
 //! Internally a reduction keeps the reduced axes as size 1; `keepdims=false` reshapes after.
 
-use crate::autodiff::Op;
 use crate::buffer::{Buffer, IntoBuffer};
 use crate::dtype::{Element, Real};
 use crate::error::{Error, Result};
 use crate::kernels::reduce::{reduce_axis, scan_axis};
 use crate::limits::ensure_allocatable;
+use crate::op::OpKind;
 use crate::tensor::Tensor;
 use crate::with_buffer;
 
@@ -19,7 +19,7 @@ pub enum ReduceOp {
 }
 
 impl ReduceOp {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             ReduceOp::Sum => "sum",
             ReduceOp::Prod => "prod",
@@ -66,7 +66,7 @@ fn reduce_buffer(b: &Buffer, shape: &[usize], axis: usize, op: ReduceOp) -> Resu
 
 impl Tensor {
     /// Reduces over `axes` (sorted, distinct, in range), keeping them as size-1 axes.
-    fn reduce_keep(&self, op: ReduceOp, axes: &[usize]) -> Result<Tensor> {
+    pub(crate) fn reduce_keep(&self, op: ReduceOp, axes: &[usize]) -> Result<Tensor> {
         if let Some(&a) = axes.iter().find(|&&a| a >= self.ndim()) {
             return Err(Error::index(op.name(), format!("axis {a} is out of bounds for shape {:?}", self.shape())));
         }
@@ -119,13 +119,7 @@ impl Tensor {
             Some(d) => d,
             None => return self.reshape(&shape),
         };
-        let axes = axes.to_vec();
-        Ok(Tensor::from_op(
-            data,
-            shape,
-            || Op::new(op.name(), vec![self.clone()], move |inp, y, g| Ok(vec![Some(reduce_grad(op, &inp[0], y, g, &axes)?)])),
-            &[self],
-        ))
+        Ok(Tensor::from_op(data, shape, OpKind::Reduce { op, axes: axes.to_vec() }, &[self]))
     }
 
     fn reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<Tensor> {
@@ -165,41 +159,14 @@ impl Tensor {
         }
         let (o, n, i) = split(self.shape(), axis);
         let data = with_buffer!(self.buffer(), v => IntoBuffer::into_buffer(scan_axis(v, o, n, i, reverse, |a, b| a + b)));
-        Ok(Tensor::from_op(
-            data,
-            self.shape().to_vec(),
-            || Op::new("cumsum", vec![self.clone()], move |_, _, g| Ok(vec![Some(g.cumsum(axis, !reverse)?)])),
-            &[self],
-        ))
-    }
-}
-
-/// Backward of a keepdims reduction; `y` and `g` have the reduced axes as size 1.
-fn reduce_grad(op: ReduceOp, x: &Tensor, y: &Tensor, g: &Tensor, axes: &[usize]) -> Result<Tensor> {
-    match op {
-        ReduceOp::Sum => g.broadcast_to(x.shape()),
-        ReduceOp::Max | ReduceOp::Min => {
-            // The gradient is shared evenly between tied extremes (a constant mask).
-            let mask = x.eq_(&y.detach())?;
-            let count = mask.sum_axes(axes, true)?;
-            g.mul(&mask.div(&count)?)
-        }
-        ReduceOp::Prod => {
-            let zero = Tensor::scalar_like(0.0, x.dtype());
-            let has_zero = x.eq_(&zero)?.sum_all()?.item()?.re != 0.0;
-            if !has_zero {
-                // ∂/∂x_i Π x = Π x / x_i.
-                return g.mul(&y.div(x)?.conj()?);
-            }
-            prod_grad_with_zeros(x, g, axes)
-        }
+        Ok(Tensor::from_op(data, self.shape().to_vec(), OpKind::Cumsum { axis, reverse }, &[self]))
     }
 }
 
 /// The product of all *other* elements, for inputs containing zeros: for each reduced
 /// position, the product over a copy of the group with that element replaced by one. Built
 /// from differentiable ops so second derivatives stay exact at zeros.
-fn prod_grad_with_zeros(x: &Tensor, g: &Tensor, axes: &[usize]) -> Result<Tensor> {
+pub(crate) fn prod_grad_with_zeros(x: &Tensor, g: &Tensor, axes: &[usize]) -> Result<Tensor> {
     let nd = x.ndim();
     let keep: Vec<usize> = (0..nd).filter(|a| !axes.contains(a)).collect();
     let mut perm = keep.clone();

@@ -1,11 +1,11 @@
 //! Moving data around without arithmetic: reshape, permute, broadcast, flip, concatenate,
 //! narrow/pad (each the other's adjoint), tile.
 
-use crate::autodiff::Op;
 use crate::buffer::Buffer;
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::gather_strided;
 use crate::limits::{check_ndim, checked_numel, ensure_allocatable};
+use crate::op::OpKind;
 use crate::shape::{broadcast_strides, strides};
 use crate::tensor::Tensor;
 use crate::with_buffer;
@@ -27,12 +27,7 @@ impl Tensor {
         if shape == self.shape() {
             return Ok(self.clone());
         }
-        Ok(Tensor::from_op_shared(
-            self.shared_buffer(),
-            shape.to_vec(),
-            || Op::new("reshape", vec![self.clone()], |inp, _, g| Ok(vec![Some(g.reshape(inp[0].shape())?)])),
-            &[self],
-        ))
+        Ok(Tensor::from_op_shared(self.shared_buffer(), shape.to_vec(), OpKind::Reshape { shape: shape.to_vec() }, &[self]))
     }
 
     /// Column-major (MATLAB, numpy `order="F"`) reshape: reverse the axes, reshape the
@@ -58,11 +53,7 @@ impl Tensor {
         let out: Vec<usize> = perm.iter().map(|&p| self.shape()[p]).collect();
         let pst: Vec<usize> = perm.iter().map(|&p| st[p]).collect();
         let data = gather(self.buffer(), &out, &pst, 0);
-        let mut inv = vec![0; n];
-        for (i, &p) in perm.iter().enumerate() {
-            inv[p] = i;
-        }
-        Ok(Tensor::from_op(data, out, || Op::new("permute", vec![self.clone()], move |_, _, g| Ok(vec![Some(g.permute(&inv)?)])), &[self]))
+        Ok(Tensor::from_op(data, out, OpKind::Permute { perm: perm.to_vec() }, &[self]))
     }
 
     /// Swaps the last two axes.
@@ -88,12 +79,7 @@ impl Tensor {
         ensure_allocatable("broadcast_to", shape, self.dtype())?;
         let st = broadcast_strides(self.shape(), shape);
         let data = gather(self.buffer(), shape, &st, 0);
-        Ok(Tensor::from_op(
-            data,
-            shape.to_vec(),
-            || Op::new("broadcast_to", vec![self.clone()], |inp, _, g| Ok(vec![Some(g.sum_to(inp[0].shape())?)])),
-            &[self],
-        ))
+        Ok(Tensor::from_op(data, shape.to_vec(), OpKind::BroadcastTo { shape: shape.to_vec() }, &[self]))
     }
 
     /// Sums over the axes along which `shape` was broadcast to `self.shape()`.
@@ -146,8 +132,7 @@ impl Tensor {
             }
         }
         let data = self.buffer().gather(&idx);
-        let axes = axes.to_vec();
-        Ok(Tensor::from_op(data, shape, || Op::new("flip", vec![self.clone()], move |_, _, g| Ok(vec![Some(g.flip(&axes)?)])), &[self]))
+        Ok(Tensor::from_op(data, shape, OpKind::Flip { axes: axes.to_vec() }, &[self]))
     }
 
     /// The slice `start..start+len` along `axis`.
@@ -165,13 +150,7 @@ impl Tensor {
         let mut out = self.shape().to_vec();
         out[axis] = len;
         let data = gather(self.buffer(), &out, &st, start * st[axis]);
-        let full = self.shape()[axis];
-        Ok(Tensor::from_op(
-            data,
-            out,
-            || Op::new("narrow", vec![self.clone()], move |_, _, g| Ok(vec![Some(g.pad_axis(axis, start, full - start - len)?)])),
-            &[self],
-        ))
+        Ok(Tensor::from_op(data, out, OpKind::Narrow { axis, start, len }, &[self]))
     }
 
     /// Zero-pads `before` and `after` elements along `axis` (the adjoint of `narrow`).
@@ -187,12 +166,7 @@ impl Tensor {
         let len = self.shape()[axis];
         let data = concat_buffers(&[&z1, self, &z2], axis);
         let out = with_dim(self.shape(), axis, before + len + after);
-        Ok(Tensor::from_op(
-            data,
-            out,
-            || Op::new("pad", vec![self.clone()], move |_, _, g| Ok(vec![Some(g.narrow(axis, before, len)?)])),
-            &[self],
-        ))
+        Ok(Tensor::from_op(data, out, OpKind::Pad { axis, before, after }, &[self]))
     }
 
     /// Joins tensors along an existing axis.
@@ -215,22 +189,7 @@ impl Tensor {
         let out = with_dim(first.shape(), axis, sizes.iter().sum());
         let refs: Vec<&Tensor> = xs.iter().collect();
         let data = concat_buffers(&refs, axis);
-        Ok(Tensor::from_op(
-            data,
-            out,
-            || {
-                Op::new(OP, xs.clone(), move |inp, _, g| {
-                    let mut start = 0;
-                    let mut grads = Vec::with_capacity(inp.len());
-                    for (x, &len) in inp.iter().zip(&sizes) {
-                        grads.push(if x.is_traced() { Some(g.narrow(axis, start, len)?) } else { None });
-                        start += len;
-                    }
-                    Ok(grads)
-                })
-            },
-            &refs,
-        ))
+        Ok(Tensor::from_op(data, out, OpKind::Concat { axis }, &refs))
     }
 
     /// Tiles the array `reps[i]` times along axis i (numpy's `tile`, MATLAB's `repmat`).

@@ -5,13 +5,13 @@
 //! probabilities loses everything once a probability drops below the smallest float (and a
 //! loss that bounds it by eps, as MATLAB's crossentropy does, flattens out far sooner);
 //! [`Tensor::softmax_log`] takes the same value from the logits instead, exactly, and its
-//! gradient goes straight to the logits as `g − p·Σg` (a [`crate::autodiff::Shortcut`]).
+//! gradient goes straight to the logits as `g − p·Σg` (the shortcut of [`crate::autodiff::Op::shortcut_target`]).
 
-use crate::autodiff::Op;
 use crate::buffer::Buffer;
 use crate::dtype::Real;
 use crate::error::{Error, Result};
 use crate::kernels::softmax::softmax_axis;
+use crate::op::OpKind;
 use crate::tensor::Tensor;
 
 fn split(shape: &[usize], axis: usize) -> (usize, usize, usize) {
@@ -39,19 +39,7 @@ impl Tensor {
     pub fn softmax(&self, axis: usize) -> Result<Tensor> {
         const OP: &str = "softmax";
         let data = kernel(OP, self, axis, false)?;
-        let y = Tensor::from_op(
-            data,
-            self.shape().to_vec(),
-            || {
-                Op::new(OP, vec![self.clone()], move |_, y, g| {
-                    // dx = y ⊙ (g − Σ g ⊙ y): written with the (traced) output, so it
-                    // differentiates again.
-                    let gy = g.mul(y)?;
-                    Ok(vec![Some(gy.sub(&y.mul(&gy.sum_axes(&[axis], true)?)?)?)])
-                })
-            },
-            &[self],
-        );
+        let y = Tensor::from_op(data, self.shape().to_vec(), OpKind::Softmax { axis }, &[self]);
         Ok(y.with_softmax_of(self, axis))
     }
 
@@ -59,12 +47,7 @@ impl Tensor {
     pub fn log_softmax(&self, axis: usize) -> Result<Tensor> {
         const OP: &str = "log_softmax";
         let data = kernel(OP, self, axis, true)?;
-        Ok(Tensor::from_op(
-            data,
-            self.shape().to_vec(),
-            || Op::new(OP, vec![self.clone()], move |_, y, g| Ok(vec![Some(log_softmax_grad(y, g, axis)?)])),
-            &[self],
-        ))
+        Ok(Tensor::from_op(data, self.shape().to_vec(), OpKind::LogSoftmax { axis }, &[self]))
     }
 
     /// `log(self)` taken from the logits, when `self` is a softmax output along `axis`; `None`
@@ -73,26 +56,9 @@ impl Tensor {
     pub fn softmax_log(&self, axis: usize) -> Result<Option<Tensor>> {
         const OP: &str = "log_softmax";
         let Some(link) = self.softmax_of().filter(|l| l.axis == axis) else { return Ok(None) };
-        let logits = link.logits.clone();
-        let data = kernel(OP, &logits, axis, true)?;
-        Ok(Some(Tensor::from_op(
-            data,
-            self.shape().to_vec(),
-            || {
-                Op::new(OP, vec![self.clone()], |inp, _, g| Ok(vec![Some(g.div(&inp[0])?)])).with_shortcut(&logits, move |inp, _, g| {
-                    // Through log and softmax together: g − p ⊙ Σg, with p the probabilities
-                    // (traced, so a recorded pass differentiates again through softmax).
-                    g.sub(&inp[0].mul(&g.sum_axes(&[axis], true)?)?)
-                })
-            },
-            &[self],
-        )))
+        let data = kernel(OP, &link.logits, axis, true)?;
+        Ok(Some(Tensor::from_op(data, self.shape().to_vec(), OpKind::SoftmaxLog { axis }, &[self])))
     }
-}
-
-/// `g − exp(y) ⊙ Σ g`, with `y` the log-softmax output.
-fn log_softmax_grad(y: &Tensor, g: &Tensor, axis: usize) -> Result<Tensor> {
-    g.sub(&y.exp()?.mul(&g.sum_axes(&[axis], true)?)?)
 }
 
 #[cfg(test)]

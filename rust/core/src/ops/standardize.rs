@@ -13,15 +13,10 @@ use crate::autodiff::{trace, Op};
 use crate::buffer::Buffer;
 use crate::error::{Error, Result};
 use crate::kernels::standardize::{group_affine, group_grad_sums, group_moments, Groups};
+use crate::op::{Moments, OpKind, Saved};
 use crate::tensor::Tensor;
 
 const OP: &str = "standardize";
-
-struct Saved {
-    groups: Groups,
-    mean: Vec<f64>,
-    invstd: Vec<f64>,
-}
 
 /// `a·(x − mean) + b (+ c·g)` per group, `coef` = `(a, b, c)`.
 fn apply(x: &Tensor, g: Option<&Tensor>, coef: &[(f64, f64, f64)], mean: &[f64], gr: &Groups) -> Result<Buffer> {
@@ -58,24 +53,21 @@ impl Tensor {
         let invstd: Vec<f64> = var.iter().map(|v| 1.0 / (v + epsilon).sqrt()).collect();
         let coef: Vec<(f64, f64, f64)> = invstd.iter().map(|&s| (s, 0.0, 0.0)).collect();
         let data = apply(self, None, &coef, &mean, &gr)?;
-        let saved = Arc::new(Saved { groups: gr, mean, invstd });
-        let axes = axes.to_vec();
-        Ok(Tensor::from_op(
-            data,
-            self.shape().to_vec(),
-            || Op::new(OP, vec![self.clone()], move |inp, _y, g| Ok(vec![Some(standardize_grad(&inp[0], g, &axes, epsilon, &saved)?)])),
-            &[self],
-        ))
+        let kind = OpKind::Standardize { axes: axes.to_vec(), epsilon };
+        let saved = || Saved::Moments(Arc::new(Moments { mean, invstd }));
+        Ok(Tensor::from_op_saved(Arc::new(data), self.shape().to_vec(), kind, &[self], saved))
     }
 }
 
-/// `dx = invstd · (g − mean(g) − x̂ · mean(g · x̂))`, per group.
-fn standardize_grad(x: &Tensor, g: &Tensor, axes: &[usize], epsilon: f64, saved: &Saved) -> Result<Tensor> {
-    if trace::is_recording() || g.shape() != x.shape() {
-        return composite_grad(x, g, axes, epsilon);
-    }
+/// The backward rule of `standardize`: `dx = invstd · (g − mean(g) − x̂ · mean(g · x̂))`,
+/// per group.
+pub(crate) fn standardize_backward(op: &Op, x: &Tensor, g: &Tensor, axes: &[usize], epsilon: f64) -> Result<Tensor> {
+    let saved = match op.saved.moments() {
+        Some(m) if !trace::is_recording() && g.shape() == x.shape() => m,
+        _ => return composite_grad(x, g, axes, epsilon),
+    };
     let g = if g.dtype() != x.dtype() { g.cast(x.dtype())? } else { g.clone() };
-    let gr = &saved.groups;
+    let gr = &Groups::new(x.shape(), axes);
     let sums = match (g.buffer(), x.buffer()) {
         (Buffer::F32(gv), Buffer::F32(xv)) => group_grad_sums(gv, xv, &saved.mean, gr),
         (Buffer::F64(gv), Buffer::F64(xv)) => group_grad_sums(gv, xv, &saved.mean, gr),

@@ -1,18 +1,14 @@
-//! Elementwise functions of one array, with their backward rules.
-//!
-//! Rules follow the convention that makes a real loss's gradient w.r.t. a complex input
-//! `∂y/∂Re + i·∂y/∂Im`: for a holomorphic `f`, the input gradient is `g · conj(f'(z))`.
-//! `conj` is free on real tensors.
+//! Elementwise functions of one array (their backward rules are in `autodiff::rules`).
 
 use num_complex::ComplexFloat;
 
-use crate::autodiff::Op;
 use crate::buffer::Buffer;
 use crate::dtype::{Element, Real};
 use crate::error::{Error, Result};
 use crate::kernels::complex_math::ComplexMath;
 use crate::kernels::elementwise::map;
 use crate::kernels::parallel::{use_rayon, PAR_CHUNK};
+use crate::op::OpKind;
 use crate::tensor::Tensor;
 use rayon::prelude::*;
 
@@ -164,46 +160,13 @@ fn unsupported(op: UnaryOp, b: &Buffer) -> Error {
     Error::dtype(op.name(), format!("not defined for {} input{hint}", b.dtype()))
 }
 
-/// The backward rule of each unary op, written in differentiable tensor ops.
-fn grad_rule(op: UnaryOp, x: &Tensor, y: &Tensor, g: &Tensor) -> Result<Option<Tensor>> {
-    use UnaryOp::*;
-    let one = |t: &Tensor| Tensor::scalar_like(1.0, t.dtype());
-    let d = match op {
-        Neg => return Ok(Some(g.neg()?)),
-        Exp => g.mul(&y.conj()?)?,
-        Log => g.div(&x.conj()?)?,
-        Log1p => g.div(&x.add(&one(x))?.conj()?)?,
-        Sqrt => g.div(&y.mul_scalar(2.0)?.conj()?)?,
-        Sin => g.mul(&x.cos()?.conj()?)?,
-        Cos => g.mul(&x.sin()?.neg()?.conj()?)?,
-        Tan => g.mul(&one(y).add(&y.mul(y)?)?.conj()?)?,
-        Tanh => g.mul(&one(y).sub(&y.mul(y)?)?.conj()?)?,
-        Sinh => g.mul(&x.cosh()?.conj()?)?,
-        Cosh => g.mul(&x.sinh()?.conj()?)?,
-        Asin => g.div(&one(x).sub(&x.mul(x)?)?.sqrt()?.conj()?)?,
-        Acos => g.div(&one(x).sub(&x.mul(x)?)?.sqrt()?.conj()?)?.neg()?,
-        Atan => g.div(&one(x).add(&x.mul(x)?)?.conj()?)?,
-        Sigmoid => g.mul(&y.mul(&one(y).sub(y)?)?)?,
-        Erf => g.mul(&x.mul(x)?.neg()?.exp()?.mul_scalar(2.0 / std::f64::consts::PI.sqrt())?)?,
-        Abs => g.mul(&x.sign()?)?,
-        Relu => g.relu_grad(x)?,
-        Sign | Floor | Ceil | Round => return Ok(None),
-    };
-    Ok(Some(d))
-}
-
 impl Tensor {
     pub fn unary(&self, op: UnaryOp) -> Result<Tensor> {
         if op == UnaryOp::Abs && self.dtype().is_complex() {
             return self.abs_complex();
         }
         let out = unary_buffer(op, self.buffer())?;
-        Ok(Tensor::from_op(
-            out,
-            self.shape().to_vec(),
-            || Op::new(op.name(), vec![self.clone()], move |inp, y, g| Ok(vec![grad_rule(op, &inp[0], y, g)?])),
-            &[self],
-        ))
+        Ok(Tensor::from_op(out, self.shape().to_vec(), OpKind::Unary(op), &[self]))
     }
 }
 
@@ -221,12 +184,7 @@ impl Tensor {
             // Mixed dtypes or a broadcast gradient: the composite form.
             _ => return self.mul(&x.gt(&Tensor::scalar_like(0.0, x.dtype()))?),
         };
-        Ok(Tensor::from_op(
-            data,
-            x.shape().to_vec(),
-            || Op::new("relu_grad", vec![self.clone(), x.clone()], |inp, _, gg| Ok(vec![Some(gg.relu_grad(&inp[1])?), None])),
-            &[self, x],
-        ))
+        Ok(Tensor::from_op(data, x.shape().to_vec(), OpKind::ReluGrad, &[self, x]))
     }
 }
 

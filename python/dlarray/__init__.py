@@ -57,7 +57,7 @@ from .array_functions import concatenate, cumsum, mean, norm, permute, prod, res
 from .array_functions import max as max  # noqa: F401
 from .array_functions import min as min
 from .array_functions import sum as sum
-from .autodiff import dldivergence, dlfeval, dlgradient, dljacobian, dllaplacian  # noqa: F401
+from .autodiff import dldivergence, dlfeval, dlgradient, dljacobian, dllaplacian, dltrace  # noqa: F401
 
 # Data and monitoring need only numpy.
 from .data import (  # noqa: E402,F401
@@ -133,7 +133,7 @@ __all__ = [
     "squeeze", "stack", "stripdims", "tan", "where",
     "concatenate", "cumsum", "mean", "norm", "permute", "prod", "reshape", "transpose",
     # automatic differentiation
-    "dldivergence", "dlfeval", "dlgradient", "dljacobian", "dllaplacian",
+    "dldivergence", "dlfeval", "dlgradient", "dljacobian", "dllaplacian", "dltrace",
     # errors
     "AutodiffError", "CheckpointError", "DeviceError", "DlIndexError", "DTypeError", "FormatError", "InternalError",
     "OptionError", "OutOfMemoryError", "ShapeError",

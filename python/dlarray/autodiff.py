@@ -15,7 +15,7 @@ from ._arguments import flag, show
 from ._core import AutodiffError, FormatError, OptionError, dlarray
 from ._tree import tree_leaves, tree_map, tree_replace
 
-__all__ = ["dldivergence", "dlfeval", "dlgradient", "dljacobian", "dllaplacian"]
+__all__ = ["dldivergence", "dlfeval", "dlgradient", "dljacobian", "dllaplacian", "dltrace"]
 
 
 def dlfeval(fn: Callable, *args: Any, **kwargs: Any) -> Any:
@@ -67,6 +67,20 @@ def dlgradient(y: dlarray, *xs: Any, retain_data: bool = False, enable_higher_de
         out.append(tree_replace(x, grads[pos : pos + len(leaves)]))
         pos += len(leaves)
     return out[0] if len(out) == 1 else tuple(out)
+
+
+def dltrace(y: dlarray) -> str:
+    """The recorded operations that computed ``y``, one a line, in the order they ran.
+
+    A debugging view of the trace inside ``dlfeval``: each line reads
+    ``%3 = multiply(%1, %2)  [2, 3] float32`` (the op, its traced inputs by number, its
+    attributes, the result's shape and dtype); the traced inputs of ``dlfeval`` show as
+    ``leaf`` and arrays that are not traced as ``const[shape]``. Shapes are the core's
+    row-major ones, whatever the formats. An untraced ``y`` gives an empty string.
+    """
+    if not isinstance(y, dlarray):
+        raise OptionError(f"dltrace: y must be a dlarray, got {show(y)}")
+    return _core._trace_listing(y)
 
 
 def _operation_axis(u: dlarray, x: dlarray, dim: Union[int, str], enable_higher_derivatives: bool, op: str,

@@ -1,6 +1,7 @@
-//! Tracing scopes and the gradient call behind `dlfeval` / `dlgradient`.
+//! Tracing scopes, the gradient call behind `dlfeval` / `dlgradient`, and the recorded trace
+//! (its listing, and its replay on new inputs).
 
-use dlarray_core::autodiff::trace;
+use dlarray_core::autodiff::{replay, trace};
 use dlarray_core::{gradient, GradOptions, Tensor};
 use pyo3::prelude::*;
 
@@ -43,7 +44,32 @@ fn _gradient(
     })
 }
 
+/// The recorded ops that computed `y`, one a line.
+#[pyfunction]
+fn _trace_listing(y: PyRef<'_, PyDlarray>) -> String {
+    replay::listing(y.tensor())
+}
+
+/// The trace that made `outputs`, run again with `new_inputs` in place of `inputs`; each
+/// output keeps its recorded format.
+#[pyfunction]
+fn _replay(
+    py: Python<'_>,
+    outputs: Vec<PyRef<'_, PyDlarray>>,
+    inputs: Vec<PyRef<'_, PyDlarray>>,
+    new_inputs: Vec<PyRef<'_, PyDlarray>>,
+) -> PyResult<Vec<PyDlarray>> {
+    guard("replay", || {
+        let tensors = |v: &[PyRef<'_, PyDlarray>]| -> Vec<Tensor> { v.iter().map(|x| x.tensor().clone()).collect() };
+        let (outs, ins, news) = (tensors(&outputs), tensors(&inputs), tensors(&new_inputs));
+        let values = py.detach(|| replay::replay(&outs, &ins, &news)).py()?;
+        Ok(values.into_iter().zip(outputs.iter()).map(|(v, o)| PyDlarray::with(v, o.format().cloned())).collect())
+    })
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_trace_listing, m)?)?;
+    m.add_function(wrap_pyfunction!(_replay, m)?)?;
     m.add_function(wrap_pyfunction!(_trace_enter, m)?)?;
     m.add_function(wrap_pyfunction!(_trace_exit, m)?)?;
     m.add_function(wrap_pyfunction!(_in_dlfeval, m)?)?;

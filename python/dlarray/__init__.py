@@ -53,6 +53,7 @@ from ._core import (
 from ._core import (
     round as round,
 )
+from .accelerate import AcceleratedFunction, clearCache, dlaccelerate  # noqa: F401
 from .array_functions import concatenate, cumsum, mean, norm, permute, prod, reshape, transpose  # noqa: F401
 from .array_functions import max as max  # noqa: F401
 from .array_functions import min as min
@@ -134,6 +135,7 @@ __all__ = [
     "concatenate", "cumsum", "mean", "norm", "permute", "prod", "reshape", "transpose",
     # automatic differentiation
     "dldivergence", "dlfeval", "dlgradient", "dljacobian", "dllaplacian", "dltrace",
+    "AcceleratedFunction", "clearCache", "dlaccelerate",
     # errors
     "AutodiffError", "CheckpointError", "DeviceError", "DlIndexError", "DTypeError", "FormatError", "InternalError",
     "OptionError", "OutOfMemoryError", "ShapeError",

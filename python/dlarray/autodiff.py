@@ -6,7 +6,9 @@ threads may run ``dlfeval`` concurrently.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Union
+import contextlib
+import threading
+from typing import Any, Callable, Iterator, Union
 
 import numpy as np
 
@@ -16,6 +18,22 @@ from ._core import AutodiffError, FormatError, OptionError, dlarray
 from ._tree import tree_leaves, tree_map, tree_replace
 
 __all__ = ["dldivergence", "dlfeval", "dlgradient", "dljacobian", "dllaplacian", "dltrace"]
+
+# Set on this thread while dlaccelerate traces a function: `in_dlfeval` says whether the
+# accelerated function itself was called inside dlfeval.
+_acceleration = threading.local()
+
+
+@contextlib.contextmanager
+def _tracing_for_acceleration(in_dlfeval: bool) -> Iterator[None]:
+    """While dlaccelerate traces a function, ``dlgradient`` records its backward pass (so a
+    replay recomputes the gradients) and still behaves as it does outside a trace."""
+    previous = getattr(_acceleration, "in_dlfeval", None)
+    _acceleration.in_dlfeval = in_dlfeval
+    try:
+        yield
+    finally:
+        _acceleration.in_dlfeval = previous
 
 
 def dlfeval(fn: Callable, *args: Any, **kwargs: Any) -> Any:
@@ -27,6 +45,12 @@ def dlfeval(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     """
     if not callable(fn):
         raise OptionError(f"dlfeval: the first argument must be a function to evaluate, got {show(fn)}")
+    if getattr(_acceleration, "in_dlfeval", None) is not None:
+        # Its arguments would become new leaves, cut from the accelerated function's inputs.
+        raise AutodiffError(
+            "dlfeval: cannot be called inside a function that dlaccelerate is tracing; accelerate the function "
+            "dlfeval evaluates instead (dlfeval(dlaccelerate(f), ...))"
+        )
     token = _core._trace_enter()
     try:
         traced_args = tree_map(lambda x: x._traced_leaf(), args)
@@ -46,7 +70,8 @@ def dlgradient(y: dlarray, *xs: Any, retain_data: bool = False, enable_higher_de
     differentiated again. Without ``retain_data`` (and without higher derivatives) the trace
     is freed, so a second ``dlgradient`` over it raises ``AutodiffError``.
     """
-    if not _core._in_dlfeval():
+    accelerating = getattr(_acceleration, "in_dlfeval", None)
+    if not _core._in_dlfeval() or accelerating is False:
         raise AutodiffError("dlgradient: must be called inside a function evaluated by dlfeval")
     if not isinstance(y, dlarray):
         raise AutodiffError(f"dlgradient: y must be a dlarray, got {type(y).__name__}")
@@ -61,7 +86,12 @@ def dlgradient(y: dlarray, *xs: Any, retain_data: bool = False, enable_higher_de
             raise AutodiffError(f"dlgradient: input {i} ({type(x).__name__}) contains no dlarray")
         groups.append(leaves)
     flat = [leaf for g in groups for leaf in g]
-    grads = _core._gradient(y, flat, retain_data, enable_higher_derivatives)
+    if accelerating is not None and not enable_higher_derivatives:
+        # Recorded so that a replay recomputes them, yet constant to any later dlgradient, as
+        # first-order gradients are.
+        grads = [g._stop_gradient() for g in _core._gradient(y, flat, True, True)]
+    else:
+        grads = _core._gradient(y, flat, retain_data, enable_higher_derivatives)
     out, pos = [], 0
     for x, leaves in zip(xs, groups):
         out.append(tree_replace(x, grads[pos : pos + len(leaves)]))

@@ -32,6 +32,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
+
 from .. import _core
 from .._arguments import as_dlarray, flag
 from .._core import DTypeError, OptionError, ShapeError, dlarray
@@ -51,6 +53,23 @@ _TYPED = tuple(getattr(_core, n) for n in ("ShapeError", "FormatError", "OptionE
 def _is_input(layer: Layer) -> bool:
     return bool(getattr(layer, "is_input", False))
 
+
+
+def _options_key(value: Any) -> Any:
+    """A comparable stand-in for a layer's options: numbers, strings and functions as they are,
+    containers element by element; arrays are left out (the learnables and state tables
+    carry them)."""
+    if isinstance(value, dlarray):
+        return None
+    if isinstance(value, dict):
+        return tuple((k, _options_key(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return tuple(_options_key(v) for v in value)
+    if isinstance(value, np.ndarray):
+        return (value.shape, str(value.dtype), value.tobytes())
+    if value is None or isinstance(value, (bool, int, float, str, np.generic)) or callable(value):
+        return value
+    return type(value).__name__
 
 class dlnetwork:  # noqa: N801 - MATLAB's name
     """A deep-learning network for custom training loops (MATLAB's ``dlnetwork``)."""
@@ -306,6 +325,13 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
     def __dlarray_tree__(self):
         """Children: the learnables table and the state table (``dlfeval`` traces both)."""
         return [self.learnables, self.state], lambda children: self._with_tables(children[0], children[1])
+
+    def __dlarray_architecture__(self):
+        """What, besides its arrays' shapes, decides what a network computes: each layer's
+        kind and options, and the connections (dlaccelerate's cache key)."""
+        layers = tuple((n, type(layer).__name__, _options_key(vars(layer))) for n, layer in self._layers.items())
+        names = None if self._output_names is None else tuple(self._output_names)
+        return layers, tuple(self._edges), names, self._initialized
 
     def __dlarray_params__(self):
         """The optimisers' view: the learnables table only (the state is kept as it is)."""

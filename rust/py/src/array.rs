@@ -659,6 +659,10 @@ impl PyDlarray {
     fn _detach(&self) -> Self {
         Self::with(self.tensor().detach(), self.arr.format.clone())
     }
+    /// The same values, recorded as an op that passes no gradient back.
+    fn _stop_gradient(&self) -> Self {
+        Self::with(self.tensor().stop_gradient(), self.arr.format.clone())
+    }
     fn _id(&self) -> u64 {
         self.tensor().id()
     }

@@ -164,6 +164,24 @@ def test_cache_size_evicts_the_least_recently_used_trace_and_clear_cache_empties
     assert acc.occupancy == 0.0 and acc.hit_rate == 0.0
 
 
+def test_dlfeval_of_an_accelerated_function_inside_another_dlfeval_and_returning_nothing():
+    calls = []
+
+    def quiet(x):
+        calls.append(dlgradient((x * x).sum(), x))
+
+    acc = dl.dlaccelerate(quiet)
+
+    def outer(x):
+        assert dlfeval(acc, x) is None
+        return dlfeval(acc, x * 2)
+
+    assert dlfeval(outer, dlarray(np.ones(2))) is None
+    assert len(calls) == 1  # traced once; the other calls replay
+    acc.enabled = False
+    assert dlfeval(acc, dlarray(np.ones(2))) is None and len(calls) == 2
+
+
 def test_side_effects_run_only_while_tracing_and_disabled_calls_run_the_function():
     calls = []
 

@@ -5,7 +5,7 @@ entry points used by the Python package (tracing, convolution and pooling kernel
 """
 
 import builtins
-from typing import Any, Iterable, Optional, Sequence, SupportsIndex, Tuple, Union
+from typing import Any, Iterable, Optional, Sequence, SupportsIndex, Tuple, Union, final
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +21,7 @@ __all__ = [
     "sign", "floor", "ceil", "round", "relu", "maximum", "minimum", "atan2", "power", "complex",
     "where", "real", "imag", "conj", "angle", "extractdata", "stripdims", "dims", "finddim",
     "isdlarray", "concatenate", "stack", "repmat", "flip", "squeeze", "matmul", "pagemtimes",
-    "_trace_enter", "_trace_exit", "_in_dlfeval", "_gradient", "_trace_listing", "_replay", "_conv", "_transposed_conv",
+    "_trace_enter", "_trace_exit", "_in_dlfeval", "_gradient", "_trace_listing", "_replay", "_Plan", "_conv", "_transposed_conv",
     "_maxpool", "_maxunpool", "_avgpool", "_leakyrelu", "_standardize", "_softmax", "_softmax_log", "_batchnorm_train",
     "_lstm", "_gru", "_adam_step", "_rmsprop_step", "_sgdm_step", "_optim_pool_stats",
     "_optim_pool_clear", "__version__",
@@ -191,6 +191,12 @@ def _in_dlfeval() -> bool: ...
 def _gradient(y: dlarray, xs: Sequence[dlarray], retain_data: bool = False, enable_higher_derivatives: bool = False) -> list[dlarray]: ...
 def _trace_listing(y: dlarray) -> str: ...
 def _replay(outputs: Sequence[dlarray], inputs: Sequence[dlarray], new_inputs: Sequence[dlarray]) -> list[dlarray]: ...
+
+@final
+class _Plan:
+    def __new__(cls, outputs: Sequence[dlarray], inputs: Sequence[dlarray]) -> Self: ...
+    def run(self, new_inputs: Sequence[dlarray]) -> list[dlarray]: ...
+    def __len__(self) -> int: ...
 
 # ----- convolution and pooling kernels, (N, C, S...) layout (rust/py/src/nn_conv.rs) ------------
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import warnings
 from collections import OrderedDict
-from typing import Any, Callable, Hashable, List, NamedTuple
+from typing import Any, Callable, Hashable, NamedTuple
 
 import numpy as np
 
@@ -30,9 +30,12 @@ _CHECK_MODES = ("none", "tolerance")
 
 
 class _Trace(NamedTuple):
-    inputs: List[dlarray]  # the traced leaves the function ran on
-    outputs: List[dlarray]  # its dlarray outputs, as recorded
-    structure: Any  # its return value, dlarrays to be replaced by the replayed ones
+    plan: _core._Plan  # the recorded ops from the inputs' leaves to the dlarray outputs
+    structure: Any  # the return value, its dlarrays standing in for the replayed ones
+
+# What stands for a dlarray output in a cached return value: the trace's own values are not
+# kept (the plan holds what it needs), so the cache holds no activations.
+_PLACEHOLDER = dlarray(0.0)
 
 
 def _signature(obj: Any) -> Hashable:
@@ -151,6 +154,15 @@ class AcceleratedFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not self._enabled:
             return self.function(*args, **kwargs)
+        return self._call(args, kwargs, _core._in_dlfeval(), evaluated_by_dlfeval=False)
+
+    def _evaluate_in_dlfeval(self, args: Any, kwargs: Any) -> Any:
+        """``dlfeval(accfun, ...)``: the outputs leave dlfeval untraced, so nothing can
+        differentiate them and the replay records nothing (as dlfeval's own backward pass
+        would not)."""
+        return self._call(args, kwargs, True, evaluated_by_dlfeval=True)
+
+    def _call(self, args: Any, kwargs: Any, in_dlfeval: bool, evaluated_by_dlfeval: bool) -> Any:
         key = _signature((args, kwargs))
         with self._lock:
             self._calls += 1
@@ -160,31 +172,39 @@ class AcceleratedFunction:
                 self._cache.move_to_end(key)
         hit = trace is not None
         if trace is None:
-            trace = self._trace(args, kwargs)
+            trace = self._trace(args, kwargs, in_dlfeval)
             with self._lock:
                 self._cache[key] = trace
                 self._evict()
-        values = _core._replay(trace.outputs, trace.inputs, tree_leaves((args, kwargs)))
-        out = tree_replace(trace.structure, values)
+        inputs = tree_leaves((args, kwargs))
+        if evaluated_by_dlfeval:
+            inputs = [x._detach() for x in inputs]
+        out = tree_replace(trace.structure, trace.plan.run(inputs))
         if hit and self._check_mode == "tolerance":
-            self._check(out, args, kwargs)
+            self._check(out, args, kwargs, evaluated_by_dlfeval)
         return out
 
-    def _trace(self, args: Any, kwargs: Any) -> _Trace:
+    def _trace(self, args: Any, kwargs: Any, in_dlfeval: bool) -> _Trace:
         """Runs the function on fresh traced copies of the inputs, recording every op (the
-        backward pass of its ``dlgradient`` calls too)."""
-        outer = _core._in_dlfeval()
+        backward pass of its ``dlgradient`` calls too); ``in_dlfeval`` says whether the call
+        itself is inside dlfeval (where ``dlgradient`` may be called)."""
         token = _core._trace_enter()
         try:
             inputs = tree_map(lambda x: x._traced_leaf(), (args, kwargs))
-            with _tracing_for_acceleration(outer):
+            with _tracing_for_acceleration(in_dlfeval):
                 out = self.function(*inputs[0], **inputs[1])
         finally:
             _core._trace_exit(token)
-        return _Trace(tree_leaves(inputs), tree_leaves(out), out)
+        plan = _core._Plan(tree_leaves(out), tree_leaves(inputs))
+        return _Trace(plan, tree_map(lambda _x: _PLACEHOLDER, out))
 
-    def _check(self, accelerated: Any, args: Any, kwargs: Any) -> None:
-        direct = tree_leaves(self._trace(args, kwargs).structure)
+    def _check(self, accelerated: Any, args: Any, kwargs: Any, evaluated_by_dlfeval: bool) -> None:
+        if evaluated_by_dlfeval:
+            from .autodiff import dlfeval
+
+            direct = tree_leaves(dlfeval(self.function, *args, **kwargs))
+        else:
+            direct = tree_leaves(self.function(*args, **kwargs))
         for i, (a, d) in enumerate(zip(tree_leaves(accelerated), direct)):
             a_, d_ = np.asarray(_core.extractdata(a)), np.asarray(_core.extractdata(d))
             scale = max(1.0, float(np.max(np.abs(d_)))) if d_.size else 1.0

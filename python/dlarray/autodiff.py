@@ -51,6 +51,9 @@ def dlfeval(fn: Callable, *args: Any, **kwargs: Any) -> Any:
             "dlfeval: cannot be called inside a function that dlaccelerate is tracing; accelerate the function "
             "dlfeval evaluates instead (dlfeval(dlaccelerate(f), ...))"
         )
+    accelerated = getattr(fn, "_evaluate_in_dlfeval", None)
+    if accelerated is not None and fn.enabled:
+        return accelerated(args, kwargs)
     token = _core._trace_enter()
     try:
         traced_args = tree_map(lambda x: x._traced_leaf(), args)

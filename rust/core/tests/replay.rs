@@ -5,7 +5,8 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use dlarray_core::autodiff::replay::{listing, replay};
+use dlarray_core::autodiff::listing::listing;
+use dlarray_core::autodiff::replay::replay;
 use dlarray_core::autodiff::trace;
 use dlarray_core::ops::conv::ConvParams;
 use dlarray_core::ops::recurrent::{Activation, ResetGateMode};
@@ -377,4 +378,23 @@ fn replay_refuses_replacements_that_do_not_fit() {
     let err = replay(std::slice::from_ref(&y), std::slice::from_ref(&x), &[data(&[4], 0.0)]).unwrap_err();
     assert!(err.to_string().contains("replay") && err.to_string().contains("[4]"), "{err}");
     assert!(replay(std::slice::from_ref(&y), std::slice::from_ref(&x), &[]).is_err());
+}
+
+#[test]
+fn a_plan_drops_dead_ops_merges_repeats_and_outlives_its_trace() {
+    use dlarray_core::autodiff::replay::Plan;
+    let token = trace::enter();
+    let x = data(&[4], 0.0).traced_leaf();
+    let _unused = x.cos().unwrap();
+    // exp(x) twice: one op in the plan.
+    let y = x.exp().unwrap().add(&x.exp().unwrap()).unwrap();
+    let plan = Plan::compile(std::slice::from_ref(&y), std::slice::from_ref(&x));
+    trace::exit(token);
+    assert_eq!(plan.len(), 2, "exp and add");
+    drop((x, y));
+    let new = data(&[4], 2.0);
+    let out = plan.run(std::slice::from_ref(&new)).unwrap().remove(0);
+    let want: Vec<f64> = new.to_f64_vec().iter().map(|v| 2.0 * v.exp()).collect();
+    assert_eq!(out.to_f64_vec(), want);
+    assert!(!out.is_traced(), "not recording: the result is a plain value");
 }

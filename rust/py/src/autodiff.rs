@@ -1,8 +1,9 @@
 //! Tracing scopes, the gradient call behind `dlfeval` / `dlgradient`, and the recorded trace
 //! (its listing, and its replay on new inputs).
 
-use dlarray_core::autodiff::{replay, trace};
-use dlarray_core::{gradient, GradOptions, Tensor};
+use dlarray_core::autodiff::replay::Plan;
+use dlarray_core::autodiff::{listing, replay, trace};
+use dlarray_core::{gradient, Format, GradOptions, Tensor};
 use pyo3::prelude::*;
 
 use crate::array::PyDlarray;
@@ -47,7 +48,7 @@ fn _gradient(
 /// The recorded ops that computed `y`, one a line.
 #[pyfunction]
 fn _trace_listing(y: PyRef<'_, PyDlarray>) -> String {
-    replay::listing(y.tensor())
+    listing::listing(y.tensor())
 }
 
 /// The trace that made `outputs`, run again with `new_inputs` in place of `inputs`; each
@@ -59,17 +60,49 @@ fn _replay(
     inputs: Vec<PyRef<'_, PyDlarray>>,
     new_inputs: Vec<PyRef<'_, PyDlarray>>,
 ) -> PyResult<Vec<PyDlarray>> {
-    guard("replay", || {
-        let tensors = |v: &[PyRef<'_, PyDlarray>]| -> Vec<Tensor> { v.iter().map(|x| x.tensor().clone()).collect() };
-        let (outs, ins, news) = (tensors(&outputs), tensors(&inputs), tensors(&new_inputs));
-        let values = py.detach(|| replay::replay(&outs, &ins, &news)).py()?;
-        Ok(values.into_iter().zip(outputs.iter()).map(|(v, o)| PyDlarray::with(v, o.format().cloned())).collect())
-    })
+    PyPlan::new(outputs, inputs)?.run(py, new_inputs)
+}
+
+/// A trace compiled for running again (the cache entry of `dlaccelerate`).
+#[pyclass(name = "_Plan", module = "dlarray._core", frozen)]
+pub struct PyPlan {
+    plan: Plan,
+    formats: Vec<Option<Format>>,
+}
+
+fn tensors(v: &[PyRef<'_, PyDlarray>]) -> Vec<Tensor> {
+    v.iter().map(|x| x.tensor().clone()).collect()
+}
+
+#[pymethods]
+impl PyPlan {
+    #[new]
+    fn new(outputs: Vec<PyRef<'_, PyDlarray>>, inputs: Vec<PyRef<'_, PyDlarray>>) -> PyResult<Self> {
+        guard("replay", || {
+            let plan = Plan::compile(&tensors(&outputs), &tensors(&inputs));
+            Ok(PyPlan { plan, formats: outputs.iter().map(|o| o.format().cloned()).collect() })
+        })
+    }
+
+    /// The outputs for new values of the inputs, each in its recorded format.
+    fn run(&self, py: Python<'_>, new_inputs: Vec<PyRef<'_, PyDlarray>>) -> PyResult<Vec<PyDlarray>> {
+        guard("replay", || {
+            let news = tensors(&new_inputs);
+            let values = py.detach(|| self.plan.run(&news)).py()?;
+            Ok(values.into_iter().zip(&self.formats).map(|(v, f)| PyDlarray::with(v, f.clone())).collect())
+        })
+    }
+
+    /// The number of ops a run executes.
+    fn __len__(&self) -> usize {
+        self.plan.len()
+    }
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_trace_listing, m)?)?;
     m.add_function(wrap_pyfunction!(_replay, m)?)?;
+    m.add_class::<PyPlan>()?;
     m.add_function(wrap_pyfunction!(_trace_enter, m)?)?;
     m.add_function(wrap_pyfunction!(_trace_exit, m)?)?;
     m.add_function(wrap_pyfunction!(_in_dlfeval, m)?)?;

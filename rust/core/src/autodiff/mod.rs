@@ -7,6 +7,7 @@
 //! recorded graph can be listed and replayed on new inputs ([`replay`]).
 
 pub mod grad;
+pub mod listing;
 pub mod replay;
 pub(crate) mod rules;
 pub mod trace;

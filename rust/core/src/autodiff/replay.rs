@@ -1,30 +1,33 @@
-//! A recorded trace as data: listing it, and running it again on new inputs.
+//! Running a recorded trace again on new inputs.
 //!
 //! [`forward`] is the one place that maps an [`OpKind`] to the op that computes it, so a trace
 //! replays op by op through the same kernels that recorded it. Values that were not traced
 //! when recorded (constants, and values computed from them) are replayed as they were.
 
-use std::collections::HashMap;
-use std::fmt::Write;
+use std::collections::{HashMap, HashSet};
 
 use super::walk::topological_order;
-use super::Op;
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::op::OpKind;
 use crate::tensor::{Tensor, TensorId};
 
-/// The output of `kind` on `inputs`; `recorded` is the op's recorded output (the value of
-/// [`OpKind::ConstantGradient`], which no input determines).
-pub fn forward(kind: &OpKind, inputs: &[Tensor], recorded: &Tensor) -> Result<Tensor> {
+/// The output of `kind` on `inputs`. `recorded` is the op's recorded output, which the value
+/// of [`OpKind::ConstantGradient`] and the shape of [`OpKind::PoolGather`] are.
+pub fn forward(kind: &OpKind, inputs: &[Tensor], recorded: Option<&Tensor>) -> Result<Tensor> {
     use OpKind::*;
     let x = || inputs.first().ok_or_else(|| Error::value(kind.name(), "replayed without inputs"));
+    let recorded = || recorded.ok_or_else(|| Error::value(kind.name(), "replayed without its recorded output"));
     match kind {
         Leaf => Err(Error::value("replay", "a leaf has no op to replay; pass it among the inputs")),
         Alias => {
             let x = x()?;
             Ok(Tensor::from_op_shared(x.shared_buffer(), x.shape().to_vec(), Alias, &[x]))
         }
-        ConstantGradient => Ok(Tensor::from_op_shared(recorded.shared_buffer(), recorded.shape().to_vec(), ConstantGradient, &[x()?])),
+        ConstantGradient => {
+            let value = recorded()?;
+            Ok(Tensor::from_op_shared(value.shared_buffer(), value.shape().to_vec(), ConstantGradient, &[x()?]))
+        }
         Unary(op) => x()?.unary(*op),
         AbsComplex => x()?.abs_complex(),
         ReluGrad => inputs[0].relu_grad(&inputs[1]),
@@ -66,7 +69,7 @@ pub fn forward(kind: &OpKind, inputs: &[Tensor], recorded: &Tensor) -> Result<Te
         MaxPoolBackward { window } => inputs[0].maxpool_backward(&inputs[1], window, None),
         MaxPoolGather { window } => inputs[0].maxpool_gather(&inputs[1], window),
         MaxUnpool { idx, shape } => x()?.maxunpool(idx.clone(), shape),
-        PoolGather { idx } => x()?.pool_gather(idx.clone(), recorded.shape().to_vec()),
+        PoolGather { idx } => x()?.pool_gather(idx.clone(), recorded()?.shape().to_vec()),
         AvgPool { window, padding_value_counts } => x()?.avgpool_impl(window, *padding_value_counts),
         AvgPoolBackward { window, padding_value_counts, input_shape } => {
             x()?.avgpool_backward_impl(input_shape, window, *padding_value_counts)
@@ -82,72 +85,152 @@ pub fn forward(kind: &OpKind, inputs: &[Tensor], recorded: &Tensor) -> Result<Te
     }
 }
 
+/// A recorded trace compiled for running again: the ops that lead from the inputs to the
+/// outputs (nothing else: dead ops are dropped), identical ops on identical arguments merged,
+/// each value held only until its last use. It keeps the ops and the constants they read,
+/// not the recorded values, so the trace it came from can be freed.
+pub struct Plan {
+    /// The shape and dtype each replacement input must have.
+    inputs: Vec<(Vec<usize>, DType)>,
+    input_slots: Vec<usize>,
+    constants: Vec<(usize, Tensor)>,
+    steps: Vec<Step>,
+    outputs: Vec<usize>,
+    slots: usize,
+}
+
+struct Step {
+    kind: OpKind,
+    args: Vec<usize>,
+    /// The recorded output, for the ops whose value it is ([`forward`]'s `recorded`).
+    recorded: Option<Tensor>,
+    out: usize,
+    /// Slots no later step reads.
+    release: Vec<usize>,
+}
+
+const OP: &str = "replay";
+
+impl Plan {
+    /// The plan of the trace that made `outputs`, to be run with new values for `inputs`
+    /// (traced tensors of the trace, usually its leaves).
+    pub fn compile(outputs: &[Tensor], inputs: &[Tensor]) -> Plan {
+        let mut slot_of: HashMap<TensorId, usize> = HashMap::new();
+        let mut slots = 0;
+        let mut input_slots = Vec::with_capacity(inputs.len());
+        for x in inputs {
+            let s = *slot_of.entry(x.id()).or_insert_with(|| {
+                slots += 1;
+                slots - 1
+            });
+            input_slots.push(s);
+        }
+        let stop: HashSet<TensorId> = slot_of.keys().copied().collect();
+        let (mut constants, mut steps) = (Vec::new(), Vec::<Step>::new());
+        let mut merged: HashMap<(String, Vec<usize>), usize> = HashMap::new();
+        let mut constant = |t: &Tensor, slot_of: &mut HashMap<TensorId, usize>, slots: &mut usize| -> usize {
+            *slot_of.entry(t.id()).or_insert_with(|| {
+                constants.push((*slots, t.detach()));
+                *slots += 1;
+                *slots - 1
+            })
+        };
+        for out in outputs {
+            for t in topological_order(out, &stop) {
+                if slot_of.contains_key(&t.id()) {
+                    continue;
+                }
+                let node = match t.node() {
+                    Some(node) if !node.is_leaf() => node,
+                    // A leaf of another trace, or an untraced output: a constant.
+                    _ => {
+                        constant(&t, &mut slot_of, &mut slots);
+                        continue;
+                    }
+                };
+                let args: Vec<usize> = node.op.inputs.iter().map(|i| constant(i, &mut slot_of, &mut slots)).collect();
+                let kind = node.op.kind.clone();
+                let recorded = matches!(kind, OpKind::ConstantGradient | OpKind::PoolGather { .. }).then(|| t.detach());
+                // The same op on the same values computes the same result (no op draws random
+                // numbers); an op that reads its recorded value is never merged.
+                let key = (recorded.is_none() && !matches!(kind, OpKind::Alias)).then(|| (format!("{kind:?}"), args.clone()));
+                if let Some(&s) = key.as_ref().and_then(|k| merged.get(k)) {
+                    slot_of.insert(t.id(), s);
+                    continue;
+                }
+                slot_of.insert(t.id(), slots);
+                if let Some(k) = key {
+                    merged.insert(k, slots);
+                }
+                steps.push(Step { kind, args, recorded, out: slots, release: vec![] });
+                slots += 1;
+            }
+        }
+        let outputs: Vec<usize> = outputs.iter().map(|o| slot_of[&o.id()]).collect();
+        // Release each value after the last step that reads it (never an output).
+        let mut last_use = vec![None; slots];
+        for (i, step) in steps.iter().enumerate() {
+            for &a in &step.args {
+                last_use[a] = Some(i);
+            }
+        }
+        for &o in &outputs {
+            last_use[o] = None;
+        }
+        for (slot, last) in last_use.into_iter().enumerate() {
+            if let Some(i) = last {
+                steps[i].release.push(slot);
+            }
+        }
+        let inputs = inputs.iter().map(|x| (x.shape().to_vec(), x.dtype())).collect();
+        Plan { inputs, input_slots, constants, steps, outputs, slots }
+    }
+
+    /// The number of ops a run executes.
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// The outputs for `new_inputs` (same shapes and dtypes as the compiled inputs), recorded
+    /// when recording is on.
+    pub fn run(&self, new_inputs: &[Tensor]) -> Result<Vec<Tensor>> {
+        if new_inputs.len() != self.inputs.len() {
+            return Err(Error::value(OP, format!("{} inputs but {} replacements", self.inputs.len(), new_inputs.len())));
+        }
+        for (k, ((shape, dtype), new)) in self.inputs.iter().zip(new_inputs).enumerate() {
+            if new.shape() != shape.as_slice() || new.dtype() != *dtype {
+                return Err(Error::shape(
+                    OP,
+                    format!("replacement {k} has shape {:?} ({}), the recorded input {shape:?} ({dtype})", new.shape(), new.dtype()),
+                ));
+            }
+        }
+        let mut values: Vec<Option<Tensor>> = vec![None; self.slots];
+        for (&s, x) in self.input_slots.iter().zip(new_inputs) {
+            values[s] = Some(x.clone());
+        }
+        for (s, c) in &self.constants {
+            values[*s] = Some(c.clone());
+        }
+        for step in &self.steps {
+            let args: Vec<Tensor> = step.args.iter().map(|&a| values[a].clone().expect("computed before use")).collect();
+            let y = forward(&step.kind, &args, step.recorded.as_ref()).map_err(|e| e.within(OP))?;
+            values[step.out] = Some(y);
+            for &r in &step.release {
+                values[r] = None;
+            }
+        }
+        Ok(self.outputs.iter().map(|&o| values[o].clone().expect("an output is kept")).collect())
+    }
+}
+
 /// Runs the trace that made `outputs` again with `new_inputs` in place of `inputs` (traced
 /// tensors of the trace, usually its leaves; same shapes and dtypes). Returns the new outputs,
 /// recorded when recording is on.
 pub fn replay(outputs: &[Tensor], inputs: &[Tensor], new_inputs: &[Tensor]) -> Result<Vec<Tensor>> {
-    const OP: &str = "replay";
-    if inputs.len() != new_inputs.len() {
-        return Err(Error::value(OP, format!("{} inputs but {} replacements", inputs.len(), new_inputs.len())));
-    }
-    let mut values: HashMap<TensorId, Tensor> = HashMap::new();
-    for (k, (old, new)) in inputs.iter().zip(new_inputs).enumerate() {
-        if old.shape() != new.shape() || old.dtype() != new.dtype() {
-            return Err(Error::shape(
-                OP,
-                format!(
-                    "replacement {k} has shape {:?} ({}), the recorded input {:?} ({})",
-                    new.shape(),
-                    new.dtype(),
-                    old.shape(),
-                    old.dtype()
-                ),
-            ));
-        }
-        values.insert(old.id(), new.clone());
-    }
-    let stop = values.keys().copied().collect();
-    for out in outputs {
-        for t in topological_order(out, &stop) {
-            if values.contains_key(&t.id()) {
-                continue;
-            }
-            let value = match t.node() {
-                Some(node) if !node.is_leaf() => {
-                    let args: Vec<Tensor> = node.op.inputs.iter().map(|i| values.get(&i.id()).unwrap_or(i).clone()).collect();
-                    forward(&node.op.kind, &args, &t).map_err(|e| e.within(OP))?
-                }
-                _ => t.clone(),
-            };
-            values.insert(t.id(), value);
-        }
-    }
-    Ok(outputs.iter().map(|o| values[&o.id()].clone()).collect())
-}
-
-/// The trace that made `root`, one op a line in the order they ran:
-/// `%3 = multiply(%1, %2)  [2, 3] float32`, leaves as `%1 = leaf  [2, 3] float32`.
-/// Inputs that were not traced show as `const[shape]`.
-pub fn listing(root: &Tensor) -> String {
-    let order = topological_order(root, &Default::default());
-    let number: HashMap<TensorId, usize> = order.iter().enumerate().map(|(i, t)| (t.id(), i)).collect();
-    let mut text = String::new();
-    for (i, t) in order.iter().enumerate() {
-        let Some(node) = t.node() else { continue };
-        let op: &Op = &node.op;
-        let args: Vec<String> = op
-            .inputs
-            .iter()
-            .map(|x| match number.get(&x.id()) {
-                Some(k) if x.is_traced() => format!("%{k}"),
-                _ => format!("const{:?}", x.shape()),
-            })
-            .collect();
-        let attrs = op.kind.attributes();
-        let sep = if attrs.is_empty() || args.is_empty() { "" } else { ", " };
-        let call =
-            if matches!(op.kind, OpKind::Leaf) { "leaf".to_string() } else { format!("{}({}{sep}{attrs})", op.name(), args.join(", ")) };
-        let _ = writeln!(text, "%{i} = {call}  {:?} {}", t.shape(), t.dtype());
-    }
-    text
+    Plan::compile(outputs, inputs).run(new_inputs)
 }

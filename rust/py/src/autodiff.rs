@@ -2,7 +2,7 @@
 //! (its listing, and its replay on new inputs).
 
 use dlarray_core::autodiff::replay::Plan;
-use dlarray_core::autodiff::{listing, replay, trace};
+use dlarray_core::autodiff::{listing, trace};
 use dlarray_core::{gradient, Format, GradOptions, Tensor};
 use pyo3::prelude::*;
 

@@ -7,6 +7,7 @@ pub mod dtype;
 pub mod error;
 pub mod format;
 pub mod guard;
+pub mod indexing;
 pub mod kernels;
 pub mod labeled;
 pub mod limits;

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use dlarray_core::indexing::{select, Selection};
 use dlarray_core::ops::{BinaryOp, CompareOp};
 use dlarray_core::shape::normalize_axes;
 use dlarray_core::{DlArray, Error, Format, Tensor};
@@ -14,6 +15,7 @@ use pyo3::IntoPyObjectExt;
 use crate::arguments::{flag, format_text, integers, integers_from_args, text, Passed};
 use crate::convert::{tensor_from_arraylike, tensor_from_scalar, tensor_to_numpy, tensor_to_numpy_view};
 use crate::errors::{guard, to_py, IntoPy};
+use crate::index_key::index_items;
 
 /// Above this many elements an op releases the GIL while it runs.
 const GIL_RELEASE_NUMEL: usize = 1 << 16;
@@ -109,119 +111,6 @@ fn compare(py: Python<'_>, a: &PyDlarray, other: &Bound<'_, PyAny>, op: CompareO
     let t = run(py, a.tensor().numel(), || a.tensor().compare(op, &ot))?;
     // Comparisons give numpy booleans, so masks index and combine as in numpy.
     Ok(tensor_to_numpy(py, &t)?.call_method1("astype", ("bool",))?.unbind())
-}
-
-/// Flat element positions selected by a numpy index `key` on an array of `shape`.
-pub fn flat_index(py: Python<'_>, shape: &[usize], key: &Bound<'_, PyAny>) -> PyResult<(Arc<Vec<usize>>, Vec<usize>, bool)> {
-    let np = py.import("numpy")?;
-    let n: usize = shape.iter().product();
-    // (arange's second positional argument is `stop`, so the dtype goes through astype.)
-    let positions = np.call_method1("arange", (n,))?.call_method1("astype", ("intp",))?.call_method1("reshape", (shape.to_vec(),))?;
-    // dlarrays inside the key become numpy arrays.
-    let key = convert_key(py, key)?;
-    let basic = is_basic_key(&key)?;
-    let sel = positions
-        .get_item(&key)
-        .map_err(|e| crate::errors::DlIndexError::new_err(format!("index: {} (array shape {:?})", e.value(py), shape)))?;
-    let sel = np.call_method1("asarray", (sel,))?;
-    let out_shape: Vec<usize> = sel.getattr("shape")?.extract()?;
-    let flat: Vec<usize> =
-        sel.call_method0("ravel")?.call_method1("astype", ("uintp",))?.extract::<numpy::PyReadonlyArray1<usize>>()?.as_slice()?.to_vec();
-    Ok((Arc::new(flat), out_shape, basic))
-}
-
-/// (axis, positions along it, result shape) of a key that selects whole slices along one axis.
-type AxisGather = (usize, Arc<Vec<usize>>, Vec<usize>);
-
-/// A key that is full slices (`:`) except one integer array, e.g. `W[:, idx]`: that array's
-/// axis, its positions (negatives wrapped, bounds checked by the core) and its shape. Such a
-/// key selects whole slices along one axis, so it runs as a direct gather instead of going
-/// through flat positions of every element.
-fn single_axis_key(py: Python<'_>, shape: &[usize], key: &Bound<'_, PyAny>) -> PyResult<Option<AxisGather>> {
-    let items: Vec<Bound<'_, PyAny>> = match key.cast::<PyTuple>() {
-        Ok(t) => t.iter().collect(),
-        Err(_) => vec![key.clone()],
-    };
-    if items.is_empty() || items.len() > shape.len() {
-        return Ok(None);
-    }
-    let builtins = py.import("builtins")?;
-    let slice_t = builtins.getattr("slice")?;
-    let none = py.None();
-    let full = |k: &Bound<'_, PyAny>| -> PyResult<bool> {
-        Ok(k.is_instance(&slice_t)? && k.getattr("start")?.is(&none) && k.getattr("stop")?.is(&none) && k.getattr("step")?.is(&none))
-    };
-    let mut axis = None;
-    for (i, k) in items.iter().enumerate() {
-        if full(k)? {
-            continue;
-        }
-        if axis.is_some() {
-            return Ok(None);
-        }
-        axis = Some(i);
-    }
-    let Some(axis) = axis else { return Ok(None) };
-    let k = &items[axis];
-    let np = py.import("numpy")?;
-    let arr = if let Ok(d) = k.cast::<PyDlarray>() {
-        tensor_to_numpy(py, d.borrow().tensor())?
-    } else if k.hasattr("__len__")? || k.hasattr("__array__")? {
-        np.call_method1("asarray", (k,))?
-    } else {
-        return Ok(None);
-    };
-    let kind: String = arr.getattr("dtype")?.getattr("kind")?.extract()?;
-    let ndim: usize = arr.getattr("ndim")?.extract()?;
-    // Float dlarray keys hold integers by convention (as in the flat path, which casts them).
-    let is_dl = k.cast::<PyDlarray>().is_ok();
-    if ndim == 0 || !(kind == "i" || kind == "u" || (is_dl && kind == "f")) {
-        return Ok(None);
-    }
-    let idx_shape: Vec<usize> = arr.getattr("shape")?.extract()?;
-    let raw = arr.call_method0("ravel")?.call_method1("astype", ("int64",))?;
-    let raw = raw.extract::<numpy::PyReadonlyArray1<i64>>()?;
-    let n = shape[axis] as i64;
-    let mut idx = Vec::with_capacity(raw.len()?);
-    for &i in raw.as_slice()? {
-        let j = if i < 0 { i + n } else { i };
-        if j < 0 || j >= n {
-            return Err(crate::errors::DlIndexError::new_err(format!(
-                "index: index {i} is out of bounds for axis {axis} with size {n} (array shape {shape:?})"
-            )));
-        }
-        idx.push(j as usize);
-    }
-    Ok(Some((axis, Arc::new(idx), idx_shape)))
-}
-
-fn convert_key<'py>(py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    if let Ok(d) = key.cast::<PyDlarray>() {
-        let t = tensor_to_numpy(py, d.borrow().tensor())?;
-        return t.call_method1("astype", ("intp",));
-    }
-    if let Ok(t) = key.cast::<PyTuple>() {
-        let items: Vec<Bound<'py, PyAny>> = t.iter().map(|k| convert_key(py, &k)).collect::<PyResult<_>>()?;
-        return Ok(PyTuple::new(py, items)?.into_any());
-    }
-    Ok(key.clone())
-}
-
-fn is_basic_key(key: &Bound<'_, PyAny>) -> PyResult<bool> {
-    let py = key.py();
-    let builtins = py.import("builtins")?;
-    let slice_t = builtins.getattr("slice")?;
-    let ellipsis = builtins.getattr("Ellipsis")?;
-    let one = |k: &Bound<'_, PyAny>| -> PyResult<bool> { Ok(k.is_instance(&slice_t)? || k.is(&ellipsis)) };
-    if let Ok(t) = key.cast::<PyTuple>() {
-        for k in t.iter() {
-            if !one(&k)? {
-                return Ok(false);
-            }
-        }
-        return Ok(true);
-    }
-    one(key)
 }
 
 #[pymethods]
@@ -506,36 +395,42 @@ impl PyDlarray {
 
     fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Self> {
         guard("dlarray.__getitem__", || {
-            if let Some((axis, idx, idx_shape)) = single_axis_key(py, self.tensor().shape(), key)? {
-                let x = self.tensor();
-                let mut shape = x.shape()[..axis].to_vec();
-                shape.extend_from_slice(&idx_shape);
-                shape.extend_from_slice(&x.shape()[axis + 1..]);
-                let n = x.numel() / x.shape()[axis].max(1) * idx.len();
-                let t = run(py, n, || x.take_axis(axis, idx)?.reshape(&shape))?;
-                return Ok(Self::with(t, None));
+            let items = index_items(py, key)?;
+            let x = self.tensor();
+            match select(x.shape(), &items).py()? {
+                Selection::Axis { axis, positions, index_shape } => {
+                    let mut shape = x.shape()[..axis].to_vec();
+                    shape.extend_from_slice(&index_shape);
+                    shape.extend_from_slice(&x.shape()[axis + 1..]);
+                    let n = x.numel() / x.shape()[axis].max(1) * positions.len();
+                    let t = run(py, n, || x.take_axis(axis, Arc::new(positions))?.reshape(&shape))?;
+                    Ok(Self::with(t, None))
+                }
+                Selection::Flat { positions, shape, basic } => {
+                    let t = x.take(Arc::new(positions), shape).py()?;
+                    // The format survives indexing that keeps every dim (slices); otherwise it is dropped.
+                    let f = if basic && t.ndim() == x.ndim() { self.arr.format.clone() } else { None };
+                    Ok(Self::with(t, f))
+                }
             }
-            let (idx, shape, basic) = flat_index(py, self.tensor().shape(), key)?;
-            let t = self.tensor().take(idx, shape).py()?;
-            // The format survives indexing that keeps every dim (slices); otherwise it is dropped.
-            let f = if basic && t.ndim() == self.tensor().ndim() { self.arr.format.clone() } else { None };
-            Ok(Self::with(t, f))
         })
     }
 
     fn __setitem__(&mut self, py: Python<'_>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         guard("dlarray.__setitem__", || {
-            let (idx, shape, _) = flat_index(py, self.tensor().shape(), key)?;
+            let items = index_items(py, key)?;
+            let shape = self.tensor().shape().to_vec();
+            let (idx, selected) = select(&shape, &items).py()?.into_flat(&shape);
             let (v, _) = operand("index assignment", "value", value, self.tensor().dtype())?;
-            let v = v.broadcast_to(&shape).map_err(|_| {
+            let v = v.broadcast_to(&selected).map_err(|_| {
                 to_py(Error::shape(
                     "index assignment",
-                    format!("cannot assign values of shape {:?} to a selection of shape {:?}", v.shape(), shape),
+                    format!("cannot assign values of shape {:?} to a selection of shape {:?}", v.shape(), selected),
                 ))
             })?;
             let v = v.reshape(&[idx.len()]).py()?;
             // A new tensor replaces this object's data: no other array sharing storage changes.
-            self.arr.tensor = self.tensor().index_put(idx, &v).py()?;
+            self.arr.tensor = self.tensor().index_put(Arc::new(idx), &v).py()?;
             Ok(())
         })
     }

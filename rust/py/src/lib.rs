@@ -9,6 +9,7 @@ mod autodiff;
 mod convert;
 mod errors;
 mod functions;
+mod index_key;
 mod nn_conv;
 mod nn_fused;
 mod nn_ops;

@@ -47,7 +47,7 @@ fn item(py: Python<'_>, k: &Bound<'_, PyAny>) -> PyResult<IndexItem> {
     if k.is_none() {
         return Ok(IndexItem::NewAxis);
     }
-    if k.is(&py.Ellipsis()) {
+    if k.is(py.Ellipsis()) {
         return Ok(IndexItem::Ellipsis);
     }
     if let Ok(s) = k.cast::<PySlice>() {

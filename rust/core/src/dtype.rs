@@ -53,6 +53,10 @@ impl DType {
             DType::C128 => "complex128",
         }
     }
+    /// The dtype of a numpy dtype name; `None` for a dtype a dlarray cannot hold.
+    pub fn from_name(name: &str) -> Option<DType> {
+        [DType::F32, DType::F64, DType::C64, DType::C128].into_iter().find(|d| d.name() == name)
+    }
     pub fn size_of(self) -> usize {
         match self {
             DType::F32 => 4,

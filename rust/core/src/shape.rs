@@ -119,6 +119,23 @@ impl<const K: usize> Iterator for StridedIter<K> {
     }
 }
 
+/// A new shape with numpy's `-1` (at most once) resolved for an array of `numel` elements.
+pub fn resolve_shape(numel: usize, dims: &[isize]) -> Result<Vec<usize>> {
+    let unknown: Vec<usize> = dims.iter().enumerate().filter(|(_, &d)| d < 0).map(|(i, _)| i).collect();
+    if unknown.len() > 1 || dims.iter().any(|&d| d < -1) {
+        return Err(Error::shape("reshape", format!("invalid shape {dims:?}")));
+    }
+    let known: usize = dims.iter().filter(|&&d| d >= 0).map(|&d| d as usize).product();
+    let mut out: Vec<usize> = dims.iter().map(|&d| d.max(0) as usize).collect();
+    if let Some(&i) = unknown.first() {
+        if known == 0 || !numel.is_multiple_of(known) {
+            return Err(Error::shape("reshape", format!("cannot reshape array of size {numel} into shape {dims:?}")));
+        }
+        out[i] = numel / known;
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

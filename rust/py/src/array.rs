@@ -487,7 +487,7 @@ impl PyDlarray {
         guard("dlarray.reshape", || {
             let dims = integers_from_args("reshape", "shape", shape)?;
             let order = text("reshape", "order", &order, "C")?;
-            let dims = resolve_shape(self.tensor().numel(), &dims).py()?;
+            let dims = dlarray_core::shape::resolve_shape(self.tensor().numel(), &dims).py()?;
             let t = match order.as_str() {
                 "C" | "c" => self.tensor().reshape(&dims).py()?,
                 "F" | "f" => run(py, self.tensor().numel(), || self.tensor().reshape_f(&dims))?,
@@ -518,17 +518,9 @@ impl PyDlarray {
                     crate::errors::DTypeError::new_err(format!("astype: {} is not a data type", crate::arguments::show(dtype)))
                 })?;
             let name: String = numpy_dtype.getattr("name")?.extract()?;
-            let dt = match name.as_str() {
-                "float32" => dlarray_core::DType::F32,
-                "float64" => dlarray_core::DType::F64,
-                "complex64" => dlarray_core::DType::C64,
-                "complex128" => dlarray_core::DType::C128,
-                other => {
-                    return Err(crate::errors::DTypeError::new_err(format!(
-                        "astype: dlarray holds float32, float64, complex64 or complex128, not {other}"
-                    )))
-                }
-            };
+            let dt = dlarray_core::DType::from_name(&name).ok_or_else(|| {
+                crate::errors::DTypeError::new_err(format!("astype: dlarray holds float32, float64, complex64 or complex128, not {name}"))
+            })?;
             Ok(Self::with(self.tensor().cast(dt).py()?, self.arr.format.clone()))
         })
     }
@@ -577,21 +569,4 @@ impl PyDlarray {
         let t = run(py, self.tensor().numel(), || f(self.tensor(), &axes, keepdims))?;
         Ok(Self::with(t, self.arr.reduced_format(&axes, keepdims)))
     }
-}
-
-/// numpy's `-1` in a new shape.
-pub fn resolve_shape(numel: usize, dims: &[isize]) -> dlarray_core::Result<Vec<usize>> {
-    let unknown: Vec<usize> = dims.iter().enumerate().filter(|(_, &d)| d < 0).map(|(i, _)| i).collect();
-    if unknown.len() > 1 || dims.iter().any(|&d| d < -1) {
-        return Err(Error::shape("reshape", format!("invalid shape {dims:?}")));
-    }
-    let known: usize = dims.iter().filter(|&&d| d >= 0).map(|&d| d as usize).product();
-    let mut out: Vec<usize> = dims.iter().map(|&d| d.max(0) as usize).collect();
-    if let Some(&i) = unknown.first() {
-        if known == 0 || !numel.is_multiple_of(known) {
-            return Err(Error::shape("reshape", format!("cannot reshape array of size {numel} into shape {dims:?}")));
-        }
-        out[i] = numel / known;
-    }
-    Ok(out)
 }

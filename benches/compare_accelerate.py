@@ -17,22 +17,12 @@ import time
 
 import dlarray as dl
 import numpy as np
+from compare_training import median_ms  # the same timing loop as the training comparison
 
 try:
     import torch
 except ImportError:  # the comparison is optional
     torch = None
-
-
-def median_s(fn, repeat):
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
 
 
 def first_call_s(fn, *args):
@@ -46,9 +36,9 @@ def first_call_s(fn, *args):
 def eager_and_accelerated(fn, args, repeat):
     """(eager ms, accelerated ms, first accelerated call ms) for ``dlfeval(fn, *args)``."""
     acc = dl.dlaccelerate(fn)
-    eager = median_s(lambda: dl.dlfeval(fn, *args), repeat)
-    fast = median_s(lambda: dl.dlfeval(acc, *args), repeat)
-    return 1e3 * eager, 1e3 * fast, 1e3 * first_call_s(fn, *args)
+    eager = median_ms(lambda: dl.dlfeval(fn, *args), repeat)
+    fast = median_ms(lambda: dl.dlfeval(acc, *args), repeat)
+    return eager, fast, 1e3 * first_call_s(fn, *args)
 
 
 rng = np.random.default_rng(0)
@@ -109,7 +99,7 @@ def main():
                 y = torch.sin(y) * 1.01
             return torch.autograd.grad(y.sum(), tx)
 
-        row.append(1e6 * median_s(torch_chain, args.repeat * 10) / ops)
+        row.append(1e3 * median_ms(torch_chain, args.repeat * 10) / ops)
     rows.append(row)
 
     params = params_of([2, 32, 32, 1], np.float64)

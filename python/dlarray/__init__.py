@@ -53,6 +53,9 @@ from ._core import (
 from ._core import (
     round as round,
 )
+
+# Data-parallel training on MPI (mpi4py is loaded only under an MPI launcher).
+from ._random import rng  # noqa: E402,F401
 from .array_functions import concatenate, cumsum, mean, norm, permute, prod, reshape, transpose  # noqa: F401
 from .array_functions import max as max  # noqa: F401
 from .array_functions import min as min
@@ -62,11 +65,17 @@ from .autodiff import dldivergence, dlfeval, dlgradient, dljacobian, dllaplacian
 # Data and monitoring need only numpy.
 from .data import (  # noqa: E402,F401
     arrayDatastore,
+    categorical,
+    categories,
     combine,
+    countcats,
     digitTest4DArrayData,
     digitTrain4DArrayData,
+    imtile,
     minibatchqueue,
+    padsequences,
     partition,
+    rescale,
 )
 from .device import canUseGPU, gather, gpuArray  # noqa: F401
 from .errors import *  # noqa: F401,F403  (every error class; listed again in __all__ below)
@@ -112,14 +121,12 @@ from .layers import (  # noqa: E402,F401
 from .monitor import trainingProgressMonitor  # noqa: E402,F401
 
 # dlnetwork, its layers, and checkpoints.
-from .network import dlnetwork  # noqa: E402,F401
+from .network import dlnetwork, forward, initialize, predict, resetState  # noqa: E402,F401
 
 # The functional deep-learning operations (their format-aware relu, sigmoid and tanh are the
 # exported ones).
 from .nn import *  # noqa: E402,F401,F403
 from .optim import adamupdate, dlupdate, lbfgsState, lbfgsupdate, rmspropupdate, sgdmupdate  # noqa: E402,F401
-
-# Data-parallel training on MPI (mpi4py is loaded only under an MPI launcher).
 from .parallel.spmd import spmdBarrier, spmdBroadcast, spmdIndex, spmdPlus, spmdReduce, spmdSize  # noqa: E402,F401
 
 # What ``from dlarray import *`` binds. abs, complex, max, min, round and sum are left out so
@@ -136,12 +143,13 @@ __all__ = [
     "dldivergence", "dlfeval", "dlgradient", "dljacobian", "dllaplacian",
     # errors
     "AutodiffError", "CheckpointError", "DeviceError", "DlIndexError", "DTypeError", "FormatError", "InternalError",
-    "OptionError", "OutOfMemoryError", "ShapeError",
+    "FormattedIterationError", "OptionError", "OutOfMemoryError", "ShapeError", "UnknownOptionError",
     # devices
     "canUseGPU", "gather", "gpuArray",
     # data and monitoring
-    "arrayDatastore", "combine", "digitTest4DArrayData", "digitTrain4DArrayData", "minibatchqueue",
-    "partition", "trainingProgressMonitor",
+    "arrayDatastore", "categorical", "categories", "combine", "countcats", "digitTest4DArrayData",
+    "digitTrain4DArrayData", "imtile", "minibatchqueue", "padsequences", "partition", "rescale", "rng",
+    "trainingProgressMonitor",
     # data-parallel training
     "spmdBarrier", "spmdBroadcast", "spmdIndex", "spmdPlus", "spmdReduce", "spmdSize",
     # functional deep-learning operations
@@ -150,7 +158,7 @@ __all__ = [
     "instancenorm", "l1loss", "l2loss", "layernorm", "leakyrelu", "lstm", "maxpool", "maxunpool", "mse",
     "onehotdecode", "onehotencode", "relu", "sigmoid", "softmax", "tanh",
     # dlnetwork and layers
-    "dlnetwork", "Layer", "additionLayer", "averagePooling1dLayer", "averagePooling2dLayer",
+    "dlnetwork", "forward", "initialize", "predict", "resetState", "Layer", "additionLayer", "averagePooling1dLayer", "averagePooling2dLayer",
     "averagePooling3dLayer", "batchNormalizationLayer", "concatenationLayer", "convolution1dLayer",
     "convolution2dLayer", "convolution3dLayer", "depthConcatenationLayer", "dropoutLayer",
     "embeddingLayer", "featureInputLayer", "flattenLayer", "fullyConnectedLayer", "functionLayer",

@@ -103,7 +103,7 @@ class SoftmaxLayer(Layer):
 
 class DropoutLayer(Layer):
     """MATLAB's ``dropoutLayer(probability)`` (default 0.5). Random draws use numpy's global
-    random state (seed it with ``numpy.random.seed``, MATLAB's ``rng``)."""
+    random state (seed it with ``dlarray.rng(seed)``, MATLAB's ``rng``)."""
 
     default_name = "dropout"
     description = "Dropout"

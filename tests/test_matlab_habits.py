@@ -2,10 +2,9 @@
 function forms of the network methods, unpacking a formatted output, state safety in model
 functions, and a recurrent state carried into a partial mini-batch."""
 
+import dlarray as dl
 import numpy as np
 import pytest
-
-import dlarray as dl
 from dlarray import dlarray, dlfeval, dlgradient, dlnetwork
 from dlarray.errors import FormattedIterationError, OptionError, UnknownOptionError
 
@@ -77,9 +76,9 @@ def test_matlab_property_names_read_and_assign():
                                   np.asarray(state["batchnorm", "TrainedMean"]))
     assert "State" not in vars(net)
     with pytest.raises(AttributeError, match="did you mean 'learnables'"):
-        net.Lernables
+        _ = net.Lernables
     with pytest.raises(AttributeError, match="snake_case"):
-        net.Foo
+        _ = net.Foo
     with pytest.raises(AttributeError, match="read-only"):
         net.Layers = []
     monitor = dl.trainingProgressMonitor(Metrics=["Loss"], XLabel="Epoch", visible=False)

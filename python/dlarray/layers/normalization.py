@@ -1,5 +1,5 @@
 """Normalisation layers: ``batchNormalizationLayer``, ``layerNormalizationLayer``,
-``groupNormalizationLayer`` (MATLAB's options and defaults: epsilon 1e-5, offset zeros,
+``groupNormalizationLayer``, ``instanceNormalizationLayer`` (MATLAB's options and defaults: epsilon 1e-5, offset zeros,
 scale ones; batch normalisation's mean/variance decay 0.1).
 
 Per-channel parameters have MATLAB's shapes: ``1×…×1×C`` after the S dims (``(1, 1, C)`` for
@@ -19,8 +19,9 @@ from .._core import OptionError
 from . import initializers
 from .base import Layer, as_param, channel_size, check_shape, per_channel_shape, set_factors
 
-__all__ = ["BatchNormalizationLayer", "GroupNormalizationLayer", "LayerNormalizationLayer",
-           "batchNormalizationLayer", "groupNormalizationLayer", "layerNormalizationLayer"]
+__all__ = ["BatchNormalizationLayer", "GroupNormalizationLayer", "InstanceNormalizationLayer",
+           "LayerNormalizationLayer", "batchNormalizationLayer", "groupNormalizationLayer",
+           "instanceNormalizationLayer", "layerNormalizationLayer"]
 
 
 def _nn():
@@ -152,6 +153,25 @@ class GroupNormalizationLayer(_AffineNormalization):
         return _nn().groupnorm(X, self.num_groups, _vector(self.Offset), _vector(self.Scale), epsilon=self.epsilon)
 
 
+class InstanceNormalizationLayer(_AffineNormalization):
+    """MATLAB's ``instanceNormalizationLayer``: each channel of each observation normalised
+    over its S and T dims (the functional ``instancenorm``), then scaled and shifted per
+    channel; no state, so ``forward`` and ``predict`` agree."""
+
+    default_name = "instancenorm"
+    description = "Instance Normalization"
+
+    def __init__(self, *, epsilon=1e-5, offset_initializer="zeros", scale_initializer="ones", offset=None, scale=None,
+                 offset_learn_rate_factor=1.0, scale_learn_rate_factor=1.0, offset_l2_factor=1.0, scale_l2_factor=1.0,
+                 name=""):
+        super().__init__(epsilon, offset_initializer, scale_initializer, offset, scale, offset_learn_rate_factor,
+                         scale_learn_rate_factor, offset_l2_factor, scale_l2_factor, name)
+
+    def predict(self, X):
+        return _nn().instancenorm(X, _vector(self.Offset), _vector(self.Scale), epsilon=self.epsilon)
+
+
 batchNormalizationLayer = BatchNormalizationLayer
+instanceNormalizationLayer = InstanceNormalizationLayer
 layerNormalizationLayer = LayerNormalizationLayer
 groupNormalizationLayer = GroupNormalizationLayer

@@ -188,3 +188,21 @@ def test_instance_normalization_layer():
     gradgradcheck(fn, small, o, g, rtol=1e-4)
     with pytest.raises(OptionError, match="epsilon"):
         dl.instanceNormalizationLayer(epsilon=0)
+
+
+def test_cross_channel_normalization_layer():
+    x = _x((2, 2, 5, 2), seed=10)
+    layer = dl.crossChannelNormalizationLayer(3, Alpha=0.5, Beta=0.6, K=1.5)
+    ss = np.zeros_like(x)
+    for c in range(5):
+        ss[:, :, c] = (x[:, :, max(c - 1, 0):c + 2] ** 2).sum(2)
+    want = x / (1.5 + 0.5 * ss / 3) ** 0.6
+    X = dlarray(x, "SSCB")
+    np.testing.assert_allclose(np.asarray(layer.predict(X)), want, rtol=1e-12)
+    net = dlnetwork([dl.imageInputLayer((2, 2, 5), normalization="none"), dl.crossChannelNormalizationLayer(5)])
+    assert len(net.learnables) == 0 and net.layers[1].alpha == 1e-4 and net.layers[1].k == 2.0
+    small = X[:1, :2, :, :1]
+    gradcheck(layer.predict, small)
+    gradgradcheck(layer.predict, small)
+    with pytest.raises(OptionError, match="window_channel_size"):
+        dl.crossChannelNormalizationLayer(0)

@@ -92,6 +92,7 @@ from .layers import (  # noqa: E402,F401
     convolution1dLayer,
     convolution2dLayer,
     convolution3dLayer,
+    crossChannelNormalizationLayer,
     depthConcatenationLayer,
     dropoutLayer,
     eluLayer,
@@ -178,7 +179,7 @@ __all__ = [
     "groupedConvolution2dLayer", "gruLayer", "imageInputLayer", "layerNormalizationLayer",
     "leakyReluLayer", "lstmLayer", "maxPooling1dLayer", "maxPooling2dLayer", "maxPooling3dLayer",
     "reluLayer", "sequenceInputLayer", "sigmoidLayer", "softmaxLayer", "tanhLayer",
-    "transposedConv2dLayer", "clippedReluLayer", "eluLayer", "globalAveragePooling1dLayer",
+    "transposedConv2dLayer", "clippedReluLayer", "crossChannelNormalizationLayer", "eluLayer", "globalAveragePooling1dLayer",
     "globalAveragePooling3dLayer", "globalMaxPooling1dLayer", "globalMaxPooling3dLayer", "identityLayer",
     "instanceNormalizationLayer", "multiplicationLayer", "softplusLayer", "spatialDropoutLayer", "swishLayer",
     # checkpoints

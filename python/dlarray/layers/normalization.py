@@ -1,5 +1,5 @@
 """Normalisation layers: ``batchNormalizationLayer``, ``layerNormalizationLayer``,
-``groupNormalizationLayer``, ``instanceNormalizationLayer`` (MATLAB's options and defaults: epsilon 1e-5, offset zeros,
+``groupNormalizationLayer``, ``instanceNormalizationLayer``, ``crossChannelNormalizationLayer`` (MATLAB's options and defaults: epsilon 1e-5, offset zeros,
 scale ones; batch normalisation's mean/variance decay 0.1).
 
 Per-channel parameters have MATLAB's shapes: ``1×…×1×C`` after the S dims (``(1, 1, C)`` for
@@ -19,9 +19,10 @@ from .._core import OptionError
 from . import initializers
 from .base import Layer, as_param, channel_size, check_shape, per_channel_shape, set_factors
 
-__all__ = ["BatchNormalizationLayer", "GroupNormalizationLayer", "InstanceNormalizationLayer",
-           "LayerNormalizationLayer", "batchNormalizationLayer", "groupNormalizationLayer",
-           "instanceNormalizationLayer", "layerNormalizationLayer"]
+__all__ = ["BatchNormalizationLayer", "CrossChannelNormalizationLayer", "GroupNormalizationLayer",
+           "InstanceNormalizationLayer", "LayerNormalizationLayer", "batchNormalizationLayer",
+           "crossChannelNormalizationLayer", "groupNormalizationLayer", "instanceNormalizationLayer",
+           "layerNormalizationLayer"]
 
 
 def _nn():
@@ -171,7 +172,29 @@ class InstanceNormalizationLayer(_AffineNormalization):
         return _nn().instancenorm(X, _vector(self.Offset), _vector(self.Scale), epsilon=self.epsilon)
 
 
+class CrossChannelNormalizationLayer(Layer):
+    """MATLAB's ``crossChannelNormalizationLayer(windowChannelSize)`` (``alpha`` 1e-4,
+    ``beta`` 0.75, ``k`` 2): local response normalisation across channels, the functional
+    ``crosschannelnorm``; no learnables."""
+
+    default_name = "crossnorm"
+    description = "Cross Channel Normalization"
+
+    def __init__(self, window_channel_size: int, *, alpha=1e-4, beta=0.75, k=2.0, name=""):
+        super().__init__(name)
+        who = "crossChannelNormalizationLayer"
+        n = window_channel_size
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise OptionError(f"{who}: window_channel_size must be a positive integer, got {n!r}")
+        self.window_channel_size = int(n)
+        self.alpha, self.beta, self.k = (number(v, o, who) for o, v in (("alpha", alpha), ("beta", beta), ("k", k)))
+
+    def predict(self, X):
+        return _nn().crosschannelnorm(X, self.window_channel_size, alpha=self.alpha, beta=self.beta, k=self.k)
+
+
 batchNormalizationLayer = BatchNormalizationLayer
+crossChannelNormalizationLayer = CrossChannelNormalizationLayer
 instanceNormalizationLayer = InstanceNormalizationLayer
 layerNormalizationLayer = LayerNormalizationLayer
 groupNormalizationLayer = GroupNormalizationLayer

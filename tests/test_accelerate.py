@@ -244,3 +244,10 @@ def test_threads_share_the_cache_and_get_their_own_results():
     for (x, y), r in zip(inputs, results):
         _assert_same(r, _chain(x, y))
     assert acc.hit_rate > 90.0
+
+
+def test_matlab_spellings_of_options_and_properties():
+    acc = dl.dlaccelerate(_chain, CacheSize=3, CheckMode="tolerance")
+    assert acc.CacheSize == 3 and acc.CheckMode == "tolerance" and acc.HitRate == 0.0
+    acc.Enabled = False
+    assert acc.enabled is False

@@ -4,7 +4,7 @@ and the recurrent layers' state."""
 import dlarray as dl
 import numpy as np
 import pytest
-from dlarray import ShapeError, convolution2dLayer, dlarray, dlnetwork, extractdata, imageInputLayer
+from dlarray import convolution2dLayer, dlarray, dlnetwork, extractdata, imageInputLayer
 
 
 @pytest.mark.parametrize("layers, x, fmt, out_shape, out_fmt, learnables", [
@@ -62,8 +62,11 @@ def test_lstm_layer_matches_functional_lstm_and_keeps_state():
     Y2 = net.predict(X)
     Y2f, _, _ = dl.lstm(X, h, c, t["lstm", "InputWeights"], t["lstm", "RecurrentWeights"], t["lstm", "Bias"])
     np.testing.assert_allclose(extractdata(Y2), extractdata(Y2f), rtol=1e-6)
-    with pytest.raises(ShapeError, match="reset_state"):
-        net.predict(dlarray(x[:, :1], "CBT"))
+    # A mini-batch of another size starts from the initial state (MATLAB's reset).
+    Y1 = net.predict(dlarray(x[:, :1], "CBT"))
+    Y1f, _, _ = dl.lstm(dlarray(x[:, :1], "CBT"), h0, h0, t["lstm", "InputWeights"], t["lstm", "RecurrentWeights"],
+                        t["lstm", "Bias"])
+    np.testing.assert_allclose(extractdata(Y1), extractdata(Y1f), rtol=1e-6)
     net.reset_state()
     assert net.state["lstm", "HiddenState"].shape == (5, 1)
     last = dlnetwork([dl.sequenceInputLayer(3), dl.lstmLayer(5, output_mode="last")])

@@ -53,6 +53,7 @@ from ._core import (
 from ._core import (
     round as round,
 )
+from ._random import rng  # noqa: E402,F401
 from .accelerate import AcceleratedFunction, clearCache, dlaccelerate  # noqa: F401
 from .array_functions import concatenate, cumsum, mean, norm, permute, prod, reshape, transpose  # noqa: F401
 from .array_functions import max as max  # noqa: F401
@@ -63,11 +64,17 @@ from .autodiff import dldivergence, dlfeval, dlgradient, dljacobian, dllaplacian
 # Data and monitoring need only numpy.
 from .data import (  # noqa: E402,F401
     arrayDatastore,
+    categorical,
+    categories,
     combine,
+    countcats,
     digitTest4DArrayData,
     digitTrain4DArrayData,
+    imtile,
     minibatchqueue,
+    padsequences,
     partition,
+    rescale,
 )
 from .device import canUseGPU, gather, gpuArray  # noqa: F401
 from .errors import *  # noqa: F401,F403  (every error class; listed again in __all__ below)
@@ -79,48 +86,59 @@ from .layers import (  # noqa: E402,F401
     averagePooling2dLayer,
     averagePooling3dLayer,
     batchNormalizationLayer,
+    clippedReluLayer,
     concatenationLayer,
     convolution1dLayer,
     convolution2dLayer,
     convolution3dLayer,
+    crossChannelNormalizationLayer,
     depthConcatenationLayer,
     dropoutLayer,
+    eluLayer,
     embeddingLayer,
     featureInputLayer,
     flattenLayer,
     fullyConnectedLayer,
     functionLayer,
     geluLayer,
+    globalAveragePooling1dLayer,
     globalAveragePooling2dLayer,
+    globalAveragePooling3dLayer,
+    globalMaxPooling1dLayer,
     globalMaxPooling2dLayer,
+    globalMaxPooling3dLayer,
     groupedConvolution2dLayer,
     groupNormalizationLayer,
     gruLayer,
+    identityLayer,
     imageInputLayer,
+    instanceNormalizationLayer,
     layerNormalizationLayer,
     leakyReluLayer,
     lstmLayer,
     maxPooling1dLayer,
     maxPooling2dLayer,
     maxPooling3dLayer,
+    multiplicationLayer,
     reluLayer,
     sequenceInputLayer,
     sigmoidLayer,
     softmaxLayer,
+    softplusLayer,
+    spatialDropoutLayer,
+    swishLayer,
     tanhLayer,
     transposedConv2dLayer,
 )
 from .monitor import trainingProgressMonitor  # noqa: E402,F401
 
 # dlnetwork, its layers, and checkpoints.
-from .network import dlnetwork  # noqa: E402,F401
+from .network import dlnetwork, forward, initialize, predict, resetState  # noqa: E402,F401
 
 # The functional deep-learning operations (their format-aware relu, sigmoid and tanh are the
 # exported ones).
 from .nn import *  # noqa: E402,F401,F403
 from .optim import adamupdate, dlupdate, lbfgsState, lbfgsupdate, rmspropupdate, sgdmupdate  # noqa: E402,F401
-
-# Data-parallel training on MPI (mpi4py is loaded only under an MPI launcher).
 from .parallel.spmd import spmdBarrier, spmdBroadcast, spmdIndex, spmdPlus, spmdReduce, spmdSize  # noqa: E402,F401
 
 # What ``from dlarray import *`` binds. abs, complex, max, min, round and sum are left out so
@@ -138,12 +156,13 @@ __all__ = [
     "AcceleratedFunction", "clearCache", "dlaccelerate",
     # errors
     "AutodiffError", "CheckpointError", "DeviceError", "DlIndexError", "DTypeError", "FormatError", "InternalError",
-    "OptionError", "OutOfMemoryError", "ShapeError",
+    "FormattedIterationError", "OptionError", "OutOfMemoryError", "ShapeError", "UnknownOptionError",
     # devices
     "canUseGPU", "gather", "gpuArray",
     # data and monitoring
-    "arrayDatastore", "combine", "digitTest4DArrayData", "digitTrain4DArrayData", "minibatchqueue",
-    "partition", "trainingProgressMonitor",
+    "arrayDatastore", "categorical", "categories", "combine", "countcats", "digitTest4DArrayData",
+    "digitTrain4DArrayData", "imtile", "minibatchqueue", "padsequences", "partition", "rescale", "rng",
+    "trainingProgressMonitor",
     # data-parallel training
     "spmdBarrier", "spmdBroadcast", "spmdIndex", "spmdPlus", "spmdReduce", "spmdSize",
     # functional deep-learning operations
@@ -152,7 +171,7 @@ __all__ = [
     "instancenorm", "l1loss", "l2loss", "layernorm", "leakyrelu", "lstm", "maxpool", "maxunpool", "mse",
     "onehotdecode", "onehotencode", "relu", "sigmoid", "softmax", "tanh",
     # dlnetwork and layers
-    "dlnetwork", "Layer", "additionLayer", "averagePooling1dLayer", "averagePooling2dLayer",
+    "dlnetwork", "forward", "initialize", "predict", "resetState", "Layer", "additionLayer", "averagePooling1dLayer", "averagePooling2dLayer",
     "averagePooling3dLayer", "batchNormalizationLayer", "concatenationLayer", "convolution1dLayer",
     "convolution2dLayer", "convolution3dLayer", "depthConcatenationLayer", "dropoutLayer",
     "embeddingLayer", "featureInputLayer", "flattenLayer", "fullyConnectedLayer", "functionLayer",
@@ -160,7 +179,9 @@ __all__ = [
     "groupedConvolution2dLayer", "gruLayer", "imageInputLayer", "layerNormalizationLayer",
     "leakyReluLayer", "lstmLayer", "maxPooling1dLayer", "maxPooling2dLayer", "maxPooling3dLayer",
     "reluLayer", "sequenceInputLayer", "sigmoidLayer", "softmaxLayer", "tanhLayer",
-    "transposedConv2dLayer",
+    "transposedConv2dLayer", "clippedReluLayer", "crossChannelNormalizationLayer", "eluLayer", "globalAveragePooling1dLayer",
+    "globalAveragePooling3dLayer", "globalMaxPooling1dLayer", "globalMaxPooling3dLayer", "identityLayer",
+    "instanceNormalizationLayer", "multiplicationLayer", "softplusLayer", "spatialDropoutLayer", "swishLayer",
     # checkpoints
     "load", "register_custom", "save",
     # optimizers

@@ -5,7 +5,7 @@ entry points used by the Python package (tracing, convolution and pooling kernel
 """
 
 import builtins
-from typing import Any, Iterable, Optional, Sequence, SupportsIndex, Tuple, Union, final
+from typing import Any, Iterable, Iterator, Optional, Sequence, SupportsIndex, Tuple, Union, final
 
 import numpy as np
 import numpy.typing as npt
@@ -76,6 +76,9 @@ class dlarray:
     def real(self) -> dlarray: ...
     @property
     def imag(self) -> dlarray: ...
+    def __iter__(self) -> Iterator[dlarray]:
+        """numpy's iteration over the first dim; a formatted array raises
+        ``FormattedIterationError`` (python/dlarray/_iteration.py)."""
     def __len__(self) -> int: ...
     def __repr__(self) -> str: ...
     def __array__(self, dtype: Optional[npt.DTypeLike] = None, copy: Optional[bool] = None) -> np.ndarray:

@@ -21,6 +21,7 @@ import numpy as np
 from . import _core
 from ._arguments import flag, number, show
 from ._core import OptionError, dlarray
+from ._matlab_names import MatlabProperties, accept_matlab_names
 from ._tree import tree_leaves, tree_map, tree_replace
 from .autodiff import _tracing_for_acceleration
 
@@ -62,9 +63,10 @@ def _signature(obj: Any) -> Hashable:
     return (type(obj), obj)
 
 
-class AcceleratedFunction:
+class AcceleratedFunction(MatlabProperties):
     """A function whose traces are cached per input signature and replayed in the core
-    (MATLAB's ``AcceleratedFunction``; make one with :func:`dlaccelerate`).
+    (MATLAB's ``AcceleratedFunction``; make one with :func:`dlaccelerate`). MATLAB's
+    property spellings work too (``accfun.HitRate``, ``accfun.Enabled = False``).
 
     Properties, as MATLAB's: ``function``, ``enabled`` (False: call the function directly),
     ``cache_size`` (traces kept, least recently used dropped first; 50), ``hit_rate`` and
@@ -72,6 +74,8 @@ class AcceleratedFunction:
     call is also evaluated directly and a warning is issued when the results differ by more
     than ``check_tolerance``, 1e-4, relative to their size).
     """
+
+    _matlab_assignable = frozenset({"enabled", "cache_size", "check_mode", "check_tolerance"})
 
     def __init__(self, fn: Callable, cache_size: int = 50, enabled: bool = True, check_mode: str = "none",
                  check_tolerance: float = 1e-4):
@@ -252,3 +256,6 @@ def clearCache(accfun: AcceleratedFunction) -> None:
     if not isinstance(accfun, AcceleratedFunction):
         raise OptionError(f"clearCache: expected an AcceleratedFunction, got {show(accfun)}")
     accfun.clear_cache()
+
+
+accept_matlab_names(globals())

@@ -9,6 +9,7 @@ import numpy as np
 from . import _core
 from ._arguments import as_dlarray, show
 from ._core import DlIndexError, FormatError, OptionError, ShapeError, dlarray
+from ._matlab_names import accept_matlab_names
 
 __all__ = ["concatenate", "cumsum", "max", "mean", "min", "norm", "permute", "prod", "reshape",
            "sum", "transpose"]
@@ -17,7 +18,9 @@ _TYPED = (DlIndexError, FormatError, OptionError, ShapeError)
 
 
 def sum(x: Any, axis: Any = None, keepdims: bool = False) -> dlarray:  # noqa: A001 - numpy's name
-    """Sum over ``axis`` (None: all; an int, a tuple, or a format letter such as "S")."""
+    """Sum over ``axis`` (None or MATLAB's ``"all"``: every element; an int, a tuple, or a
+    format letter such as "S"). ``"all"`` works for ``mean``, ``prod``, ``max``, ``min`` and
+    the methods (``X.sum("all")``) too."""
     return as_dlarray(x, "sum", "x").sum(axis, keepdims)
 
 
@@ -51,16 +54,28 @@ def prod(x: Any, axis: Any = None, keepdims: bool = False) -> dlarray:
     return as_dlarray(x, "prod", "x").prod(axis, keepdims)
 
 
+def _matlab_dim(axis: Any, keepdims: Any) -> tuple:
+    """MATLAB's ``max(X, [], dim)``: an empty second operand (``[]`` or ``()``) followed by
+    a dimension (``"all"``, a format letter, an int) is ``max(X, dim)``."""
+    if isinstance(axis, (list, tuple)) and len(axis) == 0 and not isinstance(keepdims, (bool, np.bool_)):
+        return keepdims, False
+    return axis, keepdims
+
+
 def max(x: Any, axis: Any = None, keepdims: bool = False) -> dlarray:  # noqa: A001
-    """Largest element over ``axis`` (for two arrays use ``maximum``)."""
+    """Largest element over ``axis`` (for two arrays use ``maximum``). MATLAB's
+    ``max(X, [], "all")`` and ``max(X, [], dim)`` are accepted as ``max(X, dim)``."""
+    axis, keepdims = _matlab_dim(axis, keepdims)
     return as_dlarray(x, "max", "x").max(axis, keepdims)
 
 
 def min(x: Any, axis: Any = None, keepdims: bool = False) -> dlarray:  # noqa: A001
-    """Smallest element over ``axis`` (for two arrays use ``minimum``).
+    """Smallest element over ``axis`` (for two arrays use ``minimum``). MATLAB's
+    ``min(X, [], "all")`` and ``min(X, [], dim)`` are accepted as ``min(X, dim)``.
 
     At ties the gradient is split evenly between the tied elements.
     """
+    axis, keepdims = _matlab_dim(axis, keepdims)
     return as_dlarray(x, "min", "x").min(axis, keepdims)
 
 
@@ -177,3 +192,5 @@ def concatenate(arrays: Any, axis: Any = 0) -> dlarray:
     """Joins arrays along an existing axis (an int or a format letter; formats must agree),
     numpy's ``concatenate``: ``axis=None`` joins the flattened arrays (unformatted result)."""
     return _core.concatenate(arrays, axis)
+
+accept_matlab_names(globals())

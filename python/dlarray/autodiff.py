@@ -15,6 +15,7 @@ import numpy as np
 from . import _core
 from ._arguments import flag, show
 from ._core import AutodiffError, FormatError, OptionError, dlarray
+from ._matlab_names import accept_matlab_names
 from ._tree import tree_leaves, tree_map, tree_replace
 
 __all__ = ["dldivergence", "dlfeval", "dlgradient", "dljacobian", "dllaplacian", "dltrace"]
@@ -200,3 +201,5 @@ def _empty_sum(x: dlarray, axis: int) -> dlarray:
     shape = tuple(1 if a == axis else s for a, s in enumerate(x.shape))
     z = np.zeros(shape, dtype=x.dtype)
     return dlarray(z, x.fmt) if x.fmt else dlarray(z)
+
+accept_matlab_names(globals())

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _core
+from ._matlab_names import accept_matlab_names
 from .errors import DeviceError
 
 __all__ = ["canUseGPU", "gather", "gpuArray"]
@@ -24,3 +25,5 @@ def gpuArray(x: Any) -> Any:
 def gather(x: Any) -> Any:
     """Bring ``x`` to host memory: the identity for CPU data (MATLAB's ``gather``)."""
     return x if isinstance(x, _core.dlarray) else x
+
+accept_matlab_names(globals())

@@ -44,3 +44,21 @@ class DeviceError(RuntimeError):
 
 
 __all__.append("DeviceError")
+
+
+class UnknownOptionError(OptionError, TypeError):
+    """A keyword argument that names no option of the function (neither its snake_case name
+    nor MATLAB's name for it). A ``TypeError`` too, as Python's own error for an unknown
+    keyword; the message names the function's options and the closest match."""
+
+
+__all__.append("UnknownOptionError")
+
+
+class FormattedIterationError(FormatError, TypeError):
+    """Iteration over (or unpacking of) a formatted dlarray, which would split it along a
+    labelled dim; see ``dlarray._iteration``. A ``TypeError``, as for other objects that
+    cannot be iterated."""
+
+
+__all__.append("FormattedIterationError")

@@ -57,6 +57,7 @@ import numpy as np
 from . import _checkpoint_file as container
 from ._checkpoint_names import Resolver, check_attributes, key_of, register_custom, saveable_class
 from ._core import dlarray
+from ._matlab_names import accept_matlab_names
 from .errors import CheckpointError
 from .layers.base import Layer
 from .network import graph
@@ -336,3 +337,5 @@ def load(path: Any, *, custom_objects: Union[None, Mapping[str, Any], Iterable[A
         raise
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as e:
         raise reader.bad(f"{type(e).__name__}: {e}") from None
+
+accept_matlab_names(globals())

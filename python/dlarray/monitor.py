@@ -37,6 +37,7 @@ from typing import IO, TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Seque
 import numpy as np
 
 from . import _progress_bar
+from ._matlab_names import MatlabProperties, accept_matlab_names
 from ._monitor_figure import MonitorFigure, Panel, Snapshot
 
 if TYPE_CHECKING:
@@ -123,7 +124,7 @@ def _secondary_process() -> bool:
     return is_secondary(started_only=False)
 
 
-class trainingProgressMonitor:
+class trainingProgressMonitor(MatlabProperties):
     """Monitor and plot training progress (MATLAB's ``trainingProgressMonitor``).
 
     Parameters
@@ -147,8 +148,11 @@ class trainingProgressMonitor:
     Attributes with MATLAB's names: ``metrics``, ``info``, ``x_label``, ``progress``,
     ``status``, ``stop``, ``visible``, ``metric_data`` (name -> (steps, values) arrays),
     ``info_data`` (name -> list of every value given), ``start_time`` and
-    ``elapsed_time`` (seconds).
+    ``elapsed_time`` (seconds). MATLAB's spellings read and assign them too
+    (``monitor.Progress = 50``, ``monitor.Stop``).
     """
+
+    _matlab_assignable = frozenset({"metrics", "info", "x_label", "progress", "status", "stop", "visible"})
 
     def __init__(self, metrics: Union[str, Iterable[str], None] = (),
                  info: Union[str, Iterable[str], None] = (), x_label: str = "Iteration",
@@ -541,3 +545,5 @@ def _to_numpy(value: Any) -> Any:
         return float(value)
     except (TypeError, ValueError):
         return value
+
+accept_matlab_names(globals())

@@ -1,14 +1,15 @@
 """Data helpers of MATLAB's custom training loops: synthetic digit data, in-memory
-datastores and ``minibatchqueue``.
+datastores and ``minibatchqueue``, ``padsequences``, ``categorical`` labels, and the image
+helpers ``rescale`` and ``imtile``."""
 
-Pure numpy: nothing here imports the compiled core at import time (``minibatchqueue``
-loads ``dlarray`` lazily when it wraps outputs).
-"""
-
+from .categorical import categorical, categories, countcats
 from .datastore import CombinedDatastore, EndOfDatastoreError, arrayDatastore, combine
 from .digits import digitTest4DArrayData, digitTrain4DArrayData
+from .images import imtile, rescale
 from .minibatchqueue import EndOfDataError, minibatchqueue
 from .partition import partition
+from .sequences import padsequences
 
-__all__ = ["CombinedDatastore", "EndOfDataError", "EndOfDatastoreError", "arrayDatastore",
-           "combine", "digitTest4DArrayData", "digitTrain4DArrayData", "minibatchqueue", "partition"]
+__all__ = ["CombinedDatastore", "EndOfDataError", "EndOfDatastoreError", "arrayDatastore", "categorical",
+           "categories", "combine", "countcats", "digitTest4DArrayData", "digitTrain4DArrayData", "imtile",
+           "minibatchqueue", "padsequences", "partition", "rescale"]

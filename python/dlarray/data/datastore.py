@@ -27,6 +27,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _random
+from .._matlab_names import MatlabProperties, accept_matlab_names
+
 __all__ = ["CombinedDatastore", "EndOfDatastoreError", "arrayDatastore", "combine"]
 
 _OUTPUT_TYPES = ("cell", "same")
@@ -34,12 +37,12 @@ _OUTPUT_TYPES = ("cell", "same")
 
 def _permutation(n: int, seed=None) -> np.ndarray:
     if seed is None:
-        return np.random.permutation(n)
+        return _random.permutation(n)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     return rng.permutation(n)
 
 
-class _RandomAccessDatastore:
+class _RandomAccessDatastore(MatlabProperties):
     """Shared read / hasdata / reset logic for datastores with indexable observations.
 
     Subclasses provide ``numobservations``, ``_observation_rows(indices)`` (the cell
@@ -303,3 +306,5 @@ def combine(*datastores) -> CombinedDatastore:
     observation. Combining a combined datastore flattens it.
     """
     return CombinedDatastore(*datastores)
+
+accept_matlab_names(globals())

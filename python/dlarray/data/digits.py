@@ -24,6 +24,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._matlab_names import accept_matlab_names
+
 __all__ = ["IMAGE_SIZE", "MAX_ANGLE", "NUM_CLASSES", "NUM_OBSERVATIONS", "digitTest4DArrayData",
            "digitTrain4DArrayData"]
 
@@ -304,3 +306,5 @@ def digitTest4DArrayData():
     MATLAB's ``digitTest4DArrayData``.
     """
     return tuple(a.copy() for a in _cached(_TEST_SEED))
+
+accept_matlab_names(globals())

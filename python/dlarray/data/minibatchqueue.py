@@ -41,6 +41,7 @@ import math
 
 import numpy as np
 
+from .._matlab_names import MatlabProperties, accept_matlab_names
 from .datastore import _permutation, _RandomAccessDatastore, arrayDatastore, combine
 from .partition import BatchShare, agreed_seed, epoch_rng
 
@@ -142,7 +143,7 @@ class _SequentialReader:
         return len(first) if isinstance(first, tuple) else 1
 
 
-class minibatchqueue:
+class minibatchqueue(MatlabProperties):
     """Create mini-batches for custom training loops (MATLAB's ``minibatchqueue``).
 
     Parameters
@@ -536,3 +537,5 @@ def _require(dl, name):
                           "compiled core dlarray._core built?); pass output_as_dlarray=False "
                           "and output_environment='cpu' to get numpy arrays")
     return dl
+
+accept_matlab_names(globals())

@@ -31,6 +31,9 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from .. import _random
+from .._matlab_names import accept_matlab_names
+
 __all__ = ["BatchShare", "agreed_seed", "block", "epoch_rng", "partition"]
 
 
@@ -101,7 +104,7 @@ class BatchShare:
 def agreed_seed() -> int:
     """A shuffle seed drawn from numpy's global random state, process 0's on every process
     of a pool (a collective in a pool of several)."""
-    seed = int(np.random.randint(0, 2**62, dtype=np.int64))
+    seed = _random.integer_seed()
     from ..parallel.world import world
 
     w = world()
@@ -134,3 +137,5 @@ def partition(data, num_parts, index):
         return method(num_parts, index)
     raise TypeError(f"partition: expected an arrayDatastore, a combined datastore, a minibatchqueue or an object "
                     f"with a partition(num_parts, index) method; got {type(data).__name__}")
+
+accept_matlab_names(globals())

@@ -1,18 +1,25 @@
-"""Elementwise layers: ``reluLayer``, ``leakyReluLayer`` (scale 0.01), ``geluLayer``,
-``sigmoidLayer``, ``tanhLayer``, ``softmaxLayer`` (over C) and ``dropoutLayer`` (p 0.5:
-inverted dropout in ``forward``, the identity in ``predict``)."""
+"""Elementwise layers: ``reluLayer``, ``leakyReluLayer`` (scale 0.01), ``clippedReluLayer``,
+``eluLayer`` (alpha 1), ``geluLayer``, ``swishLayer``, ``softplusLayer``, ``sigmoidLayer``,
+``tanhLayer``, ``softmaxLayer`` (over C), ``identityLayer``, ``dropoutLayer`` (p 0.5:
+inverted dropout in ``forward``, the identity in ``predict``) and ``spatialDropoutLayer``
+(whole channels).
+
+The activations without a functional op of their own are composed of the differentiable
+array functions, so they differentiate to any order."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from .. import _random
 from .._arguments import choice, number
-from .._core import OptionError
+from .._core import FormatError, OptionError, exp, log, maximum, where
 from .base import Layer
 
-__all__ = ["DropoutLayer", "GELULayer", "LeakyReLULayer", "ReLULayer", "SigmoidLayer",
-           "SoftmaxLayer", "TanhLayer", "dropoutLayer", "geluLayer", "leakyReluLayer", "reluLayer",
-           "sigmoidLayer", "softmaxLayer", "tanhLayer"]
+__all__ = ["ClippedReLULayer", "DropoutLayer", "ELULayer", "GELULayer", "IdentityLayer", "LeakyReLULayer", "ReLULayer",
+           "SigmoidLayer", "SoftmaxLayer", "SoftplusLayer", "SpatialDropoutLayer", "SwishLayer", "TanhLayer",
+           "clippedReluLayer", "dropoutLayer", "eluLayer", "geluLayer", "identityLayer", "leakyReluLayer", "reluLayer",
+           "sigmoidLayer", "softmaxLayer", "softplusLayer", "spatialDropoutLayer", "swishLayer", "tanhLayer"]
 
 
 def _nn():
@@ -46,6 +53,81 @@ class LeakyReLULayer(Layer):
 
     def predict(self, X):
         return _nn().leakyrelu(X, self.scale)
+
+
+class ClippedReLULayer(Layer):
+    """MATLAB's ``clippedReluLayer(ceiling)``: ``min(max(x, 0), ceiling)``; the slope is 0
+    above the ceiling and at it."""
+
+    default_name = "clippedrelu"
+    description = "Clipped ReLU"
+
+    def __init__(self, ceiling: float, *, name: str = ""):
+        super().__init__(name)
+        self.ceiling = number(ceiling, "ceiling", "clippedReluLayer", positive=True)
+
+    def predict(self, X):
+        return where(np.asarray(X) >= self.ceiling, self.ceiling, _nn().relu(X))
+
+
+class ELULayer(Layer):
+    """MATLAB's ``eluLayer(alpha)`` (alpha 1): ``x`` for ``x > 0``, else
+    ``alpha·(exp(x) − 1)``; the slope at 0 is alpha (the left one)."""
+
+    default_name = "elu"
+    description = "ELU"
+
+    def __init__(self, alpha: float = 1.0, *, name: str = ""):
+        super().__init__(name)
+        self.alpha = number(alpha, "alpha", "eluLayer", positive=True)
+
+    def predict(self, X):
+        positive = np.asarray(X) > 0
+        # exp only of the non-positive part, so large inputs never overflow.
+        return where(positive, X, self.alpha * (exp(where(positive, 0.0, X)) - 1.0))
+
+
+class SwishLayer(Layer):
+    """MATLAB's ``swishLayer``: ``x·sigmoid(x)``."""
+
+    default_name = "swish"
+    description = "Swish"
+
+    def __init__(self, *, name: str = ""):
+        super().__init__(name)
+
+    def predict(self, X):
+        return X * _nn().sigmoid(X)
+
+
+class SoftplusLayer(Layer):
+    """MATLAB's ``softplusLayer``: ``log(1 + exp(x))``, computed as
+    ``m + log(exp(−m) + exp(x − m))`` with ``m = max(x, 0)``, which never overflows and whose
+    derivatives are exactly sigmoid's (the identity holds for any ``m``)."""
+
+    default_name = "softplus"
+    description = "Softplus"
+
+    def __init__(self, *, name: str = ""):
+        super().__init__(name)
+
+    def predict(self, X):
+        m = maximum(X, 0.0)
+        return m + log(exp(-m) + exp(X - m))
+
+
+class IdentityLayer(Layer):
+    """MATLAB's ``identityLayer``: passes its input on unchanged (a named junction in a
+    graph, e.g. the start of a skip connection)."""
+
+    default_name = "identity"
+    description = "Identity"
+
+    def __init__(self, *, name: str = ""):
+        super().__init__(name)
+
+    def predict(self, X):
+        return X
 
 
 class GELULayer(Layer):
@@ -103,7 +185,7 @@ class SoftmaxLayer(Layer):
 
 class DropoutLayer(Layer):
     """MATLAB's ``dropoutLayer(probability)`` (default 0.5). Random draws use numpy's global
-    random state (seed it with ``numpy.random.seed``, MATLAB's ``rng``)."""
+    random state (seed it with ``dlarray.rng(seed)``, MATLAB's ``rng``)."""
 
     default_name = "dropout"
     description = "Dropout"
@@ -121,7 +203,35 @@ class DropoutLayer(Layer):
         return X
 
 
+class SpatialDropoutLayer(DropoutLayer):
+    """MATLAB's ``spatialDropoutLayer(probability)`` (default 0.5): in ``forward``, each
+    channel of each observation is zeroed with the probability, whole (every S and T
+    position together), and the kept ones are scaled by ``1 / (1 − p)``; the identity in
+    ``predict``. The input needs C and B dims (formatted)."""
+
+    default_name = "spatialdropout"
+    description = "Spatial Dropout"
+
+    def forward(self, X):
+        if self.probability == 0:
+            return X
+        fmt = X.fmt or ""
+        if "C" not in fmt or "B" not in fmt:
+            raise FormatError(f"spatialDropoutLayer '{self.name}': the input (format '{fmt}', shape {tuple(X.shape)}) "
+                              f"needs 'C' and 'B' dims")
+        shape = tuple(n if label in "CB" else 1 for n, label in zip(X.shape, fmt))
+        keep = _random.random(shape) > self.probability
+        real = np.zeros(0, X.dtype).real.dtype
+        return X * (keep / (1.0 - self.probability)).astype(real)
+
+
 reluLayer = ReLULayer
+clippedReluLayer = ClippedReLULayer
+eluLayer = ELULayer
+swishLayer = SwishLayer
+softplusLayer = SoftplusLayer
+identityLayer = IdentityLayer
+spatialDropoutLayer = SpatialDropoutLayer
 leakyReluLayer = LeakyReLULayer
 geluLayer = GELULayer
 sigmoidLayer = SigmoidLayer

@@ -51,14 +51,19 @@ import numpy as np
 
 from .._arguments import int_values, number, show
 from .._core import DTypeError, FormatError, OptionError, dlarray
+from .._matlab_names import MatlabProperties, matlab_options
 
 __all__ = ["Layer"]
 
 
-class Layer:
+class Layer(MatlabProperties):
     """Base class of every layer (built-in and custom). A network with custom layers saves
     as any other; to load it, pass the classes (``load(path, custom_objects=[MyLayer])``) or
-    register them once (``@register_custom`` on the class): a checkpoint never imports code."""
+    register them once (``@register_custom`` on the class): a checkpoint never imports code.
+
+    Constructors take MATLAB's option names too (``convolution2dLayer(3, 8, Padding="same")``)
+    and options read with MATLAB's property names (``layer.NumFilters``); see
+    ``dlarray._matlab_names``."""
 
     #: MATLAB's names of the learnable parameters, in table order.
     learnable_parameters: Tuple[str, ...] = ()
@@ -70,6 +75,19 @@ class Layer:
     default_name: str = "layer"
     #: The layer type shown in the network summary (MATLAB's ``Type``).
     description: str = "Custom"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" in vars(cls):
+            cls.__init__ = matlab_options(vars(cls)["__init__"], cls.__name__)  # type: ignore[method-assign]
+
+    # Options are set under their own names: MATLAB's spelling is for reading only.
+    __setattr__ = object.__setattr__
+
+    def __getattr__(self, name: str) -> Any:
+        if name in type(self).learnable_parameters or name in type(self).state_parameters:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        return super().__getattr__(name)
 
     def __init__(self, name: str = ""):
         if not isinstance(name, str):

@@ -1,5 +1,5 @@
 """Layers that combine several inputs: ``additionLayer(numInputs)``,
-``concatenationLayer(dim, numInputs)`` and ``depthConcatenationLayer(numInputs)``. Inputs are
+``multiplicationLayer(numInputs)``, ``concatenationLayer(dim, numInputs)`` and ``depthConcatenationLayer(numInputs)``. Inputs are
 named ``in1`` … ``inN``: connect them with ``net.connect_layers("relu", "add/in2")``."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import numpy as np
 from .._core import FormatError, OptionError, concatenate
 from .base import Layer, port_count
 
-__all__ = ["AdditionLayer", "ConcatenationLayer", "DepthConcatenationLayer", "additionLayer",
-           "concatenationLayer", "depthConcatenationLayer"]
+__all__ = ["AdditionLayer", "ConcatenationLayer", "DepthConcatenationLayer", "MultiplicationLayer", "additionLayer",
+           "concatenationLayer", "depthConcatenationLayer", "multiplicationLayer"]
 
 
 class _Combination(Layer):
@@ -42,6 +42,24 @@ class AdditionLayer(_Combination):
         for x in xs[1:]:
             total = total + x
         return total
+
+
+class MultiplicationLayer(_Combination):
+    """MATLAB's ``multiplicationLayer(numInputs)``: the elementwise product of its inputs
+    (of one format; sizes broadcast as in numpy, MATLAB's implicit expansion)."""
+
+    default_name = "multiplication"
+    description = "Multiplication"
+
+    def __init__(self, num_inputs: int = 2, *, name: str = ""):
+        super().__init__(num_inputs, name)
+
+    def predict(self, *xs):
+        self._check_formats(xs)
+        product = xs[0]
+        for x in xs[1:]:
+            product = product * x
+        return product
 
 
 class ConcatenationLayer(_Combination):
@@ -86,3 +104,4 @@ class DepthConcatenationLayer(ConcatenationLayer):
 additionLayer = AdditionLayer
 concatenationLayer = ConcatenationLayer
 depthConcatenationLayer = DepthConcatenationLayer
+multiplicationLayer = MultiplicationLayer

@@ -15,7 +15,7 @@
 
 A callable receives the parameter's shape (a tuple, MATLAB's layout) and returns an array of
 that shape (numpy or dlarray). Random draws use numpy's global random state, which plays
-the part of MATLAB's ``rng`` (seed it with ``numpy.random.seed``).
+the part of MATLAB's ``rng`` (seed it with ``dlarray.rng(seed)``, see ``dlarray._random``).
 
 Fan-in and fan-out follow MATLAB: convolution fan-in = prod(filter_size)·channels/groups,
 fan-out = prod(filter_size)·num_filters; fully connected fan-in = input size, fan-out =
@@ -30,6 +30,7 @@ from typing import Any, Callable, Tuple, Union
 
 import numpy as np
 
+from .. import _random
 from .._core import DTypeError, OptionError, OutOfMemoryError, ShapeError, dlarray, extractdata
 
 __all__ = ["NAMES", "Initializer", "check_initializer", "initialize"]
@@ -51,7 +52,7 @@ def check_initializer(init: Any, option: str, layer: str) -> Initializer:
 def _orthogonal(shape: Tuple[int, ...]) -> np.ndarray:
     rows, cols = shape[0], int(np.prod(shape[1:])) if len(shape) > 1 else 1
     tall = rows >= cols
-    z = np.random.standard_normal((rows, cols) if tall else (cols, rows))
+    z = _random.normal((rows, cols) if tall else (cols, rows))
     q, r = np.linalg.qr(z)
     q = q * np.sign(np.where(np.diag(r) == 0, 1.0, np.diag(r)))  # a uniformly distributed Q
     return (q if tall else q.T).reshape(shape)
@@ -86,13 +87,13 @@ def _draw(name: str, shape: Tuple[int, ...], fan_in: int, fan_out: int, layer: s
         raise MemoryError
     if name == "glorot":
         a = np.sqrt(6.0 / max(fan_in + fan_out, 1))  # no fan at all: a zero-size parameter
-        data = np.random.uniform(-a, a, shape)
+        data = _random.uniform(-a, a, shape)
     elif name == "he":
-        data = np.random.standard_normal(shape) * np.sqrt(2.0 / max(fan_in, 1))
+        data = _random.normal(shape) * np.sqrt(2.0 / max(fan_in, 1))
     elif name == "orthogonal":
         data = _orthogonal(shape)
     elif name == "narrow-normal":
-        data = np.random.standard_normal(shape) * 0.01
+        data = _random.normal(shape) * 0.01
     elif name == "zeros":
         data = np.zeros(shape)
     elif name == "ones":

@@ -1,5 +1,5 @@
 """Normalisation layers: ``batchNormalizationLayer``, ``layerNormalizationLayer``,
-``groupNormalizationLayer`` (MATLAB's options and defaults: epsilon 1e-5, offset zeros,
+``groupNormalizationLayer``, ``instanceNormalizationLayer``, ``crossChannelNormalizationLayer`` (MATLAB's options and defaults: epsilon 1e-5, offset zeros,
 scale ones; batch normalisation's mean/variance decay 0.1).
 
 Per-channel parameters have MATLAB's shapes: ``1×…×1×C`` after the S dims (``(1, 1, C)`` for
@@ -19,8 +19,10 @@ from .._core import OptionError
 from . import initializers
 from .base import Layer, as_param, channel_size, check_shape, per_channel_shape, set_factors
 
-__all__ = ["BatchNormalizationLayer", "GroupNormalizationLayer", "LayerNormalizationLayer",
-           "batchNormalizationLayer", "groupNormalizationLayer", "layerNormalizationLayer"]
+__all__ = ["BatchNormalizationLayer", "CrossChannelNormalizationLayer", "GroupNormalizationLayer",
+           "InstanceNormalizationLayer", "LayerNormalizationLayer", "batchNormalizationLayer",
+           "crossChannelNormalizationLayer", "groupNormalizationLayer", "instanceNormalizationLayer",
+           "layerNormalizationLayer"]
 
 
 def _nn():
@@ -152,6 +154,47 @@ class GroupNormalizationLayer(_AffineNormalization):
         return _nn().groupnorm(X, self.num_groups, _vector(self.Offset), _vector(self.Scale), epsilon=self.epsilon)
 
 
+class InstanceNormalizationLayer(_AffineNormalization):
+    """MATLAB's ``instanceNormalizationLayer``: each channel of each observation normalised
+    over its S and T dims (the functional ``instancenorm``), then scaled and shifted per
+    channel; no state, so ``forward`` and ``predict`` agree."""
+
+    default_name = "instancenorm"
+    description = "Instance Normalization"
+
+    def __init__(self, *, epsilon=1e-5, offset_initializer="zeros", scale_initializer="ones", offset=None, scale=None,
+                 offset_learn_rate_factor=1.0, scale_learn_rate_factor=1.0, offset_l2_factor=1.0, scale_l2_factor=1.0,
+                 name=""):
+        super().__init__(epsilon, offset_initializer, scale_initializer, offset, scale, offset_learn_rate_factor,
+                         scale_learn_rate_factor, offset_l2_factor, scale_l2_factor, name)
+
+    def predict(self, X):
+        return _nn().instancenorm(X, _vector(self.Offset), _vector(self.Scale), epsilon=self.epsilon)
+
+
+class CrossChannelNormalizationLayer(Layer):
+    """MATLAB's ``crossChannelNormalizationLayer(windowChannelSize)`` (``alpha`` 1e-4,
+    ``beta`` 0.75, ``k`` 2): local response normalisation across channels, the functional
+    ``crosschannelnorm``; no learnables."""
+
+    default_name = "crossnorm"
+    description = "Cross Channel Normalization"
+
+    def __init__(self, window_channel_size: int, *, alpha=1e-4, beta=0.75, k=2.0, name=""):
+        super().__init__(name)
+        who = "crossChannelNormalizationLayer"
+        n = window_channel_size
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise OptionError(f"{who}: window_channel_size must be a positive integer, got {n!r}")
+        self.window_channel_size = int(n)
+        self.alpha, self.beta, self.k = (number(v, o, who) for o, v in (("alpha", alpha), ("beta", beta), ("k", k)))
+
+    def predict(self, X):
+        return _nn().crosschannelnorm(X, self.window_channel_size, alpha=self.alpha, beta=self.beta, k=self.k)
+
+
 batchNormalizationLayer = BatchNormalizationLayer
+crossChannelNormalizationLayer = CrossChannelNormalizationLayer
+instanceNormalizationLayer = InstanceNormalizationLayer
 layerNormalizationLayer = LayerNormalizationLayer
 groupNormalizationLayer = GroupNormalizationLayer

@@ -8,9 +8,12 @@ output keeps T, ``CBT``) or "last" (the last time step, ``CB``).
 The state (``HiddenState``, and ``CellState`` for LSTM) starts as zeros (H, 1). Both
 ``forward`` and ``predict`` start from the stored state and return the state after the last
 time step, shaped (H, N) — assign it back (``net.state = state``) to carry it to the next
-call (stateful prediction), or call ``net.reset_state()``. Decision (MATLAB unconfirmed): a
-stored state with one column is used for every observation; a stored state whose number of
-columns differs from the batch size raises a ShapeError suggesting ``reset_state``.
+call (stateful prediction), or call ``net.reset_state()``. A stored state with one column is
+used for every observation. A stored state whose number of columns differs from the batch
+size (the state of a full mini-batch assigned with ``net.state = state``, then a partial last
+mini-batch) is not carried over: the layer starts that mini-batch from its initial state
+(zeros, or the ``hidden_state``/``cell_state`` given to the constructor), as MATLAB resets
+the state of a mini-batch of another size.
 """
 
 from __future__ import annotations
@@ -112,8 +115,17 @@ class _Recurrent(Layer):
             return s
         if cols == 1:
             return s  # shared by every observation
-        raise ShapeError(f"{type(self).__name__} '{self.name}': the stored {p} has {cols} columns but the mini-batch "
-                         f"has {n} observations; call net.reset_state() or assign a matching state")
+        # A state of another batch size belongs to other observations: start from the initial one.
+        initial = getattr(self, f"_initial_{p[:-5].lower()}", None)
+        if initial is None:
+            return dlarray(np.zeros((self.num_hidden_units, 1), s.dtype))
+        initial = stripdims(initial) if initial.fmt else initial
+        if initial.ndim == 1:
+            initial = initial.reshape((-1, 1))
+        if initial.shape[1] not in (1, n):
+            raise ShapeError(f"{type(self).__name__} '{self.name}': the initial {p} has {initial.shape[1]} columns but "
+                             f"the mini-batch has {n} observations; give one column (shared) or one per observation")
+        return initial
 
     def _output(self, Y, h):
         if self.output_mode == "sequence":

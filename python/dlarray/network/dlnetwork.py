@@ -37,6 +37,7 @@ import numpy as np
 from .. import _core
 from .._arguments import as_dlarray, flag
 from .._core import DTypeError, OptionError, ShapeError, dlarray
+from .._matlab_names import MatlabProperties, accept_matlab_names
 from ..layers.base import Layer
 from . import graph
 from .graph import Connection, Port
@@ -52,7 +53,6 @@ _TYPED = tuple(getattr(_core, n) for n in ("ShapeError", "FormatError", "OptionE
 
 def _is_input(layer: Layer) -> bool:
     return bool(getattr(layer, "is_input", False))
-
 
 
 def _options_key(value: Any) -> Any:
@@ -71,8 +71,14 @@ def _options_key(value: Any) -> Any:
         return value
     return type(value).__name__
 
-class dlnetwork:  # noqa: N801 - MATLAB's name
-    """A deep-learning network for custom training loops (MATLAB's ``dlnetwork``)."""
+
+class dlnetwork(MatlabProperties):  # noqa: N801 - MATLAB's name
+    """A deep-learning network for custom training loops (MATLAB's ``dlnetwork``).
+
+    MATLAB's property spellings read and assign the snake_case ones (``net.Learnables``,
+    ``net.State = state``), and the methods take MATLAB's option names (``Outputs=``)."""
+
+    _matlab_assignable = frozenset({"learnables", "state", "output_names"})
 
     def __init__(self, layers: Union[None, Layer, Sequence[Layer], "dlnetwork"] = None, *example_inputs: Any,
                  initialize: bool = True, output_names: Optional[Sequence[str]] = None):
@@ -491,6 +497,9 @@ class dlnetwork:  # noqa: N801 - MATLAB's name
 
     def __str__(self) -> str:
         return self.__repr__()
+
+
+accept_matlab_names(globals())
 
 
 def _names(names: Any, method: str) -> List[str]:

@@ -36,6 +36,7 @@ from typing import Any, Callable, Iterator, List, NamedTuple, Optional, Sequence
 import numpy as np
 
 from .._core import DlIndexError, DTypeError, OptionError, ShapeError
+from .._matlab_names import MatlabProperties
 
 __all__ = ["Table", "TableRow", "as_table"]
 
@@ -48,8 +49,9 @@ class TableRow(NamedTuple):
     value: Any
 
 
-class Table:
-    """A learnables or state table: rows of (layer, parameter, value)."""
+class Table(MatlabProperties):
+    """A learnables or state table: rows of (layer, parameter, value). MATLAB's column
+    names read the columns too (``t.Value``, ``t.Layer``, ``t.Parameter``)."""
 
     __slots__ = ("_layer", "_parameter", "_value", "_index")
 

@@ -15,6 +15,7 @@ import numpy as np
 from .. import _core
 from .._arguments import as_dlarray, choice, number
 from .._core import dlarray
+from .._matlab_names import accept_matlab_names
 from ._layout import layout_of, plain, require
 
 __all__ = ["relu", "leakyrelu", "gelu", "sigmoid", "tanh", "softmax"]
@@ -83,3 +84,5 @@ def softmax(X: dlarray, data_format: Optional[str] = None) -> dlarray:
         # C is an implicit trailing singleton: one class, probability 1 (NaN stays NaN).
         return _core._softmax(plain(X, layout), c).reshape(X.shape)
     return _core._softmax(X, c)
+
+accept_matlab_names(globals())

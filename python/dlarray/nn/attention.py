@@ -8,9 +8,10 @@ from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 
-from .. import _core
+from .. import _core, _random
 from .._arguments import as_dlarray, flag, number
 from .._core import FormatError, OptionError, ShapeError, dlarray, stripdims
+from .._matlab_names import accept_matlab_names
 from ._layout import layout_of, plain
 from ._params import numeric
 
@@ -172,7 +173,7 @@ def attention(
         e = _core.exp(shifted)
         weights = e / e.sum(axis=3, keepdims=True)
     if p > 0:
-        keep = np.random.random_sample(tuple(weights.shape)) >= p
+        keep = _random.random(tuple(weights.shape)) >= p
         weights = weights * (keep.astype(weights.dtype) / (1.0 - p))
 
     out = weights @ vh  # (B, heads, Tq, dv)
@@ -191,3 +192,5 @@ def attention(
     if return_weights:
         return y, weights.transpose((3, 2, 1, 0))
     return y
+
+accept_matlab_names(globals())

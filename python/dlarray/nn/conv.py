@@ -8,6 +8,7 @@ from typing import Any, List, NamedTuple, Optional, Tuple
 from .. import _core
 from .._arguments import number
 from .._core import FormatError, ShapeError, dlarray
+from .._matlab_names import accept_matlab_names
 from ._layout import Layout, from_kernel_layout, layout_of, require, to_kernel_layout
 from ._options import padding_pairs, per_dim
 from ._params import as_param
@@ -169,3 +170,5 @@ def dltranspconv(
     y = _core._transposed_conv(g.xi, g.wi, st, g.dil, before, after, g.groups, output_padding)
     y = _add_bias(y, bias, g.out_channels, op)
     return from_kernel_layout(y, g.perm, g.layout)
+
+accept_matlab_names(globals())

@@ -7,8 +7,10 @@ from typing import Any, Tuple, Union
 
 import numpy as np
 
+from .. import _random
 from .._arguments import as_dlarray, flag, number, show
 from .._core import OptionError, ShapeError, dlarray
+from .._matlab_names import accept_matlab_names
 from ._params import numeric
 
 __all__ = ["dropout"]
@@ -52,7 +54,7 @@ def dropout(
         if isinstance(seed, np.random.Generator):
             u = seed.random(shape)
         elif seed is None:
-            u = np.random.random_sample(shape)
+            u = _random.random(shape)
         elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
             u = np.random.default_rng(int(seed)).random(shape)
         else:
@@ -63,3 +65,5 @@ def dropout(
     real_dtype = np.zeros(0, X.dtype).real.dtype
     Y = X * weights.astype(real_dtype)
     return (Y, keep) if return_mask else Y
+
+accept_matlab_names(globals())

@@ -7,6 +7,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .._core import DlIndexError, DTypeError, FormatError, ShapeError, dlarray, extractdata, stripdims
+from .._matlab_names import accept_matlab_names
 from ._layout import format_given, format_labels, layout_of
 from ._params import numeric
 
@@ -89,3 +90,5 @@ def embed(X: Any, weights: Any, *, data_format: Optional[str] = None, weights_fo
     where = c if c >= 0 else len(labels) - len(labels.lstrip("S"))
     order = list(range(1, where + 1)) + [0] + list(range(where + 1, out.ndim))
     return out.transpose(tuple(order)) if where else out
+
+accept_matlab_names(globals())

@@ -8,6 +8,7 @@ from typing import Any, List, Optional
 import numpy as np
 
 from .._core import ShapeError, dlarray, pagemtimes
+from .._matlab_names import accept_matlab_names
 from ._layout import layout_of, plain, require
 from ._params import as_param
 
@@ -98,3 +99,4 @@ def _bias_column(b: dlarray, n_out: int, op: str) -> dlarray:
         raise ShapeError(f"{op}: bias must have {n_out} elements, shape ({n_out},) or ({n_out}, 1), got shape {tuple(b.shape)}")
     return b.reshape(n_out, 1)
 
+accept_matlab_names(globals())

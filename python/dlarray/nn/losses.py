@@ -17,6 +17,7 @@ import numpy as np
 from .._arguments import choice
 from .._core import DlIndexError, FormatError, OptionError, ShapeError, _softmax_log, dlarray, log, maximum, stripdims, where
 from .._core import abs as _abs
+from .._matlab_names import accept_matlab_names
 from ._layout import format_given, format_labels, layout_of, plain
 from ._loss_terms import NORMALIZATIONS, REDUCTIONS, LossInput, aux_like, finish, loss_input, targets_like
 from ._params import numeric
@@ -383,3 +384,5 @@ huber.__doc__ = (
     value and slope there)."""
     + _REGRESSION_DOC
 )
+
+accept_matlab_names(globals())

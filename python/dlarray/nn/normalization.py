@@ -18,6 +18,7 @@ import numpy as np
 from .. import _core
 from .._arguments import MAX_SIZE, choice, flag, number
 from .._core import OptionError, ShapeError, dlarray
+from .._matlab_names import accept_matlab_names
 from ._layout import Layout, layout_of, plain, require
 from ._params import along_axis, channel_param, in_shape
 
@@ -313,3 +314,4 @@ def crosschannelnorm(
     denom = (ss * (alpha / n) + k) ** beta
     return _finish(x / denom, X, layout)
 
+accept_matlab_names(globals())

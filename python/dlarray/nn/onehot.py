@@ -13,6 +13,7 @@ import numpy as np
 
 from .._arguments import MAX_SIZE, flag, integer, show
 from .._core import DlIndexError, DTypeError, FormatError, OptionError, OutOfMemoryError, ShapeError, dlarray, extractdata
+from .._matlab_names import accept_matlab_names
 from ._params import numeric
 
 __all__ = ["onehotencode", "onehotdecode"]
@@ -95,8 +96,9 @@ def onehotencode(
     """One-hot encode ``labels`` along ``feature_dim``: MATLAB's
     ``onehotencode(A, featureDim, typename, ClassNames=...)``.
 
-    ``labels`` are 0-based integer class indices (numpy, list or dlarray), or any values
-    matched against ``class_names`` (strings, numbers). ``num_classes`` defaults to
+    ``labels`` are 0-based integer class indices (numpy, list or dlarray), any values
+    matched against ``class_names`` (strings, numbers), or a :class:`~dlarray.categorical`
+    (its categories are the classes, in their order). ``num_classes`` defaults to
     ``len(class_names)``, else to the largest index + 1; strings without ``class_names`` use
     their sorted distinct values as the classes.
 
@@ -111,6 +113,13 @@ def onehotencode(
     of deep-learning data here; MATLAB's typename is the third positional argument.
     """
     op = "onehotencode"
+    from ..data.categorical import categorical
+
+    if isinstance(labels, categorical):
+        # The categories' order is the class order; undefined labels encode as NaN.
+        if class_names is None:
+            class_names, num_classes = labels.categories, None
+        labels = np.asarray(labels)
     fmt = labels.fmt if isinstance(labels, dlarray) else ""
     values = np.asarray(extractdata(labels)) if isinstance(labels, dlarray) else numeric(labels, op, "labels", "biufUSO")
     try:
@@ -181,3 +190,5 @@ def onehotdecode(B: Any, class_names: Optional[Sequence[Any]], feature_dim: Any,
         out[idx < 0] = None
         return out
     return names[idx]
+
+accept_matlab_names(globals())

@@ -11,6 +11,7 @@ import numpy as np
 from .. import _core
 from .._arguments import MAX_SIZE, flag, int_values, show
 from .._core import DlIndexError, OptionError, ShapeError, dlarray
+from .._matlab_names import accept_matlab_names
 from ._layout import from_kernel_layout, layout_of, restore, to_kernel_layout
 from ._options import padding_pairs, per_dim
 from .conv import conv_spatial_axes
@@ -137,3 +138,5 @@ def avgpool(
     layout, spatial, xi, perm, kernel, st, before, after = _window(X, pool_size, stride, padding, data_format, op)
     yi = _core._avgpool(xi, kernel, st, before, after, counts)
     return from_kernel_layout(yi, perm, layout)
+
+accept_matlab_names(globals())

@@ -15,6 +15,7 @@ from typing import Any, Optional, Tuple
 from .. import _core
 from .._arguments import choice
 from .._core import dlarray
+from .._matlab_names import accept_matlab_names
 from ._recurrent_common import GATE_ACTIVATIONS, STATE_ACTIVATIONS, SequenceInput
 from ._recurrent_common import weights as _parameters
 
@@ -114,3 +115,5 @@ def gru(
     h0 = seq.initial_state(H0, H, "H0")
     y, h = _core._gru(seq.x, h0, W, R, b, mode, state, gate)
     return seq.output(y), seq.state(h)
+
+accept_matlab_names(globals())

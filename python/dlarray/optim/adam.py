@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Tuple
 
 from .. import _core
+from .._matlab_names import accept_matlab_names
 from ._fused import fused_update
 from ._params import hyper
 
@@ -62,3 +63,5 @@ def adamupdate(
 
     new, (m, v) = fused_update(_OP, net, grad, [("averageGrad", average_grad), ("averageSqGrad", average_sq_grad)], lr, kernel)
     return new, m, v
+
+accept_matlab_names(globals())

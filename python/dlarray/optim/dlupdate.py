@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 from .._arguments import show
 from .._core import OptionError, ShapeError
+from .._matlab_names import accept_matlab_names
 from ._params import align, check_rows, is_tree_object, leaves, rebuild
 
 __all__ = ["dlupdate"]
@@ -61,3 +62,5 @@ def dlupdate(fun: Callable[..., Any], net: Any, *more: Any) -> Any:
     template = net.learnables if is_tree_object(net) and hasattr(net, "learnables") else net
     extra = [rebuild(template, [r[k] for r in results]) for k in range(1, n_out)]
     return (first, *extra)
+
+accept_matlab_names(globals())

@@ -12,6 +12,7 @@ import math
 from typing import Any, Callable, List, Optional, Tuple
 
 from .._core import OptionError, ShapeError, dlarray
+from .._matlab_names import accept_matlab_names
 from ._params import align, as_dlarray, check_rows, leaf_paths, leaves, rebuild
 from .lbfgs_state import lbfgsState
 
@@ -218,3 +219,5 @@ def lbfgsupdate(
     )
     # Fresh objects either way, so the result never aliases the caller's arrays.
     return rebuild(net, [x.copy() for x in end.x] if end is start else end.x), new_state
+
+accept_matlab_names(globals())

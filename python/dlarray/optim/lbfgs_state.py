@@ -6,6 +6,7 @@ import numbers
 from typing import Any, List, Optional, Tuple
 
 from .._core import OptionError, dlarray
+from .._matlab_names import MatlabProperties, accept_matlab_names
 
 __all__ = ["lbfgsState"]
 
@@ -14,7 +15,7 @@ __all__ = ["lbfgsState"]
 HistoryEntry = Tuple[List[dlarray], List[dlarray], int]
 
 
-class lbfgsState:
+class lbfgsState(MatlabProperties):
     """State of the L-BFGS solver used by ``lbfgsupdate``.
 
     MATLAB: ``solverState = lbfgsState`` (history size 10, initial inverse Hessian factor 1) and
@@ -95,3 +96,5 @@ class lbfgsState:
             f"iteration={self._iteration}, loss={loss}, line_search_status={self._status!r}, "
             f"stored_updates={len(self._history)})"
         )
+
+accept_matlab_names(globals())

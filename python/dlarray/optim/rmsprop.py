@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Tuple
 
 from .. import _core
+from .._matlab_names import accept_matlab_names
 from ._fused import fused_update
 from ._params import hyper
 
@@ -41,3 +42,5 @@ def rmspropupdate(
 
     new, (s,) = fused_update(_OP, net, grad, [("averageSqGrad", average_sq_grad)], lr, kernel)
     return new, s
+
+accept_matlab_names(globals())

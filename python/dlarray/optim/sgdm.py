@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Tuple
 
 from .. import _core
+from .._matlab_names import accept_matlab_names
 from ._fused import fused_update
 from ._params import hyper
 
@@ -35,3 +36,5 @@ def sgdmupdate(net: Any, grad: Any, vel: Any, learn_rate: float = 0.01, momentum
 
     new, (v,) = fused_update(_OP, net, grad, [("vel", vel)], lr, kernel)
     return new, v
+
+accept_matlab_names(globals())

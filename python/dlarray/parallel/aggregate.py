@@ -28,6 +28,7 @@ from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
+from .._matlab_names import accept_matlab_names
 from ..errors import DTypeError, OptionError
 from ._collective import reduce
 from ._leaves import Flat, flatten, make_leaf
@@ -149,3 +150,5 @@ def aggregate_state(state: Any, factor: Any = 1.0, *, mean: str = "TrainedMean",
     for (mk, vk), m, v in zip(places, new_means, new_vars):
         out[mk], out[vk] = m, v
     return out
+
+accept_matlab_names(globals())

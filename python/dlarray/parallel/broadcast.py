@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._matlab_names import accept_matlab_names
 from ._collective import broadcast_into
 from ._leaves import flatten
 from .spmd import _rank
@@ -28,3 +29,5 @@ def broadcast(net_or_params: Any, source: int = 0) -> Any:
     flat = flatten(net_or_params, "broadcast")
     values = broadcast_into(w, flat, src, "broadcast")
     return net_or_params if values is None else flat.rebuild(values)
+
+accept_matlab_names(globals())

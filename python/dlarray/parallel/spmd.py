@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Optional
 
+from .._matlab_names import accept_matlab_names
 from ..errors import OptionError
 from ._agree import agree
 from ._collective import broadcast_value, reduce
@@ -113,3 +114,5 @@ def spmdBarrier() -> None:
     if w.parallel:
         # The agreement's Allreduce completes only once every process has contributed.
         agree(w, "spmdBarrier", [], str)
+
+accept_matlab_names(globals())

@@ -79,6 +79,10 @@ pub fn parse_axes(op: &str, a: &DlArray, axis: Option<&Bound<'_, PyAny>>) -> PyR
     };
     if let Ok(s) = axis.cast::<PyString>() {
         let s = s.to_string();
+        // MATLAB's `sum(X, "all")`: every dim, as `None`.
+        if s == "all" {
+            return Ok((0..nd).collect());
+        }
         let mut axes = Vec::new();
         for c in s.chars() {
             axes.extend(a.axes_of_label(op, c).py()?);
@@ -185,6 +189,15 @@ impl PyDlarray {
     #[getter]
     fn imag(&self) -> PyResult<Self> {
         guard("dlarray.imag", || Ok(Self::with(self.tensor().imag().py()?, self.arr.format.clone())))
+    }
+
+    /// Iteration (and so unpacking) is numpy's for unformatted arrays; the rule for formatted
+    /// ones is in python/dlarray/_iteration.py (docs/decisions.md).
+    fn __iter__(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        guard("dlarray.__iter__", || {
+            let rule = slf.py().import("dlarray._iteration")?;
+            Ok(rule.getattr("iterate")?.call1((slf,))?.unbind())
+        })
     }
 
     fn __len__(&self) -> PyResult<usize> {

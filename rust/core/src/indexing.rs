@@ -140,6 +140,9 @@ pub fn select(shape: &[usize], key: &[IndexItem]) -> Result<Selection> {
     for k in key {
         if matches!(k, IndexItem::Ellipsis) {
             items.extend((0..ndim - used).map(|_| full()));
+            // Kept as a marker: even when it stands for no dims, `...` separates advanced
+            // indices (numpy's rule).
+            items.push(IndexItem::Ellipsis);
         } else {
             items.push(k.clone());
         }
@@ -155,6 +158,7 @@ pub fn select(shape: &[usize], key: &[IndexItem]) -> Result<Selection> {
 
     let st = strides(shape);
     let mut parts: Vec<Part> = Vec::new();
+    let mut arrays_to_check: Vec<(Vec<i64>, usize)> = Vec::new();
     let mut axis = 0;
     for item in &items {
         match item {
@@ -176,14 +180,17 @@ pub fn select(shape: &[usize], key: &[IndexItem]) -> Result<Selection> {
             }
             IndexItem::NewAxis => parts.push(Part::Basic { offsets: vec![0], dims: vec![1] }),
             IndexItem::Array { values, shape: ishape } => {
-                let idx = values.iter().map(|&i| wrap(i, axis, shape[axis])).collect::<Result<Vec<_>>>()?;
+                // Bounds are checked once the broadcast size is known: numpy checks none when
+                // the advanced indices broadcast to nothing.
+                let idx = values.iter().map(|&i| if i < 0 { (i + shape[axis] as i64) as usize } else { i as usize }).collect();
+                arrays_to_check.push((values.clone(), axis));
                 parts.push(Part::Advanced(Advanced { axes: vec![axis], arrays: vec![idx], shape: ishape.clone() }));
                 axis += 1;
             }
             IndexItem::Mask { values, shape: mshape } => {
                 let covered = &shape[axis..axis + mshape.len()];
-                // An empty mask selects nothing whatever its shape (numpy's rule).
-                if covered != mshape.as_slice() && !values.is_empty() {
+                // Each dim must match, except a dim of length 0 (numpy's rule).
+                if covered.iter().zip(mshape).any(|(&n, &m)| m != 0 && m != n) {
                     return Err(Error::index(
                         OP,
                         format!("boolean index of shape {mshape:?} does not match the indexed dims {covered:?} of shape {shape:?}"),
@@ -207,7 +214,7 @@ pub fn select(shape: &[usize], key: &[IndexItem]) -> Result<Selection> {
                 parts.push(Part::Advanced(Advanced { axes, arrays, shape: vec![count] }));
                 axis += mshape.len();
             }
-            IndexItem::Ellipsis => unreachable!("expanded above"),
+            IndexItem::Ellipsis => parts.push(Part::Basic { offsets: vec![0], dims: vec![] }),
         }
     }
 
@@ -230,6 +237,13 @@ pub fn select(shape: &[usize], key: &[IndexItem]) -> Result<Selection> {
             })?;
         }
         let n: usize = bshape.iter().product();
+        if n > 0 {
+            for (values, axis) in &arrays_to_check {
+                for &i in values {
+                    wrap(i, *axis, shape[*axis])?;
+                }
+            }
+        }
         let mut offsets = vec![0usize; n];
         for &i in &positions_of_advanced {
             let Part::Advanced(a) = &parts[i] else { unreachable!() };
@@ -285,7 +299,8 @@ pub fn select(shape: &[usize], key: &[IndexItem]) -> Result<Selection> {
 fn single_axis(shape: &[usize], items: &[IndexItem]) -> Result<Option<Selection>> {
     let is_full = |k: &IndexItem| matches!(k, IndexItem::Slice { start: None, stop: None, step: None });
     let mut found = None;
-    for (axis, k) in items.iter().enumerate() {
+    let dims = items.iter().filter(|k| !matches!(k, IndexItem::Ellipsis));
+    for (axis, k) in dims.enumerate() {
         if is_full(k) {
             continue;
         }
@@ -350,6 +365,9 @@ mod tests {
         assert!(select(&[2, 3], &[Int(0), Int(0), Int(0)]).is_err());
         assert!(select(&[2, 3], &[Int(2)]).is_err());
         assert!(select(&[2, 3], &[Mask { values: vec![true; 3], shape: vec![3] }]).is_err());
+        // A dim of length 0 matches any: np.zeros((3, 4))[np.zeros((0, 4), bool)] is empty.
+        assert_eq!(flat(&[3, 4], &[Mask { values: vec![], shape: vec![0, 4] }]).1, vec![0]);
+        assert!(select(&[1, 0], &[Mask { values: vec![], shape: vec![0, 1] }]).is_err());
     }
 
     #[test]

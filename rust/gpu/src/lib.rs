@@ -1,7 +1,79 @@
-//! The wgpu backend plugs in behind `dlarray_core::Device`. It is built in its own issue;
-//! until then this crate only reports that no GPU backend is compiled in.
+//! dlarray's GPU engine on wgpu (Vulkan, Metal, DX12), built with the crate's `gpu` feature.
+//!
+//! The engine is independent of the core's tensor type: arrays are [`GpuBuffer`]s (pooled
+//! device memory) described by a [`Layout`] (shape, strides, offset), and every op is a free
+//! function in [`kernels`] that records a dispatch and returns a new buffer. Work is submitted
+//! in batches; reading a buffer back waits for it. Without the feature (or without a usable
+//! adapter) [`available`] is false and every entry point reports why.
 
-/// Whether this build carries a GPU backend.
+mod error;
+pub use error::GpuError;
+
+#[cfg(feature = "gpu")]
+mod batch;
+#[cfg(feature = "gpu")]
+mod buffer;
+#[cfg(feature = "gpu")]
+mod context;
+#[cfg(feature = "gpu")]
+pub mod kernels;
+#[cfg(feature = "gpu")]
+mod pipelines;
+#[cfg(feature = "gpu")]
+mod pool;
+#[cfg(feature = "gpu")]
+mod wait;
+
+#[cfg(feature = "gpu")]
+pub use batch::{BatchStats, MAX_DISPATCHES};
+#[cfg(feature = "gpu")]
+pub use buffer::{DType, GpuBuffer};
+#[cfg(feature = "gpu")]
+pub use context::{available, context, gpu_info, Gpu, GpuInfo, ADAPTER_ENV};
+#[cfg(feature = "gpu")]
+pub use kernels::Layout;
+#[cfg(feature = "gpu")]
+pub use pool::PoolStats;
+
+/// Counters of the engine since the process started.
+#[cfg(feature = "gpu")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GpuStats {
+    pub pool: PoolStats,
+    pub batch: BatchStats,
+    /// Shader modules compiled (each pipeline once).
+    pub pipelines_compiled: u64,
+}
+
+#[cfg(feature = "gpu")]
+impl Gpu {
+    pub fn stats(&self) -> GpuStats {
+        GpuStats { pool: self.pool.stats(), batch: self.batch_stats(), pipelines_compiled: self.pipelines.compiled() }
+    }
+
+    /// Releases the pool's idle buffers to the driver.
+    pub fn trim_pool(&self) {
+        self.pool.trim();
+    }
+}
+
+/// Whether this build carries a GPU backend and a usable adapter was found.
+#[cfg(not(feature = "gpu"))]
 pub fn available() -> bool {
     false
+}
+
+/// Without the `gpu` feature there is no adapter to describe.
+#[cfg(not(feature = "gpu"))]
+pub fn gpu_info() -> Result<std::convert::Infallible, GpuError> {
+    Err(GpuError::NotCompiled)
+}
+
+#[cfg(all(test, not(feature = "gpu")))]
+mod tests {
+    #[test]
+    fn without_the_feature_no_gpu_is_available() {
+        assert!(!super::available());
+        assert_eq!(super::gpu_info().unwrap_err(), super::GpuError::NotCompiled);
+    }
 }

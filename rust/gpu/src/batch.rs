@@ -176,6 +176,24 @@ impl Gpu {
         self.submit(&mut batch).map(|_| ())
     }
 
+    /// Submits everything recorded so far and waits (with the engine's time limit) until the
+    /// device has finished it: MATLAB's `wait(gpuDevice)`, for timing and for releasing work.
+    pub fn synchronize(&self) -> Result<(), GpuError> {
+        if let Some(lost) = self.lost_error() {
+            return Err(lost);
+        }
+        let index = {
+            let mut batch = self.lock_batch();
+            self.submit(&mut batch)?
+        };
+        let timeout = self.wait_timeout();
+        match self.device.poll(wgpu::PollType::Wait { submission_index: index, timeout: Some(timeout) }) {
+            Ok(_) => self.check_health(),
+            Err(wgpu::PollError::Timeout) => Err(GpuError::Timeout { millis: timeout.as_millis() as u64 }),
+            Err(e) => Err(self.lost_error().unwrap_or_else(|| GpuError::DeviceLost(e.to_string()))),
+        }
+    }
+
     fn submit(&self, batch: &mut Batch) -> Result<Option<wgpu::SubmissionIndex>, GpuError> {
         let Some(encoder) = batch.encoder.take() else {
             return Ok(None);

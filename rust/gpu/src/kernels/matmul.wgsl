@@ -1,8 +1,8 @@
 // Tiled matrix product C[b] = A[b] @ B[b] over a batch (numpy's matmul broadcasting), `T` the
 // scalar type. A workgroup of 16 x 16 threads computes a 64 x 64 tile of C, each thread a
-// 4 x 4 block held in registers; the K dimension is walked in steps of 16, staging a 64 x 16
-// tile of A and a 16 x 64 tile of B in workgroup memory, so each loaded element is used 64
-// times. A and B may be any strided views (transposes cost nothing); C is row-major.
+// 4 x 4 block held in four vec4 registers; the K dimension is walked in steps of 16, staging
+// a 64 x 16 tile of A and a 16 x 64 tile of B in workgroup memory, so each loaded element is
+// used 64 times. A and B may be any strided views (transposes cost nothing); C is row-major.
 //
 // params (u32 words): [0] M, [1] N, [2] K, [3] batch dims, [4] A offset, [5] B offset,
 // [6] A stride along M, [7] A stride along K, [8] B stride along K, [9] B stride along N,
@@ -21,6 +21,19 @@ var<workgroup> b_tile: array<T, 1024>; // [k][n], BK x BN
 
 fn p(i: u32) -> i32 {
     return bitcast<i32>(params[i]);
+}
+
+// Writes the in-range columns of one row of a thread's block.
+fn store_row(c_base: u32, gm: u32, gn0: u32, m_len: u32, n_len: u32, v: vec4<T>) {
+    if (gm >= m_len) {
+        return;
+    }
+    let o = c_base + gm * n_len + gn0;
+    for (var j = 0u; j < 4u; j++) {
+        if (gn0 + j < n_len) {
+            c[o + j] = v[j];
+        }
+    }
 }
 
 @compute @workgroup_size(16, 16)
@@ -52,10 +65,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let col0 = wid.x * BN;
     let tid = lid.y * 16u + lid.x;
 
-    var acc: array<T, 16>;
-    for (var i = 0u; i < 16u; i++) {
-        acc[i] = T(0.0);
-    }
+    // The thread's 4 x 4 block: one vec4 per row, columns lid.x * 4 .. + 4.
+    var acc0 = vec4<T>(T(0.0));
+    var acc1 = vec4<T>(T(0.0));
+    var acc2 = vec4<T>(T(0.0));
+    var acc3 = vec4<T>(T(0.0));
 
     for (var k0 = 0u; k0 < k_len; k0 += BK) {
         // 256 threads stage 1024 elements of each tile, 4 each; out-of-range elements are 0.
@@ -82,29 +96,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         }
         workgroupBarrier();
         for (var kk = 0u; kk < BK; kk++) {
-            var ar: array<T, 4>;
-            var br: array<T, 4>;
-            for (var i = 0u; i < 4u; i++) {
-                ar[i] = a_tile[kk * BM + lid.y * 4u + i];
-                br[i] = b_tile[kk * BN + lid.x * 4u + i];
-            }
-            for (var i = 0u; i < 4u; i++) {
-                for (var j = 0u; j < 4u; j++) {
-                    acc[i * 4u + j] = fma(ar[i], br[j], acc[i * 4u + j]);
-                }
-            }
+            let ao = kk * BM + lid.y * 4u;
+            let bo = kk * BN + lid.x * 4u;
+            let bv = vec4<T>(b_tile[bo], b_tile[bo + 1u], b_tile[bo + 2u], b_tile[bo + 3u]);
+            acc0 = fma(vec4<T>(a_tile[ao]), bv, acc0);
+            acc1 = fma(vec4<T>(a_tile[ao + 1u]), bv, acc1);
+            acc2 = fma(vec4<T>(a_tile[ao + 2u]), bv, acc2);
+            acc3 = fma(vec4<T>(a_tile[ao + 3u]), bv, acc3);
         }
         workgroupBarrier();
     }
 
     let c_base = batch * m_len * n_len;
-    for (var i = 0u; i < 4u; i++) {
-        let gm = row0 + lid.y * 4u + i;
-        for (var j = 0u; j < 4u; j++) {
-            let gn = col0 + lid.x * 4u + j;
-            if (gm < m_len && gn < n_len) {
-                c[c_base + gm * n_len + gn] = acc[i * 4u + j];
-            }
-        }
-    }
+    let gm0 = row0 + lid.y * 4u;
+    let gn0 = col0 + lid.x * 4u;
+    store_row(c_base, gm0, gn0, m_len, n_len, acc0);
+    store_row(c_base, gm0 + 1u, gn0, m_len, n_len, acc1);
+    store_row(c_base, gm0 + 2u, gn0, m_len, n_len, acc2);
+    store_row(c_base, gm0 + 3u, gn0, m_len, n_len, acc3);
 }

@@ -228,9 +228,11 @@ impl Gpu {
         };
         let result = self.copy_and_map(src, &staging, size);
         if result.is_ok() {
-            // A staging buffer whose mapping failed is not returned to the pool (it may still
-            // be mapped or pending); the device is unusable in that case anyway.
             self.pool.give_back(Usage::Readback, bucket, staging);
+        } else {
+            // A staging buffer whose mapping timed out or failed may still be pending: it is
+            // dropped (wgpu ends the mapping), not reused.
+            self.pool.discard(bucket);
         }
         result.map(|mut v| {
             v.truncate(bytes as usize);

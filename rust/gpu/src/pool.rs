@@ -97,6 +97,12 @@ impl BufferPool {
         inner.free.entry((usage, bucket)).or_default().push(buf);
     }
 
+    /// Records that a handed-out buffer was dropped instead of returned (one left in an
+    /// unknown state by a failed readback).
+    pub(crate) fn discard(&self, bucket: u64) {
+        self.lock().stats.live_bytes -= bucket;
+    }
+
     /// Releases every idle buffer to the driver.
     pub(crate) fn trim(&self) {
         let mut inner = self.lock();

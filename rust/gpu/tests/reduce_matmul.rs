@@ -74,6 +74,24 @@ fn long_reductions_use_the_workgroup_tree() {
 }
 
 #[test]
+fn reductions_with_more_outputs_than_one_grid_row() {
+    let Some(g) = gpu() else { return };
+    // More output elements than workgroups fit along x: with 130 columns (a workgroup per
+    // output) the grid continues along y; with 3 (a thread per output) it fits one row.
+    let rows = g.info().max_compute_workgroups_per_dimension as usize + 17;
+    for cols in [130usize, 3] {
+        let x: Vec<f32> = (0..rows * cols).map(|i| ((i % 7) as f32) - 3.0).collect();
+        let l = Layout::contiguous(&[rows, cols]);
+        let got = reduce(ReduceOp::Sum, &GpuBuffer::from_f32(&x).unwrap(), &l, &[1]).unwrap().0.to_f32_vec().unwrap();
+        assert_eq!(got.len(), rows);
+        for (r, &v) in got.iter().enumerate() {
+            let want: f32 = x[r * cols..(r + 1) * cols].iter().sum();
+            assert_eq!(v, want, "row {r} of {cols} columns");
+        }
+    }
+}
+
+#[test]
 fn reductions_of_nothing_and_of_nan() {
     let Some(_) = gpu() else { return };
     let xb = GpuBuffer::from_f32(&[]).unwrap();

@@ -1,10 +1,19 @@
 //! dlarray's GPU engine on wgpu (Vulkan, Metal, DX12), built with the crate's `gpu` feature.
 //!
 //! The engine is independent of the core's tensor type: arrays are [`GpuBuffer`]s (pooled
-//! device memory) described by a [`Layout`] (shape, strides, offset), and every op is a free
-//! function in [`kernels`] that records a dispatch and returns a new buffer. Work is submitted
-//! in batches; reading a buffer back waits for it. Without the feature (or without a usable
-//! adapter) [`available`] is false and every entry point reports why.
+//! device memory) described by a [`Layout`] (shape, strides, offset, in elements), and every
+//! op is a free function in [`kernels`] that records a dispatch and returns a new contiguous
+//! buffer (with its shape where broadcasting decides it). Work is submitted in batches;
+//! reading a buffer back ([`GpuBuffer::to_f32_vec`]) or [`Gpu::synchronize`] waits for it.
+//! Without the feature (or without a usable adapter) [`available`] is false and every entry
+//! point reports why.
+//!
+//! A backend op on device storage is one call, for example
+//!
+//! ```ignore
+//! let (out, shape) = kernels::elementwise::binary(BinaryOp::Add, &a, &a_layout, &b, &b_layout)?;
+//! // the caller keeps `out` with `Layout::contiguous(&shape)`
+//! ```
 
 mod error;
 pub use error::GpuError;

@@ -133,18 +133,12 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>, GpuError
 }
 
 impl Gpu {
-    /// The workgroup grid for `groups` workgroups: along x up to the adapter's per-dimension
-    /// limit, the rest along y. Kernels recover the linear index as `x + y * num_workgroups.x`.
+    /// The workgroup grid for `groups` workgroups: one row along x up to the adapter's
+    /// per-dimension limit, else the fewest rows along y, each as short as they can be so that
+    /// the surplus (workgroups that only check their index and exit) stays under one row.
+    /// Kernels recover the linear index as `x + y * num_workgroups.x`.
     pub(crate) fn grid(&self, groups: u64) -> Result<[u32; 3], GpuError> {
-        let max = self.limits.max_compute_workgroups_per_dimension as u64;
-        if groups <= max {
-            return Ok([groups as u32, 1, 1]);
-        }
-        let y = groups.div_ceil(max);
-        if y > max {
-            return Err(GpuError::DispatchLimit { workgroups: groups, limit: max });
-        }
-        Ok([max as u32, y as u32, 1])
+        grid_for(groups, self.limits.max_compute_workgroups_per_dimension as u64)
     }
 }
 
@@ -158,6 +152,17 @@ pub(crate) fn prelude(dtype: DType) -> String {
         DType::F64 => "(bitcast<u32>(f32(x)) & 0x7fffffffu) > 0x7f800000u",
     };
     format!("alias T = {};\nfn is_nan(x: T) -> bool {{\n    return {test};\n}}\n", dtype.wgsl())
+}
+
+fn grid_for(groups: u64, max: u64) -> Result<[u32; 3], GpuError> {
+    if groups <= max {
+        return Ok([groups as u32, 1, 1]);
+    }
+    let y = groups.div_ceil(max);
+    if y > max {
+        return Err(GpuError::DispatchLimit { workgroups: groups, limit: max });
+    }
+    Ok([groups.div_ceil(y) as u32, y as u32, 1])
 }
 
 /// Pushes a view's offset and strides (as i32 bit patterns) padded to `MAX_DIMS`, for the
@@ -188,6 +193,16 @@ mod tests {
         assert!(broadcast_shapes(&[2, 3], &[3, 2]).is_err());
         let l = Layout::contiguous(&[4, 1]).broadcast_to(&[3, 4, 5]).unwrap();
         assert_eq!(l.strides, vec![0, 1, 0]);
+    }
+
+    #[test]
+    fn grids_split_into_rows_without_a_wasted_row() {
+        assert_eq!(grid_for(10, 65_535).unwrap(), [10, 1, 1]);
+        assert_eq!(grid_for(65_535, 65_535).unwrap(), [65_535, 1, 1]);
+        assert_eq!(grid_for(65_536, 65_535).unwrap(), [32_768, 2, 1]);
+        let [x, y, _] = grid_for(1_000_003, 65_535).unwrap();
+        assert!(x as u64 * y as u64 >= 1_000_003 && (x as u64 * y as u64) < 1_000_003 + y as u64);
+        assert!(grid_for(65_535 * 65_535 + 1, 65_535).is_err());
     }
 
     #[test]

@@ -59,14 +59,17 @@ fn main() -> Result<(), GpuError> {
         println!("gemm f32 n={n}: {:.3} ms, {gflops:.2} GFLOP/s", t.as_secs_f64() * 1e3);
     }
 
-    // 2^24 floats (64 MiB) per operand: past every cache, within every binding limit.
-    let n = 1usize << 24;
-    let x = GpuBuffer::from_f32(&vec![1.0; n])?;
-    let y = GpuBuffer::from_f32(&vec![2.0; n])?;
-    let l = Layout::contiguous(&[n]);
-    let t = time_it(|| binary(BinaryOp::Add, &x, &l, &y, &l).map(drop), 4, budget)?;
-    let bytes = 3.0 * (n * 4) as f64;
-    println!("add f32 n=2^24: {:.3} ms, {:.2} GB/s (two reads and a write)", t.as_secs_f64() * 1e3, bytes / t.as_secs_f64() / 1e9);
+    // 2^20 floats (4 MiB) per operand, and 2^24 (64 MiB): past every cache, within every
+    // binding limit.
+    for log2 in [20, 24] {
+        let n = 1usize << log2;
+        let x = GpuBuffer::from_f32(&vec![1.0; n])?;
+        let y = GpuBuffer::from_f32(&vec![2.0; n])?;
+        let l = Layout::contiguous(&[n]);
+        let t = time_it(|| binary(BinaryOp::Add, &x, &l, &y, &l).map(drop), 4, budget)?;
+        let bytes = 3.0 * (n * 4) as f64;
+        println!("add f32 n=2^{log2}: {:.3} ms, {:.2} GB/s (two reads and a write)", t.as_secs_f64() * 1e3, bytes / t.as_secs_f64() / 1e9);
+    }
     let s = gpu.stats();
     println!(
         "submits {}, dispatches {}, buffers created {}, reused {}, pipelines {}",

@@ -82,6 +82,12 @@ pub fn gpu_info() -> Result<std::convert::Infallible, GpuError> {
 mod tests {
     #[test]
     fn without_the_feature_no_gpu_is_available() {
+        // Whoever requires a GPU must build the feature: a build without it fails that run.
+        assert_ne!(
+            std::env::var("DLARRAY_REQUIRE_GPU").as_deref(),
+            Ok("1"),
+            "DLARRAY_REQUIRE_GPU=1 but dlarray-gpu was built without its `gpu` feature"
+        );
         assert!(!super::available());
         assert_eq!(super::gpu_info().unwrap_err(), super::GpuError::NotCompiled);
     }

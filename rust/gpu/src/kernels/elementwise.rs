@@ -1,0 +1,246 @@
+//! Elementwise ops: unary, binary with numpy broadcasting, comparisons and `where`, all from
+//! the one template `elementwise.wgsl` with the op's expression substituted. Each op has two
+//! variants: `contiguous` (every input has the output's shape and is row-major: direct
+//! indexing) and `strided` (any offset, strides, broadcasting, up to 8 dimensions).
+
+use crate::batch::Binding;
+use crate::buffer::{DType, GpuBuffer};
+use crate::context::{context, Gpu};
+use crate::error::GpuError;
+use crate::kernels::{broadcast_shapes, prelude, push_shape, push_strides, Layout};
+use crate::pipelines::PipelineKey;
+
+const TEMPLATE: &str = include_str!("elementwise.wgsl");
+const WORKGROUP: u64 = 256;
+
+/// Ops of one operand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UnaryOp {
+    Neg,
+    Abs,
+    Sign,
+    Sqrt,
+    Square,
+    Reciprocal,
+    Floor,
+    Ceil,
+    /// Half to even, as numpy.
+    Round,
+    Relu,
+    Exp,
+    Log,
+    Sin,
+    Cos,
+    Tan,
+    Tanh,
+    Sigmoid,
+    /// The identity: materialises a strided view (permute, broadcast, slice) contiguously.
+    Copy,
+}
+
+/// Ops of two broadcast operands. Comparisons give 1 where true and 0 where false, in the
+/// operands' dtype.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    /// numpy's power: negative bases with integral exponents are defined, 0^0 = 1.
+    Pow,
+    /// NaN if either operand is NaN, as numpy.
+    Maximum,
+    Minimum,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+/// An op's WGSL: its expression over x0, x1, x2, helper functions, and whether it needs
+/// 32-bit-only builtins (the exponential, logarithmic and trigonometric ones have no 64-bit
+/// form in Vulkan's, Metal's or DX12's shading languages).
+struct Spec {
+    name: &'static str,
+    expr: &'static str,
+    helpers: &'static str,
+    f32_only: bool,
+}
+
+const fn spec(name: &'static str, expr: &'static str, f32_only: bool) -> Spec {
+    Spec { name, expr, helpers: "", f32_only }
+}
+
+const POW_HELPER: &str = "
+fn pow_np(a: T, b: T) -> T {
+    if (b == T(0.0)) {
+        return T(1.0);
+    }
+    if (a >= T(0.0)) {
+        return pow(a, b);
+    }
+    if (b != floor(b)) {
+        let z = a - a;
+        return z / z;
+    }
+    let m = pow(-a, b);
+    return select(m, -m, fract(b * T(0.5)) != T(0.0));
+}
+";
+
+const NAN_MAX: &str = "select(max(x0, x1), x0 + x1, is_nan(x0) || is_nan(x1))";
+const NAN_MIN: &str = "select(min(x0, x1), x0 + x1, is_nan(x0) || is_nan(x1))";
+
+impl UnaryOp {
+    fn spec(self) -> Spec {
+        use UnaryOp::*;
+        match self {
+            Neg => spec("neg", "-x0", false),
+            Abs => spec("abs", "abs(x0)", false),
+            Sign => spec("sign", "select(sign(x0), x0, is_nan(x0))", false),
+            Sqrt => spec("sqrt", "sqrt(x0)", false),
+            Square => spec("square", "x0 * x0", false),
+            Reciprocal => spec("reciprocal", "T(1.0) / x0", false),
+            Floor => spec("floor", "floor(x0)", false),
+            Ceil => spec("ceil", "ceil(x0)", false),
+            Round => spec("round", "round(x0)", false),
+            Relu => spec("relu", "select(max(x0, T(0.0)), x0, is_nan(x0))", false),
+            Exp => spec("exp", "exp(x0)", true),
+            Log => spec("log", "log(x0)", true),
+            Sin => spec("sin", "sin(x0)", true),
+            Cos => spec("cos", "cos(x0)", true),
+            Tan => spec("tan", "tan(x0)", true),
+            Tanh => spec("tanh", "tanh(x0)", true),
+            // Split by sign so exp never overflows.
+            Sigmoid => spec("sigmoid", "select(exp(x0) / (T(1.0) + exp(x0)), T(1.0) / (T(1.0) + exp(-x0)), x0 >= T(0.0))", true),
+            Copy => spec("copy", "x0", false),
+        }
+    }
+}
+
+impl BinaryOp {
+    fn spec(self) -> Spec {
+        use BinaryOp::*;
+        match self {
+            Add => spec("add", "x0 + x1", false),
+            Sub => spec("sub", "x0 - x1", false),
+            Mul => spec("mul", "x0 * x1", false),
+            Div => spec("div", "x0 / x1", false),
+            Pow => Spec { name: "pow", expr: "pow_np(x0, x1)", helpers: POW_HELPER, f32_only: true },
+            Maximum => spec("maximum", NAN_MAX, false),
+            Minimum => spec("minimum", NAN_MIN, false),
+            Eq => spec("eq", "select(T(0.0), T(1.0), x0 == x1)", false),
+            // Not "==": true where either operand is NaN, as numpy.
+            Ne => spec("ne", "select(T(1.0), T(0.0), x0 == x1)", false),
+            Lt => spec("lt", "select(T(0.0), T(1.0), x0 < x1)", false),
+            Le => spec("le", "select(T(0.0), T(1.0), x0 <= x1)", false),
+            Gt => spec("gt", "select(T(0.0), T(1.0), x0 > x1)", false),
+            Ge => spec("ge", "select(T(0.0), T(1.0), x0 >= x1)", false),
+        }
+    }
+}
+
+const WHERE: Spec = spec("where", "select(x2, x1, x0 != T(0.0))", false);
+
+/// The kernel's WGSL for `spec` over `arity` inputs of `dtype`.
+fn source(spec: &Spec, dtype: DType, arity: usize, contiguous: bool) -> String {
+    let inputs: String = (0..arity).map(|k| format!("@group(0) @binding({}) var<storage, read> src{k}: array<T>;\n", k + 2)).collect();
+    let loads: String =
+        (0..arity)
+            .map(|k| {
+                if contiguous {
+                    format!("let x{k} = src{k}[idx];\n    ")
+                } else {
+                    format!("let x{k} = src{k}[offset_of({k}u, idx)];\n    ")
+                }
+            })
+            .collect();
+    let body = TEMPLATE
+        .replace("{{INPUTS}}", &inputs)
+        .replace("{{HELPERS}}", spec.helpers)
+        .replace("{{LOADS}}", loads.trim_end())
+        .replace("{{EXPR}}", spec.expr)
+        .replace("{{T}}", "T");
+    format!("{}{body}", prelude(dtype))
+}
+
+/// Runs `spec` over `inputs` broadcast to `shape`; the result is contiguous of that shape.
+fn run(gpu: &Gpu, spec: &Spec, inputs: &[(&GpuBuffer, &Layout)], shape: &[usize]) -> Result<GpuBuffer, GpuError> {
+    let dtype = inputs[0].0.dtype();
+    if inputs.iter().any(|(b, _)| b.dtype() != dtype) {
+        return Err(GpuError::InvalidArgument(format!("`{}` needs operands of one dtype", spec.name)));
+    }
+    gpu.check_dtype(dtype, spec.name)?;
+    if dtype == DType::F64 && spec.f32_only {
+        return Err(GpuError::UnsupportedDType { dtype: dtype.name(), op: spec.name.to_string(), adapter: gpu.info.name.clone() });
+    }
+    let views: Vec<Layout> = inputs
+        .iter()
+        .map(|(b, l)| {
+            l.check_within(b.len())?;
+            l.broadcast_to(shape)
+        })
+        .collect::<Result<_, _>>()?;
+    let out_layout = Layout::contiguous(shape);
+    out_layout.check_within(usize::MAX)?;
+    let n = out_layout.numel();
+    let out = GpuBuffer::uninit(gpu, dtype, n)?;
+    if n == 0 {
+        return Ok(out);
+    }
+    let contiguous = views.iter().all(|v| v.is_contiguous());
+    let variant = format!("{}/{}", spec.name, if contiguous { "contiguous" } else { "strided" });
+    let kernel = if inputs.len() == 1 {
+        "unary"
+    } else if inputs.len() == 2 {
+        "binary"
+    } else {
+        "ternary"
+    };
+    let pipeline = gpu.pipeline(PipelineKey { kernel, dtype, variant, entry: "main" }, || source(spec, dtype, inputs.len(), contiguous))?;
+
+    let mut params = vec![n as u32, shape.len() as u32];
+    push_shape(&mut params, shape);
+    for v in &views {
+        push_strides(&mut params, v);
+    }
+    let mut bindings = vec![Binding { buffer: out.raw(), bytes: out.size_bytes() }];
+    bindings.extend(inputs.iter().map(|(b, _)| Binding { buffer: b.raw(), bytes: b.size_bytes() }));
+    let grid = gpu.grid((n as u64).div_ceil(WORKGROUP))?;
+    gpu.record_dispatch(&pipeline, &params, &bindings, grid)?;
+    Ok(out)
+}
+
+/// `op(x)` over the view `layout` of `x`; the result is contiguous of the view's shape.
+pub fn unary(op: UnaryOp, x: &GpuBuffer, layout: &Layout) -> Result<GpuBuffer, GpuError> {
+    run(context()?, &op.spec(), &[(x, layout)], &layout.shape)
+}
+
+/// `op(a, b)` with numpy broadcasting; returns the result (contiguous) and its shape.
+pub fn binary(
+    op: BinaryOp,
+    a: &GpuBuffer,
+    a_layout: &Layout,
+    b: &GpuBuffer,
+    b_layout: &Layout,
+) -> Result<(GpuBuffer, Vec<usize>), GpuError> {
+    let shape = broadcast_shapes(&a_layout.shape, &b_layout.shape)?;
+    let out = run(context()?, &op.spec(), &[(a, a_layout), (b, b_layout)], &shape)?;
+    Ok((out, shape))
+}
+
+/// `a` where `cond` is nonzero, else `b`, all three broadcast together (numpy's `where`).
+pub fn where_(
+    cond: &GpuBuffer,
+    cond_layout: &Layout,
+    a: &GpuBuffer,
+    a_layout: &Layout,
+    b: &GpuBuffer,
+    b_layout: &Layout,
+) -> Result<(GpuBuffer, Vec<usize>), GpuError> {
+    let shape = broadcast_shapes(&broadcast_shapes(&cond_layout.shape, &a_layout.shape)?, &b_layout.shape)?;
+    let out = run(context()?, &WHERE, &[(cond, cond_layout), (a, a_layout), (b, b_layout)], &shape)?;
+    Ok((out, shape))
+}

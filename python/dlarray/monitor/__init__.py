@@ -36,9 +36,9 @@ from typing import IO, TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Seque
 
 import numpy as np
 
+from .._matlab_names import MatlabProperties, accept_matlab_names
 from . import _progress_bar
-from ._matlab_names import MatlabProperties, accept_matlab_names
-from ._monitor_figure import MonitorFigure, Panel, Snapshot
+from ._figure import MonitorFigure, Panel, Snapshot
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -119,7 +119,7 @@ def _window_backend() -> bool:
 
 def _secondary_process() -> bool:
     """In data-parallel training (``mpirun``) only process 0 draws and writes the figure."""
-    from .parallel.world import is_secondary
+    from ..parallel.world import is_secondary
 
     return is_secondary(started_only=False)
 

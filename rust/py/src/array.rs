@@ -29,6 +29,57 @@ pub fn run<T: Send>(py: Python<'_>, numel: usize, f: impl FnOnce() -> dlarray_co
     }
 }
 
+/// A deep-learning array: numeric data with optional dimension labels (MATLAB's ``dlarray``).
+///
+/// ``dlarray(x, fmt=None)``
+///
+/// Parameters
+/// ----------
+/// x : anything ``numpy.asarray`` accepts (an array, a nested list, a scalar), another dlarray, or an
+///     object with ``__dlpack__``. float32, float64, complex64 and complex128 data keep their dtype;
+///     integer, bool and float16 data become float32 (MATLAB's ``single``); a list of Python floats is
+///     float64, as ``numpy.asarray`` makes it. Non-numeric data is a ``DTypeError``.
+/// fmt : the data format, one label per dim: ``S`` spatial, ``C`` channel, ``B`` batch (observations),
+///     ``T`` time, ``U`` unspecified; ``C``, ``B`` and ``T`` at most once (lower case is accepted).
+///     ``"SSCB"`` is a batch of 2-D images, ``"CB"`` a batch of feature vectors, ``"CBT"`` a batch of
+///     sequences. ``None`` or ``""``: unformatted.
+///
+/// Given a format, the dims are permuted into MATLAB's canonical order S..., C, B, T, U... (stable for
+/// repeated S and U), so ``dlarray(x_nhwc, "BSSC")`` has format ``"SSCB"`` and shape ``(H, W, C, N)``.
+/// A formatted array has exactly ``len(fmt)`` dims: a longer format adds trailing dims of size 1,
+/// and a shorter one may leave out only trailing dims of size 1 (otherwise ``FormatError``). Given a
+/// dlarray and a format, its dims are relabelled in their stored order and then permuted; without a
+/// format, the dlarray is copied with its own format.
+///
+/// Array semantics are numpy's. The operators ``+ - * / **``, unary ``-`` and ``abs()`` work
+/// elementwise with numpy broadcasting, with a dlarray, numpy array, list or Python scalar on either
+/// side, and always give a dlarray (a Python scalar takes the array's dtype). A formatted operand's
+/// format is kept when the other is unformatted; two formatted operands must have the same format
+/// (else ``FormatError``). ``@`` is numpy's ``matmul`` and gives an unformatted result. Comparisons
+/// (``< <= > >= == !=``) give numpy bool arrays, so masks index and combine as in numpy; they are
+/// never traced. A dlarray is not hashable.
+///
+/// Indexing ``X[key]`` takes numpy's keys (ints, slices, ``...``, ``None``, integer arrays, boolean
+/// masks, dlarrays of integer values). The result keeps the format only when it keeps every dim
+/// through slices and ``...``; otherwise it is unformatted. ``X[key] = v`` broadcasts ``v`` to the
+/// selection and replaces the data of this object only (storage is copied on write, so other
+/// dlarrays and numpy arrays taken from ``X`` earlier do not change); it is differentiated. An
+/// index out of range is a ``DlIndexError``.
+///
+/// ``numpy.asarray(X)`` is a read-only view of the data without a copy; ``extractdata(X)`` a writable
+/// copy. ``float``, ``complex``, ``int`` and ``bool`` take one-element arrays; ``len``, ``repr``,
+/// pickling and ``__dlpack__`` work. Inside ``dlfeval`` the operations on traced arrays are recorded
+/// for ``dlgradient``.
+///
+///     >>> import numpy as np
+///     >>> from dlarray import dlarray
+///     >>> X = dlarray(np.zeros((8, 28, 28, 3), np.float32), "BSSC")
+///     >>> X.shape, X.fmt, X.dtype
+///     ((28, 28, 3, 8), 'SSCB', dtype('float32'))
+///     >>> (2 * X + 1).fmt, X[:, :, :, :4].fmt, X[0].fmt
+///     ('SSCB', 'SSCB', '')
+///     >>> type(X > 0).__name__
+///     'ndarray'
 #[pyclass(name = "dlarray", module = "dlarray", subclass, weakref)]
 #[derive(Clone)]
 pub struct PyDlarray {
@@ -145,36 +196,52 @@ impl PyDlarray {
         })
     }
 
+    /// The size of each dim, as a tuple of ints (numpy's ``shape``; MATLAB's ``size``).
+    ///
+    /// A formatted array has exactly ``len(X.fmt)`` dims, trailing singleton dims included (MATLAB's
+    /// ``size`` would not show them). Unformatted arrays keep numpy's shape, 0-d and 1-d included.
     #[getter]
     fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         guard("dlarray.shape", || PyTuple::new(py, self.tensor().shape()))
     }
+    /// The number of dims (numpy's ``ndim``; MATLAB's ``ndims``); ``len(X.fmt)`` when formatted.
     #[getter]
     fn ndim(&self) -> usize {
         self.tensor().ndim()
     }
+    /// The number of elements (numpy's ``size``; MATLAB's ``numel``).
     #[getter]
     fn size(&self) -> usize {
         self.tensor().numel()
     }
+    /// The element type, as a numpy dtype: float32, float64, complex64 or complex128.
     #[getter]
     fn dtype<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         guard("dlarray.dtype", || py.import("numpy")?.getattr("dtype")?.call1((self.tensor().dtype().name(),)))
     }
-    /// The format string ("" when unformatted), as MATLAB's `dims(X)`.
+    /// The format string (MATLAB's ``dims(X)``), ``""`` when unformatted.
+    ///
+    /// The labels are in stored (canonical) order S..., C, B, T, U..., one per dim.
     #[getter]
     fn fmt(&self) -> String {
         self.fmt_string()
     }
     /// Whether this array is recorded for automatic differentiation.
+    ///
+    /// True inside ``dlfeval`` for its traced inputs and every array computed from them; False
+    /// outside it and for the arrays ``dlfeval`` returns.
     #[getter]
     fn traced(&self) -> bool {
         self.tensor().is_traced()
     }
+    /// The device holding the data: ``"cpu"``, the only device of this build (see ``canUseGPU``).
     #[getter]
     fn device(&self) -> &'static str {
         "cpu"
     }
+    /// The array with its dims reversed (numpy's ``.T``; MATLAB's ``X.'`` for a matrix).
+    ///
+    /// The result is unformatted.
     #[getter(T)]
     fn transposed(&self, py: Python<'_>) -> PyResult<Self> {
         guard("dlarray.transposed", || {
@@ -182,10 +249,16 @@ impl PyDlarray {
             Ok(Self::new_unformatted(run(py, self.tensor().numel(), || self.tensor().permute(&perm))?))
         })
     }
+    /// The real part (MATLAB's ``real``), with the array's format.
+    ///
+    /// complex64 gives float32 and complex128 float64; real arrays are returned unchanged.
     #[getter]
     fn real(&self) -> PyResult<Self> {
         guard("dlarray.real", || Ok(Self::with(self.tensor().real().py()?, self.arr.format.clone())))
     }
+    /// The imaginary part (MATLAB's ``imag``), with the array's format.
+    ///
+    /// complex64 gives float32 and complex128 float64; real arrays give zeros.
     #[getter]
     fn imag(&self) -> PyResult<Self> {
         guard("dlarray.imag", || Ok(Self::with(self.tensor().imag().py()?, self.arr.format.clone())))
@@ -450,26 +523,145 @@ impl PyDlarray {
 
     // ----- reductions -----------------------------------------------------------------------
 
+    /// Sum of the elements over ``axis`` (numpy's ``sum``; MATLAB's ``sum``).
+    ///
+    /// Parameters
+    /// ----------
+    /// axis : ``None`` (every element), an int or a sequence of ints (0-based, negative from the end),
+    ///     or a string of format letters such as ``"S"`` or ``"SC"`` (every dim with those labels;
+    ///     a letter the array lacks is a ``FormatError``).
+    /// keepdims : keep the reduced dims with size 1, and their labels (MATLAB's ``sum(X, dim)`` is
+    ///     ``keepdims=True``). Default False, numpy's rule: the reduced dims and their labels are
+    ///     dropped, and a result with no labels left is unformatted.
+    ///
+    /// Returns
+    /// -------
+    /// A dlarray of ``X``'s dtype. The sum of no elements is 0.
+    ///
+    ///     >>> import numpy as np
+    ///     >>> from dlarray import dlarray
+    ///     >>> X = dlarray(np.ones((4, 4, 3, 2), np.float32), "SSCB")
+    ///     >>> Y = X.sum("S")
+    ///     >>> Y.shape, Y.fmt
+    ///     ((3, 2), 'CB')
+    ///     >>> X.sum("S", keepdims=True).shape
+    ///     (1, 1, 3, 2)
+    ///     >>> float(X.sum())
+    ///     96.0
     #[pyo3(signature = (axis = None, keepdims = Passed::ABSENT), text_signature = "($self, axis=None, keepdims=False)")]
     fn sum(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: Passed<'_>) -> PyResult<Self> {
         guard("dlarray.sum", || self.reduce(py, "sum", axis, &keepdims, |t, a, k| t.sum_axes(a, k)))
     }
+    /// Mean of the elements over ``axis`` (numpy's ``mean``; MATLAB's ``mean``).
+    ///
+    /// Parameters
+    /// ----------
+    /// axis : ``None`` (every element), an int or a sequence of ints (0-based, negative from the end),
+    ///     or a string of format letters such as ``"S"`` or ``"SC"`` (every dim with those labels;
+    ///     a letter the array lacks is a ``FormatError``).
+    /// keepdims : keep the reduced dims with size 1, and their labels (MATLAB's ``mean(X, dim)`` is
+    ///     ``keepdims=True``). Default False, numpy's rule: the reduced dims and their labels are
+    ///     dropped, and a result with no labels left is unformatted.
+    ///
+    /// Returns
+    /// -------
+    /// A dlarray of ``X``'s dtype.
+    ///
+    ///     >>> import numpy as np
+    ///     >>> from dlarray import dlarray
+    ///     >>> X = dlarray(np.arange(6.0).reshape(3, 2), "CB")
+    ///     >>> X.mean("C").tolist(), X.mean("C").fmt
+    ///     ([2.0, 3.0], 'B')
     #[pyo3(signature = (axis = None, keepdims = Passed::ABSENT), text_signature = "($self, axis=None, keepdims=False)")]
     fn mean(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: Passed<'_>) -> PyResult<Self> {
         guard("dlarray.mean", || self.reduce(py, "mean", axis, &keepdims, |t, a, k| t.mean_axes(a, k)))
     }
+    /// Product of the elements over ``axis`` (numpy's ``prod``; MATLAB's ``prod``).
+    ///
+    /// Parameters
+    /// ----------
+    /// axis : ``None`` (every element), an int or a sequence of ints (0-based, negative from the end),
+    ///     or a string of format letters such as ``"S"`` or ``"SC"`` (every dim with those labels;
+    ///     a letter the array lacks is a ``FormatError``).
+    /// keepdims : keep the reduced dims with size 1, and their labels (MATLAB's ``prod(X, dim)`` is
+    ///     ``keepdims=True``). Default False, numpy's rule: the reduced dims and their labels are
+    ///     dropped, and a result with no labels left is unformatted.
+    ///
+    /// Returns
+    /// -------
+    /// A dlarray of ``X``'s dtype. The product of no elements is 1. Differentiable to any order, also where elements are
+    /// zero.
+    ///
+    ///     >>> from dlarray import dlarray
+    ///     >>> float(dlarray([1.0, 2.0, 3.0]).prod())
+    ///     6.0
     #[pyo3(signature = (axis = None, keepdims = Passed::ABSENT), text_signature = "($self, axis=None, keepdims=False)")]
     fn prod(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: Passed<'_>) -> PyResult<Self> {
         guard("dlarray.prod", || self.reduce(py, "prod", axis, &keepdims, |t, a, k| t.prod_axes(a, k)))
     }
+    /// Largest element over ``axis`` (numpy's ``max``; MATLAB's ``max(X, [], dim)``).
+    ///
+    /// Parameters
+    /// ----------
+    /// axis : ``None`` (every element), an int or a sequence of ints (0-based, negative from the end),
+    ///     or a string of format letters such as ``"S"`` or ``"SC"`` (every dim with those labels;
+    ///     a letter the array lacks is a ``FormatError``).
+    /// keepdims : keep the reduced dims with size 1, and their labels (MATLAB's ``max(X, dim)`` is
+    ///     ``keepdims=True``). Default False, numpy's rule: the reduced dims and their labels are
+    ///     dropped, and a result with no labels left is unformatted.
+    ///
+    /// Returns
+    /// -------
+    /// A dlarray of ``X``'s dtype. Real input only; an empty reduction is a ``ShapeError``. At ties the gradient is split evenly
+    /// between the tied elements. For the elementwise maximum of two arrays use ``maximum``.
+    ///
+    ///     >>> from dlarray import dlarray
+    ///     >>> dlarray([[1.0, 5.0], [3.0, 2.0]]).max(0).tolist()
+    ///     [3.0, 5.0]
     #[pyo3(signature = (axis = None, keepdims = Passed::ABSENT), text_signature = "($self, axis=None, keepdims=False)")]
     fn max(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: Passed<'_>) -> PyResult<Self> {
         guard("dlarray.max", || self.reduce(py, "max", axis, &keepdims, |t, a, k| t.max_axes(a, k)))
     }
+    /// Smallest element over ``axis`` (numpy's ``min``; MATLAB's ``min(X, [], dim)``).
+    ///
+    /// Parameters
+    /// ----------
+    /// axis : ``None`` (every element), an int or a sequence of ints (0-based, negative from the end),
+    ///     or a string of format letters such as ``"S"`` or ``"SC"`` (every dim with those labels;
+    ///     a letter the array lacks is a ``FormatError``).
+    /// keepdims : keep the reduced dims with size 1, and their labels (MATLAB's ``min(X, dim)`` is
+    ///     ``keepdims=True``). Default False, numpy's rule: the reduced dims and their labels are
+    ///     dropped, and a result with no labels left is unformatted.
+    ///
+    /// Returns
+    /// -------
+    /// A dlarray of ``X``'s dtype. Real input only; an empty reduction is a ``ShapeError``. At ties the gradient is split evenly
+    /// between the tied elements. For the elementwise minimum of two arrays use ``minimum``.
+    ///
+    ///     >>> from dlarray import dlarray
+    ///     >>> dlarray([[1.0, 5.0], [3.0, 2.0]]).min(1).tolist()
+    ///     [1.0, 2.0]
     #[pyo3(signature = (axis = None, keepdims = Passed::ABSENT), text_signature = "($self, axis=None, keepdims=False)")]
     fn min(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, keepdims: Passed<'_>) -> PyResult<Self> {
         guard("dlarray.min", || self.reduce(py, "min", axis, &keepdims, |t, a, k| t.min_axes(a, k)))
     }
+    /// Cumulative sum along one axis (numpy's ``cumsum``; MATLAB's ``cumsum``).
+    ///
+    /// Parameters
+    /// ----------
+    /// axis : ``None`` (the flattened array, as numpy), an int (0-based, negative from the end), or one
+    ///     format letter that names a single dim.
+    /// reverse : sum from the end (MATLAB's ``cumsum(X, dim, "reverse")``); default False.
+    ///
+    /// Returns
+    /// -------
+    /// A dlarray of ``X``'s shape and format along an axis; with ``axis=None`` an unformatted 1-D array.
+    ///
+    ///     >>> from dlarray import dlarray
+    ///     >>> dlarray([1.0, 2.0, 3.0]).cumsum().tolist()
+    ///     [1.0, 3.0, 6.0]
+    ///     >>> dlarray([1.0, 2.0, 3.0]).cumsum(reverse=True).tolist()
+    ///     [6.0, 5.0, 3.0]
     #[pyo3(signature = (axis = None, reverse = Passed::ABSENT), text_signature = "($self, axis=None, reverse=False)")]
     fn cumsum(&self, py: Python<'_>, axis: Option<&Bound<'_, PyAny>>, reverse: Passed<'_>) -> PyResult<Self> {
         guard("dlarray.cumsum", || {
@@ -493,8 +685,25 @@ impl PyDlarray {
 
     // ----- shape ----------------------------------------------------------------------------
 
-    /// numpy's reshape (row-major; `order="F"` for MATLAB's column-major). The result is
-    /// unformatted.
+    /// The data in a new shape (numpy's ``reshape``; MATLAB's ``reshape`` with ``order="F"``).
+    ///
+    /// Parameters
+    /// ----------
+    /// shape : the new dims, as separate ints or one sequence; one of them may be -1 (inferred from
+    ///     the number of elements).
+    /// order : ``"C"`` (default, row-major as numpy) or ``"F"`` (column-major, MATLAB's element order).
+    ///
+    /// Returns
+    /// -------
+    /// An unformatted dlarray (its dims have no defined relation to the labels); re-label it with
+    /// ``dlarray(Y, fmt)``. A size that does not fit is a ``ShapeError``.
+    ///
+    ///     >>> from dlarray import dlarray
+    ///     >>> X = dlarray([[1.0, 2.0], [3.0, 4.0]])
+    ///     >>> X.reshape(4).tolist()
+    ///     [1.0, 2.0, 3.0, 4.0]
+    ///     >>> X.reshape(-1, order="F").tolist()
+    ///     [1.0, 3.0, 2.0, 4.0]
     #[pyo3(signature = (*shape, order = Passed::ABSENT), text_signature = "($self, *shape, order='C')")]
     fn reshape(&self, py: Python<'_>, shape: &Bound<'_, PyTuple>, order: Passed<'_>) -> PyResult<Self> {
         guard("dlarray.reshape", || {
@@ -510,7 +719,17 @@ impl PyDlarray {
         })
     }
 
-    /// Reorders dims (numpy's transpose); no axes reverses them. The result is unformatted.
+    /// The dims in a new order (numpy's ``transpose``; MATLAB's ``permute``).
+    ///
+    /// ``axes`` is a permutation of ``range(X.ndim)``, as separate ints or one sequence (negative from
+    /// the end); no axes reverses the dims. The result is unformatted (re-label it with
+    /// ``dlarray(Y, fmt)``; to reorder a formatted array by its labels use ``stripdims(X, fmt)``).
+    ///
+    ///     >>> import numpy as np
+    ///     >>> from dlarray import dlarray
+    ///     >>> X = dlarray(np.zeros((2, 3, 4)))
+    ///     >>> X.transpose(1, 0, 2).shape, X.transpose().shape
+    ///     ((3, 2, 4), (4, 3, 2))
     #[pyo3(signature = (*axes))]
     fn transpose(&self, py: Python<'_>, axes: &Bound<'_, PyTuple>) -> PyResult<Self> {
         guard("dlarray.transpose", || {
@@ -523,6 +742,16 @@ impl PyDlarray {
         })
     }
 
+    /// A copy with elements of another dtype (numpy's ``astype``; MATLAB's ``cast``, ``single``, ``double``).
+    ///
+    /// ``dtype`` is anything ``numpy.dtype`` accepts that names float32, float64, complex64 or
+    /// complex128; any other dtype is a ``DTypeError``. Complex to real keeps the real part. The format
+    /// is kept, and the cast is differentiable.
+    ///
+    ///     >>> import numpy as np
+    ///     >>> from dlarray import dlarray
+    ///     >>> dlarray(np.ones(2, np.float32), "C").astype(np.float64).dtype
+    ///     dtype('float64')
     fn astype(&self, dtype: &Bound<'_, PyAny>) -> PyResult<Self> {
         guard("dlarray.astype", || {
             let py = dtype.py();
@@ -538,15 +767,37 @@ impl PyDlarray {
         })
     }
 
+    /// A copy of the array with the same data, format and trace.
+    ///
+    /// Storage is shared until either array is written to (``X[idx] = v``), so the copy is cheap and
+    /// the two never affect each other.
     fn copy(&self) -> Self {
         self.clone()
     }
+    /// The complex conjugate (MATLAB's ``conj``, numpy's ``conj``); the format is kept.
+    ///
+    /// Real input is returned unchanged.
     fn conj(&self) -> PyResult<Self> {
         guard("dlarray.conj", || Ok(Self::with(self.tensor().conj().py()?, self.arr.format.clone())))
     }
+    /// The value of a one-element real array as a Python float (numpy's ``item``).
+    ///
+    /// An array of more than one element is a ``ShapeError``; a complex one is a ``TypeError`` (use
+    /// ``complex(X)``).
+    ///
+    ///     >>> from dlarray import dlarray
+    ///     >>> dlarray([[2.5]]).item()
+    ///     2.5
     fn item(&self) -> PyResult<f64> {
         guard("dlarray.item", || self.__float__())
     }
+    /// The data as nested Python lists of floats or complex numbers (numpy's ``tolist``).
+    ///
+    /// A 0-d array gives a scalar.
+    ///
+    ///     >>> from dlarray import dlarray
+    ///     >>> dlarray([[1.0, 2.0]]).tolist()
+    ///     [[1.0, 2.0]]
     fn tolist<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         guard("dlarray.tolist", || tensor_to_numpy(py, self.tensor())?.call_method0("tolist"))
     }

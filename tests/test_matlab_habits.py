@@ -120,6 +120,9 @@ def test_unpacking_a_formatted_output_is_loud():
     assert len(rows) == 2 and rows[0].shape == (4,)
     with pytest.raises(TypeError, match="0-d"):
         iter(dlarray(np.float32(1)))
+    # A typed error (the fuzzer's rule), which is numpy's TypeError too.
+    with pytest.raises(dl.ScalarIterationError, match="iter: .*0-d"):
+        list(dlarray(np.float32(1)))
 
 
 # ---- function forms ------------------------------------------------------------------------

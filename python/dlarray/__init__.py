@@ -156,7 +156,7 @@ __all__ = [
     "AcceleratedFunction", "clearCache", "dlaccelerate",
     # errors
     "AutodiffError", "CheckpointError", "DeviceError", "DlIndexError", "DTypeError", "FormatError", "InternalError",
-    "FormattedIterationError", "OptionError", "OutOfMemoryError", "ShapeError", "UnknownOptionError",
+    "FormattedIterationError", "OptionError", "OutOfMemoryError", "ScalarIterationError", "ShapeError", "UnknownOptionError",
     # devices
     "canUseGPU", "gather", "gpuArray",
     # data and monitoring

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from .errors import FormattedIterationError
+from .errors import FormattedIterationError, ScalarIterationError
 
 __all__ = ["iterate"]
 
@@ -26,5 +26,5 @@ def iterate(X: Any) -> Iterator[Any]:
             "Y, state = net.forward(X, return_state=True)"
         )
     if X.ndim == 0:
-        raise TypeError("iteration over a 0-d dlarray")
+        raise ScalarIterationError("iter: cannot iterate over a 0-d dlarray (shape ()); convert it with float(X) or X.item()")
     return (X[i] for i in range(X.shape[0]))

@@ -62,3 +62,11 @@ class FormattedIterationError(FormatError, TypeError):
 
 
 __all__.append("FormattedIterationError")
+
+
+class ScalarIterationError(ShapeError, TypeError):
+    """Iteration over (or unpacking of) a 0-d dlarray, which has no dim to iterate over. A
+    ``TypeError`` too, as numpy's error for a 0-d array."""
+
+
+__all__.append("ScalarIterationError")

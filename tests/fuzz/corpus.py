@@ -187,6 +187,9 @@ CORPUS = [
        error="FormatError", was="AttributeError"),
     _e("indexcrossentropy-weights-format-list", "out = indexcrossentropy(dlarray(R((3, 2)), 'CB'), np.zeros(2, int), "
        "weights=R((2,)), weights_format=['B'])", "indexcrossentropy", error="FormatError", was="AttributeError"),
+    _e("maxunpool-output-too-large", "Y, idx, size = maxpool(dlarray(R((2097152, 2097152, 0), 'float64'), 'SSC'), 2, stride=2, "
+       "return_indices=True)\nout = maxunpool(Y[..., :0], 'x', (2**40,) * len(size))",
+       "maxunpool", was="abort: memory allocation of 8796093022208 bytes failed"),
     _e("maxunpool-output-size-none", f"Y, idx, size = maxpool({X4}, 2, stride=2, return_indices=True)\nout = maxunpool(Y, idx, None)",
        "maxunpool", error="OptionError", was="TypeError: 'NoneType' object is not iterable"),
     _e("maxunpool-output-size-string", f"Y, idx, size = maxpool({X4}, 2, stride=2, return_indices=True)\nout = maxunpool(Y, idx, 'a')",

@@ -284,8 +284,10 @@ pub fn select(shape: &[usize], key: &[IndexItem]) -> Result<Selection> {
     let out_shape: Vec<usize> = factors.iter().flat_map(|(_, d)| d.iter().copied()).collect();
     crate::limits::check_ndim(OP, out_shape.len())?;
     ensure_allocatable(OP, &out_shape, DType::F64)?;
-    let mut positions = vec![0usize];
-    for (offsets, _) in &factors {
+    // Empty when any factor is (before it, the partial products could be huge).
+    let empty = factors.iter().any(|(o, _)| o.is_empty());
+    let mut positions = if empty { vec![] } else { vec![0usize] };
+    for (offsets, _) in factors.iter().filter(|_| !empty) {
         let mut next = Vec::with_capacity(positions.len() * offsets.len());
         for &p in &positions {
             next.extend(offsets.iter().map(|&o| p + o));
@@ -368,6 +370,13 @@ mod tests {
         // A dim of length 0 matches any: np.zeros((3, 4))[np.zeros((0, 4), bool)] is empty.
         assert_eq!(flat(&[3, 4], &[Mask { values: vec![], shape: vec![0, 4] }]).1, vec![0]);
         assert!(select(&[1, 0], &[Mask { values: vec![], shape: vec![0, 1] }]).is_err());
+    }
+
+    #[test]
+    fn an_empty_selection_of_huge_dims_allocates_nothing() {
+        // x[..., :0] of shape (2^20, 2^20, 3): the partial products would be 2^40 positions.
+        let key = [Ellipsis, sl(None, Some(0), None)];
+        assert_eq!(flat(&[1 << 20, 1 << 20, 3], &key), (vec![], vec![1 << 20, 1 << 20, 0]));
     }
 
     #[test]

@@ -209,7 +209,7 @@ impl Tensor {
         if idx.len() != self.numel() {
             return Err(Error::shape(OP, format!("{} indices for an input of shape {:?}", idx.len(), self.shape())));
         }
-        let n = numel(input_shape);
+        let n = ensure_allocatable(OP, input_shape, self.dtype())?;
         if let Some(&bad) = idx.iter().find(|&&i| !from_maxpool && i >= n) {
             return Err(Error::index(OP, format!("index {bad} is outside the output size {input_shape:?}")));
         }

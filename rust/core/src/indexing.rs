@@ -265,16 +265,15 @@ pub fn select(shape: &[usize], key: &[IndexItem]) -> Result<Selection> {
         advanced_factor = Some((offsets, bshape));
     }
     let mut placed = false;
-    for (i, p) in parts.into_iter().enumerate() {
+    for p in parts {
         match p {
             Part::Basic { offsets, dims } => factors.push((offsets, dims)),
+            // Adjacent advanced indices: their broadcast dims stand where the first one was.
             Part::Advanced(_) if adjacent && !placed => {
                 factors.push(advanced_factor.take().expect("one advanced factor"));
                 placed = true;
             }
-            Part::Advanced(_) => {
-                let _ = i;
-            }
+            Part::Advanced(_) => {}
         }
     }
     if let Some(f) = advanced_factor {

@@ -76,7 +76,7 @@ from .data import (  # noqa: E402,F401
     partition,
     rescale,
 )
-from .device import canUseGPU, gather, gpuArray  # noqa: F401
+from .device import canUseGPU, gather, gpu_info, gpuArray  # noqa: F401
 from .errors import *  # noqa: F401,F403  (every error class; listed again in __all__ below)
 from .io import load, register_custom, save  # noqa: E402,F401
 from .layers import (  # noqa: E402,F401
@@ -158,7 +158,7 @@ __all__ = [
     "AutodiffError", "CheckpointError", "DeviceError", "DlIndexError", "DTypeError", "FormatError", "InternalError",
     "FormattedIterationError", "OptionError", "OutOfMemoryError", "ScalarIterationError", "ShapeError", "UnknownOptionError",
     # devices
-    "canUseGPU", "gather", "gpuArray",
+    "canUseGPU", "gather", "gpu_info", "gpuArray",
     # data and monitoring
     "arrayDatastore", "categorical", "categories", "combine", "countcats", "digitTest4DArrayData",
     "digitTrain4DArrayData", "imtile", "minibatchqueue", "padsequences", "partition", "rescale", "rng",

@@ -9,6 +9,7 @@ report; it carries the source location. No input should ever produce one."""
 
 from ._core import (
     AutodiffError,
+    DeviceError,
     DlIndexError,
     DTypeError,
     FormatError,
@@ -20,6 +21,7 @@ from ._core import (
 
 __all__ = [
     "AutodiffError",
+    "DeviceError",
     "DlIndexError",
     "DTypeError",
     "FormatError",
@@ -36,14 +38,6 @@ class CheckpointError(ValueError):
 
 
 __all__.append("CheckpointError")
-
-
-class DeviceError(RuntimeError):
-    """A device was asked for that this machine cannot provide (``gpuArray`` without a usable
-    GPU, MATLAB's "no supported GPU device")."""
-
-
-__all__.append("DeviceError")
 
 
 class UnknownOptionError(OptionError, TypeError):

@@ -19,6 +19,8 @@ pub enum Error {
     Autodiff { op: String, msg: String },
     /// A result too large to allocate (checked before allocating, so the process survives).
     Memory { op: String, msg: String },
+    /// A device that cannot be used: no GPU, a lost GPU, a dtype the adapter cannot hold.
+    Device { op: String, msg: String },
     /// A bug in dlarray: a broken internal invariant, caught instead of unwinding further.
     Internal { op: String, msg: String },
 }
@@ -47,6 +49,9 @@ impl Error {
     pub fn memory(op: &str, msg: impl Into<String>) -> Self {
         Error::Memory { op: op.into(), msg: msg.into() }
     }
+    pub fn device(op: &str, msg: impl Into<String>) -> Self {
+        Error::Device { op: op.into(), msg: msg.into() }
+    }
     pub fn internal(op: &str, msg: impl Into<String>) -> Self {
         Error::Internal { op: op.into(), msg: msg.into() }
     }
@@ -62,6 +67,7 @@ impl Error {
             | Error::Value { op, .. }
             | Error::Autodiff { op, .. }
             | Error::Memory { op, .. }
+            | Error::Device { op, .. }
             | Error::Internal { op, .. } => *op = outer.to_string(),
         }
         self
@@ -78,6 +84,7 @@ impl fmt::Display for Error {
             | Error::Value { op, msg }
             | Error::Autodiff { op, msg }
             | Error::Memory { op, msg }
+            | Error::Device { op, msg }
             | Error::Internal { op, msg } => (op, msg),
         };
         write!(f, "{op}: {msg}")

@@ -6,6 +6,7 @@ pub mod buffer;
 pub mod dtype;
 pub mod error;
 pub mod format;
+pub mod gpu_backend;
 pub mod guard;
 pub mod indexing;
 pub mod kernels;
@@ -16,6 +17,7 @@ pub mod op;
 pub mod ops;
 pub mod optim;
 pub mod shape;
+pub mod storage;
 pub mod tensor;
 
 pub use autodiff::grad::{gradient, GradOptions};

@@ -11,6 +11,7 @@ use crate::kernels::recurrent::{Activation, Dims, ResetGateMode};
 use crate::ops::conv::ConvParams;
 use crate::ops::pool::PoolWindow;
 use crate::ops::{BinaryOp, CompareOp, ReduceOp, UnaryOp};
+use crate::storage::Device;
 
 /// An op and its attributes (everything but the input arrays). Inputs are listed in the
 /// order given in each variant's comment.
@@ -38,6 +39,8 @@ pub enum OpKind {
     LeakyReluSlope { scale: f64 },
     /// `[x]`: the identity with no gradient (a value a rule holds constant).
     StopGradient,
+    /// `[x]`: the same values on `device`; the gradient goes back to `x`'s device.
+    ToDevice { device: Device },
     /// `[a, b]`, broadcast.
     Binary(BinaryOp),
     /// `[a, b]`, broadcast: 1 where the comparison holds, else 0; no gradient.
@@ -144,6 +147,7 @@ impl OpKind {
             LeakyRelu { .. } => "leakyrelu",
             LeakyReluSlope { .. } => "leakyrelu_slope",
             StopGradient => "stop_gradient",
+            ToDevice { .. } => "to_device",
             Binary(op) => op.name(),
             Compare(op) => op.name(),
             Where => "where",
@@ -195,6 +199,7 @@ impl OpKind {
             Leaf | Alias | ConstantGradient | StopGradient | Unary(_) | AbsComplex | ReluGrad | Binary(_) | Compare(_) | Where | Conj
             | Real | Imag | Complex => String::new(),
             LeakyRelu { scale } | LeakyReluSlope { scale } => format!("scale={scale}"),
+            ToDevice { device } => format!("device={}", device.name()),
             Cast { to } => format!("to={to}"),
             Reduce { axes, .. } => format!("axes={axes:?}"),
             Cumsum { axis, reverse } => format!("axis={axis}, reverse={reverse}"),

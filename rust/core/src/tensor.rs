@@ -1,4 +1,4 @@
-//! The tensor handle: shape, dtype, device, shared storage and (when traced) its place in
+//! The tensor handle: shape, dtype, storage (host or GPU, shared) and (when traced) its place in
 //! the autodiff graph. Cloning a `Tensor` is cheap (one reference count).
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,12 +9,8 @@ use crate::buffer::{Buffer, IntoBuffer};
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
 use crate::shape::numel;
-
-/// Where a tensor's data lives. The wgpu backend adds a variant; the tape never looks here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Device {
-    Cpu,
-}
+pub use crate::storage::Device;
+use crate::storage::{DeviceArray, Storage};
 
 pub type TensorId = u64;
 
@@ -26,8 +22,7 @@ fn next_id() -> TensorId {
 pub(crate) struct TensorInner {
     pub(crate) id: TensorId,
     pub(crate) shape: Vec<usize>,
-    pub(crate) data: Arc<Buffer>,
-    pub(crate) device: Device,
+    pub(crate) data: Storage,
     /// Present when the tensor is traced: a leaf of a `dlfeval` or the result of a recorded op.
     pub(crate) node: Option<Node>,
     /// Set when the data is `softmax(logits)` over `axis` (see [`SoftmaxOf`]).
@@ -88,16 +83,38 @@ impl Tensor {
         Self::full(shape, 1.0, dtype)
     }
 
+    /// Zeros of this tensor's shape and dtype, on its device.
     pub fn zeros_like(&self) -> Tensor {
-        Self::zeros(self.shape(), self.dtype())
+        Self::zeros(self.shape(), self.dtype()).on_device_of(self)
     }
 
+    /// Ones of this tensor's shape and dtype, on its device.
     pub fn ones_like(&self) -> Tensor {
-        Self::ones(self.shape(), self.dtype())
+        Self::ones(self.shape(), self.dtype()).on_device_of(self)
+    }
+
+    /// A fresh untraced tensor placed on `other`'s device (its host data becomes the GPU
+    /// array's host copy, uploaded when a GPU kernel needs it).
+    pub(crate) fn on_device_of(self, other: &Tensor) -> Tensor {
+        self.on_device(other.device())
+    }
+
+    /// [`Tensor::on_device_of`] for a device named directly.
+    pub(crate) fn on_device(self, device: Device) -> Tensor {
+        match (&self.0.data, device) {
+            (Storage::Host(host), Device::Gpu) if !self.is_traced() => {
+                Tensor::untraced_storage(Storage::Device(Arc::new(DeviceArray::mirror_of(host.clone()))), self.shape().to_vec())
+            }
+            _ => self,
+        }
     }
 
     pub(crate) fn untraced(data: Arc<Buffer>, shape: Vec<usize>) -> Tensor {
-        Tensor(Arc::new(TensorInner { id: next_id(), shape, data, device: Device::Cpu, node: None, softmax_of: None }))
+        Self::untraced_storage(Storage::Host(data), shape)
+    }
+
+    pub(crate) fn untraced_storage(data: Storage, shape: Vec<usize>) -> Tensor {
+        Tensor(Arc::new(TensorInner { id: next_id(), shape, data, node: None, softmax_of: None }))
     }
 
     /// The result of an op: recorded on the tape when recording is on and an input is traced.
@@ -106,25 +123,44 @@ impl Tensor {
         Self::from_op_saved(Arc::new(data), shape, kind, inputs, Saved::default)
     }
 
-    /// [`Tensor::from_op`] for a result that shares its storage (a reshape).
-    pub(crate) fn from_op_shared(data: Arc<Buffer>, shape: Vec<usize>, kind: OpKind, inputs: &[&Tensor]) -> Tensor {
+    /// [`Tensor::from_op`] for a result that shares its storage (a reshape) or that a GPU
+    /// kernel made.
+    pub(crate) fn from_op_storage(data: impl Into<Storage>, shape: Vec<usize>, kind: OpKind, inputs: &[&Tensor]) -> Tensor {
         Self::from_op_saved(data, shape, kind, inputs, Saved::default)
     }
 
     /// [`Tensor::from_op`] keeping `saved()` for the backward kernel (made only when recorded).
+    /// A result computed on the host from an input on the GPU belongs on the GPU (MATLAB's
+    /// rule: one operand on the GPU puts the result there).
     pub(crate) fn from_op_saved(
-        data: Arc<Buffer>,
+        data: impl Into<Storage>,
         shape: Vec<usize>,
         kind: OpKind,
         inputs: &[&Tensor],
         saved: impl FnOnce() -> Saved,
     ) -> Tensor {
+        let mut data = data.into();
+        if let Storage::Host(host) = &data {
+            if inputs.iter().any(|t| t.device() == Device::Gpu) {
+                data = Storage::Device(Arc::new(DeviceArray::mirror_of(host.clone())));
+            }
+        }
         let node = if trace::is_recording() && inputs.iter().any(|t| t.is_traced()) {
             Some(Node::new(Op { kind, inputs: inputs.iter().map(|&t| t.clone()).collect(), saved: saved() }))
         } else {
             None
         };
-        Tensor(Arc::new(TensorInner { id: next_id(), shape, data, device: Device::Cpu, node, softmax_of: None }))
+        Tensor(Arc::new(TensorInner { id: next_id(), shape, data, node, softmax_of: None }))
+    }
+
+    /// This tensor's data on `device`, recorded (the gradient goes back to where the input
+    /// was). Refused, with the reason, where the GPU cannot be used or cannot hold the dtype.
+    pub fn to_device(&self, device: Device) -> Result<Tensor> {
+        if self.device() == device {
+            return Ok(self.clone());
+        }
+        let data = self.0.data.placed(device)?;
+        Ok(Tensor::from_op_storage(data, self.shape().to_vec(), OpKind::ToDevice { device }, &[self]))
     }
 
     /// Marks a freshly made op result as `softmax(logits)` over `axis`.
@@ -142,7 +178,6 @@ impl Tensor {
             id: next_id(),
             shape: self.shape().to_vec(),
             data: self.0.data.clone(),
-            device: self.device(),
             node: Some(Node::new(Op::leaf())),
             softmax_of: self.0.softmax_of.clone(),
         }))
@@ -157,7 +192,6 @@ impl Tensor {
             id: next_id(),
             shape: self.shape().to_vec(),
             data: self.0.data.clone(),
-            device: self.device(),
             node: None,
             softmax_of: self.0.softmax_of.clone(),
         }))
@@ -166,7 +200,7 @@ impl Tensor {
     /// The same data, recorded as an op that passes no gradient back: a value that a backward
     /// rule holds constant, yet which a replayed trace recomputes (unlike [`Tensor::detach`]).
     pub fn stop_gradient(&self) -> Tensor {
-        Tensor::from_op_shared(self.shared_buffer(), self.shape().to_vec(), OpKind::StopGradient, &[self])
+        Tensor::from_op_storage(self.storage().clone(), self.shape().to_vec(), OpKind::StopGradient, &[self])
     }
 
     // ----- accessors ----------------------------------------------------------------------
@@ -187,13 +221,19 @@ impl Tensor {
         self.0.data.dtype()
     }
     pub fn device(&self) -> Device {
-        self.0.device
+        self.0.data.device()
     }
-    pub fn buffer(&self) -> &Buffer {
+    /// The elements in host memory (a GPU array is read back once, on first use).
+    pub fn buffer(&self) -> Result<&Buffer> {
+        Ok(self.0.data.host()?)
+    }
+    /// [`Tensor::buffer`], shared.
+    pub fn shared_buffer(&self) -> Result<Arc<Buffer>> {
+        Ok(self.0.data.host()?.clone())
+    }
+    /// Where the elements are (a reshape shares them as they are).
+    pub fn storage(&self) -> &Storage {
         &self.0.data
-    }
-    pub fn shared_buffer(&self) -> Arc<Buffer> {
-        self.0.data.clone()
     }
     pub fn is_traced(&self) -> bool {
         self.0.node.is_some()
@@ -206,13 +246,13 @@ impl Tensor {
         self.0.softmax_of.as_ref()
     }
 
-    /// The typed data slice; panics only on a dtype mismatch, which callers rule out.
+    /// The typed host data; `None` for another dtype (or a GPU array that cannot be read back).
     pub fn as_slice<T: IntoBuffer>(&self) -> Option<&[T]> {
-        T::slice_of(&self.0.data)
+        T::slice_of(self.buffer().ok()?)
     }
 
-    pub fn to_f64_vec(&self) -> Vec<f64> {
-        self.0.data.to_f64_vec()
+    pub fn to_f64_vec(&self) -> Result<Vec<f64>> {
+        Ok(self.buffer()?.to_f64_vec())
     }
 
     /// The value of a one-element tensor.
@@ -220,14 +260,15 @@ impl Tensor {
         if self.numel() != 1 {
             return Err(Error::shape("item", format!("only one-element arrays convert to scalars, got shape {:?}", self.shape())));
         }
-        Ok(self.0.data.to_c64_vec()[0])
+        Ok(self.buffer()?.to_c64_vec()[0])
     }
 
     pub fn is_scalar_like(&self) -> bool {
         self.numel() == 1
     }
 
-    pub(crate) fn typed<T: Element + IntoBuffer>(&self) -> &[T] {
-        T::slice_of(&self.0.data).expect("dtype checked by caller")
+    /// The typed host data; the dtype is checked by the caller.
+    pub(crate) fn typed<T: Element + IntoBuffer>(&self) -> Result<&[T]> {
+        T::slice_of(self.buffer()?).ok_or_else(|| Error::internal("typed", format!("{} data read as another dtype", self.dtype())))
     }
 }

@@ -234,11 +234,6 @@ impl PyDlarray {
     fn traced(&self) -> bool {
         self.tensor().is_traced()
     }
-    /// The device holding the data: ``"cpu"``, the only device of this build (see ``canUseGPU``).
-    #[getter]
-    fn device(&self) -> &'static str {
-        "cpu"
-    }
     /// The array with its dims reversed (numpy's ``.T``; MATLAB's ``X.'`` for a matrix).
     ///
     /// The result is unformatted.
@@ -809,6 +804,19 @@ impl PyDlarray {
     }
     fn _detach(&self) -> Self {
         Self::with(self.tensor().detach(), self.arr.format.clone())
+    }
+    /// The device holding the data: ``"cpu"`` or ``"gpu"`` (see ``gpuArray``).
+    #[getter]
+    fn device(&self) -> &'static str {
+        self.tensor().device().name()
+    }
+    /// The same values on ``device`` (``"cpu"`` or ``"gpu"``), recorded: a gradient goes back
+    /// to this array's device.
+    fn to(&self, py: Python<'_>, device: &str) -> PyResult<Self> {
+        let target = dlarray_core::Device::from_name(device)
+            .ok_or_else(|| crate::errors::OptionError::new_err(format!("device must be \"cpu\" or \"gpu\", got {device:?}")))?;
+        let t = py.detach(|| self.tensor().to_device(target)).py()?;
+        Ok(Self::with(t, self.arr.format.clone()))
     }
     /// The same values, recorded as an op that passes no gradient back.
     fn _stop_gradient(&self) -> Self {

@@ -77,6 +77,16 @@ create_exception!(
 );
 create_exception!(
     dlarray,
+    DeviceError,
+    PyRuntimeError,
+    "A device cannot be used for the operation (a ``RuntimeError``).\n\
+     \n\
+     Raised by ``gpuArray`` without a usable GPU (this build has no GPU backend, or no GPU adapter\n\
+     was found: MATLAB's \"no supported GPU device\"), and when the GPU fails during an operation\n\
+     (the device was lost, or a wait for it ran out of time)."
+);
+create_exception!(
+    dlarray,
     InternalError,
     PyRuntimeError,
     "A bug in dlarray (an internal invariant broke); please report it (a ``RuntimeError``).\n\
@@ -95,6 +105,7 @@ pub fn to_py(e: Error) -> PyErr {
         Error::Index { .. } => DlIndexError::new_err(msg),
         Error::Autodiff { .. } => AutodiffError::new_err(msg),
         Error::Memory { .. } => OutOfMemoryError::new_err(msg),
+        Error::Device { .. } => DeviceError::new_err(msg),
         Error::Internal { .. } => InternalError::new_err(msg),
     }
 }
@@ -126,5 +137,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("AutodiffError", py.get_type::<AutodiffError>())?;
     m.add("OutOfMemoryError", py.get_type::<OutOfMemoryError>())?;
     m.add("InternalError", py.get_type::<InternalError>())?;
+    m.add("DeviceError", py.get_type::<DeviceError>())?;
     Ok(())
 }

@@ -7,6 +7,7 @@ mod arguments;
 mod array;
 mod autodiff;
 mod convert;
+mod device;
 mod errors;
 mod functions;
 mod index_key;
@@ -28,6 +29,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     functions::register(m)?;
     autodiff::register(m)?;
+    device::register(m)?;
     nn_conv::register(m)?;
     nn_fused::register(m)?;
     nn_ops::register(m)?;

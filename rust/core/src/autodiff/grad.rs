@@ -77,5 +77,5 @@ fn traced_constant(g: Tensor, x: &Tensor) -> Tensor {
         return g;
     }
     let shape = g.shape().to_vec();
-    trace::with_recording(true, || Tensor::from_op_shared(g.shared_buffer(), shape, crate::op::OpKind::ConstantGradient, &[x]))
+    trace::with_recording(true, || Tensor::from_op_storage(g.storage().clone(), shape, crate::op::OpKind::ConstantGradient, &[x]))
 }

@@ -22,11 +22,11 @@ pub fn forward(kind: &OpKind, inputs: &[Tensor], recorded: Option<&Tensor>) -> R
         Leaf => Err(Error::value("replay", "a leaf has no op to replay; pass it among the inputs")),
         Alias => {
             let x = x()?;
-            Ok(Tensor::from_op_shared(x.shared_buffer(), x.shape().to_vec(), Alias, &[x]))
+            Ok(Tensor::from_op_storage(x.storage().clone(), x.shape().to_vec(), Alias, &[x]))
         }
         ConstantGradient => {
             let value = recorded()?;
-            Ok(Tensor::from_op_shared(value.shared_buffer(), value.shape().to_vec(), ConstantGradient, &[x()?]))
+            Ok(Tensor::from_op_storage(value.storage().clone(), value.shape().to_vec(), ConstantGradient, &[x()?]))
         }
         Unary(op) => x()?.unary(*op),
         AbsComplex => x()?.abs_complex(),
@@ -34,6 +34,7 @@ pub fn forward(kind: &OpKind, inputs: &[Tensor], recorded: Option<&Tensor>) -> R
         LeakyRelu { scale } => x()?.leaky_relu(*scale),
         LeakyReluSlope { scale } => x()?.leaky_relu_slope(*scale),
         StopGradient => Ok(x()?.stop_gradient()),
+        ToDevice { device } => x()?.to_device(*device),
         Binary(op) => inputs[0].binary(*op, &inputs[1]),
         Compare(op) => inputs[0].compare(*op, &inputs[1]),
         Where => Tensor::where_(&inputs[2], &inputs[0], &inputs[1]),
@@ -78,7 +79,7 @@ pub fn forward(kind: &OpKind, inputs: &[Tensor], recorded: Option<&Tensor>) -> R
         BatchnormMean { axis } => Ok(x()?.batch_statistics(*axis)?.0),
         BatchnormVar { axis } => Ok(x()?.batch_statistics(*axis)?.1),
         Standardize { axes, epsilon } => x()?.standardize(axes, *epsilon),
-        Lstm { dims, state, gate } => Ok(Tensor::lstm_fused(inputs, *dims, *state, *gate)),
+        Lstm { dims, state, gate } => Tensor::lstm_fused(inputs, *dims, *state, *gate),
         Gru { mode, state, gate, .. } => {
             Ok(Tensor::gru(&inputs[0], &inputs[1], &inputs[2], &inputs[3], &inputs[4], *mode, *state, *gate)?.0)
         }

@@ -40,6 +40,7 @@ pub(crate) fn backward(op: &Op, inp: &[Tensor], y: &Tensor, g: &Tensor) -> Resul
     Ok(match &op.kind {
         Leaf => vec![],
         Alias => vec![Some(g.clone())],
+        ToDevice { .. } => vec![Some(g.to_device(x0().device())?)],
         ConstantGradient => vec![None],
 
         Unary(u) => vec![unary(*u, x0(), y, g)?],

@@ -26,7 +26,7 @@ impl Tensor {
     /// `x` where `x > 0`, `scale · x` elsewhere (MATLAB's `leakyrelu`); the derivative at 0
     /// is `scale`. Real input only.
     pub fn leaky_relu(&self, scale: f64) -> Result<Tensor> {
-        let data = match self.buffer() {
+        let data = match self.buffer()? {
             Buffer::F32(v) => Buffer::F32(leaky(v, scale)),
             Buffer::F64(v) => Buffer::F64(leaky(v, scale)),
             b => return Err(Error::dtype(LEAKY, format!("not defined for {} input (shape {:?})", b.dtype(), self.shape()))),
@@ -37,7 +37,7 @@ impl Tensor {
     /// The slope of leakyrelu at each element: 1 where `x > 0`, `scale` elsewhere. Piecewise
     /// constant in `x`, so it has no gradient.
     pub(crate) fn leaky_relu_slope(&self, scale: f64) -> Result<Tensor> {
-        let s = match self.buffer() {
+        let s = match self.buffer()? {
             Buffer::F32(v) => Buffer::F32(slope(v, scale)),
             Buffer::F64(v) => Buffer::F64(slope(v, scale)),
             b => return Err(Error::dtype(LEAKY, format!("not defined for {} input (shape {:?})", b.dtype(), self.shape()))),
@@ -53,7 +53,7 @@ mod tests {
     #[test]
     fn leaky_relu_values() {
         let x = Tensor::from_vec(vec![-2.0f64, 0.0, 3.0, f64::NAN], vec![4]).unwrap();
-        let y = x.leaky_relu(0.1).unwrap().to_f64_vec();
+        let y = x.leaky_relu(0.1).unwrap().to_f64_vec().unwrap();
         assert_eq!(&y[..3], &[-0.2, 0.0, 3.0]);
         assert!(y[3].is_nan());
     }

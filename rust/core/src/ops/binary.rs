@@ -4,6 +4,7 @@
 use crate::buffer::{Buffer, IntoBuffer};
 use crate::dtype::{DType, Element, Real};
 use crate::error::{Error, Result};
+use crate::gpu_backend;
 use crate::kernels::complex_math::ComplexMath;
 use crate::kernels::elementwise::{map, where_broadcast, zip_broadcast};
 use crate::limits::ensure_allocatable;
@@ -100,7 +101,7 @@ pub(crate) fn promote(a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
 
 fn binary_buffer(op: BinaryOp, a: &Tensor, b: &Tensor, out: &[usize]) -> Result<Buffer> {
     let (sa, sb) = (a.shape(), b.shape());
-    Ok(match (a.buffer(), b.buffer()) {
+    Ok(match (a.buffer()?, b.buffer()?) {
         (Buffer::F32(x), Buffer::F32(y)) => Buffer::F32(real_binary(op, x, sa, y, sb, out)),
         (Buffer::F64(x), Buffer::F64(y)) => Buffer::F64(real_binary(op, x, sa, y, sb, out)),
         (Buffer::C64(x), Buffer::C64(y)) if !op.real_only() => {
@@ -153,6 +154,9 @@ impl Tensor {
         }
         let out = broadcast_shapes(op.name(), self.shape(), other.shape())?;
         ensure_allocatable(op.name(), &out, self.dtype())?;
+        if let Some(data) = gpu_backend::binary(op, self, other)? {
+            return Ok(Tensor::from_op_storage(data, out, OpKind::Binary(op), &[self, other]));
+        }
         let data = binary_buffer(op, self, other, &out)?;
         Ok(Tensor::from_op(data, out, OpKind::Binary(op), &[self, other]))
     }
@@ -199,6 +203,9 @@ impl Tensor {
         }
         let out = broadcast_shapes(name, self.shape(), other.shape())?;
         ensure_allocatable(name, &out, DType::F32)?;
+        if let Some(data) = gpu_backend::compare(op, self, other)? {
+            return Ok(Tensor::from_op_storage(data, out, OpKind::Compare(op), &[self, other]));
+        }
         let (sa, sb) = (self.shape(), other.shape());
         fn cmp<T: PartialOrd>(op: CompareOp) -> impl Fn(T, T) -> bool + Sync + Send {
             move |a, b| match op {
@@ -216,7 +223,7 @@ impl Tensor {
                 _ => Buffer::F64(v.into_iter().map(|b| b as u8 as f64).collect()),
             }
         };
-        let data = match (self.buffer(), other.buffer()) {
+        let data = match (self.buffer()?, other.buffer()?) {
             (Buffer::F32(x), Buffer::F32(y)) => Buffer::F32(zip_broadcast(x, sa, y, sb, &out, move |a, b| cmp(op)(a, b) as u8 as f32)),
             (Buffer::F64(x), Buffer::F64(y)) => Buffer::F64(zip_broadcast(x, sa, y, sb, &out, move |a, b| cmp(op)(a, b) as u8 as f64)),
             (Buffer::C64(x), Buffer::C64(y)) if matches!(op, CompareOp::Eq | CompareOp::Ne) => {
@@ -250,9 +257,12 @@ impl Tensor {
         }
         let out = broadcast_shapes(OP, &broadcast_shapes(OP, cond.shape(), a.shape())?, b.shape())?;
         ensure_allocatable(OP, &out, a.dtype())?;
-        let c = truth(cond.buffer());
+        if let Some(data) = gpu_backend::where_(cond, a, b)? {
+            return Ok(Tensor::from_op_storage(data, out, OpKind::Where, &[a, b, cond]));
+        }
+        let c = truth(cond.buffer()?);
         let (sc, sa, sb) = (cond.shape(), a.shape(), b.shape());
-        let data = match (a.buffer(), b.buffer()) {
+        let data = match (a.buffer()?, b.buffer()?) {
             (Buffer::F32(x), Buffer::F32(y)) => Buffer::F32(where_broadcast(&c, sc, x, sa, y, sb, &out)),
             (Buffer::F64(x), Buffer::F64(y)) => Buffer::F64(where_broadcast(&c, sc, x, sa, y, sb, &out)),
             (Buffer::C64(x), Buffer::C64(y)) => Buffer::C64(where_broadcast(&c, sc, x, sa, y, sb, &out)),

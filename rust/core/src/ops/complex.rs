@@ -15,12 +15,12 @@ impl Tensor {
         if self.dtype() == dtype {
             return Ok(self.clone());
         }
-        Ok(Tensor::from_op(self.buffer().cast(dtype), self.shape().to_vec(), OpKind::Cast { to: dtype }, &[self]))
+        Ok(Tensor::from_op(self.buffer()?.cast(dtype), self.shape().to_vec(), OpKind::Cast { to: dtype }, &[self]))
     }
 
     /// Complex conjugate; the identity (no copy) on real tensors.
     pub fn conj(&self) -> Result<Tensor> {
-        let data = match self.buffer() {
+        let data = match self.buffer()? {
             Buffer::C64(v) => Buffer::C64(map(v, |z: C32| z.conj())),
             Buffer::C128(v) => Buffer::C128(map(v, |z: C64| z.conj())),
             _ => return Ok(self.clone()),
@@ -33,7 +33,7 @@ impl Tensor {
         if !self.dtype().is_complex() {
             return Ok(self.clone());
         }
-        let data = match self.buffer() {
+        let data = match self.buffer()? {
             Buffer::C64(v) => Buffer::F32(map(v, |z: C32| z.re)),
             Buffer::C128(v) => Buffer::F64(map(v, |z: C64| z.re)),
             _ => unreachable!(),
@@ -46,7 +46,7 @@ impl Tensor {
         if !self.dtype().is_complex() {
             return Ok(Tensor::zeros(self.shape(), self.dtype()));
         }
-        let data = match self.buffer() {
+        let data = match self.buffer()? {
             Buffer::C64(v) => Buffer::F32(map(v, |z: C32| z.im)),
             Buffer::C128(v) => Buffer::F64(map(v, |z: C64| z.im)),
             _ => unreachable!(),
@@ -66,7 +66,7 @@ impl Tensor {
         }
         let out = broadcast_shapes(OP, re.shape(), im.shape())?;
         ensure_allocatable(OP, &out, DType::C128)?;
-        let data = match (re.buffer(), im.buffer()) {
+        let data = match (re.buffer()?, im.buffer()?) {
             (Buffer::F32(a), Buffer::F32(b)) => Buffer::C64(zip_broadcast(a, re.shape(), b, im.shape(), &out, C32::new)),
             (Buffer::F64(a), Buffer::F64(b)) => Buffer::C128(zip_broadcast(a, re.shape(), b, im.shape(), &out, C64::new)),
             _ => unreachable!(),
@@ -86,7 +86,7 @@ impl Tensor {
 
     /// |z| of a complex tensor, real-valued; its gradient is g·z/|z| (0 at z = 0).
     pub(crate) fn abs_complex(&self) -> Result<Tensor> {
-        let data = match self.buffer() {
+        let data = match self.buffer()? {
             Buffer::C64(v) => Buffer::F32(map(v, |z: C32| z.norm())),
             Buffer::C128(v) => Buffer::F64(map(v, |z: C64| z.norm())),
             _ => unreachable!(),

@@ -172,12 +172,12 @@ fn degenerate_forward(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, geo: &ConvG
     let mut per_filter = vec![0.0; geo.f];
     if numel(&geo.in_sp) == 0 && pad_value != 0.0 {
         // Each filter collects every tap and channel of its weights.
-        for (i, v) in w.buffer().to_f64_vec().iter().enumerate() {
+        for (i, v) in w.buffer()?.to_f64_vec().iter().enumerate() {
             per_filter[geo.filter_of_weight(i)] += pad_value * v;
         }
     }
     if let Some(b) = bias {
-        for (p, v) in per_filter.iter_mut().zip(b.buffer().to_f64_vec()) {
+        for (p, v) in per_filter.iter_mut().zip(b.buffer()?.to_f64_vec()) {
             *p += v;
         }
     }
@@ -194,7 +194,7 @@ fn degenerate_weight_grad(x: &Tensor, g: &Tensor, weight_shape: &[usize], geo: &
     }
     // Every tap of filter f sees pad_value at every output position: Σ over O and N of g.
     let mut per_filter = vec![0.0; geo.f];
-    for (i, v) in g.buffer().to_f64_vec().iter().enumerate() {
+    for (i, v) in g.buffer()?.to_f64_vec().iter().enumerate() {
         per_filter[geo.filter_of_output(i)] += v;
     }
     let values: Vec<f64> = (0..total).map(|i| pad_value * per_filter[geo.filter_of_weight(i)]).collect();
@@ -243,7 +243,7 @@ impl Tensor {
         let data = if geo.is_degenerate() {
             degenerate_forward(&x, &w, bias.as_ref(), &geo, pv)?
         } else {
-            match (x.buffer(), w.buffer(), bias.as_ref().map(|b| b.buffer())) {
+            match (x.buffer()?, w.buffer()?, bias.as_ref().map(|b| b.buffer()).transpose()?) {
                 (Buffer::F32(a), Buffer::F32(b), None) => Buffer::F32(conv_forward(a, b, None, &geo, pv as f32)),
                 (Buffer::F32(a), Buffer::F32(b), Some(Buffer::F32(c))) => Buffer::F32(conv_forward(a, b, Some(c), &geo, pv as f32)),
                 (Buffer::F64(a), Buffer::F64(b), None) => Buffer::F64(conv_forward(a, b, None, &geo, pv)),
@@ -284,7 +284,7 @@ impl Tensor {
                 format!("output gradient has shape {:?}, but input {xs:?} with weights {:?} gives output {expect:?}", g.shape(), w.shape()),
             ));
         }
-        let data = match (g.buffer(), w.buffer()) {
+        let data = match (g.buffer()?, w.buffer()?) {
             _ if geo.is_degenerate() => Buffer::zeros(g.dtype(), numel(&xs)),
             (Buffer::F32(a), Buffer::F32(b)) => Buffer::F32(conv_backward_input(a, b, &geo)),
             (Buffer::F64(a), Buffer::F64(b)) => Buffer::F64(conv_backward_input(a, b, &geo)),
@@ -312,7 +312,7 @@ impl Tensor {
             ));
         }
         let pv = p.pad_value;
-        let data = match (x.buffer(), g.buffer()) {
+        let data = match (x.buffer()?, g.buffer()?) {
             _ if geo.is_degenerate() => degenerate_weight_grad(&x, &g, weight_shape, &geo, pv)?,
             (Buffer::F32(a), Buffer::F32(b)) => Buffer::F32(conv_backward_weight(a, b, &geo, pv as f32)),
             (Buffer::F64(a), Buffer::F64(b)) => Buffer::F64(conv_backward_weight(a, b, &geo, pv)),

@@ -76,7 +76,11 @@ impl Tensor {
         let batch = broadcast_shapes(OP, &sa[..sa.len() - 2], &sb[..sb.len() - 2])?;
         let dims = (m, n, k);
         ensure_allocatable(OP, &[batch.clone(), vec![m, n]].concat(), self.dtype())?;
-        let data = match (self.buffer(), other.buffer()) {
+        let kind = OpKind::Matmul { transpose_a: ta, transpose_b: tb };
+        if let Some(data) = crate::gpu_backend::matmul(self, other, ta, tb)? {
+            return Ok(Tensor::from_op_storage(data, [batch, vec![m, n]].concat(), kind, &[self, other]));
+        }
+        let data = match (self.buffer()?, other.buffer()?) {
             (Buffer::F32(a), Buffer::F32(b)) => Buffer::F32(batched(a, sa, b, sb, &batch, dims, (ta, tb))),
             (Buffer::F64(a), Buffer::F64(b)) => Buffer::F64(batched(a, sa, b, sb, &batch, dims, (ta, tb))),
             (Buffer::C64(a), Buffer::C64(b)) => Buffer::C64(batched(a, sa, b, sb, &batch, dims, (ta, tb))),
@@ -85,7 +89,7 @@ impl Tensor {
         };
         let mut shape = batch;
         shape.extend([m, n]);
-        Ok(Tensor::from_op(data, shape, OpKind::Matmul { transpose_a: ta, transpose_b: tb }, &[self, other]))
+        Ok(Tensor::from_op(data, shape, kind, &[self, other]))
     }
 
     /// numpy's `matmul`: 1-D operands are promoted to matrices and the added axis removed.

@@ -45,7 +45,7 @@ impl Geometry {
 
 /// Per-channel mean and biased variance.
 fn moments(x: &Tensor, geo: &Geometry) -> Result<(Vec<f64>, Vec<f64>)> {
-    Ok(match x.buffer() {
+    Ok(match x.buffer()? {
         Buffer::F32(v) => channel_moments(v, geo.outer, geo.c, geo.inner),
         Buffer::F64(v) => channel_moments(v, geo.outer, geo.c, geo.inner),
         _ => return Err(Error::dtype(OP, format!("needs real float32/float64 data, got {}", x.dtype()))),
@@ -58,7 +58,7 @@ fn vector(values: &[f64], like: &Tensor) -> Buffer {
 
 /// `a·(x − mean) + b (+ k·g)` per channel, `coef` = `(a, b, k)`.
 fn affine(x: &Tensor, g: Option<&Tensor>, coef: &[(f64, f64, f64)], mean: &[f64], geo: &Geometry) -> Result<Buffer> {
-    Ok(match (x.buffer(), g.map(|g| g.buffer())) {
+    Ok(match (x.buffer()?, g.map(|g| g.buffer()).transpose()?) {
         (Buffer::F32(v), None) => Buffer::F32(channel_affine(v, None, coef, mean, geo.c, geo.inner)),
         (Buffer::F64(v), None) => Buffer::F64(channel_affine(v, None, coef, mean, geo.c, geo.inner)),
         (Buffer::F32(v), Some(Buffer::F32(gv))) => Buffer::F32(channel_affine(v, Some(gv), coef, mean, geo.c, geo.inner)),
@@ -93,7 +93,7 @@ impl Tensor {
         }
         let (mean, var) = moments(self, &geo)?;
         let invstd: Vec<f64> = var.iter().map(|v| 1.0 / (v + epsilon).sqrt()).collect();
-        let (off, sc) = (offset.to_f64_vec(), scale.to_f64_vec());
+        let (off, sc) = (offset.to_f64_vec()?, scale.to_f64_vec()?);
         let coef: Vec<(f64, f64, f64)> = (0..geo.c).map(|ch| (sc[ch] * invstd[ch], off[ch], 0.0)).collect();
         let ydata = affine(self, None, &coef, &mean, &geo)?;
         let (mean_t, var_t) = self.statistics(c_axis, &mean, &var);
@@ -133,12 +133,12 @@ pub(crate) fn batchnorm_backward(op: &Op, inp: &[Tensor], g: &Tensor, axis: usiz
         _ => return composite_grad(x, scale, g, geo, epsilon),
     };
     let g = if g.dtype() != x.dtype() { g.cast(x.dtype())? } else { g.clone() };
-    let sums = match (g.buffer(), x.buffer()) {
+    let sums = match (g.buffer()?, x.buffer()?) {
         (Buffer::F32(gv), Buffer::F32(xv)) => channel_grad_sums(gv, xv, &saved.mean, geo.outer, geo.c, geo.inner),
         (Buffer::F64(gv), Buffer::F64(xv)) => channel_grad_sums(gv, xv, &saved.mean, geo.outer, geo.c, geo.inner),
         _ => return composite_grad(x, scale, &g, geo, epsilon),
     };
-    let sc = scale.to_f64_vec();
+    let sc = scale.to_f64_vec()?;
     let m = geo.m.max(1) as f64;
     // dx = A g + B (x - μ) + C per channel, with A = s/σ, B = -s/σ³ Σg(x-μ)/M, C = -A Σg/M.
     let coef: Vec<(f64, f64, f64)> = (0..geo.c)
@@ -201,7 +201,7 @@ mod tests {
             let opts = GradOptions { retain_data: false, enable_higher_derivatives: higher };
             let gs = gradient(&loss, &[xs, os, ss], &opts).unwrap();
             trace::exit(tok);
-            gs.iter().map(|t| t.to_f64_vec()).collect()
+            gs.iter().map(|t| t.to_f64_vec().unwrap()).collect()
         };
         let (fused, composite) = (run(false), run(true));
         for (a, b) in fused.iter().zip(&composite) {

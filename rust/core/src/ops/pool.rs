@@ -138,7 +138,7 @@ impl Tensor {
         const OP: &str = "maxpool";
         real_only(OP, self)?;
         let geo = window.geometry(OP, self.shape(), true)?;
-        let (vals, idx) = match self.buffer() {
+        let (vals, idx) = match self.buffer()? {
             Buffer::F32(v) => {
                 let (y, i) = maxpool_forward(v, &geo);
                 (Buffer::F32(y), i)
@@ -185,7 +185,7 @@ impl Tensor {
     }
 
     fn gather_at(&self, idx: &[usize]) -> Result<Buffer> {
-        Ok(match self.buffer() {
+        Ok(match self.buffer()? {
             Buffer::F32(v) => Buffer::F32(gather(v, idx)),
             Buffer::F64(v) => Buffer::F64(gather(v, idx)),
             _ => return Err(Error::dtype("maxpool", format!("not defined for {} input", self.dtype()))),
@@ -217,7 +217,7 @@ impl Tensor {
         // element across them, which lets the scatter run by column ranges.
         let shared = self.shape().iter().rev().zip(input_shape.iter().rev()).take_while(|(a, b)| a == b).count();
         let inner = numel(&input_shape[input_shape.len() - shared..]);
-        Ok(match self.buffer() {
+        Ok(match self.buffer()? {
             Buffer::F32(v) => Buffer::F32(scatter_columns(v, idx, n, inner, from_maxpool)),
             Buffer::F64(v) => Buffer::F64(scatter_columns(v, idx, n, inner, from_maxpool)),
             _ => unreachable!("checked above"),
@@ -257,7 +257,7 @@ impl Tensor {
         const OP: &str = "avgpool";
         real_only(OP, self)?;
         let geo = win.geometry(OP, self.shape(), false)?;
-        let data = match self.buffer() {
+        let data = match self.buffer()? {
             Buffer::F32(v) => Buffer::F32(avgpool_forward(v, &geo, count)),
             Buffer::F64(v) => Buffer::F64(avgpool_forward(v, &geo, count)),
             _ => unreachable!("checked above"),
@@ -277,7 +277,7 @@ impl Tensor {
                 format!("gradient of shape {:?} does not fit input {input_shape:?}, whose output is {expect:?}", self.shape()),
             ));
         }
-        let data = match self.buffer() {
+        let data = match self.buffer()? {
             Buffer::F32(v) => Buffer::F32(avgpool_backward(v, &geo, count)),
             Buffer::F64(v) => Buffer::F64(avgpool_backward(v, &geo, count)),
             _ => unreachable!("checked above"),

@@ -89,7 +89,7 @@ fn check_shapes(
 /// A fresh recorded identity of `t`: gives each op input its own node, so a tensor passed
 /// twice (e.g. the same array as `h0` and `c0`) gets each use's gradient separately.
 fn alias(t: &Tensor) -> Tensor {
-    Tensor::from_op_shared(t.shared_buffer(), t.shape().to_vec(), OpKind::Alias, &[t])
+    Tensor::from_op_storage(t.storage().clone(), t.shape().to_vec(), OpKind::Alias, &[t])
 }
 
 fn activate(a: Activation, x: &Tensor) -> Result<Tensor> {
@@ -216,17 +216,17 @@ pub(crate) fn recurrent_backward(op: &Op, inp: &[Tensor], out: &Tensor, g: &Tens
     match op.kind {
         OpKind::Lstm { dims: d, state, gate } => match saved {
             None => composite_rule(inp, g, |a| lstm_composite(&a[0], &a[1], &a[2], &a[3], &a[4], &a[5], d, state, gate)),
-            Some(saved) => Ok(match out.dtype() {
+            Some(saved) => match out.dtype() {
                 DType::F32 => lstm_fused_backward::<f32>(inp, g, saved, d, state, gate),
                 _ => lstm_fused_backward::<f64>(inp, g, saved, d, state, gate),
-            }),
+            },
         },
         OpKind::Gru { dims: d, mode, state, gate } => match saved {
             None => composite_rule(inp, g, |a| gru_composite(&a[0], &a[1], &a[2], &a[3], &a[4], d, mode, state, gate)),
-            Some(saved) => Ok(match out.dtype() {
+            Some(saved) => match out.dtype() {
                 DType::F32 => gru_fused_backward::<f32>(inp, g, saved, d, mode, state, gate),
                 _ => gru_fused_backward::<f64>(inp, g, saved, d, mode, state, gate),
-            }),
+            },
         },
         _ => unreachable!("only the recurrent ops take this rule"),
     }
@@ -234,8 +234,8 @@ pub(crate) fn recurrent_backward(op: &Op, inp: &[Tensor], out: &Tensor, g: &Tens
 
 // ----- the fused ops ----------------------------------------------------------------------------
 
-fn slice<T: IntoBuffer>(t: &Tensor) -> &[T] {
-    T::slice_of(t.buffer()).expect("operands share one real dtype")
+fn slice<T: IntoBuffer + crate::dtype::Element>(t: &Tensor) -> Result<&[T]> {
+    t.typed::<T>()
 }
 
 fn tensor<T: IntoBuffer>(v: Vec<T>, shape: &[usize]) -> Tensor {
@@ -251,7 +251,7 @@ fn buf<T: IntoBuffer>(b: &Buffer) -> &[T] {
 }
 
 fn grads_of(inp: &[Tensor], gs: Vec<Tensor>) -> Vec<Option<Tensor>> {
-    inp.iter().zip(gs).map(|(i, g)| if i.is_traced() { Some(g) } else { None }).collect()
+    inp.iter().zip(gs).map(|(i, g)| if i.is_traced() { Some(g.on_device_of(i)) } else { None }).collect()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -262,7 +262,8 @@ fn lstm_fused_backward<T: Real + IntoBuffer>(
     d: Dims,
     state: Activation,
     gate: Activation,
-) -> Vec<Option<Tensor>> {
+) -> Result<Vec<Option<Tensor>>> {
+    let g_cast = g.cast(T::DTYPE)?;
     let saved = k::LstmSaved {
         gates: buf::<T>(&saved[0]),
         cells: buf::<T>(&saved[1]),
@@ -270,11 +271,11 @@ fn lstm_fused_backward<T: Real + IntoBuffer>(
         inputs: buf::<T>(&saved[3]),
     };
     let gr = k::lstm_backward(
-        slice::<T>(&g.cast(T::DTYPE).expect("real cast")),
+        slice::<T>(&g_cast)?,
         &saved,
-        slice::<T>(&inp[2]),
-        slice::<T>(&inp[3]),
-        slice::<T>(&inp[4]),
+        slice::<T>(&inp[2])?,
+        slice::<T>(&inp[3])?,
+        slice::<T>(&inp[4])?,
         d,
         state,
         gate,
@@ -289,7 +290,7 @@ fn lstm_fused_backward<T: Real + IntoBuffer>(
         tensor(gr.dr, inp[4].shape()),
         tensor(gr.db, inp[5].shape()),
     ];
-    grads_of(inp, parts)
+    Ok(grads_of(inp, parts))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -301,14 +302,15 @@ fn gru_fused_backward<T: Real + IntoBuffer>(
     mode: ResetGateMode,
     state: Activation,
     gate: Activation,
-) -> Vec<Option<Tensor>> {
+) -> Result<Vec<Option<Tensor>>> {
+    let g_cast = g.cast(T::DTYPE)?;
     let saved = k::GruSaved { gates: buf::<T>(&saved[0]), aux: buf::<T>(&saved[1]), hidden: buf::<T>(&saved[2]) };
     let gr = k::gru_backward(
-        slice::<T>(&g.cast(T::DTYPE).expect("real cast")),
+        slice::<T>(&g_cast)?,
         &saved,
-        slice::<T>(&inp[0]),
-        slice::<T>(&inp[2]),
-        slice::<T>(&inp[3]),
+        slice::<T>(&inp[0])?,
+        slice::<T>(&inp[2])?,
+        slice::<T>(&inp[3])?,
         d,
         mode,
         state,
@@ -323,7 +325,7 @@ fn gru_fused_backward<T: Real + IntoBuffer>(
         tensor(gr.dr, inp[3].shape()),
         tensor(gr.db, inp[4].shape()),
     ];
-    grads_of(inp, parts)
+    Ok(grads_of(inp, parts))
 }
 
 impl Tensor {
@@ -348,7 +350,7 @@ impl Tensor {
             // The fused kernels assume nonzero sizes; the primitives handle empty ones.
             lstm_composite(&ts[0], &ts[1], &ts[2], &ts[3], &ts[4], &ts[5], d, state, gate)?
         } else {
-            Self::lstm_fused(&ts, d, state, gate)
+            Self::lstm_fused(&ts, d, state, gate)?
         };
         // The packed output is flat, Y then c_T, so that each is a contiguous range.
         let hbt = d.h * d.b * d.t;
@@ -359,16 +361,16 @@ impl Tensor {
     }
 
     /// The LSTM's packed output (Y then c_T) by the fused kernels, recorded as one op.
-    pub(crate) fn lstm_fused(ts: &[Tensor], d: Dims, state: Activation, gate: Activation) -> Tensor {
+    pub(crate) fn lstm_fused(ts: &[Tensor], d: Dims, state: Activation, gate: Activation) -> Result<Tensor> {
         macro_rules! fwd {
             ($t:ty) => {{
                 let (out, saved) = k::lstm_forward::<$t>(
-                    slice(&ts[0]),
-                    slice(&ts[1]),
-                    slice(&ts[2]),
-                    slice(&ts[3]),
-                    slice(&ts[4]),
-                    slice(&ts[5]),
+                    slice(&ts[0])?,
+                    slice(&ts[1])?,
+                    slice(&ts[2])?,
+                    slice(&ts[3])?,
+                    slice(&ts[4])?,
+                    slice(&ts[5])?,
                     d,
                     state,
                     gate,
@@ -385,7 +387,7 @@ impl Tensor {
         };
         let refs: Vec<&Tensor> = ts.iter().collect();
         let kind = OpKind::Lstm { dims: d, state, gate };
-        Tensor::from_op_saved(Arc::new(data), vec![d.h * d.b * (d.t + 1)], kind, &refs, || Saved::Sequence(Arc::new(saved)))
+        Ok(Tensor::from_op_saved(Arc::new(data), vec![d.h * d.b * (d.t + 1)], kind, &refs, || Saved::Sequence(Arc::new(saved))))
     }
 
     /// MATLAB's `[Y, h] = gru(X, H0, weights, recurrentWeights, bias)` on unformatted
@@ -416,7 +418,7 @@ impl Tensor {
         macro_rules! fwd {
             ($t:ty) => {{
                 let (out, saved) =
-                    k::gru_forward::<$t>(slice(&ts[0]), slice(&ts[1]), slice(&ts[2]), slice(&ts[3]), slice(&ts[4]), d, mode, state, gate);
+                    k::gru_forward::<$t>(slice(&ts[0])?, slice(&ts[1])?, slice(&ts[2])?, slice(&ts[3])?, slice(&ts[4])?, d, mode, state, gate);
                 (to_buffer(out), vec![to_buffer(saved.gates), to_buffer(saved.aux), to_buffer(saved.hidden)])
             }};
         }

@@ -74,6 +74,12 @@ impl Tensor {
             return Err(Error::shape(op.name(), format!("zero-size reduction along an axis of shape {:?}", self.shape())));
         }
         let mut shape = self.shape().to_vec();
+        if let Some(data) = crate::gpu_backend::reduce(op, self, axes)? {
+            for &a in axes {
+                shape[a] = 1;
+            }
+            return Ok(Tensor::from_op_storage(data, shape, OpKind::Reduce { op, axes: axes.to_vec() }, &[self]));
+        }
         let mut data: Option<Buffer> = None;
         if self.numel() == 0 {
             // Nothing to fold (and the kernel's (outer, n, inner) view would have an empty
@@ -107,7 +113,7 @@ impl Tensor {
                 if merged[a] == 1 {
                     continue;
                 }
-                let next = reduce_buffer(data.as_ref().unwrap_or(self.buffer()), &merged, a, op)?;
+                let next = reduce_buffer(data.as_ref().unwrap_or(self.buffer()?), &merged, a, op)?;
                 merged[a] = 1;
                 data = Some(next);
             }
@@ -158,7 +164,7 @@ impl Tensor {
             return Err(Error::index("cumsum", format!("axis {axis} is out of bounds for shape {:?}", self.shape())));
         }
         let (o, n, i) = split(self.shape(), axis);
-        let data = with_buffer!(self.buffer(), v => IntoBuffer::into_buffer(scan_axis(v, o, n, i, reverse, |a, b| a + b)));
+        let data = with_buffer!(self.buffer()?, v => IntoBuffer::into_buffer(scan_axis(v, o, n, i, reverse, |a, b| a + b)));
         Ok(Tensor::from_op(data, self.shape().to_vec(), OpKind::Cumsum { axis, reverse }, &[self]))
     }
 }

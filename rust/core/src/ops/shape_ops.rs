@@ -27,7 +27,7 @@ impl Tensor {
         if shape == self.shape() {
             return Ok(self.clone());
         }
-        Ok(Tensor::from_op_shared(self.shared_buffer(), shape.to_vec(), OpKind::Reshape { shape: shape.to_vec() }, &[self]))
+        Ok(Tensor::from_op_storage(self.shared_buffer()?, shape.to_vec(), OpKind::Reshape { shape: shape.to_vec() }, &[self]))
     }
 
     /// Column-major (MATLAB, numpy `order="F"`) reshape: reverse the axes, reshape the
@@ -49,10 +49,13 @@ impl Tensor {
         if perm.iter().enumerate().all(|(i, &p)| i == p) {
             return Ok(self.clone());
         }
-        let st = strides(self.shape());
         let out: Vec<usize> = perm.iter().map(|&p| self.shape()[p]).collect();
+        if let Some(data) = crate::gpu_backend::permute(self, perm)? {
+            return Ok(Tensor::from_op_storage(data, out, OpKind::Permute { perm: perm.to_vec() }, &[self]));
+        }
+        let st = strides(self.shape());
         let pst: Vec<usize> = perm.iter().map(|&p| st[p]).collect();
-        let data = gather(self.buffer(), &out, &pst, 0);
+        let data = gather(self.buffer()?, &out, &pst, 0);
         Ok(Tensor::from_op(data, out, OpKind::Permute { perm: perm.to_vec() }, &[self]))
     }
 
@@ -78,7 +81,7 @@ impl Tensor {
         }
         ensure_allocatable("broadcast_to", shape, self.dtype())?;
         let st = broadcast_strides(self.shape(), shape);
-        let data = gather(self.buffer(), shape, &st, 0);
+        let data = gather(self.buffer()?, shape, &st, 0);
         Ok(Tensor::from_op(data, shape.to_vec(), OpKind::BroadcastTo { shape: shape.to_vec() }, &[self]))
     }
 
@@ -131,7 +134,7 @@ impl Tensor {
                 pos[d] = 0;
             }
         }
-        let data = self.buffer().gather(&idx);
+        let data = self.buffer()?.gather(&idx);
         Ok(Tensor::from_op(data, shape, OpKind::Flip { axes: axes.to_vec() }, &[self]))
     }
 
@@ -149,7 +152,7 @@ impl Tensor {
         let st = strides(self.shape());
         let mut out = self.shape().to_vec();
         out[axis] = len;
-        let data = gather(self.buffer(), &out, &st, start * st[axis]);
+        let data = gather(self.buffer()?, &out, &st, start * st[axis]);
         Ok(Tensor::from_op(data, out, OpKind::Narrow { axis, start, len }, &[self]))
     }
 
@@ -164,7 +167,7 @@ impl Tensor {
         let z1 = Tensor::zeros(&with_dim(self.shape(), axis, before), self.dtype());
         let z2 = Tensor::zeros(&with_dim(self.shape(), axis, after), self.dtype());
         let len = self.shape()[axis];
-        let data = concat_buffers(&[&z1, self, &z2], axis);
+        let data = concat_buffers(&[&z1, self, &z2], axis)?;
         let out = with_dim(self.shape(), axis, before + len + after);
         Ok(Tensor::from_op(data, out, OpKind::Pad { axis, before, after }, &[self]))
     }
@@ -188,7 +191,7 @@ impl Tensor {
         let sizes: Vec<usize> = xs.iter().map(|x| x.shape()[axis]).collect();
         let out = with_dim(first.shape(), axis, sizes.iter().sum());
         let refs: Vec<&Tensor> = xs.iter().collect();
-        let data = concat_buffers(&refs, axis);
+        let data = concat_buffers(&refs, axis)?;
         Ok(Tensor::from_op(data, out, OpKind::Concat { axis }, &refs))
     }
 
@@ -224,7 +227,7 @@ fn with_dim(shape: &[usize], axis: usize, n: usize) -> Vec<usize> {
 }
 
 /// Concatenates same-dtype tensors' data along `axis`.
-fn concat_buffers(xs: &[&Tensor], axis: usize) -> Buffer {
+fn concat_buffers(xs: &[&Tensor], axis: usize) -> Result<Buffer> {
     let outer: usize = xs[0].shape()[..axis].iter().fold(1usize, |n, &d| n.saturating_mul(d));
     let inners: Vec<usize> = xs.iter().map(|x| x.shape()[axis..].iter().product()).collect();
     fn cat<T: Copy>(parts: &[&[T]], outer: usize, inners: &[usize]) -> Vec<T> {
@@ -241,10 +244,10 @@ fn concat_buffers(xs: &[&Tensor], axis: usize) -> Buffer {
         }
         out
     }
-    match xs[0].buffer() {
-        Buffer::F32(_) => Buffer::F32(cat(&xs.iter().map(|x| x.typed::<f32>()).collect::<Vec<_>>(), outer, &inners)),
-        Buffer::F64(_) => Buffer::F64(cat(&xs.iter().map(|x| x.typed::<f64>()).collect::<Vec<_>>(), outer, &inners)),
-        Buffer::C64(_) => Buffer::C64(cat(&xs.iter().map(|x| x.typed::<crate::dtype::C32>()).collect::<Vec<_>>(), outer, &inners)),
-        Buffer::C128(_) => Buffer::C128(cat(&xs.iter().map(|x| x.typed::<crate::dtype::C64>()).collect::<Vec<_>>(), outer, &inners)),
-    }
+    Ok(match xs[0].buffer()? {
+        Buffer::F32(_) => Buffer::F32(cat(&xs.iter().map(|x| x.typed::<f32>()).collect::<Result<Vec<_>>>()?, outer, &inners)),
+        Buffer::F64(_) => Buffer::F64(cat(&xs.iter().map(|x| x.typed::<f64>()).collect::<Result<Vec<_>>>()?, outer, &inners)),
+        Buffer::C64(_) => Buffer::C64(cat(&xs.iter().map(|x| x.typed::<crate::dtype::C32>()).collect::<Result<Vec<_>>>()?, outer, &inners)),
+        Buffer::C128(_) => Buffer::C128(cat(&xs.iter().map(|x| x.typed::<crate::dtype::C64>()).collect::<Result<Vec<_>>>()?, outer, &inners)),
+    })
 }

@@ -165,7 +165,10 @@ impl Tensor {
         if op == UnaryOp::Abs && self.dtype().is_complex() {
             return self.abs_complex();
         }
-        let out = unary_buffer(op, self.buffer())?;
+        if let Some(data) = crate::gpu_backend::unary(op, self)? {
+            return Ok(Tensor::from_op_storage(data, self.shape().to_vec(), OpKind::Unary(op), &[self]));
+        }
+        let out = unary_buffer(op, self.buffer()?)?;
         Ok(Tensor::from_op(out, self.shape().to_vec(), OpKind::Unary(op), &[self]))
     }
 }
@@ -178,7 +181,7 @@ impl Tensor {
         fn masked<T: crate::dtype::Real>(g: &[T], x: &[T], shape: &[usize]) -> Vec<T> {
             crate::kernels::elementwise::zip_broadcast(g, shape, x, shape, shape, |g, v| if v > T::zero() { g } else { T::zero() })
         }
-        let data = match (self.buffer(), x.buffer()) {
+        let data = match (self.buffer()?, x.buffer()?) {
             (Buffer::F32(g), Buffer::F32(v)) if self.shape() == x.shape() => Buffer::F32(masked(g, v, x.shape())),
             (Buffer::F64(g), Buffer::F64(v)) if self.shape() == x.shape() => Buffer::F64(masked(g, v, x.shape())),
             // Mixed dtypes or a broadcast gradient: the composite form.

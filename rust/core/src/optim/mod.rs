@@ -28,6 +28,7 @@ use crate::buffer::{Buffer, IntoBuffer};
 use crate::dtype::{DType, Real};
 use crate::error::{Error, Result};
 use crate::kernels::parallel::{use_rayon, PAR_CHUNK};
+use crate::storage::{Device, Storage};
 use crate::tensor::Tensor;
 
 pub use rules::{Adam, RmsProp, Rule, Sgdm};
@@ -116,6 +117,8 @@ struct Output {
 
 struct Prepared {
     shape: Vec<usize>,
+    /// Where the parameter is, and so where its updated value and states go.
+    device: Device,
     lr: f64,
     grad: Arc<Buffer>,
     param: Output,
@@ -123,29 +126,31 @@ struct Prepared {
 }
 
 /// An output buffer for `input` (or for zeros when `input` is `None`) of `dtype` and `len`.
-fn output_for(input: Option<Tensor>, dtype: DType, len: usize) -> Output {
+fn output_for(input: Option<Tensor>, dtype: DType, len: usize) -> Result<Output> {
     if let Some(t) = input {
         if t.dtype() == dtype {
             // Moved in and held by nobody else: update in place.
-            match Arc::try_unwrap(t.0) {
-                Ok(inner) => match Arc::try_unwrap(inner.data) {
-                    Ok(buf) => return Output { buf, src: Source::InPlace },
-                    Err(shared) => return Output { buf: fresh(dtype, len), src: Source::Shared(shared) },
+            let storage = match Arc::try_unwrap(t.0) {
+                Ok(inner) => inner.data,
+                Err(inner) => inner.data.clone(),
+            };
+            return Ok(match storage {
+                Storage::Host(host) => match Arc::try_unwrap(host) {
+                    Ok(buf) => Output { buf, src: Source::InPlace },
+                    Err(shared) => Output { buf: fresh(dtype, len), src: Source::Shared(shared) },
                 },
-                Err(inner) => {
-                    let shared = inner.data.clone();
-                    return Output { buf: fresh(dtype, len), src: Source::Shared(shared) };
-                }
-            }
+                // The update runs on the host copy of a GPU array.
+                device => Output { buf: fresh(dtype, len), src: Source::Shared(device.host()?.clone()) },
+            });
         }
         // A state or parameter of another precision: converted once, then used as a source.
-        let converted = Arc::new(t.buffer().cast(dtype));
-        return Output { buf: fresh(dtype, len), src: Source::Shared(converted) };
+        let converted = Arc::new(t.buffer()?.cast(dtype));
+        return Ok(Output { buf: fresh(dtype, len), src: Source::Shared(converted) });
     }
-    match pool::global().take(dtype, len) {
+    Ok(match pool::global().take(dtype, len) {
         Some(buf) => Output { buf, src: Source::Zeros },
         None => Output { buf: Buffer::zeros(dtype, len), src: Source::InPlace },
-    }
+    })
 }
 
 /// A buffer whose contents will be overwritten: recycled from the pool when possible.
@@ -210,11 +215,11 @@ fn step<R: Rule>(
     let mut state_iters: Vec<_> = states.into_iter().map(|s| s.into_iter()).collect();
     let mut prepared = Vec::with_capacity(n);
     for (i, p) in params.into_iter().enumerate() {
-        let (dtype, len, shape) = (p.dtype(), p.numel(), p.shape().to_vec());
-        let grad = if grads[i].dtype() == dtype { grads[i].shared_buffer() } else { Arc::new(grads[i].buffer().cast(dtype)) };
-        let param = output_for(Some(p), dtype, len);
-        let states = state_iters.iter_mut().map(|it| output_for(it.next().flatten(), dtype, len)).collect();
-        prepared.push(Prepared { shape, lr: lrs[i], grad, param, states });
+        let (dtype, len, shape, device) = (p.dtype(), p.numel(), p.shape().to_vec(), p.device());
+        let grad = if grads[i].dtype() == dtype { grads[i].shared_buffer()? } else { Arc::new(grads[i].buffer()?.cast(dtype)) };
+        let param = output_for(Some(p), dtype, len)?;
+        let states = state_iters.iter_mut().map(|it| output_for(it.next().flatten(), dtype, len)).collect::<Result<_>>()?;
+        prepared.push(Prepared { shape, device, lr: lrs[i], grad, param, states });
     }
 
     let total: usize = prepared.iter().map(|p| p.grad.len()).sum();
@@ -228,11 +233,11 @@ fn step<R: Rule>(
     for p in prepared {
         let buf = Arc::new(p.param.buf);
         parked.push(buf.clone());
-        out_params.push(Tensor::untraced(buf, p.shape.clone()));
+        out_params.push(Tensor::untraced(buf, p.shape.clone()).on_device(p.device));
         for (k, s) in p.states.into_iter().enumerate() {
             let buf = Arc::new(s.buf);
             parked.push(buf.clone());
-            out_states[k].push(Tensor::untraced(buf, p.shape.clone()));
+            out_states[k].push(Tensor::untraced(buf, p.shape.clone()).on_device(p.device));
         }
     }
     pool::global().park(parked);

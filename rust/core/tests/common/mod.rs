@@ -112,7 +112,7 @@ pub fn grad_chain(f: &ScalarFn, inputs: &Inputs, order: usize, a: &[Vec<f64>], b
         gs = gradient(&l3, &leaves, &opts(false)).unwrap();
     }
     trace::exit(tok);
-    gs.iter().map(|g| g.to_f64_vec()).collect()
+    gs.iter().map(|g| g.to_f64_vec().unwrap()).collect()
 }
 
 /// The scalar whose gradient `grad_chain(order)` computes, evaluated numerically.

@@ -1,0 +1,43 @@
+//! The backend interface in a build without the GPU engine: nothing runs on a GPU, and moving
+//! an array there is refused with the reason.
+
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::ops::{BinaryOp, CompareOp, ReduceOp, UnaryOp};
+use crate::storage::Storage;
+use crate::tensor::Tensor;
+
+/// Never: this build has no GPU backend.
+pub fn available() -> bool {
+    false
+}
+
+pub fn info() -> Result<Vec<(&'static str, String)>> {
+    Err(Error::device("gpu_info", "this build of dlarray has no GPU backend (built without the `gpu` feature)"))
+}
+
+pub fn check_dtype(_dtype: DType) -> Result<()> {
+    Err(Error::device("gpuArray", "this build of dlarray has no GPU backend (built without the `gpu` feature)"))
+}
+
+pub(crate) fn unary(_: UnaryOp, _: &Tensor) -> Result<Option<Storage>> {
+    Ok(None)
+}
+pub(crate) fn binary(_: BinaryOp, _: &Tensor, _: &Tensor) -> Result<Option<Storage>> {
+    Ok(None)
+}
+pub(crate) fn compare(_: CompareOp, _: &Tensor, _: &Tensor) -> Result<Option<Storage>> {
+    Ok(None)
+}
+pub(crate) fn where_(_: &Tensor, _: &Tensor, _: &Tensor) -> Result<Option<Storage>> {
+    Ok(None)
+}
+pub(crate) fn reduce(_: ReduceOp, _: &Tensor, _: &[usize]) -> Result<Option<Storage>> {
+    Ok(None)
+}
+pub(crate) fn matmul(_: &Tensor, _: &Tensor, _: bool, _: bool) -> Result<Option<Storage>> {
+    Ok(None)
+}
+pub(crate) fn permute(_: &Tensor, _: &[usize]) -> Result<Option<Storage>> {
+    Ok(None)
+}

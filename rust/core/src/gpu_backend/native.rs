@@ -1,0 +1,269 @@
+//! The backend interface on the GPU engine. The ops that run on the GPU are here, each mapped
+//! to its engine kernel; everything else runs on the host (see the module above).
+//!
+//! On the GPU: `+ - .* ./ .^ max min` with broadcasting, the comparisons, `where`, `neg abs
+//! sign sqrt floor ceil relu` (float32 and float64) and `exp log sin cos tan tanh sigmoid`
+//! (float32: the shading languages have no 64-bit forms), `sum max min` over any axes, `@` and
+//! `pagemtimes` (either operand transposed), and `permute`. Reshapes share the device buffer.
+
+use std::sync::Arc;
+
+use dlarray_gpu::kernels::{elementwise as ew, layout, matmul as mm, reduce as rd};
+use dlarray_gpu::{GpuBuffer, GpuError, Layout};
+
+use crate::buffer::Buffer;
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::ops::{BinaryOp, CompareOp, ReduceOp, UnaryOp};
+use crate::storage::{Device, DeviceArray, Storage};
+use crate::tensor::Tensor;
+
+/// Whether a GPU adapter is present and a device was created on it.
+pub fn available() -> bool {
+    dlarray_gpu::available()
+}
+
+/// The adapter and its limits, as (name, value) pairs.
+pub fn info() -> Result<Vec<(&'static str, String)>> {
+    let i = dlarray_gpu::gpu_info().map_err(|e| to_error("gpu_info", e))?;
+    Ok(vec![
+        ("name", i.name),
+        ("backend", i.backend),
+        ("device_type", i.device_type),
+        ("driver", i.driver),
+        ("max_buffer_size", i.max_buffer_size.to_string()),
+        ("max_storage_buffer_binding_size", i.max_storage_buffer_binding_size.to_string()),
+        ("max_compute_workgroups_per_dimension", i.max_compute_workgroups_per_dimension.to_string()),
+        ("max_compute_invocations_per_workgroup", i.max_compute_invocations_per_workgroup.to_string()),
+        ("shader_f16", i.shader_f16.to_string()),
+        ("shader_f64", i.shader_f64.to_string()),
+    ])
+}
+
+/// Whether an array of `dtype` can be moved to the GPU; the reason when not.
+pub fn check_dtype(dtype: DType) -> Result<()> {
+    let gpu = dlarray_gpu::context().map_err(|e| to_error("gpuArray", e))?;
+    match dtype {
+        DType::F32 => Ok(()),
+        DType::F64 if gpu.info().shader_f64 => Ok(()),
+        DType::F64 => Err(Error::dtype(
+            "gpuArray",
+            format!("float64 is not supported on the GPU adapter \"{}\" (it lacks shader-f64); use float32", gpu.info().name),
+        )),
+        _ => Err(Error::dtype("gpuArray", format!("{dtype} arrays cannot be moved to the GPU (the GPU backend holds float32 and float64)"))),
+    }
+}
+
+fn engine_dtype(dtype: DType) -> Option<dlarray_gpu::DType> {
+    match dtype {
+        DType::F32 => Some(dlarray_gpu::DType::F32),
+        DType::F64 => Some(dlarray_gpu::DType::F64),
+        _ => None,
+    }
+}
+
+/// The core's error for a failure of the engine in `op`.
+fn to_error(op: &str, e: GpuError) -> Error {
+    match e {
+        GpuError::OutOfMemory { .. } => Error::memory(op, e.to_string()),
+        GpuError::UnsupportedDType { .. } => Error::dtype(op, e.to_string()),
+        GpuError::Validation(_) => Error::internal(op, e.to_string()),
+        _ => Error::device(op, e.to_string()),
+    }
+}
+
+/// Reads a device buffer back into host memory.
+pub(crate) fn download(g: &GpuBuffer) -> Result<Buffer> {
+    let read = match g.dtype() {
+        dlarray_gpu::DType::F32 => g.to_f32_vec().map(Buffer::F32),
+        dlarray_gpu::DType::F64 => g.to_f64_vec().map(Buffer::F64),
+    };
+    read.map_err(|e| to_error("gather", e))
+}
+
+fn upload_raw(b: &Buffer) -> Option<std::result::Result<GpuBuffer, GpuError>> {
+    match b {
+        Buffer::F32(v) => Some(GpuBuffer::from_f32(v)),
+        Buffer::F64(v) => Some(GpuBuffer::from_f64(v)),
+        _ => None,
+    }
+}
+
+/// Copies host data to a new device buffer.
+pub(crate) fn upload(b: &Buffer) -> Result<GpuBuffer> {
+    match upload_raw(b) {
+        Some(made) => made.map_err(|e| to_error("gpuArray", e)),
+        None => Err(Error::dtype("gpuArray", format!("{} arrays cannot be moved to the GPU", b.dtype()))),
+    }
+}
+
+/// An operand's device buffer: its own, or a host operand (a constant beside a GPU array)
+/// uploaded for this op.
+enum Operand<'a> {
+    Resident(&'a GpuBuffer),
+    Uploaded(GpuBuffer),
+}
+
+impl std::ops::Deref for Operand<'_> {
+    type Target = GpuBuffer;
+    fn deref(&self) -> &GpuBuffer {
+        match self {
+            Operand::Resident(g) => g,
+            Operand::Uploaded(g) => g,
+        }
+    }
+}
+
+/// The operands' device buffers when the op is to run on the GPU: an input is on the GPU and
+/// every input has one dtype that the adapter holds.
+fn operands<'a>(inputs: &[&'a Tensor]) -> Result<Option<Vec<Operand<'a>>>> {
+    if !inputs.iter().any(|t| t.device() == Device::Gpu) {
+        return Ok(None);
+    }
+    let dtype = inputs[0].dtype();
+    if inputs.iter().any(|t| t.dtype() != dtype) || engine_dtype(dtype).is_none() {
+        return Ok(None);
+    }
+    let gpu = dlarray_gpu::context().map_err(|e| to_error("gpu", e))?;
+    if dtype == DType::F64 && !gpu.info().shader_f64 {
+        return Ok(None);
+    }
+    let mut out = Vec::with_capacity(inputs.len());
+    for t in inputs {
+        out.push(match t.storage() {
+            Storage::Device(d) => match d.gpu() {
+                Ok(g) => Operand::Resident(g),
+                // An array past the binding limit stays in its host copy.
+                Err(Error::Device { .. }) if too_large(t) => return Ok(None),
+                Err(e) => return Err(e),
+            },
+            Storage::Host(h) => match upload_raw(h) {
+                Some(Ok(g)) => Operand::Uploaded(g),
+                Some(Err(GpuError::BindingLimit { .. })) | None => return Ok(None),
+                Some(Err(e)) => return Err(to_error("gpu", e)),
+            },
+        });
+    }
+    Ok(Some(out))
+}
+
+fn too_large(t: &Tensor) -> bool {
+    dlarray_gpu::context().is_ok_and(|g| (t.numel() * t.dtype().size_of()) as u64 > g.info().max_storage_buffer_binding_size)
+}
+
+/// A kernel's result as storage, or `None` where the engine has no kernel for these operands
+/// (a dtype, rank or size it does not handle), which sends the op to the host.
+fn finish(op: &str, dtype: DType, made: std::result::Result<GpuBuffer, GpuError>) -> Result<Option<Storage>> {
+    match made {
+        Ok(g) => Ok(Some(Storage::Device(Arc::new(DeviceArray::from_gpu(g, dtype))))),
+        Err(GpuError::UnsupportedDType { .. } | GpuError::InvalidArgument(_) | GpuError::BindingLimit { .. } | GpuError::DispatchLimit { .. }) => {
+            Ok(None)
+        }
+        Err(e) => Err(to_error(op, e)),
+    }
+}
+
+fn layout_of(t: &Tensor) -> Layout {
+    Layout::contiguous(t.shape())
+}
+
+pub(crate) fn unary(op: UnaryOp, x: &Tensor) -> Result<Option<Storage>> {
+    use ew::UnaryOp as G;
+    let kernel = match op {
+        UnaryOp::Neg => G::Neg,
+        UnaryOp::Abs => G::Abs,
+        UnaryOp::Sign => G::Sign,
+        UnaryOp::Sqrt => G::Sqrt,
+        UnaryOp::Floor => G::Floor,
+        UnaryOp::Ceil => G::Ceil,
+        UnaryOp::Relu => G::Relu,
+        UnaryOp::Exp => G::Exp,
+        UnaryOp::Log => G::Log,
+        UnaryOp::Sin => G::Sin,
+        UnaryOp::Cos => G::Cos,
+        UnaryOp::Tan => G::Tan,
+        UnaryOp::Tanh => G::Tanh,
+        UnaryOp::Sigmoid => G::Sigmoid,
+        // MATLAB rounds half away from zero, the engine half to even; the rest have no kernel.
+        UnaryOp::Round | UnaryOp::Log1p | UnaryOp::Sinh | UnaryOp::Cosh | UnaryOp::Asin | UnaryOp::Acos | UnaryOp::Atan | UnaryOp::Erf => {
+            return Ok(None)
+        }
+    };
+    let Some(ops) = operands(&[x])? else { return Ok(None) };
+    finish(op.name(), x.dtype(), ew::unary(kernel, &ops[0], &layout_of(x)))
+}
+
+pub(crate) fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Option<Storage>> {
+    use ew::BinaryOp as G;
+    let kernel = match op {
+        BinaryOp::Add => G::Add,
+        BinaryOp::Sub => G::Sub,
+        BinaryOp::Mul => G::Mul,
+        BinaryOp::Div => G::Div,
+        BinaryOp::Pow => G::Pow,
+        BinaryOp::Maximum => G::Maximum,
+        BinaryOp::Minimum => G::Minimum,
+        BinaryOp::Atan2 => return Ok(None),
+    };
+    elementwise2(op.name(), kernel, a, b)
+}
+
+pub(crate) fn compare(op: CompareOp, a: &Tensor, b: &Tensor) -> Result<Option<Storage>> {
+    use ew::BinaryOp as G;
+    let kernel = match op {
+        CompareOp::Eq => G::Eq,
+        CompareOp::Ne => G::Ne,
+        CompareOp::Lt => G::Lt,
+        CompareOp::Le => G::Le,
+        CompareOp::Gt => G::Gt,
+        CompareOp::Ge => G::Ge,
+    };
+    elementwise2(op.name(), kernel, a, b)
+}
+
+fn elementwise2(name: &str, kernel: ew::BinaryOp, a: &Tensor, b: &Tensor) -> Result<Option<Storage>> {
+    let Some(ops) = operands(&[a, b])? else { return Ok(None) };
+    finish(name, a.dtype(), ew::binary(kernel, &ops[0], &layout_of(a), &ops[1], &layout_of(b)).map(|(g, _)| g))
+}
+
+pub(crate) fn where_(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Option<Storage>> {
+    let Some(ops) = operands(&[cond, a, b])? else { return Ok(None) };
+    let made = ew::where_(&ops[0], &layout_of(cond), &ops[1], &layout_of(a), &ops[2], &layout_of(b)).map(|(g, _)| g);
+    finish("where", a.dtype(), made)
+}
+
+/// `op` over `axes` (the result keeps them as size 1: the same elements in the same order).
+pub(crate) fn reduce(op: ReduceOp, x: &Tensor, axes: &[usize]) -> Result<Option<Storage>> {
+    let kernel = match op {
+        ReduceOp::Sum => rd::ReduceOp::Sum,
+        ReduceOp::Max => rd::ReduceOp::Max,
+        ReduceOp::Min => rd::ReduceOp::Min,
+        ReduceOp::Prod => return Ok(None),
+    };
+    if x.numel() == 0 {
+        return Ok(None);
+    }
+    let Some(ops) = operands(&[x])? else { return Ok(None) };
+    finish(op.name(), x.dtype(), rd::reduce(kernel, &ops[0], &layout_of(x), axes).map(|(g, _)| g))
+}
+
+/// `op(a) @ op(b)` with batch broadcasting, either operand read transposed.
+pub(crate) fn matmul(a: &Tensor, b: &Tensor, ta: bool, tb: bool) -> Result<Option<Storage>> {
+    let Some(ops) = operands(&[a, b])? else { return Ok(None) };
+    let view = |t: &Tensor, transposed: bool| -> std::result::Result<Layout, GpuError> {
+        let l = layout_of(t);
+        if !transposed {
+            return Ok(l);
+        }
+        let mut perm: Vec<usize> = (0..t.ndim()).collect();
+        perm.swap(t.ndim() - 2, t.ndim() - 1);
+        l.permuted(&perm)
+    };
+    let made = view(a, ta).and_then(|la| Ok((la, view(b, tb)?))).and_then(|(la, lb)| mm::matmul(&ops[0], &la, &ops[1], &lb)).map(|(g, _)| g);
+    finish("pagemtimes", a.dtype(), made)
+}
+
+pub(crate) fn permute(x: &Tensor, perm: &[usize]) -> Result<Option<Storage>> {
+    let Some(ops) = operands(&[x])? else { return Ok(None) };
+    finish("permute", x.dtype(), layout::permute(&ops[0], x.shape(), perm).map(|(g, _)| g))
+}

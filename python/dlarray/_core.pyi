@@ -16,12 +16,12 @@ __version__: str
 # What the module itself lists (pyo3 fills it with every name it adds).
 __all__ = [
     "dlarray", "ShapeError", "FormatError", "OptionError", "DTypeError", "DlIndexError",
-    "AutodiffError", "OutOfMemoryError", "InternalError", "exp", "log", "log1p", "sqrt", "sin",
+    "AutodiffError", "OutOfMemoryError", "InternalError", "DeviceError", "exp", "log", "log1p", "sqrt", "sin",
     "cos", "tan", "tanh", "sinh", "cosh", "asin", "acos", "atan", "sigmoid", "erf", "abs",
     "sign", "floor", "ceil", "round", "relu", "maximum", "minimum", "atan2", "power", "complex",
     "where", "real", "imag", "conj", "angle", "extractdata", "stripdims", "dims", "finddim",
     "isdlarray", "concatenate", "stack", "repmat", "flip", "squeeze", "matmul", "pagemtimes",
-    "_trace_enter", "_trace_exit", "_in_dlfeval", "_gradient", "_trace_listing", "_replay", "_Plan", "_conv", "_transposed_conv",
+    "_gpu_available", "_gpu_info", "_trace_enter", "_trace_exit", "_in_dlfeval", "_gradient", "_trace_listing", "_replay", "_Plan", "_conv", "_transposed_conv",
     "_maxpool", "_maxunpool", "_avgpool", "_leakyrelu", "_standardize", "_softmax", "_softmax_log", "_batchnorm_train",
     "_lstm", "_gru", "_adam_step", "_rmsprop_step", "_sgdm_step", "_optim_pool_stats",
     "_optim_pool_clear", "__version__",
@@ -85,6 +85,14 @@ class InternalError(RuntimeError):
 
     No input should produce one. A panic in the Rust core becomes this error, with the panic
     message and its source location, instead of crashing the process.
+    """
+
+class DeviceError(RuntimeError):
+    """A device cannot be used for the operation (a ``RuntimeError``).
+
+    Raised by ``gpuArray`` without a usable GPU (this build has no GPU backend, or no GPU adapter
+    was found: MATLAB's "no supported GPU device"), and when the GPU fails during an operation
+    (the device was lost, or a wait for it ran out of time).
     """
 
 # ----- the dlarray class (rust/py/src/array.rs) ------------------------------------------------
@@ -182,7 +190,7 @@ class dlarray:
         """
     @property
     def device(self) -> str:
-        """The device holding the data: ``"cpu"``, the only device of this build (see ``canUseGPU``)."""
+        """The device holding the data: ``"cpu"`` or ``"gpu"`` (see ``gpuArray``)."""
     @property
     def T(self) -> dlarray:
         """The array with its dims reversed (numpy's ``.T``; MATLAB's ``X.'`` for a matrix).
@@ -451,6 +459,9 @@ class dlarray:
         """
     # used by dlfeval
     def _traced_leaf(self) -> dlarray: ...
+    def to(self, device: str) -> dlarray:
+        """The same values on ``device`` (``"cpu"`` or ``"gpu"``), recorded: a gradient goes back
+        to this array's device."""
     def _stop_gradient(self) -> dlarray: ...
     def _detach(self) -> dlarray: ...
     def _id(self) -> int: ...
@@ -950,6 +961,8 @@ def pagemtimes(a: _Operand, b: _Operand, transp_a: str = "none", transp_b: str =
 
 # ----- tracing (rust/py/src/autodiff.rs) --------------------------------------------------------
 
+def _gpu_available() -> bool: ...
+def _gpu_info() -> dict[str, str]: ...
 def _trace_enter() -> int: ...
 def _trace_exit(token: int) -> None: ...
 def _in_dlfeval() -> bool: ...

@@ -40,6 +40,8 @@ from dlarray import (
     digitTest4DArrayData,
     digitTrain4DArrayData,
     dlfeval,
+    dlupdate,
+    gpuArray,
     minibatchqueue,
     sgdmupdate,
     spmdBroadcast,
@@ -50,7 +52,7 @@ from dlarray import (
     trainingProgressMonitor,
 )
 from dlarray.data.partition import block
-from dlarray.examples.train_digits import _collate_digits, accuracy, build_network, model_loss, run_command_line
+from dlarray.examples.train_digits import _collate_digits, accuracy, build_network, execution_device, model_loss, run_command_line
 from dlarray.parallel import aggregate_gradients, aggregate_state, broadcast
 
 __all__ = ["main", "train"]
@@ -58,19 +60,25 @@ __all__ = ["main", "train"]
 
 def train(epochs: int = 3, batch_size: int = 128, learn_rate: float = 0.01, decay: float = 0.01,
           momentum: float = 0.9, png: Optional[str] = "training-progress.png", max_iterations: Optional[int] = None,
-          seed: int = 0, verbose: bool = True, test_images: Optional[int] = None) -> Dict[str, Any]:
-    """Train on every process of the pool; returns the network (the same on every process),
-    the test accuracy and timings."""
+          seed: int = 0, verbose: bool = True, test_images: Optional[int] = None,
+          execution_environment: str = "auto") -> Dict[str, Any]:
+    """Train on every process of the pool, each on the device ``execution_environment`` names
+    (MATLAB's option; ``"auto"`` is the GPU where ``canUseGPU()``); returns the network (the
+    same on every process), the test accuracy and timings."""
     rank, size = spmdIndex(), spmdSize()
+    device = execution_device(execution_environment)
     np.random.seed(seed)
     XTrain, YTrain, _ = digitTrain4DArrayData()
     XTest, YTest, _ = digitTest4DArrayData()
     if test_images is not None:
         XTest, YTest = XTest[..., :test_images], YTest[:test_images]
     net = broadcast(build_network())
+    if device == "gpu":
+        net = dlupdate(gpuArray, net)
     ds = combine(arrayDatastore(XTrain, iteration_dimension=3), arrayDatastore(YTrain))
     mbq = minibatchqueue(ds, mini_batch_size=batch_size, mini_batch_fcn=_collate_digits,
-                         mini_batch_format=["SSCB", "CB"], partition=(size, rank), shuffle_seed=seed)
+                         mini_batch_format=["SSCB", "CB"], partition=(size, rank), shuffle_seed=seed,
+                         output_environment=device)
     per_epoch = len(mbq)
     total = spmdReduce("min", per_epoch) * epochs
     if max_iterations is not None:
@@ -110,7 +118,7 @@ def train(epochs: int = 3, batch_size: int = 128, learn_rate: float = 0.01, deca
     monitor.close()
     train_time = time.perf_counter() - start
     lo, hi = block(XTest.shape[-1], size, rank)
-    correct = spmdPlus(round(accuracy(net, XTest[..., lo:hi], YTest[lo:hi]) * (hi - lo)) if hi > lo else 0)
+    correct = spmdPlus(round(accuracy(net, XTest[..., lo:hi], YTest[lo:hi], device=device) * (hi - lo)) if hi > lo else 0)
     acc = correct / XTest.shape[-1]
     if verbose and rank == 0:
         print(f"test accuracy: {100 * acc:.2f}% ({XTest.shape[-1]} images); training {train_time:.1f} s on "

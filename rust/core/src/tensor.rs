@@ -141,7 +141,8 @@ impl Tensor {
     ) -> Tensor {
         let mut data = data.into();
         if let Storage::Host(host) = &data {
-            if inputs.iter().any(|t| t.device() == Device::Gpu) {
+            // A transfer is placed where it was asked to go.
+            if !matches!(kind, OpKind::ToDevice { .. }) && inputs.iter().any(|t| t.device() == Device::Gpu) {
                 data = Storage::Device(Arc::new(DeviceArray::mirror_of(host.clone())));
             }
         }

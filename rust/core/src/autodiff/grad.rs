@@ -40,7 +40,7 @@ pub fn gradient(y: &Tensor, xs: &[Tensor], opts: &GradOptions) -> Result<Vec<Ten
 
     let higher = opts.enable_higher_derivatives;
     let walk = Walk { targets: xs, stop_at_targets: false, detach_dead_inputs: !higher };
-    let (grads, order) = trace::with_recording(higher, || walk.run(y, Tensor::ones(y.shape(), y.dtype())))?;
+    let (grads, order) = trace::with_recording(higher, || walk.run(y, y.ones_like()))?;
 
     if !opts.retain_data && !higher {
         for t in &order {
@@ -55,7 +55,7 @@ pub fn gradient(y: &Tensor, xs: &[Tensor], opts: &GradOptions) -> Result<Vec<Ten
     xs.iter()
         .zip(grads)
         .map(|(x, g)| {
-            let g = g.unwrap_or_else(|| Tensor::zeros(x.shape(), x.dtype()));
+            let g = g.unwrap_or_else(|| x.zeros_like());
             let g = if g.dtype() != x.dtype() { trace::with_recording(higher, || g.cast(x.dtype()))? } else { g };
             if higher {
                 Ok(traced_constant(g, x))

@@ -50,7 +50,9 @@ pub fn check_dtype(dtype: DType) -> Result<()> {
             "gpuArray",
             format!("float64 is not supported on the GPU adapter \"{}\" (it lacks shader-f64); use float32", gpu.info().name),
         )),
-        _ => Err(Error::dtype("gpuArray", format!("{dtype} arrays cannot be moved to the GPU (the GPU backend holds float32 and float64)"))),
+        _ => {
+            Err(Error::dtype("gpuArray", format!("{dtype} arrays cannot be moved to the GPU (the GPU backend holds float32 and float64)")))
+        }
     }
 }
 
@@ -156,9 +158,12 @@ fn too_large(t: &Tensor) -> bool {
 fn finish(op: &str, dtype: DType, made: std::result::Result<GpuBuffer, GpuError>) -> Result<Option<Storage>> {
     match made {
         Ok(g) => Ok(Some(Storage::Device(Arc::new(DeviceArray::from_gpu(g, dtype))))),
-        Err(GpuError::UnsupportedDType { .. } | GpuError::InvalidArgument(_) | GpuError::BindingLimit { .. } | GpuError::DispatchLimit { .. }) => {
-            Ok(None)
-        }
+        Err(
+            GpuError::UnsupportedDType { .. }
+            | GpuError::InvalidArgument(_)
+            | GpuError::BindingLimit { .. }
+            | GpuError::DispatchLimit { .. },
+        ) => Ok(None),
         Err(e) => Err(to_error(op, e)),
     }
 }
@@ -259,7 +264,8 @@ pub(crate) fn matmul(a: &Tensor, b: &Tensor, ta: bool, tb: bool) -> Result<Optio
         perm.swap(t.ndim() - 2, t.ndim() - 1);
         l.permuted(&perm)
     };
-    let made = view(a, ta).and_then(|la| Ok((la, view(b, tb)?))).and_then(|(la, lb)| mm::matmul(&ops[0], &la, &ops[1], &lb)).map(|(g, _)| g);
+    let made =
+        view(a, ta).and_then(|la| Ok((la, view(b, tb)?))).and_then(|(la, lb)| mm::matmul(&ops[0], &la, &ops[1], &lb)).map(|(g, _)| g);
     finish("pagemtimes", a.dtype(), made)
 }
 

@@ -44,7 +44,7 @@ impl Tensor {
     /// Imaginary part (zeros on real tensors).
     pub fn imag(&self) -> Result<Tensor> {
         if !self.dtype().is_complex() {
-            return Ok(Tensor::zeros(self.shape(), self.dtype()));
+            return Ok(self.zeros_like());
         }
         let data = match self.buffer()? {
             Buffer::C64(v) => Buffer::F32(map(v, |z: C32| z.im)),

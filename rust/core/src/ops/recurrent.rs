@@ -417,8 +417,17 @@ impl Tensor {
         }
         macro_rules! fwd {
             ($t:ty) => {{
-                let (out, saved) =
-                    k::gru_forward::<$t>(slice(&ts[0])?, slice(&ts[1])?, slice(&ts[2])?, slice(&ts[3])?, slice(&ts[4])?, d, mode, state, gate);
+                let (out, saved) = k::gru_forward::<$t>(
+                    slice(&ts[0])?,
+                    slice(&ts[1])?,
+                    slice(&ts[2])?,
+                    slice(&ts[3])?,
+                    slice(&ts[4])?,
+                    d,
+                    mode,
+                    state,
+                    gate,
+                );
                 (to_buffer(out), vec![to_buffer(saved.gates), to_buffer(saved.aux), to_buffer(saved.hidden)])
             }};
         }

@@ -1,0 +1,381 @@
+"""Arrays on the GPU: every op's value on the GPU against the CPU's, first and second
+derivatives on the GPU against the CPU's, the mixed-device rule, the optimizers, the data
+pipeline and the custom training loops trained on the GPU.
+
+The tests need a GPU adapter: a real GPU, or Mesa's lavapipe with ``DLARRAY_GPU_ADAPTER=any``
+(how CI runs them, in their own step). Without one they skip, unless
+``DLARRAY_REQUIRE_GPU=1`` makes that a failure."""
+
+import os
+
+import dlarray as dl
+import numpy as np
+import pytest
+from dlarray import dlarray
+
+f32, f64 = np.float32, np.float64
+
+if not dl.canUseGPU():
+    if os.environ.get("DLARRAY_REQUIRE_GPU") == "1":
+        raise RuntimeError("DLARRAY_REQUIRE_GPU=1 but canUseGPU() is False (set DLARRAY_GPU_ADAPTER=any for a CPU adapter)")
+    pytest.skip("no GPU adapter (set DLARRAY_GPU_ADAPTER=any to use lavapipe)", allow_module_level=True)
+
+HAS_F64 = dl.gpu_info()["shader_f64"] == "true"
+rng = np.random.default_rng(7)
+
+
+def both(*arrays, fmt=None):
+    """Each array as a CPU dlarray and as its GPU copy."""
+    cpu = [dlarray(a, fmt) if fmt else dlarray(a) for a in arrays]
+    return cpu, [dl.gpuArray(c) for c in cpu]
+
+
+def host(x):
+    return np.asarray(dl.gather(dl.extractdata(x)) if isinstance(x, dlarray) else x)
+
+
+def assert_same(gpu_result, cpu_result, rtol=2e-5, atol=2e-5):
+    if isinstance(cpu_result, (tuple, list)):
+        for g, c in zip(gpu_result, cpu_result):
+            assert_same(g, c, rtol, atol)
+        return
+    assert gpu_result.device == "gpu", "a result of GPU operands is on the GPU"
+    assert cpu_result.device == "cpu"
+    assert dl.dims(gpu_result) == dl.dims(cpu_result)
+    np.testing.assert_allclose(host(gpu_result), host(cpu_result), rtol=rtol, atol=atol)
+
+
+# ----- moving data ------------------------------------------------------------------------------
+
+
+def test_gpuArray_and_gather_round_trip_keep_values_format_and_dtype():
+    x = rng.standard_normal((3, 4, 2)).astype(f32)
+    g = dl.gpuArray(dlarray(x, "SCB"))
+    assert g.device == "gpu" and dl.dims(g) == "SCB" and g.dtype == f32
+    back = dl.gather(g)
+    assert back.device == "cpu" and dl.dims(back) == "SCB"
+    np.testing.assert_array_equal(host(back), x)
+    # numpy input, .to(), and extractdata/np.asarray read back.
+    n = dl.gpuArray(x)
+    assert n.device == "gpu" and isinstance(n, dlarray)
+    np.testing.assert_array_equal(np.asarray(n), x)
+    assert n.to("cpu").device == "cpu" and n.to("gpu") is not None
+    assert float(dl.gpuArray(np.float32(2.5))) == 2.5
+    assert dl.gather(x) is x, "gather leaves host data as it is"
+
+
+def test_bad_device_arguments_are_typed_errors():
+    with pytest.raises(dl.OptionError, match="device"):
+        dlarray(np.ones(2, f32)).to("tpu")
+    with pytest.raises(dl.DTypeError, match="GPU"):
+        dl.gpuArray(np.ones(2, np.complex64))
+    if not HAS_F64:
+        with pytest.raises(dl.DTypeError, match="shader-f64"):
+            dl.gpuArray(np.ones(2, f64))
+
+
+def test_gpu_info_names_the_adapter():
+    info = dl.gpu_info()
+    assert info["name"] and info["backend"] in {"vulkan", "metal", "dx12", "gl"}
+    assert int(info["max_buffer_size"]) > 0
+
+
+# ----- every op: the GPU's value against the CPU's ---------------------------------------------
+
+X = rng.standard_normal((2, 3, 4)).astype(f32)
+Y = rng.standard_normal((2, 3, 4)).astype(f32)
+ROW = rng.standard_normal((4,)).astype(f32)
+POS = (np.abs(X) + 0.5).astype(f32)
+UNIT = np.clip(X, -0.9, 0.9).astype(f32)
+
+ELEMENTWISE = {
+    "neg": lambda x, y: -x,
+    "add_broadcast": lambda x, y: x + y[0, 0],
+    "sub_scalar": lambda x, y: x - 1.5,
+    "rsub_scalar": lambda x, y: 2.0 - x,
+    "mul": lambda x, y: x * y,
+    "div": lambda x, y: x / (abs(y) + 1),
+    "abs": lambda x, y: abs(x),
+    "power": lambda x, y: dl.power(abs(x) + 0.5, y),
+    "maximum": lambda x, y: dl.maximum(x, y),
+    "minimum": lambda x, y: dl.minimum(x, 0.25),
+    "atan2": lambda x, y: dl.atan2(x, y),
+    "exp": lambda x, y: dl.exp(x),
+    "log": lambda x, y: dl.log(x * x + 0.1),
+    "log1p": lambda x, y: dl.log1p(x * x),
+    "sqrt": lambda x, y: dl.sqrt(x * x),
+    "sin": lambda x, y: dl.sin(x),
+    "cos": lambda x, y: dl.cos(x),
+    "tan": lambda x, y: dl.tan(x * 0.5),
+    "tanh": lambda x, y: dl.tanh(x),
+    "sinh": lambda x, y: dl.sinh(x),
+    "cosh": lambda x, y: dl.cosh(x),
+    "asin": lambda x, y: dl.asin(x * 0.3),
+    "acos": lambda x, y: dl.acos(x * 0.3),
+    "atan": lambda x, y: dl.atan(x),
+    "erf": lambda x, y: dl.erf(x),
+    "sigmoid": lambda x, y: dl.sigmoid(x),
+    "relu": lambda x, y: dl.relu(x),
+    "leakyrelu": lambda x, y: dl.leakyrelu(x, 0.1),
+    "gelu": lambda x, y: dl.gelu(x),
+    "sign": lambda x, y: dl.sign(x),
+    "floor": lambda x, y: dl.floor(x * 3),
+    "ceil": lambda x, y: dl.ceil(x * 3),
+    "where": lambda x, y: dl.where(x > y, x, y),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ELEMENTWISE))
+def test_elementwise_on_gpu_matches_cpu(name):
+    f = ELEMENTWISE[name]
+    (cx, cy), (gx, gy) = both(X, Y)
+    c, g = f(cx, cy), f(gx, gy)
+    assert_same(g, c, rtol=1e-4, atol=1e-5)
+
+
+REDUCTIONS = {
+    "sum_all": lambda x: x.sum(),
+    "sum_axis": lambda x: x.sum(axis=1),
+    "mean_axes": lambda x: dl.mean(x, (0, 2)),
+    "max_axis": lambda x: x.max(axis=2),
+    "min_all": lambda x: x.min(),
+    "prod_axis": lambda x: dl.prod(x, 0),
+    "cumsum": lambda x: dl.cumsum(x, 1),
+    "norm": lambda x: dl.norm(x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REDUCTIONS))
+def test_reductions_on_gpu_match_cpu(name):
+    (cx,), (gx,) = both(X)
+    assert_same(REDUCTIONS[name](gx), REDUCTIONS[name](cx), rtol=1e-4, atol=1e-5)
+
+
+SHAPES = {
+    "reshape": lambda x: dl.reshape(x, (6, 4)),
+    "permute": lambda x: dl.permute(x, (2, 0, 1)),
+    "transpose": lambda x: x.T,
+    "index": lambda x: x[1, ::2, 1:],
+    "index_bool": lambda x: x[:, :, np.array([True, False, True, True])],
+    "flip": lambda x: dl.flip(x, 2),
+    "concatenate": lambda x: dl.concatenate([x, x * 2], 1),
+    "stack": lambda x: dl.stack([x, x], 0),
+    "repmat": lambda x: dl.repmat(x[0], (2, 1)),
+    "squeeze": lambda x: dl.squeeze(x[:1]),
+    "matmul": lambda x: x @ dl.permute(x, (0, 2, 1)),
+    "matmul_vector": lambda x: x[0] @ dlarray(ROW),
+    "pagemtimes_transposed": lambda x: dl.pagemtimes(x, x, "transpose", "none"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_shape_ops_and_products_on_gpu_match_cpu(name):
+    (cx,), (gx,) = both(X)
+    assert_same(SHAPES[name](gx), SHAPES[name](cx), rtol=1e-4, atol=1e-5)
+
+
+IMG = rng.standard_normal((6, 6, 3, 2)).astype(f32)
+W = (rng.standard_normal((3, 3, 3, 4)) * 0.3).astype(f32)
+B = rng.standard_normal((4,)).astype(f32)
+SEQ = rng.standard_normal((3, 2, 5)).astype(f32)
+
+
+def _lstm(x):
+    h = 4
+    w = dlarray((rng_fixed((4 * h, 3)) * 0.3).astype(f32))
+    r = dlarray((rng_fixed((4 * h, h), 1) * 0.3).astype(f32))
+    b = dlarray(np.zeros(4 * h, f32))
+    z = dlarray(np.zeros((h, 2), f32))
+    return dl.lstm(x, z, z, w, r, b)[0]
+
+
+def _gru(x):
+    h = 4
+    w = dlarray((rng_fixed((3 * h, 3)) * 0.3).astype(f32))
+    r = dlarray((rng_fixed((3 * h, h), 1) * 0.3).astype(f32))
+    b = dlarray(np.zeros(3 * h, f32))
+    return dl.gru(x, dlarray(np.zeros((h, 2), f32)), w, r, b)[0]
+
+
+def rng_fixed(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+DL_OPS = {
+    "dlconv": (lambda x: dl.dlconv(x, dlarray(W), dlarray(B), padding="same"), IMG, "SSCB"),
+    "dlconv_strided": (lambda x: dl.dlconv(x, dlarray(W), 0, stride=2), IMG, "SSCB"),
+    "maxpool": (lambda x: dl.maxpool(x, 2, stride=2), IMG, "SSCB"),
+    "avgpool": (lambda x: dl.avgpool(x, 3, stride=1, padding=1), IMG, "SSCB"),
+    "batchnorm": (lambda x: dl.batchnorm(x, dlarray(np.zeros(3, f32)), dlarray(np.ones(3, f32))), IMG, "SSCB"),
+    "layernorm": (lambda x: dl.layernorm(x, dlarray(np.zeros(3, f32)), dlarray(np.ones(3, f32))), IMG, "SSCB"),
+    "groupnorm": (lambda x: dl.groupnorm(x, 3, dlarray(np.zeros(3, f32)), dlarray(np.ones(3, f32))), IMG, "SSCB"),
+    "softmax": (lambda x: dl.softmax(x), SEQ, "CBT"),
+    "fullyconnect": (lambda x: dl.fullyconnect(x, dlarray((rng_fixed((4, 108)) * 0.1).astype(f32)), dlarray(B)), IMG, "SSCB"),
+    "lstm": (_lstm, SEQ, "CBT"),
+    "gru": (_gru, SEQ, "CBT"),
+    "crossentropy": (lambda x: dl.crossentropy(dl.softmax(x), dlarray(np.eye(3, dtype=f32)[:, [0, 2]][:, :, None].repeat(5, 2), "CBT")), SEQ, "CBT"),
+    "mse": (lambda x: dl.mse(x, x * 0.5 + 1), SEQ, "CBT"),
+    "huber": (lambda x: dl.huber(x, x * 0.5), SEQ, "CBT"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DL_OPS))
+def test_deep_learning_ops_on_gpu_match_cpu(name):
+    f, data, fmt = DL_OPS[name]
+    (cx,), (gx,) = both(data, fmt=fmt)
+    assert_same(f(gx), f(cx), rtol=1e-4, atol=1e-5)
+
+
+# ----- derivatives on the GPU -----------------------------------------------------------------
+
+LOSSES = {
+    "polynomial": lambda x: (x * x * x - 2 * x).sum(),
+    "exp_tanh": lambda x: (dl.exp(dl.tanh(x)) * x).sum(),
+    "sigmoid_log": lambda x: dl.log(dl.sigmoid(x) + 0.5).sum(),
+    "matmul_chain": lambda x: (dl.tanh(x @ dl.permute(x, (0, 2, 1))) ** 2).sum(),
+    "softmax_crossentropy": lambda x: dl.crossentropy(dl.softmax(dlarray(dl.stripdims(x).reshape(3, 8), "CB")), dlarray(np.eye(3, dtype=f32)[:, [0, 1, 2, 0, 1, 2, 0, 1]], "CB")),
+    "max_and_mean": lambda x: x.max(axis=2).sum() + dl.mean(x * x, (0, 1)).sum(),
+    "where_relu": lambda x: dl.where(x > 0, x * x, -x).sum() + dl.relu(x).sum(),
+}
+
+
+def _grad_and_second(loss, x):
+    def f(x):
+        y = loss(x)
+        g = dl.dlgradient(y, x, enable_higher_derivatives=True)
+        second = dl.dlgradient((g * g).sum(), x)
+        return y, g, second
+
+    return dl.dlfeval(f, x)
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_first_and_second_derivatives_on_gpu_match_cpu(name):
+    (cx,), (gx,) = both(X)
+    c, g = _grad_and_second(LOSSES[name], cx), _grad_and_second(LOSSES[name], gx)
+    assert_same(g, c, rtol=2e-4, atol=2e-4)
+
+
+@pytest.mark.skipif(not HAS_F64, reason="the adapter has no shader-f64")
+def test_float64_gradients_on_gpu_match_cpu_closely():
+    x64 = X.astype(f64)
+    (cx,), (gx,) = both(x64)
+    loss = lambda x: (x * x * dl.sign(x)).sum() + (x @ dl.permute(x, (0, 2, 1))).sum()  # noqa: E731
+    c, g = _grad_and_second(loss, cx), _grad_and_second(loss, gx)
+    assert g[1].dtype == f64
+    assert_same(g, c, rtol=1e-12, atol=1e-12)
+
+
+def test_gradient_through_gpuArray_returns_to_the_host_input():
+    def f(x):
+        y = (dl.gpuArray(x) * 3).sum()
+        return dl.dlgradient(y, x)
+
+    g = dl.dlfeval(f, dlarray(X))
+    assert g.device == "cpu"
+    np.testing.assert_allclose(host(g), np.full_like(X, 3))
+
+
+def test_gradient_of_an_unused_gpu_input_is_zeros_on_the_gpu():
+    def f(x, y):
+        return dl.dlgradient((x * 2).sum(), [x, y])
+
+    gx, gy = dl.dlfeval(f, dl.gpuArray(X), dl.gpuArray(Y))
+    assert gx.device == "gpu" and gy.device == "gpu"
+    np.testing.assert_array_equal(host(gy), np.zeros_like(Y))
+
+
+# ----- the mixed-device rule ----------------------------------------------------------------------
+
+
+def test_an_op_with_an_operand_on_the_gpu_puts_its_result_there():
+    cpu, gpu = dlarray(X), dl.gpuArray(Y)
+    for r in [cpu + gpu, gpu * cpu, gpu + 1.0, 2.0 * gpu, gpu - X, dl.maximum(cpu, gpu), cpu @ dl.permute(gpu, (0, 2, 1))]:
+        assert r.device == "gpu"
+    np.testing.assert_allclose(host(cpu + gpu), X + Y, rtol=1e-6)
+    assert (cpu + cpu).device == "cpu"
+
+
+# ----- optimizers, networks, data ----------------------------------------------------------------
+
+
+def test_optimizers_keep_parameters_and_state_on_the_gpu():
+    p, g = dl.gpuArray(X), dl.gpuArray(Y)
+    pc, gc = dlarray(X), dlarray(Y)
+    a, avg, sq = dl.adamupdate(p, g, None, None, 1)
+    ac, avgc, sqc = dl.adamupdate(pc, gc, None, None, 1)
+    assert_same((a, avg, sq), (ac, avgc, sqc), rtol=1e-6, atol=1e-7)
+    s, v = dl.sgdmupdate(p, g, None)
+    assert s.device == "gpu" and v.device == "gpu"
+    r, ms = dl.rmspropupdate(p, g, None)
+    assert r.device == "gpu" and ms.device == "gpu"
+    u = dl.dlupdate(lambda w: w * 0.5, p)
+    assert u.device == "gpu"
+
+
+def test_dlupdate_gpuArray_moves_a_network_and_it_trains_as_on_the_cpu():
+    layers = [
+        dl.featureInputLayer(4),
+        dl.fullyConnectedLayer(8),
+        dl.reluLayer(),
+        dl.fullyConnectedLayer(3),
+        dl.softmaxLayer(),
+    ]
+    dl.rng(0)
+    net_cpu = dl.dlnetwork(layers)
+    net_gpu = dl.dlupdate(dl.gpuArray, net_cpu)
+    assert all(v.device == "gpu" for v in net_gpu.Learnables.Value)
+    xs = rng.standard_normal((4, 16)).astype(f32)
+    ts = np.eye(3, dtype=f32)[:, rng.integers(0, 3, 16)]
+
+    def loss_fn(net, x, t):
+        y = dl.forward(net, x)
+        loss = dl.crossentropy(y, t)
+        return loss, dl.dlgradient(loss, net.Learnables)
+
+    losses = {}
+    for name, net, to in [("cpu", net_cpu, lambda a: a), ("gpu", net_gpu, dl.gpuArray)]:
+        x, t = to(dlarray(xs, "CB")), to(dlarray(ts, "CB"))
+        vel = None
+        seen = []
+        for _ in range(5):
+            loss, grads = dl.dlfeval(loss_fn, net, x, t)
+            net, vel = dl.sgdmupdate(net, grads, vel, 0.5)
+            seen.append(float(loss))
+        assert loss.device == name
+        losses[name] = seen
+    assert losses["gpu"][-1] < losses["gpu"][0]
+    np.testing.assert_allclose(losses["gpu"], losses["cpu"], rtol=1e-4)
+
+
+def test_model_function_with_adamupdate_trains_on_the_gpu():
+    w_true = rng.standard_normal((1, 3)).astype(f32)
+    x = rng.standard_normal((3, 64)).astype(f32)
+    y = w_true @ x + 0.5
+    results = {}
+    for name, to in [("cpu", lambda a: a), ("gpu", dl.gpuArray)]:
+        params = {"W": to(dlarray(np.zeros((1, 3), f32))), "b": to(dlarray(np.zeros((1, 1), f32)))}
+        X_, Y_ = to(dlarray(x)), to(dlarray(y))
+
+        def model_loss(p, X_, Y_):
+            pred = p["W"] @ X_ + p["b"]
+            loss = ((pred - Y_) ** 2).mean()
+            return loss, dl.dlgradient(loss, p)
+
+        avg = sq = None
+        for it in range(1, 101):
+            loss, grads = dl.dlfeval(model_loss, params, X_, Y_)
+            params, avg, sq = dl.adamupdate(params, grads, avg, sq, it, 0.05)
+        assert params["W"].device == name
+        results[name] = (float(loss), host(params["W"]))
+    assert results["gpu"][0] < 0.05
+    np.testing.assert_allclose(results["gpu"][1], results["cpu"][1], rtol=1e-3, atol=1e-4)
+
+
+def test_minibatchqueue_delivers_gpu_batches():
+    ds = dl.arrayDatastore(rng.standard_normal((10, 4)).astype(f32), iteration_dimension=1)
+    mbq = dl.minibatchqueue(ds, mini_batch_size=4, mini_batch_format="CB", output_environment="gpu")
+    batch = mbq.next()
+    assert batch.device == "gpu" and dl.dims(batch) == "CB"
+    auto = dl.minibatchqueue(ds, mini_batch_size=4, mini_batch_format="CB", output_environment="auto")
+    assert auto.next().device == "gpu", "auto is the GPU where canUseGPU()"

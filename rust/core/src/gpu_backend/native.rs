@@ -83,20 +83,14 @@ pub(crate) fn download(g: &GpuBuffer) -> Result<Buffer> {
     read.map_err(|e| to_error("gather", e))
 }
 
-fn upload_raw(b: &Buffer) -> Option<std::result::Result<GpuBuffer, GpuError>> {
-    match b {
-        Buffer::F32(v) => Some(GpuBuffer::from_f32(v)),
-        Buffer::F64(v) => Some(GpuBuffer::from_f64(v)),
-        _ => None,
-    }
-}
-
 /// Copies host data to a new device buffer.
 pub(crate) fn upload(b: &Buffer) -> Result<GpuBuffer> {
-    match upload_raw(b) {
-        Some(made) => made.map_err(|e| to_error("gpuArray", e)),
-        None => Err(Error::dtype("gpuArray", format!("{} arrays cannot be moved to the GPU", b.dtype()))),
-    }
+    let made = match b {
+        Buffer::F32(v) => GpuBuffer::from_f32(v),
+        Buffer::F64(v) => GpuBuffer::from_f64(v),
+        _ => return Err(Error::dtype("gpuArray", format!("{} arrays cannot be moved to the GPU", b.dtype()))),
+    };
+    made.map_err(|e| to_error("gpuArray", e))
 }
 
 /// An operand's device buffer: its own, or a host operand (a constant beside a GPU array)
@@ -130,27 +124,19 @@ fn operands<'a>(inputs: &[&'a Tensor]) -> Result<Option<Vec<Operand<'a>>>> {
     if dtype == DType::F64 && !gpu.info().shader_f64 {
         return Ok(None);
     }
+    // An array past the binding limit stays in its host copy.
+    let limit = gpu.info().max_storage_buffer_binding_size;
+    if inputs.iter().any(|t| (t.numel() * t.dtype().size_of()) as u64 > limit) {
+        return Ok(None);
+    }
     let mut out = Vec::with_capacity(inputs.len());
     for t in inputs {
         out.push(match t.storage() {
-            Storage::Device(d) => match d.gpu() {
-                Ok(g) => Operand::Resident(g),
-                // An array past the binding limit stays in its host copy.
-                Err(Error::Device { .. }) if too_large(t) => return Ok(None),
-                Err(e) => return Err(e),
-            },
-            Storage::Host(h) => match upload_raw(h) {
-                Some(Ok(g)) => Operand::Uploaded(g),
-                Some(Err(GpuError::BindingLimit { .. })) | None => return Ok(None),
-                Some(Err(e)) => return Err(to_error("gpu", e)),
-            },
+            Storage::Device(d) => Operand::Resident(d.gpu()?),
+            Storage::Host(h) => Operand::Uploaded(upload(h)?),
         });
     }
     Ok(Some(out))
-}
-
-fn too_large(t: &Tensor) -> bool {
-    dlarray_gpu::context().is_ok_and(|g| (t.numel() * t.dtype().size_of()) as u64 > g.info().max_storage_buffer_binding_size)
 }
 
 /// A kernel's result as storage, or `None` where the engine has no kernel for these operands

@@ -91,11 +91,18 @@ pub fn tensor_from_scalar(obj: &Bound<'_, PyAny>, like: DType) -> PyResult<Optio
     Ok(None)
 }
 
+/// The tensor's host data; a GPU array is read back without the GIL (a host one is at hand).
+fn host_data(py: Python<'_>, t: &Tensor) -> PyResult<std::sync::Arc<Buffer>> {
+    match t.device() {
+        dlarray_core::Device::Gpu => py.detach(|| t.shared_buffer()).py(),
+        dlarray_core::Device::Cpu => t.shared_buffer().py(),
+    }
+}
+
 /// A tensor's data as a new numpy array of the same shape.
 pub fn tensor_to_numpy<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
     let shape = t.shape().to_vec();
-    // A GPU array is read back without the GIL.
-    let buffer = py.detach(|| t.shared_buffer()).py()?;
+    let buffer = host_data(py, t)?;
     let arr: Bound<'py, PyAny> = match &*buffer {
         Buffer::F32(v) => PyArray1::from_vec(py, v.clone()).into_any(),
         Buffer::F64(v) => PyArray1::from_vec(py, v.clone()).into_any(),
@@ -132,7 +139,7 @@ fn view_of<'py, T: numpy::Element>(data: &[T], shape: &[usize], owner: Bound<'py
 
 /// A tensor's data as a read-only numpy array sharing its storage (no copy).
 pub fn tensor_to_numpy_view<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
-    let buffer = py.detach(|| t.shared_buffer()).py()?;
+    let buffer = host_data(py, t)?;
     let owner = Bound::new(py, BufferOwner { buffer: buffer.clone() })?.into_any();
     let shape = t.shape();
     match &*buffer {

@@ -128,7 +128,9 @@ from .layers import (  # noqa: E402,F401
     spatialDropoutLayer,
     swishLayer,
     tanhLayer,
+    transposedConv1dLayer,
     transposedConv2dLayer,
+    transposedConv3dLayer,
 )
 from .monitor import trainingProgressMonitor  # noqa: E402,F401
 
@@ -182,6 +184,7 @@ __all__ = [
     "transposedConv2dLayer", "clippedReluLayer", "crossChannelNormalizationLayer", "eluLayer", "globalAveragePooling1dLayer",
     "globalAveragePooling3dLayer", "globalMaxPooling1dLayer", "globalMaxPooling3dLayer", "identityLayer",
     "instanceNormalizationLayer", "multiplicationLayer", "softplusLayer", "spatialDropoutLayer", "swishLayer",
+    "transposedConv1dLayer", "transposedConv3dLayer",
     # checkpoints
     "load", "register_custom", "save",
     # optimizers

@@ -47,12 +47,16 @@ from .convolution import (
     Convolution2DLayer,
     Convolution3DLayer,
     GroupedConvolution2DLayer,
+    TransposedConvolution1DLayer,
     TransposedConvolution2DLayer,
+    TransposedConvolution3DLayer,
     convolution1dLayer,
     convolution2dLayer,
     convolution3dLayer,
     groupedConvolution2dLayer,
+    transposedConv1dLayer,
     transposedConv2dLayer,
+    transposedConv3dLayer,
 )
 from .dense import (
     EmbeddingLayer,
@@ -138,4 +142,6 @@ __all__ = [
     "GlobalMaxPooling2DLayer", "MaxPooling1DLayer", "MaxPooling2DLayer", "MaxPooling3DLayer",
     "EmbeddingLayer", "FlattenLayer", "FullyConnectedLayer", "GRULayer", "LSTMLayer",
     "AdditionLayer", "ConcatenationLayer", "DepthConcatenationLayer", "FunctionLayer",
+    "transposedConv1dLayer", "transposedConv3dLayer",
+    "TransposedConvolution1DLayer", "TransposedConvolution3DLayer",
 ]

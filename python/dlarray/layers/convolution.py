@@ -1,10 +1,12 @@
 """Convolution layers: ``convolution1dLayer``, ``convolution2dLayer``, ``convolution3dLayer``,
-``groupedConvolution2dLayer`` and ``transposedConv2dLayer`` (MATLAB's options and defaults:
-stride 1, dilation 1, padding 0 or ``"same"``, glorot weights, zero bias, bias L2 factor 0).
+``groupedConvolution2dLayer``, ``transposedConv1dLayer``, ``transposedConv2dLayer`` and
+``transposedConv3dLayer`` (MATLAB's options and defaults: stride 1, dilation 1, padding 0 or
+``"same"``, glorot weights, zero bias, bias L2 factor 0).
 
 Weights have MATLAB's layouts: ``(FH, FW, C, F)`` (2-D), ``(K, C, F)`` (1-D),
 ``(FH, FW, FD, C, F)`` (3-D), ``(FH, FW, C/G, F/G, G)`` (grouped), ``(FH, FW, F, C)``
-(transposed); the bias is ``1×…×1×F`` after the filter dims (``(1, 1, F)`` for 2-D).
+(transposed; ``(K, F, C)`` and ``(FH, FW, FD, F, C)`` for 1-D and 3-D); the bias is
+``1×…×1×F`` after the filter dims (``(1, 1, F)`` for 2-D).
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from . import initializers
 from .base import Layer, as_param, channel_size, check_shape, padding_list, set_factors, to_tuple
 
 __all__ = ["Convolution1DLayer", "Convolution2DLayer", "Convolution3DLayer",
-           "GroupedConvolution2DLayer", "TransposedConvolution2DLayer", "convolution1dLayer",
-           "convolution2dLayer", "convolution3dLayer", "groupedConvolution2dLayer",
-           "transposedConv2dLayer"]
+           "GroupedConvolution2DLayer", "TransposedConvolution1DLayer", "TransposedConvolution2DLayer",
+           "TransposedConvolution3DLayer", "convolution1dLayer", "convolution2dLayer", "convolution3dLayer",
+           "groupedConvolution2dLayer", "transposedConv1dLayer", "transposedConv2dLayer", "transposedConv3dLayer"]
 
 
 def _nn():
@@ -184,26 +186,25 @@ class GroupedConvolution2DLayer(_ConvolutionBase):
         return self.Bias.reshape((fg, -1)).transpose().reshape((-1,))
 
 
-class TransposedConvolution2DLayer(_ConvolutionBase):
-    """MATLAB's ``transposedConv2dLayer(filterSize, numFilters)``: ``cropping`` 0 or
-    ``"same"`` (output size stride·input size); weights ``(FH, FW, F, C)``; glorot with
-    fan-in prod(filter)·F and fan-out prod(filter)·C (MATLAB's convention)."""
+class _TransposedConvolutionBase(_ConvolutionBase):
+    """Transposed convolution: ``cropping`` 0 or ``"same"`` (output size stride·input size);
+    weights ``(filter dims..., F, C)``; glorot with fan-in prod(filter)·F and fan-out
+    prod(filter)·C (MATLAB's convention)."""
 
-    ndims = 2
-    default_name = "transconv"
-    description = "2-D Transposed Convolution"
+    matlab_name = "transposedConv2dLayer"
 
     def __init__(self, filter_size, num_filters, *, stride=1, cropping=0, **options):
+        who = self.matlab_name
         for bad in ("padding", "padding_value"):
             if bad in options:
-                raise OptionError(f"transposedConv2dLayer: unknown option '{bad}' (use cropping)")
+                raise OptionError(f"{who}: unknown option '{bad}' (use cropping)")
         super().__init__(filter_size, num_filters, stride=stride, **options)
         if isinstance(cropping, str):
             if cropping.lower() != "same":
-                raise OptionError(f"transposedConv2dLayer: cropping must be a number, sizes or 'same', got '{cropping}'")
+                raise OptionError(f"{who}: cropping must be a number, sizes or 'same', got '{cropping}'")
             cropping = "same"
         else:
-            cropping = padding_list(cropping, "transposedConv2dLayer")
+            cropping = padding_list(cropping, who)
         self.cropping = cropping
 
     def _weight_shape(self, channels: int) -> Tuple[int, ...]:
@@ -218,8 +219,42 @@ class TransposedConvolution2DLayer(_ConvolutionBase):
                                   dilation_factor=self.dilation_factor, cropping=self.cropping)
 
 
+class TransposedConvolution1DLayer(_TransposedConvolutionBase):
+    """MATLAB's ``transposedConv1dLayer(filterSize, numFilters)``: over the S dim, or over T
+    for sequences (``CBT``); ``cropping`` 0, sizes ``[before, after]`` or ``"same"``
+    (output length stride·input length); weights ``(K, F, C)``, bias ``(1, F)``."""
+
+    ndims = 1
+    matlab_name = "transposedConv1dLayer"
+    default_name = "transconv1d"
+    description = "1-D Transposed Convolution"
+
+
+class TransposedConvolution2DLayer(_TransposedConvolutionBase):
+    """MATLAB's ``transposedConv2dLayer(filterSize, numFilters)``: ``cropping`` 0 or
+    ``"same"`` (output size stride·input size); weights ``(FH, FW, F, C)``; glorot with
+    fan-in prod(filter)·F and fan-out prod(filter)·C (MATLAB's convention)."""
+
+    ndims = 2
+    matlab_name = "transposedConv2dLayer"
+    default_name = "transconv"
+    description = "2-D Transposed Convolution"
+
+
+class TransposedConvolution3DLayer(_TransposedConvolutionBase):
+    """MATLAB's ``transposedConv3dLayer(filterSize, numFilters)``: ``cropping`` 0, sizes or
+    ``"same"``; weights ``(FH, FW, FD, F, C)``, bias ``(1, 1, 1, F)``."""
+
+    ndims = 3
+    matlab_name = "transposedConv3dLayer"
+    default_name = "transconv3d"
+    description = "3-D Transposed Convolution"
+
+
 convolution1dLayer = Convolution1DLayer
 convolution2dLayer = Convolution2DLayer
 convolution3dLayer = Convolution3DLayer
 groupedConvolution2dLayer = GroupedConvolution2DLayer
+transposedConv1dLayer = TransposedConvolution1DLayer
 transposedConv2dLayer = TransposedConvolution2DLayer
+transposedConv3dLayer = TransposedConvolution3DLayer

@@ -103,3 +103,106 @@ def test_transposed_conv_layer_bad_input():
     with pytest.raises(ShapeError, match="transconv3d"):
         dlnetwork([dl.transposedConv3dLayer(2, 2, weights=np.zeros((2, 2, 2, 2, 5)))],
                   initialize=False).initialize(dlarray(np.zeros((2, 2, 2, 3, 1)), "SSSCB"))
+
+
+# ----- bilstmLayer ------------------------------------------------------------------------------
+
+
+def _sig(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _lstm_reference(x, h, c, W, R, b):
+    """numpy float64 LSTM over x (C, B, T), MATLAB's gate order i, f, g, o."""
+    H = R.shape[1]
+    ys = []
+    for t in range(x.shape[2]):
+        z = W @ x[:, :, t] + R @ h + b.reshape(-1, 1)
+        i, f, g, o = _sig(z[:H]), _sig(z[H:2 * H]), np.tanh(z[2 * H:3 * H]), _sig(z[3 * H:])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        ys.append(h)
+    return np.stack(ys, axis=2), h, c
+
+
+def _bilstm_reference(x, h0, c0, W, R, b):
+    H = R.shape[1]
+    yf, hf, cf = _lstm_reference(x, h0[:H], c0[:H], W[:4 * H], R[:4 * H], b[:4 * H])
+    yr, hb, cb = _lstm_reference(x[:, :, ::-1], h0[H:], c0[H:], W[4 * H:], R[4 * H:], b[4 * H:])
+    return np.concatenate([yf, yr[:, :, ::-1]], axis=0), np.concatenate([hf, hb]), np.concatenate([cf, cb])
+
+
+def _bilstm_params(C=3, H=2, seed=5):
+    rng = _rng(seed)
+    return rng.standard_normal((8 * H, C)) * 0.7, rng.standard_normal((8 * H, H)) * 0.7, rng.standard_normal((8 * H, 1))
+
+
+def test_bilstm_layer_against_numpy_and_state():
+    W, R, b = _bilstm_params()
+    x = _rng(6).standard_normal((3, 2, 4))
+    h0 = _rng(7).standard_normal((4, 1))
+    c0 = _rng(8).standard_normal((4, 1))
+    layer = dl.bilstmLayer(2, input_weights=W, recurrent_weights=R, bias=b, hidden_state=h0, cell_state=c0, name="bi")
+    net = dlnetwork([dl.sequenceInputLayer(3), layer])
+    Y, state = net.forward(dlarray(x, "CBT"), return_state=True)
+    y_ref, h_ref, c_ref = _bilstm_reference(x, np.repeat(h0, 2, 1), np.repeat(c0, 2, 1), W, R, b)
+    assert Y.fmt == "CBT" and Y.shape == (4, 2, 4)
+    np.testing.assert_allclose(_np(Y), y_ref, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(_np(state["bi", "HiddenState"]), h_ref, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(_np(state["bi", "CellState"]), c_ref, rtol=1e-12, atol=1e-13)
+    # "last": the last time step of the output sequence.
+    last = dl.bilstmLayer(2, OutputMode="last", InputWeights=W, RecurrentWeights=R, Bias=b)
+    YL = dlnetwork([dl.sequenceInputLayer(3), last]).predict(dlarray(x, "CBT"))
+    y_ref0 = _bilstm_reference(x, np.zeros((4, 2)), np.zeros((4, 2)), W, R, b)[0]
+    assert YL.fmt == "CB"
+    np.testing.assert_allclose(_np(YL), y_ref0[:, :, -1], rtol=1e-12, atol=1e-13)
+    # One observation without B ("CT").
+    Y1 = layer._with(HiddenState=dlarray(h0), CellState=dlarray(c0)).predict(dlarray(x[:, 0], "CT"))[0]
+    assert Y1.fmt == "CT"
+    np.testing.assert_allclose(_np(Y1), y_ref[:, 0], rtol=1e-12, atol=1e-13)
+
+
+def test_bilstm_layer_defaults_and_learnables():
+    np.random.seed(0)
+    net = dlnetwork([dl.sequenceInputLayer(3), dl.bilstmLayer(4), dl.fullyConnectedLayer(2)])
+    assert [(n, p, tuple(v.shape)) for n, p, v in net.learnables][:3] == [
+        ("bilstm", "InputWeights", (32, 3)), ("bilstm", "RecurrentWeights", (32, 4)), ("bilstm", "Bias", (32, 1))]
+    assert [(n, p, tuple(v.shape)) for n, p, v in net.state] == [("bilstm", "HiddenState", (8, 1)),
+                                                                 ("bilstm", "CellState", (8, 1))]
+    bias = _np(net.learnables["bilstm", "Bias"])[:, 0]
+    expected = np.zeros(32)
+    expected[4:8] = expected[20:24] = 1           # the forget gate of each direction
+    np.testing.assert_array_equal(bias, expected)
+    W = _np(net.learnables["bilstm", "InputWeights"])
+    assert np.abs(W).max() <= np.sqrt(6 / (3 + 32))  # glorot, fan-out 8H
+    R = _np(net.learnables["bilstm", "RecurrentWeights"])
+    np.testing.assert_allclose(R.T @ R, np.eye(4), atol=1e-5)
+    Y = net.predict(dlarray(np.ones((3, 2, 5), np.float32), "CBT"))
+    assert Y.fmt == "CBT" and Y.shape == (2, 2, 5) and Y.dtype == np.float32
+    assert net.layers[1].description == "BiLSTM"
+
+
+def test_bilstm_layer_gradients():
+    W, R, b = _bilstm_params(C=2, H=2)
+    x = _rng(9).standard_normal((2, 1, 3))
+    layer = dl.bilstmLayer(2, input_weights=W, recurrent_weights=R, bias=b)
+    layer.initialize(dlarray(x, "CBT"))
+
+    def fn(X, Wx):
+        return layer._with(InputWeights=Wx).predict(X)[0]
+
+    gradcheck(fn, dlarray(x, "CBT"), W)
+    gradgradcheck(fn, dlarray(x, "CBT"), W, rtol=1e-4, atol=1e-6)
+
+
+def test_bilstm_layer_bad_input():
+    with pytest.raises(OptionError, match="BiLSTMLayer"):
+        dl.bilstmLayer(0)
+    with pytest.raises(OptionError, match="bilstmLayer"):
+        dl.bilstmLayer(3, has_state_inputs=True)
+    with pytest.raises(OptionError, match="output_mode"):
+        dl.bilstmLayer(3, output_mode="first")
+    with pytest.raises(ShapeError, match="InputWeights"):
+        dlnetwork([dl.sequenceInputLayer(3), dl.bilstmLayer(2, input_weights=np.zeros((8, 3)))])
+    with pytest.raises(ShapeError, match="HiddenState"):
+        dlnetwork([dl.sequenceInputLayer(3), dl.bilstmLayer(2, hidden_state=np.zeros((2, 1)))])

@@ -86,6 +86,7 @@ from .layers import (  # noqa: E402,F401
     averagePooling2dLayer,
     averagePooling3dLayer,
     batchNormalizationLayer,
+    bilstmLayer,
     clippedReluLayer,
     concatenationLayer,
     convolution1dLayer,
@@ -184,6 +185,7 @@ __all__ = [
     "transposedConv2dLayer", "clippedReluLayer", "crossChannelNormalizationLayer", "eluLayer", "globalAveragePooling1dLayer",
     "globalAveragePooling3dLayer", "globalMaxPooling1dLayer", "globalMaxPooling3dLayer", "identityLayer",
     "instanceNormalizationLayer", "multiplicationLayer", "softplusLayer", "spatialDropoutLayer", "swishLayer",
+    "bilstmLayer",
     "transposedConv1dLayer", "transposedConv3dLayer",
     # checkpoints
     "load", "register_custom", "save",

@@ -114,7 +114,14 @@ from .pooling import (
     maxPooling2dLayer,
     maxPooling3dLayer,
 )
-from .recurrent import GRULayer, LSTMLayer, gruLayer, lstmLayer
+from .recurrent import (
+    BiLSTMLayer,
+    GRULayer,
+    LSTMLayer,
+    bilstmLayer,
+    gruLayer,
+    lstmLayer,
+)
 
 # The constructors (MATLAB's names) are also exported at the top level of the package; the
 # classes only here.
@@ -142,6 +149,8 @@ __all__ = [
     "GlobalMaxPooling2DLayer", "MaxPooling1DLayer", "MaxPooling2DLayer", "MaxPooling3DLayer",
     "EmbeddingLayer", "FlattenLayer", "FullyConnectedLayer", "GRULayer", "LSTMLayer",
     "AdditionLayer", "ConcatenationLayer", "DepthConcatenationLayer", "FunctionLayer",
+    "bilstmLayer",
+    "BiLSTMLayer",
     "transposedConv1dLayer", "transposedConv3dLayer",
     "TransposedConvolution1DLayer", "TransposedConvolution3DLayer",
 ]

@@ -1,4 +1,5 @@
-"""Recurrent layers: ``lstmLayer(numHiddenUnits)`` and ``gruLayer(numHiddenUnits)``.
+"""Recurrent layers: ``lstmLayer(numHiddenUnits)``, ``bilstmLayer(numHiddenUnits)`` and
+``gruLayer(numHiddenUnits)``.
 
 MATLAB's layouts and defaults: LSTM ``InputWeights`` (4H, C) glorot, ``RecurrentWeights``
 (4H, H) orthogonal, ``Bias`` (4H, 1) unit-forget-gate, gate order i, f, g, o; GRU (3H, ·),
@@ -21,11 +22,11 @@ from __future__ import annotations
 import numpy as np
 
 from .._arguments import choice, flag
-from .._core import OptionError, ShapeError, dlarray, stripdims
+from .._core import FormatError, OptionError, ShapeError, concatenate, dlarray, flip, stripdims
 from . import initializers
 from .base import Layer, as_param, channel_size, check_shape, set_factors
 
-__all__ = ["GRULayer", "LSTMLayer", "gruLayer", "lstmLayer"]
+__all__ = ["BiLSTMLayer", "GRULayer", "LSTMLayer", "bilstmLayer", "gruLayer", "lstmLayer"]
 
 
 def _nn():
@@ -68,6 +69,14 @@ class _Recurrent(Layer):
     def _bias_rows(self) -> int:
         return self.gates * self.num_hidden_units
 
+    def _initial_bias(self, c: int, dtype, who: str) -> dlarray:
+        return initializers.initialize(self.bias_initializer, (self._bias_rows(), 1), c,
+                                       self.gates * self.num_hidden_units, dtype, who)
+
+    def _state_size(self) -> int:
+        """Rows of ``HiddenState``/``CellState`` (2H for a bidirectional layer)."""
+        return self.num_hidden_units
+
     def _activations(self, state: str, gate: str) -> None:
         who = type(self).__name__
         self.state_activation_function = choice(state, ("tanh", "softsign", "relu"), "state_activation_function", who)
@@ -87,18 +96,19 @@ class _Recurrent(Layer):
             self.RecurrentWeights = initializers.initialize(self.recurrent_weights_initializer, (g * h, h), h, g * h,
                                                             X.dtype, who)
         if self.Bias is None:
-            self.Bias = initializers.initialize(self.bias_initializer, (self._bias_rows(), 1), c, g * h, X.dtype, who)
+            self.Bias = self._initial_bias(c, X.dtype, who)
         check_shape(self.InputWeights, (g * h, c), who, "InputWeights")
         check_shape(self.RecurrentWeights, (g * h, h), who, "RecurrentWeights")
         check_shape(self.Bias, (self._bias_rows(), 1), who, "Bias")
+        rows = self._state_size()
         for p in self.state_parameters:
             if getattr(self, p) is None:
-                setattr(self, p, initializers.initialize("zeros", (h, 1), dtype=X.dtype, layer=who))
-            elif getattr(self, p).ndim not in (1, 2) or getattr(self, p).shape[0] != h:
-                raise ShapeError(f"{who}: {p} has shape {tuple(getattr(self, p).shape)}, expected ({h}, N)")
+                setattr(self, p, initializers.initialize("zeros", (rows, 1), dtype=X.dtype, layer=who))
+            elif getattr(self, p).ndim not in (1, 2) or getattr(self, p).shape[0] != rows:
+                raise ShapeError(f"{who}: {p} has shape {tuple(getattr(self, p).shape)}, expected ({rows}, N)")
 
     def reset_state(self) -> None:
-        h = self.num_hidden_units
+        h = self._state_size()
         for p in self.state_parameters:
             initial = getattr(self, f"_initial_{p[:-5].lower()}", None)
             dtype = getattr(self, p).dtype if getattr(self, p, None) is not None else np.float32
@@ -118,7 +128,7 @@ class _Recurrent(Layer):
         # A state of another batch size belongs to other observations: start from the initial one.
         initial = getattr(self, f"_initial_{p[:-5].lower()}", None)
         if initial is None:
-            return dlarray(np.zeros((self.num_hidden_units, 1), s.dtype))
+            return dlarray(np.zeros((self._state_size(), 1), s.dtype))
         initial = stripdims(initial) if initial.fmt else initial
         if initial.ndim == 1:
             initial = initial.reshape((-1, 1))
@@ -152,8 +162,9 @@ class LSTMLayer(_Recurrent):
                  input_weights_learn_rate_factor=1.0, recurrent_weights_learn_rate_factor=1.0,
                  bias_learn_rate_factor=1.0, input_weights_l2_factor=1.0, recurrent_weights_l2_factor=1.0,
                  bias_l2_factor=0.0, has_state_inputs=False, has_state_outputs=False, name=""):
-        if flag(has_state_inputs, "has_state_inputs", "lstmLayer") or flag(has_state_outputs, "has_state_outputs", "lstmLayer"):
-            raise OptionError("lstmLayer: has_state_inputs/has_state_outputs are not supported; use the functional "
+        who = "bilstmLayer" if self.gates == 8 else "lstmLayer"
+        if flag(has_state_inputs, "has_state_inputs", who) or flag(has_state_outputs, "has_state_outputs", who):
+            raise OptionError(f"{who}: has_state_inputs/has_state_outputs are not supported; use the functional "
                               "lstm in a custom layer")
         super().__init__(num_hidden_units, output_mode, input_weights_initializer, recurrent_weights_initializer,
                          bias_initializer, input_weights, recurrent_weights, bias, hidden_state,
@@ -205,5 +216,68 @@ class GRULayer(_Recurrent):
         return self._output(Y, h), self._state_value(h)
 
 
+class BiLSTMLayer(LSTMLayer):
+    """MATLAB's ``bilstmLayer(numHiddenUnits)``: a forward and a backward LSTM over the
+    sequence, their outputs concatenated along C, ``[forward; backward]`` (2H channels).
+
+    Learnables in MATLAB's layout, the forward direction's gates (i, f, g, o) stacked above
+    the backward direction's: ``InputWeights`` (8H, C), ``RecurrentWeights`` (8H, H),
+    ``Bias`` (8H, 1); the state ``HiddenState``/``CellState`` (2H, 1) likewise ``[forward;
+    backward]``. Initialisers are applied to the whole (8H, ·) parameters (glorot with
+    fan-in C and fan-out 8H, orthogonal over (8H, H)), except ``"unit-forget-gate"``, which
+    sets the forget-gate block of each direction (rows H…2H−1 and 5H…6H−1) to 1.
+
+    The backward direction is the ``lstm`` op run on the time-reversed sequence, its output
+    reversed back; it starts from the backward half of the stored state, and its returned
+    state is the one after it has read the whole sequence (at the first time step).
+    ``output_mode="last"`` returns the last time step of the output sequence,
+    ``[forward h at T; backward output at T]`` (``CB``), as MATLAB's "Output the last time
+    step of the sequence". Other options as :class:`LSTMLayer`.
+
+    Example::
+
+        net = dlnetwork([sequenceInputLayer(3), bilstmLayer(8, OutputMode="last"),
+                         fullyConnectedLayer(2)])
+    """
+
+    default_name = "bilstm"
+    description = "BiLSTM"
+    gates = 8
+
+    def _state_size(self) -> int:
+        return 2 * self.num_hidden_units
+
+    def _initial_bias(self, c: int, dtype, who: str) -> dlarray:
+        h = self.num_hidden_units
+        if self.bias_initializer == "unit-forget-gate":
+            half = initializers.initialize("unit-forget-gate", (4 * h, 1), c, 4 * h, dtype, who)
+            return concatenate([half, half], 0)
+        return super()._initial_bias(c, dtype, who)
+
+    def predict(self, X):
+        h = self.num_hidden_units
+        nn = _nn()
+        if not X.fmt or "C" not in X.fmt:
+            raise FormatError(f"bilstmLayer '{self.name}': the input (format '{X.fmt}', shape {tuple(X.shape)}) "
+                              f"must be formatted with a 'C' dimension (and B, T)")
+        h0, c0 = self._initial("HiddenState", X), self._initial("CellState", X)
+        W, R, b = self.InputWeights, self.RecurrentWeights, self.Bias
+        opts = self._activation_options()
+        Yf, hf, cf = nn.lstm(X, h0[:h], c0[:h], W[: 4 * h], R[: 4 * h], b[: 4 * h], **opts)
+        has_t = "T" in X.fmt
+        Xr = flip(X, "T") if has_t else X
+        Yr, hb, cb = nn.lstm(Xr, h0[h:], c0[h:], W[4 * h :], R[4 * h :], b[4 * h :], **opts)
+        Yb = flip(Yr, "T") if has_t else Yr
+        Y = concatenate([Yf, Yb], X.fmt.index("C"))
+        state_h = concatenate([self._state_value(hf), self._state_value(hb)], 0)
+        state_c = concatenate([self._state_value(cf), self._state_value(cb)], 0)
+        if self.output_mode == "last" and has_t:
+            t = Y.fmt.index("T")
+            Y = dlarray(stripdims(Y)[(slice(None),) * t + (-1,)], Y.fmt.replace("T", ""))
+        return Y, state_h, state_c
+
+
 lstmLayer = LSTMLayer
 gruLayer = GRULayer
+bilstmLayer = BiLSTMLayer
+

@@ -12,7 +12,7 @@ import dlarray as dl
 import numpy as np
 import pytest
 from dlarray import dlarray, dlnetwork, extractdata
-from dlarray.errors import OptionError, ShapeError
+from dlarray.errors import FormatError, OptionError, ShapeError
 from gradcheck import gradcheck, gradgradcheck
 
 
@@ -206,3 +206,89 @@ def test_bilstm_layer_bad_input():
         dlnetwork([dl.sequenceInputLayer(3), dl.bilstmLayer(2, input_weights=np.zeros((8, 3)))])
     with pytest.raises(ShapeError, match="HiddenState"):
         dlnetwork([dl.sequenceInputLayer(3), dl.bilstmLayer(2, hidden_state=np.zeros((2, 1)))])
+
+
+# ----- position encoding and embedding ------------------------------------------------------------
+
+
+def _sinusoid(p, d):
+    """The formula, element by element: channel 2k sin(p/10000^(2k/d)), 2k+1 cos(...)."""
+    out = np.zeros((d,) + np.shape(p))
+    for k in range(d // 2):
+        out[2 * k] = np.sin(np.asarray(p) / 10000 ** (2 * k / d))
+        out[2 * k + 1] = np.cos(np.asarray(p) / 10000 ** (2 * k / d))
+    return out
+
+
+def test_sinusoidal_position_encoding_against_formula():
+    x = _rng(10).standard_normal((3, 2, 7))
+    layer = dl.sinusoidalPositionEncodingLayer(6)
+    Y = layer.predict(dlarray(x, "CBT"))
+    assert Y.fmt == "CBT" and Y.shape == (6, 2, 7) and Y.dtype == np.float64
+    ref = _sinusoid(np.arange(7), 6)
+    for b in range(2):
+        np.testing.assert_allclose(_np(Y)[:, b], ref, rtol=1e-13, atol=1e-14)
+    # 1-D images: positions along S.
+    Ys = layer.predict(dlarray(np.zeros((5, 3, 1), np.float32), "SCB"))
+    assert Ys.fmt == "SCB" and Ys.dtype == np.float32
+    np.testing.assert_allclose(_np(Ys)[:, :, 0], ref[:, :5].T, rtol=1e-6, atol=1e-7)
+    # Data values (other input: "CB" with one channel), differentiable in them.
+    v = np.array([[0.3, -1.2, 4.0]])
+    Yv = layer.predict(dlarray(v, "CB"))
+    np.testing.assert_allclose(_np(Yv), _sinusoid(v[0], 6), rtol=1e-13, atol=1e-14)
+    gradcheck(lambda X: layer.predict(X), dlarray(v, "CB"))
+    gradgradcheck(lambda X: layer.predict(X), dlarray(v, "CB"))
+
+
+def test_position_layers_in_a_network():
+    np.random.seed(1)
+    net = dlnetwork([dl.sequenceInputLayer(1), dl.embeddingLayer(4, 20, name="emb"),
+                     dl.positionEmbeddingLayer(4, 6, Name="pos"), dl.additionLayer(2, name="add")], initialize=False)
+    net.connect_layers("emb", "add/in2")
+    net.initialize()
+    assert [(n, p, tuple(v.shape)) for n, p, v in net.learnables] == [("emb", "Weights", (4, 20)),
+                                                                      ("pos", "Weights", (4, 6))]
+    W = _np(net.learnables["pos", "Weights"])
+    assert 0 < W.std() < 0.05                                        # narrow-normal
+    words = np.array([[[3, 7, 1, 0], [5, 5, 2, 9]]], np.float32)    # (1, 2, 4) "CBT"
+    Y = net.predict(dlarray(words, "CBT"))
+    E = _np(net.learnables["emb", "Weights"])
+    ref = E[:, words[0].astype(int)] + W[:, None, :4]
+    np.testing.assert_allclose(_np(Y), ref, rtol=1e-6)
+    # The gradient reaches the position weights used (columns 0..3), none of the others.
+    def loss(net, X):
+        return dl.dlgradient((net.forward(X) ** 2).sum(), net.learnables)
+    g = dl.dlfeval(loss, net, dlarray(words, "CBT"))
+    gw = _np(g["pos", "Weights"])
+    np.testing.assert_allclose(gw[:, :4], 2 * ref.sum(axis=1), rtol=1e-5)
+    assert not gw[:, 4:].any()
+    sin_net = dlnetwork([dl.sequenceInputLayer(2), dl.sinusoidalPositionEncodingLayer(4)])
+    assert len(sin_net.learnables) == 0
+
+
+def test_position_embedding_gradients():
+    W = _rng(11).standard_normal((3, 5))
+    layer = dl.positionEmbeddingLayer(3, 5, weights=W)
+    X = dlarray(np.zeros((2, 1, 4)), "CBT")
+    gradcheck(lambda Wx: dl.tanh(layer._with(Weights=Wx).predict(X)), W)
+    gradgradcheck(lambda Wx: dl.tanh(layer._with(Weights=Wx).predict(X)), W)
+
+
+def test_position_layers_bad_input():
+    with pytest.raises(OptionError, match="even"):
+        dl.sinusoidalPositionEncodingLayer(5)
+    with pytest.raises(OptionError, match="positions"):
+        dl.sinusoidalPositionEncodingLayer(4, positions="time")
+    with pytest.raises(OptionError, match="max_position"):
+        dl.positionEmbeddingLayer(4, 0)
+    with pytest.raises(OptionError, match="position_dimension"):
+        dl.positionEmbeddingLayer(4, 3, PositionDimension="channel")
+    layer = dl.positionEmbeddingLayer(2, 3, weights=np.zeros((2, 3)), name="pe")
+    with pytest.raises(ShapeError, match="positionEmbeddingLayer 'pe'.*max_position"):
+        layer.predict(dlarray(np.zeros((1, 1, 4)), "CBT"))
+    with pytest.raises(FormatError, match="positionEmbeddingLayer"):
+        layer.predict(dlarray(np.zeros((2, 2)), "CB"))
+    with pytest.raises(ShapeError, match="data-values"):
+        dl.sinusoidalPositionEncodingLayer(4).predict(dlarray(np.zeros((2, 3)), "CB"))
+    with pytest.raises(ShapeError, match="Weights"):
+        dlnetwork([dl.sequenceInputLayer(2), dl.positionEmbeddingLayer(2, 3, weights=np.zeros((3, 2)))])

@@ -114,6 +114,12 @@ from .pooling import (
     maxPooling2dLayer,
     maxPooling3dLayer,
 )
+from .position import (
+    PositionEmbeddingLayer,
+    SinusoidalPositionEncodingLayer,
+    positionEmbeddingLayer,
+    sinusoidalPositionEncodingLayer,
+)
 from .recurrent import (
     BiLSTMLayer,
     GRULayer,
@@ -149,6 +155,8 @@ __all__ = [
     "GlobalMaxPooling2DLayer", "MaxPooling1DLayer", "MaxPooling2DLayer", "MaxPooling3DLayer",
     "EmbeddingLayer", "FlattenLayer", "FullyConnectedLayer", "GRULayer", "LSTMLayer",
     "AdditionLayer", "ConcatenationLayer", "DepthConcatenationLayer", "FunctionLayer",
+    "positionEmbeddingLayer", "sinusoidalPositionEncodingLayer",
+    "PositionEmbeddingLayer", "SinusoidalPositionEncodingLayer",
     "bilstmLayer",
     "BiLSTMLayer",
     "transposedConv1dLayer", "transposedConv3dLayer",

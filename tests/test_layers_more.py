@@ -292,3 +292,144 @@ def test_position_layers_bad_input():
         dl.sinusoidalPositionEncodingLayer(4).predict(dlarray(np.zeros((2, 3)), "CB"))
     with pytest.raises(ShapeError, match="Weights"):
         dlnetwork([dl.sequenceInputLayer(2), dl.positionEmbeddingLayer(2, 3, weights=np.zeros((3, 2)))])
+
+
+# ----- selfAttentionLayer and attentionLayer ----------------------------------------------------------
+
+
+def _softmax(z, axis):
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _attention_reference(q, k, v, heads, scale=None, causal=False, key_mask=None):
+    """numpy multi-head attention of q (Cq, B, Tq), k (Cq, B, Tk), v (Cv, B, Tk)."""
+    Cq, B, Tq = q.shape
+    Cv, _, Tk = v.shape
+    dq, dv = Cq // heads, Cv // heads
+    scale = 1 / np.sqrt(dq) if scale is None else scale
+    y = np.zeros((Cv, B, Tq))
+    for h in range(heads):
+        for b in range(B):
+            s = scale * q[h * dq:(h + 1) * dq, b].T @ k[h * dq:(h + 1) * dq, b]      # (Tq, Tk)
+            if causal:
+                s = np.where(np.arange(Tk)[None, :] <= np.arange(Tq)[:, None], s, -1e30)
+            if key_mask is not None:
+                s = np.where(key_mask[b][None, :] != 0, s, -1e30)
+            y[h * dv:(h + 1) * dv, b] = v[h * dv:(h + 1) * dv, b] @ _softmax(s, 1).T
+    return y
+
+
+def _fc(W, b, x):
+    return np.einsum("oc,cbt->obt", W, x) + b.reshape(-1, 1, 1)
+
+
+def _self_attention_params(C=4, nk=4, nv=6, no=3, seed=12):
+    rng = _rng(seed)
+    shapes = [(nk, C), (nk, C), (nv, C), (no, nv), (nk, 1), (nk, 1), (nv, 1), (no, 1)]
+    return [rng.standard_normal(s) * 0.6 for s in shapes]
+
+
+def test_self_attention_layer_against_numpy():
+    Wq, Wk, Wv, Wo, bq, bk, bv, bo = params = _self_attention_params()
+    x = _rng(13).standard_normal((4, 2, 5))
+    for causal in (False, True):
+        layer = dl.selfAttentionLayer(2, 4, NumValueChannels=6, OutputSize=3, QueryWeights=Wq, KeyWeights=Wk,
+                                      ValueWeights=Wv, OutputWeights=Wo, QueryBias=bq, KeyBias=bk, ValueBias=bv,
+                                      OutputBias=bo, attention_mask="causal" if causal else "none", name="sa")
+        net = dlnetwork([dl.sequenceInputLayer(4), layer])
+        assert [(n, p) for n, p, _ in net.learnables] == [("sa", p) for p in (
+            "QueryWeights", "KeyWeights", "ValueWeights", "OutputWeights", "QueryBias", "KeyBias", "ValueBias",
+            "OutputBias")]
+        Y = net.predict(dlarray(x, "CBT"))
+        y = _attention_reference(_fc(Wq, bq, x), _fc(Wk, bk, x), _fc(Wv, bv, x), 2, causal=causal)
+        assert Y.fmt == "CBT" and Y.shape == (3, 2, 5)
+        np.testing.assert_allclose(_np(Y), _fc(Wo, bo, y), rtol=1e-11, atol=1e-12)
+        np.testing.assert_allclose(_np(net.forward(dlarray(x, "CBT"))), _np(Y), rtol=1e-13)
+    del params
+
+
+def test_self_attention_layer_defaults_padding_mask_and_dropout():
+    np.random.seed(2)
+    net = dlnetwork([dl.sequenceInputLayer(6), dl.selfAttentionLayer(3, 6)])
+    assert [tuple(v.shape) for v in net.learnables.value] == [(6, 6)] * 4 + [(6, 1)] * 4
+    biases = [_np(v) for n, p, v in net.learnables if p.endswith("Bias")]
+    assert not any(b.any() for b in biases)                                    # zeros
+    W = _np(net.learnables["selfattention", "QueryWeights"])
+    assert np.abs(W).max() <= np.sqrt(6 / 12)                                   # glorot
+    # A padding mask: the second input, "mask"; padded keys get no weight.
+    Wq, Wk, Wv, Wo, bq, bk, bv, bo = _self_attention_params(C=4, nk=4, nv=4, no=4)
+    layer = dl.selfAttentionLayer(2, 4, has_padding_mask=True, query_weights=Wq, key_weights=Wk, value_weights=Wv,
+                                  output_weights=Wo, query_bias=bq, key_bias=bk, value_bias=bv, output_bias=bo,
+                                  name="sa")
+    assert layer.input_names == ["in", "mask"]
+    net = dlnetwork(dl.sequenceInputLayer(4, name="x"), initialize=False)
+    net.add_layers([dl.sequenceInputLayer(1, name="m")])
+    net.add_layers([layer])
+    net.connect_layers("x", "sa/in")
+    net.connect_layers("m", "sa/mask")
+    x = _rng(14).standard_normal((4, 2, 5))
+    mask = np.ones((1, 2, 5))
+    mask[0, 1, 3:] = 0
+    net.initialize(dlarray(x, "CBT"), dlarray(mask, "CBT"))
+    Y = net.predict(dlarray(x, "CBT"), dlarray(mask, "CBT"))
+    y = _attention_reference(_fc(Wq, bq, x), _fc(Wk, bk, x), _fc(Wv, bv, x), 2, key_mask=mask[0])
+    np.testing.assert_allclose(_np(Y), _fc(Wo, bo, y), rtol=1e-11, atol=1e-12)
+    # Dropout only in forward.
+    drop = dl.selfAttentionLayer(1, 4, dropout_probability=0.5, query_weights=Wq, key_weights=Wk, value_weights=Wv,
+                                 output_weights=Wo, query_bias=bq, key_bias=bk, value_bias=bv, output_bias=bo)
+    X = dlarray(x, "CBT")
+    assert np.array_equal(_np(drop.predict(X)), _np(drop.predict(X)))
+    assert not np.allclose(_np(drop.forward(X)), _np(drop.predict(X)))
+
+
+def test_attention_layer_against_numpy():
+    rng = _rng(15)
+    q, k, v = rng.standard_normal((4, 2, 3)), rng.standard_normal((4, 2, 5)), rng.standard_normal((6, 2, 5))
+    layer = dl.attentionLayer(2, Scale=0.7, name="att")
+    assert layer.input_names == ["query", "key", "value"] and layer.learnable_parameters == ()
+    net = dlnetwork(dl.sequenceInputLayer(4, name="q"), initialize=False)
+    net.add_layers([dl.sequenceInputLayer(4, name="k")])
+    net.add_layers([dl.sequenceInputLayer(6, name="v")])
+    net.add_layers([layer])
+    for src, port in (("q", "query"), ("k", "key"), ("v", "value")):
+        net.connect_layers(src, f"att/{port}")
+    net.initialize(dlarray(q, "CBT"), dlarray(k, "CBT"), dlarray(v, "CBT"))
+    Y = net.predict(dlarray(q, "CBT"), dlarray(k, "CBT"), dlarray(v, "CBT"))
+    assert Y.fmt == "CBT" and Y.shape == (6, 2, 3)
+    np.testing.assert_allclose(_np(Y), _attention_reference(q, k, v, 2, scale=0.7), rtol=1e-12, atol=1e-13)
+    causal = dl.attentionLayer(2, attention_mask="causal").predict(dlarray(q, "CBT"), dlarray(k, "CBT"),
+                                                                   dlarray(v, "CBT"))
+    np.testing.assert_allclose(_np(causal), _attention_reference(q, k, v, 2, causal=True), rtol=1e-12, atol=1e-13)
+
+
+def test_attention_layers_gradients():
+    Wq, Wk, Wv, Wo, bq, bk, bv, bo = _self_attention_params(C=2, nk=2, nv=2, no=2)
+    layer = dl.selfAttentionLayer(1, 2, query_weights=Wq, key_weights=Wk, value_weights=Wv, output_weights=Wo,
+                                  query_bias=bq, key_bias=bk, value_bias=bv, output_bias=bo)
+    x = _rng(16).standard_normal((2, 1, 3))
+
+    def fn(X, Wx):
+        return layer._with(QueryWeights=Wx).predict(X)
+
+    gradcheck(fn, dlarray(x, "CBT"), Wq)
+    gradgradcheck(fn, dlarray(x, "CBT"), Wq, rtol=1e-4, atol=1e-6)
+    att = dl.attentionLayer(1)
+    gradcheck(lambda Q, K: att.predict(Q, K, K), dlarray(x, "CBT"), dlarray(x[::-1].copy(), "CBT"))
+
+
+def test_attention_layers_bad_input():
+    with pytest.raises(OptionError, match="divisible by num_heads"):
+        dl.selfAttentionLayer(3, 4)
+    with pytest.raises(OptionError, match="attention_mask"):
+        dl.selfAttentionLayer(1, 4, attention_mask="future")
+    with pytest.raises(OptionError, match="dropout_probability"):
+        dl.selfAttentionLayer(1, 4, dropout_probability=1)
+    with pytest.raises(OptionError, match="has_scores_output"):
+        dl.attentionLayer(1, has_scores_output=True)
+    with pytest.raises(OptionError, match="scale"):
+        dl.attentionLayer(1, scale="big")
+    with pytest.raises(FormatError, match="selfAttentionLayer 'sa'"):
+        dlnetwork([dl.featureInputLayer(4), dl.selfAttentionLayer(1, 4, name="sa")])
+    with pytest.raises(ShapeError, match="OutputWeights"):
+        dlnetwork([dl.sequenceInputLayer(4), dl.selfAttentionLayer(1, 4, output_weights=np.zeros((4, 3)))])

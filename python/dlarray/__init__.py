@@ -82,6 +82,7 @@ from .io import load, register_custom, save  # noqa: E402,F401
 from .layers import (  # noqa: E402,F401
     Layer,
     additionLayer,
+    attentionLayer,
     averagePooling1dLayer,
     averagePooling2dLayer,
     averagePooling3dLayer,
@@ -123,6 +124,7 @@ from .layers import (  # noqa: E402,F401
     multiplicationLayer,
     positionEmbeddingLayer,
     reluLayer,
+    selfAttentionLayer,
     sequenceInputLayer,
     sigmoidLayer,
     sinusoidalPositionEncodingLayer,
@@ -187,6 +189,7 @@ __all__ = [
     "transposedConv2dLayer", "clippedReluLayer", "crossChannelNormalizationLayer", "eluLayer", "globalAveragePooling1dLayer",
     "globalAveragePooling3dLayer", "globalMaxPooling1dLayer", "globalMaxPooling3dLayer", "identityLayer",
     "instanceNormalizationLayer", "multiplicationLayer", "softplusLayer", "spatialDropoutLayer", "swishLayer",
+    "attentionLayer", "selfAttentionLayer",
     "positionEmbeddingLayer", "sinusoidalPositionEncodingLayer",
     "bilstmLayer",
     "transposedConv1dLayer", "transposedConv3dLayer",

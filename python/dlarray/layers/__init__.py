@@ -31,6 +31,12 @@ from .activation import (
     swishLayer,
     tanhLayer,
 )
+from .attention import (
+    AttentionLayer,
+    SelfAttentionLayer,
+    attentionLayer,
+    selfAttentionLayer,
+)
 from .base import Layer
 from .combination import (
     AdditionLayer,
@@ -155,6 +161,8 @@ __all__ = [
     "GlobalMaxPooling2DLayer", "MaxPooling1DLayer", "MaxPooling2DLayer", "MaxPooling3DLayer",
     "EmbeddingLayer", "FlattenLayer", "FullyConnectedLayer", "GRULayer", "LSTMLayer",
     "AdditionLayer", "ConcatenationLayer", "DepthConcatenationLayer", "FunctionLayer",
+    "attentionLayer", "selfAttentionLayer",
+    "AttentionLayer", "SelfAttentionLayer",
     "positionEmbeddingLayer", "sinusoidalPositionEncodingLayer",
     "PositionEmbeddingLayer", "SinusoidalPositionEncodingLayer",
     "bilstmLayer",

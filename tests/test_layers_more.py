@@ -433,3 +433,138 @@ def test_attention_layers_bad_input():
         dlnetwork([dl.featureInputLayer(4), dl.selfAttentionLayer(1, 4, name="sa")])
     with pytest.raises(ShapeError, match="OutputWeights"):
         dlnetwork([dl.sequenceInputLayer(4), dl.selfAttentionLayer(1, 4, output_weights=np.zeros((4, 3)))])
+
+
+# ----- dlresize, resize2dLayer / resize3dLayer, crop2dLayer --------------------------------------------
+
+
+def _resize_reference(x, outs, method, asymmetric=False, floor=False, scales=None):
+    """Element by element: output (o1, o2, ...) of x (S..., C, B) with MATLAB's half-pixel
+    rule (u = (o + 0.5)/scale − 0.5, scale = out/n unless given), nearest rounding half away
+    from zero, or multilinear interpolation between clamped neighbours."""
+    d = len(outs)
+    sizes = x.shape[:d]
+    scales = [k / n for k, n in zip(outs, sizes)] if scales is None else list(np.broadcast_to(scales, (d,)))
+    y = np.zeros(tuple(outs) + x.shape[d:])
+    for o in itertools.product(*(range(k) for k in outs)):
+        us = [oi / sc if asymmetric else (oi + 0.5) / sc - 0.5 for oi, sc in zip(o, scales)]
+        if method == "nearest":
+            idx = tuple(min(max(int(np.floor(u)) if floor else int(np.sign(u) * np.floor(abs(u) + 0.5)), 0), n - 1)
+                        for u, n in zip(us, sizes))
+            y[o] = x[idx]
+            continue
+        total = 0.0
+        for corner in itertools.product((0, 1), repeat=d):
+            weight, idx = 1.0, []
+            for u, n, c in zip(us, sizes, corner):
+                u = min(max(u, 0.0), n - 1.0)
+                i0 = int(np.floor(u))
+                weight *= (u - i0) if c else (1 - (u - i0))
+                idx.append(min(i0 + c, n - 1))
+            total = total + weight * x[tuple(idx)]
+        y[o] = total
+    return y
+
+
+@pytest.mark.parametrize("shape, kwargs, outs", [
+    ((3, 4, 2, 1), dict(scale=2), (6, 8)),
+    ((5, 4, 1, 2), dict(output_size=[3, 7]), (3, 7)),
+    ((4, 3, 1, 1), dict(scale=[0.5, 1.7]), (2, 5)),
+    ((3, 2, 2, 1, 1), dict(output_size=[4, 3, 3]), (4, 3, 3)),
+])
+@pytest.mark.parametrize("method", ["nearest", "linear"])
+def test_dlresize_against_numpy(shape, kwargs, outs, method):
+    x = _rng(17).standard_normal(shape)
+    fmt = "S" * len(outs) + "CB"
+    Y = dl.dlresize(dlarray(x, fmt), method=method, **kwargs)
+    assert Y.fmt == fmt and Y.shape == outs + shape[len(outs):]
+    ref = _resize_reference(x, outs, method, scales=kwargs.get("scale"))
+    np.testing.assert_allclose(_np(Y), ref, rtol=1e-12, atol=1e-13)
+
+
+def test_dlresize_modes_and_unformatted_input():
+    x = _rng(18).standard_normal((4, 5, 1, 1))
+    Ya = dl.dlresize(dlarray(x, "SSCB"), scale=1.5, geometric_transform_mode="asymmetric", NearestRoundingMode="floor")
+    np.testing.assert_allclose(_np(Ya), _resize_reference(x, (6, 7), "nearest", asymmetric=True, floor=True,
+                                                         scales=1.5))
+    # Unformatted with data_format: the S dims are where the format says (here last two).
+    xt = np.transpose(x[:, :, 0, 0])[None, None]                                # (1, 1, W, H) "CBSS"
+    Yu = dl.dlresize(dlarray(xt), output_size=[3, 2], method="linear", data_format="CBSS")
+    assert Yu.fmt == "" and Yu.shape == (1, 1, 3, 2)
+    ref = _resize_reference(np.transpose(x[:, :, 0, 0])[..., None, None], (3, 2), "linear")[..., 0, 0]
+    np.testing.assert_allclose(_np(Yu)[0, 0], ref, rtol=1e-12)
+    # Downsampling by an exact factor with bilinear half-pixel averages pairs.
+    Y2 = dl.dlresize(dlarray(x, "SSCB"), output_size=[2, 5], method="linear")
+    np.testing.assert_allclose(_np(Y2)[:, :, 0, 0], (x[0::2, :, 0, 0] + x[1::2, :, 0, 0]) / 2, rtol=1e-12)
+
+
+def test_dlresize_gradients():
+    x = _rng(19).standard_normal((3, 2, 1, 1))
+    for method in ("nearest", "linear"):
+        fn = lambda X, m=method: dl.dlresize(X, output_size=[5, 3], method=m)
+        gradcheck(fn, dlarray(x, "SSCB"))
+        gradgradcheck(lambda X, m=method: dl.dlresize(X, scale=1.5, method=m) ** 2, dlarray(x, "SSCB"))
+
+
+def test_resize_and_crop_layers_in_a_network():
+    x = _rng(20).standard_normal((4, 6, 2, 1)).astype(np.float32)
+    net = dlnetwork([dl.imageInputLayer((4, 6, 2), normalization="none"), dl.resize2dLayer(Scale=2, Method="bilinear"),
+                     dl.convolution2dLayer(3, 2, padding="same")])
+    Y = net.predict(dlarray(x, "SSCB"))
+    assert Y.shape == (8, 12, 2, 1) and [layer.name for layer in net.layers][1] == "resize"
+    up = dl.resize2dLayer(output_size=[8, 12], method="bilinear").predict(dlarray(x, "SSCB"))
+    np.testing.assert_allclose(_np(up), _resize_reference(x.astype(np.float64), (8, 12), "linear"), rtol=1e-5, atol=1e-6)
+    x3 = _rng(21).standard_normal((2, 3, 2, 1, 1))
+    Y3 = dl.resize3dLayer(Scale=[2, 1, 1.5], Method="trilinear").predict(dlarray(x3, "SSSCB"))
+    np.testing.assert_allclose(_np(Y3), _resize_reference(x3, (4, 3, 3), "linear", scales=[2, 1, 1.5]),
+                               rtol=1e-12)
+    # crop2dLayer: "in" cropped to the size of "ref" (a U-Net skip connection).
+    net = dlnetwork(dl.imageInputLayer((6, 7, 1), normalization="none", name="img"), initialize=False)
+    net.add_layers([dl.maxPooling2dLayer(2, stride=2, name="pool"), dl.transposedConv2dLayer(2, 1, stride=2, name="up")])
+    net.add_layers([dl.crop2dLayer(name="crop")])
+    assert net.layers[-1].input_names == ["in", "ref"]
+    net.connect_layers("img", "pool")
+    net.connect_layers("img", "crop/in")
+    net.connect_layers("up", "crop/ref")
+    xi = _rng(22).standard_normal((6, 7, 1, 1))
+    net.initialize(dlarray(xi, "SSCB"))
+    Yc = net.predict(dlarray(xi, "SSCB"))
+    assert Yc.fmt == "SSCB" and Yc.shape == (6, 6, 1, 1)
+    np.testing.assert_array_equal(_np(Yc), xi[0:6, 0:6])
+
+
+def test_crop2d_layer_values_and_gradients():
+    x = _rng(23).standard_normal((5, 6, 2, 1))
+    ref = dlarray(np.zeros((3, 2, 1, 1)), "SSCB")
+    Y = dl.crop2dLayer().predict(dlarray(x, "SSCB"), ref)
+    np.testing.assert_array_equal(_np(Y), x[1:4, 2:4])
+    Yl = dl.crop2dLayer((3, 1)).predict(dlarray(x, "SSCB"), ref)          # x = column 3, y = row 1
+    np.testing.assert_array_equal(_np(Yl), x[1:4, 3:5])
+    gradcheck(lambda X: dl.crop2dLayer().predict(X, ref) ** 2, dlarray(x[:4, :3, :1], "SSCB"))
+
+
+def test_resize_and_crop_bad_input():
+    with pytest.raises(OptionError, match="exactly one"):
+        dl.dlresize(dlarray(np.zeros((2, 2, 1, 1)), "SSCB"))
+    with pytest.raises(OptionError, match="method"):
+        dl.dlresize(dlarray(np.zeros((2, 2, 1, 1)), "SSCB"), scale=2, method="cubic")
+    with pytest.raises(FormatError, match="dlresize.*'S'"):
+        dl.dlresize(dlarray(np.zeros((2, 2)), "CB"), scale=2)
+    with pytest.raises(FormatError, match="data_format"):
+        dl.dlresize(dlarray(np.zeros((2, 2))), scale=2)
+    with pytest.raises(OptionError, match="scale"):
+        dl.dlresize(dlarray(np.zeros((2, 2, 1, 1)), "SSCB"), scale=-1)
+    with pytest.raises(OptionError, match="resize2dLayer"):
+        dl.resize2dLayer(scale=2, output_size=[3, 3])
+    with pytest.raises(OptionError, match="resize3dLayer.*output_size"):
+        dl.resize3dLayer(output_size=[3, 3])
+    with pytest.raises(OptionError, match="method"):
+        dl.resize2dLayer(scale=2, method="trilinear")
+    with pytest.raises(FormatError, match="resize3dLayer"):
+        dl.resize3dLayer(scale=2).predict(dlarray(np.zeros((2, 2, 1, 1)), "SSCB"))
+    with pytest.raises(OptionError, match="crop2dLayer"):
+        dl.crop2dLayer("corner")
+    with pytest.raises(ShapeError, match="crop2dLayer.*larger"):
+        dl.crop2dLayer().predict(dlarray(np.zeros((2, 2, 1, 1)), "SSCB"), dlarray(np.zeros((3, 2, 1, 1)), "SSCB"))
+    with pytest.raises(ShapeError, match="does not fit"):
+        dl.crop2dLayer((1, 0)).predict(dlarray(np.zeros((2, 2, 1, 1)), "SSCB"), dlarray(np.zeros((2, 2, 1, 1)), "SSCB"))

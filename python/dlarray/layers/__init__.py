@@ -134,6 +134,14 @@ from .recurrent import (
     gruLayer,
     lstmLayer,
 )
+from .resize import (
+    Crop2DLayer,
+    Resize2DLayer,
+    Resize3DLayer,
+    crop2dLayer,
+    resize2dLayer,
+    resize3dLayer,
+)
 
 # The constructors (MATLAB's names) are also exported at the top level of the package; the
 # classes only here.
@@ -161,6 +169,8 @@ __all__ = [
     "GlobalMaxPooling2DLayer", "MaxPooling1DLayer", "MaxPooling2DLayer", "MaxPooling3DLayer",
     "EmbeddingLayer", "FlattenLayer", "FullyConnectedLayer", "GRULayer", "LSTMLayer",
     "AdditionLayer", "ConcatenationLayer", "DepthConcatenationLayer", "FunctionLayer",
+    "crop2dLayer", "resize2dLayer", "resize3dLayer",
+    "Crop2DLayer", "Resize2DLayer", "Resize3DLayer",
     "attentionLayer", "selfAttentionLayer",
     "AttentionLayer", "SelfAttentionLayer",
     "positionEmbeddingLayer", "sinusoidalPositionEncodingLayer",

@@ -16,6 +16,7 @@ from .normalization import *  # noqa: F401,F403
 from .onehot import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
+from .resize import *  # noqa: F401,F403
 
 __all__ = [
     "dlconv", "dltranspconv",
@@ -29,4 +30,5 @@ __all__ = [
     "dropout",
     "gru", "lstm",
     "attention",
+    "dlresize",
 ]

@@ -21,7 +21,8 @@ __all__ = [
     "sign", "floor", "ceil", "round", "relu", "maximum", "minimum", "atan2", "power", "complex",
     "where", "real", "imag", "conj", "angle", "extractdata", "stripdims", "dims", "finddim",
     "isdlarray", "concatenate", "stack", "repmat", "flip", "squeeze", "matmul", "pagemtimes",
-    "_gpu_available", "_gpu_info", "_trace_enter", "_trace_exit", "_in_dlfeval", "_gradient", "_trace_listing", "_replay", "_Plan", "_conv", "_transposed_conv",
+    "_gpu_available", "_gpu_info", "_trace_enter", "_trace_exit", "_in_dlfeval", "_gradient", "_trace_listing",
+    "_replay", "_Plan", "_dlconv", "_dltranspconv", "_fullyconnect", "_op_layout", "_format_option",
     "_maxpool", "_maxunpool", "_avgpool", "_leakyrelu", "_standardize", "_softmax", "_softmax_log", "_batchnorm_train",
     "_lstm", "_gru", "_adam_step", "_rmsprop_step", "_sgdm_step", "_optim_pool_stats",
     "_optim_pool_clear", "__version__",
@@ -976,25 +977,34 @@ class _Plan:
     def run(self, new_inputs: Sequence[dlarray]) -> list[dlarray]: ...
     def __len__(self) -> int: ...
 
-# ----- convolution and pooling kernels, (N, C, S...) layout (rust/py/src/nn_conv.rs) ------------
+# ----- convolution, pooling and fullyconnect on formatted arrays (rust/py/src/nn_conv.rs) -------
+# padding: "same", a list of sizes, or a (before, after) pair of lists (dlarray.nn._options).
 
-def _conv(
-    x: dlarray, w: dlarray, bias: Optional[dlarray], stride: Sequence[int], dilation: Sequence[int],
-    pad_before: Sequence[int], pad_after: Sequence[int], groups: int, pad_value: float,
+_Padding = Union[str, Sequence[int], Tuple[Sequence[int], Sequence[int]]]
+
+def _dlconv(
+    x: dlarray, weights: dlarray, bias: Optional[dlarray], data_format: Optional[str], stride: Sequence[int],
+    dilation: Sequence[int], padding: _Padding, padding_value: float,
 ) -> dlarray: ...
-def _transposed_conv(
-    x: dlarray, w: dlarray, stride: Sequence[int], dilation: Sequence[int],
-    crop_before: Sequence[int], crop_after: Sequence[int], groups: int, output_padding: Sequence[int],
+def _dltranspconv(
+    x: dlarray, weights: dlarray, bias: Optional[dlarray], data_format: Optional[str], stride: Sequence[int],
+    dilation: Sequence[int], cropping: _Padding,
 ) -> dlarray: ...
+def _fullyconnect(x: dlarray, weights: dlarray, bias: Optional[dlarray], data_format: Optional[str]) -> dlarray: ...
 def _maxpool(
-    x: dlarray, kernel: Sequence[int], stride: Sequence[int], pad_before: Sequence[int], pad_after: Sequence[int],
-    with_indices: bool,
-) -> Tuple[dlarray, Optional[npt.NDArray[np.uintp]]]: ...
+    x: dlarray, pool_size: Optional[Sequence[int]], stride: Sequence[int], padding: _Padding,
+    data_format: Optional[str], with_indices: bool,
+) -> Tuple[dlarray, Optional[npt.NDArray[np.int64]]]: ...
 def _maxunpool(y: dlarray, idx: npt.NDArray[np.uintp], shape: Sequence[int]) -> dlarray: ...
 def _avgpool(
-    x: dlarray, kernel: Sequence[int], stride: Sequence[int], pad_before: Sequence[int],
-    pad_after: Sequence[int], padding_counts: bool,
+    x: dlarray, pool_size: Optional[Sequence[int]], stride: Sequence[int], padding: _Padding,
+    data_format: Optional[str], padding_counts: bool,
 ) -> dlarray: ...
+
+# ----- the layout rules of the ops composed in Python (rust/py/src/nn_layout.rs) ---------------
+
+def _op_layout(x: dlarray, data_format: Optional[str], op: str) -> Tuple[str, bool]: ...
+def _format_option(value: str, op: str, name: str) -> str: ...
 def _leakyrelu(x: dlarray, scale: float) -> dlarray: ...
 def _standardize(x: dlarray, axes: Sequence[int], epsilon: float) -> dlarray: ...
 def _softmax(x: dlarray, axis: int) -> dlarray: ...

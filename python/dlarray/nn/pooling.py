@@ -1,10 +1,11 @@
 """maxpool, maxunpool and avgpool (MATLAB's options: stride defaults to 1, padding as a
-number / per-dim / (2, d) matrix / "same", ``"global"`` pooling)."""
+number / per-dim / (2, d) matrix / "same", ``"global"`` pooling). The options are parsed here;
+the window dims, "same" padding and the layout are the core's (``dl_ops/pool.rs``)."""
 
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 import numpy as np
 
@@ -12,26 +13,17 @@ from .. import _core
 from .._arguments import MAX_SIZE, flag, int_values, show
 from .._core import DlIndexError, OptionError, ShapeError, dlarray
 from .._matlab_names import accept_matlab_names
-from ._layout import from_kernel_layout, layout_of, restore, to_kernel_layout
-from ._options import padding_pairs, per_dim
-from .conv import conv_spatial_axes
+from ._layout import dl_input, layout_of, restore
+from ._options import padding_option, window_values
 
 __all__ = ["maxpool", "maxunpool", "avgpool"]
 
 
-def _is_global(pool_size: Any) -> bool:
-    return isinstance(pool_size, str) and pool_size.lower() == "global"
-
-
-def _window(X, pool_size, stride, padding, data_format, op):
-    layout = layout_of(X, data_format, op)
-    spatial = conv_spatial_axes(layout, op)
-    d = len(spatial)
-    xi, perm = to_kernel_layout(X, layout, op, spatial)
-    kernel = per_dim(pool_size, d, "pool_size", op)
-    st = per_dim(stride, d, "stride", op)
-    before, after = padding_pairs(padding, d, xi.shape[:d], kernel, st, op)
-    return layout, spatial, xi, perm, kernel, st, before, after
+def _pool_size(pool_size: Any, op: str) -> Optional[List[int]]:
+    """MATLAB's pool size: integers, or None for ``"global"``."""
+    if isinstance(pool_size, str) and pool_size.lower() == "global":
+        return None
+    return window_values(pool_size, "pool_size", op)
 
 
 def maxpool(
@@ -51,29 +43,12 @@ def maxpool(
     """
     op = "maxpool"
     return_indices = flag(return_indices, "return_indices", op)
-    if _is_global(pool_size):
-        layout = layout_of(X, data_format, op)
-        spatial = conv_spatial_axes(layout, op)
-        pool_size = [X.shape[a] if a < X.ndim else 1 for a in spatial]
-        stride, padding = 1, 0
-    layout, spatial, xi, perm, kernel, st, before, after = _window(X, pool_size, stride, padding, data_format, op)
-    yi, flat = _core._maxpool(xi, kernel, st, before, after, return_indices)
-    Y = from_kernel_layout(yi, perm, layout)
-    if not return_indices:
-        return Y
-    # Internal flat positions -> positions in X's own (row-major) layout.
-    internal_shape = tuple(xi.shape)
-    multi = np.unravel_index(flat.astype(np.int64), internal_shape)
-    ext_shape = [0] * len(perm)
-    ext_multi = [None] * len(perm)
-    for i, p in enumerate(perm):
-        ext_shape[p] = internal_shape[i]
-        ext_multi[p] = multi[i]
-    user_flat = np.ravel_multi_index(tuple(ext_multi), tuple(ext_shape))
-    inv = np.argsort(perm)
-    idx = user_flat.reshape(tuple(yi.shape)).transpose(inv)
-    idx = idx.reshape(tuple(Y.shape)).astype(np.int64)
-    return Y, idx, tuple(X.shape)
+    dl_input(X, data_format, op)
+    Y, idx = _core._maxpool(
+        X, _pool_size(pool_size, op), window_values(stride, "stride", op), padding_option(padding, op),
+        data_format, return_indices,
+    )
+    return (Y, idx, tuple(X.shape)) if return_indices else Y
 
 
 def maxunpool(X: dlarray, indices: Any, output_size: Any, data_format: Optional[str] = None) -> dlarray:
@@ -123,20 +98,16 @@ def avgpool(
     covers (as if the padding held the window's mean).
     """
     op = "avgpool"
-    if _is_global(pool_size):
-        layout = layout_of(X, data_format, op)
-        spatial = conv_spatial_axes(layout, op)
-        axes = tuple(a for a in spatial if a < X.ndim)
-        Y = (_core.stripdims(X) if X.fmt else X).mean(axes, True) if axes else X
-        return restore(Y, layout)
     if isinstance(padding_value, str) and padding_value.lower() == "mean":
         counts = False
     elif isinstance(padding_value, (int, float, np.integer, np.floating)) and padding_value == 0:
         counts = True
     else:
         raise OptionError(f"{op}: padding_value must be 0 or 'mean', got {show(padding_value)}")
-    layout, spatial, xi, perm, kernel, st, before, after = _window(X, pool_size, stride, padding, data_format, op)
-    yi = _core._avgpool(xi, kernel, st, before, after, counts)
-    return from_kernel_layout(yi, perm, layout)
+    dl_input(X, data_format, op)
+    return _core._avgpool(
+        X, _pool_size(pool_size, op), window_values(stride, "stride", op), padding_option(padding, op),
+        data_format, counts,
+    )
 
 accept_matlab_names(globals())

@@ -74,9 +74,10 @@ impl Error {
     }
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (op, msg) = match self {
+impl Error {
+    /// The op the error names and what went wrong.
+    pub fn parts(&self) -> (&str, &str) {
+        match self {
             Error::Shape { op, msg }
             | Error::Format { op, msg }
             | Error::DType { op, msg }
@@ -86,7 +87,13 @@ impl fmt::Display for Error {
             | Error::Memory { op, msg }
             | Error::Device { op, msg }
             | Error::Internal { op, msg } => (op, msg),
-        };
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (op, msg) = self.parts();
         write!(f, "{op}: {msg}")
     }
 }

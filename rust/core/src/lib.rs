@@ -3,6 +3,7 @@
 
 pub mod autodiff;
 pub mod buffer;
+pub mod dl_ops;
 pub mod dtype;
 pub mod error;
 pub mod format;

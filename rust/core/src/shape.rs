@@ -136,6 +136,15 @@ pub fn resolve_shape(numel: usize, dims: &[isize]) -> Result<Vec<usize>> {
     Ok(out)
 }
 
+/// A shape as numpy and Python print it, "(2, 3)", "(5,)", "()": the form error messages
+/// use, since users read them from Python.
+pub fn show(shape: &[usize]) -> String {
+    match shape {
+        [d] => format!("({d},)"),
+        _ => format!("({})", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@ mod functions;
 mod index_key;
 mod nn_conv;
 mod nn_fused;
+mod nn_layout;
 mod nn_ops;
 mod nn_recurrent;
 mod optim;
@@ -31,6 +32,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     autodiff::register(m)?;
     device::register(m)?;
     nn_conv::register(m)?;
+    nn_layout::register(m)?;
     nn_fused::register(m)?;
     nn_ops::register(m)?;
     nn_recurrent::register(m)?;

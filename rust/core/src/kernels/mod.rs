@@ -12,6 +12,7 @@ pub mod parallel;
 pub mod pool;
 pub mod recurrent;
 pub mod recurrent_gru;
+pub mod recurrent_lstm;
 pub mod reduce;
 pub mod softmax;
 pub mod standardize;

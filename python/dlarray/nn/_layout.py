@@ -8,7 +8,7 @@ layout: its output is unformatted and laid out in the order ``data_format`` gave
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, List, Optional, Sequence
 
 from .. import _core
@@ -22,6 +22,10 @@ class Layout:
 
     labels: str  # one label per dim, in the array's own order
     formatted: bool  # True: x carried the format; outputs are formatted too
+    # The input the layout was read from, and its data unformatted with trailing singleton dims
+    # up to the layout's length (the core returns both with the labels: one call).
+    source: Optional[dlarray] = field(default=None, compare=False, repr=False)
+    data: Optional[dlarray] = field(default=None, compare=False, repr=False)
 
     def axes(self, label: str) -> List[int]:
         return [i for i, c in enumerate(self.labels) if c == label]
@@ -71,8 +75,8 @@ def layout_of(x: dlarray, data_format: Optional[str], op: str) -> Layout:
     trailing dims count as singletons, as in MATLAB). The rule is the core's
     (``dl_ops/layout.rs``)."""
     dl_input(x, data_format, op)
-    labels, formatted = _core._op_layout(x, data_format, op)
-    return Layout(labels, formatted)
+    labels, formatted, data = _core._op_layout(x, data_format, op)
+    return Layout(labels, formatted, x, data)
 
 
 def require(layout: Layout, labels: str, op: str, shape: Sequence[int]) -> None:
@@ -86,6 +90,8 @@ def require(layout: Layout, labels: str, op: str, shape: Sequence[int]) -> None:
 
 def plain(x: dlarray, layout: Layout) -> dlarray:
     """``x`` unformatted, padded with trailing singleton dims up to the layout's length."""
+    if x is layout.source and layout.data is not None:
+        return layout.data
     y = stripdims(x) if x.fmt else x
     if y.ndim < len(layout.labels):
         y = y.reshape(tuple(y.shape) + (1,) * (len(layout.labels) - y.ndim))

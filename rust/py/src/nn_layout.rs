@@ -12,14 +12,15 @@ fn labels_string(labels: &[dlarray_core::Label]) -> String {
     labels.iter().map(|l| l.as_char()).collect()
 }
 
-/// (labels of x's dims in its own order, whether x is formatted), from x's format or
-/// `data_format`.
+/// (labels of x's dims in its own order, whether x is formatted, x's data unformatted with
+/// trailing singleton dims up to the labels' length), from x's format or `data_format`.
 #[pyfunction]
 #[pyo3(signature = (x, data_format, op))]
-fn _op_layout(x: PyRef<'_, PyDlarray>, data_format: Option<String>, op: &str) -> PyResult<(String, bool)> {
+fn _op_layout(x: PyRef<'_, PyDlarray>, data_format: Option<String>, op: &str) -> PyResult<(String, bool, PyDlarray)> {
     guard(op, || {
         let layout = OpLayout::of(op, &x.arr, data_format.as_deref()).py()?;
-        Ok((layout.label_string(), layout.formatted()))
+        let data = PyDlarray::new_unformatted(layout.plain(&x.arr).py()?);
+        Ok((layout.label_string(), layout.formatted(), data))
     })
 }
 

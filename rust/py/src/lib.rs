@@ -26,6 +26,7 @@ static ALLOCATOR: dlarray_core::memory::BlockCache = dlarray_core::memory::Block
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     dlarray_core::kernels::parallel::install_fork_hook();
+    dlarray_core::kernels::parallel::join_pool_on_this_thread();
     m.add_class::<array::PyDlarray>()?;
     errors::register(m)?;
     functions::register(m)?;

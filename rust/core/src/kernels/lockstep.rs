@@ -1,16 +1,21 @@
-//! Threads that walk through a sequence together, one barrier per step.
+//! Parts of a kernel that walk through a sequence of phases together.
 //!
 //! A recurrent step is too small (tens of microseconds) to hand to the thread pool at every
 //! step: waking a pool thread and waiting on its latch costs about as much as the step. Here
-//! each part runs on its own thread for the whole sequence, and the parts meet at a spinning
-//! barrier after each step, when one part's new states must be read by the other. The parts run on dedicated scoped threads rather than the pool because a
-//! barrier needs every part to run at once, which the pool does not promise.
+//! each part runs for the whole sequence, and the parts meet at a spinning barrier after each
+//! phase, when one part's new states must be read by the other.
 //!
-//! Work within a step is handed out in chunks (`Tickets`), so that a part whose core is
-//! slower or shared does less of it. Buffers that every part writes (each the chunks it took)
-//! and reads (all rows, after the barrier) are shared through `SharedMut`, whose accessors are
-//! unsafe: the caller keeps to the discipline that no two parts touch the same element
-//! between two barriers unless both only read it.
+//! Work within a phase is handed out in chunks (`Tickets`): a part takes its own share first,
+//! then whatever the other parts have not started. The barrier waits for the phase's chunks to
+//! be finished, not for every part to arrive, so a part whose core is taken by another process
+//! (or that has not started yet) holds nobody up: the running parts do its share, and it
+//! catches up, finding nothing left, when it runs. That is also why the parts can be pool
+//! jobs: a part the pool never starts before the others finish runs last, through empty phases.
+//!
+//! Buffers that every part writes (each the chunks it took) and reads (all rows, after the
+//! barrier) are shared through `SharedMut`, whose accessors are unsafe: the caller keeps to the
+//! discipline that no two parts touch the same element between two barriers unless both only
+//! read it, and that between two barriers a part writes only the rows of the chunks it took.
 
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
@@ -18,7 +23,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// The meeting point of the parts; each holds a `Step` to wait at it.
 struct Barrier {
-    arrived: AtomicUsize,
+    /// Chunks finished so far, over all phases (each finished chunk adds one, with Release).
+    done: AtomicUsize,
     parts: usize,
     /// Set when a part panics, so that the others stop waiting for it.
     poisoned: AtomicBool,
@@ -27,31 +33,34 @@ struct Barrier {
 /// One part's handle on the barrier.
 pub struct Step<'a> {
     barrier: &'a Barrier,
-    round: usize,
+    part: usize,
+    /// Chunks of the phases this part has gone through (handed out by `Tickets::take`).
+    handed_out: usize,
 }
 
 impl Step<'_> {
-    /// Waits until every part has finished the current step. Everything a part wrote before
-    /// waiting is visible to every part after it.
-    pub fn wait(&mut self) {
-        let b = self.barrier;
-        if b.parts == 1 {
-            return;
-        }
-        self.round += 1;
-        b.arrived.fetch_add(1, Ordering::AcqRel);
-        self.wait_until(&b.arrived, self.round * b.parts);
+    /// This part's index, from 0.
+    pub fn part(&self) -> usize {
+        self.part
     }
 
-    /// Waits until `counter` reaches `target` (another part's progress, published with a
+    /// Waits until every chunk of the phases this part has gone through is finished, by
+    /// whichever part took it. Everything written for those chunks is visible after it.
+    pub fn wait(&mut self) {
+        if self.barrier.parts > 1 {
+            self.wait_until(&self.barrier.done, self.handed_out);
+        }
+    }
+
+    /// Waits until `counter` reaches `target` (progress another part published with a
     /// Release store or read-modify-write); what that part wrote before is visible after.
     pub fn wait_until(&self, counter: &AtomicUsize, target: usize) {
         let mut spins = 0u32;
         while counter.load(Ordering::Acquire) < target {
             assert!(!self.barrier.poisoned.load(Ordering::Relaxed), "lockstep: another part panicked");
             spins += 1;
-            // Spin briefly (steps are short), then give the core away in case the other part
-            // is not running (a busy machine).
+            // Spin briefly (chunks are short), then give the core away in case the part that
+            // holds the chunk is not running (a busy machine).
             if spins < 1 << 14 {
                 std::hint::spin_loop();
             } else {
@@ -72,29 +81,29 @@ impl Drop for PoisonOnPanic<'_> {
     }
 }
 
-/// Runs `work(state, step)` for every part's state at once: the first on the calling thread,
-/// the others on scoped threads. Returns when all have finished.
-pub fn lockstep<S: Send, F: Fn(S, &mut Step) + Sync>(states: Vec<S>, work: F) {
-    let barrier = Barrier { arrived: AtomicUsize::new(0), parts: states.len(), poisoned: AtomicBool::new(false) };
-    let run = |state: S| {
+/// Runs `work(step)` for `parts` parts: the first on the calling thread, the others as jobs
+/// of the thread pool (which run at once on idle threads, or later, or on the calling thread
+/// once its own part is done). Returns when all have finished.
+pub fn lockstep<F: Fn(&mut Step) + Sync>(parts: usize, work: F) {
+    let barrier = Barrier { done: AtomicUsize::new(0), parts, poisoned: AtomicBool::new(false) };
+    let run = |part: usize| {
         let _guard = PoisonOnPanic(&barrier);
-        work(state, &mut Step { barrier: &barrier, round: 0 });
+        work(&mut Step { barrier: &barrier, part, handed_out: 0 });
     };
-    let mut states = states.into_iter();
-    let Some(first) = states.next() else { return };
-    std::thread::scope(|scope| {
-        for state in states {
-            scope.spawn(|| run(state));
+    rayon::in_place_scope(|scope| {
+        for part in 1..parts {
+            scope.spawn(move |_| run(part));
         }
-        run(first);
+        if parts > 0 {
+            run(0);
+        }
     });
 }
 
 /// Work handed out in chunks, phase by phase. Each part has its own share of every phase's
 /// chunks (the same share every phase, so its rows stay in its core's cache) and takes those
 /// first; then it takes what the other parts have not started, so a part on a slower (or
-/// shared) core does less. Each chunk of a phase goes to exactly one part; the barrier
-/// between phases orders their writes.
+/// shared) core does less. Each chunk of a phase goes to exactly one part.
 pub struct Tickets {
     parts: usize,
     /// Per phase and part: how many of that part's share have been handed out.
@@ -106,21 +115,61 @@ impl Tickets {
         Tickets { parts, next: (0..phases * parts).map(|_| AtomicUsize::new(0)).collect() }
     }
 
-    /// The chunks of `phase` (out of `chunks`) that `part` gets, until none are left.
-    pub fn take(&self, phase: usize, chunks: usize, part: usize) -> impl Iterator<Item = usize> + '_ {
-        let (parts, share) = (self.parts, chunks.div_ceil(self.parts));
-        let mut order = (part..parts).chain(0..part);
-        let mut queue = order.next();
-        std::iter::from_fn(move || {
-            while let Some(q) = queue {
-                let c = q * share + self.next[phase * parts + q].fetch_add(1, Ordering::Relaxed);
-                if c < ((q + 1) * share).min(chunks) {
-                    return Some(c);
-                }
-                queue = order.next();
+    /// The chunks of `phase` (out of `chunks`) that `step`'s part gets, until none are left.
+    /// A chunk counts as finished when the next one is asked for (or the iterator dropped),
+    /// so the work on a chunk is the body of the loop over this iterator.
+    pub fn take<'t, 'b>(&'t self, step: &mut Step<'b>, phase: usize, chunks: usize) -> Taken<'t, 'b> {
+        step.handed_out += chunks;
+        let order = (step.part + 1..self.parts).chain(0..step.part);
+        Taken { tickets: self, barrier: step.barrier, phase, chunks, order, queue: Some(step.part), holding: false }
+    }
+}
+
+/// The chunks one part takes of one phase (see `Tickets::take`).
+pub struct Taken<'t, 'b> {
+    tickets: &'t Tickets,
+    barrier: &'b Barrier,
+    phase: usize,
+    chunks: usize,
+    /// The other parts' shares, to take from once this part's own (`queue` at first) is gone.
+    order: std::iter::Chain<std::ops::Range<usize>, std::ops::Range<usize>>,
+    queue: Option<usize>,
+    /// Whether the last chunk handed out is still being worked on.
+    holding: bool,
+}
+
+impl Taken<'_, '_> {
+    fn finish_held(&mut self) {
+        if std::mem::take(&mut self.holding) {
+            self.barrier.done.fetch_add(1, Ordering::Release);
+        }
+    }
+}
+
+impl Iterator for Taken<'_, '_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        self.finish_held();
+        let (parts, share) = (self.tickets.parts, self.chunks.div_ceil(self.tickets.parts));
+        while let Some(q) = self.queue {
+            let c = q * share + self.tickets.next[self.phase * parts + q].fetch_add(1, Ordering::Relaxed);
+            if c < ((q + 1) * share).min(self.chunks) {
+                self.holding = true;
+                return Some(c);
             }
-            None
-        })
+            self.queue = self.order.next();
+        }
+        None
+    }
+}
+
+impl Drop for Taken<'_, '_> {
+    fn drop(&mut self) {
+        // A part that unwinds poisons the barrier instead: its chunk was not finished.
+        if !std::thread::panicking() {
+            self.finish_held();
+        }
     }
 }
 
@@ -174,24 +223,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parts_see_each_others_writes_after_every_step() {
-        // Each part checks that all of block s holds s, then writes s + 1 into its half of
-        // block s + 1: a write not yet visible after the barrier fails the check.
-        let (steps, half) = (500, 8);
-        let mut buf = vec![0usize; (steps + 1) * 2 * half];
+    fn parts_see_each_others_writes_after_every_phase() {
+        // In phase s each chunk checks that all of block s holds s, then writes s + 1 into its
+        // rows of block s + 1: a write not yet visible after the barrier fails the check.
+        let (phases, chunks, rows) = (500, 6, 4);
+        let width = chunks * rows;
+        let mut buf = vec![0usize; (phases + 1) * width];
         let shared = SharedMut::new(&mut buf);
-        lockstep(vec![0usize, 1], |part, step| {
-            for s in 0..steps {
-                // SAFETY: block s is only read during step s; each part writes its own half of
-                // block s + 1.
-                assert!(unsafe { shared.get(s * 2 * half, 2 * half) }.iter().all(|&v| v == s), "step {s}");
-                // SAFETY: this part's half of block s + 1 is written by it alone, and read by either part only in
-                // step s + 1, after the barrier below.
-                unsafe { shared.get_mut((s + 1) * 2 * half + part * half, half) }.fill(s + 1);
+        let tickets = Tickets::new(phases, 2);
+        lockstep(2, |step| {
+            for s in 0..phases {
+                for c in tickets.take(step, s, chunks) {
+                    // SAFETY: block s is only read during phase s; chunk c's rows of block s + 1
+                    // are written by its taker alone and read only after the barrier below.
+                    assert!(unsafe { shared.get(s * width, width) }.iter().all(|&v| v == s), "phase {s}");
+                    unsafe { shared.get_mut((s + 1) * width + c * rows, rows) }.fill(s + 1);
+                }
                 step.wait();
             }
         });
-        assert!(buf[steps * 2 * half..].iter().all(|&v| v == steps));
+        assert!(buf[phases * width..].iter().all(|&v| v == phases));
     }
 
     #[test]
@@ -199,13 +250,13 @@ mod tests {
         let (phases, chunks) = (300, 7);
         let tickets = Tickets::new(phases, 2);
         let counts: Vec<AtomicUsize> = (0..phases * chunks).map(|_| AtomicUsize::new(0)).collect();
-        lockstep(vec![0, 1], |part, step| {
+        lockstep(2, |step| {
             for p in 0..phases {
                 // Part 1 sometimes dawdles, so part 0 takes some of its share.
-                if part == 1 && p % 3 == 0 {
+                if step.part() == 1 && p % 3 == 0 {
                     std::thread::sleep(std::time::Duration::from_micros(50));
                 }
-                for c in tickets.take(p, chunks, part) {
+                for c in tickets.take(step, p, chunks) {
                     counts[p * chunks + c].fetch_add(1, Ordering::Relaxed);
                 }
                 step.wait();
@@ -215,11 +266,70 @@ mod tests {
     }
 
     #[test]
+    fn a_part_that_does_not_run_holds_nobody_up() {
+        // Part 1 starts only once part 0 has gone through every phase: part 0 must have done
+        // every chunk itself (an arrival barrier would wait for part 1 forever).
+        let (phases, chunks) = (50, 4);
+        let tickets = Tickets::new(phases, 2);
+        let part0_finished = AtomicBool::new(false);
+        let taken_by_part1 = AtomicUsize::new(0);
+        lockstep(2, |step| {
+            if step.part() == 1 {
+                while !part0_finished.load(Ordering::Acquire) {
+                    std::thread::yield_now();
+                }
+            }
+            for p in 0..phases {
+                for _ in tickets.take(step, p, chunks) {
+                    if step.part() == 1 {
+                        taken_by_part1.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                step.wait();
+            }
+            if step.part() == 0 {
+                part0_finished.store(true, Ordering::Release);
+            }
+        });
+        assert_eq!(taken_by_part1.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn parts_finish_on_a_pool_of_one_thread() {
+        // The second part can run only after the first has returned.
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let (phases, chunks) = (20, 3);
+        let tickets = Tickets::new(phases, 2);
+        let total = AtomicUsize::new(0);
+        pool.install(|| {
+            lockstep(2, |step| {
+                for p in 0..phases {
+                    total.fetch_add(tickets.take(step, p, chunks).count(), Ordering::Relaxed);
+                    step.wait();
+                }
+            })
+        });
+        assert_eq!(total.load(Ordering::Relaxed), phases * chunks);
+    }
+
+    #[test]
     fn a_panicking_part_does_not_hang_the_others() {
+        // Part 1 panics holding a chunk that part 0 waits for at the barrier. (Part 0 runs on
+        // the test thread, part 1 on a pool thread, so part 0 can wait for part 1 to start.)
+        let tickets = Tickets::new(1, 2);
+        let part1_holds_a_chunk = AtomicBool::new(false);
         let result = std::panic::catch_unwind(|| {
-            lockstep(vec![0, 1], |part, step| {
-                if part == 1 {
-                    panic!("part 1 fails");
+            lockstep(2, |step| {
+                if step.part() == 0 {
+                    while !part1_holds_a_chunk.load(Ordering::Acquire) {
+                        std::thread::yield_now();
+                    }
+                }
+                for _ in tickets.take(step, 0, 2) {
+                    if step.part() == 1 {
+                        part1_holds_a_chunk.store(true, Ordering::Release);
+                        panic!("part 1 fails");
+                    }
                 }
                 step.wait();
             })

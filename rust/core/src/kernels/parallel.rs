@@ -13,6 +13,21 @@ pub fn should_parallelize(n: usize) -> bool {
     n >= PAR_THRESHOLD && rayon::current_num_threads() > 1
 }
 
+static POOL: Once = Once::new();
+
+/// Makes the calling thread (the importing one, in the bindings) thread 0 of rayon's global
+/// pool, beside `threads - 1` spawned ones. A kernel called from it then runs its first part
+/// itself and takes back any part the other threads have not started (rayon's join), instead
+/// of handing the whole kernel to the pool and sleeping until a woken thread finishes it: a
+/// split costs a push and a wake-up call, not two thread wake-ups. Kernels called from other
+/// threads go through the pool as before. Does nothing if the pool already exists.
+pub fn join_pool_on_this_thread() {
+    POOL.call_once(|| {
+        // An error means the pool was built already (by an earlier kernel): keep that one.
+        let _ = rayon::ThreadPoolBuilder::new().use_current_thread().build_global();
+    });
+}
+
 static FORK_HOOK: Once = Once::new();
 
 /// Data loaders fork worker processes. A forked child inherits rayon's pool state but not its

@@ -121,7 +121,7 @@ pub fn lstm_forward<T: Real>(
         // Phase s is step s; phase T writes the output.
         let threads = step_threads(d, kk);
         let tickets = Tickets::new(t + 1, threads);
-        lockstep((0..threads).collect(), |part, step| {
+        lockstep(threads, |step| {
             for s in 0..t {
                 // During step s a part reads all of input block s and writes only the rows of the units it
                 // took (gates and cells of step s, hidden rows of input block s + 1); the barrier ends the step.
@@ -129,7 +129,7 @@ pub fn lstm_forward<T: Real>(
                 // (the initial state, by stacked_inputs, for s = 0), ordered by the barrier that ended that step,
                 // and this step's writes go to block s + 1.
                 let xh_s = unsafe { xh.get(s * kb, kb) };
-                for units in tickets.take(s, chunks.len(), part).map(|i| chunks[i].clone()) {
+                for units in tickets.take(step, s, chunks.len()).map(|i| chunks[i].clone()) {
                     let (k0, n) = (units.start, units.len() * b);
                     // SAFETY: rows k0.. of each gate of step s (four disjoint ranges, H·B apart) belong to this chunk
                     // of units, which Tickets gives to this part alone in phase s; no other part reads or writes them.
@@ -159,7 +159,7 @@ pub fn lstm_forward<T: Real>(
             }
             // The output of the units taken: Y (H, B, T) from the hidden rows of input blocks
             // 1..=T, then c_T (T ≥ 1, asserted above). Only those units' rows are read and written.
-            for units in tickets.take(t, chunks.len(), part).map(|i| chunks[i].clone()) {
+            for units in tickets.take(step, t, chunks.len()).map(|i| chunks[i].clone()) {
                 let (k0, n) = (units.start, units.len() * b);
                 // SAFETY: Y's rows of these units (n·T elements from k0·B·T) are written only by the part that took
                 // this chunk in phase T, every element below before any is read; nothing else touches Y.
@@ -257,14 +257,14 @@ pub fn lstm_backward<T: Real>(
         // Per chunk of units: how many steps' dh rows are done. A chunk's cells wait for its
         // own rows only, not for a barrier after every product.
         let dh_done: Vec<AtomicUsize> = (0..units.len()).map(|_| AtomicUsize::new(0)).collect();
-        lockstep((0..threads).collect(), |part, step| {
+        lockstep(threads, |step| {
             // The discipline of every SharedMut access below: within a phase a part writes only the rows
             // of the chunks it took (of gy, of dz_steps' current block, of dh, dc, dstacked and
             // dx's block s); all of dz_s is read only after the barrier that ends the cells
             // phase, and its block is written again only after the next step's barrier, which
             // every part reaches after finishing its products. A chunk's dh rows are read by
             // the next cells phase only once their product has published them (dh_done).
-            for units in tickets.take(0, units.len(), part).map(|i| units[i].clone()) {
+            for units in tickets.take(step, 0, units.len()).map(|i| units[i].clone()) {
                 let (k0, n) = (units.start, units.len() * b);
                 let src = &gout[k0 * b * t..(k0 * b + n) * t];
                 for s in 0..t {
@@ -282,7 +282,7 @@ pub fn lstm_backward<T: Real>(
             for (j, s) in (0..t).rev().enumerate() {
                 let block = (s % 2) * 4 * hb;
                 transpose_into(&saved.inputs[s * kb..][..kb], kk, b, &mut input_t);
-                for (u, units) in tickets.take(1 + 2 * j, units.len(), part).map(|i| (i, units[i].clone())) {
+                for (u, units) in tickets.take(step, 1 + 2 * j, units.len()).map(|i| (i, units[i].clone())) {
                     let (k0, n, nu) = (units.start, units.len() * b, units.len());
                     // dh rows of these units from the previous step's product.
                     step.wait_until(&dh_done[u], j);
@@ -316,7 +316,7 @@ pub fn lstm_backward<T: Real>(
                 // step's barrier, i.e. finished these products.
                 let dz_s = unsafe { dz_step.get(block, 4 * hb) };
                 // dh_{s-1} = R' · dz_s and dx_s = W' · dz_s, by chunks of rows.
-                for i in tickets.take(2 + 2 * j, units.len() + x_chunks.len(), part) {
+                for i in tickets.take(step, 2 + 2 * j, units.len() + x_chunks.len()) {
                     if i < units.len() {
                         let rows = units[i].clone();
                         // SAFETY: the dh rows of chunk i: ticket i goes to this part alone; this step's cells of the chunk

@@ -398,3 +398,47 @@ fn a_plan_drops_dead_ops_merges_repeats_and_outlives_its_trace() {
     assert_eq!(out.to_f64_vec().unwrap(), want);
     assert!(!out.is_traced(), "not recording: the result is a plain value");
 }
+
+/// `sigmoid(x * w + b) * relu(x) - exp(-x) / 2` and its gradient: the compiled plan runs the
+/// elementwise chains as fused groups, which give the same bits as running op by op (while
+/// recording, a plan runs op by op), for any size (a block, a partial block, the parallel
+/// path, one element, none) and both real dtypes.
+#[test]
+fn fused_elementwise_chains_give_the_same_bits_as_op_by_op() {
+    use dlarray_core::autodiff::replay::Plan;
+    use dlarray_core::ops::unary::UnaryOp;
+    for dtype in [DType::F64, DType::F32] {
+        for n in [0usize, 1, 511, 513, 3 * 8192 + 7, 300_000] {
+            let cast = |t: Tensor| t.cast(dtype).unwrap();
+            let token = trace::enter();
+            let x = cast(data(&[n], 0.0)).traced_leaf();
+            let w = cast(data(&[n], 1.0)).traced_leaf();
+            let b = cast(data(&[1], 2.0)).traced_leaf();
+            let z = x.mul(&w).unwrap().add(&b).unwrap().unary(UnaryOp::Sigmoid).unwrap();
+            let r = x.unary(UnaryOp::Relu).unwrap();
+            let e = x.unary(UnaryOp::Neg).unwrap().unary(UnaryOp::Exp).unwrap().mul_scalar(0.5).unwrap();
+            let y = z.mul(&r).unwrap().sub(&e).unwrap();
+            let loss = y.sum_all().unwrap();
+            let opts = GradOptions { retain_data: true, enable_higher_derivatives: true };
+            let grads = gradient(&loss, &[x.clone(), w.clone(), b.clone()], &opts).unwrap();
+            let outs: Vec<Tensor> = std::iter::once(y.clone()).chain(grads).collect();
+            let leaves = [x.clone(), w.clone(), b.clone()];
+            let plan = Plan::compile(&outs, &leaves);
+            trace::exit(token);
+
+            let (steps, groups) = plan.fused_len();
+            assert!(groups >= 2, "{dtype} n={n}: the forward and backward chains are fused ({groups} groups)");
+            assert!(steps < plan.len(), "{dtype} n={n}: {steps} fused steps vs {} ops", plan.len());
+
+            let new = [cast(data(&[n], 4.0)), cast(data(&[n], 5.0)), cast(data(&[1], 6.0))];
+            let fused = plan.run(&new).unwrap();
+            let token = trace::enter();
+            let op_by_op = plan.run(&new).unwrap();
+            trace::exit(token);
+            for (k, (f, o)) in fused.iter().zip(&op_by_op).enumerate() {
+                assert_eq!(f.dtype(), dtype);
+                same(f, o, &format!("{dtype} n={n}, output {k}"));
+            }
+        }
+    }
+}

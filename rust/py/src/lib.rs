@@ -23,10 +23,20 @@ mod optim;
 #[global_allocator]
 static ALLOCATOR: dlarray_core::memory::BlockCache = dlarray_core::memory::BlockCache::new();
 
+fn is_main_thread(py: Python<'_>) -> PyResult<bool> {
+    let threading = py.import("threading")?;
+    let main = threading.call_method0("main_thread")?;
+    Ok(threading.call_method0("current_thread")?.is(&main))
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     dlarray_core::kernels::parallel::install_fork_hook();
-    dlarray_core::kernels::parallel::join_pool_on_this_thread();
+    // Only Python's main thread joins the pool: it lives as long as the process, and a pool
+    // thread that exits would leave its part of the pool unserved.
+    if is_main_thread(m.py())? {
+        dlarray_core::kernels::parallel::join_pool_on_this_thread();
+    }
     m.add_class::<array::PyDlarray>()?;
     errors::register(m)?;
     functions::register(m)?;

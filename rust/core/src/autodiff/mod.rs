@@ -6,6 +6,7 @@
 //! a graph of the backward pass, which is what makes derivatives of any order possible. The
 //! recorded graph can be listed and replayed on new inputs ([`replay`]).
 
+pub(crate) mod fusion;
 pub mod grad;
 pub mod listing;
 pub mod replay;

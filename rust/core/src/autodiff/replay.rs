@@ -6,10 +6,13 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::fusion::{self, Fate, Fused, StepView};
+use super::trace::is_recording;
 use super::walk::topological_order;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::op::OpKind;
+use crate::storage::Device;
 use crate::tensor::{Tensor, TensorId};
 
 /// The output of `kind` on `inputs`. `recorded` is the op's recorded output, which the value
@@ -90,24 +93,66 @@ pub fn forward(kind: &OpKind, inputs: &[Tensor], recorded: Option<&Tensor>) -> R
 /// outputs (nothing else: dead ops are dropped), identical ops on identical arguments merged,
 /// each value held only until its last use. It keeps the ops and the constants they read,
 /// not the recorded values, so the trace it came from can be freed.
+///
+/// Each plan has two forms: op by op (`steps`), which records when recording is on, and with
+/// its elementwise chains fused into single passes (`fused`, see [`fusion`]), which a run
+/// takes when nothing records and every value is on the host.
 pub struct Plan {
     /// The shape and dtype each replacement input must have.
     inputs: Vec<(Vec<usize>, DType)>,
     input_slots: Vec<usize>,
     constants: Vec<(usize, Tensor)>,
     steps: Vec<Step>,
+    fused: Option<Vec<Step>>,
     outputs: Vec<usize>,
     slots: usize,
 }
 
 struct Step {
-    kind: OpKind,
+    work: Work,
     args: Vec<usize>,
-    /// The recorded output, for the ops whose value it is ([`forward`]'s `recorded`).
-    recorded: Option<Tensor>,
     out: usize,
     /// Slots no later step reads.
     release: Vec<usize>,
+}
+
+enum Work {
+    Op {
+        kind: OpKind,
+        /// The recorded output, for the ops whose value it is ([`forward`]'s `recorded`).
+        recorded: Option<Tensor>,
+    },
+    Fused(Fused),
+}
+
+impl Step {
+    fn run(&self, args: &[Tensor]) -> Result<Tensor> {
+        match &self.work {
+            Work::Op { kind, recorded } => forward(kind, args, recorded.as_ref()),
+            Work::Fused(group) => group.run(args),
+        }
+    }
+}
+
+/// Sets each step's `release`: the slots it is the last to read (never an output).
+fn set_releases(steps: &mut [Step], slots: usize, outputs: &[usize]) {
+    let mut last_use = vec![None; slots];
+    for (i, step) in steps.iter().enumerate() {
+        for &a in &step.args {
+            last_use[a] = Some(i);
+        }
+    }
+    for &o in outputs {
+        last_use[o] = None;
+    }
+    for step in steps.iter_mut() {
+        step.release.clear();
+    }
+    for (slot, last) in last_use.into_iter().enumerate() {
+        if let Some(i) = last {
+            steps[i].release.push(slot);
+        }
+    }
 }
 
 const OP: &str = "replay";
@@ -128,10 +173,13 @@ impl Plan {
         }
         let stop: HashSet<TensorId> = slot_of.keys().copied().collect();
         let (mut constants, mut steps) = (Vec::new(), Vec::<Step>::new());
+        // Every slot's shape and dtype, for the fusion of elementwise chains.
+        let mut meta: Vec<(Vec<usize>, DType)> = inputs.iter().map(|x| (x.shape().to_vec(), x.dtype())).collect();
         let mut merged: HashMap<(String, Vec<usize>), usize> = HashMap::new();
-        let mut constant = |t: &Tensor, slot_of: &mut HashMap<TensorId, usize>, slots: &mut usize| -> usize {
+        let mut constant = |t: &Tensor, slot_of: &mut HashMap<TensorId, usize>, slots: &mut usize, meta: &mut Vec<_>| -> usize {
             *slot_of.entry(t.id()).or_insert_with(|| {
                 constants.push((*slots, t.detach()));
+                meta.push((t.shape().to_vec(), t.dtype()));
                 *slots += 1;
                 *slots - 1
             })
@@ -145,11 +193,11 @@ impl Plan {
                     Some(node) if !node.is_leaf() => node,
                     // A leaf of another trace, or an untraced output: a constant.
                     _ => {
-                        constant(&t, &mut slot_of, &mut slots);
+                        constant(&t, &mut slot_of, &mut slots, &mut meta);
                         continue;
                     }
                 };
-                let args: Vec<usize> = node.op.inputs.iter().map(|i| constant(i, &mut slot_of, &mut slots)).collect();
+                let args: Vec<usize> = node.op.inputs.iter().map(|i| constant(i, &mut slot_of, &mut slots, &mut meta)).collect();
                 let kind = node.op.kind.clone();
                 let recorded = matches!(kind, OpKind::ConstantGradient | OpKind::PoolGather { .. }).then(|| t.detach());
                 // The same op on the same values computes the same result (no op draws random
@@ -163,33 +211,53 @@ impl Plan {
                 if let Some(k) = key {
                     merged.insert(k, slots);
                 }
-                steps.push(Step { kind, args, recorded, out: slots, release: vec![] });
+                steps.push(Step { work: Work::Op { kind, recorded }, args, out: slots, release: vec![] });
+                meta.push((t.shape().to_vec(), t.dtype()));
                 slots += 1;
             }
         }
         let outputs: Vec<usize> = outputs.iter().map(|o| slot_of[&o.id()]).collect();
-        // Release each value after the last step that reads it (never an output).
-        let mut last_use = vec![None; slots];
-        for (i, step) in steps.iter().enumerate() {
-            for &a in &step.args {
-                last_use[a] = Some(i);
-            }
-        }
-        for &o in &outputs {
-            last_use[o] = None;
-        }
-        for (slot, last) in last_use.into_iter().enumerate() {
-            if let Some(i) = last {
-                steps[i].release.push(slot);
-            }
-        }
+        set_releases(&mut steps, slots, &outputs);
+        let on_host = constants.iter().all(|(_, c)| c.device() == Device::Cpu);
+        let fused = on_host.then(|| Self::fuse(&steps, &meta, slots, &outputs));
         let inputs = inputs.iter().map(|x| (x.shape().to_vec(), x.dtype())).collect();
-        Plan { inputs, input_slots, constants, steps, outputs, slots }
+        Plan { inputs, input_slots, constants, steps, fused, outputs, slots }
     }
 
-    /// The number of ops a run executes.
+    /// `steps` with their elementwise chains fused.
+    fn fuse(steps: &[Step], meta: &[(Vec<usize>, DType)], slots: usize, outputs: &[usize]) -> Vec<Step> {
+        const NONE: &OpKind = &OpKind::Leaf;
+        let views: Vec<StepView> = steps
+            .iter()
+            .map(|s| StepView { kind: if let Work::Op { kind, .. } = &s.work { kind } else { NONE }, args: &s.args, out: s.out })
+            .collect();
+        let mut fused = Vec::with_capacity(steps.len());
+        for (step, fate) in steps.iter().zip(fusion::group(&views, meta, outputs)) {
+            let work = match (fate, &step.work) {
+                (Fate::Absorbed, _) => continue,
+                (Fate::Group(group, args), _) => {
+                    fused.push(Step { work: Work::Fused(group), args, out: step.out, release: vec![] });
+                    continue;
+                }
+                (Fate::Keep, Work::Op { kind, recorded }) => Work::Op { kind: kind.clone(), recorded: recorded.clone() },
+                (Fate::Keep, Work::Fused(group)) => Work::Fused(group.clone()),
+            };
+            fused.push(Step { work, args: step.args.clone(), out: step.out, release: vec![] });
+        }
+        set_releases(&mut fused, slots, outputs);
+        fused
+    }
+
+    /// The number of ops a run executes op by op.
     pub fn len(&self) -> usize {
         self.steps.len()
+    }
+
+    /// The number of steps a run executes with its elementwise chains fused (each a pass over
+    /// memory), and how many of them are fused groups.
+    pub fn fused_len(&self) -> (usize, usize) {
+        let steps = self.fused.as_ref().unwrap_or(&self.steps);
+        (steps.len(), steps.iter().filter(|s| matches!(s.work, Work::Fused(_))).count())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -217,9 +285,13 @@ impl Plan {
         for (s, c) in &self.constants {
             values[*s] = Some(c.clone());
         }
-        for step in &self.steps {
+        let steps = match &self.fused {
+            Some(fused) if !is_recording() && new_inputs.iter().all(|x| x.device() == Device::Cpu) => fused,
+            _ => &self.steps,
+        };
+        for step in steps {
             let args: Vec<Tensor> = step.args.iter().map(|&a| values[a].clone().expect("computed before use")).collect();
-            let y = forward(&step.kind, &args, step.recorded.as_ref()).map_err(|e| e.within(OP))?;
+            let y = step.run(&args).map_err(|e| e.within(OP))?;
             values[step.out] = Some(y);
             for &r in &step.release {
                 values[r] = None;

@@ -77,19 +77,47 @@ fn arith<T: Element + IntoBuffer + ComplexMath>(op: BinaryOp, pow: fn(T, T) -> T
     }
 }
 
-/// `op` over the broadcast operands; matched once so each arm is its own tight loop.
-fn real_binary<T: Real>(op: BinaryOp, x: &[T], sa: &[usize], y: &[T], sb: &[usize], out: &[usize]) -> Vec<T> {
+/// How a real binary op is looped over its operands.
+pub(crate) trait RealBinaryLoop<T> {
+    type Out;
+    fn zip(self, f: impl Fn(T, T) -> T + Sync + Send) -> Self::Out;
+}
+
+/// The real binary ops' functions, each handed to `l`; matched once so each arm is its own
+/// tight loop. One table serves the op itself and the fused elementwise chains of a compiled
+/// trace, so both compute the same bits.
+pub(crate) fn real_binary_op<T: Real, L: RealBinaryLoop<T>>(op: BinaryOp, l: L) -> L::Out {
     match op {
-        BinaryOp::Add => zip_broadcast(x, sa, y, sb, out, |a: T, b: T| a + b),
-        BinaryOp::Sub => zip_broadcast(x, sa, y, sb, out, |a: T, b: T| a - b),
-        BinaryOp::Mul => zip_broadcast(x, sa, y, sb, out, |a: T, b: T| a * b),
-        BinaryOp::Div => zip_broadcast(x, sa, y, sb, out, |a: T, b: T| a / b),
-        BinaryOp::Pow => zip_broadcast(x, sa, y, sb, out, |a: T, b: T| a.powf(b)),
-        BinaryOp::Atan2 => zip_broadcast(x, sa, y, sb, out, |a: T, b: T| a.atan2(b)),
+        BinaryOp::Add => l.zip(|a: T, b: T| a + b),
+        BinaryOp::Sub => l.zip(|a: T, b: T| a - b),
+        BinaryOp::Mul => l.zip(|a: T, b: T| a * b),
+        BinaryOp::Div => l.zip(|a: T, b: T| a / b),
+        BinaryOp::Pow => l.zip(|a: T, b: T| a.powf(b)),
+        BinaryOp::Atan2 => l.zip(|a: T, b: T| a.atan2(b)),
         // NaN propagates, as in numpy's maximum/minimum.
-        BinaryOp::Maximum => zip_broadcast(x, sa, y, sb, out, |a: T, b: T| if a.is_nan() || a >= b { a } else { b }),
-        BinaryOp::Minimum => zip_broadcast(x, sa, y, sb, out, |a: T, b: T| if a.is_nan() || a <= b { a } else { b }),
+        BinaryOp::Maximum => l.zip(|a: T, b: T| if a.is_nan() || a >= b { a } else { b }),
+        BinaryOp::Minimum => l.zip(|a: T, b: T| if a.is_nan() || a <= b { a } else { b }),
     }
+}
+
+/// A real binary op over numpy-broadcast operands, into a new vector.
+struct Broadcast<'a, T> {
+    x: &'a [T],
+    sa: &'a [usize],
+    y: &'a [T],
+    sb: &'a [usize],
+    out: &'a [usize],
+}
+
+impl<T: Real> RealBinaryLoop<T> for Broadcast<'_, T> {
+    type Out = Vec<T>;
+    fn zip(self, f: impl Fn(T, T) -> T + Sync + Send) -> Vec<T> {
+        zip_broadcast(self.x, self.sa, self.y, self.sb, self.out, f)
+    }
+}
+
+fn real_binary<T: Real>(op: BinaryOp, x: &[T], sa: &[usize], y: &[T], sb: &[usize], out: &[usize]) -> Vec<T> {
+    real_binary_op(op, Broadcast { x, sa, y, sb, out })
 }
 
 /// Casts both operands to their common dtype (recorded, so gradients flow back in each

@@ -79,37 +79,73 @@ fn slice_map<T: Real>(v: &[T], f: fn(&[T], &mut [T])) -> Vec<T> {
     out
 }
 
-/// Applies `op` to every element. The op is matched once, outside the loop, so each arm is
-/// its own tight (vectorisable) loop.
-fn unary_real<T: Real>(op: UnaryOp, v: &[T]) -> Vec<T> {
+/// The two ways a real unary op is looped: a scalar function over every element, or a slice
+/// kernel (the vectorised exp, tanh and sigmoid).
+pub(crate) trait RealUnaryLoop<T> {
+    type Out;
+    fn map(self, f: impl Fn(T) -> T + Sync + Send) -> Self::Out;
+    fn slice(self, f: fn(&[T], &mut [T])) -> Self::Out;
+}
+
+/// The real unary ops' functions, each handed to `l`. The op is matched once, outside the
+/// loop, so each arm is its own tight (vectorisable) loop. One table serves the op itself and
+/// the fused elementwise chains of a compiled trace, so both compute the same bits.
+pub(crate) fn real_unary<T: Real, L: RealUnaryLoop<T>>(op: UnaryOp, l: L) -> L::Out {
     use UnaryOp::*;
     let zero = T::zero();
     match op {
-        Neg => map(v, |x: T| -x),
+        Neg => l.map(|x: T| -x),
         // exp, tanh and sigmoid: vectorised slice kernels (float32 within 2-3 ulp).
-        Exp => slice_map(v, T::exp_into),
-        Log => map(v, |x: T| x.ln()),
-        Log1p => map(v, |x: T| x.ln_1p()),
-        Sqrt => map(v, |x: T| x.sqrt()),
-        Sin => map(v, |x: T| x.sin()),
-        Cos => map(v, |x: T| x.cos()),
-        Tan => map(v, |x: T| x.tan()),
-        Tanh => slice_map(v, T::tanh_into),
-        Sinh => map(v, |x: T| x.sinh()),
-        Cosh => map(v, |x: T| x.cosh()),
-        Asin => map(v, |x: T| x.asin()),
-        Acos => map(v, |x: T| x.acos()),
-        Atan => map(v, |x: T| x.atan()),
-        Sigmoid => slice_map(v, T::sigmoid_into),
-        Erf => map(v, |x: T| x.erf()),
-        Abs => map(v, |x: T| x.abs()),
-        Sign => map(v, |x: T| x.signum0()),
-        Floor => map(v, |x: T| x.floor()),
-        Ceil => map(v, |x: T| x.ceil()),
-        Round => map(v, |x: T| x.round()),
+        Exp => l.slice(T::exp_into),
+        Log => l.map(|x: T| x.ln()),
+        Log1p => l.map(|x: T| x.ln_1p()),
+        Sqrt => l.map(|x: T| x.sqrt()),
+        Sin => l.map(|x: T| x.sin()),
+        Cos => l.map(|x: T| x.cos()),
+        Tan => l.map(|x: T| x.tan()),
+        Tanh => l.slice(T::tanh_into),
+        Sinh => l.map(|x: T| x.sinh()),
+        Cosh => l.map(|x: T| x.cosh()),
+        Asin => l.map(|x: T| x.asin()),
+        Acos => l.map(|x: T| x.acos()),
+        Atan => l.map(|x: T| x.atan()),
+        Sigmoid => l.slice(T::sigmoid_into),
+        Erf => l.map(|x: T| x.erf()),
+        Abs => l.map(|x: T| x.abs()),
+        Sign => l.map(|x: T| x.signum0()),
+        Floor => l.map(|x: T| x.floor()),
+        Ceil => l.map(|x: T| x.ceil()),
+        Round => l.map(|x: T| x.round()),
         // `x > 0 ? x : 0` keeps NaN (the comparison is false, but NaN * 0 would not be 0).
-        Relu => map(v, move |x: T| if x > zero || x.is_nan() { x } else { zero }),
+        Relu => l.map(move |x: T| if x > zero || x.is_nan() { x } else { zero }),
     }
+}
+
+/// Relu's backward at one element: the gradient `g` where the input `x` is positive, else 0.
+#[inline(always)]
+pub(crate) fn relu_grad_at<T: Real>(g: T, x: T) -> T {
+    if x > T::zero() {
+        g
+    } else {
+        T::zero()
+    }
+}
+
+/// A real unary op into a new vector.
+struct IntoNew<'a, T>(&'a [T]);
+
+impl<T: Real> RealUnaryLoop<T> for IntoNew<'_, T> {
+    type Out = Vec<T>;
+    fn map(self, f: impl Fn(T) -> T + Sync + Send) -> Vec<T> {
+        map(self.0, f)
+    }
+    fn slice(self, f: fn(&[T], &mut [T])) -> Vec<T> {
+        slice_map(self.0, f)
+    }
+}
+
+fn unary_real<T: Real>(op: UnaryOp, v: &[T]) -> Vec<T> {
+    real_unary(op, IntoNew(v))
 }
 
 fn complex_kernel<T>(op: UnaryOp) -> Option<impl Fn(T) -> T + Sync + Send>
@@ -179,7 +215,7 @@ impl Tensor {
     /// (piecewise constant).
     pub fn relu_grad(&self, x: &Tensor) -> Result<Tensor> {
         fn masked<T: crate::dtype::Real>(g: &[T], x: &[T], shape: &[usize]) -> Vec<T> {
-            crate::kernels::elementwise::zip_broadcast(g, shape, x, shape, shape, |g, v| if v > T::zero() { g } else { T::zero() })
+            crate::kernels::elementwise::zip_broadcast(g, shape, x, shape, shape, relu_grad_at)
         }
         let data = match (self.buffer()?, x.buffer()?) {
             (Buffer::F32(g), Buffer::F32(v)) if self.shape() == x.shape() => Buffer::F32(masked(g, v, x.shape())),

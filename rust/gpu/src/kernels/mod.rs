@@ -4,6 +4,7 @@
 pub mod elementwise;
 pub mod layout;
 pub mod matmul;
+pub mod optim;
 pub mod reduce;
 
 use crate::buffer::DType;

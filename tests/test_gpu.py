@@ -226,6 +226,31 @@ def test_deep_learning_ops_on_gpu_match_cpu(name):
     assert_same(f(gx), f(cx), rtol=1e-4, atol=1e-5)
 
 
+SOFTMAX_CASES = {
+    "CB_short": (rng.standard_normal((10, 6)) * 20, "CB"),
+    "CB_long": (rng.standard_normal((300, 3)) * 20, "CB"),
+    "SSCB_middle": (rng.standard_normal((4, 3, 5, 2)) * 20, "SSCB"),
+    "CBT": (rng.standard_normal((3, 2, 5)) * 20, "CBT"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SOFTMAX_CASES))
+def test_softmax_and_its_log_run_on_the_gpu_and_match_the_cpu(name):
+    data, fmt = SOFTMAX_CASES[name]
+    (cx,), (gx,) = both(data.astype(f32), fmt=fmt)
+    dl.gather(gx + 0)  # uploads the input
+    before = _core._gpu_stats()
+    g = dl.softmax(gx)
+    after = _core._gpu_stats()
+    assert after["dispatches"] - before["dispatches"] == 1 and after["readbacks"] == before["readbacks"], "one kernel"
+    c = dl.softmax(cx)
+    assert_same(g, c, rtol=1e-4, atol=1e-7)
+    # The log taken from the logits (what crossentropy does) runs there too.
+    axis = dl.dims(g).index("C")
+    gl, cl = _core._softmax_log(dl.stripdims(g), axis), _core._softmax_log(dl.stripdims(c), axis)
+    assert_same(gl, cl, rtol=1e-5, atol=1e-4)
+
+
 # ----- derivatives on the GPU -----------------------------------------------------------------
 
 LOSSES = {
@@ -236,7 +261,13 @@ LOSSES = {
     "softmax_crossentropy": lambda x: dl.crossentropy(dl.softmax(dlarray(dl.stripdims(x).reshape(3, 8), "CB")), dlarray(np.eye(3, dtype=f32)[:, [0, 1, 2, 0, 1, 2, 0, 1]], "CB")),
     "max_and_mean": lambda x: x.max(axis=2).sum() + dl.mean(x * x, (0, 1)).sum(),
     "where_relu": lambda x: dl.where(x > 0, x * x, -x).sum() + dl.relu(x).sum(),
+    "softmax_middle_channel": lambda x: (dl.softmax(dlarray(dl.stripdims(x), "SCB")) * SOFT_W).sum(),
+    "log_softmax_crossentropy_SCB": lambda x: dl.crossentropy(dl.softmax(dlarray(dl.stripdims(x) * 3, "SCB")), SOFT_T),
 }
+
+
+SOFT_W = rng.standard_normal((2, 3, 4)).astype(f32)
+SOFT_T = dlarray(np.eye(3, dtype=f32)[:, rng.integers(0, 3, (2, 4))].transpose(1, 0, 2).copy(), "SCB")
 
 
 def _grad_and_second(loss, x):

@@ -46,6 +46,9 @@ pub(crate) fn matmul(_: &Tensor, _: &Tensor, _: bool, _: bool) -> Result<Option<
 pub(crate) fn permute(_: &Tensor, _: &[usize]) -> Result<Option<Storage>> {
     Ok(None)
 }
+pub(crate) fn softmax(_: &Tensor, _: usize, _: bool) -> Result<Option<Storage>> {
+    Ok(None)
+}
 pub(crate) fn optim_step(
     _: &str,
     _: RuleKind,

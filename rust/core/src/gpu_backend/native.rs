@@ -4,12 +4,13 @@
 //! On the GPU: `+ - .* ./ .^ max min` with broadcasting, the comparisons, `where`, `neg abs
 //! sign sqrt floor ceil relu` (float32 and float64) and `exp log sin cos tan tanh sigmoid`
 //! (float32: the shading languages have no 64-bit forms), `sum max min` over any axes, `@` and
-//! `pagemtimes` (either operand transposed), `permute`, and the optimizers' fused steps
+//! `pagemtimes` (either operand transposed), `permute`, softmax and log-softmax (float32), and
+//! the optimizers' fused steps
 //! (`adamupdate`, `rmspropupdate`, `sgdmupdate`). Reshapes share the device buffer.
 
 use std::sync::Arc;
 
-use dlarray_gpu::kernels::{elementwise as ew, layout, matmul as mm, optim as og, reduce as rd};
+use dlarray_gpu::kernels::{elementwise as ew, layout, matmul as mm, optim as og, reduce as rd, softmax as sm};
 use dlarray_gpu::{GpuBuffer, GpuError, Layout};
 
 use crate::buffer::Buffer;
@@ -285,6 +286,12 @@ pub(crate) fn matmul(a: &Tensor, b: &Tensor, ta: bool, tb: bool) -> Result<Optio
 pub(crate) fn permute(x: &Tensor, perm: &[usize]) -> Result<Option<Storage>> {
     let Some(ops) = operands(&[x])? else { return Ok(None) };
     finish("permute", x.dtype(), layout::permute(&ops[0], x.shape(), perm).map(|(g, _)| g))
+}
+
+/// Softmax (or log-softmax when `log`) along `axis`.
+pub(crate) fn softmax(x: &Tensor, axis: usize, log: bool) -> Result<Option<Storage>> {
+    let Some(ops) = operands(&[x])? else { return Ok(None) };
+    finish(if log { "log_softmax" } else { "softmax" }, x.dtype(), sm::softmax(&ops[0], x.shape(), axis, log))
 }
 
 /// One optimizer step of one parameter that is on the GPU: the new parameter and states, made

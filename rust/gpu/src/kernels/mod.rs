@@ -6,6 +6,7 @@ pub mod layout;
 pub mod matmul;
 pub mod optim;
 pub mod reduce;
+pub mod softmax;
 
 use crate::buffer::DType;
 use crate::context::Gpu;

@@ -11,7 +11,7 @@ import os
 import dlarray as dl
 import numpy as np
 import pytest
-from dlarray import dlarray
+from dlarray import _core, dlarray
 
 f32, f64 = np.float32, np.float64
 
@@ -226,6 +226,31 @@ def test_deep_learning_ops_on_gpu_match_cpu(name):
     assert_same(f(gx), f(cx), rtol=1e-4, atol=1e-5)
 
 
+SOFTMAX_CASES = {
+    "CB_short": (rng.standard_normal((10, 6)) * 20, "CB"),
+    "CB_long": (rng.standard_normal((300, 3)) * 20, "CB"),
+    "SSCB_middle": (rng.standard_normal((4, 3, 5, 2)) * 20, "SSCB"),
+    "CBT": (rng.standard_normal((3, 2, 5)) * 20, "CBT"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SOFTMAX_CASES))
+def test_softmax_and_its_log_run_on_the_gpu_and_match_the_cpu(name):
+    data, fmt = SOFTMAX_CASES[name]
+    (cx,), (gx,) = both(data.astype(f32), fmt=fmt)
+    dl.gather(gx + 0)  # uploads the input
+    before = _core._gpu_stats()
+    g = dl.softmax(gx)
+    after = _core._gpu_stats()
+    assert after["dispatches"] - before["dispatches"] == 1 and after["readbacks"] == before["readbacks"], "one kernel"
+    c = dl.softmax(cx)
+    assert_same(g, c, rtol=1e-4, atol=1e-7)
+    # The log taken from the logits (what crossentropy does) runs there too.
+    axis = dl.dims(g).index("C")
+    gl, cl = _core._softmax_log(dl.stripdims(g), axis), _core._softmax_log(dl.stripdims(c), axis)
+    assert_same(gl, cl, rtol=1e-5, atol=1e-4)
+
+
 # ----- derivatives on the GPU -----------------------------------------------------------------
 
 LOSSES = {
@@ -236,7 +261,13 @@ LOSSES = {
     "softmax_crossentropy": lambda x: dl.crossentropy(dl.softmax(dlarray(dl.stripdims(x).reshape(3, 8), "CB")), dlarray(np.eye(3, dtype=f32)[:, [0, 1, 2, 0, 1, 2, 0, 1]], "CB")),
     "max_and_mean": lambda x: x.max(axis=2).sum() + dl.mean(x * x, (0, 1)).sum(),
     "where_relu": lambda x: dl.where(x > 0, x * x, -x).sum() + dl.relu(x).sum(),
+    "softmax_middle_channel": lambda x: (dl.softmax(dlarray(dl.stripdims(x), "SCB")) * SOFT_W).sum(),
+    "log_softmax_crossentropy_SCB": lambda x: dl.crossentropy(dl.softmax(dlarray(dl.stripdims(x) * 3, "SCB")), SOFT_T),
 }
+
+
+SOFT_W = rng.standard_normal((2, 3, 4)).astype(f32)
+SOFT_T = dlarray(np.eye(3, dtype=f32)[:, rng.integers(0, 3, (2, 4))].transpose(1, 0, 2).copy(), "SCB")
 
 
 def _grad_and_second(loss, x):
@@ -311,6 +342,69 @@ def test_optimizers_keep_parameters_and_state_on_the_gpu():
     assert r.device == "gpu" and ms.device == "gpu"
     u = dl.dlupdate(lambda w: w * 0.5, p)
     assert u.device == "gpu"
+
+
+PARAMS = {"W": rng.standard_normal((5, 7)).astype(f32), "b": rng.standard_normal((5, 1)).astype(f32)}
+GRADS = [{k: rng.standard_normal(v.shape).astype(f32) for k, v in PARAMS.items()} for _ in range(3)]
+
+OPTIMIZERS = {
+    "adam": lambda p, g, s, it: dl.adamupdate(p, g, *(s or (None, None)), it, 0.01),
+    "rmsprop": lambda p, g, s, it: dl.rmspropupdate(p, g, *(s or (None,)), 0.01),
+    "sgdm": lambda p, g, s, it: dl.sgdmupdate(p, g, *(s or (None,)), 0.05, 0.9),
+}
+
+
+def _three_steps(name, to):
+    """Three steps of an optimizer from `[]` states; every result of every step."""
+    p, state, seen = {k: to(dlarray(v)) for k, v in PARAMS.items()}, None, []
+    for it, g in enumerate(GRADS, 1):
+        p, *state = OPTIMIZERS[name](p, {k: to(dlarray(v)) for k, v in g.items()}, state, it)
+        seen.append([p["W"], p["b"]] + [s[k] for s in state for k in ("W", "b")])
+    return seen
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_optimizer_steps_on_the_gpu_match_the_cpu(name):
+    for gpu_step, cpu_step in zip(_three_steps(name, dl.gpuArray), _three_steps(name, lambda a: a)):
+        assert_same(gpu_step, cpu_step, rtol=2e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_an_optimizer_step_on_gpu_arrays_is_one_dispatch_per_parameter_without_readback(name):
+    p = {k: dl.gpuArray(dlarray(v)) for k, v in PARAMS.items()}
+    g = {k: dl.gpuArray(dlarray(v)) for k, v in GRADS[0].items()}
+    p, *state = OPTIMIZERS[name](p, g, None, 1)
+    dl.gather(p["W"])  # the first step compiles its kernels; flush them out
+    before = _core._gpu_stats()
+    p, *state = OPTIMIZERS[name](p, g, state, 2)
+    after = _core._gpu_stats()
+    assert after["dispatches"] - before["dispatches"] == len(PARAMS), "one kernel per parameter"
+    assert after["readbacks"] == before["readbacks"], "parameters, gradients and state stay on the device"
+    assert after["uploads"] == before["uploads"]
+    assert all(x.device == "gpu" for x in [p["W"], p["b"]] + [s[k] for s in state for k in ("W", "b")])
+
+
+def test_optimizer_step_of_a_gpu_parameter_with_a_host_gradient_runs_on_the_gpu():
+    before = _core._gpu_stats()
+    a, m, v = dl.adamupdate(dl.gpuArray(X), dlarray(Y), None, None, 1)
+    after = _core._gpu_stats()
+    assert a.device == m.device == v.device == "gpu"
+    assert after["dispatches"] - before["dispatches"] == 1 and after["readbacks"] == before["readbacks"]
+    ac, mc, vc = dl.adamupdate(dlarray(X), dlarray(Y), None, None, 1)
+    assert_same((a, m, v), (ac, mc, vc), rtol=2e-6, atol=1e-7)
+    # A host parameter with a GPU gradient steps on the host, where the parameter is.
+    h, _, _ = dl.adamupdate(dlarray(X), dl.gpuArray(Y), None, None, 1)
+    assert h.device == "cpu"
+
+
+@pytest.mark.skipif(not HAS_F64, reason="the adapter has no shader-f64")
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_float64_optimizer_steps_on_the_gpu_match_the_cpu_closely(name):
+    x64, y64 = X.astype(f64), Y.astype(f64)
+    (cp, cg), (gp, gg) = both(x64, y64)
+    c, g = OPTIMIZERS[name](cp, cg, None, 1), OPTIMIZERS[name](gp, gg, None, 1)
+    assert g[0].dtype == f64
+    assert_same(g, c, rtol=1e-13, atol=1e-15)
 
 
 def test_dlupdate_gpuArray_moves_a_network_and_it_trains_as_on_the_cpu():

@@ -29,6 +29,10 @@ pub(crate) const PARAM_WORDS: usize = (PARAM_SLOT / 4) as usize;
 pub struct BatchStats {
     pub submits: u64,
     pub dispatches: u64,
+    /// Host-to-device copies recorded.
+    pub uploads: u64,
+    /// Device-to-host copies waited for.
+    pub readbacks: u64,
 }
 
 pub(crate) struct Batch {
@@ -152,6 +156,7 @@ impl Gpu {
             Ok(())
         })??;
         batch.staged_bytes += size;
+        batch.stats.uploads += 1;
         Ok(())
     }
 
@@ -246,6 +251,7 @@ impl Gpu {
             let device = &self.device;
             let encoder = batch.encoder(device);
             self.scoped(|| encoder.copy_buffer_to_buffer(src, 0, staging, 0, size))?;
+            batch.stats.readbacks += 1;
             self.submit(&mut batch)?.expect("a batch with a recorded copy submits")
         };
         let (tx, rx) = mpsc::channel();

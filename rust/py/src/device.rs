@@ -23,8 +23,21 @@ fn _gpu_info<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
     Ok(d)
 }
 
+/// The GPU engine's counters since the process started (submits, dispatches, uploads,
+/// readbacks, allocations, reuses, live_bytes, pipelines_compiled); ``DeviceError`` without a GPU.
+#[pyfunction]
+fn _gpu_stats<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    let pairs = py.detach(dlarray_core::gpu_backend::stats).py()?;
+    let d = PyDict::new(py);
+    for (k, v) in pairs {
+        d.set_item(k, v)?;
+    }
+    Ok(d)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_gpu_available, m)?)?;
     m.add_function(wrap_pyfunction!(_gpu_info, m)?)?;
+    m.add_function(wrap_pyfunction!(_gpu_stats, m)?)?;
     Ok(())
 }

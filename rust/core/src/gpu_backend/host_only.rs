@@ -4,6 +4,7 @@
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::ops::{BinaryOp, CompareOp, ReduceOp, UnaryOp};
+use crate::optim::rules::RuleKind;
 use crate::storage::Storage;
 use crate::tensor::Tensor;
 
@@ -14,6 +15,10 @@ pub fn available() -> bool {
 
 pub fn info() -> Result<Vec<(&'static str, String)>> {
     Err(Error::device("gpu_info", "this build of dlarray has no GPU backend (built without the `gpu` feature)"))
+}
+
+pub fn stats() -> Result<Vec<(&'static str, u64)>> {
+    Err(Error::device("gpu_stats", "this build of dlarray has no GPU backend (built without the `gpu` feature)"))
 }
 
 pub fn check_dtype(_dtype: DType) -> Result<()> {
@@ -39,5 +44,18 @@ pub(crate) fn matmul(_: &Tensor, _: &Tensor, _: bool, _: bool) -> Result<Option<
     Ok(None)
 }
 pub(crate) fn permute(_: &Tensor, _: &[usize]) -> Result<Option<Storage>> {
+    Ok(None)
+}
+pub(crate) fn softmax(_: &Tensor, _: usize, _: bool) -> Result<Option<Storage>> {
+    Ok(None)
+}
+pub(crate) fn optim_step(
+    _: &str,
+    _: RuleKind,
+    _: &[f64; 6],
+    _: &Tensor,
+    _: &Tensor,
+    _: &[Option<&Tensor>],
+) -> Result<Option<(Storage, Vec<Storage>)>> {
     Ok(None)
 }

@@ -15,7 +15,7 @@
 #[cfg_attr(not(feature = "gpu"), path = "host_only.rs")]
 mod native;
 
-pub use native::{available, check_dtype, info};
-pub(crate) use native::{binary, compare, matmul, permute, reduce, unary, where_};
+pub use native::{available, check_dtype, info, stats};
+pub(crate) use native::{binary, compare, matmul, optim_step, permute, reduce, softmax, unary, where_};
 #[cfg(feature = "gpu")]
 pub(crate) use native::{download, upload};

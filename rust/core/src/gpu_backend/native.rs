@@ -4,17 +4,20 @@
 //! On the GPU: `+ - .* ./ .^ max min` with broadcasting, the comparisons, `where`, `neg abs
 //! sign sqrt floor ceil relu` (float32 and float64) and `exp log sin cos tan tanh sigmoid`
 //! (float32: the shading languages have no 64-bit forms), `sum max min` over any axes, `@` and
-//! `pagemtimes` (either operand transposed), and `permute`. Reshapes share the device buffer.
+//! `pagemtimes` (either operand transposed), `permute`, softmax and log-softmax (float32), and
+//! the optimizers' fused steps
+//! (`adamupdate`, `rmspropupdate`, `sgdmupdate`). Reshapes share the device buffer.
 
 use std::sync::Arc;
 
-use dlarray_gpu::kernels::{elementwise as ew, layout, matmul as mm, reduce as rd};
+use dlarray_gpu::kernels::{elementwise as ew, layout, matmul as mm, optim as og, reduce as rd, softmax as sm};
 use dlarray_gpu::{GpuBuffer, GpuError, Layout};
 
 use crate::buffer::Buffer;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::ops::{BinaryOp, CompareOp, ReduceOp, UnaryOp};
+use crate::optim::rules::RuleKind;
 use crate::storage::{Device, DeviceArray, Storage};
 use crate::tensor::Tensor;
 
@@ -37,6 +40,23 @@ pub fn info() -> Result<Vec<(&'static str, String)>> {
         ("max_compute_invocations_per_workgroup", i.max_compute_invocations_per_workgroup.to_string()),
         ("shader_f16", i.shader_f16.to_string()),
         ("shader_f64", i.shader_f64.to_string()),
+    ])
+}
+
+/// The engine's counters since the process started, as (name, value) pairs: submits,
+/// dispatches, uploads, readbacks (the batch), allocations and reuses (the buffer pool), and
+/// pipelines compiled. For tests and reports of what a step costs on the device.
+pub fn stats() -> Result<Vec<(&'static str, u64)>> {
+    let s = dlarray_gpu::context().map_err(|e| to_error("gpu_stats", e))?.stats();
+    Ok(vec![
+        ("submits", s.batch.submits),
+        ("dispatches", s.batch.dispatches),
+        ("uploads", s.batch.uploads),
+        ("readbacks", s.batch.readbacks),
+        ("allocations", s.pool.allocations),
+        ("reuses", s.pool.reuses),
+        ("live_bytes", s.pool.live_bytes),
+        ("pipelines_compiled", s.pipelines_compiled),
     ])
 }
 
@@ -143,15 +163,23 @@ fn operands<'a>(inputs: &[&'a Tensor]) -> Result<Option<Vec<Operand<'a>>>> {
 /// (a dtype, rank or size it does not handle), which sends the op to the host.
 fn finish(op: &str, dtype: DType, made: std::result::Result<GpuBuffer, GpuError>) -> Result<Option<Storage>> {
     match made {
-        Ok(g) => Ok(Some(Storage::Device(Arc::new(DeviceArray::from_gpu(g, dtype))))),
-        Err(
-            GpuError::UnsupportedDType { .. }
-            | GpuError::InvalidArgument(_)
-            | GpuError::BindingLimit { .. }
-            | GpuError::DispatchLimit { .. },
-        ) => Ok(None),
+        Ok(g) => Ok(Some(stored(g, dtype))),
+        Err(e) if runs_on_host(&e) => Ok(None),
         Err(e) => Err(to_error(op, e)),
     }
+}
+
+/// Whether a kernel's refusal sends the op to the host: operands it does not handle, as
+/// opposed to a failure of the device.
+fn runs_on_host(e: &GpuError) -> bool {
+    matches!(
+        e,
+        GpuError::UnsupportedDType { .. } | GpuError::InvalidArgument(_) | GpuError::BindingLimit { .. } | GpuError::DispatchLimit { .. }
+    )
+}
+
+fn stored(g: GpuBuffer, dtype: DType) -> Storage {
+    Storage::Device(Arc::new(DeviceArray::from_gpu(g, dtype)))
 }
 
 fn layout_of(t: &Tensor) -> Layout {
@@ -258,4 +286,42 @@ pub(crate) fn matmul(a: &Tensor, b: &Tensor, ta: bool, tb: bool) -> Result<Optio
 pub(crate) fn permute(x: &Tensor, perm: &[usize]) -> Result<Option<Storage>> {
     let Some(ops) = operands(&[x])? else { return Ok(None) };
     finish("permute", x.dtype(), layout::permute(&ops[0], x.shape(), perm).map(|(g, _)| g))
+}
+
+/// Softmax (or log-softmax when `log`) along `axis`.
+pub(crate) fn softmax(x: &Tensor, axis: usize, log: bool) -> Result<Option<Storage>> {
+    let Some(ops) = operands(&[x])? else { return Ok(None) };
+    finish(if log { "log_softmax" } else { "softmax" }, x.dtype(), sm::softmax(&ops[0], x.shape(), axis, log))
+}
+
+/// One optimizer step of one parameter that is on the GPU: the new parameter and states, made
+/// by one kernel from the parameter, its gradient and its given states (`None`: zeros), all of
+/// the parameter's dtype. `consts` are the rule's scalars in float64 (`Rule::consts`).
+pub(crate) fn optim_step(
+    op: &str,
+    kind: RuleKind,
+    consts: &[f64; 6],
+    param: &Tensor,
+    grad: &Tensor,
+    states: &[Option<&Tensor>],
+) -> Result<Option<(Storage, Vec<Storage>)>> {
+    // The result goes where the parameter is: a host parameter with a GPU gradient steps on the host.
+    if param.device() != Device::Gpu {
+        return Ok(None);
+    }
+    let rule = match kind {
+        RuleKind::Adam => og::OptimRule::Adam,
+        RuleKind::RmsProp => og::OptimRule::RmsProp,
+        RuleKind::Sgdm => og::OptimRule::Sgdm,
+    };
+    let mut inputs = vec![param, grad];
+    inputs.extend(states.iter().flatten().copied());
+    let Some(ops) = operands(&inputs)? else { return Ok(None) };
+    let mut given_ops = ops[2..].iter();
+    let given: Vec<Option<&GpuBuffer>> = states.iter().map(|s| s.and_then(|_| given_ops.next()).map(|o| &**o)).collect();
+    match og::step(rule, consts, &ops[0], &ops[1], &given) {
+        Ok((p, s)) => Ok(Some((stored(p, param.dtype()), s.into_iter().map(|g| stored(g, param.dtype())).collect()))),
+        Err(e) if runs_on_host(&e) => Ok(None),
+        Err(e) => Err(to_error(op, e)),
+    }
 }

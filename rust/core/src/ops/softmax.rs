@@ -12,25 +12,29 @@ use crate::dtype::Real;
 use crate::error::{Error, Result};
 use crate::kernels::softmax::softmax_axis;
 use crate::op::OpKind;
+use crate::storage::Storage;
 use crate::tensor::Tensor;
 
 fn split(shape: &[usize], axis: usize) -> (usize, usize, usize) {
     (shape[..axis].iter().product(), shape[axis], shape[axis + 1..].iter().product())
 }
 
-fn kernel(op: &str, x: &Tensor, axis: usize, log: bool) -> Result<Buffer> {
+fn kernel(op: &str, x: &Tensor, axis: usize, log: bool) -> Result<Storage> {
     if axis >= x.ndim() {
         return Err(Error::index(op, format!("axis {axis} is out of bounds for shape {:?}", x.shape())));
+    }
+    if let Some(data) = crate::gpu_backend::softmax(x, axis, log)? {
+        return Ok(data);
     }
     let (o, n, i) = split(x.shape(), axis);
     fn run<T: Real>(v: &[T], o: usize, n: usize, i: usize, log: bool) -> Vec<T> {
         softmax_axis(v, o, n, i, log)
     }
-    Ok(match x.buffer()? {
+    Ok(Storage::from(match x.buffer()? {
         Buffer::F32(v) => Buffer::F32(run(v, o, n, i, log)),
         Buffer::F64(v) => Buffer::F64(run(v, o, n, i, log)),
         b => return Err(Error::dtype(op, format!("needs real float32/float64 data, got {} (shape {:?})", b.dtype(), x.shape()))),
-    })
+    }))
 }
 
 impl Tensor {
@@ -39,7 +43,7 @@ impl Tensor {
     pub fn softmax(&self, axis: usize) -> Result<Tensor> {
         const OP: &str = "softmax";
         let data = kernel(OP, self, axis, false)?;
-        let y = Tensor::from_op(data, self.shape().to_vec(), OpKind::Softmax { axis }, &[self]);
+        let y = Tensor::from_op_storage(data, self.shape().to_vec(), OpKind::Softmax { axis }, &[self]);
         Ok(y.with_softmax_of(self, axis))
     }
 
@@ -47,7 +51,7 @@ impl Tensor {
     pub fn log_softmax(&self, axis: usize) -> Result<Tensor> {
         const OP: &str = "log_softmax";
         let data = kernel(OP, self, axis, true)?;
-        Ok(Tensor::from_op(data, self.shape().to_vec(), OpKind::LogSoftmax { axis }, &[self]))
+        Ok(Tensor::from_op_storage(data, self.shape().to_vec(), OpKind::LogSoftmax { axis }, &[self]))
     }
 
     /// `log(self)` taken from the logits, when `self` is a softmax output along `axis`; `None`
@@ -57,7 +61,7 @@ impl Tensor {
         const OP: &str = "log_softmax";
         let Some(link) = self.softmax_of().filter(|l| l.axis == axis) else { return Ok(None) };
         let data = kernel(OP, &link.logits, axis, true)?;
-        Ok(Some(Tensor::from_op(data, self.shape().to_vec(), OpKind::SoftmaxLog { axis }, &[self])))
+        Ok(Some(Tensor::from_op_storage(data, self.shape().to_vec(), OpKind::SoftmaxLog { axis }, &[self])))
     }
 }
 

@@ -13,7 +13,10 @@
 //! 2. the buffer pool ([`pool`]): buffers of earlier steps whose last user has dropped them;
 //! 3. a new allocation.
 //!
-//! Every output buffer is parked in the pool, so the generation a caller drops after the next
+//! Parameters on the GPU step there instead: one backend kernel per parameter reads the device
+//! buffers of the parameter, gradient and state and writes new ones, with no readback.
+//!
+//! Every host output buffer is parked in the pool, so the generation a caller drops after the next
 //! step is recycled by the step after that: a training loop reaches a steady state with no
 //! allocation at all.
 
@@ -31,7 +34,7 @@ use crate::kernels::parallel::{use_rayon, PAR_CHUNK};
 use crate::storage::{Device, Storage};
 use crate::tensor::Tensor;
 
-pub use rules::{Adam, RmsProp, Rule, Sgdm};
+pub use rules::{Adam, RmsProp, Rule, RuleKind, Sgdm};
 
 /// The result of a step: the new parameters, and the new state arrays (`states[k][i]` is
 /// state `k` of parameter `i`).
@@ -210,16 +213,30 @@ fn step<R: Rule>(
         }
     }
 
+    // Parameters on the GPU step there, one kernel each, without a readback; the rest step
+    // on the host below.
+    let mut results: Vec<Option<(Tensor, Vec<Tensor>)>> = Vec::with_capacity(n);
+    for i in 0..n {
+        let given: Vec<Option<&Tensor>> = states.iter().map(|s| s[i].as_ref()).collect();
+        results.push(on_gpu(op, rule, &params[i], &grads[i], &given, lrs[i])?);
+    }
+
     // Gather buffers: per parameter, the gradient (in the parameter's dtype) and one output
     // per parameter and state.
     let mut state_iters: Vec<_> = states.into_iter().map(|s| s.into_iter()).collect();
     let mut prepared = Vec::with_capacity(n);
+    let mut host_at = Vec::with_capacity(n);
     for (i, p) in params.into_iter().enumerate() {
+        let given: Vec<Option<Tensor>> = state_iters.iter_mut().map(|it| it.next().flatten()).collect();
+        if results[i].is_some() {
+            continue;
+        }
         let (dtype, len, shape, device) = (p.dtype(), p.numel(), p.shape().to_vec(), p.device());
         let grad = if grads[i].dtype() == dtype { grads[i].shared_buffer()? } else { Arc::new(grads[i].buffer()?.cast(dtype)) };
         let param = output_for(Some(p), dtype, len)?;
-        let states = state_iters.iter_mut().map(|it| output_for(it.next().flatten(), dtype, len)).collect::<Result<_>>()?;
+        let states = given.into_iter().map(|s| output_for(s, dtype, len)).collect::<Result<_>>()?;
         prepared.push(Prepared { shape, device, lr: lrs[i], grad, param, states });
+        host_at.push(i);
     }
 
     let total: usize = prepared.iter().map(|p| p.grad.len()).sum();
@@ -227,21 +244,50 @@ fn step<R: Rule>(
     run_typed::<f64, R>(rule, &mut prepared, total);
 
     // Wrap the results and park their buffers for reuse by later steps.
-    let mut out_params = Vec::with_capacity(n);
-    let mut out_states: Vec<Vec<Tensor>> = (0..R::N_STATES).map(|_| Vec::with_capacity(n)).collect();
-    let mut parked = Vec::with_capacity(n * (1 + R::N_STATES));
-    for p in prepared {
+    let mut parked = Vec::with_capacity(prepared.len() * (1 + R::N_STATES));
+    for (p, i) in prepared.into_iter().zip(host_at) {
         let buf = Arc::new(p.param.buf);
         parked.push(buf.clone());
-        out_params.push(Tensor::untraced(buf, p.shape.clone()).on_device(p.device));
-        for (k, s) in p.states.into_iter().enumerate() {
-            let buf = Arc::new(s.buf);
-            parked.push(buf.clone());
-            out_states[k].push(Tensor::untraced(buf, p.shape.clone()).on_device(p.device));
-        }
+        let param = Tensor::untraced(buf, p.shape.clone()).on_device(p.device);
+        let states = p
+            .states
+            .into_iter()
+            .map(|s| {
+                let buf = Arc::new(s.buf);
+                parked.push(buf.clone());
+                Tensor::untraced(buf, p.shape.clone()).on_device(p.device)
+            })
+            .collect();
+        results[i] = Some((param, states));
     }
     pool::global().park(parked);
+    let mut out_params = Vec::with_capacity(n);
+    let mut out_states: Vec<Vec<Tensor>> = (0..R::N_STATES).map(|_| Vec::with_capacity(n)).collect();
+    for (param, states) in results.into_iter().flatten() {
+        out_params.push(param);
+        for (k, s) in states.into_iter().enumerate() {
+            out_states[k].push(s);
+        }
+    }
+    debug_assert_eq!(out_params.len(), n);
     Ok(Stepped { params: out_params, states: out_states })
+}
+
+/// The step of a parameter on the GPU, by the backend's kernel of the rule: `None` where the
+/// parameter is on the host or the backend leaves these operands to the host kernel.
+fn on_gpu<R: Rule>(
+    op: &str,
+    rule: &R,
+    param: &Tensor,
+    grad: &Tensor,
+    states: &[Option<&Tensor>],
+    lr: f64,
+) -> Result<Option<(Tensor, Vec<Tensor>)>> {
+    let consts = rule.consts::<f64>(lr);
+    let Some((p, s)) = crate::gpu_backend::optim_step(op, R::KIND, &consts, param, grad, states)? else { return Ok(None) };
+    let shape = param.shape().to_vec();
+    let states = s.into_iter().map(|s| Tensor::untraced_storage(s, shape.clone())).collect();
+    Ok(Some((Tensor::untraced_storage(p, shape), states)))
 }
 
 /// Where a chunk's starting values come from, as a typed slice.

@@ -9,8 +9,19 @@ use crate::dtype::Real;
 pub trait Rule: Sync {
     /// Number of state arrays the rule keeps per parameter.
     const N_STATES: usize;
+    /// Which rule this is, for the GPU backend's kernel of the same formulas.
+    const KIND: RuleKind;
     fn consts<T: Real>(&self, lr: f64) -> [T; 6];
     fn elem<T: Real>(c: &[T; 6], p: T, g: T, s0: T, s1: T) -> (T, T, T);
+}
+
+/// The rules by name: what the GPU backend dispatches on (its kernels repeat `elem`'s formulas
+/// and take `consts` as computed here).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleKind {
+    Adam,
+    RmsProp,
+    Sgdm,
 }
 
 /// `adamupdate`, in the form of MATLAB's own solver: the bias correction is folded into the
@@ -33,6 +44,7 @@ impl Adam {
 }
 
 impl Rule for Adam {
+    const KIND: RuleKind = RuleKind::Adam;
     const N_STATES: usize = 2;
     fn consts<T: Real>(&self, lr: f64) -> [T; 6] {
         [
@@ -61,6 +73,7 @@ pub struct RmsProp {
 }
 
 impl Rule for RmsProp {
+    const KIND: RuleKind = RuleKind::RmsProp;
     const N_STATES: usize = 1;
     fn consts<T: Real>(&self, lr: f64) -> [T; 6] {
         let z = T::zero();
@@ -80,6 +93,7 @@ pub struct Sgdm {
 }
 
 impl Rule for Sgdm {
+    const KIND: RuleKind = RuleKind::Sgdm;
     const N_STATES: usize = 1;
     fn consts<T: Real>(&self, lr: f64) -> [T; 6] {
         let z = T::zero();

@@ -4,7 +4,9 @@
 pub mod elementwise;
 pub mod layout;
 pub mod matmul;
+pub mod optim;
 pub mod reduce;
+pub mod softmax;
 
 use crate::buffer::DType;
 use crate::context::Gpu;

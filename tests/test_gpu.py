@@ -473,3 +473,19 @@ def test_minibatchqueue_delivers_gpu_batches():
     assert batch.device == "gpu" and dl.dims(batch) == "CB"
     auto = dl.minibatchqueue(ds, mini_batch_size=4, mini_batch_format="CB", output_environment="auto")
     assert auto.next().device == "gpu", "auto is the GPU where canUseGPU()"
+
+
+def test_an_accelerated_function_traces_again_for_inputs_on_the_other_device():
+    def loss(x):
+        return dl.dlgradient((dl.tanh(x) * x).sum(), x)
+
+    acc = dl.dlaccelerate(loss)
+    (x,), (xg,) = both(rng.standard_normal((3, 5)).astype(f32), fmt="CB")
+    cpu = dl.dlfeval(acc, x)
+    gpu = dl.dlfeval(acc, xg)
+    assert acc.occupancy == 2 * 100 / acc.cache_size and acc.hit_rate == 0, "the device is part of the signature"
+    assert gpu.device == "gpu" and cpu.device == "cpu"
+    assert_same(gpu, cpu)
+    again = dl.dlfeval(acc, xg)
+    assert acc.hit_rate == 100 / 3 and again.device == "gpu"
+    assert_same(again, cpu)

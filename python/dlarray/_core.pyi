@@ -177,6 +177,10 @@ class dlarray:
     def dtype(self) -> np.dtype[Any]:
         """The element type, as a numpy dtype: float32, float64, complex64 or complex128."""
     @property
+    def _signature(self) -> Tuple[Tuple[int, ...], str, str, str]:
+        """What selects a cached trace of ``dlaccelerate`` for this array: its shape, format,
+        dtype name and device (not its values), in one call."""
+    @property
     def fmt(self) -> str:
         """The format string (MATLAB's ``dims(X)``), ``""`` when unformatted.
 
@@ -977,6 +981,8 @@ class _Plan:
     def __new__(cls, outputs: Sequence[dlarray], inputs: Sequence[dlarray]) -> Self: ...
     def run(self, new_inputs: Sequence[dlarray]) -> list[dlarray]: ...
     def __len__(self) -> int: ...
+    @property
+    def _passes(self) -> Tuple[int, int]: ...
 
 # ----- convolution, pooling and fullyconnect on formatted arrays (rust/py/src/nn_conv.rs) -------
 # padding: "same", a list of sizes, or a (before, after) pair of lists (dlarray.nn._options).

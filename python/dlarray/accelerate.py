@@ -40,11 +40,11 @@ _PLACEHOLDER = dlarray(0.0)
 
 
 def _signature(obj: Any) -> Hashable:
-    """What selects a trace: for a dlarray its shape, format and dtype (not its values); for
+    """What selects a trace: for a dlarray its shape, format, dtype and device (not its values); for
     containers their kind and keys; for a network its layers and connections; for any other
     value the value itself (its identity where it cannot be compared)."""
     if isinstance(obj, dlarray):
-        return ("dlarray", tuple(obj.shape), obj.fmt, str(obj.dtype))
+        return obj._signature
     if isinstance(obj, dict):
         return (type(obj), tuple((k, _signature(v)) for k, v in obj.items()))
     if isinstance(obj, (list, tuple)):

@@ -217,7 +217,22 @@ impl PyDlarray {
     /// The element type, as a numpy dtype: float32, float64, complex64 or complex128.
     #[getter]
     fn dtype<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        guard("dlarray.dtype", || py.import("numpy")?.getattr("dtype")?.call1((self.tensor().dtype().name(),)))
+        use dlarray_core::DType;
+        use num_complex::{Complex32, Complex64};
+        let descr = match self.tensor().dtype() {
+            DType::F32 => numpy::dtype::<f32>(py),
+            DType::F64 => numpy::dtype::<f64>(py),
+            DType::C64 => numpy::dtype::<Complex32>(py),
+            DType::C128 => numpy::dtype::<Complex64>(py),
+        };
+        Ok(descr.into_any())
+    }
+    /// What selects a cached trace of ``dlaccelerate`` for this array: its shape, format,
+    /// dtype name and device (not its values), in one call.
+    #[getter]
+    fn _signature<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let t = self.tensor();
+        (PyTuple::new(py, t.shape())?, self.fmt_string(), t.dtype().name(), t.device().name()).into_pyobject(py)
     }
     /// The format string (MATLAB's ``dims(X)``), ``""`` when unformatted.
     ///

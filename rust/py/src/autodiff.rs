@@ -97,6 +97,13 @@ impl PyPlan {
     fn __len__(&self) -> usize {
         self.plan.len()
     }
+
+    /// The steps a run outside recording executes, each one pass over memory, and how many of
+    /// them are fused chains of elementwise ops.
+    #[getter]
+    fn _passes(&self) -> (usize, usize) {
+        self.plan.fused_len()
+    }
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

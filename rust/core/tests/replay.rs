@@ -442,3 +442,33 @@ fn fused_elementwise_chains_give_the_same_bits_as_op_by_op() {
         }
     }
 }
+
+/// A bias of one row or one column, and a scalar, broadcast inside a fused group: the same
+/// bits as op by op, for blocks that start and end inside rows.
+#[test]
+fn fused_groups_read_broadcast_operands() {
+    use dlarray_core::autodiff::replay::Plan;
+    use dlarray_core::ops::unary::UnaryOp;
+    for dtype in [DType::F64, DType::F32] {
+        for (r, c) in [(3usize, 5usize), (7, 300), (1000, 70), (0, 4), (4, 1)] {
+            let cast = |t: Tensor| t.cast(dtype).unwrap();
+            let token = trace::enter();
+            let x = cast(data(&[r, c], 0.0)).traced_leaf();
+            let column = cast(data(&[r, 1], 1.0)).traced_leaf();
+            let row = cast(data(&[c], 2.0)).traced_leaf();
+            let s = cast(data(&[1, 1], 3.0)).traced_leaf();
+            let h = x.add(&column).unwrap().unary(UnaryOp::Tanh).unwrap().mul(&row).unwrap().sub(&s).unwrap();
+            let y = h.mul(&h).unwrap();
+            let plan = Plan::compile(std::slice::from_ref(&y), &[x.clone(), column.clone(), row.clone(), s.clone()]);
+            trace::exit(token);
+            assert_eq!(plan.fused_len(), (2, 1), "{dtype} {r}x{c}: one group up to h (read twice), then h * h");
+
+            let new = [cast(data(&[r, c], 4.0)), cast(data(&[r, 1], 5.0)), cast(data(&[c], 6.0)), cast(data(&[1, 1], 7.0))];
+            let fused = plan.run(&new).unwrap();
+            let token = trace::enter();
+            let op_by_op = plan.run(&new).unwrap();
+            trace::exit(token);
+            same(&fused[0], &op_by_op[0], &format!("{dtype} {r}x{c}"));
+        }
+    }
+}

@@ -34,8 +34,8 @@ pub(super) const MAX_GROUP: usize = 32;
 /// Where an operand of a fused op comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Src {
-    /// The group's `k`-th argument: an array of the group's shape, or a single element that
-    /// every element of the group reads.
+    /// The group's `k`-th argument: an array of the group's shape, a single element that
+    /// every element of the group reads, or an array broadcast to the group's shape.
     Arg(usize),
     /// The value of the group's `k`-th op.
     Reg(usize),
@@ -67,12 +67,50 @@ pub(super) fn is_elementwise(kind: &OpKind) -> bool {
     matches!(kind, OpKind::Unary(_) | OpKind::Binary(_) | OpKind::ReluGrad)
 }
 
+/// How a group's argument covers the group's elements.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum ArgLayout {
+    /// Of the group's shape: element `i` is the argument's element `i`.
+    Full,
+    /// One element, read by every element.
+    Each,
+    /// Broadcast (numpy's rule): per dim of the group's shape, the step in the argument's
+    /// elements (0 along a broadcast dim).
+    Broadcast(Vec<usize>),
+}
+
+impl ArgLayout {
+    /// The layout of an argument of shape `arg` in a group of shape `shape`, if it broadcasts.
+    fn of(arg: &[usize], shape: &[usize]) -> Option<ArgLayout> {
+        if arg == shape {
+            return Some(ArgLayout::Full);
+        }
+        if numel(arg) == 1 {
+            return Some(ArgLayout::Each);
+        }
+        if arg.len() > shape.len() {
+            return None;
+        }
+        let lead = shape.len() - arg.len();
+        let mut steps = vec![0; shape.len()];
+        let mut step = 1;
+        for d in (0..arg.len()).rev() {
+            match arg[d] {
+                n if n == shape[lead + d] => steps[lead + d] = step,
+                1 => {}
+                _ => return None,
+            }
+            step *= arg[d];
+        }
+        Some(ArgLayout::Broadcast(steps))
+    }
+}
+
 /// A group of elementwise ops: its value is that of the last one.
 #[derive(Debug, Clone)]
 pub(super) struct Fused {
     pub(super) instrs: Vec<Instr>,
-    /// Per argument: whether it is a single element (read by every element).
-    pub(super) scalar_args: Vec<bool>,
+    pub(super) arg_layouts: Vec<ArgLayout>,
     pub(super) shape: Vec<usize>,
     pub(super) dtype: DType,
 }
@@ -110,15 +148,26 @@ impl Fused {
     fn eval_blocks<T: Real>(&self, args: &[&[T]], start: usize, out: &mut [T]) {
         let last = self.instrs.len() - 1;
         let mut regs = vec![T::zero(); last * BLOCK];
+        // A broadcast argument's elements for the block, gathered once per block.
+        let mut spread: Vec<Vec<T>> =
+            self.arg_layouts.iter().map(|l| if matches!(l, ArgLayout::Broadcast(_)) { vec![T::zero(); BLOCK] } else { vec![] }).collect();
         for (b, block) in out.chunks_mut(BLOCK).enumerate() {
             let (at, len) = (start + b * BLOCK, block.len());
+            for (a, layout) in self.arg_layouts.iter().enumerate() {
+                if let ArgLayout::Broadcast(steps) = layout {
+                    gather_broadcast(args[a], &self.shape, steps, at, &mut spread[a][..len]);
+                }
+            }
             for (k, instr) in self.instrs.iter().enumerate() {
                 let (done, rest) = regs.split_at_mut(k * BLOCK);
                 let dst: &mut [T] = if k == last { &mut *block } else { &mut rest[..len] };
                 let read = |src: Src| -> Operand<'_, T> {
                     match src {
-                        Src::Arg(a) if self.scalar_args[a] => Operand::Each(args[a][0]),
-                        Src::Arg(a) => Operand::Slice(&args[a][at..at + len]),
+                        Src::Arg(a) => match self.arg_layouts[a] {
+                            ArgLayout::Full => Operand::Slice(&args[a][at..at + len]),
+                            ArgLayout::Each => Operand::Each(args[a][0]),
+                            ArgLayout::Broadcast(_) => Operand::Slice(&spread[a][..len]),
+                        },
                         Src::Reg(r) => Operand::Slice(&done[r * BLOCK..r * BLOCK + len]),
                     }
                 };
@@ -133,6 +182,42 @@ impl Fused {
                     Instr::ReluGrad(g, x) => Zip { a: read(g), b: read(x), dst }.zip(relu_grad_at),
                 }
             }
+        }
+    }
+}
+
+/// The elements `at..at + dst.len()` of `src` broadcast to `shape` (`steps`: see
+/// [`ArgLayout::Broadcast`]), a run along the last dim at a time.
+fn gather_broadcast<T: Copy>(src: &[T], shape: &[usize], steps: &[usize], at: usize, dst: &mut [T]) {
+    let last = shape.len() - 1;
+    // The multi-index of element `at`, and the argument's element there.
+    let mut index = vec![0; shape.len()];
+    let mut rem = at;
+    for d in (0..shape.len()).rev() {
+        index[d] = rem % shape[d];
+        rem /= shape[d];
+    }
+    let mut from: usize = index.iter().zip(steps).map(|(i, s)| i * s).sum();
+    let mut filled = 0;
+    while filled < dst.len() {
+        let run = (shape[last] - index[last]).min(dst.len() - filled);
+        let out = &mut dst[filled..filled + run];
+        match steps[last] {
+            0 => out.fill(src[from]),
+            _ => out.copy_from_slice(&src[from..from + run]),
+        }
+        filled += run;
+        // Next run: the last dim starts again and the dims before it count up.
+        from -= index[last] * steps[last];
+        index[last] = 0;
+        for d in (0..last).rev() {
+            index[d] += 1;
+            from += steps[d];
+            if index[d] < shape[d] {
+                break;
+            }
+            from -= index[d] * steps[d];
+            index[d] = 0;
         }
     }
 }
@@ -227,12 +312,12 @@ pub(super) fn group(steps: &[StepView], meta: &[(Vec<usize>, DType)], outputs: &
     for (i, s) in steps.iter().enumerate() {
         producer[s.out] = Some(i);
     }
-    // An elementwise op of real arrays whose operands have its shape or are single elements.
+    // An elementwise op of real arrays whose operands broadcast to its shape.
     let fusable = |s: &StepView| {
         let (shape, dtype) = &meta[s.out];
         is_elementwise(s.kind)
             && matches!(dtype, DType::F32 | DType::F64)
-            && s.args.iter().all(|&a| meta[a].1 == *dtype && (meta[a].0 == *shape || numel(&meta[a].0) == 1))
+            && s.args.iter().all(|&a| meta[a].1 == *dtype && ArgLayout::of(&meta[a].0, shape).is_some())
     };
     let mut fates: Vec<Fate> = steps.iter().map(|_| Fate::Keep).collect();
     // From the last step back: a consumer takes in its producers before they are visited.
@@ -250,8 +335,9 @@ pub(super) fn group(steps: &[StepView], meta: &[(Vec<usize>, DType)], outputs: &
         for &i in &builder.absorbed {
             fates[i] = Fate::Absorbed;
         }
-        let scalar_args = builder.args.iter().map(|&a| meta[a].0 != *shape).collect();
-        let fused = Fused { instrs: builder.instrs, scalar_args, shape: shape.clone(), dtype: meta[steps[root].out].1 };
+        let arg_layouts =
+            builder.args.iter().map(|&a| ArgLayout::of(&meta[a].0, shape).expect("a fusable step's operands broadcast")).collect();
+        let fused = Fused { instrs: builder.instrs, arg_layouts, shape: shape.clone(), dtype: meta[steps[root].out].1 };
         fates[root] = Fate::Group(fused, builder.args);
     }
     fates

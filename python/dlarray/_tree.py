@@ -10,7 +10,7 @@ them without knowing their types.
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, List
+from typing import Any, Callable, List, Optional
 
 from ._core import dlarray
 
@@ -40,15 +40,24 @@ def tree_map(fn: Callable[[dlarray], Any], obj: Any) -> Any:
     return obj
 
 
-def tree_leaves(obj: Any) -> List[dlarray]:
-    """Every dlarray in ``obj``, in the order ``tree_map`` visits them."""
-    out: List[dlarray] = []
-
-    def collect(x: dlarray) -> dlarray:
-        out.append(x)
-        return x
-
-    tree_map(collect, obj)
+def tree_leaves(obj: Any, out: Optional[List[dlarray]] = None) -> List[dlarray]:
+    """Every dlarray in ``obj``, in the order ``tree_map`` visits them (appended to ``out``
+    when given). Walks without building the copies ``tree_map`` would."""
+    if out is None:
+        out = []
+    if isinstance(obj, dlarray):
+        out.append(obj)
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            tree_leaves(v, out)
+    elif isinstance(obj, (tuple, list)):
+        for v in obj:
+            tree_leaves(v, out)
+    else:
+        tree = getattr(obj, "__dlarray_tree__", None)
+        if tree is not None and not isinstance(obj, type):
+            for c in tree()[0]:
+                tree_leaves(c, out)
     return out
 
 

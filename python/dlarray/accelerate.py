@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import warnings
 from collections import OrderedDict
-from typing import Any, Callable, Hashable, NamedTuple
+from typing import Any, Callable, Hashable, List, NamedTuple
 
 import numpy as np
 
@@ -39,23 +39,25 @@ class _Trace(NamedTuple):
 _PLACEHOLDER = dlarray(0.0)
 
 
-def _signature(obj: Any) -> Hashable:
+def _signature(obj: Any, leaves: List[dlarray]) -> Hashable:
     """What selects a trace: for a dlarray its shape, format, dtype and device (not its values); for
     containers their kind and keys; for a network its layers and connections; for any other
-    value the value itself (its identity where it cannot be compared)."""
+    value the value itself (its identity where it cannot be compared). The dlarrays met are
+    appended to ``leaves``, in ``tree_leaves``'s order (one walk gives the key and the inputs)."""
     if isinstance(obj, dlarray):
+        leaves.append(obj)
         return obj._signature
     if isinstance(obj, dict):
-        return (type(obj), tuple((k, _signature(v)) for k, v in obj.items()))
+        return (type(obj), tuple((k, _signature(v, leaves)) for k, v in obj.items()))
     if isinstance(obj, (list, tuple)):
-        return (type(obj), tuple(_signature(v) for v in obj))
+        return (type(obj), tuple([_signature(v, leaves) for v in obj]))
     if isinstance(obj, np.ndarray):
         return ("ndarray", obj.shape, str(obj.dtype), obj.tobytes())
     tree = getattr(obj, "__dlarray_tree__", None)
     if tree is not None and not isinstance(obj, type):
         children, _ = tree()
         architecture = getattr(obj, "__dlarray_architecture__", None)
-        return (type(obj), architecture() if architecture else None, tuple(_signature(c) for c in children))
+        return (type(obj), architecture() if architecture else None, tuple([_signature(c, leaves) for c in children]))
     try:
         hash(obj)
     except TypeError:
@@ -167,7 +169,8 @@ class AcceleratedFunction(MatlabProperties):
         return self._call(args, kwargs, True, evaluated_by_dlfeval=True)
 
     def _call(self, args: Any, kwargs: Any, in_dlfeval: bool, evaluated_by_dlfeval: bool) -> Any:
-        key = _signature((args, kwargs))
+        inputs: List[dlarray] = []
+        key = _signature((args, kwargs), inputs)
         with self._lock:
             self._calls += 1
             trace = self._cache.get(key)
@@ -180,7 +183,6 @@ class AcceleratedFunction(MatlabProperties):
             with self._lock:
                 self._cache[key] = trace
                 self._evict()
-        inputs = tree_leaves((args, kwargs))
         if evaluated_by_dlfeval:
             inputs = [x._detach() for x in inputs]
         out = tree_replace(trace.structure, trace.plan.run(inputs))

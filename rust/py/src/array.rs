@@ -232,7 +232,9 @@ impl PyDlarray {
     #[getter]
     fn _signature<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let t = self.tensor();
-        (PyTuple::new(py, t.shape())?, self.fmt_string(), t.dtype().name(), t.device().name()).into_pyobject(py)
+        // Interned strings keep their hash: the key is hashed and compared on every call.
+        let text = |s: &str| PyString::intern(py, s);
+        (PyTuple::new(py, t.shape())?, text(&self.fmt_string()), text(t.dtype().name()), text(t.device().name())).into_pyobject(py)
     }
     /// The format string (MATLAB's ``dims(X)``), ``""`` when unformatted.
     ///

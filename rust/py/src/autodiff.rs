@@ -88,7 +88,7 @@ impl PyPlan {
     fn run(&self, py: Python<'_>, new_inputs: Vec<PyRef<'_, PyDlarray>>) -> PyResult<Vec<PyDlarray>> {
         guard("replay", || {
             let news = tensors(&new_inputs);
-            let values = py.detach(|| self.plan.run(&news)).py()?;
+            let values = crate::array::run(py, self.plan.elements(), || self.plan.run(&news))?;
             Ok(values.into_iter().zip(&self.formats).map(|(v, f)| PyDlarray::with(v, f.clone())).collect())
         })
     }

@@ -106,6 +106,8 @@ pub struct Plan {
     fused: Option<Vec<Step>>,
     outputs: Vec<usize>,
     slots: usize,
+    /// The elements the ops write in one run (op by op): the size of the run's work.
+    elements: usize,
 }
 
 struct Step {
@@ -220,8 +222,9 @@ impl Plan {
         set_releases(&mut steps, slots, &outputs);
         let on_host = constants.iter().all(|(_, c)| c.device() == Device::Cpu);
         let fused = on_host.then(|| Self::fuse(&steps, &meta, slots, &outputs));
+        let elements = steps.iter().map(|s| crate::shape::numel(&meta[s.out].0)).sum();
         let inputs = inputs.iter().map(|x| (x.shape().to_vec(), x.dtype())).collect();
-        Plan { inputs, input_slots, constants, steps, fused, outputs, slots }
+        Plan { inputs, input_slots, constants, steps, fused, outputs, slots, elements }
     }
 
     /// `steps` with their elementwise chains fused.
@@ -262,6 +265,11 @@ impl Plan {
 
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
+    }
+
+    /// The elements the ops write in one run: what a caller weighs a run's cost by.
+    pub fn elements(&self) -> usize {
+        self.elements
     }
 
     /// The outputs for `new_inputs` (same shapes and dtypes as the compiled inputs), recorded

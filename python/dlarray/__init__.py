@@ -180,7 +180,7 @@ __all__ = [
     "dropout", "embed", "fullyconnect", "gelu", "groupnorm", "gru", "huber", "indexcrossentropy",
     "instancenorm", "l1loss", "l2loss", "layernorm", "leakyrelu", "lstm", "maxpool", "maxunpool", "mse",
     "onehotdecode", "onehotencode", "relu", "sigmoid", "softmax", "tanh",
-    "dlresize",
+    "dlresize", "ctc", "dlode45",
     # dlnetwork and layers
     "dlnetwork", "forward", "initialize", "predict", "resetState", "Layer", "additionLayer", "averagePooling1dLayer", "averagePooling2dLayer",
     "averagePooling3dLayer", "batchNormalizationLayer", "concatenationLayer", "convolution1dLayer",

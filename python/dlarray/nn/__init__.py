@@ -8,11 +8,13 @@ from ._layout import Layout, layout_of  # noqa: F401
 from .activations import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
+from .ctc import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .embedding import *  # noqa: F401,F403
 from .fullyconnect import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
+from .ode import *  # noqa: F401,F403
 from .onehot import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
@@ -31,4 +33,5 @@ __all__ = [
     "gru", "lstm",
     "attention",
     "dlresize",
+    "ctc", "dlode45",
 ]

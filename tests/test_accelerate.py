@@ -136,6 +136,24 @@ def test_a_network_model_loss_replays_and_a_new_architecture_retraces():
     assert acc.hit_rate == pytest.approx(100 / 3)
 
 
+def test_a_layer_option_is_part_of_the_signature_and_new_learnables_are_not():
+    def make(scale):
+        return dl.dlnetwork([dl.featureInputLayer(3), dl.fullyConnectedLayer(4), dl.leakyReluLayer(scale)])
+
+    acc = dl.dlaccelerate(lambda net, X: net.predict(X))
+    X = dlarray(RNG.standard_normal((3, 5)), "CB")
+    a, b = make(0.1), make(0.5)
+    b = b.__dlarray_tree__()[1]([a.learnables, a.state])  # the same weights, another option
+    ya, yb = acc(a, X), acc(b, X)
+    assert acc.occupancy == 2 * 100 / acc.cache_size
+    np.testing.assert_allclose(extractdata(ya), extractdata(a.predict(X)))
+    np.testing.assert_allclose(extractdata(yb), extractdata(b.predict(X)))
+    assert not np.allclose(extractdata(ya), extractdata(yb))
+    doubled = dl.dlupdate(lambda w: 2 * w, a)
+    np.testing.assert_allclose(extractdata(acc(doubled, X)), extractdata(doubled.predict(X)))
+    assert acc.hit_rate == pytest.approx(100 / 3), "new learnables replay the cached trace"
+
+
 @pytest.mark.parametrize("change", ["shape", "format", "dtype", "value"])
 def test_each_part_of_the_signature_selects_a_new_trace(change):
     def f(x, scale):

@@ -45,7 +45,7 @@ returning only ``Y`` leaves the state unchanged. Multi-input layers set ``num_in
 from __future__ import annotations
 
 import copy
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -83,6 +83,10 @@ class Layer(MatlabProperties):
 
     # Options are set under their own names: MATLAB's spelling is for reading only.
     __setattr__ = object.__setattr__
+
+    # The cached architecture key lives outside ``__dict__``: it is not an option, so it is
+    # neither saved nor shown.
+    __slots__ = ("_architecture_key", "__dict__", "__weakref__")
 
     def __getattr__(self, name: str) -> Any:
         if name in type(self).learnable_parameters or name in type(self).state_parameters:
@@ -138,7 +142,20 @@ class Layer(MatlabProperties):
         out.learn_rate_factors = dict(getattr(self, "learn_rate_factors", {}))
         out.l2_factors = dict(getattr(self, "l2_factors", {}))
         out.__dict__.update(attrs)
+        # New parameter values keep the options and so their key; any other copy may be
+        # changed (by initialize, or by whoever it is given to), so it computes its own.
+        parameters = set(self.learnable_parameters) | set(self.state_parameters)
+        if not attrs or not parameters.issuperset(attrs):
+            out._architecture_key = None
         return out
+
+    def _architecture(self, options_key: Callable[[Any], Any]) -> Any:
+        """The layer's kind and options as a comparable value (the arrays left out): what,
+        with the connections, decides what a network computes. Computed once per copy."""
+        key = getattr(self, "_architecture_key", None)
+        if key is None:
+            key = self._architecture_key = (type(self).__name__, options_key(vars(self)))
+        return key
 
     def _options(self) -> Dict[str, Any]:
         values = set(self.learnable_parameters) | set(self.state_parameters)

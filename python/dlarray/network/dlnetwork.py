@@ -335,7 +335,7 @@ class dlnetwork(MatlabProperties):  # noqa: N801 - MATLAB's name
     def __dlarray_architecture__(self):
         """What, besides its arrays' shapes, decides what a network computes: each layer's
         kind and options, and the connections (dlaccelerate's cache key)."""
-        layers = tuple((n, type(layer).__name__, _options_key(vars(layer))) for n, layer in self._layers.items())
+        layers = tuple((n, layer._architecture(_options_key)) for n, layer in self._layers.items())
         names = None if self._output_names is None else tuple(self._output_names)
         return layers, tuple(self._edges), names, self._initialized
 

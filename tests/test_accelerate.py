@@ -269,3 +269,90 @@ def test_matlab_spellings_of_options_and_properties():
     assert acc.CacheSize == 3 and acc.CheckMode == "tolerance" and acc.HitRate == 0.0
     acc.Enabled = False
     assert acc.enabled is False
+
+
+def _cnn():
+    return dl.dlnetwork([dl.imageInputLayer([6, 6, 2]), dl.convolution2dLayer(3, 4, padding="same"),
+                         dl.batchNormalizationLayer(), dl.reluLayer(), dl.maxPooling2dLayer(2, stride=2),
+                         dl.fullyConnectedLayer(3), dl.softmaxLayer()])
+
+
+def _predict_cache():
+    from dlarray.network.dlnetwork import _ACCELERATED_PREDICT
+
+    _ACCELERATED_PREDICT.clear_cache()
+    return _ACCELERATED_PREDICT
+
+
+def test_predict_replays_from_the_second_call_bit_for_bit():
+    cache = _predict_cache()
+    net = _cnn()
+    X = dlarray(RNG.standard_normal((6, 6, 2, 5)).astype(np.float32), "SSCB")
+    want = extractdata(net.predict(X, acceleration="none"))
+    assert cache.occupancy == 0, "acceleration='none' does not touch the cache"
+    first = net.predict(X)
+    assert cache.occupancy == 0, "a first call runs layer by layer"
+    second, third = net.predict(X), net.predict(X)
+    assert cache.occupancy == 100 / cache.cache_size and cache.hit_rate == pytest.approx(100 / 3)
+    for y in (first, second, third):
+        assert y.fmt == "CB"
+        np.testing.assert_array_equal(extractdata(y), want)
+    # An optimizer step's copy of the network replays the same trace with its new values.
+    stepped = dl.dlupdate(lambda w: w * 0.5, net)
+    np.testing.assert_array_equal(extractdata(stepped.predict(X)), extractdata(stepped.predict(X, acceleration="none")))
+    assert cache.occupancy == 100 / cache.cache_size
+
+
+def test_predict_with_state_and_named_outputs_replays():
+    _predict_cache()
+    net = dl.dlnetwork([dl.sequenceInputLayer(3), dl.lstmLayer(4, name="lstm"), dl.fullyConnectedLayer(2, name="fc")])
+    X = dlarray(RNG.standard_normal((3, 2, 5)), "CBT")
+    for _ in range(3):
+        y, h = net.predict(X, outputs=["fc", "lstm"])
+        y0, h0 = net.predict(X, outputs=["fc", "lstm"], acceleration="none")
+        np.testing.assert_array_equal(extractdata(y), extractdata(y0))
+        np.testing.assert_array_equal(extractdata(h), extractdata(h0))
+        y, state = net.predict(X, return_state=True)
+        y0, state0 = net.predict(X, return_state=True, Acceleration="none")
+        np.testing.assert_array_equal(extractdata(y), extractdata(y0))
+        for (_, _, v), (_, _, v0) in zip(state, state0):
+            np.testing.assert_array_equal(extractdata(v), extractdata(v0))
+
+
+def test_gradients_through_an_accelerated_predict_equal_layer_by_layer():
+    _predict_cache()
+    net = _cnn()
+    X = dlarray(RNG.standard_normal((6, 6, 2, 4)), "SSCB")
+
+    def loss(net, X, acceleration):
+        y = net.predict(X, acceleration=acceleration)
+        total = (y * y).sum()
+        return dlgradient(total, net.learnables, X)
+
+    for _ in range(3):
+        (g, gx), (g0, gx0) = dlfeval(loss, net, X, "auto"), dlfeval(loss, net, X, "none")
+        np.testing.assert_allclose(extractdata(gx), extractdata(gx0), rtol=1e-12, atol=1e-14)
+        for (_, _, a), (_, _, b) in zip(g, g0):
+            np.testing.assert_allclose(extractdata(a), extractdata(b), rtol=1e-12, atol=1e-14)
+
+
+def test_predict_runs_layer_by_layer_for_function_layers_and_numpy_inputs():
+    cache = _predict_cache()
+    calls = []
+
+    def double(x):
+        calls.append(1)
+        return 2 * x
+
+    net = dl.dlnetwork([dl.featureInputLayer(3), dl.functionLayer(double), dl.fullyConnectedLayer(2)])
+    X = dlarray(RNG.standard_normal((3, 4)), "CB")
+    calls.clear()  # initializing the network called it
+    for _ in range(3):
+        net.predict(X)
+    assert len(calls) == 3 and cache.occupancy == 0, "a function layer may do anything: never replayed"
+    plain = _cnn()
+    for _ in range(3):
+        plain.predict(RNG.standard_normal((6, 6, 2, 1)).astype(np.float32))
+    assert cache.occupancy == 0, "a numpy input's signature is its value: not cached"
+    with pytest.raises(OptionError, match="acceleration"):
+        plain.predict(X, acceleration="fast")

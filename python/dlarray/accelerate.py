@@ -70,6 +70,9 @@ class AcceleratedFunction(MatlabProperties):
     (MATLAB's ``AcceleratedFunction``; make one with :func:`dlaccelerate`). MATLAB's
     property spellings work too (``accfun.HitRate``, ``accfun.Enabled = False``).
 
+    ``trace_from_call`` (not MATLAB's; 1) is which call with a signature traces it: the
+    earlier ones call the function (so a signature used once is never traced).
+
     Properties, as MATLAB's: ``function``, ``enabled`` (False: call the function directly),
     ``cache_size`` (traces kept, least recently used dropped first; 50), ``hit_rate`` and
     ``occupancy`` (percentages), ``check_mode`` (``"none"``, or ``"tolerance"``: every cached
@@ -80,13 +83,19 @@ class AcceleratedFunction(MatlabProperties):
     _matlab_assignable = frozenset({"enabled", "cache_size", "check_mode", "check_tolerance"})
 
     def __init__(self, fn: Callable, cache_size: int = 50, enabled: bool = True, check_mode: str = "none",
-                 check_tolerance: float = 1e-4):
+                 check_tolerance: float = 1e-4, trace_from_call: int = 1):
         op = "dlaccelerate"
         if not callable(fn):
             raise OptionError(f"{op}: the argument must be a function, got {show(fn)}")
         self.function = fn
         self._lock = threading.Lock()
         self._cache: "OrderedDict[Hashable, _Trace]" = OrderedDict()
+        # Which call with a signature traces it (the earlier ones call the function), and how
+        # often each signature not yet traced has been seen (as many as the cache holds).
+        if isinstance(trace_from_call, bool) or not isinstance(trace_from_call, (int, np.integer)) or trace_from_call < 1:
+            raise OptionError(f"{op}: trace_from_call must be a positive integer, got {show(trace_from_call)}")
+        self._trace_from_call = int(trace_from_call)
+        self._seen: "OrderedDict[Hashable, int]" = OrderedDict()
         self._hits = 0
         self._calls = 0
         self.enabled = enabled
@@ -151,6 +160,7 @@ class AcceleratedFunction(MatlabProperties):
         """Drop every cached trace (MATLAB's ``clearCache``); the statistics restart."""
         with self._lock:
             self._cache.clear()
+            self._seen.clear()
             self._hits = self._calls = 0
 
     clearCache = clear_cache
@@ -178,6 +188,8 @@ class AcceleratedFunction(MatlabProperties):
                 self._hits += 1
                 self._cache.move_to_end(key)
         hit = trace is not None
+        if trace is None and self._trace_from_call > 1 and not self._due(key):
+            return self._direct(args, kwargs, evaluated_by_dlfeval)
         if trace is None:
             trace = self._trace(args, kwargs, in_dlfeval)
             with self._lock:
@@ -204,13 +216,16 @@ class AcceleratedFunction(MatlabProperties):
         plan = _core._Plan(tree_leaves(out), tree_leaves(inputs))
         return _Trace(plan, tree_map(lambda _x: _PLACEHOLDER, out))
 
-    def _check(self, accelerated: Any, args: Any, kwargs: Any, evaluated_by_dlfeval: bool) -> None:
+    def _direct(self, args: Any, kwargs: Any, evaluated_by_dlfeval: bool) -> Any:
+        """The function's own result, as the call would give it without acceleration."""
         if evaluated_by_dlfeval:
             from .autodiff import dlfeval
 
-            direct = tree_leaves(dlfeval(self.function, *args, **kwargs))
-        else:
-            direct = tree_leaves(self.function(*args, **kwargs))
+            return dlfeval(self.function, *args, **kwargs)
+        return self.function(*args, **kwargs)
+
+    def _check(self, accelerated: Any, args: Any, kwargs: Any, evaluated_by_dlfeval: bool) -> None:
+        direct = tree_leaves(self._direct(args, kwargs, evaluated_by_dlfeval))
         for i, (a, d) in enumerate(zip(tree_leaves(accelerated), direct)):
             a_, d_ = np.asarray(_core.extractdata(a)), np.asarray(_core.extractdata(d))
             scale = max(1.0, float(np.max(np.abs(d_)))) if d_.size else 1.0
@@ -223,6 +238,17 @@ class AcceleratedFunction(MatlabProperties):
                     stacklevel=3,
                 )
                 return
+
+    def _due(self, key: Hashable) -> bool:
+        """Counts a call with the untraced signature ``key``: whether it is the one to trace."""
+        with self._lock:
+            seen = self._seen.pop(key, 0) + 1
+            if seen >= self._trace_from_call:
+                return True
+            self._seen[key] = seen
+            while len(self._seen) > self._cache_size:
+                self._seen.popitem(last=False)
+            return False
 
     def _evict(self) -> None:
         while len(self._cache) > self._cache_size:

@@ -38,7 +38,9 @@ from .. import _core
 from .._arguments import as_dlarray, flag
 from .._core import DTypeError, OptionError, ShapeError, dlarray
 from .._matlab_names import MatlabProperties, accept_matlab_names
+from ..accelerate import AcceleratedFunction
 from ..layers.base import Layer
+from ..layers.function import FunctionLayer
 from . import graph
 from .graph import Connection, Port
 from .table import Table
@@ -480,14 +482,35 @@ class dlnetwork(MatlabProperties):  # noqa: N801 - MATLAB's name
             return (*ys, state)
         return ys[0] if len(ys) == 1 else tuple(ys)
 
-    def forward(self, *X: Any, return_state: bool = False, outputs: Any = None):
+    def forward(self, *X: Any, return_state: bool = False, outputs: Any = None, acceleration: str = "auto"):
         """Training-mode evaluation (dropout active, batch statistics). ``return_state=True``
-        also returns the updated state table; ``outputs`` names layer outputs to return."""
+        also returns the updated state table; ``outputs`` names layer outputs to return.
+        ``acceleration`` (MATLAB's ``Acceleration``) is checked and otherwise has no effect:
+        training mode draws random numbers (dropout) that a replay would freeze, so forward
+        always evaluates layer by layer (wrap the model-loss function in ``dlaccelerate``)."""
+        _acceleration(acceleration, "forward")
         return self._evaluate(X, True, outputs, return_state, "forward")
 
-    def predict(self, *X: Any, return_state: bool = False, outputs: Any = None):
-        """Inference-mode evaluation (dropout off, trained statistics)."""
+    def predict(self, *X: Any, return_state: bool = False, outputs: Any = None, acceleration: str = "auto"):
+        """Inference-mode evaluation (dropout off, trained statistics).
+
+        ``acceleration`` (MATLAB's ``Acceleration``): ``"auto"`` replays a cached trace of the
+        evaluation from the second call with the same network architecture and input
+        signature on (see ``dlaccelerate``), when every layer is a built-in one and every
+        input a dlarray; ``"none"`` always evaluates layer by layer. MATLAB's ``"mex"`` (a
+        compiled MEX file) is taken as ``"auto"``."""
+        if _acceleration(acceleration, "predict") and self._replayable(X):
+            return _ACCELERATED_PREDICT(self, X, outputs, return_state)
         return self._evaluate(X, False, outputs, return_state, "predict")
+
+    def _replayable(self, X: Sequence[Any]) -> bool:
+        """Whether a replay of ``predict`` computes what evaluating it does: the built-in
+        layers' predictions are dlarray ops on their inputs, learnables and state (no random
+        draws, no branches on values); a function or custom layer may do anything."""
+        return all(isinstance(x, dlarray) for x in X) and all(
+            type(layer).__module__.startswith(_BUILT_IN) and not isinstance(layer, FunctionLayer)
+            for layer in self._layers.values()
+        )
 
     # ---- display -------------------------------------------------------------------------
     def __repr__(self) -> str:
@@ -500,6 +523,25 @@ class dlnetwork(MatlabProperties):  # noqa: N801 - MATLAB's name
 
 
 accept_matlab_names(globals())
+
+_BUILT_IN = "dlarray.layers."
+_ACCELERATION = ("auto", "mex", "none")
+
+
+def _acceleration(value: Any, method: str) -> bool:
+    if not isinstance(value, str) or value.lower() not in _ACCELERATION:
+        raise OptionError(f"dlnetwork.{method}: acceleration must be one of {_ACCELERATION}, got {value!r}")
+    return value.lower() != "none"
+
+
+def _predict_traced(net: dlnetwork, X: Sequence[Any], outputs: Any, return_state: bool) -> Any:
+    return net._evaluate(X, False, outputs, return_state, "predict")
+
+
+# Shared by every network: the key holds the architecture, so networks built alike (and the
+# copies an optimizer step makes) share their traces. One call with a signature runs as it
+# is; the second traces, so a one-off prediction pays no tracing.
+_ACCELERATED_PREDICT = AcceleratedFunction(_predict_traced, trace_from_call=2)
 
 
 def _names(names: Any, method: str) -> List[str]:

@@ -24,14 +24,14 @@ def _network(net: Any, op: str) -> dlnetwork:
     return net
 
 
-def forward(net: dlnetwork, *X: Any, return_state: bool = False, outputs: Any = None):
+def forward(net: dlnetwork, *X: Any, return_state: bool = False, outputs: Any = None, acceleration: str = "auto"):
     """MATLAB's ``[Y, state] = forward(net, X)``: ``net.forward(X, ...)`` (training mode)."""
-    return _network(net, "forward").forward(*X, return_state=return_state, outputs=outputs)
+    return _network(net, "forward").forward(*X, return_state=return_state, outputs=outputs, acceleration=acceleration)
 
 
-def predict(net: dlnetwork, *X: Any, return_state: bool = False, outputs: Any = None):
+def predict(net: dlnetwork, *X: Any, return_state: bool = False, outputs: Any = None, acceleration: str = "auto"):
     """MATLAB's ``Y = predict(net, X)``: ``net.predict(X, ...)`` (inference mode)."""
-    return _network(net, "predict").predict(*X, return_state=return_state, outputs=outputs)
+    return _network(net, "predict").predict(*X, return_state=return_state, outputs=outputs, acceleration=acceleration)
 
 
 def initialize(net: dlnetwork, *example_inputs: Any) -> dlnetwork:

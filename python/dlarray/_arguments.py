@@ -69,17 +69,20 @@ def choice(value: Any, allowed: Sequence[str], name: str, op: str) -> str:
 def int_values(value: Any, name: str, op: str, max_ndim: int = 1) -> List[int]:
     """A number or a sequence of numbers (at most ``max_ndim`` dims) as Python ints:
     integral values only, none beyond 64 bits."""
-    bad = f"{op}: {name} must be {'an integer' if max_ndim == 0 else 'integers'}, got {show(value)}"
+    def bad() -> OptionError:
+        # Built only on failure: the value's repr costs more than the checks.
+        return OptionError(f"{op}: {name} must be {'an integer' if max_ndim == 0 else 'integers'}, got {show(value)}")
+
     if value is None or isinstance(value, (str, bytes, bool, np.bool_, dict)):
-        raise OptionError(bad)
+        raise bad()
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError):
-        raise OptionError(bad) from None
+        raise bad() from None
     if arr.dtype.kind not in "iuf" or arr.ndim > max_ndim:
-        raise OptionError(bad)
+        raise bad()
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr) & (arr == np.round(arr))):
-        raise OptionError(bad)
+        raise bad()
     vals = [int(v) for v in arr.reshape(-1)]
     if any(abs(v) > MAX_SIZE for v in vals):
         raise OptionError(f"{op}: {name} {show(value)} is too large (at most {MAX_SIZE})")

@@ -7,6 +7,7 @@ Ports are written as MATLAB writes them: a layer's only input or output is the l
 
 from __future__ import annotations
 
+import functools
 from typing import Dict, Iterable, List, NamedTuple, Sequence, Set, Tuple
 
 from .._core import OptionError
@@ -74,6 +75,12 @@ def port_text(port: Port, names: List[str]) -> str:
 def topological_order(layers: Sequence[str], edges: Sequence[Tuple[Port, Port]]) -> List[str]:
     """Layers sorted so every source precedes its destinations; ties keep insertion order.
     A cycle raises OptionError naming the layers on it."""
+    # Every evaluation of a network asks again: the graphs seen last are remembered.
+    return list(_sorted_layers(tuple(layers), tuple(edges)))
+
+
+@functools.lru_cache(maxsize=64)
+def _sorted_layers(layers: Tuple[str, ...], edges: Tuple[Tuple[Port, Port], ...]) -> Tuple[str, ...]:
     deps: Dict[str, Set[str]] = {n: set() for n in layers}
     users: Dict[str, List[str]] = {n: [] for n in layers}
     for (src, _), (dst, _) in edges:
@@ -97,7 +104,7 @@ def topological_order(layers: Sequence[str], edges: Sequence[Tuple[Port, Port]])
     if len(order) != len(layers):
         cycle = [n for n in layers if remaining[n] > 0]
         raise OptionError(f"dlnetwork: the layer graph has a cycle through {cycle}")
-    return order
+    return tuple(order)
 
 
 def ancestors(targets: Iterable[str], edges: Sequence[Tuple[Port, Port]]) -> Set[str]:

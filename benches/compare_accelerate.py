@@ -104,6 +104,27 @@ def _torch_fns(name, args):
             return (loss, *torch.autograd.grad(loss, [p[k] for k in keys]))
 
         return run, lambda out: [o.detach().numpy() for o in out]
+    if name.startswith("cnn"):
+        F = torch.nn.functional
+        p = {k: t(v, True) for k, v in host_tree(args[0]).items()}
+        # (H, W, C, B) → NCHW; (KH, KW, C, F) → (F, C, KH, KW).
+        x, target = t(host(args[1]).transpose(3, 2, 0, 1).copy()), t(host(args[2]))
+        keys = list(p)
+
+        def run():
+            w = p["w"].permute(3, 2, 0, 1)
+            y = F.conv2d(x, w, p["b"], padding=2)
+            mean = y.mean(dim=(0, 2, 3), keepdim=True)
+            var = ((y - mean) ** 2).mean(dim=(0, 2, 3), keepdim=True)
+            y = (y - mean) / torch.sqrt(var + 1e-5) * p["sc"][None, :, None, None] + p["off"][None, :, None, None]
+            y = F.max_pool2d(torch.relu(y), 2, 2)
+            # MATLAB's flattening order (H fastest, then W, then C).
+            features = y.permute(0, 1, 3, 2).reshape(y.shape[0], -1)
+            prob = torch.softmax(features @ p["fw"].T + p["fb"], dim=1).T
+            loss = -(target * torch.log(prob)).sum() / x.shape[0]
+            return (loss, *torch.autograd.grad(loss, [p[k] for k in keys]))
+
+        return run, lambda out: [o.detach().numpy() for o in out]
     raise KeyError(name)
 
 
@@ -156,6 +177,22 @@ def _jax_fns(name, args):
         def loss(p):
             prob = jax.nn.softmax(_jax_mlp(p, x, jax.nn.relu), axis=0)
             return -(target * jnp.log(prob)).sum() / x.shape[1]
+
+        fn = jax.jit(jax.value_and_grad(loss))
+    elif name.startswith("cnn"):
+        # (H, W, C, B) → NHWC; the weights (KH, KW, C, F) are HWIO already.
+        x, target = jnp.asarray(host(args[1]).transpose(3, 0, 1, 2)), jnp.asarray(host(args[2]))
+
+        def loss(p):
+            y = jax.lax.conv_general_dilated(x, p["w"], (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")) + p["b"]
+            mean = y.mean(axis=(0, 1, 2))
+            var = ((y - mean) ** 2).mean(axis=(0, 1, 2))
+            y = (y - mean) / jnp.sqrt(var + 1e-5) * p["sc"] + p["off"]
+            y = jax.lax.reduce_window(jax.nn.relu(y), -jnp.inf, jax.lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+            # MATLAB's flattening order (H fastest, then W, then C).
+            features = y.transpose(0, 3, 2, 1).reshape(y.shape[0], -1)
+            prob = jax.nn.softmax(features @ p["fw"].T + p["fb"], axis=1).T
+            return -(target * jnp.log(prob)).sum() / x.shape[0]
 
         fn = jax.jit(jax.value_and_grad(loss))
     else:
@@ -219,18 +256,19 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--only", nargs="*", default=None, help="workload names (default: all)")
     args = parser.parse_args()
     units = {"chain": "µs per op"}
-    results = {name: [] for name in ACCELERATED}
+    results = {name: [] for name in (args.only or ACCELERATED)}
     for _ in range(args.runs):
-        for name in ACCELERATED:
+        for name in results:
             # The tiny chain is timed 10× as often: its calls take microseconds.
             repeat = args.repeat * (10 if name == "chain" else 1)
             row = measure(name, repeat)
             if name == "chain":
                 row = {k: (v * 1e3 if k in ("eager", "accelerated", "torch eager", "jax jit") else v) for k, v in row.items()}
             results[name].append(row)
-    columns = list(results["chain"][0])
+    columns = list(next(iter(results.values()))[0])
     print(
         "workload | "
         + " | ".join(columns)

@@ -11,6 +11,9 @@ per-op cost is what is compared:
 - ``pinn``: an MLP 2-32-32-1 tanh on 1000 points, u and du/dx, loss = mean(du/dx²) +
   mean(u²) and its gradient w.r.t. the weights (float64, as PINNs are trained).
 - ``mlp``: MLP 784-512-512-10 relu + softmax + crossentropy at batch 256, loss and gradients.
+- ``cnn32``, ``cnn128``: the seed's digit classifier as a model function (5×5 conv, 20
+  filters, "same"; batchnorm with batch statistics; relu; 2×2 maxpool; fullyconnect to 10;
+  softmax; crossentropy) on 28×28 images, loss and gradients, at batch 32 and 128.
 """
 
 from __future__ import annotations
@@ -83,6 +86,31 @@ def classifier_loss(params, x, t):
     return loss, dl.dlgradient(loss, params)
 
 
+def cnn_loss(p, X, T):
+    Y = dl.dlconv(X, p["w"], p["b"], padding="same")
+    Y, _, _ = dl.batchnorm(Y, p["off"], p["sc"], np.zeros(20, np.float32), np.ones(20, np.float32), training=True)
+    Y = dl.maxpool(dl.relu(Y), 2, stride=2)
+    loss = dl.crossentropy(dl.softmax(dl.fullyconnect(Y, p["fw"], p["fb"])), T)
+    return loss, dl.dlgradient(loss, p)
+
+
+def _cnn_args(batch):
+    def make(rng):
+        X = dl.dlarray(rng.random((28, 28, 1, batch), dtype=np.float32), "SSCB")
+        T = dl.dlarray(np.eye(10, dtype=np.float32)[:, rng.integers(0, 10, batch)], "CB")
+        p = {
+            "w": rng.standard_normal((5, 5, 1, 20)).astype(np.float32) * 0.1,
+            "b": np.zeros(20, np.float32),
+            "off": np.zeros(20, np.float32),
+            "sc": np.ones(20, np.float32),
+            "fw": rng.standard_normal((10, 3920)).astype(np.float32) * 0.01,
+            "fb": np.zeros(10, np.float32),
+        }
+        return {k: dl.dlarray(v) for k, v in p.items()}, X, T
+
+    return make
+
+
 def _chain_args(rng):
     return (dl.dlarray(rng.standard_normal(64).astype(np.float32)),)
 
@@ -117,5 +145,7 @@ ACCELERATED = {
         AcceleratedWorkload("hvp", hvp_loss, _hvp_args),
         AcceleratedWorkload("pinn", pinn_loss, _pinn_args),
         AcceleratedWorkload("mlp", classifier_loss, _mlp_args),
+        AcceleratedWorkload("cnn32", cnn_loss, _cnn_args(32)),
+        AcceleratedWorkload("cnn128", cnn_loss, _cnn_args(128)),
     ]
 }

@@ -234,9 +234,11 @@ mod tests {
         lockstep(2, |step| {
             for s in 0..phases {
                 for c in tickets.take(step, s, chunks) {
-                    // SAFETY: block s is only read during phase s; chunk c's rows of block s + 1
-                    // are written by its taker alone and read only after the barrier below.
+                    // SAFETY: block s is only read during phase s (its writes ended at the
+                    // barrier before it).
                     assert!(unsafe { shared.get(s * width, width) }.iter().all(|&v| v == s), "phase {s}");
+                    // SAFETY: chunk c's rows of block s + 1 are written by its taker alone and
+                    // read only after the barrier below.
                     unsafe { shared.get_mut((s + 1) * width + c * rows, rows) }.fill(s + 1);
                 }
                 step.wait();

@@ -90,14 +90,24 @@ def part_bandwidth():
         repeat = 12 if mb <= 16 else 6
         grads = _grads(nbytes)
         arrays = {k: np.asarray(v).copy() for k, v in grads.items()}
-        aggregate_gradients(grads, 0.5)                     # warm: buffers allocated
+        aggregate_gradients(grads, 0.5)  # warm: buffers allocated
         spmdPlus(arrays)
         raw = _raw(nbytes, repeat)
         buckets = _buckets_only(arrays, repeat)
         bucketed = _best(lambda: spmdPlus(arrays), repeat)
         aggregated = _best(lambda: aggregate_gradients(grads, 0.5), repeat)
-        rows.append({"MB": mb, "raw_ms": raw * 1e3, "buckets_ms": buckets * 1e3, "bucketed_ms": bucketed * 1e3, "aggregate_ms": aggregated * 1e3,
-                     "raw_GBps": nbytes / raw / 1e9, "bucketed_ratio": raw / bucketed, "aggregate_ratio": raw / aggregated})
+        rows.append(
+            {
+                "MB": mb,
+                "raw_ms": raw * 1e3,
+                "buckets_ms": buckets * 1e3,
+                "bucketed_ms": bucketed * 1e3,
+                "aggregate_ms": aggregated * 1e3,
+                "raw_GBps": nbytes / raw / 1e9,
+                "bucketed_ratio": raw / bucketed,
+                "aggregate_ratio": raw / aggregated,
+            }
+        )
     if spmdIndex() == 0:
         print(json.dumps({"bandwidth": rows}))
 
@@ -108,8 +118,10 @@ def _mlp_grads(sizes):
     rng = np.random.default_rng(0)
     grads = {}
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        grads[f"fc{i}"] = {"Weights": dlarray(rng.standard_normal((n_out, n_in), dtype=np.float32)),
-                           "Bias": dlarray(np.zeros((n_out, 1), np.float32))}
+        grads[f"fc{i}"] = {
+            "Weights": dlarray(rng.standard_normal((n_out, n_in), dtype=np.float32)),
+            "Bias": dlarray(np.zeros((n_out, 1), np.float32)),
+        }
     return grads
 
 
@@ -133,8 +145,16 @@ def part_overhead():
         repeat = 30 if params < 1e6 else 8
         t = _best(lambda: aggregate_gradients(grads, 0.5), repeat)
         raw = _raw(params * 4, repeat)
-        rows.append({"gradients": name, "parameters": int(params), "count": len(flat.arrays),
-                     "aggregate_ms": t * 1e3, "raw_allreduce_ms": raw * 1e3, "overhead_ms": (t - raw) * 1e3})
+        rows.append(
+            {
+                "gradients": name,
+                "parameters": int(params),
+                "count": len(flat.arrays),
+                "aggregate_ms": t * 1e3,
+                "raw_allreduce_ms": raw * 1e3,
+                "overhead_ms": (t - raw) * 1e3,
+            }
+        )
     if spmdIndex() == 0:
         print(json.dumps({"overhead": rows}))
 
@@ -143,21 +163,30 @@ def part_throughput():
     from dlarray import spmdIndex, spmdSize
     from dlarray.examples import train_digits_parallel
 
-    train_digits_parallel.train(epochs=1, max_iterations=3, png=None, verbose=False, test_images=10)   # warm
+    train_digits_parallel.train(epochs=1, max_iterations=3, png=None, verbose=False, test_images=10)  # warm
     result = train_digits_parallel.train(epochs=1, max_iterations=36, png=None, verbose=False, test_images=10)
     if spmdIndex() == 0:
         images = result["iterations"] * 128
-        print(json.dumps({"throughput": {"processes": spmdSize(), "threads": os.environ.get("RAYON_NUM_THREADS"),
-                                         "iterations": result["iterations"], "seconds": result["train_time"],
-                                         "images_per_s": images / result["train_time"]}}))
+        print(
+            json.dumps(
+                {
+                    "throughput": {
+                        "processes": spmdSize(),
+                        "threads": os.environ.get("RAYON_NUM_THREADS"),
+                        "iterations": result["iterations"],
+                        "seconds": result["train_time"],
+                        "images_per_s": images / result["train_time"],
+                    }
+                }
+            )
+        )
 
 
 PARTS = {"bandwidth": part_bandwidth, "overhead": part_overhead, "throughput": part_throughput}
 
 
 def _launch(part, processes, threads):
-    env = dict(os.environ, RAYON_NUM_THREADS=str(threads), OMPI_ALLOW_RUN_AS_ROOT="1",
-               OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    env = dict(os.environ, RAYON_NUM_THREADS=str(threads), OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     command = [sys.executable, __file__, "--part", part]
     if processes > 1:
         command = ["mpirun", "-np", str(processes), "--oversubscribe"] + command
@@ -176,21 +205,26 @@ def main():
         return
     bandwidth = _launch("bandwidth", 2, 1)["bandwidth"]
     print("allreduce of float32 gradients on 2 processes (median time; fraction of raw Allreduce bandwidth)")
-    print(f"{'MB':>4} {'raw ms':>9} {'GB/s':>6} {'buckets ms':>11} {'bucketed ms':>12} {'ratio':>6} "
-          f"{'aggregate ms':>13} {'ratio':>6}")
+    print(f"{'MB':>4} {'raw ms':>9} {'GB/s':>6} {'buckets ms':>11} {'bucketed ms':>12} {'ratio':>6} {'aggregate ms':>13} {'ratio':>6}")
     for r in bandwidth:
-        print(f"{r['MB']:>4} {r['raw_ms']:>9.2f} {r['raw_GBps']:>6.2f} {r['buckets_ms']:>11.2f} {r['bucketed_ms']:>12.2f} "
-              f"{r['bucketed_ratio']:>6.2f} {r['aggregate_ms']:>13.2f} {r['aggregate_ratio']:>6.2f}")
+        print(
+            f"{r['MB']:>4} {r['raw_ms']:>9.2f} {r['raw_GBps']:>6.2f} {r['buckets_ms']:>11.2f} {r['bucketed_ms']:>12.2f} "
+            f"{r['bucketed_ratio']:>6.2f} {r['aggregate_ms']:>13.2f} {r['aggregate_ratio']:>6.2f}"
+        )
     print("\naggregate_gradients per step on 2 processes")
     for r in _launch("overhead", 2, 1)["overhead"]:
-        print(f"  {r['gradients']}: {r['parameters']:,} parameters in {r['count']} arrays: {r['aggregate_ms']:.2f} ms "
-              f"(raw Allreduce of the same bytes {r['raw_allreduce_ms']:.2f} ms; overhead {r['overhead_ms']:.2f} ms)")
+        print(
+            f"  {r['gradients']}: {r['parameters']:,} parameters in {r['count']} arrays: {r['aggregate_ms']:.2f} ms "
+            f"(raw Allreduce of the same bytes {r['raw_allreduce_ms']:.2f} ms; overhead {r['overhead_ms']:.2f} ms)"
+        )
     one = _launch("throughput", 1, 2)["throughput"]
     two = _launch("throughput", 2, 1)["throughput"]
     print("\ntraining the seed network, mini-batch 128")
     for r in (one, two):
-        print(f"  {r['processes']} process(es) x {r['threads']} thread(s): {r['images_per_s']:.0f} images/s "
-              f"({r['iterations']} iterations in {r['seconds']:.2f} s)")
+        print(
+            f"  {r['processes']} process(es) x {r['threads']} thread(s): {r['images_per_s']:.0f} images/s "
+            f"({r['iterations']} iterations in {r['seconds']:.2f} s)"
+        )
     print(f"  2 processes against 1: {two['images_per_s'] / one['images_per_s']:.2f}x")
 
 

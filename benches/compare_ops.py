@@ -99,11 +99,12 @@ def main():
     ap.add_argument("--threads", type=int, default=2, help="PyTorch intra-op threads (default 2)")
     args = ap.parse_args()
 
-    print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"dlarray {dl.__version__}, numpy {np.__version__}, "
-          f"torch {torch.__version__ if torch else 'not installed'}")
-    print(f"RAYON_NUM_THREADS={os.environ.get('RAYON_NUM_THREADS', '(unset)')}, "
-          f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}", end="")
+    print(
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"dlarray {dl.__version__}, numpy {np.__version__}, "
+        f"torch {torch.__version__ if torch else 'not installed'}"
+    )
+    print(f"RAYON_NUM_THREADS={os.environ.get('RAYON_NUM_THREADS', '(unset)')}, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}", end="")
     if torch is not None:
         torch.set_num_threads(args.threads)
         print(f", torch threads {torch.get_num_threads()}", end="")
@@ -135,8 +136,11 @@ def main():
                     continue
                 a, b = median_ms([fn, theirs[phase]], args.budget)
                 ratios.setdefault(label, []).append(a / b)
-                print(f"{family:12s} {w.name:40s} {label:8s} {a:10.3f} {b:9.3f} {a / b:6.2f}  "
-                      f"{verdict if phase != 'forward_backward' else ''}", flush=True)
+                print(
+                    f"{family:12s} {w.name:40s} {label:8s} {a:10.3f} {b:9.3f} {a / b:6.2f}  "
+                    f"{verdict if phase != 'forward_backward' else ''}",
+                    flush=True,
+                )
     if ratios:
         print()
         for label, rs in ratios.items():

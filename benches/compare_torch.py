@@ -186,14 +186,17 @@ def main():
         print(f"{label:40s} {d_wall:7.2f} [{d_cpu:6.2f}] {t_col} {ratio:>14s}")
     print()
 
-    print(f"(b) float32 GEMM, C = A @ B (n x n), best of {max(3, args.repeats // 5)}: GFLOP/s by wall time "
-          "[GFLOP per CPU-second, all threads]")
+    print(
+        f"(b) float32 GEMM, C = A @ B (n x n), best of {max(3, args.repeats // 5)}: GFLOP/s by wall time "
+        "[GFLOP per CPU-second, all threads]"
+    )
     print(f"{'n':>6s} {'dlarray':>16s} {'numpy':>16s} {'torch':>16s} {'dlarray/numpy':>16s}")
     for n in args.sizes:
         t = gemm_times(n, max(3, args.repeats // 5))
         col = lambda k: f"{gflops(n, t[k][0]):7.1f} [{gflops(n, t[k][1]):6.1f}]" if k in t else f"{'-':>16s}"
         ratio = f"{t['numpy'][0] / t['dlarray'][0]:6.2f} [{t['numpy'][1] / t['dlarray'][1]:5.2f}]"
         print(f"{n:6d} {col('dlarray')} {col('numpy')} {col('torch')} {ratio:>16s}")
+
 
 if __name__ == "__main__":
     main()

@@ -42,8 +42,14 @@ f32 = np.float32
 def seed_ours():
     X = dl.dlarray(rng.random((28, 28, 1, 128), dtype=f32), "SSCB")
     T = dl.dlarray(np.eye(10, dtype=f32)[rng.integers(0, 10, 128)], "BC")
-    p = {"w": rng.standard_normal((5, 5, 1, 20)).astype(f32) * 0.1, "b": np.zeros(20, f32), "off": np.zeros(20, f32),
-         "sc": np.ones(20, f32), "fw": rng.standard_normal((10, 3920)).astype(f32) * 0.01, "fb": np.zeros(10, f32)}
+    p = {
+        "w": rng.standard_normal((5, 5, 1, 20)).astype(f32) * 0.1,
+        "b": np.zeros(20, f32),
+        "off": np.zeros(20, f32),
+        "sc": np.ones(20, f32),
+        "fw": rng.standard_normal((10, 3920)).astype(f32) * 0.01,
+        "fb": np.zeros(10, f32),
+    }
     p = {k: dl.dlarray(v) for k, v in p.items()}
 
     def loss(p, X, T):
@@ -72,8 +78,11 @@ def seed_torch():
 
 def lstm_ours():
     X = dl.dlarray(rng.standard_normal((16, 32, 50)).astype(f32), "CBT")
-    p = {"W": dl.dlarray(rng.standard_normal((512, 16)).astype(f32) * 0.1),
-         "R": dl.dlarray(rng.standard_normal((512, 128)).astype(f32) * 0.1), "b": dl.dlarray(np.zeros(512, f32))}
+    p = {
+        "W": dl.dlarray(rng.standard_normal((512, 16)).astype(f32) * 0.1),
+        "R": dl.dlarray(rng.standard_normal((512, 128)).astype(f32) * 0.1),
+        "b": dl.dlarray(np.zeros(512, f32)),
+    }
     h0 = np.zeros((128, 32), f32)
 
     def loss(p, X):
@@ -120,8 +129,9 @@ def mlp_ours():
 
 
 def mlp_torch():
-    m = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512), torch.nn.ReLU(),
-                            torch.nn.Linear(512, 10))
+    m = torch.nn.Sequential(
+        torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 512), torch.nn.ReLU(), torch.nn.Linear(512, 10)
+    )
     opt = torch.optim.Adam(m.parameters())
     x, t = torch.rand(256, 784), torch.randint(0, 10, (256,))
 
@@ -141,9 +151,11 @@ def main():
         torch.manual_seed(0)
         print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"{'workload':34s} {'dlarray ms':>11s} {'torch ms':>9s} {'ratio':>6s}")
-    for name, ours, theirs in [("seed network step (batch 128)", seed_ours, seed_torch),
-                               ("lstm T50 B32 C16 H128 fwd+bwd", lstm_ours, lstm_torch),
-                               ("MLP 784-512-512-10 adam (b 256)", mlp_ours, mlp_torch)]:
+    for name, ours, theirs in [
+        ("seed network step (batch 128)", seed_ours, seed_torch),
+        ("lstm T50 B32 C16 H128 fwd+bwd", lstm_ours, lstm_torch),
+        ("MLP 784-512-512-10 adam (b 256)", mlp_ours, mlp_torch),
+    ]:
         a = median_ms(ours(), args.repeat)
         if torch is None:
             print(f"{name:34s} {a:11.2f} {'-':>9s} {'-':>6s}")

@@ -96,8 +96,12 @@ def main():
             v -= lr * g
             p += v
 
-    names = ["adam  dlarray (fused Rust, new arrays)", "adam  numpy (in place)",
-             "sgdm  dlarray (fused Rust, new arrays)", "sgdm  numpy (in place)"]
+    names = [
+        "adam  dlarray (fused Rust, new arrays)",
+        "adam  numpy (in place)",
+        "sgdm  dlarray (fused Rust, new arrays)",
+        "sgdm  numpy (in place)",
+    ]
     fns = [dl_adam, np_adam, dl_sgdm, np_sgdm]
     try:
         import torch

@@ -68,6 +68,7 @@ def numeric_gradient(f: Callable[[List[dlarray]], float], xs: Sequence[dlarray],
     for k, a in enumerate(data):
         g = np.zeros(a.shape, dtype=a.dtype)
         for i, unit, d in _perturbations(a):
+
             def at(sign: float) -> float:
                 moved = list(xs)
                 moved[k] = _wrap(a + sign * eps * d, fmts[k])

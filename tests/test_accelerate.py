@@ -49,8 +49,12 @@ def _mlp(params, X):
 
 def _mlp_params(seed):
     rng = np.random.default_rng(seed)
-    return {"w1": dlarray(rng.standard_normal((8, 3)) * 0.5), "b1": dlarray(rng.standard_normal(8) * 0.1),
-            "w2": dlarray(rng.standard_normal((2, 8)) * 0.5), "b2": dlarray(rng.standard_normal(2) * 0.1)}
+    return {
+        "w1": dlarray(rng.standard_normal((8, 3)) * 0.5),
+        "b1": dlarray(rng.standard_normal(8) * 0.1),
+        "w2": dlarray(rng.standard_normal((2, 8)) * 0.5),
+        "b2": dlarray(rng.standard_normal(2) * 0.1),
+    }
 
 
 def _model_loss(params, X, T):
@@ -113,8 +117,9 @@ def test_first_order_gradients_inside_stay_constant_to_an_outer_gradient():
 
 def test_a_network_model_loss_replays_and_a_new_architecture_retraces():
     def make(width):
-        return dl.dlnetwork([dl.featureInputLayer(3), dl.fullyConnectedLayer(width), dl.reluLayer(),
-                             dl.fullyConnectedLayer(2), dl.softmaxLayer()])
+        return dl.dlnetwork(
+            [dl.featureInputLayer(3), dl.fullyConnectedLayer(width), dl.reluLayer(), dl.fullyConnectedLayer(2), dl.softmaxLayer()]
+        )
 
     def model_loss(net, X, T):
         loss = dl.crossentropy(net.forward(X), T)
@@ -161,8 +166,11 @@ def test_each_part_of_the_signature_selects_a_new_trace(change):
 
     acc = dl.dlaccelerate(f)
     acc(dlarray(np.ones((2, 3)), "CB"), 2.0)
-    x = {"shape": dlarray(np.ones((2, 4)), "CB"), "format": dlarray(np.ones((2, 3)), "SB"),
-         "dtype": dlarray(np.ones((2, 3), np.float32), "CB")}.get(change, dlarray(np.ones((2, 3)), "CB"))
+    x = {
+        "shape": dlarray(np.ones((2, 4)), "CB"),
+        "format": dlarray(np.ones((2, 3)), "SB"),
+        "dtype": dlarray(np.ones((2, 3), np.float32), "CB"),
+    }.get(change, dlarray(np.ones((2, 3)), "CB"))
     scale = 3.0 if change == "value" else 2.0
     out = acc(x, scale)
     assert acc.hit_rate == 0.0 and acc.occupancy == pytest.approx(4.0)
@@ -272,9 +280,17 @@ def test_matlab_spellings_of_options_and_properties():
 
 
 def _cnn():
-    return dl.dlnetwork([dl.imageInputLayer([6, 6, 2]), dl.convolution2dLayer(3, 4, padding="same"),
-                         dl.batchNormalizationLayer(), dl.reluLayer(), dl.maxPooling2dLayer(2, stride=2),
-                         dl.fullyConnectedLayer(3), dl.softmaxLayer()])
+    return dl.dlnetwork(
+        [
+            dl.imageInputLayer([6, 6, 2]),
+            dl.convolution2dLayer(3, 4, padding="same"),
+            dl.batchNormalizationLayer(),
+            dl.reluLayer(),
+            dl.maxPooling2dLayer(2, stride=2),
+            dl.fullyConnectedLayer(3),
+            dl.softmaxLayer(),
+        ]
+    )
 
 
 def _predict_cache():

@@ -77,7 +77,12 @@ def test_custom_attention_mask_and_padding_mask():
     np.testing.assert_allclose(extractdata(Y), np_attention(q, k, v, 2, allow=allow)[0], rtol=1e-12)
     # a formatted padding mask the layout of keys, and a (Tk, Tq, B) attention mask
     Y2 = attention(
-        dlarray(q, "CBT"), dlarray(k, "CBT"), dlarray(v, "CBT"), 2, attention_mask=np.repeat(m[:, :, None], 2, axis=2), padding_mask=dlarray(pad.astype(float), "BT")
+        dlarray(q, "CBT"),
+        dlarray(k, "CBT"),
+        dlarray(v, "CBT"),
+        2,
+        attention_mask=np.repeat(m[:, :, None], 2, axis=2),
+        padding_mask=dlarray(pad.astype(float), "BT"),
     )
     np.testing.assert_allclose(extractdata(Y2), extractdata(Y), rtol=1e-12)
 

@@ -190,6 +190,7 @@ def test_reducing_away_an_empty_axis_checks_the_result_size():
 
 # ----- options read by the op that takes them --------------------------------------------------
 
+
 def test_options_of_the_wrong_type_are_typed_errors_naming_op_and_argument():
     x = dlarray(np.ones((2, 3), f32), "CB")
     cases = [

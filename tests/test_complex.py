@@ -204,8 +204,20 @@ def test_complex_setitem_and_gradient():
 
 @pytest.mark.parametrize(
     "f",
-    [dl.sigmoid, dl.erf, dl.sign, dl.floor, dl.ceil, dl.round, lambda z: dl.atan2(z, z), lambda z: dl.maximum(z, z),
-     lambda z: z.max(), lambda z: z.min(axis=0), lambda z: z < z, lambda z: z >= 1.0],
+    [
+        dl.sigmoid,
+        dl.erf,
+        dl.sign,
+        dl.floor,
+        dl.ceil,
+        dl.round,
+        lambda z: dl.atan2(z, z),
+        lambda z: dl.maximum(z, z),
+        lambda z: z.max(),
+        lambda z: z.min(axis=0),
+        lambda z: z < z,
+        lambda z: z >= 1.0,
+    ],
     ids=["sigmoid", "erf", "sign", "floor", "ceil", "round", "atan2", "maximum", "max", "min", "lt", "ge"],
 )
 def test_unsupported_complex_ops_raise_dtype_error(f):

@@ -50,9 +50,30 @@ def test_tanh_and_tan_of_large_arguments(dtype):
     np.testing.assert_allclose(got.real, want.real, rtol=2e-6 if dtype == np.complex64 else 1e-13, atol=1e-40)
 
 
-ASIN_POINTS = [1e5 + 1e5j, -1e5 + 1e5j, 1e5 - 1e5j, 1e30 + 1e30j, 3 + 0j, complex(3, NZ), -3 + 0j, complex(-3, NZ),
-               0.5 + 0j, complex(0.5, NZ), -0.5 + 0j, 1 + 0j, 1e-10 + 1e-10j, 0.999 + 1e-8j, 1.001 + 1e-8j,
-               2j, -2j, 0.3 + 0.7j, 1.5 - 0.2j, 0.7 + 0.7j, 1e-20 + 1e5j, 1e5 + 1e-20j]
+ASIN_POINTS = [
+    1e5 + 1e5j,
+    -1e5 + 1e5j,
+    1e5 - 1e5j,
+    1e30 + 1e30j,
+    3 + 0j,
+    complex(3, NZ),
+    -3 + 0j,
+    complex(-3, NZ),
+    0.5 + 0j,
+    complex(0.5, NZ),
+    -0.5 + 0j,
+    1 + 0j,
+    1e-10 + 1e-10j,
+    0.999 + 1e-8j,
+    1.001 + 1e-8j,
+    2j,
+    -2j,
+    0.3 + 0.7j,
+    1.5 - 0.2j,
+    0.7 + 0.7j,
+    1e-20 + 1e5j,
+    1e5 + 1e-20j,
+]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -55,8 +55,8 @@ def padded(labels, L, fill=0):
     tgt = np.full((len(labels), L), fill, dtype=np.int64)
     mask = np.zeros((len(labels), L), dtype=bool)
     for b, lab in enumerate(labels):
-        tgt[b, :len(lab)] = lab
-        mask[b, :len(lab)] = True
+        tgt[b, : len(lab)] = lab
+        mask[b, : len(lab)] = True
     return tgt, mask
 
 
@@ -137,8 +137,7 @@ def test_ctc_masks_anywhere_and_mask_forms():
     ymask = np.array([[0, 0, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 0]])
     steps = [[t for t in range(T) if ymask[b, t]] for b in range(2)]
     want = ref_ctc(P, labels, steps)
-    forms = [ymask, ymask.astype(np.float64)[None], dlarray(ymask.astype(np.float32), "BT"),
-             dlarray(ymask.astype(np.float32)[None], "CBT")]
+    forms = [ymask, ymask.astype(np.float64)[None], dlarray(ymask.astype(np.float32), "BT"), dlarray(ymask.astype(np.float32)[None], "CBT")]
     for m in forms:
         got = ctc(dlarray(P, "CBT"), tgt, m, tmask, reduction="none")
         np.testing.assert_allclose(np.asarray(got), want, rtol=1e-12)
@@ -163,8 +162,9 @@ def test_ctc_unformatted_and_without_batch():
 def test_ctc_matlab_option_names():
     P, tgt, tmask, ymask = _case()
     want = ref_ctc(P, LABELS, [range(n) for n in STEPS])
-    got = ctc(dlarray(np.transpose(P, (2, 1, 0))), tgt, YMask=ymask, TargetsMask=tmask, BlankIndex="first",
-              Reduction="none", DataFormat="TBC")
+    got = ctc(
+        dlarray(np.transpose(P, (2, 1, 0))), tgt, YMask=ymask, TargetsMask=tmask, BlankIndex="first", Reduction="none", DataFormat="TBC"
+    )
     np.testing.assert_allclose(np.asarray(got), want, rtol=1e-12)
     with pytest.raises(UnknownOptionError, match="ctc"):
         ctc(dlarray(P, "CBT"), tgt, Blank="first")
@@ -299,8 +299,8 @@ def test_dlode45_nonlinear_against_solve_ivp():
     solve_ivp = pytest.importorskip("scipy.integrate").solve_ivp
     y0 = np.array([1.0, 2.0, -0.5])
     ts = [0.0, 0.5, 1.25, 2.0]
-    sol = solve_ivp(lambda t, y: -y ** 3 + np.sin(3 * t), (0.0, 2.0), y0, t_eval=ts[1:], rtol=1e-12, atol=1e-12)
-    Y = dlode45(lambda t, y, th: -(y ** 3) + np.sin(3 * t), ts, dlarray(y0), None, relative_tolerance=1e-10, absolute_tolerance=1e-12)
+    sol = solve_ivp(lambda t, y: -(y**3) + np.sin(3 * t), (0.0, 2.0), y0, t_eval=ts[1:], rtol=1e-12, atol=1e-12)
+    Y = dlode45(lambda t, y, th: -(y**3) + np.sin(3 * t), ts, dlarray(y0), None, relative_tolerance=1e-10, absolute_tolerance=1e-12)
     np.testing.assert_allclose(np.asarray(Y), sol.y, atol=1e-9)
 
 

@@ -39,6 +39,7 @@ def _core_or_skip():
 
 # --- digits -------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def train():
     return data.digitTrain4DArrayData()
@@ -92,6 +93,7 @@ def test_train_and_test_differ(train, test_set):
 def test_digits_are_learnable(train, test_set):
     """A linear softmax classifier on 14x14 averages must beat 85% on the test set
     (a CNN does much better); guards against indistinguishable classes."""
+
     def features(X):
         return X[:, :, 0, :].reshape(14, 2, 14, 2, -1).mean((1, 3)).reshape(196, -1).T
 
@@ -111,6 +113,7 @@ def test_digits_are_learnable(train, test_set):
 
 
 # --- arrayDatastore -------------------------------------------------------------------------
+
 
 def test_array_datastore_reads_rows():
     A = np.arange(12).reshape(6, 2)
@@ -135,7 +138,7 @@ def test_array_datastore_read_size_and_same():
     assert np.array_equal(ds.read(), [0, 1, 2, 3])
     assert np.array_equal(ds.preview(), [0, 1, 2, 3])
     ds.read()
-    assert np.array_equal(ds.read(), [8, 9])          # last read is short
+    assert np.array_equal(ds.read(), [8, 9])  # last read is short
     assert not ds.hasdata()
     assert np.array_equal(ds.readall(), A)
     cells = arrayDatastore(A, read_size=4)
@@ -161,14 +164,14 @@ def test_array_datastore_shuffle_returns_copy():
     A = np.arange(100)
     ds = arrayDatastore(A, output_type="same")
     shuffled = ds.shuffle(seed=1)
-    assert np.array_equal(ds.readall(), A)                     # original untouched
+    assert np.array_equal(ds.readall(), A)  # original untouched
     values = shuffled.readall()
     assert not np.array_equal(values, A) and np.array_equal(np.sort(values), A)
     assert np.array_equal(ds.shuffle(seed=1).readall(), values)
     np.random.seed(3)
     first = ds.shuffle().readall()
     np.random.seed(3)
-    assert np.array_equal(ds.shuffle().readall(), first)        # global state, like rng
+    assert np.array_equal(ds.shuffle().readall(), first)  # global state, like rng
 
 
 def test_array_datastore_of_objects():
@@ -182,12 +185,12 @@ def test_combine_reads_tuples():
     Y = np.array([7, 8, 9, 10])
     cds = combine(arrayDatastore(X, iteration_dimension=2), arrayDatastore(Y))
     assert cds.numobservations == 4
-    (x, y), = cds.read()
+    ((x, y),) = cds.read()
     assert np.array_equal(x, X[:, :, 0]) and int(y) == 7
     rows = cds.readall()
     assert len(rows) == 4 and all(isinstance(r, tuple) and len(r) == 2 for r in rows)
     shuffled = cds.shuffle(seed=0)
-    for x, y in shuffled.readall():                 # pairs stay together
+    for x, y in shuffled.readall():  # pairs stay together
         k = int(y) - 7
         assert np.array_equal(x, X[:, :, k])
     triple = combine(cds, arrayDatastore(-Y))
@@ -197,6 +200,7 @@ def test_combine_reads_tuples():
 
 
 # --- minibatchqueue (numpy outputs: no compiled core needed) --------------------------------
+
 
 def _queue(ds, **kw):
     kw.setdefault("output_as_dlarray", False)
@@ -224,7 +228,7 @@ def test_queue_collates_along_last_axis():
     mbq = _queue(ds, mini_batch_size=4)
     x, y = mbq.next()
     assert x.shape == (4, 4, 1, 4) and y.shape == (4,)
-    assert x.dtype == np.float32 and y.dtype == np.float32      # "single" by default
+    assert x.dtype == np.float32 and y.dtype == np.float32  # "single" by default
     assert np.allclose(x, X[..., :4]) and np.array_equal(y, Y[:4])
 
 
@@ -264,13 +268,13 @@ def test_queue_shuffle():
     mbq.shuffle(seed=0)
     first = np.concatenate(list(mbq))
     assert not np.array_equal(first, X) and np.array_equal(np.sort(first), X)
-    mbq.reset()                                     # reset keeps the shuffled order
+    mbq.reset()  # reset keeps the shuffled order
     assert np.array_equal(np.concatenate(list(mbq)), first)
     mbq.shuffle(seed=0)
     assert np.array_equal(np.concatenate(list(mbq)), first)
     mbq.shuffle()
     mbq.next()
-    mbq.shuffle()                                   # shuffling rewinds
+    mbq.shuffle()  # shuffling rewinds
     assert sum(b.size for b in mbq) == 20
 
 
@@ -313,7 +317,7 @@ def test_queue_output_options():
     with pytest.raises(ValueError):
         minibatchqueue(ds, output_environment="tpu")
     with pytest.raises(ValueError):
-        _queue(ds, mini_batch_format=["SSCB", ""]).next()   # format needs a dlarray
+        _queue(ds, mini_batch_format=["SSCB", ""]).next()  # format needs a dlarray
 
 
 def test_queue_plain_arrays_and_tuples():
@@ -342,7 +346,7 @@ def test_queue_background_dispatch_matches_serial():
     assert len(pairs) == 5
     for (xa, ya), (xb, yb) in pairs:
         assert np.array_equal(xa, xb) and np.array_equal(ya, yb)
-    background.reset()                              # a pending prefetch is discarded
+    background.reset()  # a pending prefetch is discarded
     assert np.array_equal(background.next()[0], pairs[0][0][0])
 
 
@@ -374,18 +378,17 @@ def test_queue_generic_datastore():
     assert batches[0][0].shape == (2, 3)
     mbq.shuffle()
     assert mbq.next()[1].tolist() == [6, 5, 4]
-    discard = _queue(_CountingDatastore(range(7)), mini_batch_size=3,
-                     partial_mini_batch="discard")
+    discard = _queue(_CountingDatastore(range(7)), mini_batch_size=3, partial_mini_batch="discard")
     assert len(list(discard)) == 2
 
 
 # --- minibatchqueue with dlarray outputs (needs the compiled core) -------------------------
 
+
 def test_queue_dlarray_outputs():
     dl = _core_or_skip()
     X, Y, ds = _images_and_labels(10)
-    mbq = minibatchqueue(ds, mini_batch_size=4, mini_batch_format=["SSCB", ""],
-                         output_environment="cpu")
+    mbq = minibatchqueue(ds, mini_batch_size=4, mini_batch_format=["SSCB", ""], output_environment="cpu")
     x, y = mbq.next()
     assert isinstance(x, dl.dlarray) and isinstance(y, dl.dlarray)
     assert dl.dims(x) == "SSCB" and x.shape == (4, 4, 1, 4)
@@ -396,17 +399,21 @@ def test_queue_dlarray_outputs():
 
 def test_queue_format_reorders_to_canonical():
     dl = _core_or_skip()
-    X = np.random.default_rng(1).random((5, 5, 6, 3))           # collated as S S B C
+    X = np.random.default_rng(1).random((5, 5, 6, 3))  # collated as S S B C
     ds = arrayDatastore(X, iteration_dimension=2)
-    ds_t = arrayDatastore(np.eye(6, 2))                          # (2,) per observation
-    mbq = minibatchqueue(combine(ds, ds_t), mini_batch_size=2, output_cast="double",
-                         mini_batch_format=["SSCB", "CB"], output_environment="cpu",
-                         mini_batch_fcn=lambda xs, ts: (np.stack(xs, -1), np.stack(ts, -1)))
+    ds_t = arrayDatastore(np.eye(6, 2))  # (2,) per observation
+    mbq = minibatchqueue(
+        combine(ds, ds_t),
+        mini_batch_size=2,
+        output_cast="double",
+        mini_batch_format=["SSCB", "CB"],
+        output_environment="cpu",
+        mini_batch_fcn=lambda xs, ts: (np.stack(xs, -1), np.stack(ts, -1)),
+    )
     x, t = mbq.next()
     assert dl.dims(x) == "SSCB" and x.shape == (5, 5, 3, 2)
     assert dl.extractdata(x).dtype == np.float64
     assert dl.dims(t) == "CB" and t.shape == (2, 2)
-    swapped = minibatchqueue(ds, mini_batch_size=2, mini_batch_format="SSBC",
-                             output_environment="cpu")
-    y = swapped.next()                                            # (5, 5, 3, 2) as SSBC
+    swapped = minibatchqueue(ds, mini_batch_size=2, mini_batch_format="SSBC", output_environment="cpu")
+    y = swapped.next()  # (5, 5, 3, 2) as SSBC
     assert dl.dims(y) == "SSCB" and y.shape == (5, 5, 2, 3)

@@ -44,7 +44,7 @@ def test_padsequences_formatted_and_matlab_names():
     # The mask drives a masked loss: padding contributes nothing.
     T = dlarray(np.zeros(got.shape, np.float32), "CBT")
     full = dl.l2loss(got, T, mask=dlarray(mask.astype(np.float32), "CBT"), normalization_factor="none")
-    np.testing.assert_allclose(float(full), sum(float((s ** 2).sum()) for s in _seqs()), rtol=1e-5)
+    np.testing.assert_allclose(float(full), sum(float((s**2).sum()) for s in _seqs()), rtol=1e-5)
 
 
 def test_padsequences_bad_input():
@@ -99,10 +99,10 @@ def test_rescale():
 def test_imtile_grid():
     imgs = np.arange(2 * 3 * 1 * 5, dtype=np.float32).reshape(2, 3, 1, 5)
     out = dl.imtile(imgs)
-    assert out.shape == (2 * 2, 3 * 3)                      # ceil(sqrt(5)) = 3 columns, 2 rows
+    assert out.shape == (2 * 2, 3 * 3)  # ceil(sqrt(5)) = 3 columns, 2 rows
     for k in range(5):
         r, c = divmod(k, 3)
-        np.testing.assert_array_equal(out[2 * r:2 * r + 2, 3 * c:3 * c + 3], imgs[:, :, 0, k])
+        np.testing.assert_array_equal(out[2 * r : 2 * r + 2, 3 * c : 3 * c + 3], imgs[:, :, 0, k])
     np.testing.assert_array_equal(out[2:, 6:], 0)
     framed = dl.imtile(imgs, GridSize=(1, None), BorderSize=1, BackgroundColor=-1, Frames=[4, 0])
     assert framed.shape == (4, 10)
@@ -127,7 +127,7 @@ def test_rng_seeds_every_draw():
     b = draws()
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x, y)
-    dl.rng(first)                                            # settings returned before: restore
+    dl.rng(first)  # settings returned before: restore
     dl.rng(0)
     np.testing.assert_allclose(np.random.rand(5), [0.8147, 0.9058, 0.1270, 0.9134, 0.6324], atol=5e-5)  # MATLAB rng(0); rand
     assert dl.rng()["seed"] == 0 and dl.rng("default")["seed"] == 0

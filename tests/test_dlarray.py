@@ -301,7 +301,11 @@ def test_dlpack_export():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128])
 @pytest.mark.parametrize("fmt", ["", "SCB"])
 def test_pickle_round_trip(dtype, fmt):
-    x = (RNG.standard_normal((3, 2, 2)) + 1j * RNG.standard_normal((3, 2, 2))).astype(dtype) if np.dtype(dtype).kind == "c" else RNG.standard_normal((3, 2, 2)).astype(dtype)
+    x = (
+        (RNG.standard_normal((3, 2, 2)) + 1j * RNG.standard_normal((3, 2, 2))).astype(dtype)
+        if np.dtype(dtype).kind == "c"
+        else RNG.standard_normal((3, 2, 2)).astype(dtype)
+    )
     X = dlarray(x, fmt) if fmt else dlarray(x)
     Y = pickle.loads(pickle.dumps(X))
     assert isinstance(Y, dlarray)

@@ -58,9 +58,25 @@ def _doc(obj):
 def test_the_objects_are_found():
     names = set(IDS)
     # The Rust-implemented functions, the class, its members and the error classes are all covered.
-    for name in ["dlarray", "exp", "where", "pagemtimes", "extractdata", "abs", "round", "_core.relu",
-                 "dlarray.sum", "dlarray.reshape", "dlarray.shape", "dlarray.T", "dlarray.astype",
-                 "ShapeError", "InternalError", "CheckpointError", "DeviceError"]:
+    for name in [
+        "dlarray",
+        "exp",
+        "where",
+        "pagemtimes",
+        "extractdata",
+        "abs",
+        "round",
+        "_core.relu",
+        "dlarray.sum",
+        "dlarray.reshape",
+        "dlarray.shape",
+        "dlarray.T",
+        "dlarray.astype",
+        "ShapeError",
+        "InternalError",
+        "CheckpointError",
+        "DeviceError",
+    ]:
         assert name in names, name
     public_core = [n for n in _core.__all__ if not n.startswith("_")]
     assert len([n for n in IDS if not n.startswith("dlarray.")]) >= len(public_core)
@@ -112,13 +128,12 @@ def _stub_docstrings():
     return docs
 
 
-CORE_OBJECTS = [(name, obj) for name, obj in OBJECTS
-                if name.startswith(("dlarray.", "_core.")) or getattr(_core, name, None) is obj]
+CORE_OBJECTS = [(name, obj) for name, obj in OBJECTS if name.startswith(("dlarray.", "_core.")) or getattr(_core, name, None) is obj]
 
 
 @pytest.mark.parametrize("name, obj", CORE_OBJECTS, ids=[name for name, _ in CORE_OBJECTS])
 def test_stub_carries_the_same_docstring(name, obj):
     stub = _stub_docstrings()
-    key = name[len("_core."):] if name.startswith("_core.") else name
+    key = name[len("_core.") :] if name.startswith("_core.") else name
     assert key in stub, f"{key} is missing from {STUB.name}"
     assert stub[key] == _doc(obj), f"{key}: the docstring in {STUB.name} differs from the compiled module's"

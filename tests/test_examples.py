@@ -11,8 +11,9 @@ def test_train_digits_main_short_run(tmp_path, capsys):
     from dlarray.examples import train_digits
 
     png = tmp_path / "progress.png"
-    assert train_digits.main(["--epochs", "1", "--max-iterations", "3", "--batch-size", "32",
-                              "--png", str(png), "--test-images", "300"]) == 0
+    assert (
+        train_digits.main(["--epochs", "1", "--max-iterations", "3", "--batch-size", "32", "--png", str(png), "--test-images", "300"]) == 0
+    )
     out = capsys.readouterr().out
     assert "epoch 1: mean loss" in out and "3 iterations" in out
     assert "test accuracy:" in out and "(300 images)" in out
@@ -24,14 +25,30 @@ def test_train_digits_learns():
 
     result = train_digits.train(epochs=1, max_iterations=12, png=None, verbose=False, test_images=500)
     assert result["iterations"] == 12 and isinstance(result["net"], dlnetwork)
-    assert result["epoch_losses"][0] < 2.0         # well below chance level (ln 10 = 2.30)
-    assert result["accuracy"] > 0.5                 # far above chance (0.1) after 12 steps
+    assert result["epoch_losses"][0] < 2.0  # well below chance level (ln 10 = 2.30)
+    assert result["accuracy"] > 0.5  # far above chance (0.1) after 12 steps
 
 
 def test_train_digits_as_module_and_console_entry_point(tmp_path):
     png = tmp_path / "p.png"
-    proc = subprocess.run([sys.executable, "-m", "dlarray.examples.train_digits", "--max-iterations", "1",
-                           "--batch-size", "16", "--png", str(png), "--test-images", "100"], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dlarray.examples.train_digits",
+            "--max-iterations",
+            "1",
+            "--batch-size",
+            "16",
+            "--png",
+            str(png),
+            "--test-images",
+            "100",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "test accuracy:" in proc.stdout and png.exists()
 
@@ -80,8 +97,8 @@ def test_pinn_loss_uses_the_laplacian():
     z = W1 @ xy + b1
     t = np.tanh(z)
     # u = W2 tanh(W1 x + b1) + b2; Δu = Σ_k W2_k · tanh''(z_k) · |W1_k|², tanh'' = −2 t (1 − t²)
-    lap = np.einsum("k,kn,k->n", W2[0], -2 * t * (1 - t * t), (W1 ** 2).sum(1))
+    lap = np.einsum("k,kn,k->n", W2[0], -2 * t * (1 - t * t), (W1**2).sum(1))
     res = lap + F[0]
     ub = W2 @ np.tanh(W1 @ XB + b1) + b2
-    expected = np.mean(res ** 2) + train_pinn.BOUNDARY_WEIGHT * np.mean(ub ** 2)
+    expected = np.mean(res**2) + train_pinn.BOUNDARY_WEIGHT * np.mean(ub**2)
     np.testing.assert_allclose(float(loss), expected, rtol=1e-4)

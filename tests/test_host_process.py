@@ -54,8 +54,9 @@ def test_import_changes_no_signal_handler():
 
 def test_large_dlarray_buffers_are_reused_not_leaked():
     # A long loop of large temporaries stays bounded: the buffer cache has a ceiling.
-    grown = run_python(
-        """
+    grown = (
+        run_python(
+            """
         import os
         import numpy as np
         import dlarray
@@ -72,5 +73,8 @@ def test_large_dlarray_buffers_are_reused_not_leaked():
             y = (x * 2 + 1) * x
         print(rss_mib() - first)
         """
-    ) if sys.platform.startswith("linux") else "0"
+        )
+        if sys.platform.startswith("linux")
+        else "0"
+    )
     assert float(grown) < 16, f"RSS grew by {grown} MiB over 200 identical steps"

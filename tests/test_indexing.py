@@ -92,8 +92,16 @@ def test_assignment_matches_numpy(case):
 
 def test_keys_numpy_refuses_are_typed_errors():
     x = dl.dlarray(np.arange(6.0).reshape(2, 3))
-    for key in [(0, 0, 0), (..., ...), 2, (slice(None), 3), np.array([1.5]), "a", slice(None, None, 0),
-                (np.array([0, 1]), np.array([0, 1, 2]))]:
+    for key in [
+        (0, 0, 0),
+        (..., ...),
+        2,
+        (slice(None), 3),
+        np.array([1.5]),
+        "a",
+        slice(None, None, 0),
+        (np.array([0, 1]), np.array([0, 1, 2])),
+    ]:
         with pytest.raises((dl.DlIndexError, ValueError)):
             x[key]
 

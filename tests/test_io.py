@@ -29,10 +29,17 @@ from dlarray.network import Table
 
 def seed_network():
     np.random.seed(0)
-    return dlnetwork([imageInputLayer((28, 28, 1), normalization="none"),
-                      convolution2dLayer(5, 20, padding="same"), batchNormalizationLayer(),
-                      reluLayer(), maxPooling2dLayer(2, stride=2),
-                      fullyConnectedLayer(10), softmaxLayer()])
+    return dlnetwork(
+        [
+            imageInputLayer((28, 28, 1), normalization="none"),
+            convolution2dLayer(5, 20, padding="same"),
+            batchNormalizationLayer(),
+            reluLayer(),
+            maxPooling2dLayer(2, stride=2),
+            fullyConnectedLayer(10),
+            softmaxLayer(),
+        ]
+    )
 
 
 def assert_tables_equal(a: Table, b: Table):
@@ -50,8 +57,19 @@ def test_round_trip_network_and_optimizer_state(tmp_path):
     vel = net.learnables.map(lambda v: v * 0.5)
     path = tmp_path / "ckpt.safetensors"
     extra = {"step": np.arange(3), "nested": [None, (1, 2.5), {"a": dlarray(np.ones((2, 2)), "CB")}]}
-    save(path, net, vel=vel, epoch=3, learn_rate=0.01, note="warm", nothing=None, extra=extra,
-         avg=None, z=dlarray(np.array([1 + 2j, 3 - 1j], np.complex64)), nan=float("nan"))
+    save(
+        path,
+        net,
+        vel=vel,
+        epoch=3,
+        learn_rate=0.01,
+        note="warm",
+        nothing=None,
+        extra=extra,
+        avg=None,
+        z=dlarray(np.array([1 + 2j, 3 - 1j], np.complex64)),
+        nan=float("nan"),
+    )
     ckpt = load(path)
     assert set(ckpt) == {"net", "vel", "epoch", "learn_rate", "note", "nothing", "extra", "avg", "z", "nan"}
     loaded = ckpt["net"]
@@ -84,12 +102,12 @@ def test_file_is_standard_safetensors(tmp_path):
     raw = path.read_bytes()
     (n,) = struct.unpack("<Q", raw[:8])
     assert n % 8 == 0
-    header = json.loads(raw[8:8 + n])
+    header = json.loads(raw[8 : 8 + n])
     assert header["__metadata__"]["format"] == "dlarray-checkpoint-2"
     w = header["net/learnables/fc/Weights"]
     assert w["dtype"] == "F32" and w["shape"] == [2, 3]
     start, stop = w["data_offsets"]
-    data = np.frombuffer(raw[8 + n + start: 8 + n + stop], "<f4").reshape(2, 3)
+    data = np.frombuffer(raw[8 + n + start : 8 + n + stop], "<f4").reshape(2, 3)
     np.testing.assert_array_equal(data, extractdata(net.learnables["fc", "Weights"]))
     # A plain safetensors file (no dlarray metadata) loads as a dict of numpy arrays.
     body = np.arange(6, dtype="<f8").tobytes()
@@ -103,8 +121,15 @@ def test_file_is_standard_safetensors(tmp_path):
 def test_graph_network_round_trip(tmp_path):
     np.random.seed(1)
     net = dlnetwork()
-    net.add_layers([featureInputLayer(4, name="in"), fullyConnectedLayer(4, name="fc1"), reluLayer(name="r1"),
-                    fullyConnectedLayer(4, name="fc2"), additionLayer(2, name="add")])
+    net.add_layers(
+        [
+            featureInputLayer(4, name="in"),
+            fullyConnectedLayer(4, name="fc1"),
+            reluLayer(name="r1"),
+            fullyConnectedLayer(4, name="fc2"),
+            additionLayer(2, name="add"),
+        ]
+    )
     net.connect_layers("r1", "add/in2")
     net.initialize()
     save(tmp_path / "g.safetensors", net)
@@ -150,7 +175,7 @@ def test_atomic_write_under_simulated_crash(tmp_path, monkeypatch):
         save(path, new, epoch=2)
     monkeypatch.undo()
     assert calls["writes"] == 2
-    assert path.read_bytes() == before                       # the old checkpoint is intact
+    assert path.read_bytes() == before  # the old checkpoint is intact
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.safetensors"]  # no temporary file left
     assert load(path)["epoch"] == 1
 
@@ -166,7 +191,7 @@ def test_missing_and_corrupt_files(tmp_path):
         "empty": b"",
         "truncated-tensors": raw[:-5],
         "truncated-header": raw[:20],
-        "huge-length": struct.pack("<Q", 10 ** 12) + raw[8:],
+        "huge-length": struct.pack("<Q", 10**12) + raw[8:],
         "not-json": raw[:8] + b"\xff" * (len(raw) - 8),
         "trailing": raw + b"\x00" * 8,
     }

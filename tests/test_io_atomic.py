@@ -47,8 +47,7 @@ for line in sys.stdin:
 
 
 def temp_files(directory, name="ckpt.safetensors"):
-    return sorted(p.name for p in Path(directory).iterdir()
-                  if p.name.startswith(f".{name}.") and p.name.endswith(".tmp"))
+    return sorted(p.name for p in Path(directory).iterdir() if p.name.startswith(f".{name}.") and p.name.endswith(".tmp"))
 
 
 def kill_trials(directory, trials, size=4_000_000, seed=0):
@@ -59,8 +58,9 @@ def kill_trials(directory, trials, size=4_000_000, seed=0):
     big = np.random.default_rng(0).standard_normal(size).astype(np.float32)
     save(path, epoch=0, w=big, tag=np.full(1000, 0))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    server = subprocess.Popen([sys.executable, "-c", SERVER, str(path), str(size)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True, env=env)
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(path), str(size)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+    )
     stats = {"trials": trials, "intact": 0, "kills_leaving_orphan": 0, "max_orphans_at_once": 0, "epochs": []}
     try:
         assert server.stdout.readline().strip() == "ready"
@@ -73,8 +73,7 @@ def kill_trials(directory, trials, size=4_000_000, seed=0):
             assert server.stdout.readline().strip() == "reaped"
             ckpt = load(path)  # verifies every tensor's checksum
             epoch = ckpt["epoch"]
-            if (np.array_equal(ckpt["w"][:1000], big[:1000] + epoch) and np.all(ckpt["tag"] == epoch)
-                    and ckpt["w"].shape == big.shape):
+            if np.array_equal(ckpt["w"][:1000], big[:1000] + epoch) and np.all(ckpt["tag"] == epoch) and ckpt["w"].shape == big.shape:
                 stats["intact"] += 1
             stats["epochs"].append(epoch)
             orphans = [n for n in temp_files(directory) if f".{pid}-" in n]
@@ -86,8 +85,7 @@ def kill_trials(directory, trials, size=4_000_000, seed=0):
     stats["orphans_before_cleanup"] = len(temp_files(directory))
     save(path, epoch=-1, w=big[:10], tag=np.full(1000, -1))  # a later save by another process
     stats["orphans_after_cleanup"] = len(temp_files(directory))
-    stats["bytes_left_after_cleanup"] = sum(p.stat().st_size for p in Path(directory).iterdir()
-                                            if p.name != "ckpt.safetensors")
+    stats["bytes_left_after_cleanup"] = sum(p.stat().st_size for p in Path(directory).iterdir() if p.name != "ckpt.safetensors")
     return stats
 
 
@@ -168,10 +166,9 @@ def test_temporary_file_names_the_destination_host_and_pid(tmp_path, monkeypatch
 
     monkeypatch.setattr(os, "replace", spy)
     save(tmp_path / "ckpt.safetensors", x=np.arange(3))
-    (src, dst), = seen
+    ((src, dst),) = seen
     me = container._Process.current()
-    assert re.fullmatch(rf"\.ckpt\.safetensors\.{os.getpid()}-{me.token}-[0-9a-f]{{8}}\.{re.escape(me.host)}\.tmp",
-                        src)
+    assert re.fullmatch(rf"\.ckpt\.safetensors\.{os.getpid()}-{me.token}-[0-9a-f]{{8}}\.{re.escape(me.host)}\.tmp", src)
     assert dst == str(tmp_path / "ckpt.safetensors")
     assert me.host == re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname())[:64]
     # A name too long for a temporary name of its own is shortened with a hash.
@@ -183,12 +180,12 @@ def test_temporary_file_names_the_destination_host_and_pid(tmp_path, monkeypatch
 
 @posix
 def test_concurrent_writers_never_remove_each_others_temporary_files(tmp_path):
-    script = ("import sys, numpy as np; from dlarray import save\n"
-              "for i in range(25): save(sys.argv[1], w=np.full(200_000, i, np.float32), i=i)\n")
+    script = (
+        "import sys, numpy as np; from dlarray import save\nfor i in range(25): save(sys.argv[1], w=np.full(200_000, i, np.float32), i=i)\n"
+    )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     path = tmp_path / "ckpt.safetensors"
-    writers = [subprocess.Popen([sys.executable, "-c", script, str(path)], env=env, stderr=subprocess.PIPE)
-               for _ in range(2)]
+    writers = [subprocess.Popen([sys.executable, "-c", script, str(path)], env=env, stderr=subprocess.PIPE) for _ in range(2)]
     errors = []
 
     def in_thread():  # and a thread of this process (same pid, same token)

@@ -27,11 +27,9 @@ EIGHT = bytes(range(8))
 CASES = {
     # tensor descriptions
     "negative-shape": ({"t": {"dtype": "F32", "shape": [-2], "data_offsets": [0, 8]}}, EIGHT, "invalid shape"),
-    "negative-shape-pair": ({"t": {"dtype": "F32", "shape": [-1, -2], "data_offsets": [0, 8]}}, EIGHT,
-                            "invalid shape"),
-    "overflowing-shape": ({"t": {"dtype": "F32", "shape": [2 ** 40, 2 ** 40, 2 ** 40], "data_offsets": [0, 8]}},
-                          EIGHT, "needs"),
-    "wrapping-shape": ({"t": {"dtype": "U8", "shape": [2 ** 32, 2 ** 32], "data_offsets": [0, 0]}}, b"", "needs"),
+    "negative-shape-pair": ({"t": {"dtype": "F32", "shape": [-1, -2], "data_offsets": [0, 8]}}, EIGHT, "invalid shape"),
+    "overflowing-shape": ({"t": {"dtype": "F32", "shape": [2**40, 2**40, 2**40], "data_offsets": [0, 8]}}, EIGHT, "needs"),
+    "wrapping-shape": ({"t": {"dtype": "U8", "shape": [2**32, 2**32], "data_offsets": [0, 0]}}, b"", "needs"),
     "float-shape": ({"t": {"dtype": "F32", "shape": [2.0], "data_offsets": [0, 8]}}, EIGHT, "invalid shape"),
     "bool-shape": ({"t": {"dtype": "F32", "shape": [True, 2], "data_offsets": [0, 8]}}, EIGHT, "invalid shape"),
     "string-shape": ({"t": {"dtype": "F32", "shape": "2", "data_offsets": [0, 8]}}, EIGHT, "invalid shape"),
@@ -44,17 +42,12 @@ CASES = {
     "byte-length-mismatch": ({"t": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}, EIGHT, "needs 12 bytes"),
     "dtype-mismatch": ({"t": {"dtype": "F64", "shape": [2], "data_offsets": [0, 8]}}, EIGHT, "needs 16 bytes"),
     # offsets
-    "offsets-out-of-range": ({"t": {"dtype": "U8", "shape": [1000], "data_offsets": [0, 1000]}}, EIGHT,
-                             "need 1000 data bytes"),
-    "offsets-beyond-u64": ({"t": {"dtype": "U8", "shape": [8], "data_offsets": [2 ** 70, 2 ** 70 + 8]}}, EIGHT,
-                           "belong to no tensor"),
+    "offsets-out-of-range": ({"t": {"dtype": "U8", "shape": [1000], "data_offsets": [0, 1000]}}, EIGHT, "need 1000 data bytes"),
+    "offsets-beyond-u64": ({"t": {"dtype": "U8", "shape": [8], "data_offsets": [2**70, 2**70 + 8]}}, EIGHT, "belong to no tensor"),
     "offsets-reversed": ({"t": {"dtype": "U8", "shape": [0], "data_offsets": [8, 0]}}, EIGHT, "invalid data_offsets"),
-    "offsets-negative": ({"t": {"dtype": "U8", "shape": [8], "data_offsets": [-8, 0]}}, EIGHT,
-                         "invalid data_offsets"),
-    "offsets-three": ({"t": {"dtype": "U8", "shape": [8], "data_offsets": [0, 8, 16]}}, EIGHT,
-                      "invalid data_offsets"),
-    "offsets-float": ({"t": {"dtype": "U8", "shape": [8], "data_offsets": [0.0, 8.0]}}, EIGHT,
-                      "invalid data_offsets"),
+    "offsets-negative": ({"t": {"dtype": "U8", "shape": [8], "data_offsets": [-8, 0]}}, EIGHT, "invalid data_offsets"),
+    "offsets-three": ({"t": {"dtype": "U8", "shape": [8], "data_offsets": [0, 8, 16]}}, EIGHT, "invalid data_offsets"),
+    "offsets-float": ({"t": {"dtype": "U8", "shape": [8], "data_offsets": [0.0, 8.0]}}, EIGHT, "invalid data_offsets"),
     "overlapping": ({"a": f32(2, 0), "b": f32(2, 4)}, bytes(12), "overlaps"),
     "same-bytes": ({"a": f32(2, 0), "b": f32(2, 0)}, bytes(8), "overlaps"),
     "hole": ({"a": f32(2, 0), "b": f32(2, 12)}, bytes(20), "belong to no tensor"),
@@ -65,13 +58,15 @@ CASES = {
     "header-string": ("tensor", b"", "not an object"),
     "header-null": (None, b"", "not an object"),
     "metadata-list": ({"__metadata__": ["format", "pt"]}, b"", "__metadata__"),
-    "not-utf8": (b"{\"\xff\xfe\": 1}", b"", "not valid JSON"),
-    "duplicate-keys": (b'{"a": {"dtype": "U8", "shape": [0], "data_offsets": [0, 0]}, '
-                       b'"a": {"dtype": "U8", "shape": [0], "data_offsets": [0, 0]}}', b"", "duplicate key"),
+    "not-utf8": (b'{"\xff\xfe": 1}', b"", "not valid JSON"),
+    "duplicate-keys": (
+        b'{"a": {"dtype": "U8", "shape": [0], "data_offsets": [0, 0]}, "a": {"dtype": "U8", "shape": [0], "data_offsets": [0, 0]}}',
+        b"",
+        "duplicate key",
+    ),
     "deeply-nested-header": (b"[" * 200_000 + b"]" * 200_000, b"", "nested too deeply"),
     "deeply-nested-tensor": (b'{"t": ' + b"[" * 200_000 + b"]" * 200_000 + b"}", b"", "nested too deeply"),
-    "huge-integer": (b'{"t": {"dtype": "U8", "shape": [' + b"9" * 5000 + b'], "data_offsets": [0, 0]}}', b"",
-                     "not valid JSON"),
+    "huge-integer": (b'{"t": {"dtype": "U8", "shape": [' + b"9" * 5000 + b'], "data_offsets": [0, 0]}}', b"", "not valid JSON"),
     # dlarray metadata
     "future-format": ({"__metadata__": {"format": "dlarray-checkpoint-9", "dlarray": "{}"}}, b"", "newer dlarray"),
     "no-checksums": ({"__metadata__": {"format": container.FORMAT, "dlarray": "{}"}}, b"", "missing"),
@@ -87,9 +82,15 @@ def test_malformed_header(tmp_path, name):
     assert why in str(e.value)
 
 
-@pytest.mark.parametrize("length, why", [
-    (2 ** 63, "limit"), (2 ** 64 - 1, "limit"), (200 * 2 ** 20, "limit"), (4096, "exceeds the file size"),
-])
+@pytest.mark.parametrize(
+    "length, why",
+    [
+        (2**63, "limit"),
+        (2**64 - 1, "limit"),
+        (200 * 2**20, "limit"),
+        (4096, "exceeds the file size"),
+    ],
+)
 def test_header_length_is_checked_before_reading(tmp_path, length, why):
     path = safetensors(tmp_path / "long.safetensors", {"t": f32(2, 0)}, EIGHT, length=length)
     with pytest.raises(CheckpointError, match=why):
@@ -102,38 +103,44 @@ def small_checkpoint(path):
     save(path, net, epoch=3, extra=np.arange(5.0), note="ok")
     raw = path.read_bytes()
     (n,) = struct.unpack("<Q", raw[:8])
-    return net, raw, n, json.loads(raw[8:8 + n])
+    return net, raw, n, json.loads(raw[8 : 8 + n])
 
 
 def rewrite(path, header, raw, n):
     text = json.dumps(header).encode()
-    path.write_bytes(struct.pack("<Q", len(text)) + text + raw[8 + n:])
+    path.write_bytes(struct.pack("<Q", len(text)) + text + raw[8 + n :])
     return path
 
 
-@pytest.mark.parametrize("name, content, why", [
-    ("not-json", "{", "not valid JSON"),
-    ("json-list", "[1, 2]", "not an object"),
-    ("deep", "[" * 100_000 + "]" * 100_000, "nested too deeply"),
-    ("deep-parsable", '{"x": ' + '{"__dict__": {"a": ' * 300 + "1" + "}}" * 300 + "}", "levels deep"),
-    ("deep-lists", '{"x": ' + "[" * 500 + "]" * 500 + "}", "levels deep"),
-    ("missing-tensor", '{"x": {"__ndarray__": "nope"}}', "missing tensor 'nope'"),
-    ("unknown-entry", '{"x": {"__weird__": 1}}', "unknown entry"),
-    ("bad-complex", '{"x": {"__complex__": ["1", 2]}}', "invalid complex"),
-    ("bad-format", '{"x": {"__dlarray__": "extra", "fmt": 3}}', "not a string"),
-    ("bad-dlarray-format", '{"x": {"__dlarray__": "extra", "fmt": "QQ"}}', "corrupt dlarray metadata"),
-    ("bad-complex-tensor", '{"x": {"__ndarray__": "extra", "complex": true}}', "trailing dim of 2"),
-    ("bad-tuple", '{"x": {"__tuple__": 5}}', "not list"),
-    ("bad-table", '{"x": {"__table__": {"layer": ["a"], "parameter": [], "value": []}}}', "corrupt"),
-])
+@pytest.mark.parametrize(
+    "name, content, why",
+    [
+        ("not-json", "{", "not valid JSON"),
+        ("json-list", "[1, 2]", "not an object"),
+        ("deep", "[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ("deep-parsable", '{"x": ' + '{"__dict__": {"a": ' * 300 + "1" + "}}" * 300 + "}", "levels deep"),
+        ("deep-lists", '{"x": ' + "[" * 500 + "]" * 500 + "}", "levels deep"),
+        ("missing-tensor", '{"x": {"__ndarray__": "nope"}}', "missing tensor 'nope'"),
+        ("unknown-entry", '{"x": {"__weird__": 1}}', "unknown entry"),
+        ("bad-complex", '{"x": {"__complex__": ["1", 2]}}', "invalid complex"),
+        ("bad-format", '{"x": {"__dlarray__": "extra", "fmt": 3}}', "not a string"),
+        ("bad-dlarray-format", '{"x": {"__dlarray__": "extra", "fmt": "QQ"}}', "corrupt dlarray metadata"),
+        ("bad-complex-tensor", '{"x": {"__ndarray__": "extra", "complex": true}}', "trailing dim of 2"),
+        ("bad-tuple", '{"x": {"__tuple__": 5}}', "not list"),
+        ("bad-table", '{"x": {"__table__": {"layer": ["a"], "parameter": [], "value": []}}}', "corrupt"),
+    ],
+)
 def test_malformed_dlarray_metadata(tmp_path, name, content, why):
     _, raw, n, header = small_checkpoint(tmp_path / "ok.safetensors")
     metadata = {"format": container.FORMAT, "dlarray": content}
     tensors = {k: v for k, v in header.items() if k != "__metadata__"}
     path = tmp_path / f"{name}.safetensors"
-    arrays = {k: np.frombuffer(raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]],
-                               {"F32": "<f4", "F64": "<f8"}[v["dtype"]]).reshape(v["shape"])
-              for k, v in tensors.items()}
+    arrays = {
+        k: np.frombuffer(
+            raw[8 + n + v["data_offsets"][0] : 8 + n + v["data_offsets"][1]], {"F32": "<f4", "F64": "<f8"}[v["dtype"]]
+        ).reshape(v["shape"])
+        for k, v in tensors.items()
+    }
     with open(path, "wb") as f:
         for chunk in container.encode(arrays, metadata):
             f.write(chunk)
@@ -158,8 +165,7 @@ def test_corrupt_network_structure(tmp_path):
     for name, change in cases.items():
         broken = json.loads(json.dumps(spec))
         change(broken)
-        metadata = {"format": container.FORMAT,
-                    "dlarray": json.dumps({"net": {"__dlnetwork__": broken}})}
+        metadata = {"format": container.FORMAT, "dlarray": json.dumps({"net": {"__dlnetwork__": broken}})}
         arrays, _ = container.read(str(tmp_path / "ok.safetensors"))
         path = tmp_path / f"{name}.safetensors"
         with open(path, "wb") as f:
@@ -190,9 +196,9 @@ def test_flipped_bit_in_any_tensor_is_detected_and_named(tmp_path):
 def test_changed_metadata_is_detected(tmp_path):
     path = tmp_path / "ok.safetensors"
     _, raw, n, header = small_checkpoint(path)
-    text = raw[8:8 + n]
+    text = raw[8 : 8 + n]
     assert text.count(b'\\"epoch\\":3') == 1
-    path.write_bytes(raw[:8] + text.replace(b'\\"epoch\\":3', b'\\"epoch\\":7') + raw[8 + n:])
+    path.write_bytes(raw[:8] + text.replace(b'\\"epoch\\":3', b'\\"epoch\\":7') + raw[8 + n :])
     with pytest.raises(CheckpointError, match="metadata does not match its checksum"):
         load(path)
     # Dropping a tensor's checksum, or the whole entry, is detected too.
@@ -213,13 +219,12 @@ def bf16_bytes(values):
 
 def test_foreign_file_with_f16_and_bf16_loads(tmp_path):
     half = np.array([[1.5, -0.25, 65504.0], [np.inf, -0.0, 6.1e-5]], np.float16)
-    brain = np.array([1.0, -2.5, 3.140625, 1.5 * 2.0 ** 100, -np.inf, 0.0078125], np.float32)
+    brain = np.array([1.0, -2.5, 3.140625, 1.5 * 2.0**100, -np.inf, 0.0078125], np.float32)
     assert np.array_equal(np.frombuffer(bf16_bytes(brain), "<u2").astype(np.uint32) << 16, brain.view(np.uint32))
-    longs = np.array([7, -8, 2 ** 40], np.int64)
+    longs = np.array([7, -8, 2**40], np.int64)
     blobs = [half.astype("<f2").tobytes(), bf16_bytes(brain), longs.astype("<i8").tobytes(), b"\x01\x00"]
     # The F16 tensor takes 12 bytes, so the I64 after the BF16 one starts unaligned (24).
-    names = [("half", "F16", list(half.shape)), ("brain", "BF16", [2, 3]), ("longs", "I64", [3]),
-             ("mask", "BOOL", [2])]
+    names = [("half", "F16", list(half.shape)), ("brain", "BF16", [2, 3]), ("longs", "I64", [3]), ("mask", "BOOL", [2])]
     header, offset = {"__metadata__": {"format": "pt"}}, 0
     for (name, code, shape), blob in zip(names, blobs):
         header[name] = {"dtype": code, "shape": shape, "data_offsets": [offset, offset + len(blob)]}

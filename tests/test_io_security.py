@@ -44,13 +44,13 @@ def craft(path, content, tensors=None, fmt=container.FORMAT):
 def header_content(path):
     raw = path.read_bytes()
     (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
+    header = json.loads(raw[8 : 8 + n])
     tensors = {}
     for key, info in header.items():
         if key != "__metadata__":
             start, stop = info["data_offsets"]
             dtype = {"F32": "<f4", "F64": "<f8", "I64": "<i8"}[info["dtype"]]
-            tensors[key] = np.frombuffer(raw[8 + n + start:8 + n + stop], dtype).reshape(info["shape"])
+            tensors[key] = np.frombuffer(raw[8 + n + start : 8 + n + stop], dtype).reshape(info["shape"])
     return json.loads(header["__metadata__"]["dlarray"]), tensors
 
 
@@ -87,13 +87,29 @@ def registry(monkeypatch):
     return table
 
 
-@pytest.mark.parametrize("name", [
-    "os:system", "subprocess:Popen", "builtins:eval", "posix:system",
-    "dlarray:io.os.system", "dlarray.io:os.system", "dlarray.io:os", "dlarray:__class__",
-    "dlarray.layers.base:Layer.__subclasses__", "dlarray:save", "dlarray:load", "dlarray:dlfeval",
-    "dlarray:trainingProgressMonitor", "dlarray:lbfgsState", "dlarray.layers:FullyConnectedLayer",
-    "", ":", "relu",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "os:system",
+        "subprocess:Popen",
+        "builtins:eval",
+        "posix:system",
+        "dlarray:io.os.system",
+        "dlarray.io:os.system",
+        "dlarray.io:os",
+        "dlarray:__class__",
+        "dlarray.layers.base:Layer.__subclasses__",
+        "dlarray:save",
+        "dlarray:load",
+        "dlarray:dlfeval",
+        "dlarray:trainingProgressMonitor",
+        "dlarray:lbfgsState",
+        "dlarray.layers:FullyConnectedLayer",
+        "",
+        ":",
+        "relu",
+    ],
+)
 def test_callables_outside_the_allow_list_are_refused(tmp_path, name):
     path = craft(tmp_path / "evil.safetensors", {"x": {"__callable__": name}})
     with pytest.raises(CheckpointError, match="evil.safetensors") as e:
@@ -109,13 +125,18 @@ def test_module_beside_the_checkpoint_is_never_imported(tmp_path, monkeypatch):
         f"pathlib.Path({str(marker)!r}).write_text('ran')\n"
         "def run(*a):\n    return 0\n"
         "class EvilLayer:\n    pass\n"
-        "class Obj:\n    pass\n")
+        "class Obj:\n    pass\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "evil_plugin", raising=False)
-    net = {"layers": [{"class": "evil_plugin:EvilLayer", "attrs": {"__dict__": {"name": "x"}}}], "edges": [],
-           "output_names": None, "initialized": False,
-           "learnables": {"__table__": {"layer": [], "parameter": [], "value": []}},
-           "state": {"__table__": {"layer": [], "parameter": [], "value": []}}}
+    net = {
+        "layers": [{"class": "evil_plugin:EvilLayer", "attrs": {"__dict__": {"name": "x"}}}],
+        "edges": [],
+        "output_names": None,
+        "initialized": False,
+        "learnables": {"__table__": {"layer": [], "parameter": [], "value": []}},
+        "state": {"__table__": {"layer": [], "parameter": [], "value": []}},
+    }
     cases = {
         "callable": {"x": {"__callable__": "evil_plugin:run"}},
         "layer": {"net": {"__dlnetwork__": net}},
@@ -123,8 +144,7 @@ def test_module_beside_the_checkpoint_is_never_imported(tmp_path, monkeypatch):
         "legacy": {"x": {"__callable__": "evil_plugin:run"}},
     }
     for case, content in cases.items():
-        path = craft(tmp_path / f"{case}.safetensors", content,
-                     fmt="dlarray-checkpoint-1" if case == "legacy" else container.FORMAT)
+        path = craft(tmp_path / f"{case}.safetensors", content, fmt="dlarray-checkpoint-1" if case == "legacy" else container.FORMAT)
         with pytest.raises(CheckpointError, match="evil_plugin"):
             load(path)
     assert not marker.exists(), "load imported a module named by the file"
@@ -133,26 +153,32 @@ def test_module_beside_the_checkpoint_is_never_imported(tmp_path, monkeypatch):
 
 def test_names_resolve_only_to_their_own_kind(tmp_path):
     # A function is not a layer class, a layer class is not a saveable object class.
-    net = {"layers": [{"class": "dlarray:relu", "attrs": {"__dict__": {"name": "x"}}}], "edges": [],
-           "output_names": None, "initialized": False,
-           "learnables": {"__table__": {"layer": [], "parameter": [], "value": []}},
-           "state": {"__table__": {"layer": [], "parameter": [], "value": []}}}
+    net = {
+        "layers": [{"class": "dlarray:relu", "attrs": {"__dict__": {"name": "x"}}}],
+        "edges": [],
+        "output_names": None,
+        "initialized": False,
+        "learnables": {"__table__": {"layer": [], "parameter": [], "value": []}},
+        "state": {"__table__": {"layer": [], "parameter": [], "value": []}},
+    }
     with pytest.raises(CheckpointError, match="dlarray:relu"):
         load(craft(tmp_path / "a.safetensors", {"net": {"__dlnetwork__": net}}))
     with pytest.raises(CheckpointError, match="FullyConnectedLayer"):
-        load(craft(tmp_path / "b.safetensors",
-                   {"x": {"__object__": "dlarray.layers:FullyConnectedLayer", "state": {"__dict__": {}}}}))
+        load(craft(tmp_path / "b.safetensors", {"x": {"__object__": "dlarray.layers:FullyConnectedLayer", "state": {"__dict__": {}}}}))
 
 
-@pytest.mark.parametrize("attr, value, why", [
-    ("predict", {"__callable__": "dlarray:relu"}, "hide a method"),
-    ("initialize", {"__callable__": "dlarray:exp"}, "hide a method"),
-    ("input_names", ["in"], "hide a method or property"),
-    ("__class__", {"__callable__": "dlarray:relu"}, "special attribute"),
-    ("__dict__", {"__dict__": {}}, "special attribute"),
-    ("__reduce_ex__", 1, "special attribute"),
-    ("not an identifier", 1, "not an identifier"),
-])
+@pytest.mark.parametrize(
+    "attr, value, why",
+    [
+        ("predict", {"__callable__": "dlarray:relu"}, "hide a method"),
+        ("initialize", {"__callable__": "dlarray:exp"}, "hide a method"),
+        ("input_names", ["in"], "hide a method or property"),
+        ("__class__", {"__callable__": "dlarray:relu"}, "special attribute"),
+        ("__dict__", {"__dict__": {}}, "special attribute"),
+        ("__reduce_ex__", 1, "special attribute"),
+        ("not an identifier", 1, "not an identifier"),
+    ],
+)
 def test_layer_attributes_cannot_replace_methods(tmp_path, attr, value, why):
     path = tmp_path / "net.safetensors"
     save(path, dlnetwork([featureInputLayer(3), fullyConnectedLayer(2, name="fc")]))
@@ -173,8 +199,14 @@ def test_object_attributes_cannot_replace_methods(tmp_path):
 
 def test_builtin_layers_functions_and_lbfgs_state_need_no_registration(tmp_path):
     np.random.seed(0)
-    net = dlnetwork([featureInputLayer(2), fullyConnectedLayer(3, weights_initializer="he"),
-                     dl.functionLayer(dl.tanh), dl.functionLayer(dl.sum, formattable=True)])
+    net = dlnetwork(
+        [
+            featureInputLayer(2),
+            fullyConnectedLayer(3, weights_initializer="he"),
+            dl.functionLayer(dl.tanh),
+            dl.functionLayer(dl.sum, formattable=True),
+        ]
+    )
     state = dl.lbfgsState(history_size=4, initial_inverse_hessian_factor=0.5)
     save(tmp_path / "ok.safetensors", net, state=state, fn=dl.softmax)
     ckpt = load(tmp_path / "ok.safetensors")
@@ -186,8 +218,12 @@ def test_builtin_layers_functions_and_lbfgs_state_need_no_registration(tmp_path)
     # Stable public names are written, not internal module paths.
     content, _ = header_content(tmp_path / "ok.safetensors")
     classes = [layer["class"] for layer in content["net"]["__dlnetwork__"]["layers"]]
-    assert classes == ["dlarray.layers:FeatureInputLayer", "dlarray.layers:FullyConnectedLayer",
-                       "dlarray.layers:FunctionLayer", "dlarray.layers:FunctionLayer"]
+    assert classes == [
+        "dlarray.layers:FeatureInputLayer",
+        "dlarray.layers:FullyConnectedLayer",
+        "dlarray.layers:FunctionLayer",
+        "dlarray.layers:FunctionLayer",
+    ]
     assert content["fn"] == {"__callable__": "dlarray:softmax"}
 
 
@@ -246,8 +282,7 @@ def test_registered_name_is_the_one_saved(tmp_path, registry):
 
 def test_custom_initializer_functions(tmp_path):
     np.random.seed(0)
-    net = dlnetwork([featureInputLayer(2), fullyConnectedLayer(2, weights_initializer=half_init,
-                                                                bias_initializer=np.ones)])
+    net = dlnetwork([featureInputLayer(2), fullyConnectedLayer(2, weights_initializer=half_init, bias_initializer=np.ones)])
     save(tmp_path / "i.safetensors", net)
     with pytest.raises(CheckpointError, match="test_io_security:half_init"):
         load(tmp_path / "i.safetensors")

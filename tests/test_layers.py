@@ -7,27 +7,78 @@ import pytest
 from dlarray import convolution2dLayer, dlarray, dlnetwork, extractdata, imageInputLayer
 
 
-@pytest.mark.parametrize("layers, x, fmt, out_shape, out_fmt, learnables", [
-    ([dl.sequenceInputLayer(3), dl.convolution1dLayer(3, 4, padding="causal")], (3, 2, 7), "CBT",
-     (4, 2, 7), "CBT", {("conv1d", "Weights"): (3, 3, 4), ("conv1d", "Bias"): (1, 4)}),
-    ([imageInputLayer((6, 6, 2), normalization="none"), convolution2dLayer((3, 2), 5, stride=2, dilation_factor=1)],
-     (6, 6, 2, 3), "SSCB", (2, 3, 5, 3), "SSCB", {("conv", "Weights"): (3, 2, 2, 5), ("conv", "Bias"): (1, 1, 5)}),
-    ([imageInputLayer((4, 4, 3), normalization="none"), dl.transposedConv2dLayer(3, 2, stride=2, cropping="same")],
-     (4, 4, 3, 1), "SSCB", (8, 8, 2, 1), "SSCB", {("transconv", "Weights"): (3, 3, 2, 3),
-                                                ("transconv", "Bias"): (1, 1, 2)}),
-    ([imageInputLayer((4, 4, 3), normalization="none"), dl.groupedConvolution2dLayer(3, 2, "channel-wise")],
-     (4, 4, 3, 2), "SSCB", (2, 2, 6, 2), "SSCB", {("groupedconv", "Weights"): (3, 3, 1, 2, 3),
-                                                ("groupedconv", "Bias"): (1, 1, 2, 3)}),
-    ([imageInputLayer((4, 4, 4), normalization="none"), dl.layerNormalizationLayer(), dl.groupNormalizationLayer(2),
-      dl.globalAveragePooling2dLayer(), dl.flattenLayer()],
-     (4, 4, 4, 2), "SSCB", (4, 2), "CB", {("layernorm", "Offset"): (1, 1, 4), ("layernorm", "Scale"): (1, 1, 4),
-                                          ("groupnorm", "Offset"): (1, 1, 4), ("groupnorm", "Scale"): (1, 1, 4)}),
-    ([imageInputLayer((4, 4, 1), normalization="none"), dl.averagePooling2dLayer(2, stride=2, padding="same"),
-      dl.leakyReluLayer(0.2), dl.geluLayer(), dl.sigmoidLayer(), dl.tanhLayer()],
-     (4, 4, 1, 2), "SSCB", (2, 2, 1, 2), "SSCB", {}),
-    ([dl.sequenceInputLayer(1), dl.embeddingLayer(5, 10)], (1, 2, 4), "CBT", (5, 2, 4), "CBT",
-     {("embedding", "Weights"): (5, 10)}),
-])
+@pytest.mark.parametrize(
+    "layers, x, fmt, out_shape, out_fmt, learnables",
+    [
+        (
+            [dl.sequenceInputLayer(3), dl.convolution1dLayer(3, 4, padding="causal")],
+            (3, 2, 7),
+            "CBT",
+            (4, 2, 7),
+            "CBT",
+            {("conv1d", "Weights"): (3, 3, 4), ("conv1d", "Bias"): (1, 4)},
+        ),
+        (
+            [imageInputLayer((6, 6, 2), normalization="none"), convolution2dLayer((3, 2), 5, stride=2, dilation_factor=1)],
+            (6, 6, 2, 3),
+            "SSCB",
+            (2, 3, 5, 3),
+            "SSCB",
+            {("conv", "Weights"): (3, 2, 2, 5), ("conv", "Bias"): (1, 1, 5)},
+        ),
+        (
+            [imageInputLayer((4, 4, 3), normalization="none"), dl.transposedConv2dLayer(3, 2, stride=2, cropping="same")],
+            (4, 4, 3, 1),
+            "SSCB",
+            (8, 8, 2, 1),
+            "SSCB",
+            {("transconv", "Weights"): (3, 3, 2, 3), ("transconv", "Bias"): (1, 1, 2)},
+        ),
+        (
+            [imageInputLayer((4, 4, 3), normalization="none"), dl.groupedConvolution2dLayer(3, 2, "channel-wise")],
+            (4, 4, 3, 2),
+            "SSCB",
+            (2, 2, 6, 2),
+            "SSCB",
+            {("groupedconv", "Weights"): (3, 3, 1, 2, 3), ("groupedconv", "Bias"): (1, 1, 2, 3)},
+        ),
+        (
+            [
+                imageInputLayer((4, 4, 4), normalization="none"),
+                dl.layerNormalizationLayer(),
+                dl.groupNormalizationLayer(2),
+                dl.globalAveragePooling2dLayer(),
+                dl.flattenLayer(),
+            ],
+            (4, 4, 4, 2),
+            "SSCB",
+            (4, 2),
+            "CB",
+            {
+                ("layernorm", "Offset"): (1, 1, 4),
+                ("layernorm", "Scale"): (1, 1, 4),
+                ("groupnorm", "Offset"): (1, 1, 4),
+                ("groupnorm", "Scale"): (1, 1, 4),
+            },
+        ),
+        (
+            [
+                imageInputLayer((4, 4, 1), normalization="none"),
+                dl.averagePooling2dLayer(2, stride=2, padding="same"),
+                dl.leakyReluLayer(0.2),
+                dl.geluLayer(),
+                dl.sigmoidLayer(),
+                dl.tanhLayer(),
+            ],
+            (4, 4, 1, 2),
+            "SSCB",
+            (2, 2, 1, 2),
+            "SSCB",
+            {},
+        ),
+        ([dl.sequenceInputLayer(1), dl.embeddingLayer(5, 10)], (1, 2, 4), "CBT", (5, 2, 4), "CBT", {("embedding", "Weights"): (5, 10)}),
+    ],
+)
 def test_layer_families(layers, x, fmt, out_shape, out_fmt, learnables):
     np.random.seed(0)
     net = dlnetwork(layers)
@@ -45,9 +96,9 @@ def test_lstm_layer_matches_functional_lstm_and_keeps_state():
     t = net.learnables
     assert [tuple(v.shape) for v in t.value] == [(20, 3), (20, 5), (20, 1)]
     b = extractdata(t["lstm", "Bias"])[:, 0]
-    np.testing.assert_array_equal(b, [0] * 5 + [1] * 5 + [0] * 10)   # unit-forget-gate
+    np.testing.assert_array_equal(b, [0] * 5 + [1] * 5 + [0] * 10)  # unit-forget-gate
     R = extractdata(t["lstm", "RecurrentWeights"])
-    np.testing.assert_allclose(R.T @ R, np.eye(5), atol=1e-5)        # orthogonal
+    np.testing.assert_allclose(R.T @ R, np.eye(5), atol=1e-5)  # orthogonal
     x = np.random.default_rng(1).standard_normal((3, 2, 6)).astype(np.float32)
     X = dlarray(x, "CBT")
     Y, state = net.predict(X, return_state=True)
@@ -64,8 +115,7 @@ def test_lstm_layer_matches_functional_lstm_and_keeps_state():
     np.testing.assert_allclose(extractdata(Y2), extractdata(Y2f), rtol=1e-6)
     # A mini-batch of another size starts from the initial state (MATLAB's reset).
     Y1 = net.predict(dlarray(x[:, :1], "CBT"))
-    Y1f, _, _ = dl.lstm(dlarray(x[:, :1], "CBT"), h0, h0, t["lstm", "InputWeights"], t["lstm", "RecurrentWeights"],
-                        t["lstm", "Bias"])
+    Y1f, _, _ = dl.lstm(dlarray(x[:, :1], "CBT"), h0, h0, t["lstm", "InputWeights"], t["lstm", "RecurrentWeights"], t["lstm", "Bias"])
     np.testing.assert_allclose(extractdata(Y1), extractdata(Y1f), rtol=1e-6)
     net.reset_state()
     assert net.state["lstm", "HiddenState"].shape == (5, 1)

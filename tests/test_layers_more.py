@@ -44,13 +44,16 @@ def _transposed_conv_reference(x, w, b, stride, crop_before, crop_after):
     return y[index]
 
 
-@pytest.mark.parametrize("ctor, x_shape, fmt, kernel, stride, cropping, crops", [
-    (dl.transposedConv1dLayer, (4, 3, 2), "SCB", (3,), (2,), 0, ((0,), (0,))),
-    (dl.transposedConv1dLayer, (4, 3, 2), "SCB", (3,), (2,), "same", ((0,), (1,))),
-    (dl.transposedConv1dLayer, (4, 3, 2), "SCB", (4,), (1,), [[1], [2]], ((1,), (2,))),
-    (dl.transposedConv3dLayer, (2, 3, 2, 2, 1), "SSSCB", (2, 2, 1), (2, 1, 2), 0, ((0, 0, 0), (0, 0, 0))),
-    (dl.transposedConv3dLayer, (2, 2, 2, 2, 2), "SSSCB", (3, 3, 3), (2, 2, 2), "same", ((0, 0, 0), (1, 1, 1))),
-])
+@pytest.mark.parametrize(
+    "ctor, x_shape, fmt, kernel, stride, cropping, crops",
+    [
+        (dl.transposedConv1dLayer, (4, 3, 2), "SCB", (3,), (2,), 0, ((0,), (0,))),
+        (dl.transposedConv1dLayer, (4, 3, 2), "SCB", (3,), (2,), "same", ((0,), (1,))),
+        (dl.transposedConv1dLayer, (4, 3, 2), "SCB", (4,), (1,), [[1], [2]], ((1,), (2,))),
+        (dl.transposedConv3dLayer, (2, 3, 2, 2, 1), "SSSCB", (2, 2, 1), (2, 1, 2), 0, ((0, 0, 0), (0, 0, 0))),
+        (dl.transposedConv3dLayer, (2, 2, 2, 2, 2), "SSSCB", (3, 3, 3), (2, 2, 2), "same", ((0, 0, 0), (1, 1, 1))),
+    ],
+)
 def test_transposed_conv_layers_against_numpy(ctor, x_shape, fmt, kernel, stride, cropping, crops):
     rng = _rng(1)
     x = rng.standard_normal(x_shape)
@@ -68,7 +71,7 @@ def test_transposed_conv_layers_against_numpy(ctor, x_shape, fmt, kernel, stride
     ref = _transposed_conv_reference(x, w, bias, stride, *crops)
     np.testing.assert_allclose(_np(Y), ref, rtol=1e-12, atol=1e-12)
     if cropping == "same":
-        assert Y.shape[:len(kernel)] == tuple(s * i for s, i in zip(stride, x_shape))
+        assert Y.shape[: len(kernel)] == tuple(s * i for s, i in zip(stride, x_shape))
 
 
 def test_transposed_conv1d_over_time_and_options():
@@ -101,8 +104,9 @@ def test_transposed_conv_layer_bad_input():
     with pytest.raises(dl.UnknownOptionError):
         dl.transposedConv1dLayer(3, 2, Croping=1)
     with pytest.raises(ShapeError, match="transconv3d"):
-        dlnetwork([dl.transposedConv3dLayer(2, 2, weights=np.zeros((2, 2, 2, 2, 5)))],
-                  initialize=False).initialize(dlarray(np.zeros((2, 2, 2, 3, 1)), "SSSCB"))
+        dlnetwork([dl.transposedConv3dLayer(2, 2, weights=np.zeros((2, 2, 2, 2, 5)))], initialize=False).initialize(
+            dlarray(np.zeros((2, 2, 2, 3, 1)), "SSSCB")
+        )
 
 
 # ----- bilstmLayer ------------------------------------------------------------------------------
@@ -118,7 +122,7 @@ def _lstm_reference(x, h, c, W, R, b):
     ys = []
     for t in range(x.shape[2]):
         z = W @ x[:, :, t] + R @ h + b.reshape(-1, 1)
-        i, f, g, o = _sig(z[:H]), _sig(z[H:2 * H]), np.tanh(z[2 * H:3 * H]), _sig(z[3 * H:])
+        i, f, g, o = _sig(z[:H]), _sig(z[H : 2 * H]), np.tanh(z[2 * H : 3 * H]), _sig(z[3 * H :])
         c = f * c + i * g
         h = o * np.tanh(c)
         ys.append(h)
@@ -127,8 +131,8 @@ def _lstm_reference(x, h, c, W, R, b):
 
 def _bilstm_reference(x, h0, c0, W, R, b):
     H = R.shape[1]
-    yf, hf, cf = _lstm_reference(x, h0[:H], c0[:H], W[:4 * H], R[:4 * H], b[:4 * H])
-    yr, hb, cb = _lstm_reference(x[:, :, ::-1], h0[H:], c0[H:], W[4 * H:], R[4 * H:], b[4 * H:])
+    yf, hf, cf = _lstm_reference(x, h0[:H], c0[:H], W[: 4 * H], R[: 4 * H], b[: 4 * H])
+    yr, hb, cb = _lstm_reference(x[:, :, ::-1], h0[H:], c0[H:], W[4 * H :], R[4 * H :], b[4 * H :])
     return np.concatenate([yf, yr[:, :, ::-1]], axis=0), np.concatenate([hf, hb]), np.concatenate([cf, cb])
 
 
@@ -166,12 +170,14 @@ def test_bilstm_layer_defaults_and_learnables():
     np.random.seed(0)
     net = dlnetwork([dl.sequenceInputLayer(3), dl.bilstmLayer(4), dl.fullyConnectedLayer(2)])
     assert [(n, p, tuple(v.shape)) for n, p, v in net.learnables][:3] == [
-        ("bilstm", "InputWeights", (32, 3)), ("bilstm", "RecurrentWeights", (32, 4)), ("bilstm", "Bias", (32, 1))]
-    assert [(n, p, tuple(v.shape)) for n, p, v in net.state] == [("bilstm", "HiddenState", (8, 1)),
-                                                                 ("bilstm", "CellState", (8, 1))]
+        ("bilstm", "InputWeights", (32, 3)),
+        ("bilstm", "RecurrentWeights", (32, 4)),
+        ("bilstm", "Bias", (32, 1)),
+    ]
+    assert [(n, p, tuple(v.shape)) for n, p, v in net.state] == [("bilstm", "HiddenState", (8, 1)), ("bilstm", "CellState", (8, 1))]
     bias = _np(net.learnables["bilstm", "Bias"])[:, 0]
     expected = np.zeros(32)
-    expected[4:8] = expected[20:24] = 1           # the forget gate of each direction
+    expected[4:8] = expected[20:24] = 1  # the forget gate of each direction
     np.testing.assert_array_equal(bias, expected)
     W = _np(net.learnables["bilstm", "InputWeights"])
     assert np.abs(W).max() <= np.sqrt(6 / (3 + 32))  # glorot, fan-out 8H
@@ -242,22 +248,30 @@ def test_sinusoidal_position_encoding_against_formula():
 
 def test_position_layers_in_a_network():
     np.random.seed(1)
-    net = dlnetwork([dl.sequenceInputLayer(1), dl.embeddingLayer(4, 20, name="emb"),
-                     dl.positionEmbeddingLayer(4, 6, Name="pos"), dl.additionLayer(2, name="add")], initialize=False)
+    net = dlnetwork(
+        [
+            dl.sequenceInputLayer(1),
+            dl.embeddingLayer(4, 20, name="emb"),
+            dl.positionEmbeddingLayer(4, 6, Name="pos"),
+            dl.additionLayer(2, name="add"),
+        ],
+        initialize=False,
+    )
     net.connect_layers("emb", "add/in2")
     net.initialize()
-    assert [(n, p, tuple(v.shape)) for n, p, v in net.learnables] == [("emb", "Weights", (4, 20)),
-                                                                      ("pos", "Weights", (4, 6))]
+    assert [(n, p, tuple(v.shape)) for n, p, v in net.learnables] == [("emb", "Weights", (4, 20)), ("pos", "Weights", (4, 6))]
     W = _np(net.learnables["pos", "Weights"])
-    assert 0 < W.std() < 0.05                                        # narrow-normal
-    words = np.array([[[3, 7, 1, 0], [5, 5, 2, 9]]], np.float32)    # (1, 2, 4) "CBT"
+    assert 0 < W.std() < 0.05  # narrow-normal
+    words = np.array([[[3, 7, 1, 0], [5, 5, 2, 9]]], np.float32)  # (1, 2, 4) "CBT"
     Y = net.predict(dlarray(words, "CBT"))
     E = _np(net.learnables["emb", "Weights"])
     ref = E[:, words[0].astype(int)] + W[:, None, :4]
     np.testing.assert_allclose(_np(Y), ref, rtol=1e-6)
+
     # The gradient reaches the position weights used (columns 0..3), none of the others.
     def loss(net, X):
         return dl.dlgradient((net.forward(X) ** 2).sum(), net.learnables)
+
     g = dl.dlfeval(loss, net, dlarray(words, "CBT"))
     gw = _np(g["pos", "Weights"])
     np.testing.assert_allclose(gw[:, :4], 2 * ref.sum(axis=1), rtol=1e-5)
@@ -311,12 +325,12 @@ def _attention_reference(q, k, v, heads, scale=None, causal=False, key_mask=None
     y = np.zeros((Cv, B, Tq))
     for h in range(heads):
         for b in range(B):
-            s = scale * q[h * dq:(h + 1) * dq, b].T @ k[h * dq:(h + 1) * dq, b]      # (Tq, Tk)
+            s = scale * q[h * dq : (h + 1) * dq, b].T @ k[h * dq : (h + 1) * dq, b]  # (Tq, Tk)
             if causal:
                 s = np.where(np.arange(Tk)[None, :] <= np.arange(Tq)[:, None], s, -1e30)
             if key_mask is not None:
                 s = np.where(key_mask[b][None, :] != 0, s, -1e30)
-            y[h * dv:(h + 1) * dv, b] = v[h * dv:(h + 1) * dv, b] @ _softmax(s, 1).T
+            y[h * dv : (h + 1) * dv, b] = v[h * dv : (h + 1) * dv, b] @ _softmax(s, 1).T
     return y
 
 
@@ -334,13 +348,27 @@ def test_self_attention_layer_against_numpy():
     Wq, Wk, Wv, Wo, bq, bk, bv, bo = params = _self_attention_params()
     x = _rng(13).standard_normal((4, 2, 5))
     for causal in (False, True):
-        layer = dl.selfAttentionLayer(2, 4, NumValueChannels=6, OutputSize=3, QueryWeights=Wq, KeyWeights=Wk,
-                                      ValueWeights=Wv, OutputWeights=Wo, QueryBias=bq, KeyBias=bk, ValueBias=bv,
-                                      OutputBias=bo, attention_mask="causal" if causal else "none", name="sa")
+        layer = dl.selfAttentionLayer(
+            2,
+            4,
+            NumValueChannels=6,
+            OutputSize=3,
+            QueryWeights=Wq,
+            KeyWeights=Wk,
+            ValueWeights=Wv,
+            OutputWeights=Wo,
+            QueryBias=bq,
+            KeyBias=bk,
+            ValueBias=bv,
+            OutputBias=bo,
+            attention_mask="causal" if causal else "none",
+            name="sa",
+        )
         net = dlnetwork([dl.sequenceInputLayer(4), layer])
-        assert [(n, p) for n, p, _ in net.learnables] == [("sa", p) for p in (
-            "QueryWeights", "KeyWeights", "ValueWeights", "OutputWeights", "QueryBias", "KeyBias", "ValueBias",
-            "OutputBias")]
+        assert [(n, p) for n, p, _ in net.learnables] == [
+            ("sa", p)
+            for p in ("QueryWeights", "KeyWeights", "ValueWeights", "OutputWeights", "QueryBias", "KeyBias", "ValueBias", "OutputBias")
+        ]
         Y = net.predict(dlarray(x, "CBT"))
         y = _attention_reference(_fc(Wq, bq, x), _fc(Wk, bk, x), _fc(Wv, bv, x), 2, causal=causal)
         assert Y.fmt == "CBT" and Y.shape == (3, 2, 5)
@@ -354,14 +382,25 @@ def test_self_attention_layer_defaults_padding_mask_and_dropout():
     net = dlnetwork([dl.sequenceInputLayer(6), dl.selfAttentionLayer(3, 6)])
     assert [tuple(v.shape) for v in net.learnables.value] == [(6, 6)] * 4 + [(6, 1)] * 4
     biases = [_np(v) for n, p, v in net.learnables if p.endswith("Bias")]
-    assert not any(b.any() for b in biases)                                    # zeros
+    assert not any(b.any() for b in biases)  # zeros
     W = _np(net.learnables["selfattention", "QueryWeights"])
-    assert np.abs(W).max() <= np.sqrt(6 / 12)                                   # glorot
+    assert np.abs(W).max() <= np.sqrt(6 / 12)  # glorot
     # A padding mask: the second input, "mask"; padded keys get no weight.
     Wq, Wk, Wv, Wo, bq, bk, bv, bo = _self_attention_params(C=4, nk=4, nv=4, no=4)
-    layer = dl.selfAttentionLayer(2, 4, has_padding_mask=True, query_weights=Wq, key_weights=Wk, value_weights=Wv,
-                                  output_weights=Wo, query_bias=bq, key_bias=bk, value_bias=bv, output_bias=bo,
-                                  name="sa")
+    layer = dl.selfAttentionLayer(
+        2,
+        4,
+        has_padding_mask=True,
+        query_weights=Wq,
+        key_weights=Wk,
+        value_weights=Wv,
+        output_weights=Wo,
+        query_bias=bq,
+        key_bias=bk,
+        value_bias=bv,
+        output_bias=bo,
+        name="sa",
+    )
     assert layer.input_names == ["in", "mask"]
     net = dlnetwork(dl.sequenceInputLayer(4, name="x"), initialize=False)
     net.add_layers([dl.sequenceInputLayer(1, name="m")])
@@ -376,8 +415,19 @@ def test_self_attention_layer_defaults_padding_mask_and_dropout():
     y = _attention_reference(_fc(Wq, bq, x), _fc(Wk, bk, x), _fc(Wv, bv, x), 2, key_mask=mask[0])
     np.testing.assert_allclose(_np(Y), _fc(Wo, bo, y), rtol=1e-11, atol=1e-12)
     # Dropout only in forward.
-    drop = dl.selfAttentionLayer(1, 4, dropout_probability=0.5, query_weights=Wq, key_weights=Wk, value_weights=Wv,
-                                 output_weights=Wo, query_bias=bq, key_bias=bk, value_bias=bv, output_bias=bo)
+    drop = dl.selfAttentionLayer(
+        1,
+        4,
+        dropout_probability=0.5,
+        query_weights=Wq,
+        key_weights=Wk,
+        value_weights=Wv,
+        output_weights=Wo,
+        query_bias=bq,
+        key_bias=bk,
+        value_bias=bv,
+        output_bias=bo,
+    )
     X = dlarray(x, "CBT")
     assert np.array_equal(_np(drop.predict(X)), _np(drop.predict(X)))
     assert not np.allclose(_np(drop.forward(X)), _np(drop.predict(X)))
@@ -398,15 +448,24 @@ def test_attention_layer_against_numpy():
     Y = net.predict(dlarray(q, "CBT"), dlarray(k, "CBT"), dlarray(v, "CBT"))
     assert Y.fmt == "CBT" and Y.shape == (6, 2, 3)
     np.testing.assert_allclose(_np(Y), _attention_reference(q, k, v, 2, scale=0.7), rtol=1e-12, atol=1e-13)
-    causal = dl.attentionLayer(2, attention_mask="causal").predict(dlarray(q, "CBT"), dlarray(k, "CBT"),
-                                                                   dlarray(v, "CBT"))
+    causal = dl.attentionLayer(2, attention_mask="causal").predict(dlarray(q, "CBT"), dlarray(k, "CBT"), dlarray(v, "CBT"))
     np.testing.assert_allclose(_np(causal), _attention_reference(q, k, v, 2, causal=True), rtol=1e-12, atol=1e-13)
 
 
 def test_attention_layers_gradients():
     Wq, Wk, Wv, Wo, bq, bk, bv, bo = _self_attention_params(C=2, nk=2, nv=2, no=2)
-    layer = dl.selfAttentionLayer(1, 2, query_weights=Wq, key_weights=Wk, value_weights=Wv, output_weights=Wo,
-                                  query_bias=bq, key_bias=bk, value_bias=bv, output_bias=bo)
+    layer = dl.selfAttentionLayer(
+        1,
+        2,
+        query_weights=Wq,
+        key_weights=Wk,
+        value_weights=Wv,
+        output_weights=Wo,
+        query_bias=bq,
+        key_bias=bk,
+        value_bias=bv,
+        output_bias=bo,
+    )
     x = _rng(16).standard_normal((2, 1, 3))
 
     def fn(X, Wx):
@@ -449,8 +508,9 @@ def _resize_reference(x, outs, method, asymmetric=False, floor=False, scales=Non
     for o in itertools.product(*(range(k) for k in outs)):
         us = [oi / sc if asymmetric else (oi + 0.5) / sc - 0.5 for oi, sc in zip(o, scales)]
         if method == "nearest":
-            idx = tuple(min(max(int(np.floor(u)) if floor else int(np.sign(u) * np.floor(abs(u) + 0.5)), 0), n - 1)
-                        for u, n in zip(us, sizes))
+            idx = tuple(
+                min(max(int(np.floor(u)) if floor else int(np.sign(u) * np.floor(abs(u) + 0.5)), 0), n - 1) for u, n in zip(us, sizes)
+            )
             y[o] = x[idx]
             continue
         total = 0.0
@@ -466,18 +526,21 @@ def _resize_reference(x, outs, method, asymmetric=False, floor=False, scales=Non
     return y
 
 
-@pytest.mark.parametrize("shape, kwargs, outs", [
-    ((3, 4, 2, 1), dict(scale=2), (6, 8)),
-    ((5, 4, 1, 2), dict(output_size=[3, 7]), (3, 7)),
-    ((4, 3, 1, 1), dict(scale=[0.5, 1.7]), (2, 5)),
-    ((3, 2, 2, 1, 1), dict(output_size=[4, 3, 3]), (4, 3, 3)),
-])
+@pytest.mark.parametrize(
+    "shape, kwargs, outs",
+    [
+        ((3, 4, 2, 1), dict(scale=2), (6, 8)),
+        ((5, 4, 1, 2), dict(output_size=[3, 7]), (3, 7)),
+        ((4, 3, 1, 1), dict(scale=[0.5, 1.7]), (2, 5)),
+        ((3, 2, 2, 1, 1), dict(output_size=[4, 3, 3]), (4, 3, 3)),
+    ],
+)
 @pytest.mark.parametrize("method", ["nearest", "linear"])
 def test_dlresize_against_numpy(shape, kwargs, outs, method):
     x = _rng(17).standard_normal(shape)
     fmt = "S" * len(outs) + "CB"
     Y = dl.dlresize(dlarray(x, fmt), method=method, **kwargs)
-    assert Y.fmt == fmt and Y.shape == outs + shape[len(outs):]
+    assert Y.fmt == fmt and Y.shape == outs + shape[len(outs) :]
     ref = _resize_reference(x, outs, method, scales=kwargs.get("scale"))
     np.testing.assert_allclose(_np(Y), ref, rtol=1e-12, atol=1e-13)
 
@@ -485,10 +548,9 @@ def test_dlresize_against_numpy(shape, kwargs, outs, method):
 def test_dlresize_modes_and_unformatted_input():
     x = _rng(18).standard_normal((4, 5, 1, 1))
     Ya = dl.dlresize(dlarray(x, "SSCB"), scale=1.5, geometric_transform_mode="asymmetric", NearestRoundingMode="floor")
-    np.testing.assert_allclose(_np(Ya), _resize_reference(x, (6, 7), "nearest", asymmetric=True, floor=True,
-                                                         scales=1.5))
+    np.testing.assert_allclose(_np(Ya), _resize_reference(x, (6, 7), "nearest", asymmetric=True, floor=True, scales=1.5))
     # Unformatted with data_format: the S dims are where the format says (here last two).
-    xt = np.transpose(x[:, :, 0, 0])[None, None]                                # (1, 1, W, H) "CBSS"
+    xt = np.transpose(x[:, :, 0, 0])[None, None]  # (1, 1, W, H) "CBSS"
     Yu = dl.dlresize(dlarray(xt), output_size=[3, 2], method="linear", data_format="CBSS")
     assert Yu.fmt == "" and Yu.shape == (1, 1, 3, 2)
     ref = _resize_reference(np.transpose(x[:, :, 0, 0])[..., None, None], (3, 2), "linear")[..., 0, 0]
@@ -508,16 +570,20 @@ def test_dlresize_gradients():
 
 def test_resize_and_crop_layers_in_a_network():
     x = _rng(20).standard_normal((4, 6, 2, 1)).astype(np.float32)
-    net = dlnetwork([dl.imageInputLayer((4, 6, 2), normalization="none"), dl.resize2dLayer(Scale=2, Method="bilinear"),
-                     dl.convolution2dLayer(3, 2, padding="same")])
+    net = dlnetwork(
+        [
+            dl.imageInputLayer((4, 6, 2), normalization="none"),
+            dl.resize2dLayer(Scale=2, Method="bilinear"),
+            dl.convolution2dLayer(3, 2, padding="same"),
+        ]
+    )
     Y = net.predict(dlarray(x, "SSCB"))
     assert Y.shape == (8, 12, 2, 1) and [layer.name for layer in net.layers][1] == "resize"
     up = dl.resize2dLayer(output_size=[8, 12], method="bilinear").predict(dlarray(x, "SSCB"))
     np.testing.assert_allclose(_np(up), _resize_reference(x.astype(np.float64), (8, 12), "linear"), rtol=1e-5, atol=1e-6)
     x3 = _rng(21).standard_normal((2, 3, 2, 1, 1))
     Y3 = dl.resize3dLayer(Scale=[2, 1, 1.5], Method="trilinear").predict(dlarray(x3, "SSSCB"))
-    np.testing.assert_allclose(_np(Y3), _resize_reference(x3, (4, 3, 3), "linear", scales=[2, 1, 1.5]),
-                               rtol=1e-12)
+    np.testing.assert_allclose(_np(Y3), _resize_reference(x3, (4, 3, 3), "linear", scales=[2, 1, 1.5]), rtol=1e-12)
     # crop2dLayer: "in" cropped to the size of "ref" (a U-Net skip connection).
     net = dlnetwork(dl.imageInputLayer((6, 7, 1), normalization="none", name="img"), initialize=False)
     net.add_layers([dl.maxPooling2dLayer(2, stride=2, name="pool"), dl.transposedConv2dLayer(2, 1, stride=2, name="up")])
@@ -538,7 +604,7 @@ def test_crop2d_layer_values_and_gradients():
     ref = dlarray(np.zeros((3, 2, 1, 1)), "SSCB")
     Y = dl.crop2dLayer().predict(dlarray(x, "SSCB"), ref)
     np.testing.assert_array_equal(_np(Y), x[1:4, 2:4])
-    Yl = dl.crop2dLayer((3, 1)).predict(dlarray(x, "SSCB"), ref)          # x = column 3, y = row 1
+    Yl = dl.crop2dLayer((3, 1)).predict(dlarray(x, "SSCB"), ref)  # x = column 3, y = row 1
     np.testing.assert_array_equal(_np(Yl), x[1:4, 3:5])
     gradcheck(lambda X: dl.crop2dLayer().predict(X, ref) ** 2, dlarray(x[:4, :3, :1], "SSCB"))
 

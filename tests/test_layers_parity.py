@@ -53,13 +53,22 @@ def test_activation_layer_values_and_gradients(layer, reference, kinks):
 
 
 def test_activation_layers_in_a_network_and_options():
-    net = dlnetwork([dl.featureInputLayer(3), dl.fullyConnectedLayer(4), dl.eluLayer(Alpha=0.5), dl.swishLayer(),
-                     dl.softplusLayer(), dl.clippedReluLayer(6), dl.identityLayer(Name="skip")])
+    net = dlnetwork(
+        [
+            dl.featureInputLayer(3),
+            dl.fullyConnectedLayer(4),
+            dl.eluLayer(Alpha=0.5),
+            dl.swishLayer(),
+            dl.softplusLayer(),
+            dl.clippedReluLayer(6),
+            dl.identityLayer(Name="skip"),
+        ]
+    )
     assert [layer.name for layer in net.layers] == ["input", "fc", "elu", "swish", "softplus", "clippedrelu", "skip"]
     assert net.layers[2].Alpha == 0.5
     assert net.predict(dlarray(np.ones((3, 2), np.float32), "CB")).dtype == np.float32
     softplus = dl.softplusLayer().predict(dlarray(np.array([[-800.0, 0.0, 800.0]]), "CB"))
-    np.testing.assert_allclose(np.asarray(softplus), [[0.0, np.log(2), 800.0]], rtol=1e-15)   # no overflow
+    np.testing.assert_allclose(np.asarray(softplus), [[0.0, np.log(2), 800.0]], rtol=1e-15)  # no overflow
     elu = dl.eluLayer().predict(dlarray(np.array([[1000.0, -1000.0]]), "CB"))
     np.testing.assert_array_equal(np.asarray(elu), [[1000.0, -1.0]])
     with pytest.raises(OptionError, match="clippedReluLayer: ceiling must be positive"):
@@ -67,7 +76,7 @@ def test_activation_layers_in_a_network_and_options():
     with pytest.raises(OptionError, match="eluLayer: alpha"):
         dl.eluLayer("big")
     with pytest.raises(TypeError):
-        dl.clippedReluLayer()                     # MATLAB's ceiling is required
+        dl.clippedReluLayer()  # MATLAB's ceiling is required
 
 
 def test_multiplication_layer():
@@ -81,8 +90,9 @@ def test_multiplication_layer():
     with pytest.raises(FormatError, match="different formats"):
         layer.predict(A, B, dlarray(c.T, "BC").reshape(2, 3))
     # In a graph: the product of two branches.
-    net = dlnetwork([dl.featureInputLayer(2), dl.fullyConnectedLayer(2, Name="fc1"), dl.multiplicationLayer(2, Name="mul")],
-                     initialize=False)
+    net = dlnetwork(
+        [dl.featureInputLayer(2), dl.fullyConnectedLayer(2, Name="fc1"), dl.multiplicationLayer(2, Name="mul")], initialize=False
+    )
     net.add_layers(dl.fullyConnectedLayer(2, Name="fc2"))
     net.connect_layers("input", "fc2")
     net.connect_layers("fc2", "mul/in2")
@@ -127,7 +137,7 @@ def test_global_pooling_needs_its_dims():
 
 
 def test_spatial_dropout_drops_whole_channels():
-    x = _x((4, 3, 5, 6), seed=5) + 10.0      # no zeros of its own
+    x = _x((4, 3, 5, 6), seed=5) + 10.0  # no zeros of its own
     X = dlarray(x, "SSCB")
     layer = dl.spatialDropoutLayer(0.4)
     np.testing.assert_array_equal(np.asarray(layer.predict(X)), x)
@@ -137,7 +147,7 @@ def test_spatial_dropout_drops_whole_channels():
     keep = np.random.random_sample((1, 1, 5, 6)) > 0.4
     np.testing.assert_allclose(Y, x * keep / 0.6, rtol=1e-15)
     assert 0 < keep.sum() < keep.size
-    seq = dlarray(_x((2, 3, 4), seed=6), "CBT")          # sequences: a channel is dropped at every step
+    seq = dlarray(_x((2, 3, 4), seed=6), "CBT")  # sequences: a channel is dropped at every step
     dl.rng(1)
     Ys = np.asarray(layer.forward(seq))
     dropped = np.all(Ys == 0, axis=2)
@@ -179,8 +189,7 @@ def test_instance_normalization_layer():
     s = _x((2, 3, 5), seed=9)
     seq_layer = dlnetwork([dl.sequenceInputLayer(2), dl.instanceNormalizationLayer()]).layers[1]
     assert seq_layer.Offset.shape == (2, 1)
-    np.testing.assert_allclose(np.asarray(seq_layer.predict(dlarray(s, "CBT"))), _instance_norm(s, 0, 1, (2,)),
-                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(seq_layer.predict(dlarray(s, "CBT"))), _instance_norm(s, 0, 1, (2,)), rtol=1e-9, atol=1e-12)
     small = X[:2, :2, :, :1]
     fn = lambda x, o, g: layer._with(Offset=o, Scale=g).predict(x)
     o, g = dlarray(offset.reshape(1, 1, 2)), dlarray(scale.reshape(1, 1, 2))
@@ -195,7 +204,7 @@ def test_cross_channel_normalization_layer():
     layer = dl.crossChannelNormalizationLayer(3, Alpha=0.5, Beta=0.6, K=1.5)
     ss = np.zeros_like(x)
     for c in range(5):
-        ss[:, :, c] = (x[:, :, max(c - 1, 0):c + 2] ** 2).sum(2)
+        ss[:, :, c] = (x[:, :, max(c - 1, 0) : c + 2] ** 2).sum(2)
     want = x / (1.5 + 0.5 * ss / 3) ** 0.6
     X = dlarray(x, "SSCB")
     np.testing.assert_allclose(np.asarray(layer.predict(X)), want, rtol=1e-12)

@@ -311,7 +311,9 @@ def test_indexcrossentropy_options(norm):
     # per-observation weights
     wb = np.array([1.0, 3.0, 0.25])
     got = float(dl.indexcrossentropy(Y, idx, wb, normalization_factor=norm if norm != "mask-included" else "none"))
-    want = float(dl.crossentropy(Y, onehot(idx, 4), wb, weights_format="B", normalization_factor=norm if norm != "mask-included" else "none"))
+    want = float(
+        dl.crossentropy(Y, onehot(idx, 4), wb, weights_format="B", normalization_factor=norm if norm != "mask-included" else "none")
+    )
     assert got == pytest.approx(want, rel=1e-12)
 
 
@@ -444,7 +446,12 @@ def test_regression_losses_gradients(name):
     y = t + e
     w = np.array([1.0, 2.0, 0.5])
     m = np.array([[1.0, 0.0, 1.0]])
-    for opts in (dict(), dict(mask=m, normalization_factor="mask-included"), dict(reduction="none"), dict(normalization_factor="all-elements")):
+    for opts in (
+        dict(),
+        dict(mask=m, normalization_factor="mask-included"),
+        dict(reduction="none"),
+        dict(normalization_factor="all-elements"),
+    ):
         f = lambda Y, T, W: fn(Y, T, W, weights_format="B", **opts)  # noqa: E731
         gradcheck(f, dlarray(y, "CB"), t, w)
         gradgradcheck(f, dlarray(y, "CB"), t, w)

@@ -36,7 +36,7 @@ def test_camelcase_options_equal_snake_case_ones():
 
 def test_camelcase_options_of_dlgradient():
     def f(x):
-        y = (x ** 3).sum()
+        y = (x**3).sum()
         g = dlgradient(y, x, EnableHigherDerivatives=True)
         return dlgradient(g.sum(), x)
 
@@ -71,9 +71,8 @@ def test_matlab_property_names_read_and_assign():
     assert [layer.name for layer in net.Layers] == ["input", "fc", "batchnorm"]
     assert net.Layers[1].OutputSize == 2 and net.InputNames == ["input"]
     _, state = net.forward(_x(), return_state=True)
-    net.State = state                                 # MATLAB's net.State = state
-    np.testing.assert_array_equal(np.asarray(net.state["batchnorm", "TrainedMean"]),
-                                  np.asarray(state["batchnorm", "TrainedMean"]))
+    net.State = state  # MATLAB's net.State = state
+    np.testing.assert_array_equal(np.asarray(net.state["batchnorm", "TrainedMean"]), np.asarray(state["batchnorm", "TrainedMean"]))
     assert "State" not in vars(net)
     with pytest.raises(AttributeError, match="did you mean 'learnables'"):
         _ = net.Lernables
@@ -111,12 +110,12 @@ def test_all_reductions():
 def test_unpacking_a_formatted_output_is_loud():
     net = _fc_net(out=2)
     with pytest.raises(FormattedIterationError, match=r"return_state=True"):
-        Y, state = net.forward(_x())                   # noqa: F841 - the mistake being tested
+        Y, state = net.forward(_x())  # noqa: F841 - the mistake being tested
     with pytest.raises(TypeError):
         list(net.predict(_x()))
     Y, state = net.forward(_x(), return_state=True)
     assert Y.fmt == "CB"
-    rows = list(dl.stripdims(Y))                       # unformatted: numpy's iteration
+    rows = list(dl.stripdims(Y))  # unformatted: numpy's iteration
     assert len(rows) == 2 and rows[0].shape == (4,)
     with pytest.raises(TypeError, match="0-d"):
         iter(dlarray(np.float32(1)))
@@ -132,7 +131,7 @@ def test_function_forms():
     net = dlnetwork([dl.featureInputLayer(3), dl.fullyConnectedLayer(2), dl.dropoutLayer(0.5)], initialize=False)
     assert not net.initialized
     net2 = dl.initialize(net)
-    assert net2.initialized and not net.initialized    # MATLAB's value semantics
+    assert net2.initialized and not net.initialized  # MATLAB's value semantics
     X = _x()
     np.testing.assert_array_equal(np.asarray(dl.predict(net2, X)), np.asarray(net2.predict(X)))
     dl.rng(3)
@@ -165,14 +164,13 @@ def test_model_function_state_does_not_leak_into_the_callers_dict():
     X = dlarray(np.arange(12.0).reshape(3, 4), "CB")
 
     def model_loss(params, X, state):
-        Y, mu, var = dl.batchnorm(X, params["offset"], params["scale"], state["bn"]["mean"], state["bn"]["var"],
-                                  training=True)
-        state["bn"]["mean"], state["bn"]["var"] = mu, var    # a careless in-place update
+        Y, mu, var = dl.batchnorm(X, params["offset"], params["scale"], state["bn"]["mean"], state["bn"]["var"], training=True)
+        state["bn"]["mean"], state["bn"]["var"] = mu, var  # a careless in-place update
         loss = dl.sum(Y * Y, "all")
         return loss, dlgradient(loss, params), state
 
     _, _, new_state = dlfeval(model_loss, params, X, state)
-    np.testing.assert_array_equal(np.asarray(state["bn"]["mean"]), np.zeros(3))   # the caller's dict
+    np.testing.assert_array_equal(np.asarray(state["bn"]["mean"]), np.zeros(3))  # the caller's dict
     np.testing.assert_allclose(np.asarray(new_state["bn"]["mean"]), 0.1 * np.arange(3.0) * 4 + 0.15)
     # Tables handed out are copies too.
     net = dlnetwork([dl.featureInputLayer(3), dl.batchNormalizationLayer()])
@@ -192,7 +190,7 @@ def test_lstm_state_then_partial_mini_batch_starts_from_the_initial_state():
     net.state = state
     assert net.state["lstm", "HiddenState"].shape == (3, 4)
     part = full[:, :3, :]
-    Y, state2 = net.forward(part, return_state=True)      # 3 observations, stored state has 4
+    Y, state2 = net.forward(part, return_state=True)  # 3 observations, stored state has 4
     expected = dl.resetState(net).forward(part)
     np.testing.assert_allclose(np.asarray(Y), np.asarray(expected), rtol=1e-6)
     assert state2["lstm", "HiddenState"].shape == (3, 3)
@@ -204,4 +202,4 @@ def test_lstm_state_then_partial_mini_batch_starts_from_the_initial_state():
 def test_lstm_initial_state_of_a_third_size_is_a_shape_error():
     layer = dl.lstmLayer(3, hidden_state=np.zeros((3, 2), np.float32), cell_state=np.zeros((3, 2), np.float32))
     with pytest.raises(dl.ShapeError, match="initial HiddenState has 2 columns but the mini-batch has 1"):
-        dlnetwork([dl.sequenceInputLayer(2), layer])      # initialised with one observation
+        dlnetwork([dl.sequenceInputLayer(2), layer])  # initialised with one observation

@@ -33,7 +33,7 @@ import matplotlib  # noqa: E402  (a dependency: the monitor draws with it)
 import matplotlib.image  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-MATLAB_BLUE = np.array([0, 114, 189])                  # first line colour (MATLAB's)
+MATLAB_BLUE = np.array([0, 114, 189])  # first line colour (MATLAB's)
 
 
 def decode_png(blob: bytes) -> np.ndarray:
@@ -59,8 +59,9 @@ def run_python(code: str, **env):
     """Run code in a fresh interpreter (matplotlib's global state untouched by other
     tests); returns its stdout."""
     environment = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), **env)
-    proc = subprocess.run([sys.executable, "-c", _PRELUDE + textwrap.dedent(code)],
-                          env=environment, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", _PRELUDE + textwrap.dedent(code)], env=environment, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -72,11 +73,12 @@ class FakeTerminal(io.StringIO):
 
 def _monitor(**kw):
     kw.setdefault("stream", io.StringIO())
-    kw.setdefault("window", False)         # no desktop windows from the test suite
+    kw.setdefault("window", False)  # no desktop windows from the test suite
     return trainingProgressMonitor(**kw)
 
 
 # --- recording ------------------------------------------------------------------------------
+
 
 def test_record_metrics_styles():
     m = _monitor(metrics=["Loss", "Accuracy"])
@@ -113,7 +115,7 @@ def test_update_info_and_properties():
     assert m.info_data == {"Epoch": [1, "2 of 5"], "LearnRate": [0.01]}
     with pytest.raises(ValueError, match="unknown info"):
         m.update_info(Speed=3)
-    m.metrics = ["Loss", "Accuracy"]                    # metrics can be added later
+    m.metrics = ["Loss", "Accuracy"]  # metrics can be added later
     m.record_metrics(1, Accuracy=0.5)
     assert m.elapsed_time >= 0 and m.start_time > 0
 
@@ -129,7 +131,7 @@ def test_progress_status_and_stop():
     m.status = "Training"
     assert m.status == "Training"
     iterations = 0
-    while not m.stop:                                   # MATLAB's "while ~monitor.Stop"
+    while not m.stop:  # MATLAB's "while ~monitor.Stop"
         iterations += 1
         if iterations == 3:
             m.stop = True
@@ -143,7 +145,7 @@ def test_groups_and_yscale():
     m.yscale("Accuracy", "linear")
     titles = [title for title, _, _ in m._panels()]
     assert titles == ["Loss", "Accuracy"]
-    m.group_sub_plot("Val", "ValLoss")                  # moves ValLoss out of "Loss"
+    m.group_sub_plot("Val", "ValLoss")  # moves ValLoss out of "Loss"
     assert [len(series) for _, series, _ in m._panels()] == [1, 1, 1]
     with pytest.raises(ValueError):
         m.group_sub_plot("Bad", ["Nope"])
@@ -154,6 +156,7 @@ def test_groups_and_yscale():
 
 
 # --- plots ----------------------------------------------------------------------------------
+
 
 def _trained_monitor(**kw):
     m = _monitor(metrics=["TrainingLoss", "ValidationLoss", "Accuracy"], info="Epoch", **kw)
@@ -180,7 +183,7 @@ def test_save_png_is_a_valid_plot(tmp_path):
     # Equal to render() except possibly the elapsed-time text.
     assert (image != rendered).any(-1).mean() < 0.01
     colors = {tuple(c) for c in image.reshape(-1, 3)[::7].tolist()}
-    assert len(colors) > 5                              # not a blank canvas
+    assert len(colors) > 5  # not a blank canvas
     assert (np.abs(image.astype(int) - MATLAB_BLUE).sum(-1) < 10).sum() > 100
 
 
@@ -192,8 +195,7 @@ def test_figure_holds_the_data():
     assert [ax.get_title() for ax in panels] == ["Loss", "Accuracy"]
     loss, accuracy = panels
     assert loss.get_yscale() == "log" and accuracy.get_yscale() == "linear"
-    assert [line.get_label() for line in loss.get_lines()] == ["TrainingLoss",
-                                                                "ValidationLoss"]
+    assert [line.get_label() for line in loss.get_lines()] == ["TrainingLoss", "ValidationLoss"]
     assert loss.get_legend() is not None and accuracy.get_legend() is None
     assert all(ax.get_xlabel() == "Iteration" for ax in panels)
     train = loss.get_lines()[0]
@@ -218,7 +220,7 @@ def test_figure_follows_new_data_and_layout():
     m.record_metrics(np.arange(2, 50), A=np.linspace(2, 100, 48))
     after = m.render()
     assert before.shape == after.shape and (before != after).any()
-    m.group_sub_plot("Both", ["A", "B"])                # the layout changes: rebuilt
+    m.group_sub_plot("Both", ["A", "B"])  # the layout changes: rebuilt
     fig = m._headless()
     assert [ax.get_title() for ax in fig.axes if ax.get_title()] == ["Both"]
     assert m.render().shape[1] < after.shape[1]
@@ -243,30 +245,31 @@ def test_savefig_svg_pdf_and_file_objects(tmp_path):
 
 def test_render_edge_cases():
     m = _monitor(metrics=["A", "B"])
-    assert m.render().ndim == 3                         # no data at all
+    assert m.render().ndim == 3  # no data at all
     m.record_metrics(1, A=float("nan"), B=-1.0)
-    m.yscale("B", "log")                                # non-positive on a log axis
+    m.yscale("B", "log")  # non-positive on a log axis
     m.record_metrics(2, A=1.0, B=0.0)
     import warnings
+
     with warnings.catch_warnings():
-        warnings.simplefilter("error")                  # e.g. "cannot be log-scaled"
+        warnings.simplefilter("error")  # e.g. "cannot be log-scaled"
         # (not the deprecations older matplotlib releases trip over in their own dependencies)
         warnings.simplefilter("ignore", DeprecationWarning)
         assert decode_png(m._repr_png_()).shape[2] == 3
         b_axes = m._headless().axes[-1]
         assert b_axes.get_yscale() == "log" and b_axes.get_ylim() == (1, 10)
-        m.record_metrics(3, A=2.0, B=1e-3)              # one positive value
+        m.record_metrics(3, A=2.0, B=1e-3)  # one positive value
         m.render()
         assert b_axes.get_ylim()[0] < 1e-3 < b_axes.get_ylim()[1]
     single = _monitor(metrics="Loss")
-    single.record_metrics(5, Loss=3.0)                  # one point, constant range
+    single.record_metrics(5, Loss=3.0)  # one point, constant range
     image = single.render()
     assert image.shape[2] == 3
     # The lone point is drawn (a marker), not lost as a zero-length line.
     assert (np.abs(image.astype(int) - MATLAB_BLUE).sum(-1) < 10).sum() > 5
     many = _monitor(metrics=list("ABCDE"))
     assert many.render().shape[1] > single.render().shape[1]
-    assert many.render().shape[0] > single.render().shape[0]   # two rows of sub-plots
+    assert many.render().shape[0] > single.render().shape[0]  # two rows of sub-plots
 
 
 def test_close_writes_png_once(tmp_path):
@@ -275,12 +278,13 @@ def test_close_writes_png_once(tmp_path):
         assert not path.exists()
     assert path.exists() and decode_png(path.read_bytes()).shape[2] == 3
     path.unlink()
-    m.close()                                           # idempotent
+    m.close()  # idempotent
     assert not path.exists()
 
 
 def test_matplotlib_global_state_is_left_alone():
-    out = run_python("""
+    out = run_python(
+        """
         import io, sys
         import dlarray.monitor as mon
         assert "matplotlib" not in sys.modules, "imported at import time"
@@ -294,12 +298,15 @@ def test_matplotlib_global_state_is_left_alone():
         import matplotlib.pyplot as plt
         assert plt.get_fignums() == []                  # headless: no pyplot figures
         print(matplotlib.get_backend().lower())
-        """, MPLBACKEND="agg")
+        """,
+        MPLBACKEND="agg",
+    )
     assert out.strip() == "agg"
 
 
 def test_headless_figures_never_use_pyplot():
-    run_python("""
+    run_python(
+        """
         import io, sys
         import dlarray.monitor as mon
         m = mon.trainingProgressMonitor(metrics="Loss", stream=io.StringIO(), window=False)
@@ -310,14 +317,17 @@ def test_headless_figures_never_use_pyplot():
         # still unresolved (the raw rcParams entry: get_backend() would resolve it, and its
         # auto_select=False form is matplotlib >= 3.10 only)
         assert dict.__getitem__(matplotlib.rcParams, "backend") is matplotlib.rcsetup._auto_backend_sentinel
-        """, MPLBACKEND="")
+        """,
+        MPLBACKEND="",
+    )
 
 
 def test_window_with_stop_button():
     """With a window backend, the figure goes into a pyplot window whose Stop button sets
     monitor.stop; closing the window lets training go on without it. (Agg stands in for a
     desktop backend here; only the backend check is replaced.)"""
-    out = run_python("""
+    out = run_python(
+        """
         import io, warnings
         import matplotlib
         import matplotlib.pyplot as plt
@@ -349,12 +359,15 @@ def test_window_with_stop_button():
                                          window=False)
         assert plt.get_fignums() == []
         print("ok")
-        """, MPLBACKEND="agg")
+        """,
+        MPLBACKEND="agg",
+    )
     assert out.strip() == "ok"
 
 
 def test_window_auto_and_forced_without_a_display():
-    run_python("""
+    run_python(
+        """
         import io, warnings
         import dlarray.monitor as mon
         m = mon.trainingProgressMonitor(metrics="Loss", stream=io.StringIO())
@@ -365,12 +378,15 @@ def test_window_auto_and_forced_without_a_display():
             mon.trainingProgressMonitor(metrics="Loss", stream=io.StringIO(), window=True)
         assert any("cannot open a window" in str(w.message) for w in caught)
         assert plt.get_fignums() == []
-        """, MPLBACKEND="agg")
+        """,
+        MPLBACKEND="agg",
+    )
     with pytest.raises(ValueError, match="window"):
         trainingProgressMonitor(window="yes")
 
 
 # --- terminal output ------------------------------------------------------------------------
+
 
 def test_quiet_when_not_a_terminal():
     stream = io.StringIO()
@@ -402,8 +418,8 @@ def _run_terminal(bar):
 def test_terminal_bar_redraws_in_place_and_is_throttled():
     out = _run_terminal("plain")
     redraws = out.count("\r")
-    assert 1 <= redraws < 50                             # 3000 updates, throttled
-    assert out.endswith("\n") and "\n" not in out[:-1]   # one line, redrawn with \r
+    assert 1 <= redraws < 50  # 3000 updates, throttled
+    assert out.endswith("\n") and "\n" not in out[:-1]  # one line, redrawn with \r
     final = out.rsplit("\r", 1)[1]
     assert "100.0%" in final and "Iteration 1000" in final and "Loss: 0.001" in final
 
@@ -412,7 +428,7 @@ def test_terminal_bar_redraws_in_place_and_is_throttled():
 def test_terminal_bar_from_tqdm_or_rich(bar):
     pytest.importorskip(bar)
     out = _run_terminal(bar)
-    assert 1 <= out.count("\r") < 60                     # throttled by the monitor
+    assert 1 <= out.count("\r") < 60  # throttled by the monitor
     final = out.rstrip().rsplit("\r", 1)[-1]
     assert "100.0%" in final and "Iteration 1000" in final and "Loss: 0.001" in final
 
@@ -421,11 +437,12 @@ def test_bar_choice():
     with pytest.raises(ValueError, match="bar must be one of"):
         _monitor(bar="fancy")
     stream = FakeTerminal()
-    m = _monitor(metrics="Loss", stream=stream)        # "auto": whichever is installed
+    m = _monitor(metrics="Loss", stream=stream)  # "auto": whichever is installed
     m.close()
     kind = type(m._bar).__name__
     try:
         import tqdm  # noqa: F401
+
         assert kind == "TqdmBar"
     except ImportError:
         assert kind in ("RichBar", "PlainBar")
@@ -466,9 +483,9 @@ def test_live_plot_in_a_notebook(monkeypatch):
     stream = io.StringIO()
     m = _monitor(metrics="Loss", stream=stream)
     m.record_metrics(1, Loss=1.0)
-    m.progress = 100                                    # forces a redraw
+    m.progress = 100  # forces a redraw
     m.close()
     assert [kind for kind, _ in shown][0] == "display"
     assert len(shown) >= 2 and all(kind == "update" for kind, _ in shown[1:])
     assert (decode_png(shown[-1][1]) != m.render()).any(-1).mean() < 0.01
-    assert stream.getvalue() == ""                      # no text bar in a notebook
+    assert stream.getvalue() == ""  # no text bar in a notebook

@@ -30,10 +30,15 @@ from dlarray.network import Table
 
 
 def seed_layers():
-    return [imageInputLayer((28, 28, 1), normalization="none"),
-            convolution2dLayer(5, 20, padding="same"), batchNormalizationLayer(),
-            reluLayer(), maxPooling2dLayer(2, stride=2),
-            fullyConnectedLayer(10), softmaxLayer()]
+    return [
+        imageInputLayer((28, 28, 1), normalization="none"),
+        convolution2dLayer(5, 20, padding="same"),
+        batchNormalizationLayer(),
+        reluLayer(),
+        maxPooling2dLayer(2, stride=2),
+        fullyConnectedLayer(10),
+        softmaxLayer(),
+    ]
 
 
 def small_digits(n=256):
@@ -42,6 +47,7 @@ def small_digits(n=256):
 
 
 # ---- the canonical loop of design.md §7, verbatim -----------------------------------------------
+
 
 def test_canonical_loop_runs_and_loss_decreases():
     from dlarray import (  # noqa: F811
@@ -63,10 +69,17 @@ def test_canonical_loop_runs_and_loss_decreases():
 
     np.random.seed(0)
     XTrain, YTrain, _ = digitTrain4DArrayData()
-    net = dlnetwork([imageInputLayer((28, 28, 1), normalization="none"),
-                     convolution2dLayer(5, 20, padding="same"), batchNormalizationLayer(),
-                     reluLayer(), maxPooling2dLayer(2, stride=2),
-                     fullyConnectedLayer(10), softmaxLayer()])
+    net = dlnetwork(
+        [
+            imageInputLayer((28, 28, 1), normalization="none"),
+            convolution2dLayer(5, 20, padding="same"),
+            batchNormalizationLayer(),
+            reluLayer(),
+            maxPooling2dLayer(2, stride=2),
+            fullyConnectedLayer(10),
+            softmaxLayer(),
+        ]
+    )
 
     def model_loss(net, X, T):
         Y, state = net.forward(X, return_state=True)
@@ -77,9 +90,9 @@ def test_canonical_loop_runs_and_loss_decreases():
     batches = [np.arange(64)] * 8
     losses = []
     vel = None
-    for iteration, idx in enumerate(batches, start=1):       # idx: indices of a mini-batch
+    for iteration, idx in enumerate(batches, start=1):  # idx: indices of a mini-batch
         X = dlarray(XTrain[..., idx], "SSCB")
-        T = dlarray(np.eye(10, dtype=np.float32)[YTrain[idx]], "BC")   # becomes "CB"
+        T = dlarray(np.eye(10, dtype=np.float32)[YTrain[idx]], "BC")  # becomes "CB"
         loss, grads, state = dlfeval(model_loss, net, X, T)
         net.state = state
         net, vel = sgdmupdate(net, grads, vel, 0.01 / (1 + 0.01 * iteration), 0.9)
@@ -101,10 +114,10 @@ def test_model_function_with_parameters_dict_and_adamupdate():
     X = dlarray(rng.standard_normal((4, 32)).astype(np.float32), "CB")
     labels = (np.asarray(X)[0] > 0).astype(int)
     T = dlarray(np.eye(2, dtype=np.float32)[labels], "BC")
-    params = {"fc1": {"Weights": dlarray(rng.standard_normal((8, 4)).astype(np.float32) * 0.5),
-                      "Bias": dlarray(np.zeros((8, 1), np.float32))},
-              "fc2": {"Weights": dlarray(rng.standard_normal((2, 8)).astype(np.float32) * 0.5),
-                      "Bias": dlarray(np.zeros((2, 1), np.float32))}}
+    params = {
+        "fc1": {"Weights": dlarray(rng.standard_normal((8, 4)).astype(np.float32) * 0.5), "Bias": dlarray(np.zeros((8, 1), np.float32))},
+        "fc2": {"Weights": dlarray(rng.standard_normal((2, 8)).astype(np.float32) * 0.5), "Bias": dlarray(np.zeros((2, 1), np.float32))},
+    }
 
     def model(params, X):
         Y = relu(fullyconnect(X, params["fc1"]["Weights"], params["fc1"]["Bias"]))
@@ -126,11 +139,20 @@ def test_model_function_with_parameters_dict_and_adamupdate():
 
 # ---- graphs --------------------------------------------------------------------------------------
 
+
 def residual_network():
     net = dlnetwork()
-    net.add_layers([featureInputLayer(6, name="in"), fullyConnectedLayer(6, name="fc1"), reluLayer(name="relu1"),
-                    fullyConnectedLayer(6, name="fc2"), additionLayer(2, name="add"), reluLayer(name="relu2"),
-                    fullyConnectedLayer(3, name="fcout")])
+    net.add_layers(
+        [
+            featureInputLayer(6, name="in"),
+            fullyConnectedLayer(6, name="fc1"),
+            reluLayer(name="relu1"),
+            fullyConnectedLayer(6, name="fc2"),
+            additionLayer(2, name="add"),
+            reluLayer(name="relu2"),
+            fullyConnectedLayer(3, name="fcout"),
+        ]
+    )
     # The skip connection: relu1 -> add/in2 (fc2 -> add/in1 came from the series).
     net.connect_layers("relu1", "add/in2")
     net.initialize()
@@ -172,7 +194,7 @@ def test_residual_gradient_flows_through_both_branches():
     # Finite differences in float64 on one weight of the skipped branch.
     W = extractdata(net.learnables["fc1", "Weights"]).astype(np.float64)
     t = net.learnables
-    for (i, j) in [(0, 0), (2, 3)]:
+    for i, j in [(0, 0), (2, 3)]:
         vals = []
         for step in (1e-3, -1e-3):
             W2 = W.copy()
@@ -186,8 +208,7 @@ def test_residual_gradient_flows_through_both_branches():
 
 
 def test_graph_editing_errors_and_operations():
-    net = dlnetwork([featureInputLayer(3), fullyConnectedLayer(4), reluLayer(), fullyConnectedLayer(2)],
-                    initialize=False)
+    net = dlnetwork([featureInputLayer(3), fullyConnectedLayer(4), reluLayer(), fullyConnectedLayer(2)], initialize=False)
     assert [layer.name for layer in net.layers] == ["input", "fc_1", "relu", "fc_2"]
     with pytest.raises(OptionError, match="duplicate"):
         net.add_layers(reluLayer(name="relu"))
@@ -213,8 +234,7 @@ def test_graph_editing_errors_and_operations():
     X = np.random.default_rng(0).standard_normal((3, 2)).astype(np.float32)
     p = {(layer, n): extractdata(v) for layer, n, v in net.learnables}
     h = 1 / (1 + np.exp(-np.tanh(p["fc_1", "Weights"] @ X + p["fc_1", "Bias"])))
-    np.testing.assert_allclose(extractdata(net.predict(X)), p["fc_2", "Weights"] @ h + p["fc_2", "Bias"],
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(extractdata(net.predict(X)), p["fc_2", "Weights"] @ h + p["fc_2", "Bias"], rtol=1e-5, atol=1e-6)
 
 
 def test_automatic_names_follow_matlab_scheme():
@@ -263,6 +283,7 @@ def test_network_without_input_layer_needs_example_inputs():
 
 
 # ---- forward vs predict, state -------------------------------------------------------------------
+
 
 def test_forward_vs_predict_dropout():
     np.random.seed(0)
@@ -319,6 +340,7 @@ def test_dlfeval_traces_learnables_and_state():
 
 
 # ---- tables --------------------------------------------------------------------------------------
+
 
 def test_learnables_table_interface():
     np.random.seed(0)
@@ -380,14 +402,12 @@ def test_value_semantics_of_updates():
 def test_learn_rate_factors_are_applied_per_parameter():
     from dlarray import sgdmupdate
 
-    net = dlnetwork([featureInputLayer(3), fullyConnectedLayer(2, weight_learn_rate_factor=0.0,
-                                                                 bias_learn_rate_factor=2.0)])
+    net = dlnetwork([featureInputLayer(3), fullyConnectedLayer(2, weight_learn_rate_factor=0.0, bias_learn_rate_factor=2.0)])
     assert net._learn_rate_factors() == [0.0, 2.0]
     assert net.get_l2_factor("fc", "Weights") == 1.0 and net.get_l2_factor("fc", "Bias") == 0.0
     grads = net.learnables.map(lambda v: v * 0 + 1)
     net2, _ = sgdmupdate(net, grads, None, 0.1, 0.0)
-    np.testing.assert_array_equal(extractdata(net2.learnables["fc", "Weights"]),
-                                  extractdata(net.learnables["fc", "Weights"]))
+    np.testing.assert_array_equal(extractdata(net2.learnables["fc", "Weights"]), extractdata(net.learnables["fc", "Weights"]))
     np.testing.assert_allclose(extractdata(net2.learnables["fc", "Bias"]), -0.2, rtol=1e-6)
     net.set_learn_rate_factor("fc", "Weights", 0.5)
     assert net.get_learn_rate_factor("fc", "Weights") == 0.5
@@ -395,12 +415,23 @@ def test_learn_rate_factors_are_applied_per_parameter():
 
 # ---- summary, custom layers, initialisers ---------------------------------------------------------
 
+
 def test_summary_lists_layers_activations_and_learnables():
     net = dlnetwork(seed_layers())
     text = str(net)
     assert "7 layers" in text and "initialized" in text
-    for expected in ("imageinput", "Image Input", "28x28x1", "2-D Convolution", "28x28x20", "Weights 5x5x1x20",
-                     "14x14x20", "Fully Connected", "Weights 10x3920", "Softmax"):
+    for expected in (
+        "imageinput",
+        "Image Input",
+        "28x28x1",
+        "2-D Convolution",
+        "28x28x20",
+        "Weights 5x5x1x20",
+        "14x14x20",
+        "Fully Connected",
+        "Weights 10x3920",
+        "Softmax",
+    ):
         assert expected in text, expected
     assert f"{5 * 5 * 20 + 20 + 40 + 10 * 3920 + 10:,} learnables" in text
 
@@ -450,12 +481,11 @@ def test_initializers_statistics():
     a = np.sqrt(6 / (fan_in + fan_out))
     assert w.shape == (3, 3, 50, 400) and w.dtype == np.float32
     assert np.abs(w).max() <= a and np.abs(w).max() > 0.99 * a
-    np.testing.assert_allclose(w.var(), a * a / 3, rtol=0.02)           # uniform variance
+    np.testing.assert_allclose(w.var(), a * a / 3, rtol=0.02)  # uniform variance
     np.testing.assert_array_equal(extractdata(conv.learnables["conv", "Bias"]), 0)
     he = dlnetwork([featureInputLayer(500), fullyConnectedLayer(400, weights_initializer="he")])
     np.testing.assert_allclose(extractdata(he.learnables["fc", "Weights"]).std(), np.sqrt(2 / 500), rtol=0.02)
-    nn_ = dlnetwork([featureInputLayer(500), fullyConnectedLayer(400, weights_initializer="narrow-normal",
-                                                                 bias_initializer="ones")])
+    nn_ = dlnetwork([featureInputLayer(500), fullyConnectedLayer(400, weights_initializer="narrow-normal", bias_initializer="ones")])
     np.testing.assert_allclose(extractdata(nn_.learnables["fc", "Weights"]).std(), 0.01, rtol=0.02)
     np.testing.assert_array_equal(extractdata(nn_.learnables["fc", "Bias"]), 1)
     from dlarray.layers.initializers import initialize
@@ -465,8 +495,7 @@ def test_initializers_statistics():
     b = extractdata(initialize("unit-forget-gate", (12, 1)))
     np.testing.assert_array_equal(b[:, 0], [0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0])
     seen = []
-    custom = dlnetwork([featureInputLayer(4), fullyConnectedLayer(3, weights_initializer=lambda sz: seen.append(sz)
-                                                                  or np.full(sz, 7.0))])
+    custom = dlnetwork([featureInputLayer(4), fullyConnectedLayer(3, weights_initializer=lambda sz: seen.append(sz) or np.full(sz, 7.0))])
     assert seen == [(3, 4)]
     np.testing.assert_array_equal(extractdata(custom.learnables["fc", "Weights"]), 7)
     with pytest.raises(OptionError, match="weights_initializer"):
@@ -504,10 +533,14 @@ def test_maxpool_layer_stride_defaults_to_one():
 
 def test_reset_state_and_grouped_convolution_bias_order():
     np.random.seed(0)
-    net = dlnetwork([imageInputLayer((5, 5, 4), normalization="none"),
-                     dl.groupedConvolution2dLayer(3, 2, 2, name="g", padding="same",
-                                                  bias_initializer=lambda s: np.arange(4, dtype=np.float32)
-                                                  .reshape(s, order="F"))])
+    net = dlnetwork(
+        [
+            imageInputLayer((5, 5, 4), normalization="none"),
+            dl.groupedConvolution2dLayer(
+                3, 2, 2, name="g", padding="same", bias_initializer=lambda s: np.arange(4, dtype=np.float32).reshape(s, order="F")
+            ),
+        ]
+    )
     assert net.learnables["g", "Weights"].shape == (3, 3, 2, 2, 2)
     assert net.learnables["g", "Bias"].shape == (1, 1, 2, 2)
     zero = net.learnables
@@ -544,4 +577,4 @@ def test_output_names_option_and_editing_uninitializes():
     with pytest.raises(OptionError, match="not initialized"):
         net.predict(np.zeros((2, 1), np.float32))
     net.initialize()
-    assert net.learnables["fc", "Weights"] is weights   # initialize keeps values already set
+    assert net.learnables["fc", "Weights"] is weights  # initialize keeps values already set

@@ -70,7 +70,9 @@ def test_batchnorm_training_returns_updated_running_statistics():
     assert m.shape == (4,) and v.shape == (4,)
     np.testing.assert_allclose(extractdata(y), extractdata(batchnorm(dlarray(a, "SSCB"), off, sc)), rtol=1e-14)
     # Decays and (C, 1) statistics come back in the shape they were given.
-    _, m2, v2 = batchnorm(dlarray(a, "SSCB"), off, sc, rm.reshape(4, 1), rv.reshape(4, 1), training=True, mean_decay=0.3, variance_decay=0.6)
+    _, m2, v2 = batchnorm(
+        dlarray(a, "SSCB"), off, sc, rm.reshape(4, 1), rv.reshape(4, 1), training=True, mean_decay=0.3, variance_decay=0.6
+    )
     assert m2.shape == (4, 1) and v2.shape == (4, 1)
     np.testing.assert_allclose(extractdata(m2)[:, 0], 0.7 * rm + 0.3 * mu, rtol=1e-13)
     np.testing.assert_allclose(extractdata(v2)[:, 0], 0.4 * rv + 0.6 * var_unbiased, rtol=1e-13)

@@ -63,6 +63,7 @@ def test_cumsum(axis):
 
 # ----- joining, shapes ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("axis", [0, 1, -1, None], ids=str)
 def test_concatenate(axis):
     a, b = _data((2, 3)), _data((2, 3))
@@ -142,11 +143,26 @@ def test_tile(reps):
 
 # ----- norm, complex parts, rounding, metadata -----------------------------------------------
 
+
 @pytest.mark.parametrize(
     "ord,axis",
-    [(None, None), (2, None), (1, None), (np.inf, None), (3, None), (None, 0), (1, 1), (np.inf, 0),
-     (None, (0, 1)), ("fro", None), ("fro", (0, 1)), (1, (0, 1)), (-1, (1, 0)), (np.inf, (0, 1)),
-     (-np.inf, (0, 1))],
+    [
+        (None, None),
+        (2, None),
+        (1, None),
+        (np.inf, None),
+        (3, None),
+        (None, 0),
+        (1, 1),
+        (np.inf, 0),
+        (None, (0, 1)),
+        ("fro", None),
+        ("fro", (0, 1)),
+        (1, (0, 1)),
+        (-1, (1, 0)),
+        (np.inf, (0, 1)),
+        (-np.inf, (0, 1)),
+    ],
     ids=str,
 )
 @pytest.mark.parametrize("keepdims", [False, True])
@@ -195,6 +211,7 @@ def test_shape_ndim_size():
 
 # ----- numpy-only keywords --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "call,keyword",
     [
@@ -227,9 +244,9 @@ def test_default_numpy_only_keywords_pass():
 
 # ----- gradients ------------------------------------------------------------------------------
 
+
 def _grads(f, *xs):
-    return dl.dlfeval(lambda *a: dl.dlgradient(f(*a), *a) if len(a) > 1 else dl.dlgradient(f(*a), a[0]),
-                      *[dlarray(x) for x in xs])
+    return dl.dlfeval(lambda *a: dl.dlgradient(f(*a), *a) if len(a) > 1 else dl.dlgradient(f(*a), a[0]), *[dlarray(x) for x in xs])
 
 
 def _close(g, h):
@@ -263,14 +280,20 @@ def test_gradient_through_numpy_concatenate():
 def test_gradient_through_numpy_where():
     x, y = _data((3, 4)), _data((3, 4))
     c = x > 0
-    _close(_grads(lambda a, b: np.sum(np.where(c, a * a, b * 3.0)), x, y),
-           _grads(lambda a, b: dl.sum(dl.where(c, a * a, b * 3.0)), x, y))
+    _close(_grads(lambda a, b: np.sum(np.where(c, a * a, b * 3.0)), x, y), _grads(lambda a, b: dl.sum(dl.where(c, a * a, b * 3.0)), x, y))
 
 
 def test_traced_results_inside_dlfeval():
     def f(a):
-        out = [np.sum(a), np.concatenate([a, a]), np.where(np.asarray(a) > 0, a, 0.0), np.reshape(a, -1),
-               np.linalg.norm(a), np.tile(a, 2), np.transpose(a)]
+        out = [
+            np.sum(a),
+            np.concatenate([a, a]),
+            np.where(np.asarray(a) > 0, a, 0.0),
+            np.reshape(a, -1),
+            np.linalg.norm(a),
+            np.tile(a, 2),
+            np.transpose(a),
+        ]
         assert all(isinstance(o, dlarray) and o.traced for o in out)
         return dl.dlgradient(np.sum(np.linalg.norm(a, axis=0)), a)
 
@@ -279,6 +302,7 @@ def test_traced_results_inside_dlfeval():
 
 
 # ----- unmapped functions ---------------------------------------------------------------------
+
 
 def test_unmapped_function_untraced_runs_numpy_on_the_data():
     x = _data((3, 4))

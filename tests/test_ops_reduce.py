@@ -202,7 +202,9 @@ def test_large_long_row_and_cumsum():
     assert float(dlarray(x).max()) == x.max()
     y = RNG.standard_normal((300, 200))
     np.testing.assert_allclose(extractdata(dl.cumsum(dlarray(y), axis=1)), np.cumsum(y, axis=1), rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(extractdata(dl.cumsum(dlarray(y), axis=0, reverse=True)), np.cumsum(y[::-1], axis=0)[::-1], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        extractdata(dl.cumsum(dlarray(y), axis=0, reverse=True)), np.cumsum(y[::-1], axis=0)[::-1], rtol=1e-9, atol=1e-9
+    )
     g = dl.dlfeval(lambda a: dl.dlgradient(a.max(axis=0).sum(), a), dlarray(y))
     expected = (y == y.max(axis=0)).astype(float)
     np.testing.assert_array_equal(extractdata(g), expected)

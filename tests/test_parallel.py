@@ -32,24 +32,26 @@ def test_top_level_names():
 
 
 def test_importing_and_using_dlarray_alone_loads_no_mpi():
-    code = ("import sys, dlarray, numpy as np; dlarray.spmdPlus(np.ones(3)); dlarray.spmdSize(); "
-            "print('mpi4py' in sys.modules)")
+    code = "import sys, dlarray, numpy as np; dlarray.spmdPlus(np.ones(3)); dlarray.spmdSize(); print('mpi4py' in sys.modules)"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OMPI_", "PMI", "PMIX", "SLURM", "MV2_"))}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize("env, expected", [
-    ({}, (0, 1)),
-    ({"OMPI_COMM_WORLD_SIZE": "4", "OMPI_COMM_WORLD_RANK": "2"}, (2, 4)),
-    ({"PMI_SIZE": "3", "PMI_RANK": "1"}, (1, 3)),
-    ({"SLURM_STEP_NUM_TASKS": "2", "SLURM_PROCID": "1"}, (1, 2)),
-    ({"OMPI_COMM_WORLD_SIZE": "1", "OMPI_COMM_WORLD_RANK": "0"}, (0, 1)),
-    ({"PMIX_RANK": "5"}, (5, None)),
-    ({"DLARRAY_MPI": "0", "OMPI_COMM_WORLD_SIZE": "4", "OMPI_COMM_WORLD_RANK": "2"}, (0, 1)),
-    ({"DLARRAY_MPI": "1"}, (0, None)),
-])
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        ({}, (0, 1)),
+        ({"OMPI_COMM_WORLD_SIZE": "4", "OMPI_COMM_WORLD_RANK": "2"}, (2, 4)),
+        ({"PMI_SIZE": "3", "PMI_RANK": "1"}, (1, 3)),
+        ({"SLURM_STEP_NUM_TASKS": "2", "SLURM_PROCID": "1"}, (1, 2)),
+        ({"OMPI_COMM_WORLD_SIZE": "1", "OMPI_COMM_WORLD_RANK": "0"}, (0, 1)),
+        ({"PMIX_RANK": "5"}, (5, None)),
+        ({"DLARRAY_MPI": "0", "OMPI_COMM_WORLD_SIZE": "4", "OMPI_COMM_WORLD_RANK": "2"}, (0, 1)),
+        ({"DLARRAY_MPI": "1"}, (0, None)),
+    ],
+)
 def test_launcher_detection(monkeypatch, env, expected):
     for k in list(os.environ):
         if k.startswith(("OMPI_", "PMI", "SLURM", "MV2_", "DLARRAY_MPI")):
@@ -60,9 +62,11 @@ def test_launcher_detection(monkeypatch, env, expected):
 
 
 def test_launched_without_mpi4py_is_a_clear_error():
-    code = ("import sys; sys.modules['mpi4py'] = None\n"
-            "import dlarray\n"
-            "try:\n    dlarray.spmdSize()\nexcept ImportError as e:\n    print('ImportError:', e)\n")
+    code = (
+        "import sys; sys.modules['mpi4py'] = None\n"
+        "import dlarray\n"
+        "try:\n    dlarray.spmdSize()\nexcept ImportError as e:\n    print('ImportError:', e)\n"
+    )
     env = dict(os.environ, OMPI_COMM_WORLD_SIZE="2", OMPI_COMM_WORLD_RANK="0")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
@@ -74,15 +78,16 @@ def test_blocks_and_shares():
     assert [block(2, 3, i) for i in range(3)] == [(0, 1), (1, 2), (2, 2)]
     share = BatchShare(3, 2)
     assert share.window(100, 16, "return") == (11, 16, 16)
-    assert share.window(2, 16, "return") is None              # no observation for part 2
+    assert share.window(2, 16, "return") is None  # no observation for part 2
     assert share.window(5, 16, "discard") is None
-    assert share.num_batches(50, 16, "return") == 3           # the last mini-batch (2) has none for part 2
+    assert share.num_batches(50, 16, "return") == 3  # the last mini-batch (2) has none for part 2
     assert BatchShare(3, 0).num_batches(50, 16, "return") == 4
     assert share.nominal_factor(16) == 5 / 16
 
 
-@pytest.mark.parametrize("bad, kind", [((0, 0), ValueError), ((2, 2), ValueError), ((2, -1), ValueError),
-                                       ((2.0, 0), TypeError), ("ab", TypeError)])
+@pytest.mark.parametrize(
+    "bad, kind", [((0, 0), ValueError), ((2, 2), ValueError), ((2, -1), ValueError), ((2.0, 0), TypeError), ("ab", TypeError)]
+)
 def test_bad_partitions(bad, kind):
     from dlarray import minibatchqueue
 
@@ -146,7 +151,7 @@ def test_aggregate_arguments():
     with pytest.raises(OptionError):
         aggregate_gradients({"w": np.ones(2)}, float("nan"))
     with pytest.raises(DTypeError):
-        aggregate_gradients({"n": np.arange(3)}, 0.5)           # integer "gradients"
+        aggregate_gradients({"n": np.arange(3)}, 0.5)  # integer "gradients"
     g = aggregate_gradients({"w": np.ones(2, np.float32)}, 0.5)
     assert g["w"].dtype == np.float32 and np.array_equal(g["w"], [0.5, 0.5])
     with pytest.raises(DTypeError):

@@ -37,8 +37,7 @@ pytestmark = pytest.mark.skipif(_missing is not None, reason=_missing or "")
 def _mpirun(n, args, timeout):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OMPI_COMM_", "PMI_", "PMIX_"))}
     # CI runs as root; one kernel thread per process on a 2-core machine.
-    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", RAYON_NUM_THREADS="1",
-               OMPI_MCA_rmaps_base_oversubscribe="1")
+    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", RAYON_NUM_THREADS="1", OMPI_MCA_rmaps_base_oversubscribe="1")
     command = ["mpirun", "-np", str(n), "--oversubscribe", sys.executable, *args]
     try:
         return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout, cwd=HERE.parent)
@@ -70,7 +69,8 @@ def test_a_process_that_raises_ends_the_job(n, tmp_path):
         f"if rank == {n - 1}:\n"
         "    raise RuntimeError('the data of this process is missing')\n"
         "dlarray.spmdPlus(np.ones(3))   # the others wait here for the failed one\n"
-        "print('unreachable')\n")
+        "print('unreachable')\n"
+    )
     out = _mpirun(n, [str(script)], timeout=60)
     assert out.returncode != 0
     assert "unreachable" not in out.stdout
@@ -80,10 +80,26 @@ def test_a_process_that_raises_ends_the_job(n, tmp_path):
 
 def test_parallel_example_trains_on_two_processes(tmp_path):
     png = tmp_path / "progress.png"
-    out = _mpirun(2, ["-m", "dlarray.examples.train_digits_parallel", "--epochs", "1", "--max-iterations", "12",
-                      "--batch-size", "64", "--test-images", "500", "--png", str(png)], timeout=240)
+    out = _mpirun(
+        2,
+        [
+            "-m",
+            "dlarray.examples.train_digits_parallel",
+            "--epochs",
+            "1",
+            "--max-iterations",
+            "12",
+            "--batch-size",
+            "64",
+            "--test-images",
+            "500",
+            "--png",
+            str(png),
+        ],
+        timeout=240,
+    )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.count("test accuracy:") == 1, out.stdout       # printed by process 0 only
+    assert out.stdout.count("test accuracy:") == 1, out.stdout  # printed by process 0 only
     assert "on 2 processes" in out.stdout and png.exists()
     accuracy = float(out.stdout.split("test accuracy:")[1].split("%")[0])
-    assert accuracy > 50.0, out.stdout                               # chance is 10%
+    assert accuracy > 50.0, out.stdout  # chance is 10%

@@ -78,7 +78,9 @@ def params(C, H, B, T, gates, bias_rows=None, seed=0, scale=0.5):
 @pytest.mark.parametrize("ga", GATE)
 def test_lstm_values(sa, ga):
     p = params(3, 4, 2, 5, 4)
-    Y, h, c = lstm(dlarray(p["X"], "CBT"), p["h0"], p["c0"], p["W"], p["R"], p["b"], state_activation_function=sa, gate_activation_function=ga)
+    Y, h, c = lstm(
+        dlarray(p["X"], "CBT"), p["h0"], p["c0"], p["W"], p["R"], p["b"], state_activation_function=sa, gate_activation_function=ga
+    )
     rY, rh, rc = np_lstm(p["X"], p["h0"], p["c0"], p["W"], p["R"], p["b"], sa, ga)
     assert (Y.fmt, h.fmt, c.fmt) == ("CBT", "CB", "CB")
     np.testing.assert_allclose(extractdata(Y), rY, rtol=1e-12, atol=1e-12)
@@ -116,7 +118,16 @@ def test_lstm_large_step_split_over_threads():
 @pytest.mark.parametrize("sa,ga", [("tanh", "sigmoid"), ("softsign", "hard-sigmoid"), ("relu", "sigmoid")])
 def test_gru_values(mode, sa, ga):
     p = params(3, 4, 2, 5, 3, 6 if mode.startswith("recurrent") else 3)
-    Y, h = gru(dlarray(p["X"], "CBT"), p["h0"], p["W"], p["R"], p["b"], reset_gate_mode=mode, state_activation_function=sa, gate_activation_function=ga)
+    Y, h = gru(
+        dlarray(p["X"], "CBT"),
+        p["h0"],
+        p["W"],
+        p["R"],
+        p["b"],
+        reset_gate_mode=mode,
+        state_activation_function=sa,
+        gate_activation_function=ga,
+    )
     rY, rh = np_gru(p["X"], p["h0"], p["W"], p["R"], p["b"], mode, sa, ga)
     assert (Y.fmt, h.fmt) == ("CBT", "CB")
     np.testing.assert_allclose(extractdata(Y), rY, rtol=1e-12, atol=1e-12)
@@ -323,7 +334,10 @@ def test_lstm_matches_torch():
         m.weight_hh_l0.copy_(torch.from_numpy(p["R"]))
         m.bias_ih_l0.copy_(torch.from_numpy(p["b"]))
         m.bias_hh_l0.zero_()
-        out, (hn, cn) = m(torch.from_numpy(p["X"].transpose(2, 1, 0).copy()), (torch.from_numpy(p["h0"].T.copy())[None], torch.from_numpy(p["c0"].T.copy())[None]))
+        out, (hn, cn) = m(
+            torch.from_numpy(p["X"].transpose(2, 1, 0).copy()),
+            (torch.from_numpy(p["h0"].T.copy())[None], torch.from_numpy(p["c0"].T.copy())[None]),
+        )
     Y, h, c = lstm(dlarray(p["X"], "CBT"), p["h0"], p["c0"], p["W"], p["R"], p["b"])
     np.testing.assert_allclose(extractdata(Y), out.numpy().transpose(2, 1, 0), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(extractdata(c), cn[0].numpy().T, rtol=1e-10, atol=1e-12)

@@ -46,10 +46,13 @@ def _static_all(path: pathlib.Path):
             target, value = node.targets[0], node.value
         elif isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add):
             target, value = node.target, node.value
-        elif (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
-              and isinstance(node.value.func, ast.Attribute)
-              and isinstance(node.value.func.value, ast.Name)
-              and node.value.func.value.id == "__all__"):
+        elif (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Attribute)
+            and isinstance(node.value.func.value, ast.Name)
+            and node.value.func.value.id == "__all__"
+        ):
             call = node.value
             if names is None or call.func.attr not in ("append", "extend") or len(call.args) != 1:
                 return None
@@ -78,8 +81,7 @@ def _import(name):
         pytest.skip(f"{name} not importable ({error})")
 
 
-@pytest.mark.parametrize("name,path", list(_public_modules()),
-                         ids=[name for name, _ in _public_modules()])
+@pytest.mark.parametrize("name,path", list(_public_modules()), ids=[name for name, _ in _public_modules()])
 def test_public_module_has_a_static_all(name, path):
     names = _static_all(path)
     assert names is not None, f"{name}: no __all__ built from literals"
@@ -87,25 +89,21 @@ def test_public_module_has_a_static_all(name, path):
     module = _import(name)
     assert list(module.__all__) == names
     # A package may list submodules, which a star import then imports.
-    missing = [n for n in names if not hasattr(module, n)
-               and not (path.name == "__init__.py" and importlib.util.find_spec(f"{name}.{n}"))]
+    missing = [n for n in names if not hasattr(module, n) and not (path.name == "__init__.py" and importlib.util.find_spec(f"{name}.{n}"))]
     assert not missing, f"{name}.__all__ names what it does not define: {missing}"
 
 
 def test_top_level_all_covers_the_package_without_shadowing_builtins():
     dl = _import("dlarray")
-    public = {n for n in dir(dl) if not n.startswith("_")
-              and not isinstance(getattr(dl, n), types.ModuleType)}
-    assert public - set(dl.__all__) == BUILTIN_NAMES, \
-        "names exported but missing from dlarray.__all__ (or builtins added to it)"
+    public = {n for n in dir(dl) if not n.startswith("_") and not isinstance(getattr(dl, n), types.ModuleType)}
+    assert public - set(dl.__all__) == BUILTIN_NAMES, "names exported but missing from dlarray.__all__ (or builtins added to it)"
     namespace: dict = {}
     exec("from dlarray import *", namespace)
     bound = set(namespace) - {"__builtins__"}
     assert bound == set(dl.__all__)
     assert not bound & set(dir(builtins))
-    assert not any(isinstance(v, types.ModuleType) for k, v in namespace.items()
-                   if k != "__builtins__")
-    for name in BUILTIN_NAMES:                          # still there by name
+    assert not any(isinstance(v, types.ModuleType) for k, v in namespace.items() if k != "__builtins__")
+    for name in BUILTIN_NAMES:  # still there by name
         assert getattr(dl, name) is not getattr(builtins, name)
 
 
@@ -121,12 +119,15 @@ def test_mypy_on_code_using_the_public_api(tmp_path):
             path = tmp_path / f"{doc.stem.lower()}_block_{k}.py"
             path.write_text(code)
             blocks.append(path)
-    assert len(blocks) >= 3                             # README: 2, monitor.md: 1
-    targets = [str(p) for p in blocks] + [str(ROOT / "tests" / "typing"),
-                                          str(PACKAGE / "examples")]
-    proc = subprocess.run([sys.executable, "-m", "mypy", "--config-file",
-                           str(ROOT / "pyproject.toml"), *targets],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert len(blocks) >= 3  # README: 2, monitor.md: 1
+    targets = [str(p) for p in blocks] + [str(ROOT / "tests" / "typing"), str(PACKAGE / "examples")]
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"), *targets],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Success: no issues found" in proc.stdout
 
@@ -134,6 +135,5 @@ def test_mypy_on_code_using_the_public_api(tmp_path):
 def test_stubtest_core():
     pytest.importorskip("mypy", reason="mypy not installed (pip install '.[test]')")
     pytest.importorskip("dlarray._core", reason="compiled core dlarray._core not built")
-    proc = subprocess.run([sys.executable, "-m", "mypy.stubtest", "dlarray._core"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([sys.executable, "-m", "mypy.stubtest", "dlarray._core"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr

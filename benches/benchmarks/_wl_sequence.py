@@ -32,8 +32,14 @@ def _recurrent(kind):
         if kind == "lstm":
             fn = lambda p: dl.lstm(p["X"], h0, h0, p["W"], p["R"], p["b"])[0]  # noqa: E731
         else:
-            fn = lambda p: dl.gru(p["X"], h0, p["W"], p["R"], p["b"],  # noqa: E731
-                                  reset_gate_mode="recurrent-bias-after-multiplication")[0]
+            fn = lambda p: dl.gru(
+                p["X"],
+                h0,
+                p["W"],
+                p["R"],
+                p["b"],  # noqa: E731
+                reset_gate_mode="recurrent-bias-after-multiplication",
+            )[0]
         return dlarray_phases(fn, {"X": dl.dlarray(d["X"], "CBT"), "W": d["W"], "R": d["R"], "b": d["b"]})
 
     def theirs(d):
@@ -48,7 +54,7 @@ def _recurrent(kind):
                 module.bias_hh_l0.zero_()
             else:
                 module.bias_ih_l0.copy_(tensor(b[: 3 * HIDDEN]))
-                module.bias_hh_l0.copy_(tensor(b[3 * HIDDEN:]))
+                module.bias_hh_l0.copy_(tensor(b[3 * HIDDEN :]))
         leaves = {"X": tensor(tbc(d["X"])), **dict(module.named_parameters())}
         return torch_phases(lambda p: module(p["X"])[0], leaves)
 
@@ -86,8 +92,7 @@ def _attention_theirs(d):
     return torch_phases(fn, {k: tensor(tbc(v)) for k, v in d.items()})
 
 
-ATTENTION = [Workload("attention", f"attention heads {HEADS} C{A_C} B{B} T{A_T}", _attention_data, _attention_ours,
-                      _attention_theirs)]
+ATTENTION = [Workload("attention", f"attention heads {HEADS} C{A_C} B{B} T{A_T}", _attention_data, _attention_ours, _attention_theirs)]
 
 
 # ----- embed -------------------------------------------------------------------------------------

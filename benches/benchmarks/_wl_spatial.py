@@ -148,15 +148,20 @@ def _activation(kind):
         return {"X": normal(rng, 1000, 256) if softmax else normal(rng, H, W, 32, B)}
 
     def ours(d):
-        fns = {"relu": dl.relu, "leakyrelu": dl.leakyrelu, "gelu": dl.gelu, "sigmoid": dl.sigmoid, "tanh": dl.tanh,
-               "softmax": dl.softmax}
+        fns = {"relu": dl.relu, "leakyrelu": dl.leakyrelu, "gelu": dl.gelu, "sigmoid": dl.sigmoid, "tanh": dl.tanh, "softmax": dl.softmax}
         fn = fns[kind]
         return dlarray_phases(lambda p: fn(p["X"]), {"X": dl.dlarray(d["X"], "CB" if softmax else "SSCB")})
 
     def theirs(d):
         torch, F = torch_modules()
-        fns = {"relu": F.relu, "leakyrelu": lambda x: F.leaky_relu(x, 0.01), "gelu": F.gelu, "sigmoid": torch.sigmoid,
-               "tanh": torch.tanh, "softmax": lambda x: F.softmax(x, dim=1)}
+        fns = {
+            "relu": F.relu,
+            "leakyrelu": lambda x: F.leaky_relu(x, 0.01),
+            "gelu": F.gelu,
+            "sigmoid": torch.sigmoid,
+            "tanh": torch.tanh,
+            "softmax": lambda x: F.softmax(x, dim=1),
+        }
         fn = fns[kind]
         x = d["X"].T if softmax else nchw(d["X"])  # softmax: (B, C) rows
         return torch_phases(lambda p: fn(p["X"]), {"X": tensor(x)})

@@ -121,8 +121,7 @@ def _dropout_theirs(d):
     return torch_phases(lambda p: F.dropout(p["X"], 0.5, training=True), {"X": tensor(nchw(d["X"]))})
 
 
-DROPOUT = [Workload("dropout", "dropout p0.5 C32 28x28 B32", _dropout_data, _dropout_ours, _dropout_theirs,
-                    comparable=False)]
+DROPOUT = [Workload("dropout", "dropout p0.5 C32 28x28 B32", _dropout_data, _dropout_ours, _dropout_theirs, comparable=False)]
 
 
 # ----- optimizers ---------------------------------------------------------------------------------

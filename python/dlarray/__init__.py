@@ -154,6 +154,8 @@ from .parallel.spmd import spmdBarrier, spmdBroadcast, spmdIndex, spmdPlus, spmd
 # What ``from dlarray import *`` binds. abs, complex, max, min, round and sum are left out so
 # that a star import does not shadow Python's builtins (they are re-exported explicitly above:
 # ``dlarray.sum`` and ``from dlarray import sum`` work); submodules are left out too.
+# Several names a line, as the table was written.
+# fmt: off
 __all__ = [
     # arrays and their elementwise, reduction and shape functions
     "dlarray", "acos", "angle", "asin", "atan", "atan2", "ceil", "conj", "cos", "cosh", "dims", "erf",
@@ -203,3 +205,4 @@ __all__ = [
     # optimizers
     "adamupdate", "dlupdate", "lbfgsState", "lbfgsupdate", "rmspropupdate", "sgdmupdate",
 ]
+# fmt: on

@@ -34,8 +34,16 @@ def flag(value: Any, name: str, op: str) -> bool:
     raise OptionError(f"{op}: {name} must be True or False, got {show(value)}")
 
 
-def number(value: Any, name: str, op: str, *, finite: bool = True, positive: bool = False,
-           low: Optional[float] = None, high: Optional[float] = None) -> float:
+def number(
+    value: Any,
+    name: str,
+    op: str,
+    *,
+    finite: bool = True,
+    positive: bool = False,
+    low: Optional[float] = None,
+    high: Optional[float] = None,
+) -> float:
     """A real number option (a Python or numpy scalar, not a bool or a string), optionally
     finite, positive or within [low, high]."""
     ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
@@ -69,6 +77,7 @@ def choice(value: Any, allowed: Sequence[str], name: str, op: str) -> str:
 def int_values(value: Any, name: str, op: str, max_ndim: int = 1) -> List[int]:
     """A number or a sequence of numbers (at most ``max_ndim`` dims) as Python ints:
     integral values only, none beyond 64 bits."""
+
     def bad() -> OptionError:
         # Built only on failure: the value's repr costs more than the checks.
         return OptionError(f"{op}: {name} must be {'an integer' if max_ndim == 0 else 'integers'}, got {show(value)}")
@@ -89,10 +98,7 @@ def int_values(value: Any, name: str, op: str, max_ndim: int = 1) -> List[int]:
     return vals
 
 
-_TYPED = tuple(
-    getattr(_core, n) for n in ("ShapeError", "FormatError", "OptionError", "DTypeError", "DlIndexError")
-    if hasattr(_core, n)
-)
+_TYPED = tuple(getattr(_core, n) for n in ("ShapeError", "FormatError", "OptionError", "DTypeError", "DlIndexError") if hasattr(_core, n))
 
 
 def as_dlarray(x: Any, op: str, name: str = "the input") -> dlarray:
@@ -105,7 +111,7 @@ def as_dlarray(x: Any, op: str, name: str = "the input") -> dlarray:
         return dlarray(x)
     except _TYPED as e:
         text = str(e)
-        text = text[len("dlarray: "):] if text.startswith("dlarray: ") else text
+        text = text[len("dlarray: ") :] if text.startswith("dlarray: ") else text
         raise type(e)(f"{op}: {name} ({type(x).__name__}): {text}") from None
     except ValueError as e:  # numpy could not build an array: ragged nesting, no shape
         raise _core.ShapeError(f"{op}: {name} ({type(x).__name__}) cannot become a dlarray: {e}") from None

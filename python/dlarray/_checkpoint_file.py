@@ -44,10 +44,18 @@ CHECKSUMS = "dlarray-checksums"
 
 #: safetensors dtype codes read and written, as little-endian numpy dtypes.
 _DTYPES = {
-    "BOOL": np.dtype("|b1"), "U8": np.dtype("|u1"), "I8": np.dtype("|i1"),
-    "U16": np.dtype("<u2"), "I16": np.dtype("<i2"), "F16": np.dtype("<f2"),
-    "U32": np.dtype("<u4"), "I32": np.dtype("<i4"), "F32": np.dtype("<f4"),
-    "U64": np.dtype("<u8"), "I64": np.dtype("<i8"), "F64": np.dtype("<f8"),
+    "BOOL": np.dtype("|b1"),
+    "U8": np.dtype("|u1"),
+    "I8": np.dtype("|i1"),
+    "U16": np.dtype("<u2"),
+    "I16": np.dtype("<i2"),
+    "F16": np.dtype("<f2"),
+    "U32": np.dtype("<u4"),
+    "I32": np.dtype("<i4"),
+    "F32": np.dtype("<f4"),
+    "U64": np.dtype("<u8"),
+    "I64": np.dtype("<i8"),
+    "F64": np.dtype("<f8"),
 }
 _CODES = {dt.newbyteorder("="): code for code, dt in _DTYPES.items()}
 #: Read only: numpy has no bfloat16, so BF16 tensors become float32 (exactly: a bfloat16 is
@@ -63,6 +71,7 @@ def dtype_code(dtype: np.dtype) -> Optional[str]:
 
 
 # ---- writing ------------------------------------------------------------------------------
+
 
 def _canonical(metadata: Dict[str, Any]) -> bytes:
     """The bytes the metadata checksum covers (every entry but the checksums)."""
@@ -82,14 +91,14 @@ def encode(tensors: Dict[str, np.ndarray], metadata: Dict[str, str]) -> List[Any
         if code is None:
             raise TypeError(f"save: unsupported dtype {data.dtype} for tensor '{key}'")
         blob = np.ascontiguousarray(data, dtype=_DTYPES[code]).reshape(-1).view(np.uint8)
-        header[key] = {"dtype": code, "shape": [int(s) for s in data.shape],
-                       "data_offsets": [offset, offset + blob.size]}
+        header[key] = {"dtype": code, "shape": [int(s) for s in data.shape], "data_offsets": [offset, offset + blob.size]}
         crcs[key] = zlib.crc32(blob)
         blobs.append(blob)
         offset += blob.size
     metadata = dict(metadata)
-    metadata[CHECKSUMS] = json.dumps({"algorithm": "crc32", "tensors": crcs,
-                                      "metadata": zlib.crc32(_canonical(metadata))}, separators=(",", ":"))
+    metadata[CHECKSUMS] = json.dumps(
+        {"algorithm": "crc32", "tensors": crcs, "metadata": zlib.crc32(_canonical(metadata))}, separators=(",", ":")
+    )
     text = json.dumps({"__metadata__": metadata, **header}, separators=(",", ":")).encode("utf-8")
     text += b" " * (-len(text) % 8)  # safetensors pads the header to 8 bytes
     return [struct.pack("<Q", len(text)) + text] + blobs
@@ -177,7 +186,7 @@ def remove_orphans(directory: str, base: str) -> List[str]:
         name = entry.name
         if not name.startswith(prefix):
             continue
-        m = _TEMP_TAIL.fullmatch(name[len(prefix):])
+        m = _TEMP_TAIL.fullmatch(name[len(prefix) :])
         if m is None or m.group(3) != me.host:
             continue
         pid, token = int(m.group(1)), m.group(2)
@@ -228,8 +237,7 @@ def write_atomically(path: str, chunks: Iterable[Any]) -> None:
     base = os.path.basename(path)
     remove_orphans(directory, base)
     mode = _existing_mode(path)
-    flags = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-             | getattr(os, "O_NOFOLLOW", 0))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
     for _ in range(100):
         tmp = os.path.join(directory, temp_name(base))
         try:
@@ -264,6 +272,7 @@ def write_atomically(path: str, chunks: Iterable[Any]) -> None:
 
 
 # ---- reading ------------------------------------------------------------------------------
+
 
 class _Spec(NamedTuple):
     key: str
@@ -300,24 +309,21 @@ def _is_int(v: Any) -> bool:
 
 def _spec(key: str, info: Any, bad: Callable[[str], CheckpointError]) -> _Spec:
     if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= set(info):
-        raise bad(f"tensor '{key}' has an invalid description {_short(info)} "
-                  f"(expected dtype, shape and data_offsets)")
+        raise bad(f"tensor '{key}' has an invalid description {_short(info)} (expected dtype, shape and data_offsets)")
     code, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
     if not isinstance(code, str) or (code not in _DTYPES and code != _BF16):
-        raise bad(f"tensor '{key}' has dtype {_short(code)}, which dlarray cannot read "
-                  f"(readable: {', '.join(list(_DTYPES) + [_BF16])})")
+        raise bad(f"tensor '{key}' has dtype {_short(code)}, which dlarray cannot read (readable: {', '.join(list(_DTYPES) + [_BF16])})")
     if not isinstance(shape, list) or len(shape) > _MAX_DIMS or not all(_is_int(s) and s >= 0 for s in shape):
-        raise bad(f"tensor '{key}' has an invalid shape {_short(shape)} "
-                  f"(expected at most {_MAX_DIMS} non-negative integers)")
-    if (not isinstance(offsets, list) or len(offsets) != 2 or not all(_is_int(o) for o in offsets)
-            or not 0 <= offsets[0] <= offsets[1]):
-        raise bad(f"tensor '{key}' has invalid data_offsets {_short(offsets)} (expected [start, stop], "
-                  f"0 <= start <= stop)")
+        raise bad(f"tensor '{key}' has an invalid shape {_short(shape)} (expected at most {_MAX_DIMS} non-negative integers)")
+    if not isinstance(offsets, list) or len(offsets) != 2 or not all(_is_int(o) for o in offsets) or not 0 <= offsets[0] <= offsets[1]:
+        raise bad(f"tensor '{key}' has invalid data_offsets {_short(offsets)} (expected [start, stop], 0 <= start <= stop)")
     itemsize = 2 if code == _BF16 else _DTYPES[code].itemsize
     needed = math.prod(shape) * itemsize  # Python ints: no overflow
     if offsets[1] - offsets[0] != needed:
-        raise bad(f"tensor '{key}' of dtype {code} and shape {shape} needs {needed} bytes, but its data_offsets "
-                  f"{offsets} span {offsets[1] - offsets[0]}")
+        raise bad(
+            f"tensor '{key}' of dtype {code} and shape {shape} needs {needed} bytes, but its data_offsets "
+            f"{offsets} span {offsets[1] - offsets[0]}"
+        )
     return _Spec(key, code, tuple(shape), offsets[0], offsets[1])
 
 
@@ -327,8 +333,7 @@ def _check_layout(specs: List[_Spec], size: int, bad: Callable[[str], Checkpoint
     end, last = 0, None
     for s in ordered:
         if s.start < end:
-            raise bad(f"tensor '{s.key}' (bytes {s.start}..{s.stop}) overlaps tensor '{last.key}' "
-                      f"(bytes {last.start}..{last.stop})")
+            raise bad(f"tensor '{s.key}' (bytes {s.start}..{s.stop}) overlaps tensor '{last.key}' (bytes {last.start}..{last.stop})")
         if s.start > end:
             raise bad(f"the data bytes {end}..{s.start} belong to no tensor (before '{s.key}')")
         end, last = s.stop, s
@@ -339,8 +344,7 @@ def _check_layout(specs: List[_Spec], size: int, bad: Callable[[str], Checkpoint
     return ordered
 
 
-def _checksums(metadata: Dict[str, Any], specs: List[_Spec],
-               bad: Callable[[str], CheckpointError]) -> Optional[Dict[str, int]]:
+def _checksums(metadata: Dict[str, Any], specs: List[_Spec], bad: Callable[[str], CheckpointError]) -> Optional[Dict[str, int]]:
     """The per-tensor CRC-32s recorded in a dlarray checkpoint (after checking the metadata's
     own), or None for files that have none (other writers, dlarray-checkpoint-1)."""
     fmt = metadata.get("format")
@@ -353,8 +357,13 @@ def _checksums(metadata: Dict[str, Any], specs: List[_Spec],
         return None
     entry = metadata[CHECKSUMS]
     table = parse_json(entry, f"the '{CHECKSUMS}' metadata entry", bad) if isinstance(entry, str) else None
-    if (not isinstance(table, dict) or table.get("algorithm") != "crc32" or not _is_int(table.get("metadata"))
-            or not isinstance(table.get("tensors"), dict) or not all(_is_int(v) for v in table["tensors"].values())):
+    if (
+        not isinstance(table, dict)
+        or table.get("algorithm") != "crc32"
+        or not _is_int(table.get("metadata"))
+        or not isinstance(table.get("tensors"), dict)
+        or not all(_is_int(v) for v in table["tensors"].values())
+    ):
         raise bad(f"its '{CHECKSUMS}' metadata entry is corrupt")
     if zlib.crc32(_canonical(metadata)) != table["metadata"]:
         raise bad("the metadata does not match its checksum (the header was damaged after it was written)")
@@ -362,8 +371,7 @@ def _checksums(metadata: Dict[str, Any], specs: List[_Spec],
     names = {s.key for s in specs}
     if set(crcs) != names:
         missing, extra = sorted(names - set(crcs)), sorted(set(crcs) - names)
-        raise bad(f"the checksums do not list the same tensors as the header (no checksum for {missing[:3]}, "
-                  f"no tensor for {extra[:3]})")
+        raise bad(f"the checksums do not list the same tensors as the header (no checksum for {missing[:3]}, no tensor for {extra[:3]})")
     return crcs
 
 
@@ -395,6 +403,7 @@ def _array(raw: np.ndarray, s: _Spec, bad: Callable[[str], CheckpointError]) -> 
 def read(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, Any]]:
     """The tensors (numpy arrays, in header order) and the metadata of a safetensors file,
     checksums verified when the file has them."""
+
     def bad(why: str) -> CheckpointError:
         return CheckpointError(f"load: '{path}' is not a valid checkpoint (safetensors) file: {why}")
 
@@ -433,7 +442,9 @@ def read(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, Any]]:
             if _read_exact(f, raw) != raw.size:
                 raise bad(f"it ended inside tensor '{s.key}' (changed while reading?)")
             if crcs is not None and zlib.crc32(raw) != crcs[s.key]:
-                raise bad(f"tensor '{s.key}' is corrupt: its bytes have CRC-32 {zlib.crc32(raw):08x}, the file "
-                          f"recorded {crcs[s.key]:08x} (damaged after it was written)")
+                raise bad(
+                    f"tensor '{s.key}' is corrupt: its bytes have CRC-32 {zlib.crc32(raw):08x}, the file "
+                    f"recorded {crcs[s.key]:08x} (damaged after it was written)"
+                )
             arrays[s.key] = _array(raw, s, bad)
     return {s.key: arrays[s.key] for s in specs}, metadata

@@ -77,8 +77,9 @@ def _is_array_function(obj: Any) -> bool:
 def default_key(obj: Any) -> str:
     module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
     if not module or not qualname or "<" in qualname:
-        raise TypeError(f"{obj!r} has no importable name (module-level functions and classes only; "
-                        f"lambdas and local functions cannot be saved)")
+        raise TypeError(
+            f"{obj!r} has no importable name (module-level functions and classes only; lambdas and local functions cannot be saved)"
+        )
     return f"{module}:{qualname}"
 
 
@@ -138,8 +139,7 @@ def _normalise(custom_objects: Union[None, Mapping[str, Any], Iterable[Any]]) ->
         if bad:
             raise TypeError(f"load: custom_objects keys must be strings, got {bad[0]!r}")
     elif isinstance(custom_objects, (str, bytes)) or not isinstance(custom_objects, Iterable):
-        raise TypeError(f"load: custom_objects must be a dict {{name: object}} or a list of objects, "
-                        f"got {type(custom_objects).__name__}")
+        raise TypeError(f"load: custom_objects must be a dict {{name: object}} or a list of objects, got {type(custom_objects).__name__}")
     else:
         out = {default_key(o): o for o in custom_objects}
     for k, o in out.items():
@@ -169,8 +169,10 @@ class Resolver:
                 if _qualname(k) == qual and not any(o is f for f in found):
                     found.append(o)
             if len(found) > 1:
-                raise CheckpointError(f"load: '{self.path}' names '{key}', and several custom objects are "
-                                      f"called '{qual}': {found}; pass custom_objects={{'{key}': ...}}")
+                raise CheckpointError(
+                    f"load: '{self.path}' names '{key}', and several custom objects are "
+                    f"called '{qual}': {found}; pass custom_objects={{'{key}': ...}}"
+                )
             if found:
                 return found[0]
         return None
@@ -185,7 +187,8 @@ class Resolver:
                 f"load: '{self.path}' names the {kind} '{key}', which is not part of dlarray and was not "
                 f"registered; load never imports code a file names. If you trust this checkpoint, pass "
                 f"load(path, custom_objects={{'{qual}': {qual}}}) or call dlarray.register_custom({qual}) "
-                f"first, with {qual} imported from your own code")
+                f"first, with {qual} imported from your own code"
+            )
         if not check(obj):
             raise CheckpointError(f"load: '{self.path}' names '{key}' as a {kind}, but it is {obj!r}")
         return obj
@@ -193,8 +196,7 @@ class Resolver:
     def layer_class(self, key: Any) -> type:
         from .layers.base import Layer
 
-        return self._resolve(key, "layer class", self.builtins.layers,
-                             lambda o: isinstance(o, type) and issubclass(o, Layer))
+        return self._resolve(key, "layer class", self.builtins.layers, lambda o: isinstance(o, type) and issubclass(o, Layer))
 
     def function(self, key: Any) -> Callable:
         return self._resolve(key, "function", self.builtins.functions, callable)
@@ -202,8 +204,7 @@ class Resolver:
     def object_class(self, key: Any) -> type:
         from .layers.base import Layer
 
-        return self._resolve(key, "class", self.builtins.classes,
-                             lambda o: isinstance(o, type) and not issubclass(o, Layer))
+        return self._resolve(key, "class", self.builtins.classes, lambda o: isinstance(o, type) and not issubclass(o, Layer))
 
 
 def check_attributes(cls: type, names: Iterable[Any], who: str) -> Optional[str]:

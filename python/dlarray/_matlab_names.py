@@ -82,8 +82,7 @@ def matlab_options(fn: F, who: Optional[str] = None) -> F:
                 if open_ended:
                     out[key] = value
                     continue
-                raise UnknownOptionError(
-                    f"{label}: unknown option '{key}'{_suggestion(key, names)} (options: {', '.join(names)})")
+                raise UnknownOptionError(f"{label}: unknown option '{key}'{_suggestion(key, names)} (options: {', '.join(names)})")
             if target in out:
                 raise UnknownOptionError(f"{label}: option '{target}' given twice (as '{spelled[target]}' and '{key}')")
             out[target] = value

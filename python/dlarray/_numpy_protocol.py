@@ -92,18 +92,21 @@ def _implements(*funcs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any
 
 
 def _reduction(name: str, method: str, *numpy_funcs: Any, has_dtype: bool = True, has_initial: bool = True) -> None:
-    def with_initial(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = _ABSENT,
-                     initial: Any = _ABSENT, where: Any = _ABSENT) -> dlarray:  # sum, prod
+    def with_initial(
+        a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = _ABSENT, initial: Any = _ABSENT, where: Any = _ABSENT
+    ) -> dlarray:  # sum, prod
         _numpy_only(name, dtype=dtype, out=out, initial=initial, where=where)
         return getattr(_af, method)(a, axis, _keep(keepdims))
 
-    def without_initial(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = _ABSENT, *,
-                        where: Any = _ABSENT) -> dlarray:  # mean
+    def without_initial(
+        a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = _ABSENT, *, where: Any = _ABSENT
+    ) -> dlarray:  # mean
         _numpy_only(name, dtype=dtype, out=out, where=where)
         return getattr(_af, method)(a, axis, _keep(keepdims))
 
-    def without_dtype(a: Any, axis: Any = None, out: Any = None, keepdims: Any = _ABSENT, initial: Any = _ABSENT,
-                      where: Any = _ABSENT) -> dlarray:  # max, min
+    def without_dtype(
+        a: Any, axis: Any = None, out: Any = None, keepdims: Any = _ABSENT, initial: Any = _ABSENT, where: Any = _ABSENT
+    ) -> dlarray:  # max, min
         _numpy_only(name, out=out, initial=initial, where=where)
         return getattr(_af, method)(a, axis, _keep(keepdims))
 
@@ -126,8 +129,7 @@ def cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> dlar
 
 
 @_implements(np.concatenate)
-def concatenate(arrays: Any, /, axis: Any = 0, out: Any = None, *, dtype: Any = None,
-                casting: Any = "same_kind") -> dlarray:
+def concatenate(arrays: Any, /, axis: Any = 0, out: Any = None, *, dtype: Any = None, casting: Any = "same_kind") -> dlarray:
     _numpy_only("concatenate", out=out, dtype=dtype, casting=casting)
     return _af.concatenate(arrays, axis)
 
@@ -231,9 +233,11 @@ def _matrix_norm(x: dlarray, ord: Any, axes: Tuple[int, int], keepdims: bool) ->
     if ord is None or ord == "fro":
         return _af.norm(x, None, axes, keepdims)
     if isinstance(ord, str) or ord not in (1, -1, math.inf, -math.inf):
-        raise OptionError(f"numpy.linalg.norm: the matrix norm ord={show(ord)} needs singular values, which "
-                          "dlarray does not compute; use ord=None, 'fro', 1, -1, inf or -inf, or "
-                          "numpy.linalg.norm(extractdata(X), ...) outside dlfeval")
+        raise OptionError(
+            f"numpy.linalg.norm: the matrix norm ord={show(ord)} needs singular values, which "
+            "dlarray does not compute; use ord=None, 'fro', 1, -1, inf or -inf, or "
+            "numpy.linalg.norm(extractdata(X), ...) outside dlfeval"
+        )
     a = abs(x)
     inner, outer = (r, c) if ord in (1, -1) else (c, r)
     s = a.sum(inner, True)
@@ -257,8 +261,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> d
         if nd == 2:
             return _matrix_norm(x, ord, (0, 1), keepdims)
         if nd != 1:
-            raise OptionError(f"numpy.linalg.norm: ord={show(ord)} without axis needs a 1-D or 2-D array, "
-                              f"got {nd}-D")
+            raise OptionError(f"numpy.linalg.norm: ord={show(ord)} without axis needs a 1-D or 2-D array, got {nd}-D")
     if isinstance(ord, str):
         raise OptionError(f"numpy.linalg.norm: ord={show(ord)} is a matrix norm; give a pair of axes")
     return _af.norm(x, ord, axis, keepdims)
@@ -269,9 +272,22 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> d
 _DATA_ONLY = {
     f
     for f in (
-        np.result_type, np.iscomplexobj, np.isrealobj, np.allclose, np.isclose, np.array_equal,
-        np.array_equiv, np.count_nonzero, np.argmax, np.argmin, np.nonzero, np.flatnonzero,
-        np.argwhere, np.any, np.all, np.argsort,
+        np.result_type,
+        np.iscomplexobj,
+        np.isrealobj,
+        np.allclose,
+        np.isclose,
+        np.array_equal,
+        np.array_equiv,
+        np.count_nonzero,
+        np.argmax,
+        np.argmin,
+        np.nonzero,
+        np.flatnonzero,
+        np.argwhere,
+        np.any,
+        np.all,
+        np.argsort,
     )
 }
 

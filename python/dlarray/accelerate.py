@@ -34,6 +34,7 @@ class _Trace(NamedTuple):
     plan: _core._Plan  # the recorded ops from the inputs' leaves to the dlarray outputs
     structure: Any  # the return value, its dlarrays standing in for the replayed ones
 
+
 # What stands for a dlarray output in a cached return value: the trace's own values are not
 # kept (the plan holds what it needs), so the cache holds no activations.
 _PLACEHOLDER = dlarray(0.0)
@@ -82,8 +83,15 @@ class AcceleratedFunction(MatlabProperties):
 
     _matlab_assignable = frozenset({"enabled", "cache_size", "check_mode", "check_tolerance"})
 
-    def __init__(self, fn: Callable, cache_size: int = 50, enabled: bool = True, check_mode: str = "none",
-                 check_tolerance: float = 1e-4, trace_from_call: int = 1):
+    def __init__(
+        self,
+        fn: Callable,
+        cache_size: int = 50,
+        enabled: bool = True,
+        check_mode: str = "none",
+        check_tolerance: float = 1e-4,
+        trace_from_call: int = 1,
+    ):
         op = "dlaccelerate"
         if not callable(fn):
             raise OptionError(f"{op}: the argument must be a function, got {show(fn)}")
@@ -256,8 +264,10 @@ class AcceleratedFunction(MatlabProperties):
 
     def __repr__(self) -> str:
         name = getattr(self.function, "__name__", repr(self.function))
-        return (f"AcceleratedFunction({name}, enabled={self._enabled}, cache_size={self._cache_size}, "
-                f"hit_rate={self.hit_rate:.1f}, occupancy={self.occupancy:.1f}, check_mode='{self._check_mode}')")
+        return (
+            f"AcceleratedFunction({name}, enabled={self._enabled}, cache_size={self._cache_size}, "
+            f"hit_rate={self.hit_rate:.1f}, occupancy={self.occupancy:.1f}, check_mode='{self._check_mode}')"
+        )
 
 
 def dlaccelerate(fn: Callable, **options: Any) -> AcceleratedFunction:

@@ -11,8 +11,11 @@ from ._arguments import as_dlarray, show
 from ._core import DlIndexError, FormatError, OptionError, ShapeError, dlarray
 from ._matlab_names import accept_matlab_names
 
+# Several names a line, as the table was written.
+# fmt: off
 __all__ = ["concatenate", "cumsum", "max", "mean", "min", "norm", "permute", "prod", "reshape",
            "sum", "transpose"]
+# fmt: on
 
 _TYPED = (DlIndexError, FormatError, OptionError, ShapeError)
 
@@ -153,8 +156,10 @@ def _axes(axes: Any, op: str) -> tuple:
         items = tuple(axes)
     except TypeError:
         items = None
-    if items is None or isinstance(axes, (str, bytes)) or not all(
-        isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_)) for a in items
+    if (
+        items is None
+        or isinstance(axes, (str, bytes))
+        or not all(isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_)) for a in items)
     ):
         raise OptionError(f"{op}: axes must be a sequence of 0-based ints, got {show(axes)}")
     return tuple(int(a) for a in items)
@@ -192,5 +197,6 @@ def concatenate(arrays: Any, axis: Any = 0) -> dlarray:
     """Joins arrays along an existing axis (an int or a format letter; formats must agree),
     numpy's ``concatenate``: ``axis=None`` joins the flattened arrays (unformatted result)."""
     return _core.concatenate(arrays, axis)
+
 
 accept_matlab_names(globals())

@@ -117,8 +117,7 @@ def dltrace(y: dlarray) -> str:
     return _core._trace_listing(y)
 
 
-def _operation_axis(u: dlarray, x: dlarray, dim: Union[int, str], enable_higher_derivatives: bool, op: str,
-                    x_has_axis: bool = True) -> int:
+def _operation_axis(u: dlarray, x: dlarray, dim: Union[int, str], enable_higher_derivatives: bool, op: str, x_has_axis: bool = True) -> int:
     """The 0-based axis ``dim`` names in ``u`` (and, if ``x_has_axis``, in ``x``), after
     checking the arguments every derivative helper takes."""
     if not isinstance(u, dlarray) or not isinstance(x, dlarray):
@@ -171,9 +170,7 @@ def dldivergence(u: dlarray, x: dlarray, dim: Union[int, str], enable_higher_der
     """Divergence ``sum_i du_i/dx_i`` per observation; the ``dim`` axis is reduced to size 1."""
     axis = _operation_axis(u, x, dim, enable_higher_derivatives, "dldivergence")
     if u.shape[axis] != x.shape[axis]:
-        raise _core.ShapeError(
-            f"dldivergence: u and x must have the same size along dim {dim}, got shapes {u.shape} and {x.shape}"
-        )
+        raise _core.ShapeError(f"dldivergence: u and x must have the same size along dim {dim}, got shapes {u.shape} and {x.shape}")
     total = None
     for i in range(u.shape[axis]):
         g = dlgradient(_component(u, axis, i).sum(), x, enable_higher_derivatives=enable_higher_derivatives, retain_data=True)
@@ -201,5 +198,6 @@ def _empty_sum(x: dlarray, axis: int) -> dlarray:
     shape = tuple(1 if a == axis else s for a, s in enumerate(x.shape))
     z = np.zeros(shape, dtype=x.dtype)
     return dlarray(z, x.fmt) if x.fmt else dlarray(z)
+
 
 accept_matlab_names(globals())

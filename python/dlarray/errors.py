@@ -19,6 +19,8 @@ from ._core import (
     ShapeError,
 )
 
+# Several names a line, as the table was written.
+# fmt: off
 __all__ = [
     "AutodiffError",
     "DeviceError",
@@ -30,6 +32,7 @@ __all__ = [
     "OutOfMemoryError",
     "ShapeError",
 ]
+# fmt: on
 
 
 class CheckpointError(ValueError):

@@ -74,6 +74,7 @@ MAX_DEPTH = 100
 
 # ---- encoding ----------------------------------------------------------------------------
 
+
 class _Writer:
     def __init__(self):
         self.tensors: Dict[str, np.ndarray] = {}
@@ -120,26 +121,33 @@ class _Writer:
                 raise TypeError(f"save: dict keys must be strings, got {bad[0]!r} (at '{name}')")
             return {"__dict__": {k: self.encode(v, f"{name}/{k}", depth + 1) for k, v in obj.items()}}
         if isinstance(obj, Table):
-            return {"__table__": {"layer": obj.layer, "parameter": obj.parameter,
-                                  "value": [self.encode(v, f"{name}/{layer}/{p}", depth + 1) for layer, p, v in obj]}}
+            return {
+                "__table__": {
+                    "layer": obj.layer,
+                    "parameter": obj.parameter,
+                    "value": [self.encode(v, f"{name}/{layer}/{p}", depth + 1) for layer, p, v in obj],
+                }
+            }
         if isinstance(obj, dlnetwork):
             return {"__dlnetwork__": self.network(obj, name, depth + 1)}
         if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, type)):
             return {"__callable__": _key(obj, name)}
         cls = type(obj)
         if saveable_class(cls) and hasattr(obj, "__dict__"):
-            return {"__object__": _key(cls, name),
-                    "state": self.encode(_attributes(obj, name), name, depth + 1)}
-        raise TypeError(f"save: cannot save a value of type {cls.__name__} (at '{name}'); a class of your own "
-                        f"can be saved once registered with dlarray.register_custom({cls.__name__})")
+            return {"__object__": _key(cls, name), "state": self.encode(_attributes(obj, name), name, depth + 1)}
+        raise TypeError(
+            f"save: cannot save a value of type {cls.__name__} (at '{name}'); a class of your own "
+            f"can be saved once registered with dlarray.register_custom({cls.__name__})"
+        )
 
     def network(self, net: dlnetwork, name: str, depth: int) -> Dict[str, Any]:
         layers = []
         for layer_name, layer in net._layers.items():
             values = set(layer.learnable_parameters) | set(layer.state_parameters)
             attrs = {k: v for k, v in _attributes(layer, f"{name}/{layer_name}").items() if k not in values}
-            layers.append({"class": _key(type(layer), f"{name}/{layer_name}"),
-                           "attrs": self.encode(attrs, f"{name}/layers/{layer_name}", depth + 1)})
+            layers.append(
+                {"class": _key(type(layer), f"{name}/{layer_name}"), "attrs": self.encode(attrs, f"{name}/layers/{layer_name}", depth + 1)}
+            )
         return {
             "layers": layers,
             "edges": [[list(s), list(d)] for s, d in net._edges],
@@ -191,6 +199,7 @@ def save(path: Any, net: Any = None, **state: Any) -> None:
 
 # ---- decoding ----------------------------------------------------------------------------
 
+
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -210,8 +219,10 @@ class _Reader:
         if obj.get("complex", False) is not True:
             return data
         if data.ndim == 0 or data.shape[-1] != 2 or data.dtype.kind != "f":
-            raise self.bad(f"the complex tensor '{key}' has dtype {data.dtype} and shape {data.shape} "
-                           f"(expected real parts and imaginary parts in a trailing dim of 2)")
+            raise self.bad(
+                f"the complex tensor '{key}' has dtype {data.dtype} and shape {data.shape} "
+                f"(expected real parts and imaginary parts in a trailing dim of 2)"
+            )
         return data[..., 0] + 1j * data[..., 1]
 
     def decode(self, obj: Any, depth: int = 0) -> Any:
@@ -235,8 +246,9 @@ class _Reader:
             return float(obj["__float__"])
         if "__complex__" in obj:
             parts = obj["__complex__"]
-            if not (isinstance(parts, list) and len(parts) == 2
-                    and all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in parts)):
+            if not (
+                isinstance(parts, list) and len(parts) == 2 and all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in parts)
+            ):
                 raise self.bad(f"invalid complex number {parts!r}")
             return complex(*parts)
         if "__tuple__" in obj:
@@ -300,9 +312,11 @@ class _Reader:
         return net
 
     def edge(self, e: Any, layers: Dict[str, Layer]) -> tuple:
-        ok = isinstance(e, list) and len(e) == 2 and all(
-            isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) and p[0] in layers and _is_int(p[1])
-            for p in e)
+        ok = (
+            isinstance(e, list)
+            and len(e) == 2
+            and all(isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) and p[0] in layers and _is_int(p[1]) for p in e)
+        )
         if ok:
             (src, i), (dst, j) = e
             ok = 0 <= i < layers[src].num_outputs and 0 <= j < layers[dst].num_inputs
@@ -337,5 +351,6 @@ def load(path: Any, *, custom_objects: Union[None, Mapping[str, Any], Iterable[A
         raise
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as e:
         raise reader.bad(f"{type(e).__name__}: {e}") from None
+
 
 accept_matlab_names(globals())

@@ -29,8 +29,15 @@ def main(argv=None) -> int:
     p.add_argument("--json", default="", help="write figures and distinct failures to this file")
     args = p.parse_args(argv)
     families = [f for f in args.families.split(",") if f]
-    report = fuzz(args.seconds, seed=args.seed, workers=args.workers, families=families, job_size=args.job_size,
-                  settings=Settings(timeout=args.timeout, memory_gb=args.memory_gb), progress=True)
+    report = fuzz(
+        args.seconds,
+        seed=args.seed,
+        workers=args.workers,
+        families=families,
+        job_size=args.job_size,
+        settings=Settings(timeout=args.timeout, memory_gb=args.memory_gb),
+        progress=True,
+    )
     print(report.text(show=args.show, show_unnamed=args.show_unnamed))
     if args.json:
         write_json(report, args.json)

@@ -11,21 +11,60 @@ from .values import DTYPES, ODD_FORMATS, any_array, dl_array, format_for, nd, op
 # ----- constructor and conversions ------------------------------------------------------------
 
 _ODD_DATA = [
-    "None", "{}", "'abc'", "b'ab'", "[[1], [1, 2]]", "[[]]", "[[[]]]", "[None]", "[1, 'a']", "2**70", "-2**70",
-    "float('nan')", "float('inf')", "1j", "True", "object()", "iter([1, 2])", "range(3)", "[dlarray(1.0), 2.0]",
-    "np.float16(1)", "np.array(1, dtype='datetime64[s]')", "np.array([1, 2], dtype='timedelta64[s]')",
-    "np.zeros((2, 0, 3))", "np.zeros((0,))", "np.ones((1,) * 33, np.float32)", "np.ones((1,) * 32, np.float32)",
-    "np.ones((2, 3), np.float32)[:, ::2]", "np.ones((2, 3), np.float32).T", "np.zeros(3, [('a', 'f4')])",
-    "np.ma.masked_array([1.0, 2.0], [0, 1])", "np.matrix([[1.0, 2.0]])", "np.array([1.0, 2.0], '>f4')",
+    "None",
+    "{}",
+    "'abc'",
+    "b'ab'",
+    "[[1], [1, 2]]",
+    "[[]]",
+    "[[[]]]",
+    "[None]",
+    "[1, 'a']",
+    "2**70",
+    "-2**70",
+    "float('nan')",
+    "float('inf')",
+    "1j",
+    "True",
+    "object()",
+    "iter([1, 2])",
+    "range(3)",
+    "[dlarray(1.0), 2.0]",
+    "np.float16(1)",
+    "np.array(1, dtype='datetime64[s]')",
+    "np.array([1, 2], dtype='timedelta64[s]')",
+    "np.zeros((2, 0, 3))",
+    "np.zeros((0,))",
+    "np.ones((1,) * 33, np.float32)",
+    "np.ones((1,) * 32, np.float32)",
+    "np.ones((2, 3), np.float32)[:, ::2]",
+    "np.ones((2, 3), np.float32).T",
+    "np.zeros(3, [('a', 'f4')])",
+    "np.ma.masked_array([1.0, 2.0], [0, 1])",
+    "np.matrix([[1.0, 2.0]])",
+    "np.array([1.0, 2.0], '>f4')",
 ]
 
 
 @st.composite
 def constructor(draw) -> Case:
-    then = draw(st.sampled_from([
-        "", ".astype({dt!r})", ".copy()", ".item()", ".tolist()", ".T", ".real", ".imag", ".conj()", ".fmt",
-        ".astype({dt!r}).sum()",
-    ])).format(dt=draw(st.sampled_from(DTYPES + ["'f'", "None", "int", "float"])))
+    then = draw(
+        st.sampled_from(
+            [
+                "",
+                ".astype({dt!r})",
+                ".copy()",
+                ".item()",
+                ".tolist()",
+                ".T",
+                ".real",
+                ".imag",
+                ".conj()",
+                ".fmt",
+                ".astype({dt!r}).sum()",
+            ]
+        )
+    ).format(dt=draw(st.sampled_from(DTYPES + ["'f'", "None", "int", "float"])))
     # tolist() of a huge empty array builds millions of empty lists: slow, not wrong.
     data = draw(st.one_of(any_array(max_dims=5, huge=then != ".tolist()"), st.sampled_from(_ODD_DATA)))
     n = draw(st.integers(0, 6))
@@ -36,16 +75,29 @@ def constructor(draw) -> Case:
 
 #: Python's and numpy's conversions, on a dlarray.
 _CONVERSIONS = [
-    ("float({x})", ["item", "float"]), ("int({x})", ["item", "int"]), ("complex({x})", ["item", "complex"]),
-    ("bool({x})", ["bool", "truth"]), ("len({x})", ["len"]), ("list({x})", ["iter"]), ("np.asarray({x})", ["array"]),
-    ("np.array({x}, dtype={dt})", ["array"]), ("repr({x})", ["repr"]), ("np.from_dlpack({x})", ["dlpack"]),
+    ("float({x})", ["item", "float"]),
+    ("int({x})", ["item", "int"]),
+    ("complex({x})", ["item", "complex"]),
+    ("bool({x})", ["bool", "truth"]),
+    ("len({x})", ["len"]),
+    ("list({x})", ["iter"]),
+    ("np.asarray({x})", ["array"]),
+    ("np.array({x}, dtype={dt})", ["array"]),
+    ("repr({x})", ["repr"]),
+    ("np.from_dlpack({x})", ["dlpack"]),
     ("__import__('pickle').loads(__import__('pickle').dumps({x}))", ["pickle", "reduce", "dlarray"]),
-    ("({x}).__array__(copy=False)", ["array", "copy"]), ("hash({x})", ["hash"]), ("({x}).__dlpack__()", ["dlpack"]),
+    ("({x}).__array__(copy=False)", ["array", "copy"]),
+    ("hash({x})", ["hash"]),
+    ("({x}).__dlpack__()", ["dlpack"]),
 ]
 #: The library's own functions on anything.
 _FUNCTIONS = [
-    ("extractdata({x})", ["extractdata"]), ("stripdims({x}, {f})", ["stripdims"]), ("dims({x})", ["dims"]),
-    ("finddim({x}, {f})", ["finddim"]), ("isdlarray({x})", ["isdlarray"]), ("gather({x})", ["gather"]),
+    ("extractdata({x})", ["extractdata"]),
+    ("stripdims({x}, {f})", ["stripdims"]),
+    ("dims({x})", ["dims"]),
+    ("finddim({x}, {f})", ["finddim"]),
+    ("isdlarray({x})", ["isdlarray"]),
+    ("gather({x})", ["gather"]),
 ]
 
 
@@ -65,10 +117,48 @@ def conversion(draw) -> Case:
 
 # ----- operators and elementwise functions ----------------------------------------------------
 
-_BINARY = [("+", "add"), ("-", "sub"), ("*", "mul"), ("/", "div"), ("**", "pow"), ("@", "matmul"), ("<", "compare"),
-           ("<=", "compare"), (">", "compare"), (">=", "compare"), ("==", "compare"), ("!=", "compare")]
-_UNARY_FNS = ["exp", "log", "log1p", "sqrt", "sin", "cos", "tan", "tanh", "sinh", "cosh", "asin", "acos", "atan",
-              "sigmoid", "erf", "abs", "sign", "floor", "ceil", "round", "relu", "real", "imag", "conj", "angle", "gelu"]
+_BINARY = [
+    ("+", "add"),
+    ("-", "sub"),
+    ("*", "mul"),
+    ("/", "div"),
+    ("**", "pow"),
+    ("@", "matmul"),
+    ("<", "compare"),
+    ("<=", "compare"),
+    (">", "compare"),
+    (">=", "compare"),
+    ("==", "compare"),
+    ("!=", "compare"),
+]
+_UNARY_FNS = [
+    "exp",
+    "log",
+    "log1p",
+    "sqrt",
+    "sin",
+    "cos",
+    "tan",
+    "tanh",
+    "sinh",
+    "cosh",
+    "asin",
+    "acos",
+    "atan",
+    "sigmoid",
+    "erf",
+    "abs",
+    "sign",
+    "floor",
+    "ceil",
+    "round",
+    "relu",
+    "real",
+    "imag",
+    "conj",
+    "angle",
+    "gelu",
+]
 _BINARY_FNS = ["maximum", "minimum", "atan2", "power", "complex", "matmul"]
 #: dlarray's functions that share a builtin's name: ``from dlarray import *`` leaves them out.
 _SHADOWING = {"sum", "max", "min", "abs", "complex", "round"}
@@ -81,7 +171,9 @@ def api(name: str) -> str:
 
 @st.composite
 def operand(draw) -> str:
-    return draw(st.one_of(any_array(max_dims=4), st.sampled_from(["2", "0.5", "-1", "True", "1j", "float('nan')", "'x'", "None", "[1, 2]"])))
+    return draw(
+        st.one_of(any_array(max_dims=4), st.sampled_from(["2", "0.5", "-1", "True", "1j", "float('nan')", "'x'", "None", "[1, 2]"]))
+    )
 
 
 @st.composite
@@ -114,8 +206,11 @@ def binary_fn(draw) -> Case:
 
 @st.composite
 def where_call(draw) -> Case:
-    cond = draw(st.one_of(st.sampled_from(["True", "None", "'x'", "[True, False]"]),
-                          shapes(0, 3).map(lambda s: f"{nd(s, 'bool')}"), any_array(max_dims=3)))
+    cond = draw(
+        st.one_of(
+            st.sampled_from(["True", "None", "'x'", "[True, False]"]), shapes(0, 3).map(lambda s: f"{nd(s, 'bool')}"), any_array(max_dims=3)
+        )
+    )
     return Case(f"out = where({cond}, {draw(operand())}, {draw(operand())})", ["where"], "operator")
 
 
@@ -130,11 +225,46 @@ def pagemtimes_call(draw) -> Case:
 # ----- indexing -------------------------------------------------------------------------------
 
 _INDEX_ATOMS = [
-    "0", "1", "-1", "2", "5", "-7", "2**63", "2**70", "-2**70", "None", "...", ":", "::-1", "::0", "1:0", "0:2**62",
-    "-2**62:", "::2**62", "1.5", "'a'", "True", "False", "[0, 1]", "[-5]", "[]", "[[0, 1], [1, 0]]", "[True]",
-    "np.array([0, 2**40])", "np.array([True, False, True])", "np.zeros((0,), int)", "np.zeros((2, 2), bool)",
-    "np.array([0.5])", "dlarray([0.0, 1.0])", "slice(None, None, None)", "slice('a')", "np.newaxis", "np.int64(1)",
-    "[0, None]", "(0, ...)", "{}",
+    "0",
+    "1",
+    "-1",
+    "2",
+    "5",
+    "-7",
+    "2**63",
+    "2**70",
+    "-2**70",
+    "None",
+    "...",
+    ":",
+    "::-1",
+    "::0",
+    "1:0",
+    "0:2**62",
+    "-2**62:",
+    "::2**62",
+    "1.5",
+    "'a'",
+    "True",
+    "False",
+    "[0, 1]",
+    "[-5]",
+    "[]",
+    "[[0, 1], [1, 0]]",
+    "[True]",
+    "np.array([0, 2**40])",
+    "np.array([True, False, True])",
+    "np.zeros((0,), int)",
+    "np.zeros((2, 2), bool)",
+    "np.array([0.5])",
+    "dlarray([0.0, 1.0])",
+    "slice(None, None, None)",
+    "slice('a')",
+    "np.newaxis",
+    "np.int64(1)",
+    "[0, None]",
+    "(0, ...)",
+    "{}",
 ]
 
 
@@ -159,20 +289,67 @@ def indexing(draw) -> Case:
 # ----- shape functions ------------------------------------------------------------------------
 
 _SHAPE_ARGS = [
-    "-1", "0", "(0,)", "(2, -1)", "(-1, -1)", "(2**40, 2**40, 0)", "(2**62, 4)", "(2**63,)", "(-2, 3)", "(3, 2)",
+    "-1",
+    "0",
+    "(0,)",
+    "(2, -1)",
+    "(-1, -1)",
+    "(2**40, 2**40, 0)",
+    "(2**62, 4)",
+    "(2**63,)",
+    "(-2, 3)",
+    "(3, 2)",
     "(1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1)",
-    "(6,)", "6", "2, 3", "3, 2", "(1.5,)", "'a'", "None", "[2, 3]", "np.array([2, 3])", "(0, -1)", "(True, 6)",
+    "(6,)",
+    "6",
+    "2, 3",
+    "3, 2",
+    "(1.5,)",
+    "'a'",
+    "None",
+    "[2, 3]",
+    "np.array([2, 3])",
+    "(0, -1)",
+    "(True, 6)",
 ]
-_AXES = ["None", "0", "1", "-1", "2", "5", "-9", "(0, 0)", "(0, 1)", "(1, 0)", "()", "(0, 5)", "'S'", "'C'", "'B'",
-         "'T'", "'Q'", "'SC'", "''", "1.5", "[0]", "2**63", "True", "np.int64(0)", "(None,)"]
+_AXES = [
+    "None",
+    "0",
+    "1",
+    "-1",
+    "2",
+    "5",
+    "-9",
+    "(0, 0)",
+    "(0, 1)",
+    "(1, 0)",
+    "()",
+    "(0, 5)",
+    "'S'",
+    "'C'",
+    "'B'",
+    "'T'",
+    "'Q'",
+    "'SC'",
+    "''",
+    "1.5",
+    "[0]",
+    "2**63",
+    "True",
+    "np.int64(0)",
+    "(None,)",
+]
 
 
 @st.composite
 def shape_fn(draw) -> Case:
     x = draw(any_array(max_dims=4, dtypes=["float32"] * 5 + ["float64", "complex64"], formatted=0.4))
     xm = draw(dl_array(max_dims=4, dtypes=["float32"] * 5 + ["float64", "complex64"], formatted=0.4))
-    which = draw(st.sampled_from(["reshape", "reshape_m", "transpose", "permute", "squeeze", "repmat", "flip", "cumsum",
-                                  "concatenate", "stack", "T"]))
+    which = draw(
+        st.sampled_from(
+            ["reshape", "reshape_m", "transpose", "permute", "squeeze", "repmat", "flip", "cumsum", "concatenate", "stack", "T"]
+        )
+    )
     if which == "reshape":
         order = draw(weighted(["'C'", "'F'"], ["'A'", "'x'", "None", "1"], 0.2))
         return Case(f"out = reshape({x}, {draw(st.sampled_from(_SHAPE_ARGS))}, order={order})", ["reshape"], "shape")
@@ -187,8 +364,29 @@ def shape_fn(draw) -> Case:
     if which == "squeeze":
         return Case(f"out = squeeze({x}, {draw(st.sampled_from(_AXES))})", ["squeeze"], "shape")
     if which == "repmat":
-        reps = draw(st.sampled_from(["2", "0", "-1", "2**40", "(2, 2)", "(2**40, 2**40)", "(1, 1, 1, 1, 1)", "1.5", "'a'",
-                                     "None", "(0, 3)", "2, 3", "(2**62, 2)", "[3]", "()", "np.int64(2)", "(-1, 2)"]))
+        reps = draw(
+            st.sampled_from(
+                [
+                    "2",
+                    "0",
+                    "-1",
+                    "2**40",
+                    "(2, 2)",
+                    "(2**40, 2**40)",
+                    "(1, 1, 1, 1, 1)",
+                    "1.5",
+                    "'a'",
+                    "None",
+                    "(0, 3)",
+                    "2, 3",
+                    "(2**62, 2)",
+                    "[3]",
+                    "()",
+                    "np.int64(2)",
+                    "(-1, 2)",
+                ]
+            )
+        )
         return Case(f"out = repmat({x}, {reps})", ["repmat"], "shape")
     if which == "flip":
         return Case(f"out = flip({x}, {draw(st.sampled_from(_AXES))})", ["flip"], "shape")
@@ -218,7 +416,9 @@ def reduction(draw) -> Case:
     axis = draw(st.sampled_from(_AXES))
     keep = draw(weighted(["False", "True"], ["'yes'", "None", "2", "[]"], 0.2))
     if fn == "norm":
-        ord_ = draw(weighted(["2", "1", "float('inf')", "3", "0.5", "None"], ["0", "-1", "-float('inf')", "'fro'", "float('nan')", "1j", "'2'"]))
+        ord_ = draw(
+            weighted(["2", "1", "float('inf')", "3", "0.5", "None"], ["0", "-1", "-float('inf')", "'fro'", "float('nan')", "1j", "'2'"])
+        )
         return Case(f"out = norm({x}, {ord_}, {axis}, {keep})", ["norm"], "reduction")
     if draw(st.booleans()):
         return Case(f"out = {api(fn)}({x}, {axis}, {keep})", [fn], "reduction")

@@ -13,8 +13,23 @@ from .harness import Case
 from .values import dl, layout_input, nd, option, param, side, sized, weighted
 
 _STRIDE = ["1", "2", "[1, 2]", "(2, 1)", "3", "np.int64(2)", "[2, 2, 2]"]
-_PADDING = ["0", "1", "'same'", "[1, 0]", "[[1, 0], [0, 1]]", "[0, 1, 1, 0]", "2", "'SAME'", "10**6", "2**40",
-            "[[-1, 0], [0, 0]]", "[[1, 2, 3], [4, 5, 6]]", "'valid'", "'causal'", "[2**62, 0]"]
+_PADDING = [
+    "0",
+    "1",
+    "'same'",
+    "[1, 0]",
+    "[[1, 0], [0, 1]]",
+    "[0, 1, 1, 0]",
+    "2",
+    "'SAME'",
+    "10**6",
+    "2**40",
+    "[[-1, 0], [0, 0]]",
+    "[[1, 2, 3], [4, 5, 6]]",
+    "'valid'",
+    "'causal'",
+    "[2**62, 0]",
+]
 _HUGE = ["2**40", "10**6", "2**62", "2**63", "10**9"]
 NAN = "float('nan')"
 
@@ -63,16 +78,22 @@ def dlconv_case(draw) -> Case:
     x, w, stride, dil, bias = draw(_conv_parts(False))
     pad = draw(option(_PADDING, _HUGE))
     pv = draw(option(["0", "0.5", "-1.0"], ["float('nan')", "'replicate'", "'symmetric-exclude-edge'"], 0.15))
-    return Case(f"out = dlconv({x.src}, {w}, {bias}, stride={stride}, dilation_factor={dil}, padding={pad}, "
-                f"padding_value={pv}{x.call_kw()})", ["dlconv"], "nn")
+    return Case(
+        f"out = dlconv({x.src}, {w}, {bias}, stride={stride}, dilation_factor={dil}, padding={pad}, padding_value={pv}{x.call_kw()})",
+        ["dlconv"],
+        "nn",
+    )
 
 
 @st.composite
 def dltranspconv_case(draw) -> Case:
     x, w, stride, dil, bias = draw(_conv_parts(True))
     crop = draw(option(_PADDING, _HUGE))
-    return Case(f"out = dltranspconv({x.src}, {w}, {bias}, stride={stride}, dilation_factor={dil}, cropping={crop}"
-                f"{x.call_kw()})", ["dltranspconv"], "nn")
+    return Case(
+        f"out = dltranspconv({x.src}, {w}, {bias}, stride={stride}, dilation_factor={dil}, cropping={crop}{x.call_kw()})",
+        ["dltranspconv"],
+        "nn",
+    )
 
 
 # ----- pooling --------------------------------------------------------------------------------
@@ -88,24 +109,55 @@ def pool_case(draw) -> Case:
     pad = draw(option(_PADDING, _HUGE))
     if draw(st.booleans()):
         ri = draw(weighted(["False", "True"], ["'yes'", "None", "2"], 0.1))
-        return Case(f"out = maxpool({x.src}, {size}, stride={stride}, padding={pad}, return_indices={ri}{x.call_kw()})",
-                    ["maxpool"], "nn")
+        return Case(f"out = maxpool({x.src}, {size}, stride={stride}, padding={pad}, return_indices={ri}{x.call_kw()})", ["maxpool"], "nn")
     pv = draw(option(["0", "'mean'"], ["'MEAN'", "1", "float('nan')", "'max'"], 0.3))
-    return Case(f"out = avgpool({x.src}, {size}, stride={stride}, padding={pad}, padding_value={pv}{x.call_kw()})",
-                ["avgpool"], "nn")
+    return Case(f"out = avgpool({x.src}, {size}, stride={stride}, padding={pad}, padding_value={pv}{x.call_kw()})", ["avgpool"], "nn")
 
 
 @st.composite
 def maxunpool_case(draw) -> Case:
     x = draw(layout_input(["SSCB", "SCB", "SSSCB", "SSC"], sizes=st.sampled_from([2, 4, 3, 1, 0])))
     size = draw(st.sampled_from(["2", "1", "[2, 1]", "3"]))
-    idx = draw(weighted(["idx"], ["idx + 10**6", "-idx - 1", "idx[..., :0]", "idx.astype(float) + 0.5", "None", "'x'",
-                                  "np.zeros((2**20,), np.int64)", "idx.reshape(-1)"], 0.4))
-    sz = draw(weighted(["size"], ["size[:-1]", "(2**40,) * len(size)", "tuple(-s for s in size)", "None", "(0,) * len(size)",
-                                  "tuple(s + 1 for s in size)", "'a'", "size + (1,)", "[2**63] * len(size)"], 0.4))
+    idx = draw(
+        weighted(
+            ["idx"],
+            [
+                "idx + 10**6",
+                "-idx - 1",
+                "idx[..., :0]",
+                "idx.astype(float) + 0.5",
+                "None",
+                "'x'",
+                "np.zeros((2**20,), np.int64)",
+                "idx.reshape(-1)",
+            ],
+            0.4,
+        )
+    )
+    sz = draw(
+        weighted(
+            ["size"],
+            [
+                "size[:-1]",
+                "(2**40,) * len(size)",
+                "tuple(-s for s in size)",
+                "None",
+                "(0,) * len(size)",
+                "tuple(s + 1 for s in size)",
+                "'a'",
+                "size + (1,)",
+                "[2**63] * len(size)",
+            ],
+            0.4,
+        )
+    )
     y = draw(weighted(["Y"], ["Y * 2", "Y[..., :0]", "dlarray(np.ones((2**10,), np.float32))", "stripdims(Y)"], 0.2))
-    return Case(f"Y, idx, size = maxpool({x.src}, {size}, stride={size}, return_indices=True{x.call_kw()})\n"
-                f"out = maxunpool({y}, {idx}, {sz}{x.call_kw()})", ["maxunpool", "maxpool"], "nn")
+    return Case(
+        f"Y, idx, size = maxpool({x.src}, {size}, stride={size}, return_indices=True{x.call_kw()})\n"
+        f"out = maxunpool({y}, {idx}, {sz}{x.call_kw()})",
+        ["maxunpool", "maxpool"],
+        "nn",
+    )
 
 
 # ----- normalisation --------------------------------------------------------------------------
@@ -124,10 +176,12 @@ def batchnorm_case(draw) -> Case:
     if stats:
         args += [draw(_channel_param(c)), draw(_channel_param(c))] if stats > 1 else [draw(_channel_param(c)), "None"]
     yes = "'yes'"
-    kw = [f"training={draw(weighted(['False', 'True'], ['1', 'None', yes]))}",
-          f"epsilon={draw(weighted(_EPS, _ODD_EPS))}",
-          f"mean_decay={draw(weighted(['0.1', '0', '1'], ['-0.1', '1.5', NAN, 'None', 'True']))}",
-          f"variance_decay={draw(weighted(['0.1'], ['2', 'np.float32(0.5)', '[0.1]']))}"]
+    kw = [
+        f"training={draw(weighted(['False', 'True'], ['1', 'None', yes]))}",
+        f"epsilon={draw(weighted(_EPS, _ODD_EPS))}",
+        f"mean_decay={draw(weighted(['0.1', '0', '1'], ['-0.1', '1.5', NAN, 'None', 'True']))}",
+        f"variance_decay={draw(weighted(['0.1'], ['2', 'np.float32(0.5)', '[0.1]']))}",
+    ]
     if x.kw:
         kw.append(x.kw)
     return Case(f"out = batchnorm({', '.join(args + kw)})", ["batchnorm"], "nn")
@@ -138,8 +192,12 @@ def layernorm_case(draw) -> Case:
     x = draw(layout_input(_NORM_LAYOUTS))
     c = x.size("C")
     od = draw(option(["'auto'", "'channel-only'", "'spatial-channel'", "'batch-excluded'", "'AUTO'"], ["'batch'", "'all'"]))
-    return Case(f"out = layernorm({x.src}, {draw(_channel_param(c))}, {draw(_channel_param(c))}, "
-                f"epsilon={draw(weighted(_EPS, _ODD_EPS))}, operation_dimension={od}{x.call_kw()})", ["layernorm"], "nn")
+    return Case(
+        f"out = layernorm({x.src}, {draw(_channel_param(c))}, {draw(_channel_param(c))}, "
+        f"epsilon={draw(weighted(_EPS, _ODD_EPS))}, operation_dimension={od}{x.call_kw()})",
+        ["layernorm"],
+        "nn",
+    )
 
 
 @st.composite
@@ -147,16 +205,24 @@ def groupnorm_case(draw) -> Case:
     x = draw(layout_input(_NORM_LAYOUTS))
     c = x.size("C")
     ng = draw(option(["1", "2", "3", str(max(c, 1)), "'all-channels'", "'channel-wise'"], _HUGE + ["'CHANNEL-WISE'"]))
-    return Case(f"out = groupnorm({x.src}, {ng}, {draw(_channel_param(c))}, {draw(_channel_param(c))}, "
-                f"epsilon={draw(weighted(_EPS, _ODD_EPS))}{x.call_kw()})", ["groupnorm"], "nn")
+    return Case(
+        f"out = groupnorm({x.src}, {ng}, {draw(_channel_param(c))}, {draw(_channel_param(c))}, "
+        f"epsilon={draw(weighted(_EPS, _ODD_EPS))}{x.call_kw()})",
+        ["groupnorm"],
+        "nn",
+    )
 
 
 @st.composite
 def instancenorm_case(draw) -> Case:
     x = draw(layout_input(_NORM_LAYOUTS))
     c = x.size("C")
-    return Case(f"out = instancenorm({x.src}, {draw(_channel_param(c))}, {draw(_channel_param(c))}, "
-                f"epsilon={draw(weighted(_EPS, _ODD_EPS))}{x.call_kw()})", ["instancenorm"], "nn")
+    return Case(
+        f"out = instancenorm({x.src}, {draw(_channel_param(c))}, {draw(_channel_param(c))}, "
+        f"epsilon={draw(weighted(_EPS, _ODD_EPS))}{x.call_kw()})",
+        ["instancenorm"],
+        "nn",
+    )
 
 
 @st.composite
@@ -165,8 +231,12 @@ def crosschannelnorm_case(draw) -> Case:
     n = draw(option(["1", "3", "5", "2"], _HUGE))
     num = ["1e-4", "0.75", "2.0", "1", "0"]
     odd = ["float('nan')", "'a'", "None", "float('inf')", "-1", "1j", "[1]"]
-    return Case(f"out = crosschannelnorm({x.src}, {n}, alpha={draw(weighted(num, odd))}, beta={draw(weighted(num, odd))}, "
-                f"k={draw(weighted(num, odd))}{x.call_kw()})", ["crosschannelnorm"], "nn")
+    return Case(
+        f"out = crosschannelnorm({x.src}, {n}, alpha={draw(weighted(num, odd))}, beta={draw(weighted(num, odd))}, "
+        f"k={draw(weighted(num, odd))}{x.call_kw()})",
+        ["crosschannelnorm"],
+        "nn",
+    )
 
 
 # ----- activations, dropout -------------------------------------------------------------------
@@ -209,10 +279,22 @@ def embed_case(draw) -> Case:
     if "C" in labels and draw(st.booleans()):
         shape = tuple(1 if label == "C" else s for label, s in zip(labels, shape))
     words = draw(st.sampled_from([1, 3, 5, 0]))
-    vals = draw(weighted([f"np.arange({math.prod(shape)}).reshape({shape!r}) % {max(words, 1)}"],
-                         [f"np.full({shape!r}, {words})", f"np.full({shape!r}, -1)", f"np.full({shape!r}, 0.5)",
-                          f"np.full({shape!r}, float('nan'))", f"np.full({shape!r}, 2**62)", f"np.full({shape!r}, 'a')",
-                          f"np.full({shape!r}, True)", f"np.full({shape!r}, 1e30)"], 0.4))
+    vals = draw(
+        weighted(
+            [f"np.arange({math.prod(shape)}).reshape({shape!r}) % {max(words, 1)}"],
+            [
+                f"np.full({shape!r}, {words})",
+                f"np.full({shape!r}, -1)",
+                f"np.full({shape!r}, 0.5)",
+                f"np.full({shape!r}, float('nan'))",
+                f"np.full({shape!r}, 2**62)",
+                f"np.full({shape!r}, 'a')",
+                f"np.full({shape!r}, True)",
+                f"np.full({shape!r}, 1e30)",
+            ],
+            0.4,
+        )
+    )
     fmt = draw(st.sampled_from(["formatted", "data_format", "numpy"]))
     if fmt == "formatted":
         order = "".join(sorted(labels, key="SCBTU".index))
@@ -231,19 +313,51 @@ def embed_case(draw) -> Case:
 @st.composite
 def onehot_case(draw) -> Case:
     n = draw(st.sampled_from([3, 1, 0, 5]))
-    labels = draw(st.sampled_from([f"np.arange({n}) % 3", f"np.array([0, 2, 1])[:{n}]", "np.array([0.5, 1])",
-                                   "np.array([-1, 2])", "np.array(['a', 'b', 'a'])", "np.array([0, float('nan')])",
-                                   "np.zeros((2, 0), int)", "np.zeros((2, 1, 3), int)", f"dlarray(np.arange({n}) % 2, 'B')",
-                                   f"dlarray(np.zeros((1, {n})), 'CB')", "5", "None", "[[0, 1], [1]]", "np.array([2**62, 0])",
-                                   "np.array([True, False])", "np.array([None, 1], object)", "dlarray(np.array([[0., 1.]]))"]))
+    labels = draw(
+        st.sampled_from(
+            [
+                f"np.arange({n}) % 3",
+                f"np.array([0, 2, 1])[:{n}]",
+                "np.array([0.5, 1])",
+                "np.array([-1, 2])",
+                "np.array(['a', 'b', 'a'])",
+                "np.array([0, float('nan')])",
+                "np.zeros((2, 0), int)",
+                "np.zeros((2, 1, 3), int)",
+                f"dlarray(np.arange({n}) % 2, 'B')",
+                f"dlarray(np.zeros((1, {n})), 'CB')",
+                "5",
+                "None",
+                "[[0, 1], [1]]",
+                "np.array([2**62, 0])",
+                "np.array([True, False])",
+                "np.array([None, 1], object)",
+                "dlarray(np.array([[0., 1.]]))",
+            ]
+        )
+    )
     fd = draw(option(["0", "1", "'C'", "-1"], ["2", "'B'", "'c'"]))
     if draw(st.booleans()):
         dt = draw(option(["'float32'", "'float64'", "np.float16"], ["'int32'", "'bool'", "'U1'", "'complex64'", "'foo'"]))
         cn = draw(weighted(["None"], ["['a', 'b', 'c']", "[]", "[[1, 2]]", "'abc'", "[0, 1, 2, 2]", "range(3)", "5"], 0.3))
         nc = draw(option(["None", "3", "5"], ["0", "-1", "2**40", "1.5", "'3'"]))
         return Case(f"out = onehotencode({labels}, {fd}, {dt}, class_names={cn}, num_classes={nc})", ["onehotencode"], "nn")
-    b = draw(st.sampled_from(["R((3, 4))", "R((0, 4))", "R((3, 0))", "dlarray(R((3, 4)), 'CB')", "np.full((3, 2), float('nan'))",
-                              "R((3,), 'U1')", "R(())", "dlarray(R((4, 2)), 'SB')", "R((3, 4), 'complex64')", "R((3, 4), 'bool')"]))
+    b = draw(
+        st.sampled_from(
+            [
+                "R((3, 4))",
+                "R((0, 4))",
+                "R((3, 0))",
+                "dlarray(R((3, 4)), 'CB')",
+                "np.full((3, 2), float('nan'))",
+                "R((3,), 'U1')",
+                "R(())",
+                "dlarray(R((4, 2)), 'SB')",
+                "R((3, 4), 'complex64')",
+                "R((3, 4), 'bool')",
+            ]
+        )
+    )
     cn = draw(weighted(["None"], ["['a', 'b', 'c']", "['a']", "[]", "5", "'abc'"], 0.3))
     kd = draw(weighted(["False", "True"], ["'yes'", "None"], 0.1))
     return Case(f"out = onehotdecode({b}, {cn}, {fd}, keepdims={kd})", ["onehotdecode"], "nn")
@@ -264,16 +378,24 @@ def recurrent_case(draw) -> Case:
     w = draw(param((gates * h, c), 0.15))
     r = draw(param((gates * h, h), 0.15))
     bias = draw(st.one_of(param((bias_rows * h,), 0.15), param((bias_rows * h, 1), 0.15)))
-    h0 = draw(st.one_of(param((h, b), 0.15), param((h,), 0.15), st.just(f"dlarray({nd((h, b))}, 'CB')"),
-                        st.just(f"dlarray({nd((h, b))}, 'SB')")))
+    h0 = draw(
+        st.one_of(param((h, b), 0.15), param((h,), 0.15), st.just(f"dlarray({nd((h, b))}, 'CB')"), st.just(f"dlarray({nd((h, b))}, 'SB')"))
+    )
     sa = draw(option(["'tanh'", "'softsign'", "'relu'"], ["'sigmoid'", "'TANH'"]))
     ga = draw(option(["'sigmoid'", "'hard-sigmoid'"], ["'tanh'"]))
     if gru:
-        return Case(f"out = gru({x.src}, {h0}, {w}, {r}, {bias}, reset_gate_mode={mode}, state_activation_function={sa}, "
-                    f"gate_activation_function={ga}{x.call_kw()})", ["gru"], "nn")
+        return Case(
+            f"out = gru({x.src}, {h0}, {w}, {r}, {bias}, reset_gate_mode={mode}, state_activation_function={sa}, "
+            f"gate_activation_function={ga}{x.call_kw()})",
+            ["gru"],
+            "nn",
+        )
     c0 = draw(st.one_of(param((h, b), 0.15), param((h, 1), 0.15)))
-    return Case(f"out = lstm({x.src}, {h0}, {c0}, {w}, {r}, {bias}, state_activation_function={sa}, "
-                f"gate_activation_function={ga}{x.call_kw()})", ["lstm"], "nn")
+    return Case(
+        f"out = lstm({x.src}, {h0}, {c0}, {w}, {r}, {bias}, state_activation_function={sa}, gate_activation_function={ga}{x.call_kw()})",
+        ["lstm"],
+        "nn",
+    )
 
 
 # ----- attention ------------------------------------------------------------------------------
@@ -322,9 +444,21 @@ def loss_case(draw) -> Case:
     y = f"sigmoid({x.src})" if squash else x.src
     if fn == "indexcrossentropy":
         tshape = tuple(1 if label == "C" else s for label, s in zip(x.labels, x.shape))
-        t = draw(weighted([f"np.zeros({tshape!r}, int)", f"np.ones({tshape!r}, int)"],
-                          [f"np.full({tshape!r}, 99)", f"np.full({tshape!r}, -1)", f"np.full({tshape!r}, 0.5)", nd(x.shape),
-                           "5", "None", f"np.zeros({tshape!r}, 'U1')"], 0.35))
+        t = draw(
+            weighted(
+                [f"np.zeros({tshape!r}, int)", f"np.ones({tshape!r}, int)"],
+                [
+                    f"np.full({tshape!r}, 99)",
+                    f"np.full({tshape!r}, -1)",
+                    f"np.full({tshape!r}, 0.5)",
+                    nd(x.shape),
+                    "5",
+                    "None",
+                    f"np.zeros({tshape!r}, 'U1')",
+                ],
+                0.35,
+            )
+        )
     else:
         t = draw(st.one_of(param(x.shape, 0.3), st.just(f"dlarray({nd(x.shape)}, {x.labels!r})")))
     kw = []

@@ -72,8 +72,9 @@ def draw_cases(n: int, seed: int, families: Sequence[str]) -> List[Case]:
     out: List[Case] = []
 
     @hypothesis_seed(seed)
-    @settings(max_examples=n, database=None, phases=[Phase.generate], deadline=None,
-              suppress_health_check=list(HealthCheck), derandomize=False)
+    @settings(
+        max_examples=n, database=None, phases=[Phase.generate], deadline=None, suppress_health_check=list(HealthCheck), derandomize=False
+    )
     @given(strategy)
     def collect(case: Case) -> None:
         out.append(case)

@@ -74,9 +74,7 @@ class _Worker:
             DLARRAY_FUZZ_MEMORY_GB=str(settings.memory_gb),
             RUST_BACKTRACE="0",
         )
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", _BOOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err, env=env
-        )
+        self.proc = subprocess.Popen([sys.executable, "-c", _BOOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err, env=env)
         self.sel = selectors.DefaultSelector()
         self.sel.register(self.proc.stdout, selectors.EVENT_READ)
         self.buf = b""
@@ -180,8 +178,7 @@ def run_alone(case: Case, settings: Settings) -> Dict[str, Any]:
     w = _Worker(settings)
     try:
         if not w.ready:
-            return {"id": case.id, "cat": "abort", "op": case.ops[0], "exc": "worker did not start",
-                    "msg": _tail_lines(w.stderr_tail())}
+            return {"id": case.id, "cat": "abort", "op": case.ops[0], "exc": "worker did not start", "msg": _tail_lines(w.stderr_tail())}
         w.send([case])
         res = w.next_result()
         if res is not None:
@@ -192,11 +189,9 @@ def run_alone(case: Case, settings: Settings) -> Dict[str, Any]:
         # A process that aborted may hang in its fatal-error handler: its stderr tells.
         if alive and not _ABORTED.search(tail):
             stack = "\n".join(tail.splitlines()[-16:])  # faulthandler's dump: where it was running
-            return {"id": case.id, "cat": "hang", "op": case.ops[0], "exc": f"no result after {settings.timeout:g} s",
-                    "msg": stack}
+            return {"id": case.id, "cat": "hang", "op": case.ops[0], "exc": f"no result after {settings.timeout:g} s", "msg": stack}
         died = _signal_name(rc) if rc is not None else "aborted (stuck in its fatal-error handler, killed)"
-        return {"id": case.id, "cat": "abort", "op": case.ops[0], "exc": died,
-                "msg": _tail_lines(tail), "rust_at": rust_location(tail)}
+        return {"id": case.id, "cat": "abort", "op": case.ops[0], "exc": died, "msg": _tail_lines(tail), "rust_at": rust_location(tail)}
     finally:
         w.kill()
         w.remove_files()
@@ -219,8 +214,7 @@ class Pool:
     """``n`` threads, each driving one worker subprocess through jobs: lists of cases to
     replay, or ``FuzzJob``s the worker draws itself."""
 
-    def __init__(self, n: int, settings: Settings, on_result: Callable[[Case, Dict[str, Any]], None],
-                 deadline: Optional[float] = None):
+    def __init__(self, n: int, settings: Settings, on_result: Callable[[Case, Dict[str, Any]], None], deadline: Optional[float] = None):
         self.settings = settings
         self.on_result = on_result
         self.deadline = deadline  # fuzz jobs taken after this (time.monotonic()) are dropped
@@ -249,8 +243,7 @@ class Pool:
         res = run_alone(case, self.settings)
         if res["cat"] not in ("abort", "hang"):
             # It survives alone: the earlier cases of its batch set the stage.
-            res = {**res, "cat": "abort", "exc": "died only after the earlier cases of its batch",
-                   "context": [c.src for c in done[-20:]]}
+            res = {**res, "cat": "abort", "exc": "died only after the earlier cases of its batch", "context": [c.src for c in done[-20:]]}
         return res
 
     def _loop(self) -> None:

@@ -112,8 +112,7 @@ class Report:
             f"dlarray fuzz: {f['seconds']} s, seed {f['seed']}, {f['workers']} workers",
             f"  calls                 {f['calls']:>8}  ({f['distinct_calls']} distinct)",
             f"  ok                    {f['ok']:>8}",
-            f"  typed errors          {f['typed']:>8}  (naming the op: {f['typed_naming_op']}, "
-            f"{100 * f['typed_naming_op_fraction']:.1f}%)",
+            f"  typed errors          {f['typed']:>8}  (naming the op: {f['typed_naming_op']}, {100 * f['typed_naming_op_fraction']:.1f}%)",
             f"  other allowed errors  {f['allowed']:>8}  ({reasons})",
             f"  untyped leaks         {f['leaks']:>8}",
             f"  internal errors       {f['internal']:>8}  (Rust panics caught as InternalError)",
@@ -139,15 +138,25 @@ class Report:
 
     def to_json(self) -> Dict[str, Any]:
         def dump(groups: List[Group]) -> List[Dict[str, Any]]:
-            return [{"count": g.count, "src": g.case.src, "ops": list(g.case.ops), "family": g.case.family, **g.result}
-                    for g in groups]
+            return [{"count": g.count, "src": g.case.src, "ops": list(g.case.ops), "family": g.case.family, **g.result} for g in groups]
 
-        return {"figures": self.figures(), "failures": dump(self.groups()), "unnamed": dump(self.groups(unnamed=True)),
-                "generator_errors": self.generator_errors}
+        return {
+            "figures": self.figures(),
+            "failures": dump(self.groups()),
+            "unnamed": dump(self.groups(unnamed=True)),
+            "generator_errors": self.generator_errors,
+        }
 
 
-def fuzz(seconds: float, seed: int = 0, workers: int = 2, families: Optional[Sequence[str]] = None,
-         job_size: int = 60, settings: Optional[Settings] = None, progress: bool = False) -> Report:
+def fuzz(
+    seconds: float,
+    seed: int = 0,
+    workers: int = 2,
+    families: Optional[Sequence[str]] = None,
+    job_size: int = 60,
+    settings: Optional[Settings] = None,
+    progress: bool = False,
+) -> Report:
     """Fuzzes for ``seconds`` (the jobs under way then still finish) and reports."""
     settings = settings or Settings()
     names = select(families)
@@ -162,8 +171,11 @@ def fuzz(seconds: float, seed: int = 0, workers: int = 2, families: Optional[Seq
         if progress and now - last[0] >= 10:
             last[0] = now
             c = report.counts
-            print(f"  {now - start:6.0f} s  {len(report.cases)} calls, failures: "
-                  + ", ".join(f"{k} {c[k]}" for k in FAILURES if c[k]), file=sys.stderr, flush=True)
+            print(
+                f"  {now - start:6.0f} s  {len(report.cases)} calls, failures: " + ", ".join(f"{k} {c[k]}" for k in FAILURES if c[k]),
+                file=sys.stderr,
+                flush=True,
+            )
 
     pool = Pool(workers, settings, on_result, deadline)
     k, next_id = 0, 0

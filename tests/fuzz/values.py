@@ -20,10 +20,43 @@ from hypothesis import strategies as st
 ODD_INTS = ["0", "-1", "-2", "2**31", "2**40", "2**62", "2**63", "10**6", "-2**40", "True", "False", "np.int64(2)", "np.uint8(3)"]
 #: Values of the wrong type or shape for nearly any option.
 ODD_VALUES = [
-    "None", "1.5", "0.5", "float('nan')", "float('inf')", "-float('inf')", "'2'", "''", "'x'", "'same'", "'none'",
-    "[]", "[1]", "[1, 2]", "[1, 2, 3, 4, 5, 6, 7]", "[[1, 2], [3, 4]]", "[[1], [2, 3]]", "(2,)", "{}", "object()",
-    "1j", "b'x'", "slice(1)", "np.array([])", "np.float32(2)", "np.array(2.5)", "np.array([[[1]]])", "dlarray(2.0)",
-    "R((2, 2))", "[1.5, 2]", "[-1, 2]", "fail", "...", "np.nan", "R((2,), 'U1')", "R((2,), 'object')", "{'a': 1}",
+    "None",
+    "1.5",
+    "0.5",
+    "float('nan')",
+    "float('inf')",
+    "-float('inf')",
+    "'2'",
+    "''",
+    "'x'",
+    "'same'",
+    "'none'",
+    "[]",
+    "[1]",
+    "[1, 2]",
+    "[1, 2, 3, 4, 5, 6, 7]",
+    "[[1, 2], [3, 4]]",
+    "[[1], [2, 3]]",
+    "(2,)",
+    "{}",
+    "object()",
+    "1j",
+    "b'x'",
+    "slice(1)",
+    "np.array([])",
+    "np.float32(2)",
+    "np.array(2.5)",
+    "np.array([[[1]]])",
+    "dlarray(2.0)",
+    "R((2, 2))",
+    "[1.5, 2]",
+    "[-1, 2]",
+    "fail",
+    "...",
+    "np.nan",
+    "R((2,), 'U1')",
+    "R((2,), 'object')",
+    "{'a': 1}",
 ]
 ODD = ODD_INTS + ODD_VALUES
 
@@ -34,8 +67,27 @@ FLOAT_DTYPES = ["float32"] * 6 + ["float64"] * 2 + ["float16", "int64", "complex
 LABELS = "SCBTU"
 #: Format strings that are wrong in some way, or not strings at all.
 ODD_FORMATS = [
-    "'XY'", "'CC'", "'BB'", "'TT'", "'cb'", "'sscb'", "'S' * 40", "'S' * 33", "'SCBTUS'", "''", "' '", "'C B'", "'CB '",
-    "4", "None", "b'CB'", "['C', 'B']", "'ÇB'", "'C\\x00'", "1.5", "('C', 'B')",
+    "'XY'",
+    "'CC'",
+    "'BB'",
+    "'TT'",
+    "'cb'",
+    "'sscb'",
+    "'S' * 40",
+    "'S' * 33",
+    "'SCBTUS'",
+    "''",
+    "' '",
+    "'C B'",
+    "'CB '",
+    "4",
+    "None",
+    "b'CB'",
+    "['C', 'B']",
+    "'ÇB'",
+    "'C\\x00'",
+    "1.5",
+    "('C', 'B')",
 ]
 
 
@@ -114,8 +166,9 @@ def format_for(n: int, valid: bool = True) -> st.SearchStrategy[str]:
 
 
 @st.composite
-def any_array(draw, max_dims: int = 4, dtypes: Sequence[str] = DTYPES, formatted: float = 0.3, dl_only: bool = False,
-              huge: bool = True) -> str:
+def any_array(
+    draw, max_dims: int = 4, dtypes: Sequence[str] = DTYPES, formatted: float = 0.3, dl_only: bool = False, huge: bool = True
+) -> str:
     """A dlarray, numpy array, list or scalar of any shape and dtype (source); always a
     dlarray with ``dl_only`` (for methods and operators, which only a dlarray has); never an
     empty array with huge other dims unless ``huge``."""
@@ -208,7 +261,7 @@ def param(shape: Sequence[int], p_bad: float = 0.2, dtypes: Sequence[str] = ("fl
         if k < p_bad * 1.5 and s:
             # One dim off by one, or dropped.
             i = draw(st.integers(0, len(s) - 1))
-            s = s[:i] + (s[i] + draw(st.sampled_from([1, -1])),) + s[i + 1:] if draw(st.booleans()) else s[:i] + s[i + 1:]
+            s = s[:i] + (s[i] + draw(st.sampled_from([1, -1])),) + s[i + 1 :] if draw(st.booleans()) else s[:i] + s[i + 1 :]
             s = tuple(max(v, 0) for v in s)
         dtype = draw(st.sampled_from(list(dtypes)))
         return nd(s, dtype) if draw(st.booleans()) else dl(s, "", dtype)

@@ -159,8 +159,14 @@ class _Runner:
                 tb = tb.tb_next
             where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb is not None else ""
             msg = str(exc)
-            res.update(cat=cat, reason=reason, exc=f"{type(exc).__module__}.{type(exc).__name__}",
-                       msg=msg[:600], where=_short_path(where), stage=stage)
+            res.update(
+                cat=cat,
+                reason=reason,
+                exc=f"{type(exc).__module__}.{type(exc).__name__}",
+                msg=msg[:600],
+                where=_short_path(where),
+                stage=stage,
+            )
             if cat == "typed":
                 res["names_op"] = names_op(msg, ops)
             if cat in ("panic", "internal"):

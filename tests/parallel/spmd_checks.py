@@ -50,6 +50,7 @@ def _rank_size():
 
 # ---- values every process can build for any rank --------------------------------------------
 
+
 def leaf_samples(rank: int) -> dict:
     """One value of every supported leaf kind; small integers, so sums are exact in any order."""
     r = rank + 1
@@ -113,6 +114,7 @@ def expected(op: str, values):
 
 # ---- checks ----------------------------------------------------------------------------------
 
+
 def check_rank_and_size():
     rank, size = _rank_size()
     assert 0 <= rank < size
@@ -142,8 +144,9 @@ def check_reductions_on_every_leaf_kind():
             _equal_leaf(got, expected(op, [e[name] for e in everyone]), f"spmdReduce({op!r}) of {name}")
             count += 1
     # The whole dict at once: one collective over all leaves, the same answers.
-    _assert_same_structure_and_values(spmdPlus(mine), {k: expected("plus", [e[k] for e in everyone]) for k in mine},
-                                      "spmdPlus of the dict of every leaf kind")
+    _assert_same_structure_and_values(
+        spmdPlus(mine), {k: expected("plus", [e[k] for e in everyone]) for k in mine}, "spmdPlus of the dict of every leaf kind"
+    )
     return f"{count} reductions of {len(mine)} leaf kinds"
 
 
@@ -157,7 +160,7 @@ def check_function_spellings():
     for fn in ("max", "@max", max, np.maximum):
         assert np.array_equal(spmdReduce(fn, x), [size - 1, 0, 2]), fn
     for fn in ("and", "@and", "&", operator.and_, np.logical_and):
-        assert spmdReduce(fn, rank < size - 1) is False, fn          # the last process says no
+        assert spmdReduce(fn, rank < size - 1) is False, fn  # the last process says no
     for fn in ("or", "|", operator.or_, np.logical_or):
         assert spmdReduce(fn, rank == size - 1) is True, fn
     # Any other function: applied in rank order, leaf by leaf.
@@ -177,7 +180,7 @@ def _containers(rank: int):
     r = rank + 1
     items = [("b", np.arange(3.0) * r), ("a", dlarray(np.ones((2, 2), np.float32) * r, "SS")), ("c", r)]
     if rank % 2:
-        items.reverse()        # the same dict built in another order on odd ranks
+        items.reverse()  # the same dict built in another order on odd ranks
     table = Table(["fc", "fc"], ["Weights", "Bias"], [dlarray(np.full((2, 3), float(r))), dlarray(np.zeros((2, 1)) + r)])
     return {
         "dict": dict(items),
@@ -266,7 +269,7 @@ def _index_queue(n_obs: int, batch: int, **options):
 
 def check_partitioned_queue_shares_every_mini_batch():
     rank, size = _rank_size()
-    n_obs, batch = 53, 16                 # mini-batches of 16, 16, 16 and a last one of 5
+    n_obs, batch = 53, 16  # mini-batches of 16, 16, 16 and a last one of 5
     whole = _index_queue(n_obs, batch, shuffle_seed=7)
     mine = _index_queue(n_obs, batch, shuffle_seed=7, partition=(size, rank))
     also = partition(_index_queue(n_obs, batch, shuffle_seed=7), size, rank)
@@ -330,7 +333,7 @@ def check_uneven_shards_end_the_epoch_together():
 
 def check_broadcast_network():
     rank, size = _rank_size()
-    np.random.seed(100 + rank)             # a different initialisation on every process
+    np.random.seed(100 + rank)  # a different initialisation on every process
     net = _bn_network(np.float64)
     before = np.asarray(net.learnables["fc_1", "Weights"]).copy()
     net = broadcast(net)
@@ -350,13 +353,15 @@ def check_batchnorm_statistics_merge_exactly():
     variance: exactly the whole mini-batch's statistics, for shares of any sizes."""
     rank, size = _rank_size()
     rng = np.random.default_rng(5)
-    data = rng.normal(2.0, 3.0, size=(4, 29))            # 4 channels, 29 observations
+    data = rng.normal(2.0, 3.0, size=(4, 29))  # 4 channels, 29 observations
     start, stop = block(data.shape[1], size, rank)
     share = data[:, start:stop]
     factor = share.shape[1] / data.shape[1]
-    state = Table(["bn", "bn", "lstm"], ["TrainedMean", "TrainedVariance", "HiddenState"],
-                  [dlarray(share.mean(axis=1, keepdims=True)), dlarray(share.var(axis=1, keepdims=True)),
-                   dlarray(np.full((3, 1), float(rank)))])
+    state = Table(
+        ["bn", "bn", "lstm"],
+        ["TrainedMean", "TrainedVariance", "HiddenState"],
+        [dlarray(share.mean(axis=1, keepdims=True)), dlarray(share.var(axis=1, keepdims=True)), dlarray(np.full((3, 1), float(rank)))],
+    )
     merged = aggregate_state(state, factor)
     mean_err = np.max(np.abs(np.asarray(merged["bn", "TrainedMean"])[:, 0] - data.mean(axis=1)))
     var_err = np.max(np.abs(np.asarray(merged["bn", "TrainedVariance"])[:, 0] - data.var(axis=1)) / data.var(axis=1))
@@ -368,11 +373,14 @@ def check_batchnorm_statistics_merge_exactly():
     md = aggregate_state(d, factor)
     assert np.max(np.abs(md["bn1"]["TrainedVariance"] - data.var(axis=1)) / data.var(axis=1)) < 1e-12
     assert md["other"] == 1 and np.array_equal(d["bn1"]["TrainedMean"], share.mean(axis=1)), "input unchanged"
-    return f"shares of {[block(29, size, r)[1] - block(29, size, r)[0] for r in range(size)]}: mean error {mean_err:.1e}, " \
-           f"variance relative error {var_err:.1e}"
+    return (
+        f"shares of {[block(29, size, r)[1] - block(29, size, r)[0] for r in range(size)]}: mean error {mean_err:.1e}, "
+        f"variance relative error {var_err:.1e}"
+    )
 
 
 # ---- process-level behaviour ------------------------------------------------------------------
+
 
 def check_gil_released_during_collectives():
     """While one process waits in a collective for a late partner, its other Python threads
@@ -392,10 +400,10 @@ def check_gil_released_during_collectives():
     if rank == 0:
         thread.start()
         c0 = counter[0]
-        time.sleep(0.2)                                 # sleep releases the GIL: the free rate
+        time.sleep(0.2)  # sleep releases the GIL: the free rate
         free = counter[0] - c0
         c1 = counter[0]
-        total = spmdPlus(np.ones(1 << 20))             # the others arrive 0.6 s later
+        total = spmdPlus(np.ones(1 << 20))  # the others arrive 0.6 s later
         during = counter[0] - c1
         running[0] = False
         thread.join()
@@ -414,8 +422,9 @@ def check_checkpoints_and_monitor_only_on_process_zero():
     try:
         net = broadcast(_bn_network(np.float32))
         dl.save(os.path.join(folder, f"net{rank}.dlarray"), net, step=3)
-        monitor = dl.trainingProgressMonitor(metrics=["Loss"], png_path=os.path.join(folder, f"monitor{rank}.png"),
-                                             stream=open(os.devnull, "w"))
+        monitor = dl.trainingProgressMonitor(
+            metrics=["Loss"], png_path=os.path.join(folder, f"monitor{rank}.png"), stream=open(os.devnull, "w")
+        )
         monitor.record_metrics(1, Loss=1.0)
         monitor.close()
         spmdBarrier()

@@ -32,8 +32,10 @@ def _mlp_params(dtype, rng):
     def w(o, i):
         return dlarray((rng.standard_normal((o, i)) * np.sqrt(2.0 / i)).astype(dtype))
 
-    return {"fc1": {"Weights": w(12, 6), "Bias": dlarray(np.zeros((12, 1), dtype))},
-            "fc2": {"Weights": w(4, 12), "Bias": dlarray(np.zeros((4, 1), dtype))}}
+    return {
+        "fc1": {"Weights": w(12, 6), "Bias": dlarray(np.zeros((12, 1), dtype))},
+        "fc2": {"Weights": w(4, 12), "Bias": dlarray(np.zeros((4, 1), dtype))},
+    }
 
 
 def _mlp_loss(params, X, T):
@@ -61,8 +63,7 @@ def _queue(dtype, batch, **options):
     X, T = _data(dtype)
     ds = combine(arrayDatastore(X), arrayDatastore(T))
     cast = "double" if dtype == np.float64 else "single"
-    return minibatchqueue(ds, mini_batch_size=batch, mini_batch_format=["CB", "CB"], output_cast=cast,
-                          shuffle_seed=3, **options)
+    return minibatchqueue(ds, mini_batch_size=batch, mini_batch_format=["CB", "CB"], output_cast=cast, shuffle_seed=3, **options)
 
 
 def _update(optimizer, params, grads, opt_state, iteration):
@@ -102,7 +103,7 @@ def _check_mlp(dtype, tolerance):
     out = []
     for optimizer in ("sgdm", "adam"):
         pooled, steps = _train_mlp(dtype, optimizer, (size, rank))
-        alone, steps_alone = _train_mlp(dtype, optimizer, None)    # one process, whole mini-batches
+        alone, steps_alone = _train_mlp(dtype, optimizer, None)  # one process, whole mini-batches
         assert steps == steps_alone == 8, (steps, steps_alone)
         err = _relative_error(pooled, alone)
         worst = spmdReduce("max", err)
@@ -181,8 +182,7 @@ def _check_bn(dtype, tolerance):
         pooled, steps = _train_bn_pooled(dtype, optimizer)
         alone, steps_alone = _train_bn_one_process(dtype, optimizer, size)
         assert steps == steps_alone == 8, (steps, steps_alone)
-        err = spmdReduce("max", max(_relative_error(pooled.learnables, alone.learnables),
-                                    _relative_error(pooled.state, alone.state)))
+        err = spmdReduce("max", max(_relative_error(pooled.learnables, alone.learnables), _relative_error(pooled.state, alone.state)))
         assert err <= tolerance, f"batch norm {optimizer} {np.dtype(dtype).name}: relative error {err:.2e}"
         out.append(f"{optimizer} {err:.1e}")
     return f"batch-norm network {np.dtype(dtype).name}, learnables and state: " + ", ".join(out)

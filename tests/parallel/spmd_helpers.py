@@ -34,8 +34,9 @@ def _assert_same_structure_and_values(got, want, what):
 
 
 def _bn_network(dtype):
-    net = dlnetwork([featureInputLayer(6), fullyConnectedLayer(10), batchNormalizationLayer(), reluLayer(),
-                     fullyConnectedLayer(4), softmaxLayer()])
+    net = dlnetwork(
+        [featureInputLayer(6), fullyConnectedLayer(10), batchNormalizationLayer(), reluLayer(), fullyConnectedLayer(4), softmaxLayer()]
+    )
     cast = lambda v: dlarray(np.asarray(v).astype(dtype))  # noqa: E731
     net.learnables = net.learnables.map(cast)
     net.state = net.state.map(cast)

@@ -10,6 +10,9 @@ from .minibatchqueue import EndOfDataError, minibatchqueue
 from .partition import partition
 from .sequences import padsequences
 
+# Several names a line, as the table was written.
+# fmt: off
 __all__ = ["CombinedDatastore", "EndOfDataError", "EndOfDatastoreError", "arrayDatastore", "categorical",
            "categories", "combine", "countcats", "digitTest4DArrayData", "digitTrain4DArrayData", "imtile",
            "minibatchqueue", "padsequences", "partition", "rescale"]
+# fmt: on

@@ -72,7 +72,8 @@ class _RandomAccessDatastore(MatlabProperties):
         if not self.hasdata():
             raise EndOfDatastoreError(
                 f"{type(self).__name__}.read: no more data; all {self.numobservations} "
-                "observations have been read. Call reset() to read them again.")
+                "observations have been read. Call reset() to read them again."
+            )
         stop = min(self._position + self.read_size, self.numobservations)
         indices = np.arange(self._position, stop)
         self._position = stop
@@ -98,6 +99,7 @@ class _RandomAccessDatastore(MatlabProperties):
             return self._same_rows(indices)
         return self._observation_rows(indices)
 
+
 class EndOfDatastoreError(ValueError):
     """``read`` was called on a datastore with no data left."""
 
@@ -116,14 +118,13 @@ class arrayDatastore(_RandomAccessDatastore):
         slice keeping the iteration dimension).
     """
 
-    def __init__(self, array, iteration_dimension: int = 0, read_size: int = 1,
-                 output_type: str = "cell"):
+    def __init__(self, array, iteration_dimension: int = 0, read_size: int = 1, output_type: str = "cell"):
         super().__init__()
         self._objects = None
         if isinstance(array, (list, tuple)):
             try:
                 converted = np.asarray(array)
-            except ValueError:          # ragged: keep as a sequence of objects
+            except ValueError:  # ragged: keep as a sequence of objects
                 converted = None
             if converted is None or converted.dtype == object:
                 self._objects = list(array)
@@ -138,20 +139,18 @@ class arrayDatastore(_RandomAccessDatastore):
             if not -array.ndim <= axis < array.ndim:
                 raise ValueError(
                     f"arrayDatastore: iteration_dimension={iteration_dimension} is out of "
-                    f"range for an array of shape {array.shape} (dimensions are 0-based)")
+                    f"range for an array of shape {array.shape} (dimensions are 0-based)"
+                )
             self._axis = axis % array.ndim
         elif iteration_dimension not in (0, -1):
-            raise ValueError("arrayDatastore: a list of objects iterates over its "
-                             "elements; iteration_dimension must be 0")
+            raise ValueError("arrayDatastore: a list of objects iterates over its elements; iteration_dimension must be 0")
         else:
             self._axis = 0
         self._array = array
         if int(read_size) < 1:
-            raise ValueError(f"arrayDatastore: read_size must be a positive integer, "
-                             f"got {read_size}")
+            raise ValueError(f"arrayDatastore: read_size must be a positive integer, got {read_size}")
         if output_type not in _OUTPUT_TYPES:
-            raise ValueError(f"arrayDatastore: output_type must be one of {_OUTPUT_TYPES}, "
-                             f"got {output_type!r}")
+            raise ValueError(f"arrayDatastore: output_type must be one of {_OUTPUT_TYPES}, got {output_type!r}")
         self.read_size = int(read_size)
         self.output_type = output_type
 
@@ -223,10 +222,12 @@ class arrayDatastore(_RandomAccessDatastore):
         return 1
 
     def __repr__(self) -> str:
-        what = (f"list of {len(self._objects)} objects" if self._objects is not None
-                else f"array of shape {self._array.shape} dtype {self._array.dtype}")
-        return (f"arrayDatastore({what}, iteration_dimension={self._axis}, "
-                f"read_size={self.read_size}, output_type={self.output_type!r})")
+        what = (
+            f"list of {len(self._objects)} objects"
+            if self._objects is not None
+            else f"array of shape {self._array.shape} dtype {self._array.dtype}"
+        )
+        return f"arrayDatastore({what}, iteration_dimension={self._axis}, read_size={self.read_size}, output_type={self.output_type!r})"
 
 
 class CombinedDatastore(_RandomAccessDatastore):
@@ -248,7 +249,8 @@ class CombinedDatastore(_RandomAccessDatastore):
             else:
                 raise TypeError(
                     "combine: expected arrayDatastore or combined datastores, got "
-                    f"{type(ds).__name__}; wrap arrays with arrayDatastore(...) first")
+                    f"{type(ds).__name__}; wrap arrays with arrayDatastore(...) first"
+                )
         if not flat:
             raise ValueError("combine: needs at least one datastore")
         self.underlying_datastores = tuple(flat)
@@ -306,5 +308,6 @@ def combine(*datastores) -> CombinedDatastore:
     observation. Combining a combined datastore flattens it.
     """
     return CombinedDatastore(*datastores)
+
 
 accept_matlab_names(globals())

@@ -26,8 +26,11 @@ import numpy as np
 
 from .._matlab_names import accept_matlab_names
 
+# Several names a line, as the table was written.
+# fmt: off
 __all__ = ["IMAGE_SIZE", "MAX_ANGLE", "NUM_CLASSES", "NUM_OBSERVATIONS", "digitTest4DArrayData",
            "digitTrain4DArrayData"]
+# fmt: on
 
 IMAGE_SIZE = 28
 NUM_OBSERVATIONS = 5000
@@ -41,7 +44,8 @@ _TEST_SEED = 20_19_0002
 
 class _Skeleton(NamedTuple):
     """Control points in digit units (x right, y down; height spans y in [-1, 1])."""
-    points: np.ndarray                          # (K, 2)
+
+    points: np.ndarray  # (K, 2)
     strokes: tuple[tuple[tuple[int, ...], bool], ...]  # (control-point indices, closed)
 
 
@@ -52,8 +56,7 @@ def _ellipse(cx, cy, rx, ry, angles_deg):
 
 
 def _skeleton(point_groups, strokes):
-    points = np.concatenate([np.asarray(g, dtype=np.float64).reshape(-1, 2)
-                             for g in point_groups])
+    points = np.concatenate([np.asarray(g, dtype=np.float64).reshape(-1, 2) for g in point_groups])
     return _Skeleton(points, tuple((tuple(ix), closed) for ix, closed in strokes))
 
 
@@ -71,60 +74,138 @@ def _build_skeletons():
     """
     s = {}
     # 0: one closed oval.
-    s[0] = [(1.0, _skeleton([_ellipse(0, 0, 0.48, 0.95, np.arange(90, 450, 45))],
-                            [(_range(0, 8), True)]))]
+    s[0] = [(1.0, _skeleton([_ellipse(0, 0, 0.48, 0.95, np.arange(90, 450, 45))], [(_range(0, 8), True)]))]
     # 1: a plain bar; a bar with a short flag; a flag and a foot.
     plain = _skeleton([[(0.05, -1.0), (0.0, 0.0), (-0.05, 1.0)]], [((0, 1, 2), False)])
-    flag = _skeleton([[(-0.28, -0.62), (0.06, -1.0), (0.0, 0.0), (-0.04, 1.0)]],
-                     [((0, 1), False), ((1, 2, 3), False)])
-    foot = _skeleton([[(-0.28, -0.62), (0.06, -1.0), (0.0, 0.0), (-0.04, 1.0),
-                       (-0.3, 1.0), (0.26, 1.0)]],
-                     [((0, 1), False), ((1, 2, 3), False), ((4, 3, 5), False)])
+    flag = _skeleton([[(-0.28, -0.62), (0.06, -1.0), (0.0, 0.0), (-0.04, 1.0)]], [((0, 1), False), ((1, 2, 3), False)])
+    foot = _skeleton(
+        [[(-0.28, -0.62), (0.06, -1.0), (0.0, 0.0), (-0.04, 1.0), (-0.3, 1.0), (0.26, 1.0)]],
+        [((0, 1), False), ((1, 2, 3), False), ((4, 3, 5), False)],
+    )
     s[1] = [(0.55, plain), (0.35, flag), (0.1, foot)]
     # 2: hook over the top, diagonal to the bottom left, flat base.
-    s[2] = [(1.0, _skeleton(
-        [[(-0.42, -0.55), (-0.22, -0.9), (0.08, -1.0), (0.36, -0.82), (0.42, -0.45),
-          (0.22, -0.05), (-0.12, 0.45), (-0.46, 0.95), (0.48, 0.95)]],
-        [(_range(0, 8), False), ((7, 8), False)]))]
+    s[2] = [
+        (
+            1.0,
+            _skeleton(
+                [
+                    [
+                        (-0.42, -0.55),
+                        (-0.22, -0.9),
+                        (0.08, -1.0),
+                        (0.36, -0.82),
+                        (0.42, -0.45),
+                        (0.22, -0.05),
+                        (-0.12, 0.45),
+                        (-0.46, 0.95),
+                        (0.48, 0.95),
+                    ]
+                ],
+                [(_range(0, 8), False), ((7, 8), False)],
+            ),
+        )
+    ]
     # 3: two bowls open to the left, meeting in a cusp in the middle.
-    s[3] = [(1.0, _skeleton(
-        [[(-0.4, -0.78), (-0.08, -1.0), (0.3, -0.9), (0.4, -0.55), (0.2, -0.15),
-          (-0.12, -0.04),
-          (0.3, 0.12), (0.46, 0.5), (0.3, 0.88), (-0.05, 1.0), (-0.44, 0.78)]],
-        [(_range(0, 6), False), ((5,) + _range(6, 5), False)]))]
+    s[3] = [
+        (
+            1.0,
+            _skeleton(
+                [
+                    [
+                        (-0.4, -0.78),
+                        (-0.08, -1.0),
+                        (0.3, -0.9),
+                        (0.4, -0.55),
+                        (0.2, -0.15),
+                        (-0.12, -0.04),
+                        (0.3, 0.12),
+                        (0.46, 0.5),
+                        (0.3, 0.88),
+                        (-0.05, 1.0),
+                        (-0.44, 0.78),
+                    ]
+                ],
+                [(_range(0, 6), False), ((5,) + _range(6, 5), False)],
+            ),
+        )
+    ]
     # 4: open top: left diagonal down to the bar, bar, long right upright.
-    s[4] = [(1.0, _skeleton(
-        [[(-0.16, -1.0), (-0.5, 0.3), (0.52, 0.3), (0.28, -0.8), (0.26, 1.0)]],
-        [((0, 1), False), ((1, 2), False), ((3, 4), False)]))]
+    s[4] = [
+        (
+            1.0,
+            _skeleton(
+                [[(-0.16, -1.0), (-0.5, 0.3), (0.52, 0.3), (0.28, -0.8), (0.26, 1.0)]], [((0, 1), False), ((1, 2), False), ((3, 4), False)]
+            ),
+        )
+    ]
     # 5: flat top bar, short left upright, bowl open to the left.
-    s[5] = [(1.0, _skeleton(
-        [[(0.45, -1.0), (-0.3, -1.0), (-0.38, -0.15),
-          (0.0, -0.3), (0.36, -0.12), (0.48, 0.35), (0.3, 0.82), (-0.05, 1.0),
-          (-0.46, 0.8)]],
-        [((0, 1), False), ((1, 2), False), ((2,) + _range(3, 6), False)]))]
+    s[5] = [
+        (
+            1.0,
+            _skeleton(
+                [
+                    [
+                        (0.45, -1.0),
+                        (-0.3, -1.0),
+                        (-0.38, -0.15),
+                        (0.0, -0.3),
+                        (0.36, -0.12),
+                        (0.48, 0.35),
+                        (0.3, 0.82),
+                        (-0.05, 1.0),
+                        (-0.46, 0.8),
+                    ]
+                ],
+                [((0, 1), False), ((1, 2), False), ((2,) + _range(3, 6), False)],
+            ),
+        )
+    ]
     # 6: curve from the top right down the left side into a closed bottom loop.
-    s[6] = [(1.0, _skeleton(
-        [[(0.32, -1.0), (-0.08, -0.68), (-0.38, -0.1), (-0.42, 0.5), (-0.15, 0.95),
-          (0.22, 0.92), (0.44, 0.52), (0.28, 0.1), (-0.1, 0.06), (-0.4, 0.38)]],
-        [(_range(0, 10), False)]))]
+    s[6] = [
+        (
+            1.0,
+            _skeleton(
+                [
+                    [
+                        (0.32, -1.0),
+                        (-0.08, -0.68),
+                        (-0.38, -0.1),
+                        (-0.42, 0.5),
+                        (-0.15, 0.95),
+                        (0.22, 0.92),
+                        (0.44, 0.52),
+                        (0.28, 0.1),
+                        (-0.1, 0.06),
+                        (-0.4, 0.38),
+                    ]
+                ],
+                [(_range(0, 10), False)],
+            ),
+        )
+    ]
     # 7: long top bar and a diagonal; sometimes the European cross bar.
-    seven = _skeleton([[(-0.45, -1.0), (0.5, -1.0), (0.18, -0.1), (-0.08, 1.0)]],
-                      [((0, 1), False), ((1, 2, 3), False)])
-    crossed = _skeleton([[(-0.45, -1.0), (0.5, -1.0), (0.18, -0.1), (-0.08, 1.0),
-                          (-0.12, -0.02), (0.42, -0.02)]],
-                        [((0, 1), False), ((1, 2, 3), False), ((4, 5), False)])
+    seven = _skeleton([[(-0.45, -1.0), (0.5, -1.0), (0.18, -0.1), (-0.08, 1.0)]], [((0, 1), False), ((1, 2, 3), False)])
+    crossed = _skeleton(
+        [[(-0.45, -1.0), (0.5, -1.0), (0.18, -0.1), (-0.08, 1.0), (-0.12, -0.02), (0.42, -0.02)]],
+        [((0, 1), False), ((1, 2, 3), False), ((4, 5), False)],
+    )
     s[7] = [(0.8, seven), (0.2, crossed)]
     # 8: two stacked closed loops, the lower one wider.
-    s[8] = [(1.0, _skeleton(
-        [_ellipse(0, -0.5, 0.36, 0.46, np.arange(270, 630, 60)),
-         _ellipse(0, 0.47, 0.46, 0.5, np.arange(90, 450, 45))],
-        [(_range(0, 6), True), (_range(6, 8), True)]))]
+    s[8] = [
+        (
+            1.0,
+            _skeleton(
+                [_ellipse(0, -0.5, 0.36, 0.46, np.arange(270, 630, 60)), _ellipse(0, 0.47, 0.46, 0.5, np.arange(90, 450, 45))],
+                [(_range(0, 6), True), (_range(6, 8), True)],
+            ),
+        )
+    ]
     # 9: closed top loop, stem from its right side down (straight or curved).
     loop = _ellipse(-0.04, -0.5, 0.42, 0.46, np.arange(0, 360, 60))
-    s[9] = [(0.6, _skeleton([loop, [(0.34, 0.25), (0.22, 1.0)]],
-                            [(_range(0, 6), True), ((0, 6, 7), False)])),
-            (0.4, _skeleton([loop, [(0.36, 0.35), (0.05, 0.95), (-0.3, 0.85)]],
-                            [(_range(0, 6), True), ((0, 6, 7, 8), False)]))]
+    s[9] = [
+        (0.6, _skeleton([loop, [(0.34, 0.25), (0.22, 1.0)]], [(_range(0, 6), True), ((0, 6, 7), False)])),
+        (0.4, _skeleton([loop, [(0.36, 0.35), (0.05, 0.95), (-0.3, 0.85)]], [(_range(0, 6), True), ((0, 6, 7, 8), False)])),
+    ]
     return s
 
 
@@ -148,10 +229,7 @@ def _spline_weights(num_points: int, closed: bool, samples_per_span: int) -> np.
     spans = k if closed else k - 1
     t = np.arange(samples_per_span) / samples_per_span
     # Uniform Catmull-Rom basis for neighbours P0, P1, P2, P3 (curve from P1 to P2).
-    basis = 0.5 * np.stack([-t + 2 * t**2 - t**3,
-                            2 - 5 * t**2 + 3 * t**3,
-                            t + 4 * t**2 - 3 * t**3,
-                            -t**2 + t**3], axis=1)          # (m, 4)
+    basis = 0.5 * np.stack([-t + 2 * t**2 - t**3, 2 - 5 * t**2 + 3 * t**3, t + 4 * t**2 - 3 * t**3, -(t**2) + t**3], axis=1)  # (m, 4)
     rows = []
     for span in range(spans):
         w = np.zeros((samples_per_span, k))
@@ -159,10 +237,10 @@ def _spline_weights(num_points: int, closed: bool, samples_per_span: int) -> np.
             i = span + offset
             if closed:
                 w[:, i % k] += basis[:, j]
-            elif i < 0:              # phantom P_-1 = 2 P_0 - P_1
+            elif i < 0:  # phantom P_-1 = 2 P_0 - P_1
                 w[:, 0] += 2 * basis[:, j]
                 w[:, 1] -= basis[:, j]
-            elif i >= k:             # phantom P_k = 2 P_(k-1) - P_(k-2)
+            elif i >= k:  # phantom P_k = 2 P_(k-1) - P_(k-2)
                 w[:, k - 1] += 2 * basis[:, j]
                 w[:, k - 2] -= basis[:, j]
             else:
@@ -205,11 +283,10 @@ def _min_sq_distance(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     for s in range(starts.shape[1]):
         ax = starts[:, s, 0].astype(np.float32)[:, None, None]
         ay = starts[:, s, 1].astype(np.float32)[:, None, None]
-        rx = grid[None, None, :] - ax                      # (B, 1, W) column offsets
-        ry = grid[None, :, None] - ay                      # (B, H, 1) row offsets
+        rx = grid[None, None, :] - ax  # (B, 1, W) column offsets
+        ry = grid[None, :, None] - ay  # (B, H, 1) row offsets
         inv = (1.0 / len2[:, s])[:, None, None]
-        np.add(rx * (d[:, s, 0, None, None] * inv), ry * (d[:, s, 1, None, None] * inv),
-               out=u)
+        np.add(rx * (d[:, s, 0, None, None] * inv), ry * (d[:, s, 1, None, None] * inv), out=u)
         np.clip(u, 0.0, 1.0, out=t)
         np.add(rx * rx, ry * ry, out=q)
         np.multiply(u, 2.0, out=u)
@@ -238,7 +315,7 @@ def _render(skeleton: _Skeleton, angles_deg: np.ndarray, rng: np.random.Generato
     c, s_ = np.cos(th), np.sin(th)
     xr = x * c + y * s_
     yr = -x * s_ + y * c
-    scale = rng.uniform(8.0, 9.8, size=(b, 1))            # pixels per digit unit
+    scale = rng.uniform(8.0, 9.8, size=(b, 1))  # pixels per digit unit
     centre = (IMAGE_SIZE - 1) / 2 + rng.uniform(-1.5, 1.5, size=(b, 2))
     pix = np.stack([xr * scale + centre[:, :1], yr * scale + centre[:, 1:]], axis=-1)
 
@@ -253,7 +330,7 @@ def _generate(seed: int, n: int = NUM_OBSERVATIONS):
     rng = np.random.default_rng(seed)
     labels = np.repeat(np.arange(NUM_CLASSES, dtype=np.int64), n // NUM_CLASSES)
     labels = np.concatenate([labels, np.arange(n - labels.size, dtype=np.int64)])
-    labels = labels[rng.permutation(n)]     # mixed classes, as a datastore would read
+    labels = labels[rng.permutation(n)]  # mixed classes, as a datastore would read
     angles = rng.uniform(-MAX_ANGLE, MAX_ANGLE, size=n)
     images = np.empty((n, IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)
     for digit in range(NUM_CLASSES):
@@ -306,5 +383,6 @@ def digitTest4DArrayData():
     MATLAB's ``digitTest4DArrayData``.
     """
     return tuple(a.copy() for a in _cached(_TEST_SEED))
+
 
 accept_matlab_names(globals())

@@ -55,8 +55,9 @@ def rescale(A: Any, l: float = 0.0, u: float = 1.0, *, input_min: Any = None, in
     return out.astype(a.dtype)
 
 
-def imtile(images: Any, *, grid_size: Optional[Sequence[int]] = None, border_size: Any = 0,
-           background_color: Any = 0, frames: Any = None) -> np.ndarray:
+def imtile(
+    images: Any, *, grid_size: Optional[Sequence[int]] = None, border_size: Any = 0, background_color: Any = 0, frames: Any = None
+) -> np.ndarray:
     """MATLAB's ``out = imtile(I)``: the images of an ``(H, W, N)``, ``(H, W, C, N)`` (MATLAB's
     layout, e.g. ``digitTrain4DArrayData``'s ``(28, 28, 1, 5000)``) array, a formatted
     ``"SSCB"`` dlarray, or a list of ``(H, W)``/``(H, W, C)`` images, tiled row by row into
@@ -75,8 +76,7 @@ def imtile(images: Any, *, grid_size: Optional[Sequence[int]] = None, border_siz
     if isinstance(images, (list, tuple)):
         arrays = [_data(i, op) for i in images]
         if not arrays or any(a.ndim not in (2, 3) for a in arrays) or len({a.shape for a in arrays}) != 1:
-            raise ShapeError(f"{op}: a list must hold images of one shape (H, W) or (H, W, C), got "
-                             f"{[tuple(a.shape) for a in arrays]}")
+            raise ShapeError(f"{op}: a list must hold images of one shape (H, W) or (H, W, C), got {[tuple(a.shape) for a in arrays]}")
         stack = np.stack([a if a.ndim == 3 else a[..., None] for a in arrays], axis=-1)
     else:
         if isinstance(images, dlarray) and images.fmt and images.fmt not in ("SSCB", "SSC", "SSB", "SS"):

@@ -47,10 +47,20 @@ from .partition import BatchShare, agreed_seed, epoch_rng
 
 __all__ = ["EndOfDataError", "minibatchqueue"]
 
-_CASTS = {"single": np.float32, "double": np.float64, "half": np.float16,
-          "logical": np.bool_, "int8": np.int8, "int16": np.int16, "int32": np.int32,
-          "int64": np.int64, "uint8": np.uint8, "uint16": np.uint16, "uint32": np.uint32,
-          "uint64": np.uint64}
+_CASTS = {
+    "single": np.float32,
+    "double": np.float64,
+    "half": np.float16,
+    "logical": np.bool_,
+    "int8": np.int8,
+    "int16": np.int16,
+    "int32": np.int32,
+    "int64": np.int64,
+    "uint8": np.uint8,
+    "uint16": np.uint16,
+    "uint32": np.uint32,
+    "uint64": np.uint64,
+}
 _PARTIAL = ("return", "discard")
 _ENVIRONMENTS = ("auto", "cpu", "gpu")
 
@@ -65,8 +75,7 @@ def _per_output(value, n: int, name: str, scalar_types) -> list:
         return [value] * n
     values = list(value)
     if len(values) != n:
-        raise ValueError(f"minibatchqueue: {name} has {len(values)} entries but there "
-                         f"are {n} outputs")
+        raise ValueError(f"minibatchqueue: {name} has {len(values)} entries but there are {n} outputs")
     return values
 
 
@@ -78,8 +87,7 @@ def _dtype_of(cast):
     try:
         return np.dtype(cast)
     except TypeError:
-        raise ValueError(f"minibatchqueue: unknown output_cast {cast!r}; use one of "
-                         f"{sorted(_CASTS)} or a numpy dtype") from None
+        raise ValueError(f"minibatchqueue: unknown output_cast {cast!r}; use one of {sorted(_CASTS)} or a numpy dtype") from None
 
 
 def _collate(values):
@@ -89,8 +97,7 @@ def _collate(values):
         arrays = [np.asarray(v) for v in values]
     except ValueError:
         return list(values)
-    if arrays and all(a.dtype.kind in "biufc" and a.shape == arrays[0].shape
-                      for a in arrays):
+    if arrays and all(a.dtype.kind in "biufc" and a.shape == arrays[0].shape for a in arrays):
         return np.stack(arrays, axis=-1)
     return list(values)
 
@@ -106,9 +113,11 @@ def _as_datastore(ds):
         return ds
     if all(hasattr(ds, m) for m in ("read", "hasdata", "reset")):
         return ds
-    raise TypeError(f"minibatchqueue: expected a datastore (arrayDatastore, combine(...), "
-                    f"or an object with read/hasdata/reset), a numpy array or a tuple of "
-                    f"numpy arrays; got {type(ds).__name__}")
+    raise TypeError(
+        f"minibatchqueue: expected a datastore (arrayDatastore, combine(...), "
+        f"or an object with read/hasdata/reset), a numpy array or a tuple of "
+        f"numpy arrays; got {type(ds).__name__}"
+    )
 
 
 class _SequentialReader:
@@ -179,16 +188,27 @@ class minibatchqueue(MatlabProperties):
         without one agrees on a seed drawn by process 0 (its construction is collective).
     """
 
-    def __init__(self, ds, num_outputs=None, *, mini_batch_size: int = 128,
-                 partial_mini_batch: str = "return", mini_batch_fcn=None,
-                 mini_batch_format=None, output_cast="single", output_as_dlarray=True,
-                 output_environment="auto", dispatch_in_background: bool = False,
-                 preprocessing_environment: str = "serial", partition=None, shuffle_seed=None):
+    def __init__(
+        self,
+        ds,
+        num_outputs=None,
+        *,
+        mini_batch_size: int = 128,
+        partial_mini_batch: str = "return",
+        mini_batch_fcn=None,
+        mini_batch_format=None,
+        output_cast="single",
+        output_as_dlarray=True,
+        output_environment="auto",
+        dispatch_in_background: bool = False,
+        preprocessing_environment: str = "serial",
+        partition=None,
+        shuffle_seed=None,
+    ):
         self._ds = _as_datastore(ds)
         self._random_access = isinstance(self._ds, _RandomAccessDatastore)
         self._reader = None if self._random_access else _SequentialReader(self._ds)
-        columns = (self._ds._num_columns if self._random_access
-                   else self._reader.num_columns())
+        columns = self._ds._num_columns if self._random_access else self._reader.num_columns()
         if num_outputs is None:
             num_outputs = columns
         num_outputs = int(num_outputs)
@@ -197,69 +217,63 @@ class minibatchqueue(MatlabProperties):
         if mini_batch_fcn is None and num_outputs != columns:
             raise ValueError(
                 f"minibatchqueue: the datastore has {columns} column(s) but num_outputs is "
-                f"{num_outputs}; without a mini_batch_fcn they must match")
+                f"{num_outputs}; without a mini_batch_fcn they must match"
+            )
         if int(mini_batch_size) < 1:
-            raise ValueError(f"minibatchqueue: mini_batch_size must be a positive integer, "
-                             f"got {mini_batch_size}")
+            raise ValueError(f"minibatchqueue: mini_batch_size must be a positive integer, got {mini_batch_size}")
         if partial_mini_batch not in _PARTIAL:
-            raise ValueError(f"minibatchqueue: partial_mini_batch must be one of {_PARTIAL}, "
-                             f"got {partial_mini_batch!r}")
+            raise ValueError(f"minibatchqueue: partial_mini_batch must be one of {_PARTIAL}, got {partial_mini_batch!r}")
         if mini_batch_fcn is not None and not callable(mini_batch_fcn):
             raise TypeError("minibatchqueue: mini_batch_fcn must be callable or None")
         if isinstance(mini_batch_format, str) and num_outputs > 1:
             raise ValueError(
                 f"minibatchqueue: mini_batch_format {mini_batch_format!r} is one string but "
                 f"there are {num_outputs} outputs; give a list with one format per output, "
-                f"e.g. ['SSCB', 'CB']")
+                f"e.g. ['SSCB', 'CB']"
+            )
         if preprocessing_environment not in ("serial", "background"):
-            raise ValueError("minibatchqueue: preprocessing_environment must be 'serial' or "
-                             f"'background', got {preprocessing_environment!r}")
+            raise ValueError(
+                f"minibatchqueue: preprocessing_environment must be 'serial' or 'background', got {preprocessing_environment!r}"
+            )
 
         self._num_columns = columns
         self._num_outputs = num_outputs
         self._mini_batch_size = int(mini_batch_size)
         self._partial = partial_mini_batch
         self._fcn = mini_batch_fcn
-        self._formats = tuple(f or "" for f in _per_output(mini_batch_format, num_outputs,
-                                                           "mini_batch_format", str))
-        self._casts = tuple(_per_output(output_cast, num_outputs, "output_cast",
-                                        (str, type, np.dtype)))
+        self._formats = tuple(f or "" for f in _per_output(mini_batch_format, num_outputs, "mini_batch_format", str))
+        self._casts = tuple(_per_output(output_cast, num_outputs, "output_cast", (str, type, np.dtype)))
         self._dtypes = tuple(_dtype_of(c) for c in self._casts)
-        self._as_dlarray = tuple(bool(b) for b in _per_output(
-            output_as_dlarray, num_outputs, "output_as_dlarray", (bool, int, np.bool_)))
-        self._environments = tuple(_per_output(output_environment, num_outputs,
-                                               "output_environment", str))
+        self._as_dlarray = tuple(bool(b) for b in _per_output(output_as_dlarray, num_outputs, "output_as_dlarray", (bool, int, np.bool_)))
+        self._environments = tuple(_per_output(output_environment, num_outputs, "output_environment", str))
         for env in self._environments:
             if env not in _ENVIRONMENTS:
-                raise ValueError(f"minibatchqueue: output_environment must be one of "
-                                 f"{_ENVIRONMENTS}, got {env!r}")
+                raise ValueError(f"minibatchqueue: output_environment must be one of {_ENVIRONMENTS}, got {env!r}")
         for i, (dt, wrap) in enumerate(zip(self._dtypes, self._as_dlarray)):
             if wrap and dt is not None and dt.kind not in "fc":
                 raise ValueError(
                     f"minibatchqueue: output {i} is cast to {self._casts[i]!r}, which a "
-                    f"dlarray cannot hold; set output_as_dlarray=False for that output")
-        self._background = (bool(dispatch_in_background)
-                            or preprocessing_environment == "background")
+                    f"dlarray cannot hold; set output_as_dlarray=False for that output"
+                )
+        self._background = bool(dispatch_in_background) or preprocessing_environment == "background"
         self._executor = None
-        self._pending = None       # (key, future) of a mini-batch prepared in background
-        self._use_gpu = None       # resolved lazily: importing the core may be costly
+        self._pending = None  # (key, future) of a mini-batch prepared in background
+        self._use_gpu = None  # resolved lazily: importing the core may be costly
         self._epoch = 0
-        self._order = (np.arange(self._ds.numobservations) if self._random_access
-                       else None)
+        self._order = np.arange(self._ds.numobservations) if self._random_access else None
         self._position = 0
         self._share = None if partition is None else BatchShare.of(partition)
         if self._share is not None and not self._random_access:
-            raise TypeError(f"minibatchqueue: partition needs a datastore with random access "
-                            f"(arrayDatastore, combine(...)), got {type(self._ds).__name__}")
+            raise TypeError(
+                f"minibatchqueue: partition needs a datastore with random access "
+                f"(arrayDatastore, combine(...)), got {type(self._ds).__name__}"
+            )
         if shuffle_seed is not None and not isinstance(shuffle_seed, (int, np.integer)):
-            raise TypeError(f"minibatchqueue: shuffle_seed must be an int, got "
-                            f"{type(shuffle_seed).__name__}")
-        self._shuffle_seed = (int(shuffle_seed) if shuffle_seed is not None
-                              else agreed_seed() if self._share is not None else None)
+            raise TypeError(f"minibatchqueue: shuffle_seed must be an int, got {type(shuffle_seed).__name__}")
+        self._shuffle_seed = int(shuffle_seed) if shuffle_seed is not None else agreed_seed() if self._share is not None else None
         self._shuffles = 0
-        self._parts_seed = None    # the shuffle seed of this queue's parts, when it has none
-        self._factor = (1.0 if self._share is None
-                        else self._share.nominal_factor(self._mini_batch_size))
+        self._parts_seed = None  # the shuffle seed of this queue's parts, when it has none
+        self._factor = 1.0 if self._share is None else self._share.nominal_factor(self._mini_batch_size)
 
     # Properties (MATLAB's, snake_case; read-only as in MATLAB) -----------------------
     @property
@@ -326,8 +340,7 @@ class minibatchqueue(MatlabProperties):
     def __len__(self) -> int:
         """Mini-batches per epoch (known for random-access datastores)."""
         if not self._random_access:
-            raise TypeError("minibatchqueue: the number of mini-batches is unknown for a "
-                            "datastore without random access")
+            raise TypeError("minibatchqueue: the number of mini-batches is unknown for a datastore without random access")
         n, b = self._order.size, self._mini_batch_size
         if self._share is not None:
             return self._share.num_batches(n, b, self._partial)
@@ -362,12 +375,11 @@ class minibatchqueue(MatlabProperties):
         if self._random_access:
             self._order = _permutation(self._ds.numobservations, seed)
         elif hasattr(self._ds, "shuffle"):
-            shuffled = (self._ds.shuffle() if seed is None else self._ds.shuffle(seed))
+            shuffled = self._ds.shuffle() if seed is None else self._ds.shuffle(seed)
             self._ds = shuffled if shuffled is not None else self._ds
             self._reader = _SequentialReader(self._ds)
         else:
-            raise TypeError(f"minibatchqueue.shuffle: {type(self._ds).__name__} has no "
-                            "shuffle method")
+            raise TypeError(f"minibatchqueue.shuffle: {type(self._ds).__name__} has no shuffle method")
         self.reset()
 
     # Mini-batches ---------------------------------------------------------------------
@@ -380,7 +392,8 @@ class minibatchqueue(MatlabProperties):
             raise EndOfDataError(
                 "minibatchqueue.next: the end of the data has been reached; no mini-batch "
                 "is left. Call reset() or shuffle() to start another pass, and check "
-                "hasdata() before calling next().")
+                "hasdata() before calling next()."
+            )
         if not self._random_access:
             return self._prepare(self._reader.take(self._mini_batch_size))
         position = self._position
@@ -399,11 +412,9 @@ class minibatchqueue(MatlabProperties):
 
     def _prefetch(self):
         if self._executor is None:
-            self._executor = concurrent.futures.ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix="minibatchqueue")
+            self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="minibatchqueue")
         start, stop, _ = self._window(self._position)
-        self._pending = ((self._epoch, self._position),
-                         self._executor.submit(self._prepare, self._order[start:stop]))
+        self._pending = ((self._epoch, self._position), self._executor.submit(self._prepare, self._order[start:stop]))
 
     def _window(self, position: int):
         """``(start, stop, advance)``: the observations ``_order[start:stop]`` of the next
@@ -412,8 +423,7 @@ class minibatchqueue(MatlabProperties):
         if self._share is None:
             stop = min(position + self._mini_batch_size, self._order.size)
             return position, stop, stop - position
-        found = self._share.window(self._order.size - position, self._mini_batch_size,
-                                   self._partial)
+        found = self._share.window(self._order.size - position, self._mini_batch_size, self._partial)
         if found is None:
             return None
         start, stop, count = found
@@ -422,14 +432,17 @@ class minibatchqueue(MatlabProperties):
     def _partitioned(self, num_parts, index):
         """A copy reading share ``index`` of ``num_parts`` of every mini-batch, rewound."""
         if self._share is not None:
-            raise ValueError(f"partition: this minibatchqueue is already part {self._share.index} of "
-                             f"{self._share.num_parts}; partition the original queue")
+            raise ValueError(
+                f"partition: this minibatchqueue is already part {self._share.index} of "
+                f"{self._share.num_parts}; partition the original queue"
+            )
         share = BatchShare(num_parts, index, "partition")
         if not self._random_access:
-            raise TypeError(f"partition: needs a datastore with random access (arrayDatastore, "
-                            f"combine(...)), got {type(self._ds).__name__}")
+            raise TypeError(
+                f"partition: needs a datastore with random access (arrayDatastore, combine(...)), got {type(self._ds).__name__}"
+            )
         if self._shuffle_seed is None and self._parts_seed is None:
-            self._parts_seed = agreed_seed()       # shared by all parts of this queue
+            self._parts_seed = agreed_seed()  # shared by all parts of this queue
         part = copy.copy(self)
         part._share, part._executor, part._pending = share, None, None
         part._shuffle_seed = self._parts_seed if self._shuffle_seed is None else self._shuffle_seed
@@ -461,8 +474,9 @@ class minibatchqueue(MatlabProperties):
             result = self._fcn(*columns)
             outputs = [result] if self._num_outputs == 1 else list(result)
             if len(outputs) != self._num_outputs:
-                raise ValueError(f"minibatchqueue: mini_batch_fcn returned {len(outputs)} "
-                                 f"outputs, expected num_outputs={self._num_outputs}")
+                raise ValueError(
+                    f"minibatchqueue: mini_batch_fcn returned {len(outputs)} outputs, expected num_outputs={self._num_outputs}"
+                )
         finished = tuple(self._finish(i, out) for i, out in enumerate(outputs))
         return finished[0] if self._num_outputs == 1 else finished
 
@@ -476,14 +490,13 @@ class minibatchqueue(MatlabProperties):
             return value
         array = np.asarray(value)
         if array.dtype.kind not in "biufc":
-            return value                  # non-numeric data passes through untouched
+            return value  # non-numeric data passes through untouched
         if self._dtypes[i] is not None:
             array = array.astype(self._dtypes[i], copy=False)
         on_gpu = self._wants_gpu(i)
         if not self._as_dlarray[i]:
             if fmt:
-                raise ValueError(f"minibatchqueue: output {i} has format {fmt!r} but "
-                                 "output_as_dlarray is False")
+                raise ValueError(f"minibatchqueue: output {i} has format {fmt!r} but output_as_dlarray is False")
             return _require(dl, "gpuArray").gpuArray(array) if on_gpu else array
         make = _require(dl, "dlarray").dlarray
         x = make(array, fmt) if fmt else make(array)
@@ -507,12 +520,13 @@ class minibatchqueue(MatlabProperties):
             executor.shutdown(wait=False)
 
     def __repr__(self) -> str:
-        return (f"minibatchqueue(num_outputs={self._num_outputs}, "
-                f"mini_batch_size={self._mini_batch_size}, "
-                f"partial_mini_batch={self._partial!r}, "
-                f"mini_batch_format={self.mini_batch_format!r}, "
-                f"output_cast={self.output_cast!r}"
-                + (f", partition={self._share!r}" if self._share is not None else "") + ")")
+        return (
+            f"minibatchqueue(num_outputs={self._num_outputs}, "
+            f"mini_batch_size={self._mini_batch_size}, "
+            f"partial_mini_batch={self._partial!r}, "
+            f"mini_batch_format={self.mini_batch_format!r}, "
+            f"output_cast={self.output_cast!r}" + (f", partition={self._share!r}" if self._share is not None else "") + ")"
+        )
 
 
 _api_cache = []
@@ -523,6 +537,7 @@ def _dlarray_api():
     the package (or its ``dlarray`` class) cannot be imported."""
     if not _api_cache:
         import importlib
+
         try:
             package = importlib.import_module(__name__.rsplit(".", 2)[0])
             _api_cache.append(package if hasattr(package, "dlarray") else None)
@@ -533,9 +548,12 @@ def _dlarray_api():
 
 def _require(dl, name):
     if dl is None or not hasattr(dl, name):
-        raise ImportError(f"minibatchqueue: dlarray.{name} is not available (is the "
-                          "compiled core dlarray._core built?); pass output_as_dlarray=False "
-                          "and output_environment='cpu' to get numpy arrays")
+        raise ImportError(
+            f"minibatchqueue: dlarray.{name} is not available (is the "
+            "compiled core dlarray._core built?); pass output_as_dlarray=False "
+            "and output_environment='cpu' to get numpy arrays"
+        )
     return dl
+
 
 accept_matlab_names(globals())

@@ -41,13 +41,16 @@ def _part(num_parts, index, who: str) -> Tuple[int, int]:
     try:
         n, i = operator.index(num_parts), operator.index(index)
     except TypeError:
-        raise TypeError(f"{who}: the number of parts and the part index must be integers, got "
-                        f"{type(num_parts).__name__} and {type(index).__name__}") from None
+        raise TypeError(
+            f"{who}: the number of parts and the part index must be integers, got {type(num_parts).__name__} and {type(index).__name__}"
+        ) from None
     if n < 1:
         raise ValueError(f"{who}: the number of parts must be at least 1, got {n}")
     if not 0 <= i < n:
-        raise ValueError(f"{who}: part index {i} is out of range for {n} parts; indices are 0-based "
-                         f"(0 to {n - 1}; MATLAB's spmdIndex counts from 1, dlarray's spmdIndex() from 0)")
+        raise ValueError(
+            f"{who}: part index {i} is out of range for {n} parts; indices are 0-based "
+            f"(0 to {n - 1}; MATLAB's spmdIndex counts from 1, dlarray's spmdIndex() from 0)"
+        )
     return n, i
 
 
@@ -72,8 +75,9 @@ class BatchShare:
         try:
             n, i = partition
         except (TypeError, ValueError):
-            raise TypeError(f"{who}: partition must be a pair (number of parts, part index), such as "
-                            f"(spmdSize(), spmdIndex()); got {partition!r}") from None
+            raise TypeError(
+                f"{who}: partition must be a pair (number of parts, part index), such as (spmdSize(), spmdIndex()); got {partition!r}"
+            ) from None
         return cls(n, i, who)
 
     def window(self, available: int, batch: int, partial: str) -> Optional[Tuple[int, int, int]]:
@@ -135,7 +139,10 @@ def partition(data, num_parts, index):
     method = getattr(data, "partition", None)
     if callable(method):
         return method(num_parts, index)
-    raise TypeError(f"partition: expected an arrayDatastore, a combined datastore, a minibatchqueue or an object "
-                    f"with a partition(num_parts, index) method; got {type(data).__name__}")
+    raise TypeError(
+        f"partition: expected an arrayDatastore, a combined datastore, a minibatchqueue or an object "
+        f"with a partition(num_parts, index) method; got {type(data).__name__}"
+    )
+
 
 accept_matlab_names(globals())

@@ -17,8 +17,11 @@ def _axis(padding_dim: Any, fmt: str, ndim: int) -> int:
     op = "padsequences"
     if isinstance(padding_dim, str):
         if not fmt or len(padding_dim) != 1 or fmt.count(padding_dim.upper()) != 1:
-            raise OptionError(f"{op}: padding_dim '{padding_dim}' must name one dim of the sequences' format "
-                              f"'{fmt}'" if fmt else f"{op}: padding_dim '{padding_dim}' needs formatted sequences")
+            raise OptionError(
+                f"{op}: padding_dim '{padding_dim}' must name one dim of the sequences' format '{fmt}'"
+                if fmt
+                else f"{op}: padding_dim '{padding_dim}' needs formatted sequences"
+            )
         return fmt.index(padding_dim.upper())
     if isinstance(padding_dim, (bool, np.bool_)) or not isinstance(padding_dim, (int, np.integer)):
         raise OptionError(f"{op}: padding_dim must be a 0-based int or a format letter, got {show(padding_dim)}")
@@ -27,8 +30,15 @@ def _axis(padding_dim: Any, fmt: str, ndim: int) -> int:
     return int(padding_dim)
 
 
-def padsequences(X: Sequence[Any], padding_dim: Any, *, length: Union[str, int] = "longest", direction: str = "right",
-                 padding_value: Any = 0, return_mask: bool = False) -> Any:
+def padsequences(
+    X: Sequence[Any],
+    padding_dim: Any,
+    *,
+    length: Union[str, int] = "longest",
+    direction: str = "right",
+    padding_value: Any = 0,
+    return_mask: bool = False,
+) -> Any:
     """MATLAB's ``[XPad, mask] = padsequences(X, paddingDim, Name=Value)``: pad (or truncate)
     every sequence of the list ``X`` along ``padding_dim`` to one length and stack them along
     a new last dim (the observations).
@@ -67,8 +77,9 @@ def padsequences(X: Sequence[Any], padding_dim: Any, *, length: Union[str, int] 
     as_dl = isinstance(X[0], dlarray)
     fmts = {x.fmt if isinstance(x, dlarray) else None for x in X}
     if len(fmts) != 1 or (as_dl and not all(isinstance(x, dlarray) for x in X)):
-        raise FormatError(f"{op}: the sequences must all be dlarrays of one format or all numeric arrays, got formats "
-                          f"{sorted(str(f) for f in fmts)}")
+        raise FormatError(
+            f"{op}: the sequences must all be dlarrays of one format or all numeric arrays, got formats {sorted(str(f) for f in fmts)}"
+        )
     fmt = X[0].fmt if as_dl else ""
     if "B" in fmt:
         raise FormatError(f"{op}: the sequences (format '{fmt}') must not have a 'B' dim: padsequences adds it")
@@ -82,8 +93,9 @@ def padsequences(X: Sequence[Any], padding_dim: Any, *, length: Union[str, int] 
     axis = _axis(padding_dim, fmt, ndim)
     others = [tuple(s for k, s in enumerate(a.shape) if k != axis) for a in arrays]
     if any(a.ndim != ndim for a in arrays) or len(set(others)) != 1:
-        raise ShapeError(f"{op}: the sequences must agree in every dim but padding_dim {axis}; got shapes "
-                         f"{[tuple(a.shape) for a in arrays]}")
+        raise ShapeError(
+            f"{op}: the sequences must agree in every dim but padding_dim {axis}; got shapes {[tuple(a.shape) for a in arrays]}"
+        )
     lengths = [a.shape[axis] for a in arrays]
     if isinstance(length, str):
         n = max(lengths) if choice(length, ("longest", "shortest"), "length", op) == "longest" else min(lengths)

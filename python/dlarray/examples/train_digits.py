@@ -62,10 +62,17 @@ NUM_CLASSES = 10
 
 def build_network() -> dlnetwork:
     """The seed network of design.md §7."""
-    return dlnetwork([imageInputLayer((28, 28, 1), normalization="none"),
-                      convolution2dLayer(5, 20, padding="same"), batchNormalizationLayer(),
-                      reluLayer(), maxPooling2dLayer(2, stride=2),
-                      fullyConnectedLayer(NUM_CLASSES), softmaxLayer()])
+    return dlnetwork(
+        [
+            imageInputLayer((28, 28, 1), normalization="none"),
+            convolution2dLayer(5, 20, padding="same"),
+            batchNormalizationLayer(),
+            reluLayer(),
+            maxPooling2dLayer(2, stride=2),
+            fullyConnectedLayer(NUM_CLASSES),
+            softmaxLayer(),
+        ]
+    )
 
 
 def model_loss(net: dlnetwork, X: dlarray, T: dlarray):
@@ -84,8 +91,9 @@ def _collate_digits(images, labels):
 
 def make_queue(X: np.ndarray, labels: np.ndarray, batch_size: int, environment: str = "cpu") -> minibatchqueue:
     ds = combine(arrayDatastore(X, iteration_dimension=3), arrayDatastore(labels))
-    return minibatchqueue(ds, mini_batch_size=batch_size, mini_batch_fcn=_collate_digits,
-                          mini_batch_format=["SSCB", "CB"], output_environment=environment)
+    return minibatchqueue(
+        ds, mini_batch_size=batch_size, mini_batch_fcn=_collate_digits, mini_batch_format=["SSCB", "CB"], output_environment=environment
+    )
 
 
 def execution_device(environment: str) -> str:
@@ -99,15 +107,24 @@ def accuracy(net: dlnetwork, X: np.ndarray, labels: np.ndarray, batch_size: int 
     """Fraction of ``labels`` predicted correctly by ``net.predict`` (inference mode)."""
     correct = 0
     for start in range(0, X.shape[-1], batch_size):
-        Y = net.predict(dlarray(X[..., start:start + batch_size], "SSCB").to(device))
-        correct += int(np.sum(np.argmax(extractdata(Y), axis=0) == labels[start:start + batch_size]))
+        Y = net.predict(dlarray(X[..., start : start + batch_size], "SSCB").to(device))
+        correct += int(np.sum(np.argmax(extractdata(Y), axis=0) == labels[start : start + batch_size]))
     return correct / X.shape[-1]
 
 
-def train(epochs: int = 3, batch_size: int = 128, learn_rate: float = 0.01, decay: float = 0.01,
-          momentum: float = 0.9, png: Optional[str] = "training-progress.png", max_iterations: Optional[int] = None,
-          seed: int = 0, verbose: bool = True, test_images: Optional[int] = None,
-          execution_environment: str = "auto") -> Dict[str, Any]:
+def train(
+    epochs: int = 3,
+    batch_size: int = 128,
+    learn_rate: float = 0.01,
+    decay: float = 0.01,
+    momentum: float = 0.9,
+    png: Optional[str] = "training-progress.png",
+    max_iterations: Optional[int] = None,
+    seed: int = 0,
+    verbose: bool = True,
+    test_images: Optional[int] = None,
+    execution_environment: str = "auto",
+) -> Dict[str, Any]:
     """Train and evaluate (on the first ``test_images`` test images, default all) on the device
     ``execution_environment`` names; returns the network, the accuracy, the device and timings."""
     device = execution_device(execution_environment)
@@ -122,8 +139,7 @@ def train(epochs: int = 3, batch_size: int = 128, learn_rate: float = 0.01, deca
     mbq = make_queue(XTrain, YTrain, batch_size, device)
     per_epoch = -(-XTrain.shape[-1] // batch_size)
     total = per_epoch * epochs if max_iterations is None else min(per_epoch * epochs, max_iterations)
-    monitor = trainingProgressMonitor(metrics=["Loss"], info=["Epoch", "LearnRate"], x_label="Iteration",
-                                      png_path=png, visible=verbose)
+    monitor = trainingProgressMonitor(metrics=["Loss"], info=["Epoch", "LearnRate"], x_label="Iteration", png_path=png, visible=verbose)
     vel = None
     iteration, epoch = 0, 0
     epoch_times, epoch_losses = [], []
@@ -146,41 +162,69 @@ def train(epochs: int = 3, batch_size: int = 128, learn_rate: float = 0.01, deca
         epoch_times.append(time.perf_counter() - t0)
         epoch_losses.append(float(np.mean(losses)))
         if verbose:
-            print(f"epoch {epoch}: mean loss {epoch_losses[-1]:.4f}, {len(losses)} iterations, "
-                  f"{epoch_times[-1]:.1f} s", flush=True)
+            print(f"epoch {epoch}: mean loss {epoch_losses[-1]:.4f}, {len(losses)} iterations, {epoch_times[-1]:.1f} s", flush=True)
     monitor.status = "Training complete" if not monitor.stop else "Stopped"
     monitor.close()
     train_time = time.perf_counter() - start
     acc = accuracy(net, XTest, YTest, device=device)
     if verbose:
-        print(f"test accuracy: {100 * acc:.2f}% ({XTest.shape[-1]} images); training on the {device.upper()} {train_time:.1f} s "
-              f"({train_time / max(epoch, 1):.1f} s per epoch)" + (f"; progress plot: {png}" if png else ""))
-    return {"net": net, "accuracy": acc, "device": device, "iterations": iteration, "epochs": epoch, "epoch_losses": epoch_losses,
-            "epoch_times": epoch_times, "train_time": train_time}
+        print(
+            f"test accuracy: {100 * acc:.2f}% ({XTest.shape[-1]} images); training on the {device.upper()} {train_time:.1f} s "
+            f"({train_time / max(epoch, 1):.1f} s per epoch)" + (f"; progress plot: {png}" if png else "")
+        )
+    return {
+        "net": net,
+        "accuracy": acc,
+        "device": device,
+        "iterations": iteration,
+        "epochs": epoch,
+        "epoch_losses": epoch_losses,
+        "epoch_times": epoch_times,
+        "train_time": train_time,
+    }
 
 
-def run_command_line(argv: Optional[Sequence[str]], train_fn: Callable[..., Any], prog: str, description: str,
-                     batch_help: str = "mini-batch size (default 128)",
-                     png_help: str = "where to write the training-progress plot ('' for none)") -> int:
+def run_command_line(
+    argv: Optional[Sequence[str]],
+    train_fn: Callable[..., Any],
+    prog: str,
+    description: str,
+    batch_help: str = "mini-batch size (default 128)",
+    png_help: str = "where to write the training-progress plot ('' for none)",
+) -> int:
     """Parses the digits examples' shared options and trains with ``train_fn``."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--epochs", type=int, default=3, help="number of epochs (default 3)")
     parser.add_argument("--batch-size", type=int, default=128, help=batch_help)
-    parser.add_argument("--learn-rate", type=float, default=0.01,
-                        help="initial learning rate of sgdmupdate, decayed as lr/(1+0.01·iteration) (default 0.01)")
+    parser.add_argument(
+        "--learn-rate",
+        type=float,
+        default=0.01,
+        help="initial learning rate of sgdmupdate, decayed as lr/(1+0.01·iteration) (default 0.01)",
+    )
     parser.add_argument("--png", default="training-progress.png", help=png_help)
     parser.add_argument("--max-iterations", type=int, default=None, help="stop after this many iterations (CI)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--test-images", type=int, default=None,
-                        help="evaluate on the first N test images only (CI; default all 5000)")
-    parser.add_argument("--execution-environment", choices=["auto", "cpu", "gpu"], default="auto",
-                        help="where to train: the GPU when one can be used (auto, the default), the CPU, or the GPU")
+    parser.add_argument("--test-images", type=int, default=None, help="evaluate on the first N test images only (CI; default all 5000)")
+    parser.add_argument(
+        "--execution-environment",
+        choices=["auto", "cpu", "gpu"],
+        default="auto",
+        help="where to train: the GPU when one can be used (auto, the default), the CPU, or the GPU",
+    )
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or (args.test_images is not None and args.test_images < 1):
         parser.error("--epochs, --batch-size and --test-images must be positive")
-    train_fn(epochs=args.epochs, batch_size=args.batch_size, learn_rate=args.learn_rate, png=args.png or None,
-             max_iterations=args.max_iterations, seed=args.seed, test_images=args.test_images,
-             execution_environment=args.execution_environment)
+    train_fn(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learn_rate=args.learn_rate,
+        png=args.png or None,
+        max_iterations=args.max_iterations,
+        seed=args.seed,
+        test_images=args.test_images,
+        execution_environment=args.execution_environment,
+    )
     return 0
 
 

@@ -52,8 +52,7 @@ def make_sequences(n: int, length: int, rng: np.random.Generator):
 
 
 def build_network(num_hidden: int = 32) -> dlnetwork:
-    return dlnetwork([sequenceInputLayer(2), lstmLayer(num_hidden, output_mode="last"),
-                      fullyConnectedLayer(len(CLASSES)), softmaxLayer()])
+    return dlnetwork([sequenceInputLayer(2), lstmLayer(num_hidden, output_mode="last"), fullyConnectedLayer(len(CLASSES)), softmaxLayer()])
 
 
 def model_loss(net: dlnetwork, X: dlarray, T: dlarray):
@@ -67,8 +66,15 @@ def accuracy(net: dlnetwork, X: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(np.argmax(Y, axis=0) == labels))
 
 
-def train(epochs: int = 8, num_sequences: int = 2048, seq_length: int = 40, batch_size: int = 64,
-          learn_rate: float = 0.02, seed: int = 0, verbose: bool = True) -> Dict[str, Any]:
+def train(
+    epochs: int = 8,
+    num_sequences: int = 2048,
+    seq_length: int = 40,
+    batch_size: int = 64,
+    learn_rate: float = 0.02,
+    seed: int = 0,
+    verbose: bool = True,
+) -> Dict[str, Any]:
     rng = np.random.default_rng(seed)
     np.random.seed(seed)  # the initialisers draw from numpy's global state (MATLAB's rng)
     XTrain, YTrain = make_sequences(num_sequences, seq_length, rng)
@@ -82,7 +88,7 @@ def train(epochs: int = 8, num_sequences: int = 2048, seq_length: int = 40, batc
         order = rng.permutation(num_sequences)
         epoch_losses = []
         for s in range(0, num_sequences, batch_size):
-            idx = order[s:s + batch_size]
+            idx = order[s : s + batch_size]
             iteration += 1
             X = dlarray(XTrain[:, idx, :], "CBT")
             T = dlarray(onehot[YTrain[idx]], "BC")

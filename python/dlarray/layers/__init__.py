@@ -145,6 +145,8 @@ from .resize import (
 
 # The constructors (MATLAB's names) are also exported at the top level of the package; the
 # classes only here.
+# Several names a line, as the table was written.
+# fmt: off
 __all__ = [
     "Layer",
     "imageInputLayer", "featureInputLayer", "sequenceInputLayer",
@@ -180,3 +182,4 @@ __all__ = [
     "transposedConv1dLayer", "transposedConv3dLayer",
     "TransposedConvolution1DLayer", "TransposedConvolution3DLayer",
 ]
+# fmt: on

@@ -16,10 +16,13 @@ from .._arguments import choice, number
 from .._core import FormatError, OptionError, exp, log, maximum, where
 from .base import Layer
 
+# Several names a line, as the table was written.
+# fmt: off
 __all__ = ["ClippedReLULayer", "DropoutLayer", "ELULayer", "GELULayer", "IdentityLayer", "LeakyReLULayer", "ReLULayer",
            "SigmoidLayer", "SoftmaxLayer", "SoftplusLayer", "SpatialDropoutLayer", "SwishLayer", "TanhLayer",
            "clippedReluLayer", "dropoutLayer", "eluLayer", "geluLayer", "identityLayer", "leakyReluLayer", "reluLayer",
            "sigmoidLayer", "softmaxLayer", "softplusLayer", "spatialDropoutLayer", "swishLayer", "tanhLayer"]
+# fmt: on
 
 
 def _nn():
@@ -217,8 +220,9 @@ class SpatialDropoutLayer(DropoutLayer):
             return X
         fmt = X.fmt or ""
         if "C" not in fmt or "B" not in fmt:
-            raise FormatError(f"spatialDropoutLayer '{self.name}': the input (format '{fmt}', shape {tuple(X.shape)}) "
-                              f"needs 'C' and 'B' dims")
+            raise FormatError(
+                f"spatialDropoutLayer '{self.name}': the input (format '{fmt}', shape {tuple(X.shape)}) needs 'C' and 'B' dims"
+            )
         shape = tuple(n if label in "CB" else 1 for n, label in zip(X.shape, fmt))
         keep = _random.random(shape) > self.probability
         real = np.zeros(0, X.dtype).real.dtype

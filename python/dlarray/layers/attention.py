@@ -58,8 +58,7 @@ def _dropout(p, who):
 def _check_sequence(X, who, name="the input"):
     fmt = X.fmt or ""
     if "C" not in fmt or "T" not in fmt or any(c in fmt for c in "SU"):
-        raise FormatError(f"{who}: {name} (format '{fmt}', shape {tuple(X.shape)}) must be a sequence formatted 'CBT' "
-                          f"or 'CT'")
+        raise FormatError(f"{who}: {name} (format '{fmt}', shape {tuple(X.shape)}) must be a sequence formatted 'CBT' or 'CT'")
 
 
 class SelfAttentionLayer(Layer):
@@ -86,18 +85,49 @@ class SelfAttentionLayer(Layer):
     divisible by ``num_heads``. ``has_scores_output`` is not supported.
     """
 
-    learnable_parameters = ("QueryWeights", "KeyWeights", "ValueWeights", "OutputWeights",
-                            "QueryBias", "KeyBias", "ValueBias", "OutputBias")
+    learnable_parameters = (
+        "QueryWeights",
+        "KeyWeights",
+        "ValueWeights",
+        "OutputWeights",
+        "QueryBias",
+        "KeyBias",
+        "ValueBias",
+        "OutputBias",
+    )
     default_name = "selfattention"
     description = "Self-Attention"
 
-    def __init__(self, num_heads: int, num_key_channels: int, *, num_value_channels="auto", output_size="auto",
-                 has_padding_mask=False, attention_mask="none", dropout_probability=0.0, has_scores_output=False,
-                 query_weights_initializer="glorot", key_weights_initializer="glorot",
-                 value_weights_initializer="glorot", output_weights_initializer="glorot", bias_initializer="zeros",
-                 query_weights=None, key_weights=None, value_weights=None, output_weights=None, query_bias=None,
-                 key_bias=None, value_bias=None, output_bias=None, weight_learn_rate_factor=1.0,
-                 bias_learn_rate_factor=1.0, weight_l2_factor=1.0, bias_l2_factor=0.0, name=""):
+    def __init__(
+        self,
+        num_heads: int,
+        num_key_channels: int,
+        *,
+        num_value_channels="auto",
+        output_size="auto",
+        has_padding_mask=False,
+        attention_mask="none",
+        dropout_probability=0.0,
+        has_scores_output=False,
+        query_weights_initializer="glorot",
+        key_weights_initializer="glorot",
+        value_weights_initializer="glorot",
+        output_weights_initializer="glorot",
+        bias_initializer="zeros",
+        query_weights=None,
+        key_weights=None,
+        value_weights=None,
+        output_weights=None,
+        query_bias=None,
+        key_bias=None,
+        value_bias=None,
+        output_bias=None,
+        weight_learn_rate_factor=1.0,
+        bias_learn_rate_factor=1.0,
+        weight_l2_factor=1.0,
+        bias_l2_factor=0.0,
+        name="",
+    ):
         super().__init__(name)
         who = "selfAttentionLayer"
         self.num_heads = _positive(num_heads, "num_heads", who)
@@ -109,8 +139,9 @@ class SelfAttentionLayer(Layer):
                 raise OptionError(f"{who}: {option} ({channels}) must be divisible by num_heads ({self.num_heads})")
         self.has_padding_mask = flag(has_padding_mask, "has_padding_mask", who)
         if flag(has_scores_output, "has_scores_output", who):
-            raise OptionError(f"{who}: has_scores_output is not supported; call the functional attention with "
-                              f"return_weights=True in a custom layer")
+            raise OptionError(
+                f"{who}: has_scores_output is not supported; call the functional attention with return_weights=True in a custom layer"
+            )
         self.attention_mask = _attention_mask(attention_mask, who)
         self.dropout_probability = _dropout(dropout_probability, who)
         init = initializers.check_initializer
@@ -119,8 +150,7 @@ class SelfAttentionLayer(Layer):
         self.value_weights_initializer = init(value_weights_initializer, "value_weights_initializer", who)
         self.output_weights_initializer = init(output_weights_initializer, "output_weights_initializer", who)
         self.bias_initializer = init(bias_initializer, "bias_initializer", who)
-        values = (query_weights, key_weights, value_weights, output_weights, query_bias, key_bias, value_bias,
-                  output_bias)
+        values = (query_weights, key_weights, value_weights, output_weights, query_bias, key_bias, value_bias, output_bias)
         for parameter, value in zip(self.learnable_parameters, values):
             option = "".join("_" + ch.lower() if ch.isupper() else ch for ch in parameter).lstrip("_")
             setattr(self, parameter, as_param(value, who, option))
@@ -142,10 +172,22 @@ class SelfAttentionLayer(Layer):
         c = channel_size(X, who)
         nk, nv = self.num_key_channels, self._nv()
         no = c if self.output_size == "auto" else self.output_size
-        shapes = {"QueryWeights": (nk, c), "KeyWeights": (nk, c), "ValueWeights": (nv, c), "OutputWeights": (no, nv),
-                  "QueryBias": (nk, 1), "KeyBias": (nk, 1), "ValueBias": (nv, 1), "OutputBias": (no, 1)}
-        inits = {"QueryWeights": self.query_weights_initializer, "KeyWeights": self.key_weights_initializer,
-                 "ValueWeights": self.value_weights_initializer, "OutputWeights": self.output_weights_initializer}
+        shapes = {
+            "QueryWeights": (nk, c),
+            "KeyWeights": (nk, c),
+            "ValueWeights": (nv, c),
+            "OutputWeights": (no, nv),
+            "QueryBias": (nk, 1),
+            "KeyBias": (nk, 1),
+            "ValueBias": (nv, 1),
+            "OutputBias": (no, 1),
+        }
+        inits = {
+            "QueryWeights": self.query_weights_initializer,
+            "KeyWeights": self.key_weights_initializer,
+            "ValueWeights": self.value_weights_initializer,
+            "OutputWeights": self.output_weights_initializer,
+        }
         for parameter, shape in shapes.items():
             if getattr(self, parameter) is None:
                 init = inits.get(parameter, self.bias_initializer)
@@ -160,8 +202,7 @@ class SelfAttentionLayer(Layer):
         q = nn.fullyconnect(X, self.QueryWeights, self.QueryBias)
         k = nn.fullyconnect(X, self.KeyWeights, self.KeyBias)
         v = nn.fullyconnect(X, self.ValueWeights, self.ValueBias)
-        y = nn.attention(q, k, v, self.num_heads, attention_mask=self.attention_mask, padding_mask=mask,
-                         dropout_probability=p)
+        y = nn.attention(q, k, v, self.num_heads, attention_mask=self.attention_mask, padding_mask=mask, dropout_probability=p)
         return nn.fullyconnect(y, self.OutputWeights, self.OutputBias)
 
     def predict(self, X, mask=None):
@@ -185,8 +226,17 @@ class AttentionLayer(Layer):
     default_name = "attention"
     description = "Attention"
 
-    def __init__(self, num_heads: int, *, scale="auto", has_padding_mask=False, attention_mask="none",
-                 dropout_probability=0.0, has_scores_output=False, name=""):
+    def __init__(
+        self,
+        num_heads: int,
+        *,
+        scale="auto",
+        has_padding_mask=False,
+        attention_mask="none",
+        dropout_probability=0.0,
+        has_scores_output=False,
+        name="",
+    ):
         super().__init__(name)
         who = "attentionLayer"
         self.num_heads = _positive(num_heads, "num_heads", who)
@@ -198,8 +248,9 @@ class AttentionLayer(Layer):
             self.scale = number(scale, "scale", who)
         self.has_padding_mask = flag(has_padding_mask, "has_padding_mask", who)
         if flag(has_scores_output, "has_scores_output", who):
-            raise OptionError(f"{who}: has_scores_output is not supported; call the functional attention with "
-                              f"return_weights=True in a custom layer")
+            raise OptionError(
+                f"{who}: has_scores_output is not supported; call the functional attention with return_weights=True in a custom layer"
+            )
         self.attention_mask = _attention_mask(attention_mask, who)
         self.dropout_probability = _dropout(dropout_probability, who)
         self.num_inputs = 4 if self.has_padding_mask else 3
@@ -212,8 +263,9 @@ class AttentionLayer(Layer):
         who = f"attentionLayer '{self.name}'"
         for x, name in ((q, "the query"), (k, "the key"), (v, "the value")):
             _check_sequence(x, who, name)
-        return _nn().attention(q, k, v, self.num_heads, scale=self.scale, attention_mask=self.attention_mask,
-                               padding_mask=mask, dropout_probability=p)
+        return _nn().attention(
+            q, k, v, self.num_heads, scale=self.scale, attention_mask=self.attention_mask, padding_mask=mask, dropout_probability=p
+        )
 
     def predict(self, q, k, v, mask=None):
         return self._run(q, k, v, mask, 0.0)

@@ -162,8 +162,7 @@ class Layer(MatlabProperties):
         return {k: v for k, v in self.__dict__.items() if k not in values and not k.startswith("_")}
 
     def __repr__(self) -> str:
-        opts = ", ".join(f"{k}={_short(v)}" for k, v in self._options().items()
-                         if k not in ("learn_rate_factors", "l2_factors"))
+        opts = ", ".join(f"{k}={_short(v)}" for k, v in self._options().items() if k not in ("learn_rate_factors", "l2_factors"))
         params = [p for p in self.learnable_parameters + self.state_parameters if getattr(self, p, None) is not None]
         shown = "".join(f", {p}: {'x'.join(map(str, getattr(self, p).shape))}" for p in params)
         return f"{type(self).__name__}({opts}{shown})"

@@ -11,8 +11,11 @@ import numpy as np
 from .._core import FormatError, OptionError, concatenate
 from .base import Layer, port_count
 
+# Several names a line, as the table was written.
+# fmt: off
 __all__ = ["AdditionLayer", "ConcatenationLayer", "DepthConcatenationLayer", "MultiplicationLayer", "additionLayer",
            "concatenationLayer", "depthConcatenationLayer", "multiplicationLayer"]
+# fmt: on
 
 
 class _Combination(Layer):
@@ -23,8 +26,9 @@ class _Combination(Layer):
     def _check_formats(self, xs):
         fmts = {x.fmt for x in xs}
         if len(fmts) > 1:
-            raise FormatError(f"{type(self).__name__} '{self.name}': inputs have different formats {sorted(fmts)} "
-                              f"(shapes {[tuple(x.shape) for x in xs]})")
+            raise FormatError(
+                f"{type(self).__name__} '{self.name}': inputs have different formats {sorted(fmts)} (shapes {[tuple(x.shape) for x in xs]})"
+            )
 
 
 class AdditionLayer(_Combination):
@@ -85,8 +89,7 @@ class ConcatenationLayer(_Combination):
         if isinstance(axis, str):
             fmt = xs[0].fmt
             if fmt.count(axis) != 1:
-                raise FormatError(f"concatenationLayer '{self.name}': inputs of format '{fmt}' have "
-                                  f"{fmt.count(axis)} '{axis}' dimensions")
+                raise FormatError(f"concatenationLayer '{self.name}': inputs of format '{fmt}' have {fmt.count(axis)} '{axis}' dimensions")
             axis = fmt.index(axis)
         return concatenate(list(xs), axis)
 

@@ -19,10 +19,13 @@ from .._core import OptionError, ShapeError
 from . import initializers
 from .base import Layer, as_param, channel_size, check_shape, padding_list, set_factors, to_tuple
 
+# Several names a line, as the table was written.
+# fmt: off
 __all__ = ["Convolution1DLayer", "Convolution2DLayer", "Convolution3DLayer",
            "GroupedConvolution2DLayer", "TransposedConvolution1DLayer", "TransposedConvolution2DLayer",
            "TransposedConvolution3DLayer", "convolution1dLayer", "convolution2dLayer", "convolution3dLayer",
            "groupedConvolution2dLayer", "transposedConv1dLayer", "transposedConv2dLayer", "transposedConv3dLayer"]
+# fmt: on
 
 
 def _nn():
@@ -35,10 +38,26 @@ class _ConvolutionBase(Layer):
     learnable_parameters = ("Weights", "Bias")
     ndims = 2
 
-    def __init__(self, filter_size, num_filters, *, stride=1, dilation_factor=1, padding=0, padding_value=0,
-                 num_channels="auto", weights_initializer="glorot", bias_initializer="zeros", weights=None,
-                 bias=None, weight_learn_rate_factor=1.0, bias_learn_rate_factor=1.0, weight_l2_factor=1.0,
-                 bias_l2_factor=0.0, name=""):
+    def __init__(
+        self,
+        filter_size,
+        num_filters,
+        *,
+        stride=1,
+        dilation_factor=1,
+        padding=0,
+        padding_value=0,
+        num_channels="auto",
+        weights_initializer="glorot",
+        bias_initializer="zeros",
+        weights=None,
+        bias=None,
+        weight_learn_rate_factor=1.0,
+        bias_learn_rate_factor=1.0,
+        weight_l2_factor=1.0,
+        bias_l2_factor=0.0,
+        name="",
+    ):
         super().__init__(name)
         who = type(self).__name__
         d = self.ndims
@@ -50,24 +69,23 @@ class _ConvolutionBase(Layer):
         self.dilation_factor = to_tuple(dilation_factor, d, "dilation_factor", who)
         if isinstance(padding, str):
             if padding.lower() not in ("same", "causal") or (padding.lower() == "causal" and d != 1):
-                raise OptionError(f"{who}: padding must be a number, sizes or 'same'"
-                                  + (" or 'causal'" if d == 1 else "") + f", got '{padding}'")
+                raise OptionError(
+                    f"{who}: padding must be a number, sizes or 'same'" + (" or 'causal'" if d == 1 else "") + f", got '{padding}'"
+                )
             padding = padding.lower()
         else:
             padding = padding_list(padding, who)
         self.padding = padding
         self.padding_value = padding_value
         auto = isinstance(num_channels, str) and num_channels == "auto"
-        if not auto and (isinstance(num_channels, (bool, np.bool_)) or not isinstance(num_channels, (int, np.integer))
-                         or num_channels < 1):
+        if not auto and (isinstance(num_channels, (bool, np.bool_)) or not isinstance(num_channels, (int, np.integer)) or num_channels < 1):
             raise OptionError(f"{who}: num_channels must be 'auto' or a positive integer, got {num_channels!r}")
         self.num_channels = "auto" if auto else int(num_channels)
         self.weights_initializer = initializers.check_initializer(weights_initializer, "weights_initializer", who)
         self.bias_initializer = initializers.check_initializer(bias_initializer, "bias_initializer", who)
         self.Weights = as_param(weights, who, "weights")
         self.Bias = as_param(bias, who, "bias")
-        set_factors(self, ("Weights", "Bias"), (weight_learn_rate_factor, bias_learn_rate_factor),
-                    (weight_l2_factor, bias_l2_factor))
+        set_factors(self, ("Weights", "Bias"), (weight_learn_rate_factor, bias_learn_rate_factor), (weight_l2_factor, bias_l2_factor))
 
     # Shapes and fans for C input channels (overridden by grouped / transposed layers).
     def _weight_shape(self, channels: int) -> Tuple[int, ...]:
@@ -84,8 +102,10 @@ class _ConvolutionBase(Layer):
         who = f"{type(self).__name__} '{self.name}'"
         channels = channel_size(X, who)
         if self.num_channels != "auto" and self.num_channels != channels:
-            raise ShapeError(f"{who}: num_channels is {self.num_channels} but the input (format '{X.fmt}', shape "
-                             f"{tuple(X.shape)}) has {channels} channels")
+            raise ShapeError(
+                f"{who}: num_channels is {self.num_channels} but the input (format '{X.fmt}', shape "
+                f"{tuple(X.shape)}) has {channels} channels"
+            )
         shape = self._weight_shape(channels)
         fan_in, fan_out = self._fans(channels)
         if self.Weights is None:
@@ -106,9 +126,15 @@ class _ConvolutionBase(Layer):
         return self.Bias.reshape((-1,))
 
     def predict(self, X):
-        return _nn().dlconv(X, self.Weights, self._bias_vector(), stride=self.stride,
-                            dilation_factor=self.dilation_factor, padding=self._padding_arg(),
-                            padding_value=self.padding_value)
+        return _nn().dlconv(
+            X,
+            self.Weights,
+            self._bias_vector(),
+            stride=self.stride,
+            dilation_factor=self.dilation_factor,
+            padding=self._padding_arg(),
+            padding_value=self.padding_value,
+        )
 
 
 class Convolution1DLayer(_ConvolutionBase):
@@ -149,8 +175,7 @@ class GroupedConvolution2DLayer(_ConvolutionBase):
         super().__init__(filter_size, num_filters_per_group, **options)
         if isinstance(num_groups, str):
             if num_groups.lower() != "channel-wise":
-                raise OptionError(f"groupedConvolution2dLayer: num_groups must be a positive integer or "
-                                  f"'channel-wise', got '{num_groups}'")
+                raise OptionError(f"groupedConvolution2dLayer: num_groups must be a positive integer or 'channel-wise', got '{num_groups}'")
             num_groups = "channel-wise"
         elif isinstance(num_groups, (bool, np.bool_)) or not isinstance(num_groups, (int, np.integer)) or num_groups < 1:
             raise OptionError(f"groupedConvolution2dLayer: num_groups must be a positive integer, got {num_groups!r}")
@@ -161,8 +186,7 @@ class GroupedConvolution2DLayer(_ConvolutionBase):
         # Channel-wise with no channels: one (empty) group.
         g = max(channels, 1) if self.num_groups == "channel-wise" else self.num_groups
         if channels % g:
-            raise ShapeError(f"groupedConvolution2dLayer '{self.name}': {channels} input channels cannot be split "
-                             f"into {g} groups")
+            raise ShapeError(f"groupedConvolution2dLayer '{self.name}': {channels} input channels cannot be split into {g} groups")
         return g
 
     def initialize(self, X) -> None:
@@ -215,8 +239,9 @@ class _TransposedConvolutionBase(_ConvolutionBase):
         return k * self.num_filters, k * channels
 
     def predict(self, X):
-        return _nn().dltranspconv(X, self.Weights, self._bias_vector(), stride=self.stride,
-                                  dilation_factor=self.dilation_factor, cropping=self.cropping)
+        return _nn().dltranspconv(
+            X, self.Weights, self._bias_vector(), stride=self.stride, dilation_factor=self.dilation_factor, cropping=self.cropping
+        )
 
 
 class TransposedConvolution1DLayer(_TransposedConvolutionBase):

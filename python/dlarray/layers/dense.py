@@ -17,8 +17,11 @@ from .._core import OptionError, ShapeError, dlarray
 from . import initializers
 from .base import Layer, as_param, check_shape, set_factors
 
+# Several names a line, as the table was written.
+# fmt: off
 __all__ = ["EmbeddingLayer", "FlattenLayer", "FullyConnectedLayer", "embeddingLayer",
            "flattenLayer", "fullyConnectedLayer"]
+# fmt: on
 
 
 def _nn():
@@ -40,9 +43,21 @@ class FullyConnectedLayer(Layer):
     default_name = "fc"
     description = "Fully Connected"
 
-    def __init__(self, output_size: int, *, input_size="auto", weights_initializer="glorot",
-                 bias_initializer="zeros", weights=None, bias=None, weight_learn_rate_factor=1.0,
-                 bias_learn_rate_factor=1.0, weight_l2_factor=1.0, bias_l2_factor=0.0, name=""):
+    def __init__(
+        self,
+        output_size: int,
+        *,
+        input_size="auto",
+        weights_initializer="glorot",
+        bias_initializer="zeros",
+        weights=None,
+        bias=None,
+        weight_learn_rate_factor=1.0,
+        bias_learn_rate_factor=1.0,
+        weight_l2_factor=1.0,
+        bias_l2_factor=0.0,
+        name="",
+    ):
         super().__init__(name)
         who = "fullyConnectedLayer"
         self.output_size = _positive(output_size, "output_size", who)
@@ -52,8 +67,7 @@ class FullyConnectedLayer(Layer):
         self.bias_initializer = initializers.check_initializer(bias_initializer, "bias_initializer", who)
         self.Weights = as_param(weights, who, "weights")
         self.Bias = as_param(bias, who, "bias")
-        set_factors(self, ("Weights", "Bias"), (weight_learn_rate_factor, bias_learn_rate_factor),
-                    (weight_l2_factor, bias_l2_factor))
+        set_factors(self, ("Weights", "Bias"), (weight_learn_rate_factor, bias_learn_rate_factor), (weight_l2_factor, bias_l2_factor))
 
     def initialize(self, X) -> None:
         who = f"fullyConnectedLayer '{self.name}'"
@@ -61,15 +75,14 @@ class FullyConnectedLayer(Layer):
             raise ShapeError(f"{who}: the input (format '{X.fmt}', shape {tuple(X.shape)}) has no 'C' dimension")
         n_in = int(np.prod([s for s, c in zip(X.shape, X.fmt) if c in "SCU"]))
         if self.input_size != "auto" and self.input_size != n_in:
-            raise ShapeError(f"{who}: input_size is {self.input_size} but the input (format '{X.fmt}', shape "
-                             f"{tuple(X.shape)}) has {n_in} features")
+            raise ShapeError(
+                f"{who}: input_size is {self.input_size} but the input (format '{X.fmt}', shape {tuple(X.shape)}) has {n_in} features"
+            )
         if self.Weights is None:
-            self.Weights = initializers.initialize(self.weights_initializer, (self.output_size, n_in), n_in,
-                                                   self.output_size, X.dtype, who)
+            self.Weights = initializers.initialize(self.weights_initializer, (self.output_size, n_in), n_in, self.output_size, X.dtype, who)
         check_shape(self.Weights, (self.output_size, n_in), who, "Weights")
         if self.Bias is None:
-            self.Bias = initializers.initialize(self.bias_initializer, (self.output_size, 1), n_in, self.output_size,
-                                                X.dtype, who)
+            self.Bias = initializers.initialize(self.bias_initializer, (self.output_size, 1), n_in, self.output_size, X.dtype, who)
         check_shape(self.Bias, (self.output_size, 1), who, "Bias")
 
     def predict(self, X):
@@ -83,8 +96,17 @@ class EmbeddingLayer(Layer):
     default_name = "embedding"
     description = "Embedding"
 
-    def __init__(self, dimension: int, num_words: int, *, weights_initializer="narrow-normal", weights=None,
-                 weight_learn_rate_factor=1.0, weight_l2_factor=1.0, name=""):
+    def __init__(
+        self,
+        dimension: int,
+        num_words: int,
+        *,
+        weights_initializer="narrow-normal",
+        weights=None,
+        weight_learn_rate_factor=1.0,
+        weight_l2_factor=1.0,
+        name="",
+    ):
         super().__init__(name)
         who = "embeddingLayer"
         self.dimension = _positive(dimension, "dimension", who)
@@ -97,8 +119,7 @@ class EmbeddingLayer(Layer):
         who = f"embeddingLayer '{self.name}'"
         shape = (self.dimension, self.num_words)
         if self.Weights is None:
-            self.Weights = initializers.initialize(self.weights_initializer, shape, self.num_words, self.dimension,
-                                                   np.float32, who)
+            self.Weights = initializers.initialize(self.weights_initializer, shape, self.num_words, self.dimension, np.float32, who)
         check_shape(self.Weights, shape, who, "Weights")
 
     def predict(self, X):

@@ -40,8 +40,9 @@ class FunctionLayer(Layer):
 
     default_name = "layer"
 
-    def __init__(self, fn: Callable, *, num_inputs: int = 1, num_outputs: int = 1, formattable: bool = False,
-                 description: str = "", name: str = ""):
+    def __init__(
+        self, fn: Callable, *, num_inputs: int = 1, num_outputs: int = 1, formattable: bool = False, description: str = "", name: str = ""
+    ):
         super().__init__(name)
         if not callable(fn):
             raise OptionError(f"functionLayer: fn must be callable, got {type(fn).__name__}")
@@ -60,8 +61,7 @@ class FunctionLayer(Layer):
         plain = [stripdims(x) if isinstance(x, dlarray) and x.fmt else x for x in xs]
         out = self.fn(*plain)
         outs = list(out) if isinstance(out, tuple) else [out]
-        outs = [dlarray(y, fmt) if fmt and isinstance(y, dlarray) and not y.fmt and y.ndim == len(fmt) else y
-                for y in outs]
+        outs = [dlarray(y, fmt) if fmt and isinstance(y, dlarray) and not y.fmt and y.ndim == len(fmt) else y for y in outs]
         return tuple(outs) if isinstance(out, tuple) else outs[0]
 
 

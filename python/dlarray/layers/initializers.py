@@ -58,8 +58,9 @@ def _orthogonal(shape: Tuple[int, ...]) -> np.ndarray:
     return (q if tall else q.T).reshape(shape)
 
 
-def initialize(init: Initializer, shape: Tuple[int, ...], fan_in: int = 1, fan_out: int = 1,
-               dtype: Any = np.float32, layer: str = "layer") -> dlarray:
+def initialize(
+    init: Initializer, shape: Tuple[int, ...], fan_in: int = 1, fan_out: int = 1, dtype: Any = np.float32, layer: str = "layer"
+) -> dlarray:
     """A new unformatted dlarray of ``shape`` drawn from initialiser ``init``."""
     shape = tuple(int(s) for s in shape)
     if callable(init):

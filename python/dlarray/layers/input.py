@@ -27,8 +27,11 @@ from .._arguments import int_values, integer, show
 from .._core import DTypeError, FormatError, OptionError, ShapeError, dlarray
 from .base import Layer
 
+# Several names a line, as the table was written.
+# fmt: off
 __all__ = ["FeatureInputLayer", "ImageInputLayer", "InputLayer", "SequenceInputLayer",
            "featureInputLayer", "imageInputLayer", "sequenceInputLayer"]
+# fmt: on
 
 _NORMALIZATIONS = ("zerocenter", "zscore", "rescale-symmetric", "rescale-zero-one", "none")
 
@@ -40,16 +43,25 @@ class InputLayer(Layer):
     is_input = True
     fmt = ""
 
-    def __init__(self, input_size: Sequence[int], normalization: Union[str, Callable], name: str,
-                 mean=None, standard_deviation=None, min=None, max=None):  # noqa: A002 - MATLAB names
+    def __init__(
+        self,
+        input_size: Sequence[int],
+        normalization: Union[str, Callable],
+        name: str,
+        mean=None,
+        standard_deviation=None,
+        min=None,
+        max=None,
+    ):  # noqa: A002 - MATLAB names
         super().__init__(name)
         self.input_size = tuple(int_values(input_size, "input_size", type(self).__name__))
         if any(s < 1 for s in self.input_size):
             raise OptionError(f"{type(self).__name__}: input_size must be positive, got {input_size}")
         if not callable(normalization):
             if not isinstance(normalization, str) or normalization.lower() not in _NORMALIZATIONS:
-                raise OptionError(f"{type(self).__name__}: normalization must be one of {list(_NORMALIZATIONS)} "
-                                  f"or a callable, got {normalization!r}")
+                raise OptionError(
+                    f"{type(self).__name__}: normalization must be one of {list(_NORMALIZATIONS)} or a callable, got {normalization!r}"
+                )
             normalization = normalization.lower()
         self.normalization = normalization
         who = type(self).__name__
@@ -92,15 +104,16 @@ class InputLayer(Layer):
             X = dlarray(X if X.dtype.kind in "fc" else X.astype(np.float32))
         if not X.fmt:
             if X.ndim > len(self.fmt) or X.ndim < len(self.input_size):
-                raise ShapeError(f"{who}: an unformatted input of shape {tuple(X.shape)} does not fit format "
-                                 f"'{self.fmt}' with input size {self.input_size}")
+                raise ShapeError(
+                    f"{who}: an unformatted input of shape {tuple(X.shape)} does not fit format "
+                    f"'{self.fmt}' with input size {self.input_size}"
+                )
             shape = tuple(X.shape) + (1,) * (len(self.fmt) - X.ndim)
             X = dlarray(X.reshape(shape) if shape != tuple(X.shape) else X, self.fmt)
         elif X.fmt != self.fmt:
             raise FormatError(f"{who}: expected input format '{self.fmt}', got '{X.fmt}' (shape {tuple(X.shape)})")
         if tuple(X.shape[: len(self.input_size)]) != self.input_size:
-            raise ShapeError(f"{who}: expected input size {self.input_size} (format '{self.fmt}'), "
-                             f"got shape {tuple(X.shape)}")
+            raise ShapeError(f"{who}: expected input size {self.input_size} (format '{self.fmt}'), got shape {tuple(X.shape)}")
         return X
 
     def _observation_shape(self, stat: np.ndarray) -> Tuple[int, ...]:
@@ -119,11 +132,15 @@ class InputLayer(Layer):
             return norm(X)
         if norm == "none":
             return X
-        missing = [n for n, v in (("mean", self.mean), ("standard_deviation", self.standard_deviation),
-                                  ("min", self.min), ("max", self.max)) if v is None and _needs(norm, n)]
+        missing = [
+            n
+            for n, v in (("mean", self.mean), ("standard_deviation", self.standard_deviation), ("min", self.min), ("max", self.max))
+            if v is None and _needs(norm, n)
+        ]
         if missing:
-            raise OptionError(f"{type(self).__name__} '{self.name}': normalization '{norm}' needs {missing} "
-                              f"(set them, or initialize the network)")
+            raise OptionError(
+                f"{type(self).__name__} '{self.name}': normalization '{norm}' needs {missing} (set them, or initialize the network)"
+            )
         if norm == "zerocenter":
             return X - self._constant(self.mean, X)
         if norm == "zscore":
@@ -134,8 +151,7 @@ class InputLayer(Layer):
 
 
 def _needs(norm: str, stat: str) -> bool:
-    return {"zerocenter": ("mean",), "zscore": ("mean", "standard_deviation")}.get(norm, ("min", "max")) \
-        .__contains__(stat)
+    return {"zerocenter": ("mean",), "zscore": ("mean", "standard_deviation")}.get(norm, ("min", "max")).__contains__(stat)
 
 
 def _stat(value: Any, name: str, layer: str) -> Optional[np.ndarray]:
@@ -158,8 +174,16 @@ class ImageInputLayer(InputLayer):
     description = "Image Input"
     fmt = "SSCB"
 
-    def __init__(self, input_size: Sequence[int], normalization: Union[str, Callable] = "zerocenter",
-                 name: str = "", mean=None, standard_deviation=None, min=None, max=None):  # noqa: A002
+    def __init__(
+        self,
+        input_size: Sequence[int],
+        normalization: Union[str, Callable] = "zerocenter",
+        name: str = "",
+        mean=None,
+        standard_deviation=None,
+        min=None,
+        max=None,
+    ):  # noqa: A002
         size = tuple(int_values(input_size, "input_size", "imageInputLayer"))
         if len(size) == 2:
             size = size + (1,)
@@ -175,10 +199,19 @@ class FeatureInputLayer(InputLayer):
     description = "Feature Input"
     fmt = "CB"
 
-    def __init__(self, num_features: int, normalization: Union[str, Callable] = "none", name: str = "",
-                 mean=None, standard_deviation=None, min=None, max=None):  # noqa: A002
-        super().__init__((integer(num_features, "num_features", "featureInputLayer"),), normalization, name, mean,
-                         standard_deviation, min, max)
+    def __init__(
+        self,
+        num_features: int,
+        normalization: Union[str, Callable] = "none",
+        name: str = "",
+        mean=None,
+        standard_deviation=None,
+        min=None,
+        max=None,
+    ):  # noqa: A002
+        super().__init__(
+            (integer(num_features, "num_features", "featureInputLayer"),), normalization, name, mean, standard_deviation, min, max
+        )
 
 
 class SequenceInputLayer(InputLayer):
@@ -188,8 +221,17 @@ class SequenceInputLayer(InputLayer):
     default_name = "sequenceinput"
     description = "Sequence Input"
 
-    def __init__(self, input_size: Union[int, Sequence[int]], normalization: Union[str, Callable] = "none",
-                 name: str = "", min_length: int = 1, mean=None, standard_deviation=None, min=None, max=None):  # noqa: A002
+    def __init__(
+        self,
+        input_size: Union[int, Sequence[int]],
+        normalization: Union[str, Callable] = "none",
+        name: str = "",
+        min_length: int = 1,
+        mean=None,
+        standard_deviation=None,
+        min=None,
+        max=None,
+    ):  # noqa: A002
         size = tuple(int_values(input_size, "input_size", "sequenceInputLayer"))
         if len(size) not in (1, 3):
             raise OptionError(f"sequenceInputLayer: input_size must be an int or (h, w, c), got {input_size}")

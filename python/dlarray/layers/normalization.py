@@ -19,10 +19,13 @@ from .._core import OptionError
 from . import initializers
 from .base import Layer, as_param, channel_size, check_shape, per_channel_shape, set_factors
 
+# Several names a line, as the table was written.
+# fmt: off
 __all__ = ["BatchNormalizationLayer", "CrossChannelNormalizationLayer", "GroupNormalizationLayer",
            "InstanceNormalizationLayer", "LayerNormalizationLayer", "batchNormalizationLayer",
            "crossChannelNormalizationLayer", "groupNormalizationLayer", "instanceNormalizationLayer",
            "layerNormalizationLayer"]
+# fmt: on
 
 
 def _nn():
@@ -42,8 +45,19 @@ def _check_epsilon(epsilon, who: str) -> float:
 class _AffineNormalization(Layer):
     learnable_parameters = ("Offset", "Scale")
 
-    def __init__(self, epsilon, offset_initializer, scale_initializer, offset, scale, offset_learn_rate_factor,
-                 scale_learn_rate_factor, offset_l2_factor, scale_l2_factor, name):
+    def __init__(
+        self,
+        epsilon,
+        offset_initializer,
+        scale_initializer,
+        offset,
+        scale,
+        offset_learn_rate_factor,
+        scale_learn_rate_factor,
+        offset_l2_factor,
+        scale_l2_factor,
+        name,
+    ):
         super().__init__(name)
         who = type(self).__name__
         self.epsilon = _check_epsilon(epsilon, who)
@@ -51,8 +65,7 @@ class _AffineNormalization(Layer):
         self.scale_initializer = initializers.check_initializer(scale_initializer, "scale_initializer", who)
         self.Offset = as_param(offset, who, "offset")
         self.Scale = as_param(scale, who, "scale")
-        set_factors(self, ("Offset", "Scale"), (offset_learn_rate_factor, scale_learn_rate_factor),
-                    (offset_l2_factor, scale_l2_factor))
+        set_factors(self, ("Offset", "Scale"), (offset_learn_rate_factor, scale_learn_rate_factor), (offset_l2_factor, scale_l2_factor))
 
     def initialize(self, X) -> None:
         who = f"{type(self).__name__} '{self.name}'"
@@ -75,12 +88,36 @@ class BatchNormalizationLayer(_AffineNormalization):
     default_name = "batchnorm"
     description = "Batch Normalization"
 
-    def __init__(self, *, epsilon=1e-5, mean_decay=0.1, variance_decay=0.1, offset_initializer="zeros",
-                 scale_initializer="ones", offset=None, scale=None, trained_mean=None, trained_variance=None,
-                 offset_learn_rate_factor=1.0, scale_learn_rate_factor=1.0, offset_l2_factor=1.0,
-                 scale_l2_factor=1.0, name=""):
-        super().__init__(epsilon, offset_initializer, scale_initializer, offset, scale, offset_learn_rate_factor,
-                         scale_learn_rate_factor, offset_l2_factor, scale_l2_factor, name)
+    def __init__(
+        self,
+        *,
+        epsilon=1e-5,
+        mean_decay=0.1,
+        variance_decay=0.1,
+        offset_initializer="zeros",
+        scale_initializer="ones",
+        offset=None,
+        scale=None,
+        trained_mean=None,
+        trained_variance=None,
+        offset_learn_rate_factor=1.0,
+        scale_learn_rate_factor=1.0,
+        offset_l2_factor=1.0,
+        scale_l2_factor=1.0,
+        name="",
+    ):
+        super().__init__(
+            epsilon,
+            offset_initializer,
+            scale_initializer,
+            offset,
+            scale,
+            offset_learn_rate_factor,
+            scale_learn_rate_factor,
+            offset_l2_factor,
+            scale_l2_factor,
+            name,
+        )
         for n, d in (("mean_decay", mean_decay), ("variance_decay", variance_decay)):
             if not isinstance(d, (int, float, np.integer, np.floating)) or not 0 <= float(d) <= 1:
                 raise OptionError(f"batchNormalizationLayer: {n} must be in [0, 1], got {d!r}")
@@ -101,14 +138,23 @@ class BatchNormalizationLayer(_AffineNormalization):
         check_shape(self.TrainedVariance, shape, who, "TrainedVariance")
 
     def forward(self, X):
-        Y, mean, var = _nn().batchnorm(X, _vector(self.Offset), _vector(self.Scale), _vector(self.TrainedMean),
-                                       _vector(self.TrainedVariance), training=True, epsilon=self.epsilon,
-                                       mean_decay=self.mean_decay, variance_decay=self.variance_decay)
+        Y, mean, var = _nn().batchnorm(
+            X,
+            _vector(self.Offset),
+            _vector(self.Scale),
+            _vector(self.TrainedMean),
+            _vector(self.TrainedVariance),
+            training=True,
+            epsilon=self.epsilon,
+            mean_decay=self.mean_decay,
+            variance_decay=self.variance_decay,
+        )
         return Y, mean.reshape(tuple(self.TrainedMean.shape)), var.reshape(tuple(self.TrainedVariance.shape))
 
     def predict(self, X):
-        Y = _nn().batchnorm(X, _vector(self.Offset), _vector(self.Scale), _vector(self.TrainedMean),
-                            _vector(self.TrainedVariance), epsilon=self.epsilon)
+        Y = _nn().batchnorm(
+            X, _vector(self.Offset), _vector(self.Scale), _vector(self.TrainedMean), _vector(self.TrainedVariance), epsilon=self.epsilon
+        )
         return Y, self.TrainedMean, self.TrainedVariance
 
 
@@ -119,16 +165,39 @@ class LayerNormalizationLayer(_AffineNormalization):
     default_name = "layernorm"
     description = "Layer Normalization"
 
-    def __init__(self, *, epsilon=1e-5, operation_dimension="auto", offset_initializer="zeros",
-                 scale_initializer="ones", offset=None, scale=None, offset_learn_rate_factor=1.0,
-                 scale_learn_rate_factor=1.0, offset_l2_factor=1.0, scale_l2_factor=1.0, name=""):
-        super().__init__(epsilon, offset_initializer, scale_initializer, offset, scale, offset_learn_rate_factor,
-                         scale_learn_rate_factor, offset_l2_factor, scale_l2_factor, name)
+    def __init__(
+        self,
+        *,
+        epsilon=1e-5,
+        operation_dimension="auto",
+        offset_initializer="zeros",
+        scale_initializer="ones",
+        offset=None,
+        scale=None,
+        offset_learn_rate_factor=1.0,
+        scale_learn_rate_factor=1.0,
+        offset_l2_factor=1.0,
+        scale_l2_factor=1.0,
+        name="",
+    ):
+        super().__init__(
+            epsilon,
+            offset_initializer,
+            scale_initializer,
+            offset,
+            scale,
+            offset_learn_rate_factor,
+            scale_learn_rate_factor,
+            offset_l2_factor,
+            scale_l2_factor,
+            name,
+        )
         self.operation_dimension = operation_dimension
 
     def predict(self, X):
-        return _nn().layernorm(X, _vector(self.Offset), _vector(self.Scale), epsilon=self.epsilon,
-                               operation_dimension=self.operation_dimension)
+        return _nn().layernorm(
+            X, _vector(self.Offset), _vector(self.Scale), epsilon=self.epsilon, operation_dimension=self.operation_dimension
+        )
 
 
 class GroupNormalizationLayer(_AffineNormalization):
@@ -138,16 +207,40 @@ class GroupNormalizationLayer(_AffineNormalization):
     default_name = "groupnorm"
     description = "Group Normalization"
 
-    def __init__(self, num_groups: Union[int, str], *, epsilon=1e-5, offset_initializer="zeros",
-                 scale_initializer="ones", offset=None, scale=None, offset_learn_rate_factor=1.0,
-                 scale_learn_rate_factor=1.0, offset_l2_factor=1.0, scale_l2_factor=1.0, name=""):
-        super().__init__(epsilon, offset_initializer, scale_initializer, offset, scale, offset_learn_rate_factor,
-                         scale_learn_rate_factor, offset_l2_factor, scale_l2_factor, name)
+    def __init__(
+        self,
+        num_groups: Union[int, str],
+        *,
+        epsilon=1e-5,
+        offset_initializer="zeros",
+        scale_initializer="ones",
+        offset=None,
+        scale=None,
+        offset_learn_rate_factor=1.0,
+        scale_learn_rate_factor=1.0,
+        offset_l2_factor=1.0,
+        scale_l2_factor=1.0,
+        name="",
+    ):
+        super().__init__(
+            epsilon,
+            offset_initializer,
+            scale_initializer,
+            offset,
+            scale,
+            offset_learn_rate_factor,
+            scale_learn_rate_factor,
+            offset_l2_factor,
+            scale_l2_factor,
+            name,
+        )
         ok = (isinstance(num_groups, str) and num_groups.lower() in ("all-channels", "channel-wise")) or (
-            isinstance(num_groups, (int, np.integer)) and not isinstance(num_groups, bool) and num_groups > 0)
+            isinstance(num_groups, (int, np.integer)) and not isinstance(num_groups, bool) and num_groups > 0
+        )
         if not ok:
-            raise OptionError(f"groupNormalizationLayer: num_groups must be a positive integer, 'all-channels' or "
-                              f"'channel-wise', got {num_groups!r}")
+            raise OptionError(
+                f"groupNormalizationLayer: num_groups must be a positive integer, 'all-channels' or 'channel-wise', got {num_groups!r}"
+            )
         self.num_groups = num_groups.lower() if isinstance(num_groups, str) else int(num_groups)
 
     def predict(self, X):
@@ -162,11 +255,32 @@ class InstanceNormalizationLayer(_AffineNormalization):
     default_name = "instancenorm"
     description = "Instance Normalization"
 
-    def __init__(self, *, epsilon=1e-5, offset_initializer="zeros", scale_initializer="ones", offset=None, scale=None,
-                 offset_learn_rate_factor=1.0, scale_learn_rate_factor=1.0, offset_l2_factor=1.0, scale_l2_factor=1.0,
-                 name=""):
-        super().__init__(epsilon, offset_initializer, scale_initializer, offset, scale, offset_learn_rate_factor,
-                         scale_learn_rate_factor, offset_l2_factor, scale_l2_factor, name)
+    def __init__(
+        self,
+        *,
+        epsilon=1e-5,
+        offset_initializer="zeros",
+        scale_initializer="ones",
+        offset=None,
+        scale=None,
+        offset_learn_rate_factor=1.0,
+        scale_learn_rate_factor=1.0,
+        offset_l2_factor=1.0,
+        scale_l2_factor=1.0,
+        name="",
+    ):
+        super().__init__(
+            epsilon,
+            offset_initializer,
+            scale_initializer,
+            offset,
+            scale,
+            offset_learn_rate_factor,
+            scale_learn_rate_factor,
+            offset_l2_factor,
+            scale_l2_factor,
+            name,
+        )
 
     def predict(self, X):
         return _nn().instancenorm(X, _vector(self.Offset), _vector(self.Scale), epsilon=self.epsilon)

@@ -15,6 +15,8 @@ import numpy as np
 from .._core import FormatError, OptionError
 from .base import Layer, padding_list, to_tuple
 
+# Several names a line, as the table was written.
+# fmt: off
 __all__ = ["AveragePooling1DLayer", "AveragePooling2DLayer", "AveragePooling3DLayer",
            "GlobalAveragePooling1DLayer", "GlobalAveragePooling2DLayer", "GlobalAveragePooling3DLayer",
            "GlobalMaxPooling1DLayer", "GlobalMaxPooling2DLayer", "GlobalMaxPooling3DLayer", "MaxPooling1DLayer",
@@ -23,6 +25,7 @@ __all__ = ["AveragePooling1DLayer", "AveragePooling2DLayer", "AveragePooling3DLa
            "globalAveragePooling2dLayer", "globalAveragePooling3dLayer", "globalMaxPooling1dLayer",
            "globalMaxPooling2dLayer", "globalMaxPooling3dLayer", "maxPooling1dLayer", "maxPooling2dLayer",
            "maxPooling3dLayer"]
+# fmt: on
 
 
 def _nn():
@@ -91,8 +94,7 @@ class AveragePooling2DLayer(_Pooling):
         self.padding_value = padding_value
 
     def predict(self, X):
-        return _nn().avgpool(X, self.pool_size, stride=self.stride, padding=self.padding,
-                             padding_value=self.padding_value)
+        return _nn().avgpool(X, self.pool_size, stride=self.stride, padding=self.padding, padding_value=self.padding_value)
 
 
 class AveragePooling1DLayer(AveragePooling2DLayer):
@@ -155,8 +157,9 @@ class _GlobalPooling(Layer):
         if self.ndims == 1 and not spatial and "C" in fmt and "T" in fmt:
             return (fmt.index("T"),)
         wanted = {1: "one 'S' dim (or 'T' without S)", 2: "two 'S' dims", 3: "three 'S' dims"}[self.ndims]
-        raise FormatError(f"{type(self).__name__} '{self.name}': the input (format '{fmt}', shape {tuple(X.shape)}) "
-                          f"must have a 'C' dim and {wanted}")
+        raise FormatError(
+            f"{type(self).__name__} '{self.name}': the input (format '{fmt}', shape {tuple(X.shape)}) must have a 'C' dim and {wanted}"
+        )
 
     def predict(self, X):
         axes = self._axes(X)

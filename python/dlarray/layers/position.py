@@ -20,8 +20,11 @@ from .._core import FormatError, OptionError, ShapeError, cos, dlarray, sin, sta
 from . import initializers
 from .base import Layer, as_param, check_shape, set_factors
 
+# Several names a line, as the table was written.
+# fmt: off
 __all__ = ["PositionEmbeddingLayer", "SinusoidalPositionEncodingLayer", "positionEmbeddingLayer",
            "sinusoidalPositionEncodingLayer"]
+# fmt: on
 
 
 def _nn():
@@ -31,8 +34,7 @@ def _nn():
 
 
 def _positive(value, option, who, even=False):
-    if (not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)) or value < 1
-            or (even and value % 2)):
+    if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)) or value < 1 or (even and value % 2):
         raise OptionError(f"{who}: {option} must be {'an even' if even else 'a'} positive integer, got {value!r}")
     return int(value)
 
@@ -41,8 +43,7 @@ def _position_dim(X, mode: str, who: str) -> int:
     """The index of the dim whose indices are the positions ("temporal" or "spatial")."""
     fmt = X.fmt or ""
     if "C" not in fmt:
-        raise FormatError(f"{who}: the input (format '{fmt}', shape {tuple(X.shape)}) must be formatted with a 'C' "
-                          f"dimension")
+        raise FormatError(f"{who}: the input (format '{fmt}', shape {tuple(X.shape)}) must be formatted with a 'C' dimension")
     if mode == "auto":
         mode = "temporal" if "T" in fmt else "spatial"
     if mode == "temporal":
@@ -50,8 +51,7 @@ def _position_dim(X, mode: str, who: str) -> int:
             raise FormatError(f"{who}: temporal positions need a 'T' dimension; the input has format '{fmt}'")
         return fmt.index("T")
     if fmt.count("S") != 1:
-        raise FormatError(f"{who}: spatial positions need exactly one 'S' dimension (1-D image input); the input has "
-                          f"format '{fmt}'")
+        raise FormatError(f"{who}: spatial positions need exactly one 'S' dimension (1-D image input); the input has format '{fmt}'")
     return fmt.index("S")
 
 
@@ -102,8 +102,7 @@ class SinusoidalPositionEncodingLayer(Layer):
         super().__init__(name)
         who = "sinusoidalPositionEncodingLayer"
         self.output_size = _positive(output_size, "output_size", who, even=True)
-        self.positions = choice(positions, ("auto", "temporal-indices", "spatial-indices", "data-values"),
-                                "positions", who)
+        self.positions = choice(positions, ("auto", "temporal-indices", "spatial-indices", "data-values"), "positions", who)
 
     def _mode(self, X) -> str:
         if self.positions != "auto":
@@ -119,28 +118,29 @@ class SinusoidalPositionEncodingLayer(Layer):
         who = f"sinusoidalPositionEncodingLayer '{self.name}'"
         mode = self._mode(X)
         if not X.fmt or "C" not in X.fmt:
-            raise FormatError(f"{who}: the input (format '{X.fmt}', shape {tuple(X.shape)}) must be formatted with a "
-                              f"'C' dimension")
+            raise FormatError(f"{who}: the input (format '{X.fmt}', shape {tuple(X.shape)}) must be formatted with a 'C' dimension")
         c = X.fmt.index("C")
         d = self.output_size
         if mode == "data-values":
             if X.shape[c] != 1:
-                raise ShapeError(f"{who}: with positions 'data-values' the input's 'C' dim must have size 1, got "
-                                 f"format '{X.fmt}', shape {tuple(X.shape)}")
+                raise ShapeError(
+                    f"{who}: with positions 'data-values' the input's 'C' dim must have size 1, got "
+                    f"format '{X.fmt}', shape {tuple(X.shape)}"
+                )
             k = np.arange(d // 2, dtype=np.float64)
             freq = (1.0 / 10000.0 ** (2.0 * k / d)).astype(X.dtype)
             # Move C first, scale the positions by each frequency, interleave sin and cos.
             perm = [c] + [i for i in range(X.ndim) if i != c]
             x = stripdims(X)
             x = x.transpose(perm) if c else x
-            angle = x * freq.reshape((-1,) + (1,) * (X.ndim - 1))            # (d/2, rest...)
+            angle = x * freq.reshape((-1,) + (1,) * (X.ndim - 1))  # (d/2, rest...)
             y = stack([sin(angle), cos(angle)], 1).reshape((d,) + tuple(x.shape[1:]))
             if c:
                 inverse = list(np.argsort(perm))
                 y = y.transpose(inverse)
             return dlarray(y, X.fmt)
         dim = _position_dim(X, "temporal" if mode == "temporal-indices" else "spatial", who)
-        table = sinusoidal_table(np.squeeze(_broadcast_index(X, dim), axis=c), d)   # (d, rest...)
+        table = sinusoidal_table(np.squeeze(_broadcast_index(X, dim), axis=c), d)  # (d, rest...)
         table = np.moveaxis(table, 0, c)
         return dlarray(table.astype(X.dtype), X.fmt)
 
@@ -161,9 +161,18 @@ class PositionEmbeddingLayer(Layer):
     default_name = "posembed"
     description = "Position Embedding"
 
-    def __init__(self, output_size: int, max_position: int, *, position_dimension: str = "auto",
-                 weights_initializer="narrow-normal", weights=None, weight_learn_rate_factor=1.0,
-                 weight_l2_factor=1.0, name: str = ""):
+    def __init__(
+        self,
+        output_size: int,
+        max_position: int,
+        *,
+        position_dimension: str = "auto",
+        weights_initializer="narrow-normal",
+        weights=None,
+        weight_learn_rate_factor=1.0,
+        weight_l2_factor=1.0,
+        name: str = "",
+    ):
         super().__init__(name)
         who = "positionEmbeddingLayer"
         self.output_size = _positive(output_size, "output_size", who)
@@ -177,16 +186,17 @@ class PositionEmbeddingLayer(Layer):
         who = f"positionEmbeddingLayer '{self.name}'"
         shape = (self.output_size, self.max_position)
         if self.Weights is None:
-            self.Weights = initializers.initialize(self.weights_initializer, shape, self.max_position,
-                                                   self.output_size, X.dtype, who)
+            self.Weights = initializers.initialize(self.weights_initializer, shape, self.max_position, self.output_size, X.dtype, who)
         check_shape(self.Weights, shape, who, "Weights")
 
     def predict(self, X):
         who = f"positionEmbeddingLayer '{self.name}'"
         dim = _position_dim(X, self.position_dimension, who)
         if X.shape[dim] > self.max_position:
-            raise ShapeError(f"{who}: the input (format '{X.fmt}', shape {tuple(X.shape)}) has {X.shape[dim]} positions "
-                             f"along '{X.fmt[dim]}', more than max_position = {self.max_position}")
+            raise ShapeError(
+                f"{who}: the input (format '{X.fmt}', shape {tuple(X.shape)}) has {X.shape[dim]} positions "
+                f"along '{X.fmt[dim]}', more than max_position = {self.max_position}"
+            )
         index = dlarray(np.ascontiguousarray(_broadcast_index(X, dim)).astype(np.float32), X.fmt)
         return _nn().embed(index, self.Weights)
 

@@ -42,8 +42,20 @@ class _Recurrent(Layer):
     learnable_parameters = ("InputWeights", "RecurrentWeights", "Bias")
     gates = 4
 
-    def __init__(self, num_hidden_units, output_mode, input_weights_initializer, recurrent_weights_initializer,
-                 bias_initializer, input_weights, recurrent_weights, bias, hidden_state, factors, name):
+    def __init__(
+        self,
+        num_hidden_units,
+        output_mode,
+        input_weights_initializer,
+        recurrent_weights_initializer,
+        bias_initializer,
+        input_weights,
+        recurrent_weights,
+        bias,
+        hidden_state,
+        factors,
+        name,
+    ):
         super().__init__(name)
         who = type(self).__name__
         if not isinstance(num_hidden_units, (int, np.integer)) or isinstance(num_hidden_units, bool) or num_hidden_units < 1:
@@ -52,10 +64,10 @@ class _Recurrent(Layer):
         if not isinstance(output_mode, str) or output_mode.lower() not in _OUTPUT_MODES:
             raise OptionError(f"{who}: output_mode must be 'sequence' or 'last', got {output_mode!r}")
         self.output_mode = output_mode.lower()
-        self.input_weights_initializer = initializers.check_initializer(input_weights_initializer,
-                                                                        "input_weights_initializer", who)
-        self.recurrent_weights_initializer = initializers.check_initializer(recurrent_weights_initializer,
-                                                                            "recurrent_weights_initializer", who)
+        self.input_weights_initializer = initializers.check_initializer(input_weights_initializer, "input_weights_initializer", who)
+        self.recurrent_weights_initializer = initializers.check_initializer(
+            recurrent_weights_initializer, "recurrent_weights_initializer", who
+        )
         self.bias_initializer = initializers.check_initializer(bias_initializer, "bias_initializer", who)
         self.InputWeights = as_param(input_weights, who, "input_weights")
         self.RecurrentWeights = as_param(recurrent_weights, who, "recurrent_weights")
@@ -70,8 +82,7 @@ class _Recurrent(Layer):
         return self.gates * self.num_hidden_units
 
     def _initial_bias(self, c: int, dtype, who: str) -> dlarray:
-        return initializers.initialize(self.bias_initializer, (self._bias_rows(), 1), c,
-                                       self.gates * self.num_hidden_units, dtype, who)
+        return initializers.initialize(self.bias_initializer, (self._bias_rows(), 1), c, self.gates * self.num_hidden_units, dtype, who)
 
     def _state_size(self) -> int:
         """Rows of ``HiddenState``/``CellState`` (2H for a bidirectional layer)."""
@@ -83,8 +94,7 @@ class _Recurrent(Layer):
         self.gate_activation_function = choice(gate, ("sigmoid", "hard-sigmoid"), "gate_activation_function", who)
 
     def _activation_options(self):
-        return {"state_activation_function": self.state_activation_function,
-                "gate_activation_function": self.gate_activation_function}
+        return {"state_activation_function": self.state_activation_function, "gate_activation_function": self.gate_activation_function}
 
     def initialize(self, X) -> None:
         who = f"{type(self).__name__} '{self.name}'"
@@ -93,8 +103,7 @@ class _Recurrent(Layer):
         if self.InputWeights is None:
             self.InputWeights = initializers.initialize(self.input_weights_initializer, (g * h, c), c, g * h, X.dtype, who)
         if self.RecurrentWeights is None:
-            self.RecurrentWeights = initializers.initialize(self.recurrent_weights_initializer, (g * h, h), h, g * h,
-                                                            X.dtype, who)
+            self.RecurrentWeights = initializers.initialize(self.recurrent_weights_initializer, (g * h, h), h, g * h, X.dtype, who)
         if self.Bias is None:
             self.Bias = self._initial_bias(c, X.dtype, who)
         check_shape(self.InputWeights, (g * h, c), who, "InputWeights")
@@ -133,8 +142,10 @@ class _Recurrent(Layer):
         if initial.ndim == 1:
             initial = initial.reshape((-1, 1))
         if initial.shape[1] not in (1, n):
-            raise ShapeError(f"{type(self).__name__} '{self.name}': the initial {p} has {initial.shape[1]} columns but "
-                             f"the mini-batch has {n} observations; give one column (shared) or one per observation")
+            raise ShapeError(
+                f"{type(self).__name__} '{self.name}': the initial {p} has {initial.shape[1]} columns but "
+                f"the mini-batch has {n} observations; give one column (shared) or one per observation"
+            )
         return initial
 
     def _output(self, Y, h):
@@ -155,28 +166,68 @@ class LSTMLayer(_Recurrent):
     description = "LSTM"
     gates = 4
 
-    def __init__(self, num_hidden_units: int, *, output_mode="sequence", state_activation_function="tanh",
-                 gate_activation_function="sigmoid", input_weights_initializer="glorot",
-                 recurrent_weights_initializer="orthogonal", bias_initializer="unit-forget-gate", input_weights=None,
-                 recurrent_weights=None, bias=None, hidden_state=None, cell_state=None,
-                 input_weights_learn_rate_factor=1.0, recurrent_weights_learn_rate_factor=1.0,
-                 bias_learn_rate_factor=1.0, input_weights_l2_factor=1.0, recurrent_weights_l2_factor=1.0,
-                 bias_l2_factor=0.0, has_state_inputs=False, has_state_outputs=False, name=""):
+    def __init__(
+        self,
+        num_hidden_units: int,
+        *,
+        output_mode="sequence",
+        state_activation_function="tanh",
+        gate_activation_function="sigmoid",
+        input_weights_initializer="glorot",
+        recurrent_weights_initializer="orthogonal",
+        bias_initializer="unit-forget-gate",
+        input_weights=None,
+        recurrent_weights=None,
+        bias=None,
+        hidden_state=None,
+        cell_state=None,
+        input_weights_learn_rate_factor=1.0,
+        recurrent_weights_learn_rate_factor=1.0,
+        bias_learn_rate_factor=1.0,
+        input_weights_l2_factor=1.0,
+        recurrent_weights_l2_factor=1.0,
+        bias_l2_factor=0.0,
+        has_state_inputs=False,
+        has_state_outputs=False,
+        name="",
+    ):
         who = "bilstmLayer" if self.gates == 8 else "lstmLayer"
         if flag(has_state_inputs, "has_state_inputs", who) or flag(has_state_outputs, "has_state_outputs", who):
-            raise OptionError(f"{who}: has_state_inputs/has_state_outputs are not supported; use the functional "
-                              "lstm in a custom layer")
-        super().__init__(num_hidden_units, output_mode, input_weights_initializer, recurrent_weights_initializer,
-                         bias_initializer, input_weights, recurrent_weights, bias, hidden_state,
-                         (input_weights_learn_rate_factor, recurrent_weights_learn_rate_factor, bias_learn_rate_factor,
-                          input_weights_l2_factor, recurrent_weights_l2_factor, bias_l2_factor), name)
+            raise OptionError(f"{who}: has_state_inputs/has_state_outputs are not supported; use the functional lstm in a custom layer")
+        super().__init__(
+            num_hidden_units,
+            output_mode,
+            input_weights_initializer,
+            recurrent_weights_initializer,
+            bias_initializer,
+            input_weights,
+            recurrent_weights,
+            bias,
+            hidden_state,
+            (
+                input_weights_learn_rate_factor,
+                recurrent_weights_learn_rate_factor,
+                bias_learn_rate_factor,
+                input_weights_l2_factor,
+                recurrent_weights_l2_factor,
+                bias_l2_factor,
+            ),
+            name,
+        )
         self._activations(state_activation_function, gate_activation_function)
         self.CellState = as_param(cell_state, "lstmLayer", "cell_state")
         self._initial_cell = self.CellState
 
     def predict(self, X):
-        Y, h, c = _nn().lstm(X, self._initial("HiddenState", X), self._initial("CellState", X), self.InputWeights,
-                             self.RecurrentWeights, self.Bias, **self._activation_options())
+        Y, h, c = _nn().lstm(
+            X,
+            self._initial("HiddenState", X),
+            self._initial("CellState", X),
+            self.InputWeights,
+            self.RecurrentWeights,
+            self.Bias,
+            **self._activation_options(),
+        )
         return self._output(Y, h), self._state_value(h), self._state_value(c)
 
 
@@ -190,18 +241,51 @@ class GRULayer(_Recurrent):
     description = "GRU"
     gates = 3
 
-    def __init__(self, num_hidden_units: int, *, output_mode="sequence", reset_gate_mode="after-multiplication",
-                 state_activation_function="tanh", gate_activation_function="sigmoid", input_weights_initializer="glorot", recurrent_weights_initializer="orthogonal",
-                 bias_initializer="zeros", input_weights=None, recurrent_weights=None, bias=None, hidden_state=None,
-                 input_weights_learn_rate_factor=1.0, recurrent_weights_learn_rate_factor=1.0,
-                 bias_learn_rate_factor=1.0, input_weights_l2_factor=1.0, recurrent_weights_l2_factor=1.0,
-                 bias_l2_factor=0.0, name=""):
+    def __init__(
+        self,
+        num_hidden_units: int,
+        *,
+        output_mode="sequence",
+        reset_gate_mode="after-multiplication",
+        state_activation_function="tanh",
+        gate_activation_function="sigmoid",
+        input_weights_initializer="glorot",
+        recurrent_weights_initializer="orthogonal",
+        bias_initializer="zeros",
+        input_weights=None,
+        recurrent_weights=None,
+        bias=None,
+        hidden_state=None,
+        input_weights_learn_rate_factor=1.0,
+        recurrent_weights_learn_rate_factor=1.0,
+        bias_learn_rate_factor=1.0,
+        input_weights_l2_factor=1.0,
+        recurrent_weights_l2_factor=1.0,
+        bias_l2_factor=0.0,
+        name="",
+    ):
         modes = ("after-multiplication", "before-multiplication", "recurrent-bias-after-multiplication")
         reset_gate_mode = choice(reset_gate_mode, modes, "reset_gate_mode", "gruLayer")
-        super().__init__(num_hidden_units, output_mode, input_weights_initializer, recurrent_weights_initializer,
-                         bias_initializer, input_weights, recurrent_weights, bias, hidden_state,
-                         (input_weights_learn_rate_factor, recurrent_weights_learn_rate_factor, bias_learn_rate_factor,
-                          input_weights_l2_factor, recurrent_weights_l2_factor, bias_l2_factor), name)
+        super().__init__(
+            num_hidden_units,
+            output_mode,
+            input_weights_initializer,
+            recurrent_weights_initializer,
+            bias_initializer,
+            input_weights,
+            recurrent_weights,
+            bias,
+            hidden_state,
+            (
+                input_weights_learn_rate_factor,
+                recurrent_weights_learn_rate_factor,
+                bias_learn_rate_factor,
+                input_weights_l2_factor,
+                recurrent_weights_l2_factor,
+                bias_l2_factor,
+            ),
+            name,
+        )
         self.reset_gate_mode = reset_gate_mode
         self._activations(state_activation_function, gate_activation_function)
 
@@ -211,8 +295,7 @@ class GRULayer(_Recurrent):
 
     def predict(self, X):
         kwargs = dict(self._activation_options(), reset_gate_mode=self.reset_gate_mode)
-        Y, h = _nn().gru(X, self._initial("HiddenState", X), self.InputWeights, self.RecurrentWeights, self.Bias,
-                         **kwargs)
+        Y, h = _nn().gru(X, self._initial("HiddenState", X), self.InputWeights, self.RecurrentWeights, self.Bias, **kwargs)
         return self._output(Y, h), self._state_value(h)
 
 
@@ -258,8 +341,10 @@ class BiLSTMLayer(LSTMLayer):
         h = self.num_hidden_units
         nn = _nn()
         if not X.fmt or "C" not in X.fmt:
-            raise FormatError(f"bilstmLayer '{self.name}': the input (format '{X.fmt}', shape {tuple(X.shape)}) "
-                              f"must be formatted with a 'C' dimension (and B, T)")
+            raise FormatError(
+                f"bilstmLayer '{self.name}': the input (format '{X.fmt}', shape {tuple(X.shape)}) "
+                f"must be formatted with a 'C' dimension (and B, T)"
+            )
         h0, c0 = self._initial("HiddenState", X), self._initial("CellState", X)
         W, R, b = self.InputWeights, self.RecurrentWeights, self.Bias
         opts = self._activation_options()
@@ -280,4 +365,3 @@ class BiLSTMLayer(LSTMLayer):
 lstmLayer = LSTMLayer
 gruLayer = GRULayer
 bilstmLayer = BiLSTMLayer
-

@@ -32,8 +32,17 @@ class _ResizeBase(Layer):
     matlab_name = "resize2dLayer"
     linear_name = "bilinear"
 
-    def __init__(self, *, scale=None, output_size=None, enable_reference_input=False, method="nearest",
-                 geometric_transform_mode="half-pixel", nearest_rounding_mode="round", name=""):
+    def __init__(
+        self,
+        *,
+        scale=None,
+        output_size=None,
+        enable_reference_input=False,
+        method="nearest",
+        geometric_transform_mode="half-pixel",
+        nearest_rounding_mode="round",
+        name="",
+    ):
         super().__init__(name)
         who = self.matlab_name
         d = self.ndims
@@ -55,16 +64,19 @@ class _ResizeBase(Layer):
         self.scale = scale
         self.output_size = output_size
         self.method = choice(method, ("nearest", self.linear_name), "method", who)
-        self.geometric_transform_mode = choice(geometric_transform_mode, ("half-pixel", "asymmetric"),
-                                               "geometric_transform_mode", who)
+        self.geometric_transform_mode = choice(geometric_transform_mode, ("half-pixel", "asymmetric"), "geometric_transform_mode", who)
         self.nearest_rounding_mode = choice(nearest_rounding_mode, ("round", "floor"), "nearest_rounding_mode", who)
 
     def predict(self, X):
         _check_spatial(X, self.ndims, f"{self.matlab_name} '{self.name}'")
-        return _nn().dlresize(X, scale=self.scale, output_size=self.output_size,
-                              method="nearest" if self.method == "nearest" else "linear",
-                              geometric_transform_mode=self.geometric_transform_mode,
-                              nearest_rounding_mode=self.nearest_rounding_mode)
+        return _nn().dlresize(
+            X,
+            scale=self.scale,
+            output_size=self.output_size,
+            method="nearest" if self.method == "nearest" else "linear",
+            geometric_transform_mode=self.geometric_transform_mode,
+            nearest_rounding_mode=self.nearest_rounding_mode,
+        )
 
 
 class Resize2DLayer(_ResizeBase):
@@ -134,15 +146,16 @@ class Crop2DLayer(Layer):
         size = [int(X.shape[i]) for i in s]
         target = [int(ref.shape[i]) for i in r]
         if any(t > n for t, n in zip(target, size)):
-            raise ShapeError(f"{who}: the reference's spatial size {tuple(target)} is larger than the input's "
-                             f"{tuple(size)}")
+            raise ShapeError(f"{who}: the reference's spatial size {tuple(target)} is larger than the input's {tuple(size)}")
         if self.mode == "centercrop":
             start = [(n - t) // 2 for n, t in zip(size, target)]
         else:
-            start = [self.location[1], self.location[0]]      # (row, column)
+            start = [self.location[1], self.location[0]]  # (row, column)
             if any(b + t > n for b, t, n in zip(start, target, size)):
-                raise ShapeError(f"{who}: a crop of size {tuple(target)} at location (x, y) = {self.location} does "
-                                 f"not fit in the input's spatial size {tuple(size)}")
+                raise ShapeError(
+                    f"{who}: a crop of size {tuple(target)} at location (x, y) = {self.location} does "
+                    f"not fit in the input's spatial size {tuple(size)}"
+                )
         key = [slice(None)] * X.ndim
         for i, b, t in zip(s, start, target):
             key[i] = slice(b, b + t)

@@ -45,9 +45,9 @@ if TYPE_CHECKING:
 
 __all__ = ["trainingProgressMonitor"]
 
-_REDRAW_INTERVAL = 0.1        # seconds between terminal redraws (<= 10 per second)
-_PLOT_INTERVAL = 1.0          # seconds between live figure updates (window, notebook),
-_PLOT_BUDGET = 0.1            # or more, so that drawing takes at most 10% of the time
+_REDRAW_INTERVAL = 0.1  # seconds between terminal redraws (<= 10 per second)
+_PLOT_INTERVAL = 1.0  # seconds between live figure updates (window, notebook),
+_PLOT_BUDGET = 0.1  # or more, so that drawing takes at most 10% of the time
 # Interactive backends that do not open a desktop window of their own.
 _NOT_WINDOWS = {"nbagg", "notebook", "webagg"}
 
@@ -70,12 +70,10 @@ def _pairs(args: Sequence[Any], kwargs: Dict[str, Any], method: str) -> Dict[str
     if args and isinstance(args[0], dict):
         values.update(args.pop(0))
     if len(args) % 2:
-        raise TypeError(f"trainingProgressMonitor.{method}: expected name-value pairs, "
-                        f"got an odd number of positional arguments")
+        raise TypeError(f"trainingProgressMonitor.{method}: expected name-value pairs, got an odd number of positional arguments")
     for name, value in zip(args[::2], args[1::2]):
         if not isinstance(name, str):
-            raise TypeError(f"trainingProgressMonitor.{method}: names must be strings, "
-                            f"got {name!r}")
+            raise TypeError(f"trainingProgressMonitor.{method}: names must be strings, got {name!r}")
         values[name] = value
     values.update(kwargs)
     return values
@@ -154,18 +152,24 @@ class trainingProgressMonitor(MatlabProperties):
 
     _matlab_assignable = frozenset({"metrics", "info", "x_label", "progress", "status", "stop", "visible"})
 
-    def __init__(self, metrics: Union[str, Iterable[str], None] = (),
-                 info: Union[str, Iterable[str], None] = (), x_label: str = "Iteration",
-                 visible: bool = True, progress: float = 0.0, status: str = "",
-                 png_path: Union[str, "os.PathLike[str]", None] = None,
-                 title: str = "Training Progress", stream: Optional[IO[str]] = None,
-                 window: Optional[bool] = None, bar: str = "auto") -> None:
+    def __init__(
+        self,
+        metrics: Union[str, Iterable[str], None] = (),
+        info: Union[str, Iterable[str], None] = (),
+        x_label: str = "Iteration",
+        visible: bool = True,
+        progress: float = 0.0,
+        status: str = "",
+        png_path: Union[str, "os.PathLike[str]", None] = None,
+        title: str = "Training Progress",
+        stream: Optional[IO[str]] = None,
+        window: Optional[bool] = None,
+        bar: str = "auto",
+    ) -> None:
         if bar not in _progress_bar.BAR_KINDS:
-            raise ValueError(f"trainingProgressMonitor: bar must be one of "
-                             f"{list(_progress_bar.BAR_KINDS)}, got {bar!r}")
+            raise ValueError(f"trainingProgressMonitor: bar must be one of {list(_progress_bar.BAR_KINDS)}, got {bar!r}")
         if window not in (None, True, False):
-            raise ValueError(f"trainingProgressMonitor: window must be None, True or "
-                             f"False, got {window!r}")
+            raise ValueError(f"trainingProgressMonitor: window must be None, True or False, got {window!r}")
         self._metrics = _names(metrics, "metric")
         self._info = _names(info, "info")
         self.x_label = str(x_label)
@@ -179,22 +183,22 @@ class trainingProgressMonitor(MatlabProperties):
         self._steps: Dict[str, List[float]] = {m: [] for m in self._metrics}
         self._values: Dict[str, List[float]] = {m: [] for m in self._metrics}
         self._info_values: Dict[str, List[Any]] = {name: [] for name in self._info}
-        self._groups: Dict[str, Tuple[str, ...]] = {}     # group name -> its metrics
-        self._log_scale: Set[str] = set()      # metric or group names on a log y axis
+        self._groups: Dict[str, Tuple[str, ...]] = {}  # group name -> its metrics
+        self._log_scale: Set[str] = set()  # metric or group names on a log y axis
         self._progress = 0.0
         self._status = str(status)
         self._last_x: Optional[float] = None
         self._closed = False
         self._bar_kind = bar
-        self._bar: Any = None                  # terminal bar, made on the first redraw
+        self._bar: Any = None  # terminal bar, made on the first redraw
         self._last_draw = 0.0
-        self._figure: Optional[MonitorFigure] = None   # headless (files, notebook)
+        self._figure: Optional[MonitorFigure] = None  # headless (files, notebook)
         self._window_mode = window
-        self._window: Optional[MonitorFigure] = None   # in a pyplot window
+        self._window: Optional[MonitorFigure] = None  # in a pyplot window
         self._window_decided = False
         self._notebook_display: Any = None
         self._last_plot = 0.0
-        self._plot_cost = 0.0                  # seconds the last figure update took
+        self._plot_cost = 0.0  # seconds the last figure update took
         self.progress = progress
 
     # Properties ------------------------------------------------------------------------
@@ -228,8 +232,7 @@ class trainingProgressMonitor(MatlabProperties):
     def progress(self, value: float) -> None:
         value = float(value)
         if not 0.0 <= value <= 100.0:
-            raise ValueError(f"trainingProgressMonitor: progress must be between 0 and "
-                             f"100, got {value}")
+            raise ValueError(f"trainingProgressMonitor: progress must be between 0 and 100, got {value}")
         self._progress = value
         self._refresh(force=value >= 100.0)
 
@@ -248,8 +251,7 @@ class trainingProgressMonitor(MatlabProperties):
 
     @property
     def metric_data(self) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
-        return {m: (np.asarray(self._steps[m], np.float64),
-                    np.asarray(self._values[m], np.float64)) for m in self._metrics}
+        return {m: (np.asarray(self._steps[m], np.float64), np.asarray(self._values[m], np.float64)) for m in self._metrics}
 
     @property
     def info_data(self) -> Dict[str, List[Any]]:
@@ -267,15 +269,16 @@ class trainingProgressMonitor(MatlabProperties):
         values = _pairs(pairs, metrics, "record_metrics")
         unknown = [name for name in values if name not in self._metrics]
         if unknown:
-            raise ValueError(f"trainingProgressMonitor.record_metrics: unknown metric(s) "
-                             f"{unknown}; declared metrics are {list(self._metrics)} "
-                             f"(add names with metrics=...)")
+            raise ValueError(
+                f"trainingProgressMonitor.record_metrics: unknown metric(s) "
+                f"{unknown}; declared metrics are {list(self._metrics)} "
+                f"(add names with metrics=...)"
+            )
         steps = np.atleast_1d(np.asarray(_to_numpy(step), np.float64)).ravel()
         for name, value in values.items():
             v = np.atleast_1d(np.asarray(_to_numpy(value), np.float64)).ravel()
             if v.size != steps.size:
-                raise ValueError(f"trainingProgressMonitor.record_metrics: {name} has "
-                                 f"{v.size} value(s) for {steps.size} step(s)")
+                raise ValueError(f"trainingProgressMonitor.record_metrics: {name} has {v.size} value(s) for {steps.size} step(s)")
             self._steps[name].extend(steps.tolist())
             self._values[name].extend(v.tolist())
         self._last_x = steps[-1] if steps.size else self._last_x
@@ -286,8 +289,9 @@ class trainingProgressMonitor(MatlabProperties):
         values = _pairs(pairs, info, "update_info")
         unknown = [name for name in values if name not in self._info]
         if unknown:
-            raise ValueError(f"trainingProgressMonitor.update_info: unknown info field(s) "
-                             f"{unknown}; declared fields are {list(self._info)}")
+            raise ValueError(
+                f"trainingProgressMonitor.update_info: unknown info field(s) {unknown}; declared fields are {list(self._info)}"
+            )
         for name, value in values.items():
             self._info_values[name].append(_to_numpy(value))
         self._refresh()
@@ -297,8 +301,9 @@ class trainingProgressMonitor(MatlabProperties):
         names = _names(metrics, "metric")
         unknown = [m for m in names if m not in self._metrics]
         if unknown:
-            raise ValueError(f"trainingProgressMonitor.group_sub_plot: unknown metric(s) "
-                             f"{unknown}; declared metrics are {list(self._metrics)}")
+            raise ValueError(
+                f"trainingProgressMonitor.group_sub_plot: unknown metric(s) {unknown}; declared metrics are {list(self._metrics)}"
+            )
         # A metric lives in one sub-plot only: take it out of earlier groups.
         for group, members in list(self._groups.items()):
             kept = tuple(m for m in members if m not in names)
@@ -312,12 +317,10 @@ class trainingProgressMonitor(MatlabProperties):
         """Use a ``"log"`` or ``"linear"`` y axis for metrics or groups (MATLAB's
         ``yscale``)."""
         if scale not in ("log", "linear"):
-            raise ValueError(f"trainingProgressMonitor.yscale: scale must be 'log' or "
-                             f"'linear', got {scale!r}")
+            raise ValueError(f"trainingProgressMonitor.yscale: scale must be 'log' or 'linear', got {scale!r}")
         for name in _names(names, "metric"):
             if name not in self._metrics and name not in self._groups:
-                raise ValueError(f"trainingProgressMonitor.yscale: {name!r} is neither a "
-                                 f"metric nor a group")
+                raise ValueError(f"trainingProgressMonitor.yscale: {name!r} is neither a metric nor a group")
             if scale == "log":
                 self._log_scale.add(name)
             else:
@@ -332,8 +335,7 @@ class trainingProgressMonitor(MatlabProperties):
         layout += [(m, (m,)) for m in self._metrics if m not in grouped]
         panels = []
         for title, members in layout:
-            series = [(m, np.asarray(self._steps[m], np.float64),
-                       np.asarray(self._values[m], np.float64)) for m in members]
+            series = [(m, np.asarray(self._steps[m], np.float64), np.asarray(self._values[m], np.float64)) for m in members]
             log_y = title in self._log_scale or any(m in self._log_scale for m in members)
             panels.append((title, series, log_y))
         return panels
@@ -358,11 +360,8 @@ class trainingProgressMonitor(MatlabProperties):
             timing += f", about {_progress_bar.format_duration(left)} remaining"
         if self._status:
             timing += f" | {self._status}"
-        panels = [Panel(title, series, log_y,
-                        legend=len(series) > 1 or series[0][0] != title)
-                  for title, series, log_y in self._panels()]
-        return Snapshot(self.title, self.x_label, self._progress,
-                        [timing, " | ".join(self._summary_parts(status=False))], panels)
+        panels = [Panel(title, series, log_y, legend=len(series) > 1 or series[0][0] != title) for title, series, log_y in self._panels()]
+        return Snapshot(self.title, self.x_label, self._progress, [timing, " | ".join(self._summary_parts(status=False))], panels)
 
     def _headless(self) -> "Figure":
         """The monitor's own Agg figure, brought up to date."""
@@ -393,7 +392,7 @@ class trainingProgressMonitor(MatlabProperties):
 
         fig = self._headless()
         canvas = fig.canvas
-        assert isinstance(canvas, FigureCanvasAgg)   # set by _headless
+        assert isinstance(canvas, FigureCanvasAgg)  # set by _headless
         canvas.draw()
         return np.asarray(canvas.buffer_rgba())[:, :, :3].copy()
 
@@ -402,7 +401,7 @@ class trainingProgressMonitor(MatlabProperties):
         follows the extension unless ``format`` ("png", "svg", "pdf", ...) is given.
         Other keyword arguments go to ``matplotlib.figure.Figure.savefig``."""
         fig = self._headless()
-        kwargs.setdefault("dpi", fig.dpi)       # not the user's savefig.dpi rcParam
+        kwargs.setdefault("dpi", fig.dpi)  # not the user's savefig.dpi rcParam
         fig.savefig(path, format=format, **kwargs)
 
     def save_png(self, path: Any) -> None:
@@ -419,7 +418,7 @@ class trainingProgressMonitor(MatlabProperties):
         isatty = getattr(self._stream, "isatty", None)
         try:
             return bool(isatty and isatty())
-        except (ValueError, OSError):       # closed stream
+        except (ValueError, OSError):  # closed stream
             return False
 
     def _status_line(self, width: int) -> str:
@@ -427,19 +426,16 @@ class trainingProgressMonitor(MatlabProperties):
         summary = self._summary_parts()
         if self._last_x is not None:
             summary.insert(0, f"{self.x_label} {_format_value(self._last_x)}")
-        return _progress_bar.PlainBar.line(self._progress, self.elapsed_time,
-                                           " | ".join(summary), width)
+        return _progress_bar.PlainBar.line(self._progress, self.elapsed_time, " | ".join(summary), width)
 
     def _refresh(self, force: bool = False) -> None:
         if not self.visible or self._closed or _secondary_process():
             return
         now = time.perf_counter()
-        if self._is_terminal() and not _in_notebook() and (
-                force or now - self._last_draw >= _REDRAW_INTERVAL):
+        if self._is_terminal() and not _in_notebook() and (force or now - self._last_draw >= _REDRAW_INTERVAL):
             self._last_draw = now
             self._draw_bar()
-        if force or now - self._last_plot >= max(_PLOT_INTERVAL,
-                                                 self._plot_cost / _PLOT_BUDGET):
+        if force or now - self._last_plot >= max(_PLOT_INTERVAL, self._plot_cost / _PLOT_BUDGET):
             if _in_notebook():
                 self._show_in_notebook()
             elif self._use_window():
@@ -473,9 +469,12 @@ class trainingProgressMonitor(MatlabProperties):
                 self._window_mode = _window_backend()
             elif self._window_mode and not _window_backend():
                 import matplotlib
-                warnings.warn(f"trainingProgressMonitor: matplotlib's backend "
-                              f"{matplotlib.get_backend()!r} cannot open a window; "
-                              f"showing none", RuntimeWarning, stacklevel=4)
+
+                warnings.warn(
+                    f"trainingProgressMonitor: matplotlib's backend {matplotlib.get_backend()!r} cannot open a window; showing none",
+                    RuntimeWarning,
+                    stacklevel=4,
+                )
                 self._window_mode = False
         return bool(self._window_mode)
 
@@ -499,7 +498,7 @@ class trainingProgressMonitor(MatlabProperties):
             self._window.draw(self._snapshot())
         canvas = self._window.figure.canvas
         canvas.draw_idle()
-        canvas.flush_events()                   # paint now and handle the Stop button
+        canvas.flush_events()  # paint now and handle the Stop button
 
     def _request_stop(self) -> None:
         self.stop = True
@@ -530,9 +529,11 @@ class trainingProgressMonitor(MatlabProperties):
         self.close()
 
     def __repr__(self) -> str:
-        return (f"trainingProgressMonitor(metrics={list(self._metrics)}, "
-                f"info={list(self._info)}, progress={self._progress:g}, "
-                f"stop={self.stop})")
+        return (
+            f"trainingProgressMonitor(metrics={list(self._metrics)}, "
+            f"info={list(self._info)}, progress={self._progress:g}, "
+            f"stop={self.stop})"
+        )
 
 
 def _to_numpy(value: Any) -> Any:
@@ -545,5 +546,6 @@ def _to_numpy(value: Any) -> Any:
         return float(value)
     except (TypeError, ValueError):
         return value
+
 
 accept_matlab_names(globals())

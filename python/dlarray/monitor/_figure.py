@@ -40,7 +40,7 @@ _MARKERS_BELOW = 30
 
 class Panel(NamedTuple):
     title: str
-    series: Sequence[Tuple[str, np.ndarray, np.ndarray]]   # (name, steps, values)
+    series: Sequence[Tuple[str, np.ndarray, np.ndarray]]  # (name, steps, values)
     log_y: bool
     legend: bool
 
@@ -49,7 +49,7 @@ class Snapshot(NamedTuple):
     title: str
     x_label: str
     progress: float
-    lines: Sequence[str]          # text lines under the progress bar
+    lines: Sequence[str]  # text lines under the progress bar
     panels: Sequence[Panel]
 
 
@@ -70,9 +70,12 @@ def figure_size(num_panels: int, num_lines: int) -> Tuple[float, float]:
 
 
 def _layout_key(snap: Snapshot) -> Tuple[Any, ...]:
-    return (snap.title, snap.x_label, len(snap.lines),
-            tuple((p.title, tuple(s[0] for s in p.series), p.log_y, p.legend)
-                  for p in snap.panels))
+    return (
+        snap.title,
+        snap.x_label,
+        len(snap.lines),
+        tuple((p.title, tuple(s[0] for s in p.series), p.log_y, p.legend) for p in snap.panels),
+    )
 
 
 class MonitorFigure:
@@ -104,13 +107,14 @@ class MonitorFigure:
         fig.set_size_inches(width, height, forward=True)
         fig.set_facecolor("white")
 
-        def box(left: float, top: float, w: float, h: float) -> Tuple[float, float, float, float]:          # inches from the top left -> figure fraction
+        def box(
+            left: float, top: float, w: float, h: float
+        ) -> Tuple[float, float, float, float]:  # inches from the top left -> figure fraction
             return (left / width, 1 - (top + h) / height, w / width, h / height)
 
-        fig.text(_MARGIN / width, 1 - _TITLE_TOP / height, snap.title, fontsize=13,
-                 fontweight="bold", color=_TEXT, va="top", ha="left")
+        fig.text(_MARGIN / width, 1 - _TITLE_TOP / height, snap.title, fontsize=13, fontweight="bold", color=_TEXT, va="top", ha="left")
         right = width - _MARGIN - (0.95 if self._on_stop else 0.0)
-        bar_right = right - 0.55                # room for "100.0%"
+        bar_right = right - 0.55  # room for "100.0%"
         bar = fig.add_axes(box(_MARGIN, _BAR_TOP, bar_right - _MARGIN, _BAR_H))
         bar.set_axis_off()
         bar.set_xlim(0, 100)
@@ -118,18 +122,19 @@ class MonitorFigure:
         bar.add_patch(_rectangle((0, 0), 100, 1, _BAR_BACK))
         self._bar_fill = _rectangle((0, 0), 0, 1, _BAR_FILL)
         bar.add_patch(self._bar_fill)
-        self._percent = fig.text((bar_right + 0.08) / width,
-                                 1 - (_BAR_TOP + _BAR_H / 2) / height, "",
-                                 fontsize=9, color=_TEXT, ha="left", va="center")
-        self._texts = [fig.text(_MARGIN / width, 1 - (_LINES_TOP + k * _LINE_H) / height, "",
-                                fontsize=9, color=_TEXT, ha="left", va="top")
-                       for k in range(len(snap.lines))]
+        self._percent = fig.text(
+            (bar_right + 0.08) / width, 1 - (_BAR_TOP + _BAR_H / 2) / height, "", fontsize=9, color=_TEXT, ha="left", va="center"
+        )
+        self._texts = [
+            fig.text(_MARGIN / width, 1 - (_LINES_TOP + k * _LINE_H) / height, "", fontsize=9, color=_TEXT, ha="left", va="top")
+            for k in range(len(snap.lines))
+        ]
         # About how many characters of 9 pt text fit across the figure.
         self._chars = int((width - 2 * _MARGIN) * 72 / (9 * 0.55))
         if self._on_stop is not None:
             from matplotlib.widgets import Button
-            button = Button(fig.add_axes(box(width - _MARGIN - 0.8, 0.1, 0.8, 0.3)), "Stop",
-                            color="#F2F2F2", hovercolor="#E0E0E0")
+
+            button = Button(fig.add_axes(box(width - _MARGIN - 0.8, 0.1, 0.8, 0.3)), "Stop", color="#F2F2F2", hovercolor="#E0E0E0")
             button.on_clicked(self._stop_clicked)
             self._button = button
 
@@ -141,8 +146,14 @@ class MonitorFigure:
         color = 0
         for k, panel in enumerate(snap.panels):
             r, c = divmod(k, ncols)
-            ax = fig.add_axes(box(_MARGIN + c * cell_w + _AX_LEFT, head + r * cell_h + _AX_TOP,
-                                  cell_w - _AX_LEFT - _AX_RIGHT, cell_h - _AX_TOP - _AX_BOTTOM))
+            ax = fig.add_axes(
+                box(
+                    _MARGIN + c * cell_w + _AX_LEFT,
+                    head + r * cell_h + _AX_TOP,
+                    cell_w - _AX_LEFT - _AX_RIGHT,
+                    cell_h - _AX_TOP - _AX_BOTTOM,
+                )
+            )
             ax.set_title(panel.title, fontsize=10, color=_TEXT)
             ax.set_xlabel(snap.x_label, fontsize=9, color=_TEXT)
             ax.tick_params(labelsize=8)
@@ -152,8 +163,7 @@ class MonitorFigure:
                 ax.set_yscale("log", nonpositive="mask")
             lines = []
             for name, _, _ in panel.series:
-                (line,) = ax.plot([], [], color=COLORS[color % len(COLORS)], linewidth=1.5,
-                                  markersize=3.5, label=name)
+                (line,) = ax.plot([], [], color=COLORS[color % len(COLORS)], linewidth=1.5, markersize=3.5, label=name)
                 lines.append(line)
                 color += 1
             if panel.legend:
@@ -174,7 +184,7 @@ class MonitorFigure:
         self._percent.set_text(f"{snap.progress:.1f}%")
         for text, content in zip(self._texts, snap.lines):
             if len(content) > self._chars:
-                content = content[:max(self._chars - 3, 0)] + "..."
+                content = content[: max(self._chars - 3, 0)] + "..."
             text.set_text(content)
         for ax, lines, panel in zip(self._axes, self._lines, snap.panels):
             finite = False
@@ -195,7 +205,7 @@ class MonitorFigure:
                 ax.set_ylim(*((1, 10) if panel.log_y else (0, 1)))
 
 
-def _rectangle(xy: Tuple[float, float], width: float, height: float,
-               color: str) -> "Rectangle":
+def _rectangle(xy: Tuple[float, float], width: float, height: float, color: str) -> "Rectangle":
     from matplotlib.patches import Rectangle
+
     return Rectangle(xy, width, height, facecolor=color, edgecolor="none")

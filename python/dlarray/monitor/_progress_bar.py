@@ -41,10 +41,9 @@ class PlainBar:
         filled = int(round(_WIDTH * progress / 100.0))
         left = remaining(elapsed, progress)
         eta = f" ~{format_duration(left)} left" if left is not None else ""
-        head = (f"[{'#' * filled}{'-' * (_WIDTH - filled)}] {progress:5.1f}% "
-                f"{format_duration(elapsed)}{eta}")
+        head = f"[{'#' * filled}{'-' * (_WIDTH - filled)}] {progress:5.1f}% {format_duration(elapsed)}{eta}"
         line = " | ".join([head, summary]) if summary else head
-        return line if len(line) <= width else line[:max(width - 3, 0)] + "..."
+        return line if len(line) <= width else line[: max(width - 3, 0)] + "..."
 
     def update(self, progress: float, elapsed: float, summary: str) -> None:
         width = shutil.get_terminal_size((100, 20)).columns - 1
@@ -64,8 +63,9 @@ class TqdmBar:
     def __init__(self, stream: IO[str], tqdm: Any):
         # The monitor decides when to redraw; tqdm's own rate limit would drop the final
         # state, so refresh() is called explicitly and mininterval does not apply.
-        self._bar = tqdm(total=100, file=stream, leave=True, dynamic_ncols=True,
-                         bar_format="{percentage:5.1f}%|{bar}| {elapsed}<{remaining}{postfix}")
+        self._bar = tqdm(
+            total=100, file=stream, leave=True, dynamic_ncols=True, bar_format="{percentage:5.1f}%|{bar}| {elapsed}<{remaining}{postfix}"
+        )
 
     def update(self, progress: float, elapsed: float, summary: str) -> None:
         self._bar.n = progress
@@ -80,9 +80,15 @@ class RichBar:
     def __init__(self, stream: IO[str], progress_module: Any, console_module: Any):
         p = progress_module
         self._progress = p.Progress(
-            p.TextColumn("{task.percentage:>5.1f}%"), p.BarColumn(), p.TimeElapsedColumn(),
-            p.TextColumn("<"), p.TimeRemainingColumn(), p.TextColumn("{task.fields[summary]}"),
-            console=console_module.Console(file=stream), auto_refresh=False)
+            p.TextColumn("{task.percentage:>5.1f}%"),
+            p.BarColumn(),
+            p.TimeElapsedColumn(),
+            p.TextColumn("<"),
+            p.TimeRemainingColumn(),
+            p.TextColumn("{task.fields[summary]}"),
+            console=console_module.Console(file=stream),
+            auto_refresh=False,
+        )
         self._task = self._progress.add_task("", total=100, summary="")
         self._progress.start()
 

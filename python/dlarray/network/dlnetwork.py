@@ -49,8 +49,20 @@ __all__ = ["dlnetwork"]
 
 
 #: The library's own errors, which a network re-raises with the failing layer's name.
-_TYPED = tuple(getattr(_core, n) for n in ("ShapeError", "FormatError", "OptionError", "DTypeError", "DlIndexError",
-                                           "AutodiffError", "InternalError", "OutOfMemoryError") if hasattr(_core, n))
+_TYPED = tuple(
+    getattr(_core, n)
+    for n in (
+        "ShapeError",
+        "FormatError",
+        "OptionError",
+        "DTypeError",
+        "DlIndexError",
+        "AutodiffError",
+        "InternalError",
+        "OutOfMemoryError",
+    )
+    if hasattr(_core, n)
+)
 
 
 def _is_input(layer: Layer) -> bool:
@@ -82,8 +94,13 @@ class dlnetwork(MatlabProperties):  # noqa: N801 - MATLAB's name
 
     _matlab_assignable = frozenset({"learnables", "state", "output_names"})
 
-    def __init__(self, layers: Union[None, Layer, Sequence[Layer], "dlnetwork"] = None, *example_inputs: Any,
-                 initialize: bool = True, output_names: Optional[Sequence[str]] = None):
+    def __init__(
+        self,
+        layers: Union[None, Layer, Sequence[Layer], "dlnetwork"] = None,
+        *example_inputs: Any,
+        initialize: bool = True,
+        output_names: Optional[Sequence[str]] = None,
+    ):
         self._layers: Dict[str, Layer] = {}
         self._edges: List[Tuple[Port, Port]] = []
         self._output_names: Optional[List[str]] = None
@@ -130,8 +147,10 @@ class dlnetwork(MatlabProperties):  # noqa: N801 - MATLAB's name
     @property
     def connections(self) -> List[Connection]:
         """``(source, destination)`` rows, MATLAB's ``Connections`` table."""
-        return [Connection(graph.port_text(s, self._layers[s[0]].output_names),
-                           graph.port_text(d, self._layers[d[0]].input_names)) for s, d in self._edges]
+        return [
+            Connection(graph.port_text(s, self._layers[s[0]].output_names), graph.port_text(d, self._layers[d[0]].input_names))
+            for s, d in self._edges
+        ]
 
     @property
     def initialized(self) -> bool:
@@ -318,8 +337,9 @@ class dlnetwork(MatlabProperties):  # noqa: N801 - MATLAB's name
             if check and value is not None:
                 value = as_dlarray(value, "dlnetwork", f"the value for ('{layer}', '{parameter}')")
                 if old is not None and tuple(old.shape) != tuple(value.shape) and kind == "learnable_parameters":
-                    raise ShapeError(f"dlnetwork: value for ('{layer}', '{parameter}') has shape {tuple(value.shape)}, "
-                                     f"expected {tuple(old.shape)}")
+                    raise ShapeError(
+                        f"dlnetwork: value for ('{layer}', '{parameter}') has shape {tuple(value.shape)}, expected {tuple(old.shape)}"
+                    )
             updates.setdefault(layer, {})[parameter] = value
         for layer, values in updates.items():
             self._layers[layer] = self._layers[layer]._with(**values)
@@ -390,20 +410,24 @@ class dlnetwork(MatlabProperties):  # noqa: N801 - MATLAB's name
         ``initialize``); input sizes come from the input layers or ``example_inputs``."""
         ports = self._input_ports()
         if example_inputs and len(example_inputs) != len(ports):
-            raise OptionError(f"dlnetwork.initialize: the network has {len(ports)} inputs {self.input_names}, "
-                              f"got {len(example_inputs)} example inputs")
+            raise OptionError(
+                f"dlnetwork.initialize: the network has {len(ports)} inputs {self.input_names}, got {len(example_inputs)} example inputs"
+            )
         if not example_inputs:
             missing = [graph.port_text(p, self._input_port_names(p)) for p in ports if p[1] >= 0]
             if missing:
-                raise OptionError(f"dlnetwork.initialize: inputs {missing} have no input layer: give example "
-                                  f"inputs, e.g. net.initialize(dlarray(x, 'CB'))")
+                raise OptionError(
+                    f"dlnetwork.initialize: inputs {missing} have no input layer: give example "
+                    f"inputs, e.g. net.initialize(dlarray(x, 'CB'))"
+                )
             examples = [self._layers[p[0]].example() for p in ports]
         else:
             examples = [as_dlarray(x, "dlnetwork.initialize", "an example input") for x in example_inputs]
             for p, x in zip(ports, examples):
                 if p[1] >= 0 and not x.fmt:
-                    raise OptionError(f"dlnetwork.initialize: the example for input '{p[0]}' must be a formatted "
-                                      f"dlarray (shape {tuple(x.shape)})")
+                    raise OptionError(
+                        f"dlnetwork.initialize: the example for input '{p[0]}' must be a formatted dlarray (shape {tuple(x.shape)})"
+                    )
         if not self._layers:
             raise OptionError("dlnetwork.initialize: the network has no layers")
         values = self._run(examples, training=False, initialize=True)[0]
@@ -411,8 +435,14 @@ class dlnetwork(MatlabProperties):  # noqa: N801 - MATLAB's name
         self._initialized = True
         return self
 
-    def _run(self, inputs: Sequence[Any], training: bool, initialize: bool = False,
-             wanted: Optional[List[Port]] = None, method: str = "initialize"):
+    def _run(
+        self,
+        inputs: Sequence[Any],
+        training: bool,
+        initialize: bool = False,
+        wanted: Optional[List[Port]] = None,
+        method: str = "initialize",
+    ):
         """Evaluate the graph; returns (outputs of every evaluated layer, new state values)."""
         ports = self._input_ports()
         order = graph.topological_order(list(self._layers), self._edges)
@@ -463,12 +493,13 @@ class dlnetwork(MatlabProperties):  # noqa: N801 - MATLAB's name
 
     def _evaluate(self, args: Sequence[Any], training: bool, outputs: Any, return_state: bool, method: str):
         if not self._initialized:
-            raise OptionError(f"dlnetwork.{method}: the network is not initialized; call net.initialize()"
-                              + (" with example inputs" if any(p[1] >= 0 for p in self._input_ports()) else ""))
+            raise OptionError(
+                f"dlnetwork.{method}: the network is not initialized; call net.initialize()"
+                + (" with example inputs" if any(p[1] >= 0 for p in self._input_ports()) else "")
+            )
         ports = self._input_ports()
         if len(args) != len(ports):
-            raise OptionError(f"dlnetwork.{method}: the network has {len(ports)} inputs {self.input_names}, "
-                              f"got {len(args)}")
+            raise OptionError(f"dlnetwork.{method}: the network has {len(ports)} inputs {self.input_names}, got {len(args)}")
         flag(return_state, "return_state", f"dlnetwork.{method}")
         wanted = self._output_ports() if outputs is None else [self._parse_output(o) for o in _names(outputs, method)]
         if not wanted:
@@ -508,8 +539,7 @@ class dlnetwork(MatlabProperties):  # noqa: N801 - MATLAB's name
         layers' predictions are dlarray ops on their inputs, learnables and state (no random
         draws, no branches on values); a function or custom layer may do anything."""
         return all(isinstance(x, dlarray) for x in X) and all(
-            type(layer).__module__.startswith(_BUILT_IN) and not isinstance(layer, FunctionLayer)
-            for layer in self._layers.values()
+            type(layer).__module__.startswith(_BUILT_IN) and not isinstance(layer, FunctionLayer) for layer in self._layers.values()
         )
 
     # ---- display -------------------------------------------------------------------------
@@ -559,5 +589,7 @@ def _split(result: Any, layer: Layer):
         return items[:n_out], items[n_out:]
     if len(items) == n_out:
         return items, None
-    raise ShapeError(f"layer '{layer.name}' ({type(layer).__name__}) returned {len(items)} values; expected "
-                     f"{n_out} outputs" + (f" (plus {n_state} states)" if n_state else ""))
+    raise ShapeError(
+        f"layer '{layer.name}' ({type(layer).__name__}) returned {len(items)} values; expected "
+        f"{n_out} outputs" + (f" (plus {n_state} states)" if n_state else "")
+    )

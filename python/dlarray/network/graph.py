@@ -59,8 +59,7 @@ def parse_port(text: str, names: List[str], kind: str, layers: Dict[str, object]
         raise OptionError(f"dlnetwork: layer '{layer}' has no {'inputs' if kind == 'in' else 'outputs'}")
     if not port:
         if len(names) > 1:
-            raise OptionError(f"dlnetwork: layer '{layer}' has several {kind}puts {names}: name one, e.g. "
-                              f"'{layer}/{names[1]}'")
+            raise OptionError(f"dlnetwork: layer '{layer}' has several {kind}puts {names}: name one, e.g. '{layer}/{names[1]}'")
         return layer, 0
     if port not in names:
         raise OptionError(f"dlnetwork: layer '{layer}' has no {kind}put '{port}'; its {kind}puts are {names}")

@@ -22,8 +22,10 @@ def summary(net) -> str:
     total = sum(int(v.size) for v in learn.value if isinstance(v, dlarray))
     status = "initialized" if net.initialized else "not initialized"
     n_in, n_out = len(net.input_names), len(net.output_names)
-    head = (f"dlnetwork with {len(net._layers)} layers, {n_in} input{'s' * (n_in != 1)}, "
-            f"{n_out} output{'s' * (n_out != 1)}, {total:,} learnables ({status})")
+    head = (
+        f"dlnetwork with {len(net._layers)} layers, {n_in} input{'s' * (n_in != 1)}, "
+        f"{n_out} output{'s' * (n_out != 1)}, {total:,} learnables ({status})"
+    )
     acts = net._activations
     if acts is None and net.initialized and not any(p[1] >= 0 for p in net._input_ports()):
         try:

@@ -59,8 +59,7 @@ class Table(MatlabProperties):
         layer, parameter, value = list(layer), list(parameter), list(value)
         if not len(layer) == len(parameter) == len(value):
             raise ShapeError(
-                f"Table: the columns must have the same length, got layer {len(layer)}, "
-                f"parameter {len(parameter)}, value {len(value)}"
+                f"Table: the columns must have the same length, got layer {len(layer)}, parameter {len(parameter)}, value {len(value)}"
             )
         index = {}
         for i, key in enumerate(zip(layer, parameter)):
@@ -112,9 +111,7 @@ class Table(MatlabProperties):
             if key not in self._index:
                 raise KeyError(f"Table: no row with layer '{key[0]}' and parameter '{key[1]}'; rows: {self.keys()}")
             return self._index[key]
-        raise DlIndexError(
-            f"Table: index with (layer, parameter) names, an int row number or a layer name, got {key!r}"
-        )
+        raise DlIndexError(f"Table: index with (layer, parameter) names, an int row number or a layer name, got {key!r}")
 
     def __getitem__(self, key: Any) -> Any:
         """``t["conv", "Weights"]`` → the value; ``t[i]`` → row i (a ``TableRow``); ``t["conv"]``

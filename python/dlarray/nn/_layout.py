@@ -83,9 +83,7 @@ def require(layout: Layout, labels: str, op: str, shape: Sequence[int]) -> None:
     """Raise a FormatError unless every label in ``labels`` is present."""
     missing = [c for c in labels if not layout.has(c)]
     if missing:
-        raise FormatError(
-            f"{op}: input with format '{layout.labels}' (shape {tuple(shape)}) has no '{''.join(missing)}' dimension"
-        )
+        raise FormatError(f"{op}: input with format '{layout.labels}' (shape {tuple(shape)}) has no '{''.join(missing)}' dimension")
 
 
 def plain(x: dlarray, layout: Layout) -> dlarray:

@@ -55,8 +55,9 @@ def loss_input(op: str, Y: Any, data_format: Optional[str], class_dimension: Any
         raise DTypeError(f"{op}: the predictions must be a dlarray, got {type(Y).__name__}")
     if class_dimension is not None:
         if Y.fmt or format_given(data_format):
-            raise OptionError(f"{op}: class_dimension is for unformatted input without data_format; the input has format "
-                              f"'{Y.fmt or data_format}'")
+            raise OptionError(
+                f"{op}: class_dimension is for unformatted input without data_format; the input has format '{Y.fmt or data_format}'"
+            )
         if isinstance(class_dimension, bool) or not isinstance(class_dimension, (int, np.integer)):
             raise OptionError(f"{op}: class_dimension must be a 0-based int, got {class_dimension!r}")
         k = int(class_dimension)

@@ -105,4 +105,3 @@ def weights(w: Any, r: Any, b: Any, like: dlarray, gates: int, bias_rows: int, C
     if tuple(Bv.shape) not in ((n,), (n, 1)):
         raise ShapeError(f"{op}: bias must have shape ({n},) or ({n}, 1) ({bias_rows}*H, H = {H}), got shape {tuple(Bv.shape)}")
     return W, R, Bv.reshape((n,)) if Bv.ndim != 1 else Bv, H
-

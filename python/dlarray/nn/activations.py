@@ -85,4 +85,5 @@ def softmax(X: dlarray, data_format: Optional[str] = None) -> dlarray:
         return _core._softmax(plain(X, layout), c).reshape(X.shape)
     return _core._softmax(X, c)
 
+
 accept_matlab_names(globals())

@@ -28,7 +28,9 @@ def _as_cbt(x: Any, data_format: Optional[str], name: str) -> Tuple[dlarray, boo
     layout = layout_of(x, data_format, "attention")
     bad = [c for c in layout.labels if c in "SU"]
     if bad:
-        raise FormatError(f"attention: {name} with format '{layout.labels}' (shape {tuple(x.shape)}) has '{''.join(bad)}' dims; it takes C, B and T")
+        raise FormatError(
+            f"attention: {name} with format '{layout.labels}' (shape {tuple(x.shape)}) has '{''.join(bad)}' dims; it takes C, B and T"
+        )
     for c in "CT":
         if not layout.has(c):
             raise FormatError(f"attention: {name} with format '{layout.labels}' (shape {tuple(x.shape)}) has no '{c}' dimension")
@@ -86,7 +88,9 @@ def _padding_mask(mask: Any, Tk: int, B: int) -> np.ndarray:
         if a.ndim == 3:  # (C or 1, B, Tk), the layout of keys
             a = a.any(axis=0)
     if a.shape != (B, Tk):
-        raise ShapeError(f"attention: padding_mask must cover (numObservations, numKeys) = ({B}, {Tk}) key positions, got shape {np.shape(a)}")
+        raise ShapeError(
+            f"attention: padding_mask must cover (numObservations, numKeys) = ({B}, {Tk}) key positions, got shape {np.shape(a)}"
+        )
     return a[:, None, None, :]
 
 
@@ -192,5 +196,6 @@ def attention(
     if return_weights:
         return y, weights.transpose((3, 2, 1, 0))
     return y
+
 
 accept_matlab_names(globals())

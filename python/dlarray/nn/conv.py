@@ -54,9 +54,14 @@ def dlconv(
     op = "dlconv"
     dl_input(X, data_format, op)
     return _core._dlconv(
-        X, _param(weights, X, op, "weights"), _bias(bias, X, op), data_format,
-        window_values(stride, "stride", op), window_values(dilation_factor, "dilation_factor", op),
-        padding_option(padding, op), number(padding_value, "padding_value", op, finite=False),
+        X,
+        _param(weights, X, op, "weights"),
+        _bias(bias, X, op),
+        data_format,
+        window_values(stride, "stride", op),
+        window_values(dilation_factor, "dilation_factor", op),
+        padding_option(padding, op),
+        number(padding_value, "padding_value", op, finite=False),
     )
 
 
@@ -80,9 +85,14 @@ def dltranspconv(
     op = "dltranspconv"
     dl_input(X, data_format, op)
     return _core._dltranspconv(
-        X, _param(weights, X, op, "weights"), _bias(bias, X, op), data_format,
-        window_values(stride, "stride", op), window_values(dilation_factor, "dilation_factor", op),
+        X,
+        _param(weights, X, op, "weights"),
+        _bias(bias, X, op),
+        data_format,
+        window_values(stride, "stride", op),
+        window_values(dilation_factor, "dilation_factor", op),
         padding_option(cropping, op, name="cropping"),
     )
+
 
 accept_matlab_names(globals())

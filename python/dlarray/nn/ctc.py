@@ -107,8 +107,10 @@ def _y_mask(v: Any, labels: str, shape: Tuple[int, ...], B: int, T: int, op: str
     elif m.ndim == 1 and B == 1:
         m = m[None, :]
     if m.shape != (B, T):
-        raise ShapeError(f"{op}: y_mask of shape {m.shape} does not match Y (format '{labels}', shape {shape}): "
-                         f"expected (B, T) = ({B}, {T}) or Y's shape with C of size 1, {with_c}")
+        raise ShapeError(
+            f"{op}: y_mask of shape {m.shape} does not match Y (format '{labels}', shape {shape}): "
+            f"expected (B, T) = ({B}, {T}) or Y's shape with C of size 1, {with_c}"
+        )
     return m != 0
 
 

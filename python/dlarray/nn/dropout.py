@@ -66,4 +66,5 @@ def dropout(
     Y = X * weights.astype(real_dtype)
     return (Y, keep) if return_mask else Y
 
+
 accept_matlab_names(globals())

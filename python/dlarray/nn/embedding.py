@@ -91,4 +91,5 @@ def embed(X: Any, weights: Any, *, data_format: Optional[str] = None, weights_fo
     order = list(range(1, where + 1)) + [0] + list(range(where + 1, out.ndim))
     return out.transpose(tuple(order)) if where else out
 
+
 accept_matlab_names(globals())

@@ -38,4 +38,5 @@ def fullyconnect(X: dlarray, weights: Any, bias: Any = None, data_format: Option
     b = bias if bias is None or isinstance(bias, dlarray) else as_param(bias, X, op, "bias")
     return _core._fullyconnect(X, w, b, data_format)
 
+
 accept_matlab_names(globals())

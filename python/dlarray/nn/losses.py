@@ -66,9 +66,7 @@ def _classification_mode(classification_mode: Optional[str], target_categories: 
             raise OptionError(f"{op}: target_categories must be 'exclusive' or 'independent', got {target_categories!r}")
         old = _CATEGORIES[target_categories.lower()]
         if mode is not None and mode != old:
-            raise OptionError(
-                f"{op}: classification_mode={classification_mode!r} contradicts target_categories={target_categories!r}"
-            )
+            raise OptionError(f"{op}: classification_mode={classification_mode!r} contradicts target_categories={target_categories!r}")
         mode = old
     return mode or "single-label"
 
@@ -175,7 +173,9 @@ def _class_indices(op: str, targets: Any, inp: LossInput) -> np.ndarray:
     C = inp.num_classes
     bad = (t < 0) | (t >= C)
     if bad.any():
-        raise DlIndexError(f"{op}: target class index {int(t[bad].flat[0])} is out of range for {C} classes (indices are 0-based: 0..{C - 1})")
+        raise DlIndexError(
+            f"{op}: target class index {int(t[bad].flat[0])} is out of range for {C} classes (indices are 0-based: 0..{C - 1})"
+        )
     return t
 
 

@@ -314,4 +314,5 @@ def crosschannelnorm(
     denom = (ss * (alpha / n) + k) ** beta
     return _finish(x / denom, X, layout)
 
+
 accept_matlab_names(globals())

@@ -38,15 +38,17 @@ _A = (
 _B = (35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84)
 _E = np.array([71 / 57600, 0.0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 / 40])
 # ode45's free 4th-order interpolant (ntrp45): y(t + s·h) = y + h · Σ_i k_i · (BI[i] · [s, s², s³, s⁴]).
-_BI = np.array([
-    [1.0, -183 / 64, 37 / 12, -145 / 128],
-    [0.0, 0.0, 0.0, 0.0],
-    [0.0, 1500 / 371, -1000 / 159, 1000 / 371],
-    [0.0, -125 / 32, 125 / 12, -375 / 64],
-    [0.0, 9477 / 3392, -729 / 106, 25515 / 6784],
-    [0.0, -11 / 7, 11 / 3, -55 / 28],
-    [0.0, 3 / 2, -4.0, 5 / 2],
-])
+_BI = np.array(
+    [
+        [1.0, -183 / 64, 37 / 12, -145 / 128],
+        [0.0, 0.0, 0.0, 0.0],
+        [0.0, 1500 / 371, -1000 / 159, 1000 / 371],
+        [0.0, -125 / 32, 125 / 12, -375 / 64],
+        [0.0, 9477 / 3392, -729 / 106, 25515 / 6784],
+        [0.0, -11 / 7, 11 / 3, -55 / 28],
+        [0.0, 3 / 2, -4.0, 5 / 2],
+    ]
+)
 _POW = 1 / 5
 _MODES = ("direct", "adjoint")
 
@@ -90,8 +92,10 @@ def _check_data_format(Y0: dlarray, data_format: Any, op: str) -> None:
         if len(labels) < Y0.ndim:
             raise FormatError(f"{op}: data_format '{data_format}' does not label the {Y0.ndim} dims of Y0 (shape {tuple(Y0.shape)})")
     if "T" in labels:
-        raise FormatError(f"{op}: Y0 (format '{labels}', shape {tuple(Y0.shape)}) must not have a 'T' dimension; "
-                          f"the solution's time steps become its T dimension")
+        raise FormatError(
+            f"{op}: Y0 (format '{labels}', shape {tuple(Y0.shape)}) must not have a 'T' dimension; "
+            f"the solution's time steps become its T dimension"
+        )
 
 
 def _rhs(odefun: Any, theta: Any, op: str) -> Callable[[float, dlarray], Any]:
@@ -160,8 +164,9 @@ def dlode45(
     op = "dlode45"
     mode = choice(gradient_mode, _MODES, "gradient_mode", op)
     if mode == "adjoint":
-        raise OptionError(f"{op}: gradient_mode='adjoint' is not implemented; use 'direct' (the default), "
-                          f"which differentiates through the solver's steps")
+        raise OptionError(
+            f"{op}: gradient_mode='adjoint' is not implemented; use 'direct' (the default), which differentiates through the solver's steps"
+        )
     rtol = number(relative_tolerance, "relative_tolerance", op, positive=True)
     atol = number(absolute_tolerance, "absolute_tolerance", op, positive=True)
     tvec = _tspan(tspan, op)
@@ -189,8 +194,10 @@ def dlode45(
         if not isinstance(out, dlarray):  # numpy or numbers: in the state's dtype, as parameters are
             out = dlarray(numeric(out, op, "the value odefun returned", kinds="biuf").astype(dtype, copy=False))
         if tuple(out.shape) != shape:
-            raise ShapeError(f"{op}: odefun returned an array of shape {tuple(out.shape)} for a state of shape {shape}; "
-                             f"dy/dt must have the state's shape")
+            raise ShapeError(
+                f"{op}: odefun returned an array of shape {tuple(out.shape)} for a state of shape {shape}; "
+                f"dy/dt must have the state's shape"
+            )
         if out.fmt and fmt and out.fmt != fmt:
             raise FormatError(f"{op}: odefun returned format '{out.fmt}' for a state of format '{fmt}'")
         if out.fmt and not fmt:
@@ -207,7 +214,7 @@ def dlode45(
     # ode45's initial step: bounded by the first output interval and the slope at t0.
     absh = min(hmax, abs(float(tvec[1]) - t0))
     if initial_step is None:
-        rh = _norm(f0 / np.maximum(np.abs(ynp), threshold)) / (0.8 * rtol ** _POW)
+        rh = _norm(f0 / np.maximum(np.abs(ynp), threshold)) / (0.8 * rtol**_POW)
         if absh * rh > 1:
             absh = 1.0 / rh
         absh = max(absh, 16 * np.spacing(abs(t0)))
@@ -247,7 +254,8 @@ def dlode45(
                 why = "the solution is not finite there" if not math.isfinite(err) else "the tolerances cannot be met"
                 raise OptionError(
                     f"{op}: the step size fell below its minimum ({hmin:.3g}) at t = {t:.6g}: {why} "
-                    f"(relative_tolerance={rtol:g}, absolute_tolerance={atol:g})")
+                    f"(relative_tolerance={rtol:g}, absolute_tolerance={atol:g})"
+                )
             if not math.isfinite(err):  # no estimate to scale by: the largest cut ode45 makes
                 absh = max(hmin, 0.1 * absh)
             elif nofailed:
@@ -264,7 +272,7 @@ def dlode45(
                 outputs.append(ynew)
             else:
                 s = (tout - t) / h
-                powers = np.array([s, s * s, s ** 3, s ** 4])
+                powers = np.array([s, s * s, s**3, s**4])
                 outputs.append(_combine(y, h, _BI @ powers, ks))
             next_out += 1
         if nofailed:

@@ -191,4 +191,5 @@ def onehotdecode(B: Any, class_names: Optional[Sequence[Any]], feature_dim: Any,
         return out
     return names[idx]
 
+
 accept_matlab_names(globals())

@@ -45,8 +45,12 @@ def maxpool(
     return_indices = flag(return_indices, "return_indices", op)
     dl_input(X, data_format, op)
     Y, idx = _core._maxpool(
-        X, _pool_size(pool_size, op), window_values(stride, "stride", op), padding_option(padding, op),
-        data_format, return_indices,
+        X,
+        _pool_size(pool_size, op),
+        window_values(stride, "stride", op),
+        padding_option(padding, op),
+        data_format,
+        return_indices,
     )
     return (Y, idx, tuple(X.shape)) if return_indices else Y
 
@@ -62,8 +66,10 @@ def maxunpool(X: dlarray, indices: Any, output_size: Any, data_format: Optional[
     except (ValueError, TypeError):
         idx = np.asarray(None)
     if idx.dtype.kind not in "iu":
-        raise DlIndexError(f"{op}: indices must be integer positions (from maxpool(..., return_indices=True)), "
-                           f"got {type(indices).__name__} of dtype {idx.dtype}")
+        raise DlIndexError(
+            f"{op}: indices must be integer positions (from maxpool(..., return_indices=True)), "
+            f"got {type(indices).__name__} of dtype {idx.dtype}"
+        )
     if idx.shape != tuple(X.shape):
         raise ShapeError(f"{op}: indices of shape {idx.shape} do not match the input of shape {tuple(X.shape)}")
     if isinstance(output_size, (str, bytes)):
@@ -106,8 +112,13 @@ def avgpool(
         raise OptionError(f"{op}: padding_value must be 0 or 'mean', got {show(padding_value)}")
     dl_input(X, data_format, op)
     return _core._avgpool(
-        X, _pool_size(pool_size, op), window_values(stride, "stride", op), padding_option(padding, op),
-        data_format, counts,
+        X,
+        _pool_size(pool_size, op),
+        window_values(stride, "stride", op),
+        padding_option(padding, op),
+        data_format,
+        counts,
     )
+
 
 accept_matlab_names(globals())

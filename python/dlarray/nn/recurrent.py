@@ -116,4 +116,5 @@ def gru(
     y, h = _core._gru(seq.x, h0, W, R, b, mode, state, gate)
     return seq.output(y), seq.state(h)
 
+
 accept_matlab_names(globals())

@@ -32,8 +32,7 @@ def _labels(X: dlarray, data_format: Optional[str], op: str) -> str:
         raise FormatError(f"{op}: an unformatted input (shape {tuple(X.shape)}) needs data_format=, e.g. 'SSCB'")
     labels = data_format.upper()
     if len(labels) != X.ndim or any(c not in "SCBTU" for c in labels):
-        raise FormatError(f"{op}: data_format '{data_format}' does not label the {X.ndim} dims of the input "
-                          f"(shape {tuple(X.shape)})")
+        raise FormatError(f"{op}: data_format '{data_format}' does not label the {X.ndim} dims of the input (shape {tuple(X.shape)})")
     return labels
 
 

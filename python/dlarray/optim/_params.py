@@ -101,16 +101,12 @@ def align(op: str, what: str, template: Any, other: Any, path: str = "") -> List
         return list(other)
     if is_leaf(template):
         if not is_leaf(other):
-            raise ShapeError(
-                f"{op}: {what} at {_where(path)} is a {type(other).__name__}, but the parameter there is an array"
-            )
+            raise ShapeError(f"{op}: {what} at {_where(path)} is a {type(other).__name__}, but the parameter there is an array")
         return [other]
     if is_tree_object(template) or is_tree_object(other):
         mine, theirs = leaves(template), leaves(other)
         if len(mine) != len(theirs):
-            raise ShapeError(
-                f"{op}: {what} at {_where(path)} holds {len(theirs)} arrays but the parameters there hold {len(mine)}"
-            )
+            raise ShapeError(f"{op}: {what} at {_where(path)} holds {len(theirs)} arrays but the parameters there hold {len(mine)}")
         return theirs
     if isinstance(template, dict):
         if not isinstance(other, dict):
@@ -128,8 +124,7 @@ def align(op: str, what: str, template: Any, other: Any, path: str = "") -> List
         if not isinstance(other, (list, tuple)) or len(other) != len(template):
             n = f"{len(other)} entries" if isinstance(other, (list, tuple)) else f"a {type(other).__name__}"
             raise ShapeError(
-                f"{op}: {what} at {_where(path)} has {n}, but the parameters there are a "
-                f"{type(template).__name__} of {len(template)}"
+                f"{op}: {what} at {_where(path)} has {n}, but the parameters there are a {type(template).__name__} of {len(template)}"
             )
         return [x for i, (t, o) in enumerate(zip(template, other)) for x in align(op, what, t, o, f"{path}[{i}]")]
     return []

@@ -64,4 +64,5 @@ def adamupdate(
     new, (m, v) = fused_update(_OP, net, grad, [("averageGrad", average_grad), ("averageSqGrad", average_sq_grad)], lr, kernel)
     return new, m, v
 
+
 accept_matlab_names(globals())

@@ -63,4 +63,5 @@ def dlupdate(fun: Callable[..., Any], net: Any, *more: Any) -> Any:
     extra = [rebuild(template, [r[k] for r in results]) for k in range(1, n_out)]
     return (first, *extra)
 
+
 accept_matlab_names(globals())

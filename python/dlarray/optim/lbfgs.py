@@ -83,7 +83,9 @@ def _direction(g: Vec, history, factor: float) -> Vec:
     return _scale(-1.0, r)
 
 
-def _line_search(method: str, max_iter: int, f0: float, slope0: float, x0: Vec, d: Vec, evaluate) -> Tuple[Optional[_Evaluation], float, bool]:
+def _line_search(
+    method: str, max_iter: int, f0: float, slope0: float, x0: Vec, d: Vec, evaluate
+) -> Tuple[Optional[_Evaluation], float, bool]:
     """Step size along ``d`` from ``x0``: returns (evaluation at the accepted point or None,
     step, whether the method's conditions were met). Starts from the unit step (the
     quasi-Newton step); bisects a bracket (Wolfe) or halves (backtracking)."""
@@ -153,7 +155,11 @@ def lbfgsupdate(
         raise OptionError(f"{_OP}: solver_state must be an lbfgsState or None, got {type(state).__name__}")
     if line_search_method not in _METHODS:
         raise OptionError(f"{_OP}: line_search_method must be one of {list(_METHODS)}, got {line_search_method!r}")
-    if isinstance(max_num_line_search_iterations, bool) or not isinstance(max_num_line_search_iterations, int) or max_num_line_search_iterations < 1:
+    if (
+        isinstance(max_num_line_search_iterations, bool)
+        or not isinstance(max_num_line_search_iterations, int)
+        or max_num_line_search_iterations < 1
+    ):
         raise OptionError(f"{_OP}: max_num_line_search_iterations must be a positive integer, got {max_num_line_search_iterations!r}")
     if isinstance(num_loss_function_outputs, bool) or not isinstance(num_loss_function_outputs, int) or num_loss_function_outputs < 2:
         raise OptionError(f"{_OP}: num_loss_function_outputs must be an integer >= 2, got {num_loss_function_outputs!r}")
@@ -219,5 +225,6 @@ def lbfgsupdate(
     )
     # Fresh objects either way, so the result never aliases the caller's arrays.
     return rebuild(net, [x.copy() for x in end.x] if end is start else end.x), new_state
+
 
 accept_matlab_names(globals())

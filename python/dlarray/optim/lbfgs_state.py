@@ -36,9 +36,7 @@ class lbfgsState(MatlabProperties):
     """
 
     def __init__(self, history_size: int = 10, initial_inverse_hessian_factor: float = 1.0):
-        integral = isinstance(history_size, numbers.Integral) or (
-            isinstance(history_size, float) and history_size.is_integer()
-        )
+        integral = isinstance(history_size, numbers.Integral) or (isinstance(history_size, float) and history_size.is_integer())
         if isinstance(history_size, bool) or not integral or history_size < 1:
             raise OptionError(f"lbfgsState: history_size must be a positive integer, got {history_size!r}")
         try:
@@ -96,5 +94,6 @@ class lbfgsState(MatlabProperties):
             f"iteration={self._iteration}, loss={loss}, line_search_status={self._status!r}, "
             f"stored_updates={len(self._history)})"
         )
+
 
 accept_matlab_names(globals())

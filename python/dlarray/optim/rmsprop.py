@@ -43,4 +43,5 @@ def rmspropupdate(
     new, (s,) = fused_update(_OP, net, grad, [("averageSqGrad", average_sq_grad)], lr, kernel)
     return new, s
 
+
 accept_matlab_names(globals())

@@ -37,4 +37,5 @@ def sgdmupdate(net: Any, grad: Any, vel: Any, learn_rate: float = 0.01, momentum
     new, (v,) = fused_update(_OP, net, grad, [("vel", vel)], lr, kernel)
     return new, v
 
+
 accept_matlab_names(globals())

@@ -31,6 +31,9 @@ from .broadcast import broadcast
 from .spmd import spmdBarrier, spmdBroadcast, spmdIndex, spmdPlus, spmdReduce, spmdSize
 from .world import World, use_communicator, world
 
+# Several names a line, as the table was written.
+# fmt: off
 __all__ = ["SpmdMismatchError", "World", "aggregate_gradients", "aggregate_state", "broadcast", "partition",
            "spmdBarrier", "spmdBroadcast", "spmdIndex", "spmdPlus", "spmdReduce", "spmdSize", "use_communicator",
            "world"]
+# fmt: on

@@ -30,7 +30,8 @@ def abort_on_uncaught_exception(world: Any) -> None:
             sys.stderr.write(
                 f"\ndlarray.parallel: process {world.rank} of {world.size} stopped with an uncaught exception "
                 f"({first}); aborting all {world.size} processes (MPI_Abort) so that none waits for it "
-                f"forever. Its traceback:\n")
+                f"forever. Its traceback:\n"
+            )
             previous(exc_type, exc, tb)
             sys.stdout.flush()
             sys.stderr.flush()

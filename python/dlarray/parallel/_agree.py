@@ -53,8 +53,13 @@ def _explain(accounts: List[Tuple[str, List[Any], str]]) -> str:
             at = next((i for i, (a, b) in enumerate(zip(tokens0, tokens)) if a != b), min(len(tokens0), len(tokens)))
             mine = tokens0[at] if at < len(tokens0) else "(nothing more)"
             theirs = tokens[at] if at < len(tokens) else "(nothing more)"
-            lines.append(f"{what0}: the values of process 0 ({summary0}) and process {rank} ({summary}) differ "
-                         f"in structure at item {at}: {mine} against {theirs}")
-    return ("dlarray.parallel: the processes disagree, so no data was exchanged: " + "; ".join(lines)
-            + ". Every process must call the same collectives in the same order, with values of the same "
-            "structure (dict keys, table rows, shapes, dtypes).")
+            lines.append(
+                f"{what0}: the values of process 0 ({summary0}) and process {rank} ({summary}) differ "
+                f"in structure at item {at}: {mine} against {theirs}"
+            )
+    return (
+        "dlarray.parallel: the processes disagree, so no data was exchanged: "
+        + "; ".join(lines)
+        + ". Every process must call the same collectives in the same order, with values of the same "
+        "structure (dict keys, table rows, shapes, dtypes)."
+    )

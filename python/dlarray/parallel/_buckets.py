@@ -45,7 +45,7 @@ class Packing:
         for a, (dtype, start, stop) in zip(arrays, self.places):
             dst = self.buffers[dtype][start:stop].reshape(a.shape)
             if dtype.kind == "b" and a.dtype.kind != "b":
-                np.not_equal(a, 0, out=dst)           # MATLAB's logical(): nonzero is true
+                np.not_equal(a, 0, out=dst)  # MATLAB's logical(): nonzero is true
             elif scale is None:
                 np.copyto(dst, a, casting="unsafe")
             else:
@@ -57,7 +57,7 @@ class Packing:
             buf = self.buffers[dtype]
             step = max(1, BUCKET_BYTES // dtype.itemsize)
             for start in range(0, buf.size, step):
-                yield buf[start:start + step]
+                yield buf[start : start + step]
 
     def view(self, i: int) -> np.ndarray:
         dtype, start, stop = self.places[i]

@@ -18,8 +18,9 @@ def _sizes(flat: Flat) -> List[int]:
     return [int(a.size) for a in flat.arrays]
 
 
-def reduce(world: World, flat: Flat, reduction: Reduction, who: str, *, scale: Optional[float] = None,
-           destination: Optional[int] = None) -> Optional[List[Any]]:
+def reduce(
+    world: World, flat: Flat, reduction: Reduction, who: str, *, scale: Optional[float] = None, destination: Optional[int] = None
+) -> Optional[List[Any]]:
     """The leaves of ``flat`` combined over the pool with ``reduction`` (each multiplied by
     ``scale`` first, if given): a value per leaf, of the leaf's kind; ``None`` on the
     processes other than ``destination`` when one is given."""

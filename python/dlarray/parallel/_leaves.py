@@ -23,18 +23,17 @@ from .._core import dlarray
 from ..errors import DTypeError
 
 _PYTHON_SCALARS = (bool, int, float, complex)
-_PYTHON_DTYPES = {bool: np.dtype(np.bool_), int: np.dtype(np.int64), float: np.dtype(np.float64),
-                  complex: np.dtype(np.complex128)}
+_PYTHON_DTYPES = {bool: np.dtype(np.bool_), int: np.dtype(np.int64), float: np.dtype(np.float64), complex: np.dtype(np.complex128)}
 NUMERIC_KINDS = "biufc"
 
 
 class Leaf(NamedTuple):
     """What a leaf was, so that its result can be made the same kind of value."""
 
-    kind: str            # "dlarray", "ndarray", "numpy scalar" or "python scalar"
-    dtype: np.dtype      # of its data
+    kind: str  # "dlarray", "ndarray", "numpy scalar" or "python scalar"
+    dtype: np.dtype  # of its data
     shape: Tuple[int, ...]
-    fmt: str = ""        # a dlarray's format
+    fmt: str = ""  # a dlarray's format
     device: str = "cpu"  # a dlarray's device
     pytype: type = float  # a scalar's type (Python or numpy)
 
@@ -81,8 +80,10 @@ class Flat:
             return f"a {leaf.kind} of shape {leaf.shape}, {leaf.dtype}"
         total = sum(int(np.prod(leaf.shape, dtype=np.int64)) for leaf in self.leaves)
         count = len(self.leaves)
-        return (f"a {type(self.obj).__name__} of {count} array{'s' if count != 1 else ''} or scalar"
-                f"{'s' if count != 1 else ''}, {total} elements")
+        return (
+            f"a {type(self.obj).__name__} of {count} array{'s' if count != 1 else ''} or scalar"
+            f"{'s' if count != 1 else ''}, {total} elements"
+        )
 
 
 def _data(x: dlarray) -> np.ndarray:
@@ -118,8 +119,10 @@ def flatten(obj: Any, who: str, *, numeric_only: bool = True) -> Flat:
         elif isinstance(x, np.ndarray):
             if x.dtype.kind not in NUMERIC_KINDS:
                 if numeric_only:
-                    raise DTypeError(f"{who}: cannot combine a numpy array of dtype {x.dtype} (shape {x.shape}) "
-                                     f"across processes; numeric arrays (bool, integer, float, complex) only")
+                    raise DTypeError(
+                        f"{who}: cannot combine a numpy array of dtype {x.dtype} (shape {x.shape}) "
+                        f"across processes; numeric arrays (bool, integer, float, complex) only"
+                    )
                 tokens.append(("static", "ndarray", x.dtype.str, x.shape))
                 return
             leaf(x, Leaf("ndarray", x.dtype, tuple(x.shape)))
@@ -131,8 +134,9 @@ def flatten(obj: Any, who: str, *, numeric_only: bool = True) -> Flat:
             try:
                 data = np.asarray(x, dtype=_PYTHON_DTYPES[kind])
             except OverflowError:
-                raise DTypeError(f"{who}: the Python int {x} does not fit in 64 bits, the widest integer "
-                                 f"the processes can combine; pass it as a float") from None
+                raise DTypeError(
+                    f"{who}: the Python int {x} does not fit in 64 bits, the widest integer the processes can combine; pass it as a float"
+                ) from None
             leaf(data, Leaf("python scalar", data.dtype, (), pytype=kind))
         elif isinstance(x, Slot):
             tokens.append(("slot", x.index))

@@ -29,9 +29,9 @@ from ._leaves import Leaf
 
 
 class Reduction(NamedTuple):
-    name: str        # MATLAB's function name
-    mpi: str         # the mpi4py MPI.Op attribute
-    combine: Any     # the numpy ufunc doing the same to two values
+    name: str  # MATLAB's function name
+    mpi: str  # the mpi4py MPI.Op attribute
+    combine: Any  # the numpy ufunc doing the same to two values
 
     def wire_dtype(self, leaf: Leaf, who: str) -> np.dtype:
         """The dtype the leaf's data travels in."""
@@ -39,8 +39,10 @@ class Reduction(NamedTuple):
         if self.name in ("and", "or"):
             return np.dtype(np.bool_)
         if kind == "c" and self.name in ("max", "min"):
-            raise DTypeError(f"{who}: '{self.name}' of complex values is undefined (complex numbers have no "
-                             f"order); got a {leaf.kind} of dtype {leaf.dtype}, shape {leaf.shape}")
+            raise DTypeError(
+                f"{who}: '{self.name}' of complex values is undefined (complex numbers have no "
+                f"order); got a {leaf.kind} of dtype {leaf.dtype}, shape {leaf.shape}"
+            )
         if kind == "b" and self.name in ("plus", "times"):
             return np.dtype(np.int64)
         if leaf.dtype == np.float16:
@@ -69,9 +71,20 @@ OR = Reduction("or", "LOR", np.logical_or)
 
 BY_NAME = {r.name: r for r in (PLUS, TIMES, MAX, MIN, AND, OR)}
 BY_NAME.update({"sum": PLUS, "+": PLUS, "prod": TIMES, "*": TIMES, "&": AND, "|": OR})
-BY_FUNCTION = {operator.add: PLUS, np.add: PLUS, operator.mul: TIMES, np.multiply: TIMES,
-               max: MAX, np.maximum: MAX, min: MIN, np.minimum: MIN,
-               operator.and_: AND, np.logical_and: AND, operator.or_: OR, np.logical_or: OR}
+BY_FUNCTION = {
+    operator.add: PLUS,
+    np.add: PLUS,
+    operator.mul: TIMES,
+    np.multiply: TIMES,
+    max: MAX,
+    np.maximum: MAX,
+    min: MIN,
+    np.minimum: MIN,
+    operator.and_: AND,
+    np.logical_and: AND,
+    operator.or_: OR,
+    np.logical_or: OR,
+}
 
 
 def resolve(fn: Any, who: str) -> Optional[Reduction]:
@@ -83,9 +96,11 @@ def resolve(fn: Any, who: str) -> Optional[Reduction]:
             return BY_NAME[key]
         from ..errors import OptionError
 
-        raise OptionError(f"{who}: unknown reduction {fn!r}; use one of 'plus', 'times', 'max', 'min', "
-                          f"'and', 'or' (MATLAB's @plus, ...), a matching function (operator.add, np.maximum, "
-                          f"...) or any function of two values")
+        raise OptionError(
+            f"{who}: unknown reduction {fn!r}; use one of 'plus', 'times', 'max', 'min', "
+            f"'and', 'or' (MATLAB's @plus, ...), a matching function (operator.add, np.maximum, "
+            f"...) or any function of two values"
+        )
     try:
         named = BY_FUNCTION.get(fn)
     except TypeError:  # an unhashable callable
@@ -93,6 +108,7 @@ def resolve(fn: Any, who: str) -> Optional[Reduction]:
     if named is not None:
         return named
     if not callable(fn):
-        raise DTypeError(f"{who}: the reduction must be a name ('plus', 'max', 'and', ...) or a function of "
-                         f"two values, got {type(fn).__name__}")
+        raise DTypeError(
+            f"{who}: the reduction must be a name ('plus', 'max', 'and', ...) or a function of two values, got {type(fn).__name__}"
+        )
     return None

@@ -42,8 +42,9 @@ def _factor(factor: Any, who: str) -> float:
     try:
         value = float(factor)
     except (TypeError, ValueError):
-        raise DTypeError(f"{who}: factor must be a real number (this process's share of the mini-batch, "
-                         f"n_i / N), got {type(factor).__name__}") from None
+        raise DTypeError(
+            f"{who}: factor must be a real number (this process's share of the mini-batch, n_i / N), got {type(factor).__name__}"
+        ) from None
     if not math.isfinite(value):
         raise OptionError(f"{who}: factor must be finite, got {value}")
     return value
@@ -52,8 +53,7 @@ def _factor(factor: Any, who: str) -> float:
 def _check_floating(flat: Flat, who: str, what: str) -> None:
     for leaf in flat.leaves:
         if leaf.dtype.kind not in "fc":
-            raise DTypeError(f"{who}: {what} must be floating-point arrays; found a {leaf.kind} of dtype "
-                             f"{leaf.dtype}, shape {leaf.shape}")
+            raise DTypeError(f"{who}: {what} must be floating-point arrays; found a {leaf.kind} of dtype {leaf.dtype}, shape {leaf.shape}")
 
 
 def aggregate_gradients(grads: Any, factor: Any = 1.0) -> Any:
@@ -81,8 +81,7 @@ def _statistics(state: Any, mean: str, variance: str, who: str) -> List[Tuple[An
 
     if isinstance(state, Table):
         rows = set(state.keys())
-        return [((layer, mean), (layer, variance)) for layer, parameter in state.keys()
-                if parameter == mean and (layer, variance) in rows]
+        return [((layer, mean), (layer, variance)) for layer, parameter in state.keys() if parameter == mean and (layer, variance) in rows]
     if isinstance(state, dict):
         found: List[Tuple[Any, Any]] = []
 
@@ -95,8 +94,7 @@ def _statistics(state: Any, mean: str, variance: str, who: str) -> List[Tuple[An
 
         visit(state, ())
         return found
-    raise DTypeError(f"{who}: expected a state table (net.state, or the state that dlfeval returns) or a dict; "
-                     f"got {type(state).__name__}")
+    raise DTypeError(f"{who}: expected a state table (net.state, or the state that dlfeval returns) or a dict; got {type(state).__name__}")
 
 
 def _node(state: Dict[Any, Any], path: Tuple[Any, ...]) -> Dict[Any, Any]:
@@ -105,8 +103,7 @@ def _node(state: Dict[Any, Any], path: Tuple[Any, ...]) -> Dict[Any, Any]:
     return state
 
 
-def aggregate_state(state: Any, factor: Any = 1.0, *, mean: str = "TrainedMean",
-                    variance: str = "TrainedVariance") -> Any:
+def aggregate_state(state: Any, factor: Any = 1.0, *, mean: str = "TrainedMean", variance: str = "TrainedVariance") -> Any:
     """The network state with batch normalisation's statistics merged over the processes
     (MATLAB's ``aggregateState``; formulas in the module notes), the same on every process.
 
@@ -130,8 +127,7 @@ def aggregate_state(state: Any, factor: Any = 1.0, *, mean: str = "TrainedMean",
     _check_floating(variances, who, f"the '{variance}' values")
     for m, v, (mk, _) in zip(means.leaves, variances.leaves, places):
         if m.shape != v.shape or m.dtype != v.dtype:
-            raise OptionError(f"{who}: '{mean}' and '{variance}' of {mk!r} differ: {m.shape} {m.dtype} "
-                              f"against {v.shape} {v.dtype}")
+            raise OptionError(f"{who}: '{mean}' and '{variance}' of {mk!r} differ: {m.shape} {m.dtype} against {v.shape} {v.dtype}")
     merged = reduce(w, flatten(means.arrays, who), PLUS, who, scale=f)
     terms = [np.square(mu - mbar) + var for mu, var, mbar in zip(means.arrays, variances.arrays, merged)]
     merged_var = reduce(w, flatten(terms, who), PLUS, who, scale=f)
@@ -141,7 +137,7 @@ def aggregate_state(state: Any, factor: Any = 1.0, *, mean: str = "TrainedMean",
         out = copy.copy(state)
         for (path, _), m, v in zip(places, new_means, new_vars):
             node = out
-            for k in path:          # copy the dicts on the way, leaving ``state`` unchanged
+            for k in path:  # copy the dicts on the way, leaving ``state`` unchanged
                 node[k] = copy.copy(node[k])
                 node = node[k]
             node[mean], node[variance] = m, v
@@ -150,5 +146,6 @@ def aggregate_state(state: Any, factor: Any = 1.0, *, mean: str = "TrainedMean",
     for (mk, vk), m, v in zip(places, new_means, new_vars):
         out[mk], out[vk] = m, v
     return out
+
 
 accept_matlab_names(globals())

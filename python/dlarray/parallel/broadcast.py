@@ -30,4 +30,5 @@ def broadcast(net_or_params: Any, source: int = 0) -> Any:
     values = broadcast_into(w, flat, src, "broadcast")
     return net_or_params if values is None else flat.rebuild(values)
 
+
 accept_matlab_names(globals())

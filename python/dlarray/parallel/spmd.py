@@ -45,8 +45,10 @@ def _rank(value: Any, name: str, who: str, w: World) -> Optional[int]:
         raise OptionError(f"{who}: {name} must be a process rank (an int), got {type(value).__name__}")
     rank = int(value.__index__())
     if not 0 <= rank < w.size:
-        raise OptionError(f"{who}: {name}={rank} is not a rank of this pool of {w.size} process"
-                          f"{'es' if w.size != 1 else ''}; ranks are 0-based, 0 to {w.size - 1}")
+        raise OptionError(
+            f"{who}: {name}={rank} is not a rank of this pool of {w.size} process"
+            f"{'es' if w.size != 1 else ''}; ranks are 0-based, 0 to {w.size - 1}"
+        )
     return rank
 
 
@@ -85,8 +87,7 @@ def spmdReduce(fn: Any, x: Any, destination: Optional[int] = None) -> Any:
         return None if values is None else flat.rebuild(values)
     mine = flat.values()
     if w.parallel:
-        agree(w, f"spmdReduce(function {getattr(fn, '__qualname__', type(fn).__name__)})", flat.tokens,
-              flat.describe)
+        agree(w, f"spmdReduce(function {getattr(fn, '__qualname__', type(fn).__name__)})", flat.tokens, flat.describe)
         everyone = w.comm.allgather(mine)
     else:
         everyone = [mine]
@@ -114,5 +115,6 @@ def spmdBarrier() -> None:
     if w.parallel:
         # The agreement's Allreduce completes only once every process has contributed.
         agree(w, "spmdBarrier", [], str)
+
 
 accept_matlab_names(globals())

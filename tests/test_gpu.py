@@ -213,7 +213,11 @@ DL_OPS = {
     "fullyconnect": (lambda x: dl.fullyconnect(x, dlarray((rng_fixed((4, 108)) * 0.1).astype(f32)), dlarray(B)), IMG, "SSCB"),
     "lstm": (_lstm, SEQ, "CBT"),
     "gru": (_gru, SEQ, "CBT"),
-    "crossentropy": (lambda x: dl.crossentropy(dl.softmax(x), dlarray(np.eye(3, dtype=f32)[:, [0, 2]][:, :, None].repeat(5, 2), "CBT")), SEQ, "CBT"),
+    "crossentropy": (
+        lambda x: dl.crossentropy(dl.softmax(x), dlarray(np.eye(3, dtype=f32)[:, [0, 2]][:, :, None].repeat(5, 2), "CBT")),
+        SEQ,
+        "CBT",
+    ),
     "mse": (lambda x: dl.mse(x, x * 0.5 + 1), SEQ, "CBT"),
     "huber": (lambda x: dl.huber(x, x * 0.5), SEQ, "CBT"),
 }
@@ -258,7 +262,9 @@ LOSSES = {
     "exp_tanh": lambda x: (dl.exp(dl.tanh(x)) * x).sum(),
     "sigmoid_log": lambda x: dl.log(dl.sigmoid(x) + 0.5).sum(),
     "matmul_chain": lambda x: (dl.tanh(x @ dl.permute(x, (0, 2, 1))) ** 2).sum(),
-    "softmax_crossentropy": lambda x: dl.crossentropy(dl.softmax(dlarray(dl.stripdims(x).reshape(3, 8), "CB")), dlarray(np.eye(3, dtype=f32)[:, [0, 1, 2, 0, 1, 2, 0, 1]], "CB")),
+    "softmax_crossentropy": lambda x: dl.crossentropy(
+        dl.softmax(dlarray(dl.stripdims(x).reshape(3, 8), "CB")), dlarray(np.eye(3, dtype=f32)[:, [0, 1, 2, 0, 1, 2, 0, 1]], "CB")
+    ),
     "max_and_mean": lambda x: x.max(axis=2).sum() + dl.mean(x * x, (0, 1)).sum(),
     "where_relu": lambda x: dl.where(x > 0, x * x, -x).sum() + dl.relu(x).sum(),
     "softmax_middle_channel": lambda x: (dl.softmax(dlarray(dl.stripdims(x), "SCB")) * SOFT_W).sum(),

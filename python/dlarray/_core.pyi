@@ -15,17 +15,90 @@ __version__: str
 
 # What the module itself lists (pyo3 fills it with every name it adds).
 __all__ = [
-    "dlarray", "ShapeError", "FormatError", "OptionError", "DTypeError", "DlIndexError",
-    "AutodiffError", "OutOfMemoryError", "InternalError", "DeviceError", "exp", "log", "log1p", "sqrt", "sin",
-    "cos", "tan", "tanh", "sinh", "cosh", "asin", "acos", "atan", "sigmoid", "erf", "abs",
-    "sign", "floor", "ceil", "round", "relu", "maximum", "minimum", "atan2", "power", "complex",
-    "where", "real", "imag", "conj", "angle", "extractdata", "stripdims", "dims", "finddim",
-    "isdlarray", "concatenate", "stack", "repmat", "flip", "squeeze", "matmul", "pagemtimes",
-    "_gpu_available", "_gpu_info", "_gpu_stats", "_trace_enter", "_trace_exit", "_in_dlfeval", "_gradient", "_trace_listing",
-    "_replay", "_Plan", "_dlconv", "_dltranspconv", "_fullyconnect", "_op_layout", "_format_option",
-    "_maxpool", "_maxunpool", "_avgpool", "_leakyrelu", "_standardize", "_softmax", "_softmax_log", "_batchnorm_train",
-    "_lstm", "_gru", "_adam_step", "_rmsprop_step", "_sgdm_step", "_optim_pool_stats",
-    "_optim_pool_clear", "__version__",
+    "dlarray",
+    "ShapeError",
+    "FormatError",
+    "OptionError",
+    "DTypeError",
+    "DlIndexError",
+    "AutodiffError",
+    "OutOfMemoryError",
+    "InternalError",
+    "DeviceError",
+    "exp",
+    "log",
+    "log1p",
+    "sqrt",
+    "sin",
+    "cos",
+    "tan",
+    "tanh",
+    "sinh",
+    "cosh",
+    "asin",
+    "acos",
+    "atan",
+    "sigmoid",
+    "erf",
+    "abs",
+    "sign",
+    "floor",
+    "ceil",
+    "round",
+    "relu",
+    "maximum",
+    "minimum",
+    "atan2",
+    "power",
+    "complex",
+    "where",
+    "real",
+    "imag",
+    "conj",
+    "angle",
+    "extractdata",
+    "stripdims",
+    "dims",
+    "finddim",
+    "isdlarray",
+    "concatenate",
+    "stack",
+    "repmat",
+    "flip",
+    "squeeze",
+    "matmul",
+    "pagemtimes",
+    "_gpu_available",
+    "_gpu_info",
+    "_gpu_stats",
+    "_trace_enter",
+    "_trace_exit",
+    "_in_dlfeval",
+    "_gradient",
+    "_trace_listing",
+    "_replay",
+    "_Plan",
+    "_dlconv",
+    "_dltranspconv",
+    "_fullyconnect",
+    "_op_layout",
+    "_format_option",
+    "_maxpool",
+    "_maxunpool",
+    "_avgpool",
+    "_leakyrelu",
+    "_standardize",
+    "_softmax",
+    "_softmax_log",
+    "_batchnorm_train",
+    "_lstm",
+    "_gru",
+    "_adam_step",
+    "_rmsprop_step",
+    "_sgdm_step",
+    "_optim_pool_stats",
+    "_optim_pool_clear",
+    "__version__",
 ]
 
 _Axis = Union[None, int, Sequence[int], str]
@@ -41,6 +114,7 @@ class ShapeError(ValueError):
     the selection, a reduction of an empty array without identity (``max``, ``min``), the truth
     value of a dlarray of several elements, and sizes that overflow.
     """
+
 class FormatError(ValueError):
     """Data-format labels are invalid or do not fit the operation (a ``ValueError``).
 
@@ -48,6 +122,7 @@ class FormatError(ValueError):
     labels for the data; operands with different formats; a format letter the array lacks given
     as an axis; and a deep-learning op given data without the dims it needs (see ``data_format=``).
     """
+
 class OptionError(ValueError):
     """An option has an invalid value (a ``ValueError``).
 
@@ -55,6 +130,7 @@ class OptionError(ValueError):
     ``reshape(..., order="K")``, an axis that must name one dim but names several, or an unknown
     choice for a string option.
     """
+
 class DTypeError(TypeError):
     """The operation does not support this data type (a ``TypeError``).
 
@@ -62,11 +138,13 @@ class DTypeError(TypeError):
     (dlarrays hold float32, float64, complex64 and complex128), and complex input to a function
     defined for real input only (``sigmoid``, ``relu``, ``floor``, ``maximum``, ...).
     """
+
 class DlIndexError(IndexError):
     """An index is out of range or malformed (an ``IndexError``).
 
     Raised by indexing and index assignment (``X[key]``), and for an axis out of range.
     """
+
 class AutodiffError(RuntimeError):
     """Automatic differentiation was misused (a ``RuntimeError``).
 
@@ -75,12 +153,14 @@ class AutodiffError(RuntimeError):
     ``enable_higher_derivatives=True``, and by a numpy function given a traced dlarray (which would
     silently drop the trace).
     """
+
 class OutOfMemoryError(MemoryError):
     """A result is too large to allocate (a ``MemoryError``).
 
     Sizes are checked before allocating: a result of 1 GiB or more that the system refuses to
     reserve raises this error instead of aborting the process.
     """
+
 class InternalError(RuntimeError):
     """A bug in dlarray (an internal invariant broke); please report it (a ``RuntimeError``).
 
@@ -484,6 +564,7 @@ def exp(x: _Operand) -> dlarray:
         >>> round(float(exp(dlarray(1.0))), 6)
         2.718282
     """
+
 def log(x: _Operand) -> dlarray:
     """Natural logarithm, elementwise (MATLAB's ``log``).
 
@@ -496,6 +577,7 @@ def log(x: _Operand) -> dlarray:
         >>> log(dlarray([1.0, np.e])).tolist()
         [0.0, 1.0]
     """
+
 def log1p(x: _Operand) -> dlarray:
     """``log(1 + x)``, elementwise, accurate for small ``x`` (MATLAB's ``log1p``).
 
@@ -503,6 +585,7 @@ def log1p(x: _Operand) -> dlarray:
     becomes float32); real or complex. Returns a dlarray of ``x``'s shape, dtype and format.
     Real input below -1 gives NaN.
     """
+
 def sqrt(x: _Operand) -> dlarray:
     """Square root, elementwise (MATLAB's ``sqrt``).
 
@@ -517,24 +600,28 @@ def sqrt(x: _Operand) -> dlarray:
         >>> sqrt(dlarray([-4.0 + 0j])).tolist()
         [2j]
     """
+
 def sin(x: _Operand) -> dlarray:
     """Sine of an angle in radians, elementwise (MATLAB's ``sin``).
 
     ``x`` is a dlarray or anything ``dlarray(x)`` accepts (a numpy array, a list; a Python scalar
     becomes float32); real or complex. Returns a dlarray of ``x``'s shape, dtype and format.
     """
+
 def cos(x: _Operand) -> dlarray:
     """Cosine of an angle in radians, elementwise (MATLAB's ``cos``).
 
     ``x`` is a dlarray or anything ``dlarray(x)`` accepts (a numpy array, a list; a Python scalar
     becomes float32); real or complex. Returns a dlarray of ``x``'s shape, dtype and format.
     """
+
 def tan(x: _Operand) -> dlarray:
     """Tangent of an angle in radians, elementwise (MATLAB's ``tan``).
 
     ``x`` is a dlarray or anything ``dlarray(x)`` accepts (a numpy array, a list; a Python scalar
     becomes float32); real or complex. Returns a dlarray of ``x``'s shape, dtype and format.
     """
+
 def tanh(x: _Operand) -> dlarray:
     """Hyperbolic tangent, elementwise (MATLAB's ``tanh``).
 
@@ -542,18 +629,21 @@ def tanh(x: _Operand) -> dlarray:
     becomes float32); real or complex. Returns a dlarray of ``x``'s shape, dtype and format.
     ``dlarray.tanh`` is the deep-learning activation built on this function (same result).
     """
+
 def sinh(x: _Operand) -> dlarray:
     """Hyperbolic sine, elementwise (MATLAB's ``sinh``).
 
     ``x`` is a dlarray or anything ``dlarray(x)`` accepts (a numpy array, a list; a Python scalar
     becomes float32); real or complex. Returns a dlarray of ``x``'s shape, dtype and format.
     """
+
 def cosh(x: _Operand) -> dlarray:
     """Hyperbolic cosine, elementwise (MATLAB's ``cosh``).
 
     ``x`` is a dlarray or anything ``dlarray(x)`` accepts (a numpy array, a list; a Python scalar
     becomes float32); real or complex. Returns a dlarray of ``x``'s shape, dtype and format.
     """
+
 def asin(x: _Operand) -> dlarray:
     """Inverse sine in radians, elementwise (MATLAB's ``asin``).
 
@@ -561,6 +651,7 @@ def asin(x: _Operand) -> dlarray:
     becomes float32); real or complex. Returns a dlarray of ``x``'s shape, dtype and format.
     Real input outside [-1, 1] gives NaN; complex input gives the complex result.
     """
+
 def acos(x: _Operand) -> dlarray:
     """Inverse cosine in radians, elementwise (MATLAB's ``acos``).
 
@@ -568,12 +659,14 @@ def acos(x: _Operand) -> dlarray:
     becomes float32); real or complex. Returns a dlarray of ``x``'s shape, dtype and format.
     Real input outside [-1, 1] gives NaN; complex input gives the complex result.
     """
+
 def atan(x: _Operand) -> dlarray:
     """Inverse tangent in radians, elementwise (MATLAB's ``atan``).
 
     ``x`` is a dlarray or anything ``dlarray(x)`` accepts (a numpy array, a list; a Python scalar
     becomes float32); real or complex. Returns a dlarray of ``x``'s shape, dtype and format.
     """
+
 def sigmoid(x: _Operand) -> dlarray:
     """Logistic function ``1 / (1 + exp(-x))``, elementwise (MATLAB's ``sigmoid``).
 
@@ -585,12 +678,14 @@ def sigmoid(x: _Operand) -> dlarray:
         >>> float(sigmoid(dlarray(0.0)))
         0.5
     """
+
 def erf(x: _Operand) -> dlarray:
     """Error function, elementwise (MATLAB's ``erf``).
 
     ``x`` is a dlarray or anything ``dlarray(x)`` accepts (a numpy array, a list; a Python scalar
     becomes float32); real only (complex input is a ``DTypeError``). Returns a dlarray of ``x``'s shape, dtype and format.
     """
+
 def abs(x: _Operand) -> dlarray:
     """Absolute value, elementwise (MATLAB's ``abs``; Python's ``abs(X)`` is the same).
 
@@ -602,6 +697,7 @@ def abs(x: _Operand) -> dlarray:
         >>> abs(dlarray([-2.0, 3 + 4j])).tolist()
         [2.0, 5.0]
     """
+
 def sign(x: _Operand) -> dlarray:
     """Sign of each element: -1, 0 or 1 (MATLAB's ``sign``).
 
@@ -613,6 +709,7 @@ def sign(x: _Operand) -> dlarray:
         >>> sign(dlarray([-2.0, 0.0, 3.0])).tolist()
         [-1.0, 0.0, 1.0]
     """
+
 def floor(x: _Operand) -> dlarray:
     """Rounds each element down, towards -inf (MATLAB's ``floor``).
 
@@ -624,6 +721,7 @@ def floor(x: _Operand) -> dlarray:
         >>> floor(dlarray([-1.5, 1.5])).tolist()
         [-2.0, 1.0]
     """
+
 def ceil(x: _Operand) -> dlarray:
     """Rounds each element up, towards +inf (MATLAB's ``ceil``).
 
@@ -635,6 +733,7 @@ def ceil(x: _Operand) -> dlarray:
         >>> ceil(dlarray([-1.5, 1.5])).tolist()
         [-1.0, 2.0]
     """
+
 def round(x: _Operand) -> dlarray:
     """Rounds each element to the nearest integer, halves to even (numpy's ``round``).
 
@@ -647,6 +746,7 @@ def round(x: _Operand) -> dlarray:
         >>> round(dlarray([0.5, 1.5, 2.5, -1.5])).tolist()
         [0.0, 2.0, 2.0, -2.0]
     """
+
 def relu(x: _Operand) -> dlarray:
     """Rectified linear unit ``max(x, 0)``, elementwise (MATLAB's ``relu``).
 
@@ -659,6 +759,7 @@ def relu(x: _Operand) -> dlarray:
         >>> relu(dlarray([-1.0, 0.0, 2.0])).tolist()
         [0.0, 0.0, 2.0]
     """
+
 def maximum(a: _Operand, b: _Operand) -> dlarray:
     """Elementwise maximum of two arrays (MATLAB's ``max(A, B)``, numpy's ``maximum``).
 
@@ -673,6 +774,7 @@ def maximum(a: _Operand, b: _Operand) -> dlarray:
         >>> maximum(dlarray([1.0, 5.0]), 3.0).tolist()
         [3.0, 5.0]
     """
+
 def minimum(a: _Operand, b: _Operand) -> dlarray:
     """Elementwise minimum of two arrays (MATLAB's ``min(A, B)``, numpy's ``minimum``).
 
@@ -687,6 +789,7 @@ def minimum(a: _Operand, b: _Operand) -> dlarray:
         >>> minimum(dlarray([1.0, 5.0]), 3.0).tolist()
         [1.0, 3.0]
     """
+
 def atan2(a: _Operand, b: _Operand) -> dlarray:
     """Four-quadrant inverse tangent of ``a / b`` in radians, elementwise (MATLAB's ``atan2(Y, X)``).
 
@@ -700,6 +803,7 @@ def atan2(a: _Operand, b: _Operand) -> dlarray:
         >>> round(float(atan2(dlarray(1.0), -1.0)), 6)
         2.356194
     """
+
 def power(a: _Operand, b: _Operand) -> dlarray:
     """``a`` raised to the power ``b``, elementwise (MATLAB's ``power``, ``a.^b``; ``a ** b``).
 
@@ -714,6 +818,7 @@ def power(a: _Operand, b: _Operand) -> dlarray:
         >>> power(dlarray([2.0, 3.0]), 2).tolist()
         [4.0, 9.0]
     """
+
 def complex(re: _Operand, im: _Operand) -> dlarray:
     """The complex array ``re + 1j*im`` from two real arrays (MATLAB's ``complex``).
 
@@ -726,6 +831,7 @@ def complex(re: _Operand, im: _Operand) -> dlarray:
         >>> complex(dlarray([1.0]), 2.0).tolist()
         [(1+2j)]
     """
+
 def where(cond: Any, a: _Operand, b: _Operand) -> dlarray:
     """Elements of ``a`` where ``cond`` holds, of ``b`` elsewhere (numpy's ``where(cond, a, b)``).
 
@@ -740,6 +846,7 @@ def where(cond: Any, a: _Operand, b: _Operand) -> dlarray:
         >>> where(np.array([True, False]), dlarray([1.0, 2.0]), 0.0).tolist()
         [1.0, 0.0]
     """
+
 def real(x: _Operand) -> dlarray:
     """Real part of each element (MATLAB's ``real``; ``X.real``).
 
@@ -750,6 +857,7 @@ def real(x: _Operand) -> dlarray:
         >>> real(dlarray([1 + 2j])).tolist()
         [1.0]
     """
+
 def imag(x: _Operand) -> dlarray:
     """Imaginary part of each element (MATLAB's ``imag``; ``X.imag``).
 
@@ -760,6 +868,7 @@ def imag(x: _Operand) -> dlarray:
         >>> imag(dlarray([1 + 2j])).tolist()
         [2.0]
     """
+
 def conj(x: _Operand) -> dlarray:
     """Complex conjugate of each element (MATLAB's ``conj``; ``X.conj()``).
 
@@ -770,6 +879,7 @@ def conj(x: _Operand) -> dlarray:
         >>> conj(dlarray([1 + 2j])).tolist()
         [(1-2j)]
     """
+
 def angle(x: _Operand) -> dlarray:
     """Phase angle of each element in radians, in [-pi, pi] (MATLAB's ``angle``).
 
@@ -796,6 +906,7 @@ def extractdata(x: Any) -> np.ndarray:
         >>> type(A).__name__, A.shape, A.flags.writeable
         ('ndarray', (4, 5), True)
     """
+
 def stripdims(x: _Operand, fmt: Optional[str] = None) -> dlarray:
     """``x`` without its format (MATLAB's ``stripdims``).
 
@@ -813,6 +924,7 @@ def stripdims(x: _Operand, fmt: Optional[str] = None) -> dlarray:
         >>> stripdims(X, "BSSC").shape
         (8, 28, 28, 3)
     """
+
 def dims(x: Any) -> str:
     """The format string of ``x`` (MATLAB's ``dims``; ``X.fmt``).
 
@@ -824,6 +936,7 @@ def dims(x: Any) -> str:
         >>> dims(dlarray(np.zeros((8, 28, 28, 3)), "BSSC"))
         'SSCB'
     """
+
 def finddim(x: _Operand, label: str) -> list[int]:
     """0-based positions of the dims labelled ``label`` (MATLAB's ``finddim``, which is 1-based).
 
@@ -837,14 +950,16 @@ def finddim(x: _Operand, label: str) -> list[int]:
         >>> finddim(X, "S"), finddim(X, "B"), finddim(X, "T")
         ([0, 1], [3], [])
     """
+
 def isdlarray(x: Any) -> bool:
     """Whether ``x`` is a dlarray (MATLAB's ``isdlarray``).
 
-        >>> import numpy as np
-        >>> from dlarray import dlarray, isdlarray
-        >>> isdlarray(dlarray([1.0])), isdlarray(np.ones(1))
-        (True, False)
+    >>> import numpy as np
+    >>> from dlarray import dlarray, isdlarray
+    >>> isdlarray(dlarray([1.0])), isdlarray(np.ones(1))
+    (True, False)
     """
+
 def concatenate(arrays: Iterable[_Operand], axis: _Axis) -> dlarray:
     """Joins arrays along an existing axis (numpy's ``concatenate``, MATLAB's ``cat``).
 
@@ -867,6 +982,7 @@ def concatenate(arrays: Iterable[_Operand], axis: _Axis) -> dlarray:
         >>> Y.shape, Y.fmt
         ((28, 28, 6, 8), 'SSCB')
     """
+
 def stack(arrays: Iterable[_Operand], axis: int = 0) -> dlarray:
     """Stacks arrays of one shape along a new axis (numpy's ``stack``).
 
@@ -884,6 +1000,7 @@ def stack(arrays: Iterable[_Operand], axis: int = 0) -> dlarray:
         >>> stack([dlarray([1.0, 2.0]), dlarray([3.0, 4.0])], axis=-1).tolist()
         [[1.0, 3.0], [2.0, 4.0]]
     """
+
 def repmat(x: _Operand, *reps: Union[int, Sequence[int]]) -> dlarray:
     """Tiles ``x`` ``reps[i]`` times along each axis (MATLAB's ``repmat``, with numpy's ``tile`` rules).
 
@@ -905,6 +1022,7 @@ def repmat(x: _Operand, *reps: Union[int, Sequence[int]]) -> dlarray:
         >>> repmat(dlarray([1.0, 2.0]), 2, 1).tolist()
         [[1.0, 2.0], [1.0, 2.0]]
     """
+
 def flip(x: _Operand, axis: _Axis = None) -> dlarray:
     """Reverses the order of elements along ``axis`` (MATLAB's ``flip``, numpy's ``flip``).
 
@@ -916,6 +1034,7 @@ def flip(x: _Operand, axis: _Axis = None) -> dlarray:
         >>> flip(dlarray([[1.0, 2.0], [3.0, 4.0]]), 1).tolist()
         [[2.0, 1.0], [4.0, 3.0]]
     """
+
 def squeeze(x: _Operand, axis: _Axis = None) -> dlarray:
     """Removes dims of size 1 (numpy's ``squeeze``; MATLAB's ``squeeze``).
 
@@ -929,6 +1048,7 @@ def squeeze(x: _Operand, axis: _Axis = None) -> dlarray:
         >>> squeeze(X).shape, squeeze(X).fmt, squeeze(X, "C").fmt
         ((3, 5), 'SB', 'SSB')
     """
+
 def matmul(a: _Operand, b: _Operand) -> dlarray:
     """Matrix product with numpy's rules (numpy's ``matmul``, the ``@`` operator; MATLAB's ``mtimes``).
 
@@ -942,6 +1062,7 @@ def matmul(a: _Operand, b: _Operand) -> dlarray:
         >>> matmul(dlarray(np.ones((7, 2, 3))), np.ones((3, 4))).shape
         (7, 2, 4)
     """
+
 def pagemtimes(a: _Operand, b: _Operand, transp_a: str = "none", transp_b: str = "none") -> dlarray:
     """Page-wise matrix products (MATLAB's ``pagemtimes``, in numpy's row-major layout).
 
@@ -990,22 +1111,41 @@ class _Plan:
 _Padding = Union[str, Sequence[int], Tuple[Sequence[int], Sequence[int]]]
 
 def _dlconv(
-    x: dlarray, weights: dlarray, bias: Optional[dlarray], data_format: Optional[str], stride: Sequence[int],
-    dilation: Sequence[int], padding: _Padding, padding_value: float,
+    x: dlarray,
+    weights: dlarray,
+    bias: Optional[dlarray],
+    data_format: Optional[str],
+    stride: Sequence[int],
+    dilation: Sequence[int],
+    padding: _Padding,
+    padding_value: float,
 ) -> dlarray: ...
 def _dltranspconv(
-    x: dlarray, weights: dlarray, bias: Optional[dlarray], data_format: Optional[str], stride: Sequence[int],
-    dilation: Sequence[int], cropping: _Padding,
+    x: dlarray,
+    weights: dlarray,
+    bias: Optional[dlarray],
+    data_format: Optional[str],
+    stride: Sequence[int],
+    dilation: Sequence[int],
+    cropping: _Padding,
 ) -> dlarray: ...
 def _fullyconnect(x: dlarray, weights: dlarray, bias: Optional[dlarray], data_format: Optional[str]) -> dlarray: ...
 def _maxpool(
-    x: dlarray, pool_size: Optional[Sequence[int]], stride: Sequence[int], padding: _Padding,
-    data_format: Optional[str], with_indices: bool,
+    x: dlarray,
+    pool_size: Optional[Sequence[int]],
+    stride: Sequence[int],
+    padding: _Padding,
+    data_format: Optional[str],
+    with_indices: bool,
 ) -> Tuple[dlarray, Optional[npt.NDArray[np.int64]]]: ...
 def _maxunpool(y: dlarray, idx: npt.NDArray[np.uintp], shape: Sequence[int]) -> dlarray: ...
 def _avgpool(
-    x: dlarray, pool_size: Optional[Sequence[int]], stride: Sequence[int], padding: _Padding,
-    data_format: Optional[str], padding_counts: bool,
+    x: dlarray,
+    pool_size: Optional[Sequence[int]],
+    stride: Sequence[int],
+    padding: _Padding,
+    data_format: Optional[str],
+    padding_counts: bool,
 ) -> dlarray: ...
 
 # ----- the layout rules of the ops composed in Python (rust/py/src/nn_layout.rs) ---------------
@@ -1021,13 +1161,26 @@ def _softmax_log(y: dlarray, axis: int) -> Optional[dlarray]: ...
 
 def _batchnorm_train(x: dlarray, offset: dlarray, scale: dlarray, c_axis: int, epsilon: float) -> Tuple[dlarray, dlarray, dlarray]:
     """``(Y, mean, var)`` with batch statistics over every axis but ``c_axis``."""
+
 def _lstm(
-    x: dlarray, h0: dlarray, c0: dlarray, w: dlarray, r: dlarray, b: dlarray,
-    state_activation: str, gate_activation: str,
+    x: dlarray,
+    h0: dlarray,
+    c0: dlarray,
+    w: dlarray,
+    r: dlarray,
+    b: dlarray,
+    state_activation: str,
+    gate_activation: str,
 ) -> Tuple[dlarray, dlarray, dlarray]: ...
 def _gru(
-    x: dlarray, h0: dlarray, w: dlarray, r: dlarray, b: dlarray,
-    reset_gate_mode: str, state_activation: str, gate_activation: str,
+    x: dlarray,
+    h0: dlarray,
+    w: dlarray,
+    r: dlarray,
+    b: dlarray,
+    reset_gate_mode: str,
+    state_activation: str,
+    gate_activation: str,
 ) -> Tuple[dlarray, dlarray]: ...
 
 # ----- fused optimizer steps (rust/py/src/optim.rs) ----------------------------------------------
@@ -1035,15 +1188,33 @@ def _gru(
 _State = Optional[Sequence[Optional[dlarray]]]
 
 def _adam_step(
-    op: str, params: Sequence[dlarray], grads: Sequence[dlarray], avg_grad: _State, avg_sq_grad: _State,
-    lrs: Sequence[float], grad_decay: float, sq_grad_decay: float, epsilon: float, iteration: float,
+    op: str,
+    params: Sequence[dlarray],
+    grads: Sequence[dlarray],
+    avg_grad: _State,
+    avg_sq_grad: _State,
+    lrs: Sequence[float],
+    grad_decay: float,
+    sq_grad_decay: float,
+    epsilon: float,
+    iteration: float,
 ) -> Tuple[list[dlarray], list[list[dlarray]]]: ...
 def _rmsprop_step(
-    op: str, params: Sequence[dlarray], grads: Sequence[dlarray], avg_sq_grad: _State,
-    lrs: Sequence[float], sq_grad_decay: float, epsilon: float,
+    op: str,
+    params: Sequence[dlarray],
+    grads: Sequence[dlarray],
+    avg_sq_grad: _State,
+    lrs: Sequence[float],
+    sq_grad_decay: float,
+    epsilon: float,
 ) -> Tuple[list[dlarray], list[list[dlarray]]]: ...
 def _sgdm_step(
-    op: str, params: Sequence[dlarray], grads: Sequence[dlarray], vel: _State, lrs: Sequence[float], momentum: float,
+    op: str,
+    params: Sequence[dlarray],
+    grads: Sequence[dlarray],
+    vel: _State,
+    lrs: Sequence[float],
+    momentum: float,
 ) -> Tuple[list[dlarray], list[list[dlarray]]]: ...
 def _optim_pool_stats() -> Tuple[int, int, int, int, int]: ...
 def _optim_pool_clear() -> None: ...

@@ -237,6 +237,7 @@ mod tests {
                     // SAFETY: block s is only read during phase s; chunk c's rows of block s + 1
                     // are written by its taker alone and read only after the barrier below.
                     assert!(unsafe { shared.get(s * width, width) }.iter().all(|&v| v == s), "phase {s}");
+                    // SAFETY: as for the read above.
                     unsafe { shared.get_mut((s + 1) * width + c * rows, rows) }.fill(s + 1);
                 }
                 step.wait();

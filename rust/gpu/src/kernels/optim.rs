@@ -73,7 +73,7 @@ fn source(rule: OptimRule, dtype: DType, given: &[bool]) -> String {
         binding += 1;
     }
     for s in 0..2 {
-        if s < n && given[s] {
+        if s < n && given.get(s) == Some(&true) {
             inputs.push_str(&format!("@group(0) @binding({binding}) var<storage, read> s{s}_in: array<T>;\n"));
             binding += 1;
             loads.push_str(&format!("let s{s} = s{s}_in[i];\n    "));

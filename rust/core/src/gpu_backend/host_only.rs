@@ -3,6 +3,7 @@
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::kernels::conv::ConvGeom;
 use crate::ops::{BinaryOp, CompareOp, ReduceOp, UnaryOp};
 use crate::optim::rules::RuleKind;
 use crate::storage::Storage;
@@ -57,5 +58,14 @@ pub(crate) fn optim_step(
     _: &Tensor,
     _: &[Option<&Tensor>],
 ) -> Result<Option<(Storage, Vec<Storage>)>> {
+    Ok(None)
+}
+pub(crate) fn conv(_: &Tensor, _: &Tensor, _: Option<&Tensor>, _: &ConvGeom, _: f64) -> Result<Option<Storage>> {
+    Ok(None)
+}
+pub(crate) fn conv_input_grad(_: &Tensor, _: &Tensor, _: &ConvGeom) -> Result<Option<Storage>> {
+    Ok(None)
+}
+pub(crate) fn conv_weight_grad(_: &Tensor, _: &Tensor, _: &ConvGeom, _: f64) -> Result<Option<Storage>> {
     Ok(None)
 }

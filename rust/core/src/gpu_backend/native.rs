@@ -6,16 +6,18 @@
 //! (float32: the shading languages have no 64-bit forms), `sum max min` over any axes, `@` and
 //! `pagemtimes` (either operand transposed), `permute`, softmax and log-softmax (float32), and
 //! the optimizers' fused steps
-//! (`adamupdate`, `rmspropupdate`, `sgdmupdate`). Reshapes share the device buffer.
+//! (`adamupdate`, `rmspropupdate`, `sgdmupdate`), convolution and its two adjoints (the input
+//! and weight gradients, so transposed convolution too). Reshapes share the device buffer.
 
 use std::sync::Arc;
 
-use dlarray_gpu::kernels::{elementwise as ew, layout, matmul as mm, optim as og, reduce as rd, softmax as sm};
+use dlarray_gpu::kernels::{conv as cv, elementwise as ew, layout, matmul as mm, optim as og, reduce as rd, softmax as sm};
 use dlarray_gpu::{GpuBuffer, GpuError, Layout};
 
 use crate::buffer::Buffer;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::kernels::conv::ConvGeom;
 use crate::ops::{BinaryOp, CompareOp, ReduceOp, UnaryOp};
 use crate::optim::rules::RuleKind;
 use crate::storage::{Device, DeviceArray, Storage};
@@ -324,4 +326,39 @@ pub(crate) fn optim_step(
         Err(e) if runs_on_host(&e) => Ok(None),
         Err(e) => Err(to_error(op, e)),
     }
+}
+
+fn conv_shape(geo: &ConvGeom) -> cv::ConvShape {
+    cv::ConvShape {
+        n: geo.n,
+        c: geo.c,
+        f: geo.f,
+        groups: geo.groups,
+        in_sp: geo.in_sp,
+        out_sp: geo.out_sp,
+        k: geo.k,
+        stride: geo.stride,
+        dil: geo.dil,
+        pad: geo.pad,
+    }
+}
+
+/// `conv(x, w) + bias` (a geometry with no zero extent), padding read as `pad_value`.
+pub(crate) fn conv(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, geo: &ConvGeom, pad_value: f64) -> Result<Option<Storage>> {
+    let mut inputs = vec![x, w];
+    inputs.extend(bias);
+    let Some(ops) = operands(&inputs)? else { return Ok(None) };
+    finish("dlconv", x.dtype(), cv::forward(&ops[0], &ops[1], ops.get(2).map(|b| &**b), &conv_shape(geo), pad_value))
+}
+
+/// The input gradient of `conv` for the output gradient `g`.
+pub(crate) fn conv_input_grad(g: &Tensor, w: &Tensor, geo: &ConvGeom) -> Result<Option<Storage>> {
+    let Some(ops) = operands(&[g, w])? else { return Ok(None) };
+    finish("dlconv", g.dtype(), cv::input_grad(&ops[0], &ops[1], &conv_shape(geo)))
+}
+
+/// The weight gradient of `conv` for the input `x` and the output gradient `g`.
+pub(crate) fn conv_weight_grad(x: &Tensor, g: &Tensor, geo: &ConvGeom, pad_value: f64) -> Result<Option<Storage>> {
+    let Some(ops) = operands(&[x, g])? else { return Ok(None) };
+    finish("dlconv", x.dtype(), cv::weight_grad(&ops[0], &ops[1], &conv_shape(geo), pad_value))
 }

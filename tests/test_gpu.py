@@ -322,6 +322,87 @@ def test_a_convolution_and_its_gradients_on_gpu_arrays_read_nothing_back():
     assert gxg.device == gwg.device == "gpu"
 
 
+# Ties (a coarse grid) and a NaN, so the maxima chosen must be the CPU's.
+POOL_IN = np.round(_rand((7, 6, 3, 2), 16) * 2).astype(f32)
+POOL_IN_NAN = POOL_IN.copy()
+POOL_IN_NAN[2, 3, 1, 0] = np.nan
+
+# name: (pooling function, input, format)
+POOLS = {
+    "maxpool_2x2": (lambda x: dl.maxpool(x, 2, stride=2), POOL_IN, "SSCB"),
+    "maxpool_overlapping_padded": (lambda x: dl.maxpool(x, 3, stride=(1, 2), padding=1), POOL_IN, "SSCB"),
+    "maxpool_1d": (lambda x: dl.maxpool(x, 3, stride=2), _rand((9, 3, 2), 17), "SCB"),
+    "maxpool_3d": (lambda x: dl.maxpool(x, (2, 2, 2), padding=((1, 0, 0), (0, 1, 1))), _rand((4, 3, 5, 2, 2), 18), "SSSCB"),
+    "maxpool_global": (lambda x: dl.maxpool(x, "global"), POOL_IN, "SSCB"),
+    "avgpool_padded": (lambda x: dl.avgpool(x, 3, stride=1, padding=1), POOL_IN, "SSCB"),
+    "avgpool_mean": (lambda x: dl.avgpool(x, (3, 2), stride=(2, 1), padding=1, padding_value="mean"), POOL_IN, "SSCB"),
+    "avgpool_1d": (lambda x: dl.avgpool(x, 2, stride=2), _rand((9, 3, 2), 19), "SCB"),
+    "avgpool_3d": (lambda x: dl.avgpool(x, 2, padding=1), _rand((4, 3, 5, 2, 2), 20), "SSSCB"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(POOLS))
+def test_pooling_on_gpu_runs_there_and_matches_cpu(name):
+    f, data, fmt = POOLS[name]
+    (cx,), (gx,) = both(data, fmt=fmt)
+    dl.gather(gx + 0)
+    f(gx)
+    before = _core._gpu_stats()
+    y = f(gx)
+    after = _core._gpu_stats()
+    assert after["dispatches"] - before["dispatches"] == 1, "one kernel"
+    assert after["readbacks"] == before["readbacks"]
+    assert_same(y, f(cx), rtol=1e-5, atol=1e-6)
+
+
+def test_maxpool_on_gpu_takes_the_cpus_maxima_with_nan():
+    f = POOLS["maxpool_overlapping_padded"][0]
+    (cx,), (gx,) = both(POOL_IN_NAN, fmt="SSCB")
+    assert_same(f(gx), f(cx), rtol=0, atol=0)
+
+    def grads(x):
+        return dl.dlfeval(lambda x: dl.dlgradient((f(x) * 3).sum(), x), x)
+
+    assert_same(grads(gx), grads(cx), rtol=0, atol=0)
+
+
+def _pool_grads(f, x):
+    def g(x):
+        y = f(x)
+        loss = (y * y * dl.sin(y)).sum()
+        gx = dl.dlgradient(loss, x, enable_higher_derivatives=True)
+        second = dl.dlgradient((gx * gx * x).sum(), x)
+        return loss, gx, second
+
+    return dl.dlfeval(g, x)
+
+
+@pytest.mark.parametrize("name", sorted(POOLS))
+def test_pooling_first_and_second_derivatives_on_gpu_match_cpu(name):
+    f, data, fmt = POOLS[name]
+    (cx,), (gx,) = both(data, fmt=fmt)
+    assert_same(_pool_grads(f, gx), _pool_grads(f, cx), rtol=2e-4, atol=2e-4)
+
+
+@pytest.mark.skipif(not HAS_F64, reason="the adapter has no shader-f64")
+def test_float64_pooling_and_its_gradients_on_gpu_match_cpu_closely():
+    for name in ("maxpool_overlapping_padded", "avgpool_mean"):
+        f, data, fmt = POOLS[name]
+        (cx,), (gx,) = both(data.astype(f64) / 3, fmt=fmt)
+        got, want = _pool_grads(f, gx), _pool_grads(f, cx)
+        assert got[1].dtype == f64
+        assert_same(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_maxpool_with_indices_on_gpu_gives_the_cpus_indices():
+    (cx,), (gx,) = both(POOL_IN, fmt="SSCB")
+    yg, ig, sg = dl.maxpool(gx, 3, stride=2, padding=1, return_indices=True)
+    yc, ic, sc = dl.maxpool(cx, 3, stride=2, padding=1, return_indices=True)
+    assert_same(yg, yc, rtol=0, atol=0)
+    np.testing.assert_array_equal(ig, ic)
+    assert sg == sc
+
+
 SOFTMAX_CASES = {
     "CB_short": (rng.standard_normal((10, 6)) * 20, "CB"),
     "CB_long": (rng.standard_normal((300, 3)) * 20, "CB"),

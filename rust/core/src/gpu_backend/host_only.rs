@@ -4,6 +4,7 @@
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::kernels::conv::ConvGeom;
+use crate::kernels::pool::PoolGeom;
 use crate::ops::{BinaryOp, CompareOp, ReduceOp, UnaryOp};
 use crate::optim::rules::RuleKind;
 use crate::storage::Storage;
@@ -67,5 +68,17 @@ pub(crate) fn conv_input_grad(_: &Tensor, _: &Tensor, _: &ConvGeom) -> Result<Op
     Ok(None)
 }
 pub(crate) fn conv_weight_grad(_: &Tensor, _: &Tensor, _: &ConvGeom, _: f64) -> Result<Option<Storage>> {
+    Ok(None)
+}
+pub(crate) fn avgpool(_: &Tensor, _: &PoolGeom, _: bool) -> Result<Option<Storage>> {
+    Ok(None)
+}
+pub(crate) fn avgpool_backward(_: &Tensor, _: &PoolGeom, _: bool) -> Result<Option<Storage>> {
+    Ok(None)
+}
+pub(crate) fn maxpool_gather(_: &Tensor, _: &Tensor, _: &PoolGeom) -> Result<Option<Storage>> {
+    Ok(None)
+}
+pub(crate) fn maxpool_backward(_: &Tensor, _: &Tensor, _: &PoolGeom) -> Result<Option<Storage>> {
     Ok(None)
 }

@@ -6,6 +6,7 @@ pub mod elementwise;
 pub mod layout;
 pub mod matmul;
 pub mod optim;
+pub mod pool;
 pub mod reduce;
 pub mod softmax;
 

@@ -230,6 +230,189 @@ def test_deep_learning_ops_on_gpu_match_cpu(name):
     assert_same(f(gx), f(cx), rtol=1e-4, atol=1e-5)
 
 
+# ----- convolution and pooling ----------------------------------------------------------------
+
+
+def _rand(shape, seed, scale=1.0):
+    return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(f32)
+
+
+# name: (input, format, weights, bias, options); weights in MATLAB's layout (K..., C/G, F/G[, G]).
+CONVS = {
+    "1d_strided_padded": (_rand((11, 3, 2), 1), "SCB", _rand((3, 3, 4), 2, 0.3), _rand((4,), 3), dict(stride=2, padding=1)),
+    "1d_dilated_over_time": (_rand((3, 2, 12), 4), "CBT", _rand((3, 3, 2), 5, 0.3), 0, dict(dilation_factor=3)),
+    "2d_same": (IMG, "SSCB", W, B, dict(padding="same")),
+    "2d_padding_value": (IMG, "SSCB", W, B, dict(stride=(2, 1), padding=((1, 0), (2, 1)), padding_value=0.5)),
+    "2d_groups": (_rand((7, 6, 4, 2), 6), "SSCB", _rand((3, 2, 2, 3, 2), 7, 0.3), _rand((6,), 8), dict(dilation_factor=(1, 2), padding=1)),
+    "2d_depthwise": (_rand((6, 5, 3, 2), 9), "SSCB", _rand((2, 2, 1, 2, 3), 10, 0.3), 0.25, dict(stride=2)),
+    "3d": (
+        _rand((5, 4, 6, 2, 2), 11),
+        "SSSCB",
+        _rand((2, 3, 2, 2, 3), 12, 0.3),
+        _rand((3,), 13),
+        dict(stride=(1, 1, 2), padding=1, padding_value=-1.0),
+    ),
+}
+
+
+def _conv(name, to):
+    x, fmt, w, b, opts = CONVS[name]
+    b = to(dlarray(b)) if isinstance(b, np.ndarray) else b
+    return to(dlarray(x, fmt)), to(dlarray(w)), b, opts
+
+
+@pytest.mark.parametrize("name", sorted(CONVS))
+def test_dlconv_on_gpu_runs_there_and_matches_cpu(name):
+    gx, gw, gb, opts = _conv(name, dl.gpuArray)
+    cx, cw, cb, _ = _conv(name, lambda a: a)
+    assert_same(dl.dlconv(gx, gw, gb, **opts), dl.dlconv(cx, cw, cb, **opts), rtol=1e-4, atol=1e-5)
+
+
+def _conv_grads(name, to):
+    x, w, b, opts = _conv(name, to)
+
+    def f(x, w):
+        y = dl.dlconv(x, w, b, **opts)
+        loss = (y * y * 0.5 + dl.sin(y)).sum()
+        gx, gw = dl.dlgradient(loss, x, w, enable_higher_derivatives=True)
+        second = dl.dlgradient((gx * gx).sum() + (gw * gw).sum(), x, w)
+        return (loss, gx, gw) + second
+
+    return dl.dlfeval(f, x, w)
+
+
+@pytest.mark.parametrize("name", sorted(CONVS))
+def test_dlconv_first_and_second_derivatives_on_gpu_match_cpu(name):
+    assert_same(_conv_grads(name, dl.gpuArray), _conv_grads(name, lambda a: a), rtol=5e-4, atol=5e-4)
+
+
+@pytest.mark.skipif(not HAS_F64, reason="the adapter has no shader-f64")
+def test_float64_dlconv_and_its_gradients_on_gpu_match_cpu_closely():
+    def run(to):
+        x, w = to(dlarray(IMG.astype(f64), "SSCB")), to(dlarray(W.astype(f64)))
+
+        def f(x, w):
+            y = dl.dlconv(x, w, 0, stride=2, padding=1, padding_value=0.5)
+            return (y,) + dl.dlgradient((y * y).sum(), x, w)
+
+        return dl.dlfeval(f, x, w)
+
+    got, want = run(dl.gpuArray), run(lambda a: a)
+    assert got[0].dtype == f64
+    assert_same(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_dltranspconv_on_gpu_matches_cpu():
+    x = _rand((4, 5, 3, 2), 14)
+    w = _rand((3, 3, 2, 3), 15, 0.3)
+    (cx,), (gx,) = both(x, fmt="SSCB")
+    opts = dict(stride=2, cropping=1)
+    assert_same(dl.dltranspconv(gx, dl.gpuArray(dlarray(w)), 0, **opts), dl.dltranspconv(cx, dlarray(w), 0, **opts), rtol=1e-4, atol=1e-5)
+
+
+def test_a_convolution_and_its_gradients_on_gpu_arrays_read_nothing_back():
+    gx, gw, gb, opts = _conv("2d_groups", dl.gpuArray)
+    dl.dlconv(gx, gw, gb, **opts)
+    dl.gather(gx + 0)  # compiles the kernels and flushes the uploads
+    before = _core._gpu_stats()
+    y = dl.dlconv(gx, gw, gb, **opts)
+    after = _core._gpu_stats()
+    assert after["dispatches"] > before["dispatches"], "it ran on the GPU"
+    assert after["readbacks"] == before["readbacks"] and after["uploads"] == before["uploads"]
+    assert y.device == "gpu"
+
+    def f(x, w):
+        return dl.dlgradient(dl.dlconv(x, w, gb, **opts).sum(), x, w)
+
+    dl.dlfeval(f, gx, gw)
+    before = _core._gpu_stats()
+    gxg, gwg = dl.dlfeval(f, gx, gw)
+    after = _core._gpu_stats()
+    assert after["readbacks"] == before["readbacks"], "the gradients stay on the device"
+    assert gxg.device == gwg.device == "gpu"
+
+
+# Ties (a coarse grid) and a NaN, so the maxima chosen must be the CPU's.
+POOL_IN = np.round(_rand((7, 6, 3, 2), 16) * 2).astype(f32)
+POOL_IN_NAN = POOL_IN.copy()
+POOL_IN_NAN[2, 3, 1, 0] = np.nan
+
+# name: (pooling function, input, format)
+POOLS = {
+    "maxpool_2x2": (lambda x: dl.maxpool(x, 2, stride=2), POOL_IN, "SSCB"),
+    "maxpool_overlapping_padded": (lambda x: dl.maxpool(x, 3, stride=(1, 2), padding=1), POOL_IN, "SSCB"),
+    "maxpool_1d": (lambda x: dl.maxpool(x, 3, stride=2), _rand((9, 3, 2), 17), "SCB"),
+    "maxpool_3d": (lambda x: dl.maxpool(x, (2, 2, 2), padding=((1, 0, 0), (0, 1, 1))), _rand((4, 3, 5, 2, 2), 18), "SSSCB"),
+    "maxpool_global": (lambda x: dl.maxpool(x, "global"), POOL_IN, "SSCB"),
+    "avgpool_padded": (lambda x: dl.avgpool(x, 3, stride=1, padding=1), POOL_IN, "SSCB"),
+    "avgpool_mean": (lambda x: dl.avgpool(x, (3, 2), stride=(2, 1), padding=1, padding_value="mean"), POOL_IN, "SSCB"),
+    "avgpool_1d": (lambda x: dl.avgpool(x, 2, stride=2), _rand((9, 3, 2), 19), "SCB"),
+    "avgpool_3d": (lambda x: dl.avgpool(x, 2, padding=1), _rand((4, 3, 5, 2, 2), 20), "SSSCB"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(POOLS))
+def test_pooling_on_gpu_runs_there_and_matches_cpu(name):
+    f, data, fmt = POOLS[name]
+    (cx,), (gx,) = both(data, fmt=fmt)
+    dl.gather(gx + 0)
+    f(gx)
+    before = _core._gpu_stats()
+    y = f(gx)
+    after = _core._gpu_stats()
+    assert after["dispatches"] - before["dispatches"] == 1, "one kernel"
+    assert after["readbacks"] == before["readbacks"]
+    assert_same(y, f(cx), rtol=1e-5, atol=1e-6)
+
+
+def test_maxpool_on_gpu_takes_the_cpus_maxima_with_nan():
+    f = POOLS["maxpool_overlapping_padded"][0]
+    (cx,), (gx,) = both(POOL_IN_NAN, fmt="SSCB")
+    assert_same(f(gx), f(cx), rtol=0, atol=0)
+
+    def grads(x):
+        return dl.dlfeval(lambda x: dl.dlgradient((f(x) * 3).sum(), x), x)
+
+    assert_same(grads(gx), grads(cx), rtol=0, atol=0)
+
+
+def _pool_grads(f, x):
+    def g(x):
+        y = f(x)
+        loss = (y * y * dl.sin(y)).sum()
+        gx = dl.dlgradient(loss, x, enable_higher_derivatives=True)
+        second = dl.dlgradient((gx * gx * x).sum(), x)
+        return loss, gx, second
+
+    return dl.dlfeval(g, x)
+
+
+@pytest.mark.parametrize("name", sorted(POOLS))
+def test_pooling_first_and_second_derivatives_on_gpu_match_cpu(name):
+    f, data, fmt = POOLS[name]
+    (cx,), (gx,) = both(data, fmt=fmt)
+    assert_same(_pool_grads(f, gx), _pool_grads(f, cx), rtol=2e-4, atol=2e-4)
+
+
+@pytest.mark.skipif(not HAS_F64, reason="the adapter has no shader-f64")
+def test_float64_pooling_and_its_gradients_on_gpu_match_cpu_closely():
+    for name in ("maxpool_overlapping_padded", "avgpool_mean"):
+        f, data, fmt = POOLS[name]
+        (cx,), (gx,) = both(data.astype(f64) / 3, fmt=fmt)
+        got, want = _pool_grads(f, gx), _pool_grads(f, cx)
+        assert got[1].dtype == f64
+        assert_same(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_maxpool_with_indices_on_gpu_gives_the_cpus_indices():
+    (cx,), (gx,) = both(POOL_IN, fmt="SSCB")
+    yg, ig, sg = dl.maxpool(gx, 3, stride=2, padding=1, return_indices=True)
+    yc, ic, sc = dl.maxpool(cx, 3, stride=2, padding=1, return_indices=True)
+    assert_same(yg, yc, rtol=0, atol=0)
+    np.testing.assert_array_equal(ig, ic)
+    assert sg == sc
+
+
 SOFTMAX_CASES = {
     "CB_short": (rng.standard_normal((10, 6)) * 20, "CB"),
     "CB_long": (rng.standard_normal((300, 3)) * 20, "CB"),

@@ -5,6 +5,7 @@ use crate::dl_ops::layout::{KernelInput, OpLayout};
 use crate::dl_ops::window::{per_dim, Padding, Sides};
 use crate::error::Result;
 use crate::labeled::DlArray;
+use crate::ops::pool::PoolWindow;
 
 /// A pooling window as the user gave it.
 #[derive(Clone, Debug)]
@@ -51,11 +52,13 @@ impl DlArray {
     pub fn dlmaxpool(&self, data_format: Option<&str>, o: &PoolOptions, with_indices: bool) -> Result<(DlArray, Option<Vec<i64>>)> {
         const OP: &str = "maxpool";
         let w = Window::new(OP, self, data_format, o)?;
+        if !with_indices {
+            // Without positions to hand out, a GPU input pools on the GPU.
+            let window = PoolWindow::new(&w.kernel, &w.stride, &w.sides.before, &w.sides.after);
+            return Ok((w.layout.from_kernel(&w.input.tensor.maxpool_window(&window)?, &w.input.perm)?, None));
+        }
         let (y, positions) = w.input.tensor.maxpool(&w.kernel, &w.stride, &w.sides.before, &w.sides.after)?;
         let out = w.layout.from_kernel(&y, &w.input.perm)?;
-        if !with_indices {
-            return Ok((out, None));
-        }
         let in_x = own_positions(&positions, w.input.tensor.shape(), &w.input.perm);
         // `positions` follow y's kernel-layout order: scatter them into the output's order.
         let all: Vec<usize> = (0..positions.len()).collect();

@@ -3,6 +3,8 @@
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::kernels::conv::ConvGeom;
+use crate::kernels::pool::PoolGeom;
 use crate::ops::{BinaryOp, CompareOp, ReduceOp, UnaryOp};
 use crate::optim::rules::RuleKind;
 use crate::storage::Storage;
@@ -57,5 +59,26 @@ pub(crate) fn optim_step(
     _: &Tensor,
     _: &[Option<&Tensor>],
 ) -> Result<Option<(Storage, Vec<Storage>)>> {
+    Ok(None)
+}
+pub(crate) fn conv(_: &Tensor, _: &Tensor, _: Option<&Tensor>, _: &ConvGeom, _: f64) -> Result<Option<Storage>> {
+    Ok(None)
+}
+pub(crate) fn conv_input_grad(_: &Tensor, _: &Tensor, _: &ConvGeom) -> Result<Option<Storage>> {
+    Ok(None)
+}
+pub(crate) fn conv_weight_grad(_: &Tensor, _: &Tensor, _: &ConvGeom, _: f64) -> Result<Option<Storage>> {
+    Ok(None)
+}
+pub(crate) fn avgpool(_: &Tensor, _: &PoolGeom, _: bool) -> Result<Option<Storage>> {
+    Ok(None)
+}
+pub(crate) fn avgpool_backward(_: &Tensor, _: &PoolGeom, _: bool) -> Result<Option<Storage>> {
+    Ok(None)
+}
+pub(crate) fn maxpool_gather(_: &Tensor, _: &Tensor, _: &PoolGeom) -> Result<Option<Storage>> {
+    Ok(None)
+}
+pub(crate) fn maxpool_backward(_: &Tensor, _: &Tensor, _: &PoolGeom) -> Result<Option<Storage>> {
     Ok(None)
 }

@@ -6,16 +6,20 @@
 //! (float32: the shading languages have no 64-bit forms), `sum max min` over any axes, `@` and
 //! `pagemtimes` (either operand transposed), `permute`, softmax and log-softmax (float32), and
 //! the optimizers' fused steps
-//! (`adamupdate`, `rmspropupdate`, `sgdmupdate`). Reshapes share the device buffer.
+//! (`adamupdate`, `rmspropupdate`, `sgdmupdate`), convolution and its two adjoints (the input
+//! and weight gradients, so transposed convolution too), max and average pooling and their
+//! adjoints. Reshapes share the device buffer.
 
 use std::sync::Arc;
 
-use dlarray_gpu::kernels::{elementwise as ew, layout, matmul as mm, optim as og, reduce as rd, softmax as sm};
+use dlarray_gpu::kernels::{conv as cv, elementwise as ew, layout, matmul as mm, optim as og, pool as pl, reduce as rd, softmax as sm};
 use dlarray_gpu::{GpuBuffer, GpuError, Layout};
 
 use crate::buffer::Buffer;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::kernels::conv::ConvGeom;
+use crate::kernels::pool::PoolGeom;
 use crate::ops::{BinaryOp, CompareOp, ReduceOp, UnaryOp};
 use crate::optim::rules::RuleKind;
 use crate::storage::{Device, DeviceArray, Storage};
@@ -324,4 +328,68 @@ pub(crate) fn optim_step(
         Err(e) if runs_on_host(&e) => Ok(None),
         Err(e) => Err(to_error(op, e)),
     }
+}
+
+fn conv_shape(geo: &ConvGeom) -> cv::ConvShape {
+    cv::ConvShape {
+        n: geo.n,
+        c: geo.c,
+        f: geo.f,
+        groups: geo.groups,
+        in_sp: geo.in_sp,
+        out_sp: geo.out_sp,
+        k: geo.k,
+        stride: geo.stride,
+        dil: geo.dil,
+        pad: geo.pad,
+    }
+}
+
+/// `conv(x, w) + bias` (a geometry with no zero extent), padding read as `pad_value`.
+pub(crate) fn conv(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, geo: &ConvGeom, pad_value: f64) -> Result<Option<Storage>> {
+    let mut inputs = vec![x, w];
+    inputs.extend(bias);
+    let Some(ops) = operands(&inputs)? else { return Ok(None) };
+    finish("dlconv", x.dtype(), cv::forward(&ops[0], &ops[1], ops.get(2).map(|b| &**b), &conv_shape(geo), pad_value))
+}
+
+/// The input gradient of `conv` for the output gradient `g`.
+pub(crate) fn conv_input_grad(g: &Tensor, w: &Tensor, geo: &ConvGeom) -> Result<Option<Storage>> {
+    let Some(ops) = operands(&[g, w])? else { return Ok(None) };
+    finish("dlconv", g.dtype(), cv::input_grad(&ops[0], &ops[1], &conv_shape(geo)))
+}
+
+/// The weight gradient of `conv` for the input `x` and the output gradient `g`.
+pub(crate) fn conv_weight_grad(x: &Tensor, g: &Tensor, geo: &ConvGeom, pad_value: f64) -> Result<Option<Storage>> {
+    let Some(ops) = operands(&[x, g])? else { return Ok(None) };
+    finish("dlconv", x.dtype(), cv::weight_grad(&ops[0], &ops[1], &conv_shape(geo), pad_value))
+}
+
+fn pool_shape(geo: &PoolGeom) -> pl::PoolShape {
+    pl::PoolShape { inner: geo.inner, in_sp: geo.in_sp, out_sp: geo.out_sp, k: geo.k, stride: geo.stride, pad: geo.pad }
+}
+
+/// Average pooling of `x`; `count_pad` divides by the full window.
+pub(crate) fn avgpool(x: &Tensor, geo: &PoolGeom, count_pad: bool) -> Result<Option<Storage>> {
+    let Some(ops) = operands(&[x])? else { return Ok(None) };
+    finish("avgpool", x.dtype(), pl::avg_forward(&ops[0], &pool_shape(geo), count_pad))
+}
+
+/// The adjoint of average pooling for the output gradient `g`.
+pub(crate) fn avgpool_backward(g: &Tensor, geo: &PoolGeom, count_pad: bool) -> Result<Option<Storage>> {
+    let Some(ops) = operands(&[g])? else { return Ok(None) };
+    finish("avgpool", g.dtype(), pl::avg_backward(&ops[0], &pool_shape(geo), count_pad))
+}
+
+/// The elements of `src` (shaped like `x`) where the windows of `x` have their maxima; `src`
+/// = `x` is max pooling.
+pub(crate) fn maxpool_gather(src: &Tensor, x: &Tensor, geo: &PoolGeom) -> Result<Option<Storage>> {
+    let Some(ops) = operands(&[src, x])? else { return Ok(None) };
+    finish("maxpool", x.dtype(), pl::max_gather(&ops[0], &ops[1], &pool_shape(geo)))
+}
+
+/// The adjoint of max pooling of `x` for the output gradient `g`.
+pub(crate) fn maxpool_backward(g: &Tensor, x: &Tensor, geo: &PoolGeom) -> Result<Option<Storage>> {
+    let Some(ops) = operands(&[g, x])? else { return Ok(None) };
+    finish("maxpool", x.dtype(), pl::max_backward(&ops[0], &ops[1], &pool_shape(geo)))
 }

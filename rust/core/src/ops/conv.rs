@@ -240,6 +240,15 @@ impl Tensor {
             None => None,
         };
         let pv = p.pad_value;
+        let shape = out_shape(geo.n, geo.f, &geo.out_sp, x.ndim() - 2);
+        let mut inputs = vec![&x, &w];
+        inputs.extend(bias.as_ref());
+        let kind = OpKind::Conv { params: p.clone() };
+        if !geo.is_degenerate() {
+            if let Some(data) = crate::gpu_backend::conv(&x, &w, bias.as_ref(), &geo, pv)? {
+                return Ok(Tensor::from_op_storage(data, shape, kind, &inputs));
+            }
+        }
         let data = if geo.is_degenerate() {
             degenerate_forward(&x, &w, bias.as_ref(), &geo, pv)?
         } else {
@@ -251,10 +260,7 @@ impl Tensor {
                 _ => unreachable!("real and promoted above"),
             }
         };
-        let shape = out_shape(geo.n, geo.f, &geo.out_sp, x.ndim() - 2);
-        let mut inputs = vec![&x, &w];
-        inputs.extend(bias.as_ref());
-        Ok(Tensor::from_op(data, shape, OpKind::Conv { params: p.clone() }, &inputs))
+        Ok(Tensor::from_op(data, shape, kind, &inputs))
     }
 
     /// The gradient of `conv` with respect to its input, for the output gradient `self`
@@ -284,13 +290,18 @@ impl Tensor {
                 format!("output gradient has shape {:?}, but input {xs:?} with weights {:?} gives output {expect:?}", g.shape(), w.shape()),
             ));
         }
+        let kind = OpKind::ConvInputGrad { params: p.zero_pad_value(), input_spatial: input_spatial.to_vec() };
+        if !geo.is_degenerate() {
+            if let Some(data) = crate::gpu_backend::conv_input_grad(&g, &w, &geo)? {
+                return Ok(Tensor::from_op_storage(data, xs, kind, &[&g, &w]));
+            }
+        }
         let data = match (g.buffer()?, w.buffer()?) {
             _ if geo.is_degenerate() => Buffer::zeros(g.dtype(), numel(&xs)),
             (Buffer::F32(a), Buffer::F32(b)) => Buffer::F32(conv_backward_input(a, b, &geo)),
             (Buffer::F64(a), Buffer::F64(b)) => Buffer::F64(conv_backward_input(a, b, &geo)),
             _ => unreachable!("real and promoted above"),
         };
-        let kind = OpKind::ConvInputGrad { params: p.zero_pad_value(), input_spatial: input_spatial.to_vec() };
         Ok(Tensor::from_op(data, xs, kind, &[&g, &w]))
     }
 
@@ -312,13 +323,18 @@ impl Tensor {
             ));
         }
         let pv = p.pad_value;
+        let kind = OpKind::ConvWeightGrad { params: p.clone(), weight_shape: weight_shape.to_vec() };
+        if !geo.is_degenerate() {
+            if let Some(data) = crate::gpu_backend::conv_weight_grad(&x, &g, &geo, pv)? {
+                return Ok(Tensor::from_op_storage(data, weight_shape.to_vec(), kind, &[&x, &g]));
+            }
+        }
         let data = match (x.buffer()?, g.buffer()?) {
             _ if geo.is_degenerate() => degenerate_weight_grad(&x, &g, weight_shape, &geo, pv)?,
             (Buffer::F32(a), Buffer::F32(b)) => Buffer::F32(conv_backward_weight(a, b, &geo, pv as f32)),
             (Buffer::F64(a), Buffer::F64(b)) => Buffer::F64(conv_backward_weight(a, b, &geo, pv)),
             _ => unreachable!("real and promoted above"),
         };
-        let kind = OpKind::ConvWeightGrad { params: p.clone(), weight_shape: weight_shape.to_vec() };
         Ok(Tensor::from_op(data, weight_shape.to_vec(), kind, &[&x, &g]))
     }
 

@@ -18,6 +18,7 @@ use crate::kernels::pool::{avgpool_backward, avgpool_forward, gather, maxpool_fo
 use crate::limits::{checked_size, ensure_allocatable};
 use crate::op::{OpKind, Saved};
 use crate::shape::numel;
+use crate::storage::Device;
 use crate::tensor::Tensor;
 
 /// Window options, each per spatial dim or a single value for all (`stride` and the
@@ -96,6 +97,11 @@ fn pooled_shape(xs: &[usize], geo: &PoolGeom) -> Vec<usize> {
     s
 }
 
+/// Whether an operand is on the GPU and every operand is real (a complex array never is).
+fn on_gpu(operands: &[&Tensor]) -> bool {
+    operands.iter().any(|t| t.device() == Device::Gpu) && operands.iter().all(|t| !t.dtype().is_complex())
+}
+
 fn real_only(op: &str, x: &Tensor) -> Result<()> {
     if x.dtype().is_complex() {
         return Err(Error::dtype(op, format!("not defined for {} input", x.dtype())));
@@ -120,8 +126,16 @@ impl Tensor {
         Ok((y, idx))
     }
 
-    /// [`Tensor::maxpool`]'s values alone.
+    /// [`Tensor::maxpool`]'s values alone. On the GPU no positions are kept: the backward
+    /// finds the maxima again there (as a replayed trace does).
     pub(crate) fn maxpool_window(&self, window: &PoolWindow) -> Result<Tensor> {
+        if self.device() == Device::Gpu && !self.dtype().is_complex() {
+            let geo = window.geometry("maxpool", self.shape(), true)?;
+            if let Some(data) = crate::gpu_backend::maxpool_gather(self, self, &geo)? {
+                let kind = OpKind::MaxPool { window: window.clone() };
+                return Ok(Tensor::from_op_storage(data, pooled_shape(self.shape(), &geo), kind, &[self]));
+            }
+        }
         Ok(self.maxpool_with(window.clone())?.0)
     }
 
@@ -157,6 +171,15 @@ impl Tensor {
     /// (maxpool's own for `x`); otherwise they are found again, as a replayed trace must.
     /// Recorded with `x` as an input (piecewise constant in it), so that it replays.
     pub(crate) fn maxpool_backward(&self, x: &Tensor, window: &PoolWindow, idx: Option<&Arc<Vec<usize>>>) -> Result<Tensor> {
+        let kind = || OpKind::MaxPoolBackward { window: window.clone() };
+        if on_gpu(&[self, x]) {
+            let geo = window.geometry("maxpool", x.shape(), true)?;
+            if self.shape() == pooled_shape(x.shape(), &geo).as_slice() {
+                if let Some(data) = crate::gpu_backend::maxpool_backward(self, x, &geo)? {
+                    return Ok(Tensor::from_op_storage(data, x.shape().to_vec(), kind(), &[self, x]));
+                }
+            }
+        }
         let found;
         let idx = match idx {
             Some(i) => i.as_slice(),
@@ -166,12 +189,19 @@ impl Tensor {
             }
         };
         let data = self.scatter(idx, x.shape(), true)?;
-        Ok(Tensor::from_op(data, x.shape().to_vec(), OpKind::MaxPoolBackward { window: window.clone() }, &[self, x]))
+        Ok(Tensor::from_op(data, x.shape().to_vec(), kind(), &[self, x]))
     }
 
     /// The elements of `self` (shaped like `x`) where the windows of `x` have their maxima:
     /// the adjoint of [`Tensor::maxpool_backward`] in its gradient.
     pub(crate) fn maxpool_gather(&self, x: &Tensor, window: &PoolWindow) -> Result<Tensor> {
+        if on_gpu(&[self, x]) && self.shape() == x.shape() {
+            let geo = window.geometry("maxpool", x.shape(), true)?;
+            if let Some(data) = crate::gpu_backend::maxpool_gather(self, x, &geo)? {
+                let kind = OpKind::MaxPoolGather { window: window.clone() };
+                return Ok(Tensor::from_op_storage(data, pooled_shape(x.shape(), &geo), kind, &[self, x]));
+            }
+        }
         let (_, idx, shape) = x.max_positions(window)?;
         let vals = self.gather_at(&idx)?;
         Ok(Tensor::from_op(vals, shape, OpKind::MaxPoolGather { window: window.clone() }, &[self, x]))
@@ -257,12 +287,15 @@ impl Tensor {
         const OP: &str = "avgpool";
         real_only(OP, self)?;
         let geo = win.geometry(OP, self.shape(), false)?;
+        let kind = OpKind::AvgPool { window: win.clone(), padding_value_counts: count };
+        if let Some(data) = crate::gpu_backend::avgpool(self, &geo, count)? {
+            return Ok(Tensor::from_op_storage(data, pooled_shape(self.shape(), &geo), kind, &[self]));
+        }
         let data = match self.buffer()? {
             Buffer::F32(v) => Buffer::F32(avgpool_forward(v, &geo, count)),
             Buffer::F64(v) => Buffer::F64(avgpool_forward(v, &geo, count)),
             _ => unreachable!("checked above"),
         };
-        let kind = OpKind::AvgPool { window: win.clone(), padding_value_counts: count };
         Ok(Tensor::from_op(data, pooled_shape(self.shape(), &geo), kind, &[self]))
     }
 
@@ -277,12 +310,15 @@ impl Tensor {
                 format!("gradient of shape {:?} does not fit input {input_shape:?}, whose output is {expect:?}", self.shape()),
             ));
         }
+        let kind = OpKind::AvgPoolBackward { window: win.clone(), padding_value_counts: count, input_shape: input_shape.to_vec() };
+        if let Some(data) = crate::gpu_backend::avgpool_backward(self, &geo, count)? {
+            return Ok(Tensor::from_op_storage(data, input_shape.to_vec(), kind, &[self]));
+        }
         let data = match self.buffer()? {
             Buffer::F32(v) => Buffer::F32(avgpool_backward(v, &geo, count)),
             Buffer::F64(v) => Buffer::F64(avgpool_backward(v, &geo, count)),
             _ => unreachable!("checked above"),
         };
-        let kind = OpKind::AvgPoolBackward { window: win.clone(), padding_value_counts: count, input_shape: input_shape.to_vec() };
         Ok(Tensor::from_op(data, input_shape.to_vec(), kind, &[self]))
     }
 }

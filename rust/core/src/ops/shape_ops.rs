@@ -27,7 +27,9 @@ impl Tensor {
         if shape == self.shape() {
             return Ok(self.clone());
         }
-        Ok(Tensor::from_op_storage(self.shared_buffer()?, shape.to_vec(), OpKind::Reshape { shape: shape.to_vec() }, &[self]))
+        // The same elements in the same order: the storage (a GPU array's device buffer too) is
+        // shared, never read back.
+        Ok(Tensor::from_op_storage(self.storage().clone(), shape.to_vec(), OpKind::Reshape { shape: shape.to_vec() }, &[self]))
     }
 
     /// Column-major (MATLAB, numpy `order="F"`) reshape: reverse the axes, reshape the

@@ -1,10 +1,12 @@
 //! The WGSL kernels and what they share: strided layouts with numpy broadcasting, and the
 //! split of large dispatches into a 2-D grid of workgroups.
 
+pub mod conv;
 pub mod elementwise;
 pub mod layout;
 pub mod matmul;
 pub mod optim;
+pub mod pool;
 pub mod reduce;
 pub mod softmax;
 

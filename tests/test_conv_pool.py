@@ -6,7 +6,7 @@ import itertools
 import dlarray as dl
 import numpy as np
 import pytest
-from dlarray import dlarray, extractdata
+from dlarray import dlarray, dlfeval, dlgradient, extractdata
 from gradcheck import gradcheck, gradgradcheck
 
 rng = np.random.default_rng(7)
@@ -189,6 +189,23 @@ def test_pooling_matches_direct_loops(k, s, pad):
         ref_pool(x, k, s, pb, pa, "avg", counts=False),
         atol=1e-12,
     )
+
+
+def test_a_mean_padded_average_window_wholly_in_the_padding_is_zero():
+    # Padding after the input at least a pool size wide: the last windows cover no element.
+    X = dlarray(rng.standard_normal((3, 3, 1, 1)), "SSCB")
+    Y = dl.avgpool(X, 2, stride=2, padding=([0, 0], [3, 3]), padding_value="mean")
+    y = extractdata(Y)
+    assert y.shape == (3, 3, 1, 1)
+    np.testing.assert_array_equal(y[2, :], 0.0)
+    np.testing.assert_array_equal(y[:, 2], 0.0)
+    np.testing.assert_allclose(y[0, 0, 0, 0], extractdata(X)[:2, :2].mean())
+
+    def loss(x):
+        return dlgradient(dl.avgpool(x, 2, stride=2, padding=([0, 0], [3, 3]), padding_value="mean").sum(), x)
+
+    g = extractdata(dlfeval(loss, X))
+    assert np.all(np.isfinite(g))
 
 
 def test_pool_stride_defaults_to_one_and_global():

@@ -37,7 +37,9 @@ impl PoolGeom {
     fn span(&self, o: usize, d: usize) -> (usize, usize) {
         let start = (o * self.stride[d]) as isize - self.pad[d] as isize;
         let end = start + self.k[d] as isize;
-        (start.max(0) as usize, (end.max(0) as usize).min(self.in_sp[d]))
+        let hi = (end.max(0) as usize).min(self.in_sp[d]);
+        // A window wholly in the padding after the input is empty (never lo > hi).
+        ((start.max(0) as usize).min(hi), hi)
     }
 
     /// The output pixel `p`'s clipped window, per dim.

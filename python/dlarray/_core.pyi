@@ -1157,7 +1157,7 @@ def _standardize(x: dlarray, axes: Sequence[int], epsilon: float) -> dlarray: ..
 def _softmax(x: dlarray, axis: int) -> dlarray: ...
 def _softmax_log(y: dlarray, axis: int) -> Optional[dlarray]: ...
 
-# ----- fused deep-learning kernels (rust/py/src/nn_ops.rs, nn_recurrent.rs) ---------------------
+# ----- fused deep-learning kernels (rust/py/src/nn_norm.rs, nn_activation.rs, nn_recurrent.rs) ----
 
 def _batchnorm_train(x: dlarray, offset: dlarray, scale: dlarray, c_axis: int, epsilon: float) -> Tuple[dlarray, dlarray, dlarray]:
     """``(Y, mean, var)`` with batch statistics over every axis but ``c_axis``."""

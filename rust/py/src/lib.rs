@@ -11,10 +11,10 @@ mod device;
 mod errors;
 mod functions;
 mod index_key;
+mod nn_activation;
 mod nn_conv;
-mod nn_fused;
 mod nn_layout;
-mod nn_ops;
+mod nn_norm;
 mod nn_recurrent;
 mod optim;
 
@@ -44,8 +44,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     device::register(m)?;
     nn_conv::register(m)?;
     nn_layout::register(m)?;
-    nn_fused::register(m)?;
-    nn_ops::register(m)?;
+    nn_activation::register(m)?;
+    nn_norm::register(m)?;
     nn_recurrent::register(m)?;
     optim::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -147,10 +147,12 @@ impl Fused {
     /// Elements `start..start + out.len()` into `out`, a block at a time.
     fn eval_blocks<T: Real>(&self, args: &[&[T]], start: usize, out: &mut [T]) {
         let last = self.instrs.len() - 1;
-        let mut regs = vec![T::zero(); last * BLOCK];
+        // Registers as wide as a block, or as the whole run when it is shorter.
+        let width = BLOCK.min(out.len());
+        let mut regs = vec![T::zero(); last * width];
         // A broadcast argument's elements for the block, gathered once per block.
         let mut spread: Vec<Vec<T>> =
-            self.arg_layouts.iter().map(|l| if matches!(l, ArgLayout::Broadcast(_)) { vec![T::zero(); BLOCK] } else { vec![] }).collect();
+            self.arg_layouts.iter().map(|l| if matches!(l, ArgLayout::Broadcast(_)) { vec![T::zero(); width] } else { vec![] }).collect();
         for (b, block) in out.chunks_mut(BLOCK).enumerate() {
             let (at, len) = (start + b * BLOCK, block.len());
             for (a, layout) in self.arg_layouts.iter().enumerate() {
@@ -159,7 +161,7 @@ impl Fused {
                 }
             }
             for (k, instr) in self.instrs.iter().enumerate() {
-                let (done, rest) = regs.split_at_mut(k * BLOCK);
+                let (done, rest) = regs.split_at_mut(k * width);
                 let dst: &mut [T] = if k == last { &mut *block } else { &mut rest[..len] };
                 let read = |src: Src| -> Operand<'_, T> {
                     match src {
@@ -168,7 +170,7 @@ impl Fused {
                             ArgLayout::Each => Operand::Each(args[a][0]),
                             ArgLayout::Broadcast(_) => Operand::Slice(&spread[a][..len]),
                         },
-                        Src::Reg(r) => Operand::Slice(&done[r * BLOCK..r * BLOCK + len]),
+                        Src::Reg(r) => Operand::Slice(&done[r * width..r * width + len]),
                     }
                 };
                 match *instr {

@@ -372,3 +372,52 @@ def test_predict_runs_layer_by_layer_for_function_layers_and_numpy_inputs():
     assert cache.occupancy == 0, "a numpy input's signature is its value: not cached"
     with pytest.raises(OptionError, match="acceleration"):
         plain.predict(X, acceleration="fast")
+
+
+@pytest.mark.parametrize(
+    "middle",
+    [lambda: dl.eluLayer(), lambda: dl.clippedReluLayer(0.5)],
+    ids=["elu", "clippedrelu"],
+)
+def test_predict_is_not_replayed_through_layers_that_read_input_values(middle):
+    cache = _predict_cache()
+    net = dl.dlnetwork([dl.featureInputLayer(3), dl.fullyConnectedLayer(4), middle()])
+    for _ in range(4):
+        X = dlarray(RNG.standard_normal((3, 6)), "CB")
+        np.testing.assert_array_equal(extractdata(net.predict(X)), extractdata(net.predict(X, acceleration="none")))
+    assert cache.occupancy == 0
+
+
+def test_a_self_attention_layer_with_a_padding_mask_is_not_replayed():
+    cache = _predict_cache()
+    net = dl.dlnetwork(dl.sequenceInputLayer(4, name="x"), initialize=False)
+    net.add_layers([dl.sequenceInputLayer(1, name="m")])
+    net.add_layers([dl.selfAttentionLayer(2, 4, has_padding_mask=True, name="sa")])
+    net.connect_layers("x", "sa/in")
+    net.connect_layers("m", "sa/mask")
+    X = dlarray(RNG.standard_normal((4, 2, 5)), "CBT")
+    net.initialize(X, dlarray(np.ones((1, 2, 5)), "CBT"))
+    for t in range(4):
+        M = np.ones((1, 2, 5))
+        M[0, 1, 4 - t :] = 0  # another padding each call
+        mask = dlarray(M, "CBT")
+        np.testing.assert_array_equal(extractdata(net.predict(X, mask)), extractdata(net.predict(X, mask, acceleration="none")))
+    assert cache.occupancy == 0
+
+
+def test_dlaccelerate_calls_a_function_directly_for_a_network_with_such_layers():
+    net = dl.dlnetwork([dl.featureInputLayer(3), dl.fullyConnectedLayer(4), dl.eluLayer()])
+
+    def model_loss(net, X):
+        loss = (net.forward(X) ** 2).sum()
+        return loss, dlgradient(loss, net.learnables)
+
+    acc = dl.dlaccelerate(model_loss)
+    for _ in range(3):
+        X = dlarray(RNG.standard_normal((3, 5)), "CB")
+        loss, grads = dlfeval(acc, net, X)
+        loss_d, grads_d = dlfeval(model_loss, net, X)
+        assert float(loss) == float(loss_d)
+        for (_, _, g), (_, _, gd) in zip(grads, grads_d):
+            np.testing.assert_array_equal(extractdata(g), extractdata(gd))
+    assert acc.occupancy == 0 and acc.hit_rate == 0

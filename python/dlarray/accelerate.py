@@ -66,6 +66,17 @@ def _signature(obj: Any, leaves: List[dlarray]) -> Hashable:
     return (type(obj), obj)
 
 
+def _replay_safe(obj: Any) -> bool:
+    """Whether no network among the arguments holds a layer that reads input values into
+    numpy (a trace would freeze what it read)."""
+    if isinstance(obj, dict):
+        return all(_replay_safe(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return all(_replay_safe(v) for v in obj)
+    safe = getattr(obj, "__dlarray_replay_safe__", None)
+    return safe() if safe is not None and not isinstance(obj, type) else True
+
+
 class AcceleratedFunction(MatlabProperties):
     """A function whose traces are cached per input signature and replayed in the core
     (MATLAB's ``AcceleratedFunction``; make one with :func:`dlaccelerate`). MATLAB's
@@ -196,6 +207,8 @@ class AcceleratedFunction(MatlabProperties):
                 self._hits += 1
                 self._cache.move_to_end(key)
         hit = trace is not None
+        if trace is None and not _replay_safe((args, kwargs)):
+            return self._direct(args, kwargs, evaluated_by_dlfeval)
         if trace is None and self._trace_from_call > 1 and not self._due(key):
             return self._direct(args, kwargs, evaluated_by_dlfeval)
         if trace is None:
@@ -285,6 +298,9 @@ def dlaccelerate(fn: Callable, **options: Any) -> AcceleratedFunction:
     elsewhere (globals, closures), random numbers drawn outside dlarray ops, Python control
     flow on values and numpy arrays made from dlarrays (comparisons such as ``X > 0`` give
     numpy masks) are those of the traced call. ``check_mode="tolerance"`` finds such cases.
+    A call with a network whose layers read input values into numpy (``eluLayer``,
+    ``clippedReluLayer``, ``embeddingLayer``, attention with a padding mask) is not traced:
+    the function runs directly.
     """
     return AcceleratedFunction(fn, **options)
 

@@ -64,6 +64,7 @@ class ClippedReLULayer(Layer):
 
     default_name = "clippedrelu"
     description = "Clipped ReLU"
+    _replay_safe = False  # its mask is a numpy comparison of the input
 
     def __init__(self, ceiling: float, *, name: str = ""):
         super().__init__(name)
@@ -79,6 +80,7 @@ class ELULayer(Layer):
 
     default_name = "elu"
     description = "ELU"
+    _replay_safe = False  # its mask is a numpy comparison of the input
 
     def __init__(self, alpha: float = 1.0, *, name: str = ""):
         super().__init__(name)

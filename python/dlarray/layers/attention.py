@@ -96,6 +96,11 @@ class SelfAttentionLayer(Layer):
         "OutputBias",
     )
     default_name = "selfattention"
+
+    @property
+    def _replay_safe(self) -> bool:  # a padding mask is read from the input's values
+        return not self.has_padding_mask
+
     description = "Self-Attention"
 
     def __init__(
@@ -224,6 +229,11 @@ class AttentionLayer(Layer):
     """
 
     default_name = "attention"
+
+    @property
+    def _replay_safe(self) -> bool:  # a padding mask is read from the input's values
+        return not self.has_padding_mask
+
     description = "Attention"
 
     def __init__(

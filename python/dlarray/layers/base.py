@@ -75,6 +75,10 @@ class Layer(MatlabProperties):
     default_name: str = "layer"
     #: The layer type shown in the network summary (MATLAB's ``Type``).
     description: str = "Custom"
+    #: Whether ``predict`` computes only with dlarray ops on its inputs, learnables and state
+    #: (it reads no input value into numpy), so that a recorded trace of it replays; the
+    #: built-in layers that read values (masks, indices) say False.
+    _replay_safe: bool = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -94,6 +94,7 @@ class EmbeddingLayer(Layer):
 
     learnable_parameters = ("Weights",)
     default_name = "embedding"
+    _replay_safe = False  # the indices are read from the input's values
     description = "Embedding"
 
     def __init__(

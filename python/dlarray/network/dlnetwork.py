@@ -534,12 +534,19 @@ class dlnetwork(MatlabProperties):  # noqa: N801 - MATLAB's name
             return _ACCELERATED_PREDICT(self, X, outputs, return_state)
         return self._evaluate(X, False, outputs, return_state, "predict")
 
+    def __dlarray_replay_safe__(self) -> bool:
+        """Whether every layer computes only with dlarray ops (dlaccelerate calls a function
+        with a network that has other layers directly: a replay could not recompute them)."""
+        return all(layer._replay_safe for layer in self._layers.values())
+
     def _replayable(self, X: Sequence[Any]) -> bool:
         """Whether a replay of ``predict`` computes what evaluating it does: the built-in
         layers' predictions are dlarray ops on their inputs, learnables and state (no random
-        draws, no branches on values); a function or custom layer may do anything."""
+        draws, no branches on values) except where a layer says otherwise (``_replay_safe``);
+        a function or custom layer may do anything."""
         return all(isinstance(x, dlarray) for x in X) and all(
-            type(layer).__module__.startswith(_BUILT_IN) and not isinstance(layer, FunctionLayer) for layer in self._layers.values()
+            type(layer).__module__.startswith(_BUILT_IN) and not isinstance(layer, FunctionLayer) and layer._replay_safe
+            for layer in self._layers.values()
         )
 
     # ---- display -------------------------------------------------------------------------

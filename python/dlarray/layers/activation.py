@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import _random
 from .._arguments import choice, number
-from .._core import FormatError, OptionError, exp, log, maximum, where
+from .._core import FormatError, OptionError, exp, log, maximum, sign, where
 from .base import Layer
 
 # Several names a line, as the table was written.
@@ -80,14 +80,14 @@ class ELULayer(Layer):
 
     default_name = "elu"
     description = "ELU"
-    _replay_safe = False  # its mask is a numpy comparison of the input
 
     def __init__(self, alpha: float = 1.0, *, name: str = ""):
         super().__init__(name)
         self.alpha = number(alpha, "alpha", "eluLayer", positive=True)
 
     def predict(self, X):
-        positive = np.asarray(X) > 0
+        # 1 where X > 0 (NaN where X is): a mask made by dlarray ops, so a trace recomputes it.
+        positive = sign(_nn().relu(X))
         # exp only of the non-positive part, so large inputs never overflow.
         return where(positive, X, self.alpha * (exp(where(positive, 0.0, X)) - 1.0))
 

@@ -298,8 +298,8 @@ def dlaccelerate(fn: Callable, **options: Any) -> AcceleratedFunction:
     elsewhere (globals, closures), random numbers drawn outside dlarray ops, Python control
     flow on values and numpy arrays made from dlarrays (comparisons such as ``X > 0`` give
     numpy masks) are those of the traced call. ``check_mode="tolerance"`` finds such cases.
-    A call with a network whose layers read input values into numpy (``clippedReluLayer``,
-    ``embeddingLayer``, attention with a padding mask) is not traced:
+    A call with a network whose layers read input values into numpy (``embeddingLayer``,
+    attention with a padding mask) is not traced:
     the function runs directly.
     """
     return AcceleratedFunction(fn, **options)

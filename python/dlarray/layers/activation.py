@@ -64,14 +64,16 @@ class ClippedReLULayer(Layer):
 
     default_name = "clippedrelu"
     description = "Clipped ReLU"
-    _replay_safe = False  # its mask is a numpy comparison of the input
 
     def __init__(self, ceiling: float, *, name: str = ""):
         super().__init__(name)
         self.ceiling = number(ceiling, "ceiling", "clippedReluLayer", positive=True)
 
     def predict(self, X):
-        return where(np.asarray(X) >= self.ceiling, self.ceiling, _nn().relu(X))
+        # 1 below the ceiling (NaN where X is, which keeps relu's NaN): a mask made by dlarray
+        # ops, so a trace recomputes it; at and above the ceiling the constant (slope 0).
+        below = sign(_nn().relu(self.ceiling - X))
+        return where(below, _nn().relu(X), self.ceiling)
 
 
 class ELULayer(Layer):

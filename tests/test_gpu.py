@@ -438,6 +438,72 @@ def test_softmax_and_its_log_run_on_the_gpu_and_match_the_cpu(name):
     assert_same(gl, cl, rtol=1e-5, atol=1e-4)
 
 
+BATCHNORM_CASES = {
+    "CB": ((rng.standard_normal((6, 10)) * 3 + 50), "CB"),
+    "SSCB": (rng.standard_normal((4, 3, 5, 2)) * 2 - 7, "SSCB"),
+    "CBT_long_channels": (rng.standard_normal((3, 20, 30)), "CBT"),
+}
+
+
+def _batchnorm_params(n_c, to, dtype=f32):
+    off = to(dlarray(np.linspace(-1, 1, n_c).astype(dtype)))
+    sc = to(dlarray(np.linspace(0.5, 2, n_c).astype(dtype)))
+    return off, sc
+
+
+@pytest.mark.parametrize("name", sorted(BATCHNORM_CASES))
+def test_batchnorm_in_training_runs_on_the_gpu_without_readback_and_matches_the_cpu(name):
+    data, fmt = BATCHNORM_CASES[name]
+    (cx,), (gx,) = both(data.astype(f32), fmt=fmt)
+    n_c = data.shape[fmt.index("C")]
+    goff, gsc = _batchnorm_params(n_c, dl.gpuArray)
+    coff, csc = _batchnorm_params(n_c, lambda a: a)
+    dl.gather(gx + goff.sum() + gsc.sum())  # uploads the inputs
+    dl.batchnorm(gx, goff, gsc, training=True)
+    before = _core._gpu_stats()
+    got = dl.batchnorm(gx, goff, gsc, training=True)
+    after = _core._gpu_stats()
+    assert after["readbacks"] == before["readbacks"], "the statistics stay on the GPU"
+    assert after["dispatches"] - before["dispatches"] == 1, "one kernel"
+    want = dl.batchnorm(cx, coff, csc, training=True)
+    assert_same(got, want, rtol=1e-4, atol=1e-4)
+
+
+def _batchnorm_grads(x, off, sc, w):
+
+    def f(x, off, sc):
+        y, mu, var = dl.batchnorm(x, off, sc, training=True)
+        loss = (y * w).sum() + (y * y * y).sum() + (mu * mu).sum() + var.sum()
+        gx, goff, gsc = dl.dlgradient(loss, x, off, sc, enable_higher_derivatives=True)
+        second = dl.dlgradient((gx * gx).sum() + (gsc * gsc).sum() + (goff * gsc).sum(), x, off, sc)
+        return (loss, gx, goff, gsc) + second
+
+    return dl.dlfeval(f, x, off, sc)
+
+
+@pytest.mark.parametrize("name", sorted(BATCHNORM_CASES))
+def test_batchnorm_first_and_second_derivatives_on_gpu_match_cpu(name):
+    data, fmt = BATCHNORM_CASES[name]
+    (cx,), (gx,) = both(data.astype(f32), fmt=fmt)
+    n_c = data.shape[fmt.index("C")]
+    w = dlarray(np.cos(np.arange(data.size)).reshape(data.shape).astype(f32), fmt)
+    got = _batchnorm_grads(gx, *_batchnorm_params(n_c, dl.gpuArray), w)
+    want = _batchnorm_grads(cx, *_batchnorm_params(n_c, lambda a: a), w)
+    for g, c in zip(got, want):
+        scale = max(1.0, float(np.abs(host(c)).max()))
+        assert_same(g, c, rtol=1e-3, atol=1e-3 * scale)
+
+
+@pytest.mark.skipif(not HAS_F64, reason="the adapter has no shader-f64")
+def test_float64_batchnorm_on_gpu_matches_cpu_closely():
+    data, fmt = BATCHNORM_CASES["SSCB"]
+    (cx,), (gx,) = both(data.astype(f64), fmt=fmt)
+    got = dl.batchnorm(gx, *_batchnorm_params(5, dl.gpuArray, f64), training=True)
+    want = dl.batchnorm(cx, *_batchnorm_params(5, lambda a: a, f64), training=True)
+    assert got[0].dtype == f64
+    assert_same(got, want, rtol=1e-10, atol=1e-10)
+
+
 # ----- derivatives on the GPU -----------------------------------------------------------------
 
 LOSSES = {

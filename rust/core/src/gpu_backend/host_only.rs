@@ -45,6 +45,15 @@ pub(crate) fn reduce(_: ReduceOp, _: &Tensor, _: &[usize]) -> Result<Option<Stor
 pub(crate) fn matmul(_: &Tensor, _: &Tensor, _: bool, _: bool) -> Result<Option<Storage>> {
     Ok(None)
 }
+pub(crate) fn batchnorm_train(
+    _: &Tensor,
+    _: &Tensor,
+    _: &Tensor,
+    _: (usize, usize, usize),
+    _: f64,
+) -> Result<Option<(Storage, Storage, Storage)>> {
+    Ok(None)
+}
 pub(crate) fn permute(_: &Tensor, _: &[usize]) -> Result<Option<Storage>> {
     Ok(None)
 }

@@ -4,7 +4,8 @@
 //! On the GPU: `+ - .* ./ .^ max min` with broadcasting, the comparisons, `where`, `neg abs
 //! sign sqrt floor ceil relu` (float32 and float64) and `exp log sin cos tan tanh sigmoid`
 //! (float32: the shading languages have no 64-bit forms), `sum max min` over any axes, `@` and
-//! `pagemtimes` (either operand transposed), `permute`, softmax and log-softmax (float32), and
+//! `pagemtimes` (either operand transposed), `permute`, softmax and log-softmax (float32),
+//! batch normalisation with batch statistics (its backward is built from the ops above), and
 //! the optimizers' fused steps
 //! (`adamupdate`, `rmspropupdate`, `sgdmupdate`), convolution and its two adjoints (the input
 //! and weight gradients, so transposed convolution too), max and average pooling and their
@@ -12,7 +13,9 @@
 
 use std::sync::Arc;
 
-use dlarray_gpu::kernels::{conv as cv, elementwise as ew, layout, matmul as mm, optim as og, pool as pl, reduce as rd, softmax as sm};
+use dlarray_gpu::kernels::{
+    conv as cv, elementwise as ew, layout, matmul as mm, norm as nm, optim as og, pool as pl, reduce as rd, softmax as sm,
+};
 use dlarray_gpu::{GpuBuffer, GpuError, Layout};
 
 use crate::buffer::Buffer;
@@ -268,6 +271,26 @@ pub(crate) fn reduce(op: ReduceOp, x: &Tensor, axes: &[usize]) -> Result<Option<
     }
     let Some(ops) = operands(&[x])? else { return Ok(None) };
     finish(op.name(), x.dtype(), rd::reduce(kernel, &ops[0], &layout_of(x), axes).map(|(g, _)| g))
+}
+
+/// Batch normalisation with batch statistics of `x` viewed as (outer, C, inner): `(y, mean,
+/// var)`, made by one kernel; empty channels run on the host.
+pub(crate) fn batchnorm_train(
+    x: &Tensor,
+    offset: &Tensor,
+    scale: &Tensor,
+    (outer, c, inner): (usize, usize, usize),
+    epsilon: f64,
+) -> Result<Option<(Storage, Storage, Storage)>> {
+    if x.device() != Device::Gpu || x.numel() == 0 {
+        return Ok(None);
+    }
+    let Some(ops) = operands(&[x, offset, scale])? else { return Ok(None) };
+    match nm::batchnorm_train(&ops[0], &ops[1], &ops[2], outer, c, inner, epsilon) {
+        Ok((y, m, v)) => Ok(Some((stored(y, x.dtype()), stored(m, x.dtype()), stored(v, x.dtype())))),
+        Err(e) if runs_on_host(&e) => Ok(None),
+        Err(e) => Err(to_error("batchnorm", e)),
+    }
 }
 
 /// `op(a) @ op(b)` with batch broadcasting, either operand read transposed.

@@ -91,13 +91,22 @@ impl Tensor {
         if !(epsilon > 0.0) {
             return Err(Error::value(OP, format!("epsilon must be positive, got {epsilon}")));
         }
+        let kind = OpKind::Batchnorm { axis: c_axis, epsilon };
+        if let Some((y, mean, var)) = crate::gpu_backend::batchnorm_train(self, offset, scale, (geo.outer, geo.c, geo.inner), epsilon)? {
+            // No host moments are saved (reading them back would stall the device), so the
+            // backward rule builds the gradient from differentiable ops, which run there too.
+            let y = Tensor::from_op_storage(y, self.shape().to_vec(), kind, &[self, offset, scale]);
+            let c = vec![geo.c];
+            let mean = Tensor::from_op_storage(mean, c.clone(), OpKind::BatchnormMean { axis: c_axis }, &[self]);
+            let var = Tensor::from_op_storage(var, c, OpKind::BatchnormVar { axis: c_axis }, &[self]);
+            return Ok((y, mean, var));
+        }
         let (mean, var) = moments(self, &geo)?;
         let invstd: Vec<f64> = var.iter().map(|v| 1.0 / (v + epsilon).sqrt()).collect();
         let (off, sc) = (offset.to_f64_vec()?, scale.to_f64_vec()?);
         let coef: Vec<(f64, f64, f64)> = (0..geo.c).map(|ch| (sc[ch] * invstd[ch], off[ch], 0.0)).collect();
         let ydata = affine(self, None, &coef, &mean, &geo)?;
         let (mean_t, var_t) = self.statistics(c_axis, &mean, &var);
-        let kind = OpKind::Batchnorm { axis: c_axis, epsilon };
         let saved = || Saved::Moments(Arc::new(Moments { mean, invstd }));
         let y = Tensor::from_op_saved(Arc::new(ydata), self.shape().to_vec(), kind, &[self, offset, scale], saved);
         Ok((y, mean_t, var_t))

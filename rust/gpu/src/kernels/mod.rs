@@ -5,6 +5,7 @@ pub mod conv;
 pub mod elementwise;
 pub mod layout;
 pub mod matmul;
+pub mod norm;
 pub mod optim;
 pub mod pool;
 pub mod reduce;

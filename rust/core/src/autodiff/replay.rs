@@ -118,6 +118,7 @@ struct Step {
     release: Vec<usize>,
 }
 
+#[derive(Clone)]
 enum Work {
     Op {
         kind: OpKind,
@@ -236,16 +237,11 @@ impl Plan {
             .collect();
         let mut fused = Vec::with_capacity(steps.len());
         for (step, fate) in steps.iter().zip(fusion::group(&views, meta, outputs)) {
-            let work = match (fate, &step.work) {
-                (Fate::Absorbed, _) => continue,
-                (Fate::Group(group, args), _) => {
-                    fused.push(Step { work: Work::Fused(group), args, out: step.out, release: vec![] });
-                    continue;
-                }
-                (Fate::Keep, Work::Op { kind, recorded }) => Work::Op { kind: kind.clone(), recorded: recorded.clone() },
-                (Fate::Keep, Work::Fused(group)) => Work::Fused(group.clone()),
-            };
-            fused.push(Step { work, args: step.args.clone(), out: step.out, release: vec![] });
+            match fate {
+                Fate::Absorbed => {}
+                Fate::Group(group, args) => fused.push(Step { work: Work::Fused(group), args, out: step.out, release: vec![] }),
+                Fate::Keep => fused.push(Step { work: step.work.clone(), args: step.args.clone(), out: step.out, release: vec![] }),
+            }
         }
         set_releases(&mut fused, slots, outputs);
         fused

@@ -23,6 +23,7 @@ from ._core import (  # noqa: F401  (re-exports)
     finddim,
     flip,
     floor,
+    from_dlpack,
     imag,
     isdlarray,
     log,
@@ -159,7 +160,7 @@ from .parallel.spmd import spmdBarrier, spmdBroadcast, spmdIndex, spmdPlus, spmd
 __all__ = [
     # arrays and their elementwise, reduction and shape functions
     "dlarray", "acos", "angle", "asin", "atan", "atan2", "ceil", "conj", "cos", "cosh", "dims", "erf",
-    "exp", "extractdata", "finddim", "flip", "floor", "imag", "isdlarray", "log", "log1p", "matmul",
+    "exp", "extractdata", "finddim", "flip", "floor", "from_dlpack", "imag", "isdlarray", "log", "log1p", "matmul",
     "maximum", "minimum", "pagemtimes", "power", "real", "repmat", "sign", "sin", "sinh", "sqrt",
     "squeeze", "stack", "stripdims", "tan", "where",
     "concatenate", "cumsum", "mean", "norm", "permute", "prod", "reshape", "transpose",

@@ -57,6 +57,7 @@ __all__ = [
     "conj",
     "angle",
     "extractdata",
+    "from_dlpack",
     "stripdims",
     "dims",
     "finddim",
@@ -309,7 +310,10 @@ class dlarray:
     def __int__(self) -> int: ...
     def __bool__(self) -> bool: ...
     def __reduce__(self) -> Tuple[Any, Tuple[np.ndarray, str]]: ...
-    def __dlpack__(self, **kwargs: Any) -> Any: ...
+    def __dlpack__(self, **kwargs: Any) -> Any:
+        """Exported without a copy, marked read-only, to consumers of DLPack 1.0 or later (which
+        pass ``max_version``); older consumers cannot be told the memory is read-only, so they get
+        a copy (``copy=False`` then raises ``BufferError``)."""
     def __dlpack_device__(self) -> Tuple[int, int]: ...
     def __add__(self, other: _Operand, /) -> dlarray: ...
     def __radd__(self, other: _Operand, /) -> dlarray: ...
@@ -892,6 +896,26 @@ def angle(x: _Operand) -> dlarray:
     """
 
 # ----- format helpers, joins, products ---------------------------------------------------------
+
+def from_dlpack(x: Any, fmt: Optional[str] = None, *, copy: Optional[bool] = None) -> dlarray:
+    """A dlarray sharing the memory of ``x``, an object with ``__dlpack__`` or a numpy array
+    (numpy's and the array API's ``from_dlpack``).
+
+    Zero-copy where ``x`` is float32, float64, complex64 or complex128 in C order on the CPU
+    (``copy=None``, the default): the dlarray reads ``x``'s memory in place and keeps ``x``'s
+    owner alive. dlarray never writes it; writing it through ``x`` afterwards changes the
+    dlarray too, as with ``numpy.from_dlpack`` and ``torch.from_dlpack``. Other dtypes become
+    float32 (complex: complex128) and other layouts are copied, as ``dlarray(x)`` does;
+    ``copy=True`` always copies, ``copy=False`` raises ``ValueError`` instead of copying.
+    ``dlarray(x)`` always copies. A torch tensor that requires grad is detached first.
+
+        >>> import numpy as np
+        >>> from dlarray import from_dlpack
+        >>> a = np.arange(6, dtype=np.float32).reshape(2, 3)
+        >>> X = from_dlpack(a, "CB")
+        >>> np.shares_memory(np.asarray(X), a), X.fmt
+        (True, 'CB')
+    """
 
 def extractdata(x: Any) -> np.ndarray:
     """The data of ``x`` as a numpy array (MATLAB's ``extractdata``).

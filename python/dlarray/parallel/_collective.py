@@ -31,10 +31,11 @@ def reduce(
         agree(world, what, flat.tokens, flat.describe)
     wires = [reduction.wire_dtype(leaf, who) for leaf in flat.leaves]
     pk = packing(list(zip(wires, _sizes(flat))))
-    pk.pack(flat.arrays, scale)
+    buffers = pk.buffers()
+    pk.pack(buffers, flat.arrays, scale)
     if world.parallel:
         MPI, comm = world.MPI, world.comm
-        for bucket in pk.buckets():
+        for bucket in pk.buckets(buffers):
             op = reduction.mpi_op(MPI, bucket.dtype)
             if destination is None:
                 comm.Allreduce(MPI.IN_PLACE, bucket, op=op)
@@ -44,26 +45,31 @@ def reduce(
                 comm.Reduce(bucket, None, op=op, root=destination)
     if destination is not None and world.rank != destination:
         return None
-    return [make_leaf(pk.view(i), leaf, reduction.result_dtype(leaf)) for i, leaf in enumerate(flat.leaves)]
+    # The results read the buffers they were reduced in; the next call takes other buffers
+    # while these are read.
+    return [make_leaf(pk.view(buffers, i), leaf, reduction.result_dtype(leaf), owned=True) for i, leaf in enumerate(flat.leaves)]
 
 
-def _send_bytes(world: World, pk: Any, source: int) -> None:
+def _broadcast_leaves(world: World, arrays: Optional[List[np.ndarray]], leaves: List[Any], source: int) -> Optional[List[Any]]:
+    """The arrays of process ``source`` (``arrays``, ignored elsewhere) as values of the
+    ``leaves``' kinds on every other process; ``None`` on ``source``."""
+    pk = packing([(leaf.dtype, int(np.prod(leaf.shape, dtype=np.int64))) for leaf in leaves])
+    buffers = pk.buffers()
+    if world.rank == source:
+        pk.pack(buffers, arrays)
     # A broadcast copies bytes: any dtype travels as MPI.BYTE (float16 included).
-    for bucket in pk.buckets():
+    for bucket in pk.buckets(buffers):
         world.comm.Bcast([bucket.view(np.uint8), world.MPI.BYTE], root=source)
+    if world.rank == source:
+        return None
+    return [make_leaf(pk.view(buffers, i), leaf, owned=True) for i, leaf in enumerate(leaves)]
 
 
 def broadcast_into(world: World, flat: Flat, source: int, who: str) -> Optional[List[Any]]:
     """The leaf values of process ``source`` on every other process, each process giving the
     structure (checked equal); ``None`` on ``source``, whose values are the result."""
     agree(world, f"{who} from source {source}", flat.tokens, flat.describe)
-    pk = packing([(leaf.dtype, n) for leaf, n in zip(flat.leaves, _sizes(flat))])
-    if world.rank == source:
-        pk.pack(flat.arrays)
-    _send_bytes(world, pk, source)
-    if world.rank == source:
-        return None
-    return [make_leaf(pk.view(i), leaf) for i, leaf in enumerate(flat.leaves)]
+    return _broadcast_leaves(world, flat.arrays, flat.leaves, source)
 
 
 def broadcast_value(world: World, value: Any, source: int, who: str) -> Any:
@@ -75,10 +81,7 @@ def broadcast_value(world: World, value: Any, source: int, who: str) -> Any:
     else:
         flat, header = None, None
     skeleton, leaves = world.comm.bcast(header, root=source)
-    pk = packing([(leaf.dtype, int(np.prod(leaf.shape, dtype=np.int64))) for leaf in leaves])
-    if world.rank == source:
-        pk.pack(flat.arrays)
-    _send_bytes(world, pk, source)
+    values = _broadcast_leaves(world, flat.arrays if flat is not None else None, leaves, source)
     if world.rank == source:
         return value
-    return fill_slots(skeleton, [make_leaf(pk.view(i), leaf) for i, leaf in enumerate(leaves)])
+    return fill_slots(skeleton, values)

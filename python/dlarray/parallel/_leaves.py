@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
-from .._core import dlarray
+from .._core import dlarray, from_dlpack
 from ..errors import DTypeError
 
 _PYTHON_SCALARS = (bool, int, float, complex)
@@ -207,17 +207,20 @@ def with_slots(flat: Flat) -> Any:
     return _replace(flat.obj, lambda _leaf: Slot(next(counter)))
 
 
-def make_leaf(data: np.ndarray, leaf: Leaf, dtype: Optional[np.dtype] = None) -> Any:
-    """A value of ``leaf``'s kind from ``data`` (copied: ``data`` may be a reused buffer).
+def make_leaf(data: np.ndarray, leaf: Leaf, dtype: Optional[np.dtype] = None, *, owned: bool = False) -> Any:
+    """A value of ``leaf``'s kind from ``data``: copied, as ``data`` may be a reused buffer,
+    unless ``owned`` (``data`` is the result's own: a dlarray then reads it in place).
     ``dtype`` is the result's dtype when the operation changes it (``and`` gives bool)."""
     dtype = leaf.dtype if dtype is None else np.dtype(dtype)
     if leaf.kind == "dlarray":
         host = data.reshape(leaf.shape)
         if host.dtype != leaf.dtype:
             host = host.astype(leaf.dtype)
-        out = dlarray(host, leaf.fmt) if leaf.fmt else dlarray(host)  # copies into the dlarray
+        out = from_dlpack(host, leaf.fmt or None) if owned else dlarray(host, leaf.fmt or None)
         return out if leaf.device == "cpu" else out.to(leaf.device)
     if leaf.kind == "ndarray":
+        if owned and data.dtype == dtype:
+            return data.reshape(leaf.shape)
         return np.array(data.reshape(leaf.shape), dtype=dtype, copy=True)
     value = np.asarray(data).reshape(()).astype(dtype)
     if leaf.kind == "numpy scalar":

@@ -61,9 +61,10 @@ def aggregate_gradients(grads: Any, factor: Any = 1.0) -> Any:
     every process, weighted by their ``factor``, summed, on every process, in the structure
     of ``grads`` (a learnables table, a dict, ...).
 
-    The gradients are scaled while being copied into one flat buffer per dtype, reduced in
-    place with one ``MPI_Allreduce`` per bucket (tens of MB), then copied out into new
-    dlarrays. In a pool of one, ``grads`` is returned as it is when ``factor`` is 1."""
+    The gradients are scaled while being copied into one flat buffer per dtype and reduced
+    in place with one ``MPI_Allreduce`` per bucket (tens of MB); the new dlarrays read that
+    buffer without a copy. In a pool of one, ``grads`` is returned as it is when ``factor``
+    is 1."""
     f = _factor(factor, "aggregate_gradients")
     w = world()
     if not w.parallel and f == 1.0:

@@ -3,13 +3,14 @@
 //! (copy-on-write), which is what gives dlarray its value semantics.
 
 use crate::dtype::{DType, Element, C32, C64};
+pub use crate::host_vec::HostVec;
 
 #[derive(Debug, Clone)]
 pub enum Buffer {
-    F32(Vec<f32>),
-    F64(Vec<f64>),
-    C64(Vec<C32>),
-    C128(Vec<C64>),
+    F32(HostVec<f32>),
+    F64(HostVec<f64>),
+    C64(HostVec<C32>),
+    C128(HostVec<C64>),
 }
 
 /// Run `$body` with `$v` bound to the typed vector inside a buffer.
@@ -47,7 +48,7 @@ macro_rules! into_buffer {
     ($t:ty, $var:ident) => {
         impl IntoBuffer for $t {
             fn into_buffer(v: Vec<Self>) -> Buffer {
-                Buffer::$var(v)
+                Buffer::$var(v.into())
             }
             fn slice_of(b: &Buffer) -> Option<&[Self]> {
                 match b {
@@ -87,10 +88,10 @@ impl Buffer {
 
     pub fn filled(dtype: DType, n: usize, value: f64) -> Buffer {
         match dtype {
-            DType::F32 => Buffer::F32(vec![value as f32; n]),
-            DType::F64 => Buffer::F64(vec![value; n]),
-            DType::C64 => Buffer::C64(vec![C32::new(value as f32, 0.0); n]),
-            DType::C128 => Buffer::C128(vec![C64::new(value, 0.0); n]),
+            DType::F32 => Buffer::F32(vec![value as f32; n].into()),
+            DType::F64 => Buffer::F64(vec![value; n].into()),
+            DType::C64 => Buffer::C64(vec![C32::new(value as f32, 0.0); n].into()),
+            DType::C128 => Buffer::C128(vec![C64::new(value, 0.0); n].into()),
         }
     }
 
@@ -103,12 +104,12 @@ impl Buffer {
             v.iter().map(|&x| f(x)).collect()
         }
         match (self, dtype) {
-            (Buffer::F32(v), DType::F64) => Buffer::F64(conv(v, |x| x as f64)),
-            (Buffer::F64(v), DType::F32) => Buffer::F32(conv(v, |x| x as f32)),
-            (b, DType::F32) => Buffer::F32(with_buffer!(b, v => conv(v, |x| f32::from_c64(x.to_c64())))),
-            (b, DType::F64) => Buffer::F64(with_buffer!(b, v => conv(v, |x| x.to_c64().re))),
-            (b, DType::C64) => Buffer::C64(with_buffer!(b, v => conv(v, |x| C32::from_c64(x.to_c64())))),
-            (b, DType::C128) => Buffer::C128(with_buffer!(b, v => conv(v, |x| x.to_c64()))),
+            (Buffer::F32(v), DType::F64) => Buffer::F64(conv(v, |x| x as f64).into()),
+            (Buffer::F64(v), DType::F32) => Buffer::F32(conv(v, |x| x as f32).into()),
+            (b, DType::F32) => Buffer::F32(with_buffer!(b, v => conv(v, |x| f32::from_c64(x.to_c64())).into())),
+            (b, DType::F64) => Buffer::F64(with_buffer!(b, v => conv(v, |x| x.to_c64().re).into())),
+            (b, DType::C64) => Buffer::C64(with_buffer!(b, v => conv(v, |x| C32::from_c64(x.to_c64())).into())),
+            (b, DType::C128) => Buffer::C128(with_buffer!(b, v => conv(v, |x| x.to_c64()).into())),
         }
     }
 
@@ -120,7 +121,7 @@ impl Buffer {
     /// Every element's real part as f64.
     pub fn to_f64_vec(&self) -> Vec<f64> {
         match self {
-            Buffer::F64(v) => v.clone(),
+            Buffer::F64(v) => v.to_vec(),
             Buffer::F32(v) => v.iter().map(|&x| x as f64).collect(),
             b => b.to_c64_vec().iter().map(|c| c.re).collect(),
         }

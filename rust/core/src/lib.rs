@@ -9,6 +9,7 @@ pub mod error;
 pub mod format;
 pub mod gpu_backend;
 pub mod guard;
+pub mod host_vec;
 pub mod indexing;
 pub mod kernels;
 pub mod labeled;

@@ -182,9 +182,6 @@ impl PyDlarray {
                 }
                 // Relabelling: MATLAB's dlarray(X, fmt) on a dlarray; the data keeps its layout.
                 d.arr.tensor.clone()
-            } else if x.hasattr("__dlpack__")? && !x.hasattr("__array__")? {
-                let np = x.py().import("numpy")?;
-                tensor_from_arraylike("dlarray", "x", &np.call_method1("from_dlpack", (x,))?)?
             } else {
                 tensor_from_arraylike("dlarray", "x", x)?
             };
@@ -391,11 +388,25 @@ impl PyDlarray {
         })
     }
 
+    /// Exported without a copy, marked read-only, to consumers of DLPack 1.0 or later (which
+    /// pass ``max_version``); older consumers cannot be told the memory is read-only, so they get
+    /// a copy (``copy=False`` then raises ``BufferError``).
     #[pyo3(signature = (**kwargs))]
     fn __dlpack__<'py>(&self, py: Python<'py>, kwargs: Option<&Bound<'py, pyo3::types::PyDict>>) -> PyResult<Bound<'py, PyAny>> {
         guard("dlarray.__dlpack__", || {
-            let a = tensor_to_numpy(py, self.tensor())?;
-            a.call_method("__dlpack__", (), kwargs)
+            let wants_copy = match kwargs.map(|k| k.get_item("copy")).transpose()?.flatten() {
+                Some(c) if !c.is_none() => Some(c.extract::<bool>()?),
+                _ => None,
+            };
+            if wants_copy != Some(true) {
+                let view = tensor_to_numpy_view(py, self.tensor())?;
+                match view.call_method("__dlpack__", (), kwargs) {
+                    Ok(capsule) => return Ok(capsule),
+                    Err(e) if e.is_instance_of::<pyo3::exceptions::PyBufferError>(py) && wants_copy.is_none() => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            tensor_to_numpy(py, self.tensor())?.call_method("__dlpack__", (), kwargs)
         })
     }
     fn __dlpack_device__(&self) -> (i32, i32) {

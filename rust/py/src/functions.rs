@@ -7,7 +7,7 @@ use pyo3::types::PyList;
 
 use crate::arguments::{format_text, integer, integers_from_args, label_text, text, Passed};
 use crate::array::{as_dl, operand, run, PyDlarray};
-use crate::convert::tensor_to_numpy;
+use crate::convert::{tensor_sharing, tensor_to_numpy};
 use crate::errors::{guard, to_py, IntoPy};
 
 macro_rules! unary_functions {
@@ -397,6 +397,37 @@ fn extractdata<'py>(py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'p
     })
 }
 
+/// A dlarray sharing the memory of ``x``, an object with ``__dlpack__`` or a numpy array
+/// (numpy's and the array API's ``from_dlpack``).
+///
+/// Zero-copy where ``x`` is float32, float64, complex64 or complex128 in C order on the CPU
+/// (``copy=None``, the default): the dlarray reads ``x``'s memory in place and keeps ``x``'s
+/// owner alive. dlarray never writes it; writing it through ``x`` afterwards changes the
+/// dlarray too, as with ``numpy.from_dlpack`` and ``torch.from_dlpack``. Other dtypes become
+/// float32 (complex: complex128) and other layouts are copied, as ``dlarray(x)`` does;
+/// ``copy=True`` always copies, ``copy=False`` raises ``ValueError`` instead of copying.
+/// ``dlarray(x)`` always copies. A torch tensor that requires grad is detached first.
+///
+///     >>> import numpy as np
+///     >>> from dlarray import from_dlpack
+///     >>> a = np.arange(6, dtype=np.float32).reshape(2, 3)
+///     >>> X = from_dlpack(a, "CB")
+///     >>> np.shares_memory(np.asarray(X), a), X.fmt
+///     (True, 'CB')
+#[pyfunction]
+#[pyo3(signature = (x, fmt = None, *, copy = None))]
+fn from_dlpack(x: &Bound<'_, PyAny>, fmt: Option<&Bound<'_, PyAny>>, copy: Option<bool>) -> PyResult<PyDlarray> {
+    guard("from_dlpack", || {
+        let fmt = format_text("from_dlpack", "fmt", fmt)?;
+        let tensor = tensor_sharing("from_dlpack", "x", x, copy)?;
+        let arr = match fmt {
+            Some(f) => DlArray::with_format(tensor, &f).py()?,
+            None => DlArray::unformatted(tensor),
+        };
+        Ok(PyDlarray { arr })
+    })
+}
+
 /// ``x`` without its format (MATLAB's ``stripdims``).
 ///
 /// The data keeps its stored (canonical) order. With ``fmt``, a permutation of ``x``'s format
@@ -695,6 +726,7 @@ fn pagemtimes(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     register_unary(m)?;
     for f in [
+        wrap_pyfunction!(from_dlpack, m)?,
         wrap_pyfunction!(maximum, m)?,
         wrap_pyfunction!(minimum, m)?,
         wrap_pyfunction!(atan2, m)?,

@@ -121,8 +121,8 @@ impl Fused {
     pub(super) fn run(&self, args: &[Tensor]) -> Result<Tensor> {
         let n = numel(&self.shape);
         let data = match self.dtype {
-            DType::F32 => Buffer::F32(self.eval(&self.typed_args::<f32>(args)?, n)),
-            DType::F64 => Buffer::F64(self.eval(&self.typed_args::<f64>(args)?, n)),
+            DType::F32 => Buffer::F32(self.eval(&self.typed_args::<f32>(args)?, n).into()),
+            DType::F64 => Buffer::F64(self.eval(&self.typed_args::<f64>(args)?, n).into()),
             other => return Err(Error::dtype("fused elementwise", format!("compiled for real dtypes, got {other}"))),
         };
         Ok(Tensor::untraced(Arc::new(data), self.shape.clone()))

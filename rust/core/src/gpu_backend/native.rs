@@ -104,8 +104,8 @@ fn to_error(op: &str, e: GpuError) -> Error {
 /// Reads a device buffer back into host memory.
 pub(crate) fn download(g: &GpuBuffer) -> Result<Buffer> {
     let read = match g.dtype() {
-        dlarray_gpu::DType::F32 => g.to_f32_vec().map(Buffer::F32),
-        dlarray_gpu::DType::F64 => g.to_f64_vec().map(Buffer::F64),
+        dlarray_gpu::DType::F32 => g.to_f32_vec().map(|v| Buffer::F32(v.into())),
+        dlarray_gpu::DType::F64 => g.to_f64_vec().map(|v| Buffer::F64(v.into())),
     };
     read.map_err(|e| to_error("gather", e))
 }

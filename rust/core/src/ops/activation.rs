@@ -27,8 +27,8 @@ impl Tensor {
     /// is `scale`. Real input only.
     pub fn leaky_relu(&self, scale: f64) -> Result<Tensor> {
         let data = match self.buffer()? {
-            Buffer::F32(v) => Buffer::F32(leaky(v, scale)),
-            Buffer::F64(v) => Buffer::F64(leaky(v, scale)),
+            Buffer::F32(v) => Buffer::F32(leaky(v, scale).into()),
+            Buffer::F64(v) => Buffer::F64(leaky(v, scale).into()),
             b => return Err(Error::dtype(LEAKY, format!("not defined for {} input (shape {:?})", b.dtype(), self.shape()))),
         };
         Ok(Tensor::from_op(data, self.shape().to_vec(), OpKind::LeakyRelu { scale }, &[self]))
@@ -38,8 +38,8 @@ impl Tensor {
     /// constant in `x`, so it has no gradient.
     pub(crate) fn leaky_relu_slope(&self, scale: f64) -> Result<Tensor> {
         let s = match self.buffer()? {
-            Buffer::F32(v) => Buffer::F32(slope(v, scale)),
-            Buffer::F64(v) => Buffer::F64(slope(v, scale)),
+            Buffer::F32(v) => Buffer::F32(slope(v, scale).into()),
+            Buffer::F64(v) => Buffer::F64(slope(v, scale).into()),
             b => return Err(Error::dtype(LEAKY, format!("not defined for {} input (shape {:?})", b.dtype(), self.shape()))),
         };
         Ok(Tensor::from_op(s, self.shape().to_vec(), OpKind::LeakyReluSlope { scale }, &[self]))

@@ -130,13 +130,13 @@ pub(crate) fn promote(a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
 fn binary_buffer(op: BinaryOp, a: &Tensor, b: &Tensor, out: &[usize]) -> Result<Buffer> {
     let (sa, sb) = (a.shape(), b.shape());
     Ok(match (a.buffer()?, b.buffer()?) {
-        (Buffer::F32(x), Buffer::F32(y)) => Buffer::F32(real_binary(op, x, sa, y, sb, out)),
-        (Buffer::F64(x), Buffer::F64(y)) => Buffer::F64(real_binary(op, x, sa, y, sb, out)),
+        (Buffer::F32(x), Buffer::F32(y)) => Buffer::F32(real_binary(op, x, sa, y, sb, out).into()),
+        (Buffer::F64(x), Buffer::F64(y)) => Buffer::F64(real_binary(op, x, sa, y, sb, out).into()),
         (Buffer::C64(x), Buffer::C64(y)) if !op.real_only() => {
-            Buffer::C64(zip_broadcast(x, sa, y, sb, out, arith(op, |a: crate::dtype::C32, b| a.powc(b))))
+            Buffer::C64(zip_broadcast(x, sa, y, sb, out, arith(op, |a: crate::dtype::C32, b| a.powc(b))).into())
         }
         (Buffer::C128(x), Buffer::C128(y)) if !op.real_only() => {
-            Buffer::C128(zip_broadcast(x, sa, y, sb, out, arith(op, |a: crate::dtype::C64, b| a.powc(b))))
+            Buffer::C128(zip_broadcast(x, sa, y, sb, out, arith(op, |a: crate::dtype::C64, b| a.powc(b))).into())
         }
         _ => return Err(Error::dtype(op.name(), format!("not defined for {} and {} inputs", a.dtype(), b.dtype()))),
     })
@@ -252,8 +252,12 @@ impl Tensor {
             }
         };
         let data = match (self.buffer()?, other.buffer()?) {
-            (Buffer::F32(x), Buffer::F32(y)) => Buffer::F32(zip_broadcast(x, sa, y, sb, &out, move |a, b| cmp(op)(a, b) as u8 as f32)),
-            (Buffer::F64(x), Buffer::F64(y)) => Buffer::F64(zip_broadcast(x, sa, y, sb, &out, move |a, b| cmp(op)(a, b) as u8 as f64)),
+            (Buffer::F32(x), Buffer::F32(y)) => {
+                Buffer::F32(zip_broadcast(x, sa, y, sb, &out, move |a, b| cmp(op)(a, b) as u8 as f32).into())
+            }
+            (Buffer::F64(x), Buffer::F64(y)) => {
+                Buffer::F64(zip_broadcast(x, sa, y, sb, &out, move |a, b| cmp(op)(a, b) as u8 as f64).into())
+            }
             (Buffer::C64(x), Buffer::C64(y)) if matches!(op, CompareOp::Eq | CompareOp::Ne) => {
                 as_num(zip_broadcast(x, sa, y, sb, &out, move |a, b| (a == b) == (op == CompareOp::Eq)), DType::F32)
             }
@@ -291,10 +295,10 @@ impl Tensor {
         let c = truth(cond.buffer()?);
         let (sc, sa, sb) = (cond.shape(), a.shape(), b.shape());
         let data = match (a.buffer()?, b.buffer()?) {
-            (Buffer::F32(x), Buffer::F32(y)) => Buffer::F32(where_broadcast(&c, sc, x, sa, y, sb, &out)),
-            (Buffer::F64(x), Buffer::F64(y)) => Buffer::F64(where_broadcast(&c, sc, x, sa, y, sb, &out)),
-            (Buffer::C64(x), Buffer::C64(y)) => Buffer::C64(where_broadcast(&c, sc, x, sa, y, sb, &out)),
-            (Buffer::C128(x), Buffer::C128(y)) => Buffer::C128(where_broadcast(&c, sc, x, sa, y, sb, &out)),
+            (Buffer::F32(x), Buffer::F32(y)) => Buffer::F32(where_broadcast(&c, sc, x, sa, y, sb, &out).into()),
+            (Buffer::F64(x), Buffer::F64(y)) => Buffer::F64(where_broadcast(&c, sc, x, sa, y, sb, &out).into()),
+            (Buffer::C64(x), Buffer::C64(y)) => Buffer::C64(where_broadcast(&c, sc, x, sa, y, sb, &out).into()),
+            (Buffer::C128(x), Buffer::C128(y)) => Buffer::C128(where_broadcast(&c, sc, x, sa, y, sb, &out).into()),
             _ => unreachable!("promoted above"),
         };
         Ok(Tensor::from_op(data, out, OpKind::Where, &[a, b, cond]))

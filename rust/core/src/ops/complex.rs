@@ -21,8 +21,8 @@ impl Tensor {
     /// Complex conjugate; the identity (no copy) on real tensors.
     pub fn conj(&self) -> Result<Tensor> {
         let data = match self.buffer()? {
-            Buffer::C64(v) => Buffer::C64(map(v, |z: C32| z.conj())),
-            Buffer::C128(v) => Buffer::C128(map(v, |z: C64| z.conj())),
+            Buffer::C64(v) => Buffer::C64(map(v, |z: C32| z.conj()).into()),
+            Buffer::C128(v) => Buffer::C128(map(v, |z: C64| z.conj()).into()),
             _ => return Ok(self.clone()),
         };
         Ok(Tensor::from_op(data, self.shape().to_vec(), OpKind::Conj, &[self]))
@@ -34,8 +34,8 @@ impl Tensor {
             return Ok(self.clone());
         }
         let data = match self.buffer()? {
-            Buffer::C64(v) => Buffer::F32(map(v, |z: C32| z.re)),
-            Buffer::C128(v) => Buffer::F64(map(v, |z: C64| z.re)),
+            Buffer::C64(v) => Buffer::F32(map(v, |z: C32| z.re).into()),
+            Buffer::C128(v) => Buffer::F64(map(v, |z: C64| z.re).into()),
             _ => unreachable!(),
         };
         Ok(Tensor::from_op(data, self.shape().to_vec(), OpKind::Real, &[self]))
@@ -47,8 +47,8 @@ impl Tensor {
             return Ok(self.zeros_like());
         }
         let data = match self.buffer()? {
-            Buffer::C64(v) => Buffer::F32(map(v, |z: C32| z.im)),
-            Buffer::C128(v) => Buffer::F64(map(v, |z: C64| z.im)),
+            Buffer::C64(v) => Buffer::F32(map(v, |z: C32| z.im).into()),
+            Buffer::C128(v) => Buffer::F64(map(v, |z: C64| z.im).into()),
             _ => unreachable!(),
         };
         Ok(Tensor::from_op(data, self.shape().to_vec(), OpKind::Imag, &[self]))
@@ -67,8 +67,8 @@ impl Tensor {
         let out = broadcast_shapes(OP, re.shape(), im.shape())?;
         ensure_allocatable(OP, &out, DType::C128)?;
         let data = match (re.buffer()?, im.buffer()?) {
-            (Buffer::F32(a), Buffer::F32(b)) => Buffer::C64(zip_broadcast(a, re.shape(), b, im.shape(), &out, C32::new)),
-            (Buffer::F64(a), Buffer::F64(b)) => Buffer::C128(zip_broadcast(a, re.shape(), b, im.shape(), &out, C64::new)),
+            (Buffer::F32(a), Buffer::F32(b)) => Buffer::C64(zip_broadcast(a, re.shape(), b, im.shape(), &out, C32::new).into()),
+            (Buffer::F64(a), Buffer::F64(b)) => Buffer::C128(zip_broadcast(a, re.shape(), b, im.shape(), &out, C64::new).into()),
             _ => unreachable!(),
         };
         Ok(Tensor::from_op(data, out, OpKind::Complex, &[re, im]))
@@ -87,8 +87,8 @@ impl Tensor {
     /// |z| of a complex tensor, real-valued; its gradient is g·z/|z| (0 at z = 0).
     pub(crate) fn abs_complex(&self) -> Result<Tensor> {
         let data = match self.buffer()? {
-            Buffer::C64(v) => Buffer::F32(map(v, |z: C32| z.norm())),
-            Buffer::C128(v) => Buffer::F64(map(v, |z: C64| z.norm())),
+            Buffer::C64(v) => Buffer::F32(map(v, |z: C32| z.norm()).into()),
+            Buffer::C128(v) => Buffer::F64(map(v, |z: C64| z.norm()).into()),
             _ => unreachable!(),
         };
         Ok(Tensor::from_op(data, self.shape().to_vec(), OpKind::AbsComplex, &[self]))

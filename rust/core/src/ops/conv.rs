@@ -182,7 +182,7 @@ fn degenerate_forward(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, geo: &ConvG
         }
     }
     let values: Vec<f64> = (0..total).map(|i| per_filter[geo.filter_of_output(i)]).collect();
-    Ok(Buffer::F64(values).cast(x.dtype()))
+    Ok(Buffer::F64(values.into()).cast(x.dtype()))
 }
 
 /// The weight gradient when the kernels have nothing to do: zero, except that taps reading
@@ -198,7 +198,7 @@ fn degenerate_weight_grad(x: &Tensor, g: &Tensor, weight_shape: &[usize], geo: &
         per_filter[geo.filter_of_output(i)] += v;
     }
     let values: Vec<f64> = (0..total).map(|i| pad_value * per_filter[geo.filter_of_weight(i)]).collect();
-    Ok(Buffer::F64(values).cast(x.dtype()))
+    Ok(Buffer::F64(values.into()).cast(x.dtype()))
 }
 
 /// (O..., channels, N).
@@ -253,10 +253,10 @@ impl Tensor {
             degenerate_forward(&x, &w, bias.as_ref(), &geo, pv)?
         } else {
             match (x.buffer()?, w.buffer()?, bias.as_ref().map(|b| b.buffer()).transpose()?) {
-                (Buffer::F32(a), Buffer::F32(b), None) => Buffer::F32(conv_forward(a, b, None, &geo, pv as f32)),
-                (Buffer::F32(a), Buffer::F32(b), Some(Buffer::F32(c))) => Buffer::F32(conv_forward(a, b, Some(c), &geo, pv as f32)),
-                (Buffer::F64(a), Buffer::F64(b), None) => Buffer::F64(conv_forward(a, b, None, &geo, pv)),
-                (Buffer::F64(a), Buffer::F64(b), Some(Buffer::F64(c))) => Buffer::F64(conv_forward(a, b, Some(c), &geo, pv)),
+                (Buffer::F32(a), Buffer::F32(b), None) => Buffer::F32(conv_forward(a, b, None, &geo, pv as f32).into()),
+                (Buffer::F32(a), Buffer::F32(b), Some(Buffer::F32(c))) => Buffer::F32(conv_forward(a, b, Some(c), &geo, pv as f32).into()),
+                (Buffer::F64(a), Buffer::F64(b), None) => Buffer::F64(conv_forward(a, b, None, &geo, pv).into()),
+                (Buffer::F64(a), Buffer::F64(b), Some(Buffer::F64(c))) => Buffer::F64(conv_forward(a, b, Some(c), &geo, pv).into()),
                 _ => unreachable!("real and promoted above"),
             }
         };
@@ -298,8 +298,8 @@ impl Tensor {
         }
         let data = match (g.buffer()?, w.buffer()?) {
             _ if geo.is_degenerate() => Buffer::zeros(g.dtype(), numel(&xs)),
-            (Buffer::F32(a), Buffer::F32(b)) => Buffer::F32(conv_backward_input(a, b, &geo)),
-            (Buffer::F64(a), Buffer::F64(b)) => Buffer::F64(conv_backward_input(a, b, &geo)),
+            (Buffer::F32(a), Buffer::F32(b)) => Buffer::F32(conv_backward_input(a, b, &geo).into()),
+            (Buffer::F64(a), Buffer::F64(b)) => Buffer::F64(conv_backward_input(a, b, &geo).into()),
             _ => unreachable!("real and promoted above"),
         };
         Ok(Tensor::from_op(data, xs, kind, &[&g, &w]))
@@ -331,8 +331,8 @@ impl Tensor {
         }
         let data = match (x.buffer()?, g.buffer()?) {
             _ if geo.is_degenerate() => degenerate_weight_grad(&x, &g, weight_shape, &geo, pv)?,
-            (Buffer::F32(a), Buffer::F32(b)) => Buffer::F32(conv_backward_weight(a, b, &geo, pv as f32)),
-            (Buffer::F64(a), Buffer::F64(b)) => Buffer::F64(conv_backward_weight(a, b, &geo, pv)),
+            (Buffer::F32(a), Buffer::F32(b)) => Buffer::F32(conv_backward_weight(a, b, &geo, pv as f32).into()),
+            (Buffer::F64(a), Buffer::F64(b)) => Buffer::F64(conv_backward_weight(a, b, &geo, pv).into()),
             _ => unreachable!("real and promoted above"),
         };
         Ok(Tensor::from_op(data, weight_shape.to_vec(), kind, &[&x, &g]))

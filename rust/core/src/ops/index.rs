@@ -77,10 +77,10 @@ impl Tensor {
             out
         }
         let data = match (self.buffer()?, values.buffer()?) {
-            (Buffer::F32(d), Buffer::F32(v)) => Buffer::F32(put(d, &idx, v)),
-            (Buffer::F64(d), Buffer::F64(v)) => Buffer::F64(put(d, &idx, v)),
-            (Buffer::C64(d), Buffer::C64(v)) => Buffer::C64(put(d, &idx, v)),
-            (Buffer::C128(d), Buffer::C128(v)) => Buffer::C128(put(d, &idx, v)),
+            (Buffer::F32(d), Buffer::F32(v)) => Buffer::F32(put(d, &idx, v).into()),
+            (Buffer::F64(d), Buffer::F64(v)) => Buffer::F64(put(d, &idx, v).into()),
+            (Buffer::C64(d), Buffer::C64(v)) => Buffer::C64(put(d, &idx, v).into()),
+            (Buffer::C128(d), Buffer::C128(v)) => Buffer::C128(put(d, &idx, v).into()),
             _ => unreachable!("cast above"),
         };
         Ok(Tensor::from_op(data, self.shape().to_vec(), OpKind::IndexPut { idx }, &[self, &values]))

@@ -81,10 +81,10 @@ impl Tensor {
             return Ok(Tensor::from_op_storage(data, [batch, vec![m, n]].concat(), kind, &[self, other]));
         }
         let data = match (self.buffer()?, other.buffer()?) {
-            (Buffer::F32(a), Buffer::F32(b)) => Buffer::F32(batched(a, sa, b, sb, &batch, dims, (ta, tb))),
-            (Buffer::F64(a), Buffer::F64(b)) => Buffer::F64(batched(a, sa, b, sb, &batch, dims, (ta, tb))),
-            (Buffer::C64(a), Buffer::C64(b)) => Buffer::C64(batched(a, sa, b, sb, &batch, dims, (ta, tb))),
-            (Buffer::C128(a), Buffer::C128(b)) => Buffer::C128(batched(a, sa, b, sb, &batch, dims, (ta, tb))),
+            (Buffer::F32(a), Buffer::F32(b)) => Buffer::F32(batched(a, sa, b, sb, &batch, dims, (ta, tb)).into()),
+            (Buffer::F64(a), Buffer::F64(b)) => Buffer::F64(batched(a, sa, b, sb, &batch, dims, (ta, tb)).into()),
+            (Buffer::C64(a), Buffer::C64(b)) => Buffer::C64(batched(a, sa, b, sb, &batch, dims, (ta, tb)).into()),
+            (Buffer::C128(a), Buffer::C128(b)) => Buffer::C128(batched(a, sa, b, sb, &batch, dims, (ta, tb)).into()),
             _ => unreachable!("promoted above"),
         };
         let mut shape = batch;

@@ -53,16 +53,16 @@ fn moments(x: &Tensor, geo: &Geometry) -> Result<(Vec<f64>, Vec<f64>)> {
 }
 
 fn vector(values: &[f64], like: &Tensor) -> Buffer {
-    Buffer::F64(values.to_vec()).cast(like.dtype())
+    Buffer::F64(values.to_vec().into()).cast(like.dtype())
 }
 
 /// `a·(x − mean) + b (+ k·g)` per channel, `coef` = `(a, b, k)`.
 fn affine(x: &Tensor, g: Option<&Tensor>, coef: &[(f64, f64, f64)], mean: &[f64], geo: &Geometry) -> Result<Buffer> {
     Ok(match (x.buffer()?, g.map(|g| g.buffer()).transpose()?) {
-        (Buffer::F32(v), None) => Buffer::F32(channel_affine(v, None, coef, mean, geo.c, geo.inner)),
-        (Buffer::F64(v), None) => Buffer::F64(channel_affine(v, None, coef, mean, geo.c, geo.inner)),
-        (Buffer::F32(v), Some(Buffer::F32(gv))) => Buffer::F32(channel_affine(v, Some(gv), coef, mean, geo.c, geo.inner)),
-        (Buffer::F64(v), Some(Buffer::F64(gv))) => Buffer::F64(channel_affine(v, Some(gv), coef, mean, geo.c, geo.inner)),
+        (Buffer::F32(v), None) => Buffer::F32(channel_affine(v, None, coef, mean, geo.c, geo.inner).into()),
+        (Buffer::F64(v), None) => Buffer::F64(channel_affine(v, None, coef, mean, geo.c, geo.inner).into()),
+        (Buffer::F32(v), Some(Buffer::F32(gv))) => Buffer::F32(channel_affine(v, Some(gv), coef, mean, geo.c, geo.inner).into()),
+        (Buffer::F64(v), Some(Buffer::F64(gv))) => Buffer::F64(channel_affine(v, Some(gv), coef, mean, geo.c, geo.inner).into()),
         _ => return Err(Error::dtype(OP, format!("needs real float32/float64 data, got {}", x.dtype()))),
     })
 }

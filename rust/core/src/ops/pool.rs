@@ -155,11 +155,11 @@ impl Tensor {
         let (vals, idx) = match self.buffer()? {
             Buffer::F32(v) => {
                 let (y, i) = maxpool_forward(v, &geo);
-                (Buffer::F32(y), i)
+                (Buffer::F32(y.into()), i)
             }
             Buffer::F64(v) => {
                 let (y, i) = maxpool_forward(v, &geo);
-                (Buffer::F64(y), i)
+                (Buffer::F64(y.into()), i)
             }
             _ => unreachable!("checked above"),
         };
@@ -216,8 +216,8 @@ impl Tensor {
 
     fn gather_at(&self, idx: &[usize]) -> Result<Buffer> {
         Ok(match self.buffer()? {
-            Buffer::F32(v) => Buffer::F32(gather(v, idx)),
-            Buffer::F64(v) => Buffer::F64(gather(v, idx)),
+            Buffer::F32(v) => Buffer::F32(gather(v, idx).into()),
+            Buffer::F64(v) => Buffer::F64(gather(v, idx).into()),
             _ => return Err(Error::dtype("maxpool", format!("not defined for {} input", self.dtype()))),
         })
     }
@@ -248,8 +248,8 @@ impl Tensor {
         let shared = self.shape().iter().rev().zip(input_shape.iter().rev()).take_while(|(a, b)| a == b).count();
         let inner = numel(&input_shape[input_shape.len() - shared..]);
         Ok(match self.buffer()? {
-            Buffer::F32(v) => Buffer::F32(scatter_columns(v, idx, n, inner, from_maxpool)),
-            Buffer::F64(v) => Buffer::F64(scatter_columns(v, idx, n, inner, from_maxpool)),
+            Buffer::F32(v) => Buffer::F32(scatter_columns(v, idx, n, inner, from_maxpool).into()),
+            Buffer::F64(v) => Buffer::F64(scatter_columns(v, idx, n, inner, from_maxpool).into()),
             _ => unreachable!("checked above"),
         })
     }
@@ -292,8 +292,8 @@ impl Tensor {
             return Ok(Tensor::from_op_storage(data, pooled_shape(self.shape(), &geo), kind, &[self]));
         }
         let data = match self.buffer()? {
-            Buffer::F32(v) => Buffer::F32(avgpool_forward(v, &geo, count)),
-            Buffer::F64(v) => Buffer::F64(avgpool_forward(v, &geo, count)),
+            Buffer::F32(v) => Buffer::F32(avgpool_forward(v, &geo, count).into()),
+            Buffer::F64(v) => Buffer::F64(avgpool_forward(v, &geo, count).into()),
             _ => unreachable!("checked above"),
         };
         Ok(Tensor::from_op(data, pooled_shape(self.shape(), &geo), kind, &[self]))
@@ -315,8 +315,8 @@ impl Tensor {
             return Ok(Tensor::from_op_storage(data, input_shape.to_vec(), kind, &[self]));
         }
         let data = match self.buffer()? {
-            Buffer::F32(v) => Buffer::F32(avgpool_backward(v, &geo, count)),
-            Buffer::F64(v) => Buffer::F64(avgpool_backward(v, &geo, count)),
+            Buffer::F32(v) => Buffer::F32(avgpool_backward(v, &geo, count).into()),
+            Buffer::F64(v) => Buffer::F64(avgpool_backward(v, &geo, count).into()),
             _ => unreachable!("checked above"),
         };
         Ok(Tensor::from_op(data, input_shape.to_vec(), kind, &[self]))

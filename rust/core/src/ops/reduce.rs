@@ -57,8 +57,8 @@ fn reduce_buffer(b: &Buffer, shape: &[usize], axis: usize, op: ReduceOp) -> Resu
     match op {
         ReduceOp::Sum | ReduceOp::Prod => Ok(with_buffer!(b, v => IntoBuffer::into_buffer(reduce_one(v, shape, axis, op)?))),
         _ => match b {
-            Buffer::F32(v) => Ok(Buffer::F32(extreme_one(v, shape, axis, op))),
-            Buffer::F64(v) => Ok(Buffer::F64(extreme_one(v, shape, axis, op))),
+            Buffer::F32(v) => Ok(Buffer::F32(extreme_one(v, shape, axis, op).into())),
+            Buffer::F64(v) => Ok(Buffer::F64(extreme_one(v, shape, axis, op).into())),
             _ => Err(Error::dtype(op.name(), format!("not defined for {} input", b.dtype()))),
         },
     }

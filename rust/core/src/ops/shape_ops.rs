@@ -247,11 +247,13 @@ fn concat_buffers(xs: &[&Tensor], axis: usize) -> Result<Buffer> {
         out
     }
     Ok(match xs[0].buffer()? {
-        Buffer::F32(_) => Buffer::F32(cat(&xs.iter().map(|x| x.typed::<f32>()).collect::<Result<Vec<_>>>()?, outer, &inners)),
-        Buffer::F64(_) => Buffer::F64(cat(&xs.iter().map(|x| x.typed::<f64>()).collect::<Result<Vec<_>>>()?, outer, &inners)),
-        Buffer::C64(_) => Buffer::C64(cat(&xs.iter().map(|x| x.typed::<crate::dtype::C32>()).collect::<Result<Vec<_>>>()?, outer, &inners)),
+        Buffer::F32(_) => Buffer::F32(cat(&xs.iter().map(|x| x.typed::<f32>()).collect::<Result<Vec<_>>>()?, outer, &inners).into()),
+        Buffer::F64(_) => Buffer::F64(cat(&xs.iter().map(|x| x.typed::<f64>()).collect::<Result<Vec<_>>>()?, outer, &inners).into()),
+        Buffer::C64(_) => {
+            Buffer::C64(cat(&xs.iter().map(|x| x.typed::<crate::dtype::C32>()).collect::<Result<Vec<_>>>()?, outer, &inners).into())
+        }
         Buffer::C128(_) => {
-            Buffer::C128(cat(&xs.iter().map(|x| x.typed::<crate::dtype::C64>()).collect::<Result<Vec<_>>>()?, outer, &inners))
+            Buffer::C128(cat(&xs.iter().map(|x| x.typed::<crate::dtype::C64>()).collect::<Result<Vec<_>>>()?, outer, &inners).into())
         }
     })
 }

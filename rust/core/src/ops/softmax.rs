@@ -31,8 +31,8 @@ fn kernel(op: &str, x: &Tensor, axis: usize, log: bool) -> Result<Storage> {
         softmax_axis(v, o, n, i, log)
     }
     Ok(Storage::from(match x.buffer()? {
-        Buffer::F32(v) => Buffer::F32(run(v, o, n, i, log)),
-        Buffer::F64(v) => Buffer::F64(run(v, o, n, i, log)),
+        Buffer::F32(v) => Buffer::F32(run(v, o, n, i, log).into()),
+        Buffer::F64(v) => Buffer::F64(run(v, o, n, i, log).into()),
         b => return Err(Error::dtype(op, format!("needs real float32/float64 data, got {} (shape {:?})", b.dtype(), x.shape()))),
     }))
 }

@@ -21,10 +21,10 @@ const OP: &str = "standardize";
 /// `a·(x − mean) + b (+ c·g)` per group, `coef` = `(a, b, c)`.
 fn apply(x: &Tensor, g: Option<&Tensor>, coef: &[(f64, f64, f64)], mean: &[f64], gr: &Groups) -> Result<Buffer> {
     Ok(match (x.buffer()?, g.map(|g| g.buffer()).transpose()?) {
-        (Buffer::F32(v), None) => Buffer::F32(group_affine(v, None, coef, mean, gr)),
-        (Buffer::F64(v), None) => Buffer::F64(group_affine(v, None, coef, mean, gr)),
-        (Buffer::F32(v), Some(Buffer::F32(gv))) => Buffer::F32(group_affine(v, Some(gv), coef, mean, gr)),
-        (Buffer::F64(v), Some(Buffer::F64(gv))) => Buffer::F64(group_affine(v, Some(gv), coef, mean, gr)),
+        (Buffer::F32(v), None) => Buffer::F32(group_affine(v, None, coef, mean, gr).into()),
+        (Buffer::F64(v), None) => Buffer::F64(group_affine(v, None, coef, mean, gr).into()),
+        (Buffer::F32(v), Some(Buffer::F32(gv))) => Buffer::F32(group_affine(v, Some(gv), coef, mean, gr).into()),
+        (Buffer::F64(v), Some(Buffer::F64(gv))) => Buffer::F64(group_affine(v, Some(gv), coef, mean, gr).into()),
         _ => return Err(Error::dtype(OP, format!("needs real float32/float64 data, got {} (shape {:?})", x.dtype(), x.shape()))),
     })
 }

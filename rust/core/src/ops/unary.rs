@@ -178,14 +178,14 @@ where
 
 fn unary_buffer(op: UnaryOp, b: &Buffer) -> Result<Buffer> {
     Ok(match b {
-        Buffer::F32(v) => Buffer::F32(unary_real(op, v)),
-        Buffer::F64(v) => Buffer::F64(unary_real(op, v)),
+        Buffer::F32(v) => Buffer::F32(unary_real(op, v).into()),
+        Buffer::F64(v) => Buffer::F64(unary_real(op, v).into()),
         Buffer::C64(v) => match complex_kernel(op) {
-            Some(f) => Buffer::C64(map(v, f)),
+            Some(f) => Buffer::C64(map(v, f).into()),
             None => return Err(unsupported(op, b)),
         },
         Buffer::C128(v) => match complex_kernel(op) {
-            Some(f) => Buffer::C128(map(v, f)),
+            Some(f) => Buffer::C128(map(v, f).into()),
             None => return Err(unsupported(op, b)),
         },
     })
@@ -218,8 +218,8 @@ impl Tensor {
             crate::kernels::elementwise::zip_broadcast(g, shape, x, shape, shape, relu_grad_at)
         }
         let data = match (self.buffer()?, x.buffer()?) {
-            (Buffer::F32(g), Buffer::F32(v)) if self.shape() == x.shape() => Buffer::F32(masked(g, v, x.shape())),
-            (Buffer::F64(g), Buffer::F64(v)) if self.shape() == x.shape() => Buffer::F64(masked(g, v, x.shape())),
+            (Buffer::F32(g), Buffer::F32(v)) if self.shape() == x.shape() => Buffer::F32(masked(g, v, x.shape()).into()),
+            (Buffer::F64(g), Buffer::F64(v)) if self.shape() == x.shape() => Buffer::F64(masked(g, v, x.shape()).into()),
             // Mixed dtypes or a broadcast gradient: the composite form.
             _ => return self.mul(&x.gt(&Tensor::scalar_like(0.0, x.dtype()))?),
         };

@@ -313,7 +313,7 @@ trait OptimElement: Real + IntoBuffer {
 impl OptimElement for f32 {
     fn slice_mut(b: &mut Buffer) -> Option<&mut [f32]> {
         match b {
-            Buffer::F32(v) => Some(v),
+            Buffer::F32(v) => Some(v.make_mut()),
             _ => None,
         }
     }
@@ -322,7 +322,7 @@ impl OptimElement for f32 {
 impl OptimElement for f64 {
     fn slice_mut(b: &mut Buffer) -> Option<&mut [f64]> {
         match b {
-            Buffer::F64(v) => Some(v),
+            Buffer::F64(v) => Some(v.make_mut()),
             _ => None,
         }
     }

@@ -206,7 +206,7 @@ mod tests {
     #[test]
     fn reuses_only_buffers_nobody_holds() {
         let pool = BufferPool::new();
-        let a = Arc::new(Buffer::F32(vec![1.0; 8]));
+        let a = Arc::new(Buffer::F32(vec![1.0; 8].into()));
         pool.park([a.clone()]);
         // Still held by `a`: not reusable.
         assert!(pool.take(DType::F32, 8).is_none());
@@ -224,8 +224,8 @@ mod tests {
     #[test]
     fn idle_bytes_are_capped() {
         let pool = BufferPool::with_limits(1000, 100);
-        let old = Arc::new(Buffer::F32(vec![0.0; 200])); // 800 bytes
-        let new = Arc::new(Buffer::F32(vec![1.0; 200]));
+        let old = Arc::new(Buffer::F32(vec![0.0; 200].into())); // 800 bytes
+        let new = Arc::new(Buffer::F32(vec![1.0; 200].into()));
         pool.park([old]);
         pool.park([new]);
         let s = pool.stats();
@@ -238,7 +238,7 @@ mod tests {
     #[test]
     fn parked_count_is_capped() {
         let pool = BufferPool::with_limits(1 << 20, 3);
-        let held: Vec<_> = (0..5).map(|_| Arc::new(Buffer::F64(vec![0.0; 4]))).collect();
+        let held: Vec<_> = (0..5).map(|_| Arc::new(Buffer::F64(vec![0.0; 4].into()))).collect();
         pool.park(held.iter().cloned());
         assert_eq!(pool.stats().parked, 3);
     }

@@ -242,7 +242,7 @@ fn view_of<'py, T: numpy::Element>(data: &[T], shape: &[usize], owner: Bound<'py
     // SAFETY: `arr` is the live array object just made (held by this Bound, the GIL held for 'py), so
     // `as_array_ptr` points to a valid PyArrayObject; clearing one flag bit changes nothing else, and no
     // other code holds the array yet.
-    unsafe { (*arr.as_array_ptr()).flags &= !numpy::npyffi::NPY_ARRAY_WRITEABLE };
+    unsafe { (*arr.as_array_ptr()).fields.flags &= !numpy::npyffi::NPY_ARRAY_WRITEABLE };
     Ok(arr.into_any())
 }
 

@@ -63,6 +63,7 @@ from . import _checkpoint_file as container
 from ._checkpoint_names import Resolver, check_attributes, key_of, register_custom, saveable_class
 from ._core import dlarray
 from ._matlab_names import accept_matlab_names
+from ._torch_weights import load_torch_state_dict
 from .errors import CheckpointError
 from .layers.base import Layer
 from .network import graph
@@ -70,7 +71,7 @@ from .network.dlnetwork import dlnetwork
 from .network.table import Table
 from .parallel.world import is_secondary
 
-__all__ = ["save", "load", "register_custom", "CheckpointError"]
+__all__ = ["save", "load", "register_custom", "load_torch_state_dict", "CheckpointError"]
 
 #: How deeply values may nest (containers in containers); deeper is refused on saving and
 #: is a CheckpointError on loading, well before Python's recursion limit.

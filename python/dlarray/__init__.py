@@ -79,7 +79,7 @@ from .data import (  # noqa: E402,F401
 )
 from .device import canUseGPU, gather, gpu_info, gpuArray  # noqa: F401
 from .errors import *  # noqa: F401,F403  (every error class; listed again in __all__ below)
-from .io import load, register_custom, save  # noqa: E402,F401
+from .io import load, load_torch_state_dict, register_custom, save  # noqa: E402,F401
 from .layers import (  # noqa: E402,F401
     Layer,
     additionLayer,
@@ -202,7 +202,7 @@ __all__ = [
     "bilstmLayer",
     "transposedConv1dLayer", "transposedConv3dLayer",
     # checkpoints
-    "load", "register_custom", "save",
+    "load", "load_torch_state_dict", "register_custom", "save",
     # optimizers
     "adamupdate", "dlupdate", "lbfgsState", "lbfgsupdate", "rmspropupdate", "sgdmupdate",
 ]

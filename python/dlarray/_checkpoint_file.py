@@ -1,21 +1,37 @@
-"""The checkpoint container: safetensors files written atomically and read defensively.
+"""The checkpoint container: safetensors files, written and read through the ``safetensors``
+library, written atomically and read defensively.
 
-Layout (the safetensors format): an 8-byte little-endian header length ``n``, ``n`` bytes of
-UTF-8 JSON (``{"__metadata__": {str: str}, name: {"dtype", "shape", "data_offsets"}, ...}``,
-padded with spaces to a multiple of 8), then the tensors' raw little-endian bytes, back to
-back with no holes. ``data_offsets`` count from the first byte after the header.
+**Why the library.** ``safetensors`` (Hugging Face's reference implementation, in Rust) is
+what the rest of the ecosystem reads and writes, so a checkpoint is exactly the file every
+safetensors reader expects, and its reader memory-maps the file and materialises one tensor
+at a time: ``load`` turns each tensor into a dlarray before it reads the next, so loading a
+checkpoint needs about the file's size in memory, not twice (``benches/checkpoint_memory.py``).
 
-dlarray's checkpoints add the metadata entry ``"dlarray-checksums"``: a CRC-32 of every
-tensor's bytes and of the other metadata entries, verified on reading.
+What this module adds to the library:
 
-Writing: a temporary file beside the destination (named after it, the host, the process id
-and a per-process token), fsync, ``os.replace``, fsync of the directory. Temporary files left
-by writers that died (``kill -9``, power loss) are removed by the next write to the same
-destination; a live process's temporary file is never touched.
+* **Checksums:** dlarray's checkpoints carry the metadata entry ``"dlarray-checksums"``, a
+  CRC-32 of every tensor's bytes and of the other metadata entries, verified on reading.
+* **Atomic, durable writes:** the library serialises the file (``safetensors.numpy.save``);
+  it is written to a temporary file beside the destination (named after it, the host, the
+  process id and a per-process token), fsynced, renamed over the destination with
+  ``os.replace``, and the directory fsynced. Temporary files left by writers that died
+  (``kill -9``, power loss) are removed by the next write to the same destination; a live
+  process's temporary file is never touched. (``safetensors.numpy.save_file`` cannot be used:
+  it writes a temporary file of its own, private mode and random name, that could be neither
+  fsynced here nor cleaned up after a crash.)
+* **A header check before the library opens the file,** so every defect is named (the
+  library reports "invalid offset" for overlaps, holes and repeated names alike) and the
+  defects it accepts are refused: repeated tensor names (its JSON map keeps one), BOOL bytes
+  other than 0 and 1, more dims than numpy allows. It gives the byte offsets of tensors the
+  library cannot hand to numpy.
+* **dtypes numpy lacks** (BF16, the 8-bit floats) are read from the memory-mapped bytes and
+  converted to float32 exactly (rule in ``_checkpoint_dtypes``).
+* **Typed errors:** a truncated, corrupt or hostile file raises :class:`CheckpointError`,
+  never the library's ``SafetensorError``, ``MemoryError``, ``RecursionError`` or a bare
+  ``ValueError``.
 
-Reading validates the whole header against the file size before allocating anything, so a
-corrupt or hostile file raises :class:`CheckpointError`, never ``MemoryError``,
-``RecursionError`` or a bare ``ValueError``.
+As with every memory-mapped reader, a file truncated in place by another program while it is
+being loaded can end the process (SIGBUS); ``save`` never changes a file in place.
 """
 
 from __future__ import annotations
@@ -23,17 +39,20 @@ from __future__ import annotations
 import errno
 import json
 import math
+import mmap
 import os
 import re
 import secrets
 import socket
 import stat
-import struct
 import zlib
-from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
+from typing import Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Set, Tuple
 
 import numpy as np
+import safetensors
+import safetensors.numpy
 
+from . import _checkpoint_dtypes as dtypes
 from .errors import CheckpointError
 
 #: The format tag dlarray writes; "-1" files (before checksums) are still read.
@@ -42,32 +61,14 @@ _FORMAT_PREFIX = "dlarray-checkpoint-"
 _UNCHECKED_FORMATS = ("dlarray-checkpoint-1",)
 CHECKSUMS = "dlarray-checksums"
 
-#: safetensors dtype codes read and written, as little-endian numpy dtypes.
-_DTYPES = {
-    "BOOL": np.dtype("|b1"),
-    "U8": np.dtype("|u1"),
-    "I8": np.dtype("|i1"),
-    "U16": np.dtype("<u2"),
-    "I16": np.dtype("<i2"),
-    "F16": np.dtype("<f2"),
-    "U32": np.dtype("<u4"),
-    "I32": np.dtype("<i4"),
-    "F32": np.dtype("<f4"),
-    "U64": np.dtype("<u8"),
-    "I64": np.dtype("<i8"),
-    "F64": np.dtype("<f8"),
-}
-_CODES = {dt.newbyteorder("="): code for code, dt in _DTYPES.items()}
-#: Read only: numpy has no bfloat16, so BF16 tensors become float32 (exactly: a bfloat16 is
-#: the upper half of a float32).
-_BF16 = "BF16"
+_READABLE = list(dtypes.NUMPY) + list(dtypes.TO_FLOAT32)
 _MAX_HEADER = 100 * 1024 * 1024  # safetensors' own limit
 _MAX_DIMS = 32  # numpy 1.x's limit
 
 
 def dtype_code(dtype: np.dtype) -> Optional[str]:
     """The safetensors code of a numpy dtype dlarray can write, or None."""
-    return _CODES.get(np.dtype(dtype).newbyteorder("="))
+    return dtypes.code_of(dtype)
 
 
 # ---- writing ------------------------------------------------------------------------------
@@ -79,29 +80,23 @@ def _canonical(metadata: Dict[str, Any]) -> bytes:
     return json.dumps(rest, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
-def encode(tensors: Dict[str, np.ndarray], metadata: Dict[str, str]) -> List[Any]:
-    """The file's contents as a list of buffers: the header, then each tensor's bytes (no
-    copy of arrays that are already contiguous little-endian)."""
-    header: Dict[str, Any] = {}
-    blobs: List[np.ndarray] = []
+def encode(tensors: Dict[str, np.ndarray], metadata: Dict[str, str]) -> List[bytes]:
+    """The file's contents, serialised by the safetensors library, as a list of buffers to
+    write in turn; ``metadata`` gains the checksums entry."""
+    arrays: Dict[str, np.ndarray] = {}
     crcs: Dict[str, int] = {}
-    offset = 0
     for key, data in tensors.items():
         code = dtype_code(data.dtype)
         if code is None:
             raise TypeError(f"save: unsupported dtype {data.dtype} for tensor '{key}'")
-        blob = np.ascontiguousarray(data, dtype=_DTYPES[code]).reshape(-1).view(np.uint8)
-        header[key] = {"dtype": code, "shape": [int(s) for s in data.shape], "data_offsets": [offset, offset + blob.size]}
-        crcs[key] = zlib.crc32(blob)
-        blobs.append(blob)
-        offset += blob.size
+        # Contiguous and little-endian, as in the file, so the checksum covers the file's bytes.
+        arrays[key] = np.ascontiguousarray(data, dtype=dtypes.NUMPY[code])
+        crcs[key] = zlib.crc32(arrays[key].reshape(-1).view(np.uint8))
     metadata = dict(metadata)
     metadata[CHECKSUMS] = json.dumps(
         {"algorithm": "crc32", "tensors": crcs, "metadata": zlib.crc32(_canonical(metadata))}, separators=(",", ":")
     )
-    text = json.dumps({"__metadata__": metadata, **header}, separators=(",", ":")).encode("utf-8")
-    text += b" " * (-len(text) % 8)  # safetensors pads the header to 8 bytes
-    return [struct.pack("<Q", len(text)) + text] + blobs
+    return [safetensors.numpy.save(arrays, metadata=metadata)]
 
 
 class _Process:
@@ -311,14 +306,15 @@ def _spec(key: str, info: Any, bad: Callable[[str], CheckpointError]) -> _Spec:
     if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= set(info):
         raise bad(f"tensor '{key}' has an invalid description {_short(info)} (expected dtype, shape and data_offsets)")
     code, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
-    if not isinstance(code, str) or (code not in _DTYPES and code != _BF16):
-        raise bad(f"tensor '{key}' has dtype {_short(code)}, which dlarray cannot read (readable: {', '.join(list(_DTYPES) + [_BF16])})")
+    if isinstance(code, str) and code in dtypes.REFUSED:
+        raise bad(f"tensor '{key}' has dtype {code}, which dlarray cannot read: {dtypes.REFUSED[code]}")
+    if not isinstance(code, str) or (code not in dtypes.NUMPY and code not in dtypes.TO_FLOAT32):
+        raise bad(f"tensor '{key}' has dtype {_short(code)}, which dlarray cannot read (readable: {', '.join(_READABLE)})")
     if not isinstance(shape, list) or len(shape) > _MAX_DIMS or not all(_is_int(s) and s >= 0 for s in shape):
         raise bad(f"tensor '{key}' has an invalid shape {_short(shape)} (expected at most {_MAX_DIMS} non-negative integers)")
     if not isinstance(offsets, list) or len(offsets) != 2 or not all(_is_int(o) for o in offsets) or not 0 <= offsets[0] <= offsets[1]:
         raise bad(f"tensor '{key}' has invalid data_offsets {_short(offsets)} (expected [start, stop], 0 <= start <= stop)")
-    itemsize = 2 if code == _BF16 else _DTYPES[code].itemsize
-    needed = math.prod(shape) * itemsize  # Python ints: no overflow
+    needed = math.prod(shape) * dtypes.itemsize(code)  # Python ints: no overflow
     if offsets[1] - offsets[0] != needed:
         raise bad(
             f"tensor '{key}' of dtype {code} and shape {shape} needs {needed} bytes, but its data_offsets "
@@ -380,71 +376,157 @@ def _short(v: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _read_exact(f: Any, buf: np.ndarray) -> int:
-    view, got = memoryview(buf), 0
-    while got < buf.size:
-        k = f.readinto(view[got:])
-        if not k:
-            break
-        got += k
-    return got
-
-
-def _array(raw: np.ndarray, s: _Spec, bad: Callable[[str], CheckpointError]) -> np.ndarray:
-    if s.code == _BF16:
-        return (raw.view("<u2").astype(np.uint32) << 16).view(np.float32).reshape(s.shape)
-    dtype = _DTYPES[s.code]
-    if s.code == "BOOL" and raw.size and raw.max() > 1:
-        raise bad(f"tensor '{s.key}' (BOOL) holds bytes other than 0 and 1")
-    out = raw.view(dtype).reshape(s.shape)
-    return out if dtype.isnative else out.astype(dtype.newbyteorder("="))
-
-
-def read(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, Any]]:
-    """The tensors (numpy arrays, in header order) and the metadata of a safetensors file,
-    checksums verified when the file has them."""
-
+def _bad(path: str) -> Callable[[str], CheckpointError]:
     def bad(why: str) -> CheckpointError:
         return CheckpointError(f"load: '{path}' is not a valid checkpoint (safetensors) file: {why}")
 
-    try:
-        f = open(path, "rb")
-    except FileNotFoundError:
-        raise FileNotFoundError(errno.ENOENT, f"load: no such checkpoint file: '{path}'", path) from None
-    with f:
-        size = os.fstat(f.fileno()).st_size
-        head = f.read(8)
-        if len(head) < 8:
-            raise bad(f"it has only {len(head)} bytes (truncated?)")
-        (n,) = struct.unpack("<Q", head)
-        if n > _MAX_HEADER:
-            raise bad(f"the header length {n} exceeds the {_MAX_HEADER}-byte limit (corrupt)")
-        if n > size - 8:
-            raise bad(f"the header length {n} exceeds the file size {size} (truncated or corrupt)")
-        text = f.read(n)
-        if len(text) != n:
-            raise bad("it ended inside the header (changed while reading?)")
-        header = parse_json(text, "the header", bad)
-        if not isinstance(header, dict):
-            raise bad(f"the header is a JSON {type(header).__name__}, not an object")
-        metadata = header.pop("__metadata__", None)
-        if metadata is None:
-            metadata = {}
-        if not isinstance(metadata, dict):
-            raise bad(f"__metadata__ is a JSON {type(metadata).__name__}, not an object")
-        specs = [_spec(key, info, bad) for key, info in header.items()]
-        ordered = _check_layout(specs, size - 8 - n, bad)
-        crcs = _checksums(metadata, specs, bad)
-        arrays: Dict[str, np.ndarray] = {}
-        for s in ordered:
-            raw = np.empty(s.stop - s.start, np.uint8)
-            f.seek(8 + n + s.start)
-            if _read_exact(f, raw) != raw.size:
-                raise bad(f"it ended inside tensor '{s.key}' (changed while reading?)")
-            if crcs is not None and zlib.crc32(raw) != crcs[s.key]:
-                raise bad(
-                    f"tensor '{s.key}' is corrupt: its bytes have CRC-32 {zlib.crc32(raw):08x}, the file "
-                    f"recorded {crcs[s.key]:08x} (damaged after it was written)"
-                )
-            arrays[s.key] = _array(raw, s, bad)
-    return {s.key: arrays[s.key] for s in specs}, metadata
+    return bad
+
+
+def _header(f: BinaryIO, bad: Callable[[str], CheckpointError]) -> Tuple[int, Dict[str, Any], Dict[str, _Spec]]:
+    """The header's length, metadata and tensor descriptions (in header order), after
+    checking them against the file size."""
+    size = os.fstat(f.fileno()).st_size
+    head = f.read(8)
+    if len(head) < 8:
+        raise bad(f"it has only {len(head)} bytes (truncated?)")
+    n = int.from_bytes(head, "little")
+    if n > _MAX_HEADER:
+        raise bad(f"the header length {n} exceeds the {_MAX_HEADER}-byte limit (corrupt)")
+    if n > size - 8:
+        raise bad(f"the header length {n} exceeds the file size {size} (truncated or corrupt)")
+    text = f.read(n)
+    if len(text) != n:
+        raise bad("it ended inside the header (changed while reading?)")
+    header = parse_json(text, "the header", bad)
+    if not isinstance(header, dict):
+        raise bad(f"the header is a JSON {type(header).__name__}, not an object")
+    metadata = header.pop("__metadata__", None)
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, dict):
+        raise bad(f"__metadata__ is a JSON {type(metadata).__name__}, not an object")
+    specs = {key: _spec(key, info, bad) for key, info in header.items()}
+    _check_layout(list(specs.values()), size - 8 - n, bad)
+    return n, metadata, specs
+
+
+class Tensors(Mapping[str, np.ndarray]):
+    """The tensors of a safetensors file, open for reading (use as a context manager, or
+    ``close()``): ``metadata``, the tensor names in header order, and each tensor read from the
+    memory-mapped file when it is asked for — its checksum verified, numpy-less dtypes
+    converted — as a new array that does not refer to the file."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.bad = _bad(path)
+        self._map: Optional[mmap.mmap] = None
+        self._verified: Set[str] = set()
+        for _ in range(10):
+            self._open()
+            # The library opens the path again: make sure it opened the file checked here.
+            if self._same_file():
+                return
+            self.close()
+        raise self.bad("it was replaced again and again while being opened")
+
+    def _open(self) -> None:
+        try:
+            self._file: BinaryIO = open(self.path, "rb")
+        except FileNotFoundError:
+            raise FileNotFoundError(errno.ENOENT, f"load: no such checkpoint file: '{self.path}'", self.path) from None
+        try:
+            self._offset, self.metadata, self.specs = _header(self._file, self.bad)
+            self._offset += 8
+            self.crcs = _checksums(self.metadata, list(self.specs.values()), self.bad)
+            try:
+                self._lib = safetensors.safe_open(self.path, framework="numpy")
+            except safetensors.SafetensorError as e:
+                raise self.bad(f"the safetensors library cannot read it ({e})") from None
+        except BaseException:
+            self._file.close()
+            raise
+
+    def _same_file(self) -> bool:
+        try:
+            return os.path.samestat(os.fstat(self._file.fileno()), os.stat(self.path))
+        except OSError:
+            return False
+
+    def close(self) -> None:
+        lib, self._lib = getattr(self, "_lib", None), None
+        if lib is not None:
+            lib.__exit__(None, None, None)
+        if self._map is not None:
+            try:
+                self._map.close()
+            except BufferError:
+                pass  # a view is still alive (in a traceback): the map closes when it goes
+            self._map = None
+        self._file.close()
+
+    def __enter__(self) -> "Tensors":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __len__(self) -> int:
+        return len(self.specs)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.specs)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.specs
+
+    def _raw(self, s: _Spec) -> np.ndarray:
+        """The tensor's bytes in the file, a read-only view of the mapped file."""
+        if s.stop == s.start:
+            return np.zeros(0, np.uint8)
+        if self._map is None:
+            self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
+        return np.frombuffer(self._map, np.uint8, s.stop - s.start, self._offset + s.start)
+
+    def _verify(self, s: _Spec, raw: np.ndarray) -> None:
+        if self.crcs is not None and zlib.crc32(raw) != self.crcs[s.key]:
+            raise self.bad(
+                f"tensor '{s.key}' is corrupt: its bytes have CRC-32 {zlib.crc32(raw):08x}, the file "
+                f"recorded {self.crcs[s.key]:08x} (damaged after it was written)"
+            )
+        self._verified.add(s.key)
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        s = self.specs[key]
+        if s.code in dtypes.TO_FLOAT32:
+            raw = self._raw(s)
+            self._verify(s, raw)
+            out = dtypes.to_float32(s.code, raw).reshape(s.shape)
+            del raw  # the map can close only when no view of it is left
+            return out
+        try:
+            out = self._lib.get_tensor(key)
+        except Exception as e:  # the library's errors have no common base but SafetensorError
+            raise self.bad(f"the safetensors library cannot read tensor '{key}' ({type(e).__name__}: {e})") from None
+        if out.shape != s.shape or out.dtype != dtypes.NUMPY[s.code].newbyteorder("="):
+            raise self.bad(f"tensor '{key}' changed while being read (its header says {s.code} {list(s.shape)})")
+        raw = out.astype(out.dtype.newbyteorder("<"), copy=False).reshape(-1).view(np.uint8)
+        self._verify(s, raw)
+        if s.code == "BOOL" and raw.size and raw.max() > 1:
+            raise self.bad(f"tensor '{s.key}' (BOOL) holds bytes other than 0 and 1")
+        return out
+
+    def verify_unread(self) -> None:
+        """Check the checksums of the tensors not read yet (without materialising them)."""
+        if self.crcs is not None:
+            for key in [k for k in self.specs if k not in self._verified]:
+                raw = self._raw(self.specs[key])
+                self._verify(self.specs[key], raw)
+                del raw
+
+
+def read(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, Any]]:
+    """All the tensors (numpy arrays, in header order) and the metadata of a safetensors
+    file, checksums verified when the file has them."""
+    with Tensors(path) as tensors:
+        return dict(tensors.items()), tensors.metadata

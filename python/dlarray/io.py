@@ -11,13 +11,17 @@ safetensors format, written atomically, read as data only.
     ckpt = load("ckpt.safetensors", custom_objects={"PReLULayer": PReLULayer})
     # or, once, where the class is defined:  @dlarray.register_custom  class PReLULayer(Layer): ...
 
-The file is a standard safetensors file (8-byte little-endian header length, a JSON header,
-then the raw little-endian tensor bytes), readable by any safetensors reader: tensors are
-named after where they live (``net/learnables/conv/Weights``, ``vel/conv/Weights``, ...).
-The structure — the network's architecture (layer classes and options, connections), the
-nesting of containers, numbers, strings, ``None``, dlarray formats — is JSON in the header's
+The file is a standard safetensors file, written and read through the ``safetensors``
+library (the format's reference implementation, so every safetensors reader opens it; its
+reader memory-maps the file, and ``load`` turns each tensor into a dlarray before reading the
+next, so loading needs about the file's size in memory). Tensors are named after where they
+live (``net/learnables/conv/Weights``, ``vel/conv/Weights``, ...). The structure — the
+network's architecture (layer classes and options, connections), the nesting of containers,
+numbers, strings, ``None``, dlarray formats — is JSON in the header's
 ``__metadata__["dlarray"]`` entry. ``load`` of a plain safetensors file written by another
-library returns a dict of numpy arrays (F16 as float16, BF16 converted to float32).
+library returns a dict of numpy arrays: numpy's dtypes as they are (F16 stays float16, C64 is
+complex64), BF16 and the 8-bit floats (F8_E4M3, F8_E5M2, their FNUZ forms, F8_E8M0)
+converted to float32 exactly; packed 4- and 6-bit floats raise :class:`CheckpointError`.
 
 Decisions (details in docs/checkpoints.md):
 
@@ -50,6 +54,7 @@ import json
 import math
 import os
 import types
+import weakref
 from typing import Any, Dict, Iterable, Mapping, Union
 
 import numpy as np
@@ -58,6 +63,7 @@ from . import _checkpoint_file as container
 from ._checkpoint_names import Resolver, check_attributes, key_of, register_custom, saveable_class
 from ._core import dlarray
 from ._matlab_names import accept_matlab_names
+from ._torch_weights import load_torch_state_dict
 from .errors import CheckpointError
 from .layers.base import Layer
 from .network import graph
@@ -65,7 +71,7 @@ from .network.dlnetwork import dlnetwork
 from .network.table import Table
 from .parallel.world import is_secondary
 
-__all__ = ["save", "load", "register_custom", "CheckpointError"]
+__all__ = ["save", "load", "register_custom", "load_torch_state_dict", "CheckpointError"]
 
 #: How deeply values may nest (containers in containers); deeper is refused on saving and
 #: is a CheckpointError on loading, well before Python's recursion limit.
@@ -205,17 +211,23 @@ def _is_int(v: Any) -> bool:
 
 
 class _Reader:
-    def __init__(self, path: str, arrays: Dict[str, np.ndarray], resolver: Resolver):
-        self.path, self.arrays, self.resolver = path, arrays, resolver
+    def __init__(self, path: str, tensors: container.Tensors, resolver: Resolver):
+        self.path, self.tensors, self.resolver = path, tensors, resolver
+        # Each tensor is read when the structure reaches it and becomes a dlarray (a copy)
+        # before the next is read, so loading holds about one file's worth of memory. A
+        # numpy array referred to twice is read once while the first is alive.
+        self.arrays: "weakref.WeakValueDictionary[str, np.ndarray]" = weakref.WeakValueDictionary()
 
     def bad(self, why: str) -> CheckpointError:
         return CheckpointError(f"load: '{self.path}' has corrupt dlarray metadata: {why}")
 
     def array(self, obj: Dict[str, Any], marker: str) -> np.ndarray:
         key = obj[marker]
-        if not isinstance(key, str) or key not in self.arrays:
+        if not isinstance(key, str) or key not in self.tensors:
             raise self.bad(f"it refers to a missing tensor {key!r}")
-        data = self.arrays[key]
+        data = self.arrays.get(key)
+        if data is None:
+            data = self.arrays[key] = self.tensors[key]
         if obj.get("complex", False) is not True:
             return data
         if data.ndim == 0 or data.shape[-1] != 2 or data.dtype.kind != "f":
@@ -334,23 +346,25 @@ def load(path: Any, *, custom_objects: Union[None, Mapping[str, Any], Iterable[A
     :func:`register_custom`. A plain safetensors file gives a dict of numpy arrays."""
     path = os.fspath(path)
     resolver = Resolver(path, custom_objects)
-    arrays, metadata = container.read(path)
-    fmt = metadata.get("format")
-    if not (isinstance(fmt, str) and fmt.startswith("dlarray-checkpoint-")):
-        return dict(arrays)  # a plain safetensors file
-    reader = _Reader(path, arrays, resolver)
-    text = metadata.get("dlarray")
-    if not isinstance(text, str):
-        raise reader.bad("the 'dlarray' metadata entry is missing")
-    content = container.parse_json(text, "the 'dlarray' metadata entry", reader.bad)
-    if not isinstance(content, dict):
-        raise reader.bad(f"the 'dlarray' metadata entry is a JSON {type(content).__name__}, not an object")
-    try:
-        return {k: reader.decode(v) for k, v in content.items()}
-    except CheckpointError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as e:
-        raise reader.bad(f"{type(e).__name__}: {e}") from None
+    with container.Tensors(path) as tensors:
+        fmt = tensors.metadata.get("format")
+        if not (isinstance(fmt, str) and fmt.startswith("dlarray-checkpoint-")):
+            return dict(tensors.items())  # a plain safetensors file
+        reader = _Reader(path, tensors, resolver)
+        text = tensors.metadata.get("dlarray")
+        if not isinstance(text, str):
+            raise reader.bad("the 'dlarray' metadata entry is missing")
+        content = container.parse_json(text, "the 'dlarray' metadata entry", reader.bad)
+        if not isinstance(content, dict):
+            raise reader.bad(f"the 'dlarray' metadata entry is a JSON {type(content).__name__}, not an object")
+        try:
+            out = {k: reader.decode(v) for k, v in content.items()}
+        except CheckpointError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as e:
+            raise reader.bad(f"{type(e).__name__}: {e}") from None
+        tensors.verify_unread()
+    return out
 
 
 accept_matlab_names(globals())

@@ -2,17 +2,18 @@
 library, written atomically and read defensively.
 
 **Why the library.** ``safetensors`` (Hugging Face's reference implementation, in Rust) is
-what the rest of the ecosystem reads and writes, so a checkpoint is exactly the file every
-safetensors reader expects, and its reader memory-maps the file and materialises one tensor
+what the rest of the ecosystem reads and writes, so a checkpoint is read exactly as every
+safetensors reader reads it, and its reader memory-maps the file and materialises one tensor
 at a time: ``load`` turns each tensor into a dlarray before it reads the next, so loading a
 checkpoint needs about the file's size in memory, not twice (``benches/checkpoint_memory.py``).
+Writing streams the header and each tensor's bytes in the format's layout (see ``encode``):
+the library's numpy writer would hold the file in memory twice.
 
 What this module adds to the library:
 
 * **Checksums:** dlarray's checkpoints carry the metadata entry ``"dlarray-checksums"``, a
   CRC-32 of every tensor's bytes and of the other metadata entries, verified on reading.
-* **Atomic, durable writes:** the library serialises the file (``safetensors.numpy.save``);
-  it is written to a temporary file beside the destination (named after it, the host, the
+* **Atomic, durable writes:** the file is written to a temporary file beside the destination (named after it, the host, the
   process id and a per-process token), fsynced, renamed over the destination with
   ``os.replace``, and the directory fsynced. Temporary files left by writers that died
   (``kill -9``, power loss) are removed by the next write to the same destination; a live
@@ -45,12 +46,12 @@ import re
 import secrets
 import socket
 import stat
+import struct
 import zlib
 from typing import Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Set, Tuple
 
 import numpy as np
 import safetensors
-import safetensors.numpy
 
 from . import _checkpoint_dtypes as dtypes
 from .errors import CheckpointError
@@ -80,23 +81,37 @@ def _canonical(metadata: Dict[str, Any]) -> bytes:
     return json.dumps(rest, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
-def encode(tensors: Dict[str, np.ndarray], metadata: Dict[str, str]) -> List[bytes]:
-    """The file's contents, serialised by the safetensors library, as a list of buffers to
-    write in turn; ``metadata`` gains the checksums entry."""
-    arrays: Dict[str, np.ndarray] = {}
+def encode(tensors: Dict[str, np.ndarray], metadata: Dict[str, str]) -> List[Any]:
+    """The file's contents as a list of buffers to write in turn: the header, then each
+    tensor's bytes (no copy of arrays that are already contiguous little-endian);
+    ``metadata`` gains the checksums entry.
+
+    Written here rather than by ``safetensors.numpy.save``, which builds the whole file in
+    memory twice over (each tensor's ``tobytes`` and then the file): streaming the tensors
+    needs no memory beyond the arrays. The layout is the format's (an 8-byte header length,
+    JSON padded to 8 bytes, the tensors back to back), and every file is read back through the
+    library by ``load``, which the tests exercise on each kind of value."""
+    header: Dict[str, Any] = {}
+    blobs: List[np.ndarray] = []
     crcs: Dict[str, int] = {}
+    offset = 0
     for key, data in tensors.items():
         code = dtype_code(data.dtype)
         if code is None:
             raise TypeError(f"save: unsupported dtype {data.dtype} for tensor '{key}'")
         # Contiguous and little-endian, as in the file, so the checksum covers the file's bytes.
-        arrays[key] = np.ascontiguousarray(data, dtype=dtypes.NUMPY[code])
-        crcs[key] = zlib.crc32(arrays[key].reshape(-1).view(np.uint8))
+        blob = np.ascontiguousarray(data, dtype=dtypes.NUMPY[code]).reshape(-1).view(np.uint8)
+        header[key] = {"dtype": code, "shape": [int(s) for s in data.shape], "data_offsets": [offset, offset + blob.size]}
+        crcs[key] = zlib.crc32(blob)
+        blobs.append(blob)
+        offset += blob.size
     metadata = dict(metadata)
     metadata[CHECKSUMS] = json.dumps(
         {"algorithm": "crc32", "tensors": crcs, "metadata": zlib.crc32(_canonical(metadata))}, separators=(",", ":")
     )
-    return [safetensors.numpy.save(arrays, metadata=metadata)]
+    text = json.dumps({"__metadata__": metadata, **header}, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)  # the format pads the header to 8 bytes
+    return [struct.pack("<Q", len(text)) + text] + blobs
 
 
 class _Process:

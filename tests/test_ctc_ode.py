@@ -456,3 +456,25 @@ def test_dlode45_errors():
         dlode45(net, [0, 1], dlarray(Y0, "CB"), th)
     with pytest.raises(UnknownOptionError, match="dlode45"):
         dlode45(linear, [0, 1], X, th, RelTol=1e-3)
+
+
+def test_dlode45_step_budget_ends_runaway_problems():
+    X = dlarray(Y0)
+    # Exponential growth at rate 1e6 in float32: the steps shrink without end (found by the fuzzer).
+    Y32 = np.random.default_rng(0).standard_normal((2, 2)).astype(np.float32)
+    with pytest.raises(OptionError, match=r"max_steps=10000 .*reached t = "):
+        dlode45(lambda t, y, p: p * y, [0, 1], Y32, 10**6)
+    with pytest.raises(OptionError, match=r"max_step_size=0.01 needs at least 100 steps .*max_steps=50"):
+        dlode45(linear, [0, 1], X, dlarray(A), max_steps=50, max_step_size=0.01)
+    with pytest.raises(OptionError, match=r"no solution within max_steps=3 steps"):
+        dlode45(linear, [0, 1], X, dlarray(A), max_steps=3, max_step_size=float("inf"), relative_tolerance=1e-9)
+    with pytest.raises(OptionError, match=r"max_step_size=0.1 \(the default, a tenth of tspan\) needs at least 10 steps"):
+        dlode45(linear, [0, 1], X, dlarray(A), max_steps=3)
+    with pytest.raises(OptionError, match=r"max_step_size=1e-300 needs at least 1e\+300 steps"):
+        dlode45(linear, [0, 1], X, dlarray(A), max_step_size=1e-300)
+    with pytest.raises(OptionError, match="max_steps"):
+        dlode45(linear, [0, 1], X, dlarray(A), max_steps=2.5)
+    with pytest.raises(OptionError, match="max_steps"):
+        dlode45(linear, [0, 1], X, dlarray(A), MaxSteps=0)
+    out = dlode45(linear, [0, 1], X, dlarray(A), max_steps=200, max_step_size=0.01)
+    assert out.shape == X.shape

@@ -183,3 +183,10 @@ def test_torch_tensors_detached_and_shared():
     np.testing.assert_array_equal(extractdata(B), np.arange(6, dtype=np.float32))
     back = torch.from_dlpack(dlarray(np.arange(4.0)))
     assert back.tolist() == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_copy_must_be_a_bool_or_none():
+    for bad in (1, "yes", 0.0):
+        with pytest.raises(dl.OptionError, match=r"from_dlpack.*copy"):
+            from_dlpack(np.ones(3), copy=bad)
+    assert from_dlpack(np.ones(3), copy=np.bool_(True)).shape == (3,)

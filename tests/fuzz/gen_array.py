@@ -102,6 +102,35 @@ _FUNCTIONS = [
 
 
 @st.composite
+def sharing(draw) -> Case:
+    """``from_dlpack`` of every kind of producer (numpy arrays of any dtype and layout, views,
+    read-only and non-contiguous arrays, DLPack-only wrappers, dlarrays), with each ``copy``."""
+    data = draw(st.one_of(any_array(max_dims=4, huge=False), st.sampled_from(_ODD_DATA)))
+    view = draw(
+        st.sampled_from(["d", "np.asarray(d)", "np.asfortranarray(np.atleast_2d(d))", "np.atleast_1d(d)[..., ::2]", "_DLPackOnly(d)"])
+    )
+    n = draw(st.integers(0, 5))
+    fmt = draw(st.one_of(st.just("None"), format_for(n), st.sampled_from(ODD_FORMATS)))
+    copy = draw(st.sampled_from(["None", "True", "False", "1", "'yes'"]))
+    then = draw(st.sampled_from(["", " * 2", ".sum()"]))
+    src = (
+        "class _DLPackOnly:\n"
+        "    def __init__(self, a): self.a = a\n"
+        "    def __dlpack__(self, **k): return self.a.__dlpack__(**k)\n"
+        "    def __dlpack_device__(self): return self.a.__dlpack_device__()\n"
+        f"d = {data}\n"
+        # The producer as numpy makes it (odd data that numpy refuses goes in as it is).
+        "try:\n"
+        "    d = np.asarray(d) if not isinstance(d, dlarray) else d\n"
+        "except Exception:\n"
+        "    pass\n"
+        f"p = {view} if isinstance(d, np.ndarray) else d\n"
+        f"out = from_dlpack(p, {fmt}, copy={copy}){then}"
+    )
+    return Case(src, ["from_dlpack", "dlarray", "mul", "sum", "getitem"], "constructor")
+
+
+@st.composite
 def conversion(draw) -> Case:
     if draw(st.booleans()):
         # No huge empty arrays: iterating over a million empty rows is slow, not wrong.
@@ -428,6 +457,7 @@ def reduction(draw) -> Case:
 
 ARRAY_FAMILIES = {
     "constructor": constructor(),
+    "sharing": sharing(),
     "conversion": conversion(),
     "binary": binary_op(),
     "unary": unary_op(),

@@ -485,6 +485,74 @@ def loss_case(draw) -> Case:
     return Case(f"out = {fn}({y}, {', '.join([t] + kw)})", [fn] + (["sigmoid"] if squash else []), "nn")
 
 
+# ----- ctc, dlode45 ---------------------------------------------------------------------------
+
+
+@st.composite
+def ctc_case(draw) -> Case:
+    c, b, t = draw(st.sampled_from([3, 2, 1, 0])), draw(st.sampled_from([2, 1, 0])), draw(st.sampled_from([4, 2, 1, 0]))
+    fmt = draw(weighted(["CBT"], ["CB", "CT", "SCBT", "CBTU"], 0.15))
+    sizes = {"C": c, "B": b, "T": t, "S": 2, "U": 2}
+    shape = tuple(sizes[label] for label in fmt)
+    y = draw(
+        weighted(
+            [f"softmax({dl(shape, fmt)})", f"dlarray(np.abs({nd(shape)}) + 0.1, {fmt!r})"],
+            [dl(shape, fmt), f"dlarray(np.full({shape!r}, float('nan'), np.float32), {fmt!r})", f"dlarray({nd(shape)})"],
+            0.3,
+        )
+    )
+    n = draw(st.sampled_from([2, 1, 0, 5]))
+    targets = draw(
+        weighted(
+            [f"np.arange({b * n}).reshape({b}, {n}) % max({c} - 1, 1) + 1", f"np.ones(({b}, {n}))"],
+            [f"np.full(({b}, {n}), {c})", f"np.full(({b}, {n}), -1)", f"np.full(({b}, {n}), 0.5)", f"np.zeros(({b + 1}, {n}))", "'abc'"],
+            0.3,
+        )
+    )
+    kw = []
+    if draw(st.booleans()):
+        kw.append("y_mask=" + draw(option([nd((b, t), "bool"), nd((1, b, t))], [nd((t, b)), nd((b,))])))
+    if draw(st.booleans()):
+        kw.append("targets_mask=" + draw(option([nd((b, n), "bool")], [nd((n, b)), nd((b, n + 1))])))
+    kw.append("blank_index=" + draw(option(["'first'", "'last'", "0", str(max(c - 1, 0))], [str(c), "-1", "'middle'", "1.5"])))
+    kw.append("reduction=" + draw(option(["'mean'", "'sum'", "'none'"], ["'MEAN'", "'max'"])))
+    if fmt == "CBT" and draw(st.integers(0, 4)) == 0:
+        kw.append("data_format=" + draw(st.sampled_from(["'CBT'", "'TBC'", "'XY'", "3"])))
+    return Case(f"out = ctc({y}, {targets}, {', '.join(kw)})", ["ctc"], "nn")
+
+
+@st.composite
+def ode_case(draw) -> Case:
+    c, b = draw(st.sampled_from([2, 1, 0])), draw(st.sampled_from([2, 1, 0]))
+    fmt = draw(weighted(["CB"], ["C", "SCB", "CBT"], 0.2))
+    sizes = {"C": c, "B": b, "T": 2, "S": 2}
+    shape = tuple(sizes[label] for label in fmt)
+    y0 = draw(weighted([dl(shape, fmt)], [dl(shape), nd(shape), f"dlarray(np.full({shape!r}, float('inf'), np.float32), {fmt!r})"], 0.25))
+    fn = draw(
+        weighted(
+            ["lambda t, y, p: -y", "lambda t, y, p: p * y", "lambda t, y, p: tanh(y) * t"],
+            ["lambda t, y, p: y[0]", "lambda t, y: y", "lambda t, y, p: 1 / (y - y)", "lambda t, y, p: 'x'", "42"],
+            0.25,
+        )
+    )
+    tspan = draw(
+        option(["[0, 1]", "[0, 0.5, 1]", "np.array([1.0, 0.0])", "(0, 2)"], ["[0]", "[0, float('nan')]", "[1, 1]", "[[0, 1]]", "'t'"])
+    )
+    theta = draw(option(["dlarray(np.float32(0.5))", "None", "{'w': dlarray(np.float32(-1.0))}"], ["'p'"]))
+    kw = []
+    if draw(st.booleans()):
+        kw.append("relative_tolerance=" + draw(option(["1e-3", "1e-6"], ["0", "-1", "float('nan')"])))
+    if draw(st.booleans()):
+        kw.append("absolute_tolerance=" + draw(option(["1e-6"], ["0", "-1"])))
+    if draw(st.booleans()):
+        kw.append("max_step_size=" + draw(option(["0.1", "None"], ["0", "-1", "1e-300"])))
+    if draw(st.booleans()):
+        kw.append("initial_step=" + draw(option(["0.01", "None"], ["0", "-1", "1e300"])))
+    if draw(st.integers(0, 5)) == 0:
+        kw.append("gradient_mode=" + draw(st.sampled_from(["'direct'", "'adjoint'", "'reverse'"])))
+    return Case(f"out = dlode45({fn}, {tspan}, {y0}, {theta}{''.join(', ' + k for k in kw)})", ["dlode45"], "nn")
+
+
 NN_FAMILIES = {
     "fullyconnect": fullyconnect_case(),
     "dlconv": dlconv_case(),
@@ -503,4 +571,6 @@ NN_FAMILIES = {
     "recurrent": recurrent_case(),
     "attention": attention_case(),
     "loss": loss_case(),
+    "ctc": ctc_case(),
+    "ode": ode_case(),
 }

@@ -128,6 +128,7 @@ def dlode45(
     absolute_tolerance: Any = 1e-6,
     initial_step: Any = None,
     max_step_size: Any = None,
+    max_steps: Any = 10_000,
     data_format: Optional[str] = None,
 ) -> dlarray:
     """Solution of the ODE ``dy/dt = odefun(t, y, theta)`` from ``tspan[0]`` with
@@ -147,7 +148,10 @@ def dlode45(
 
     Options (MATLAB's names accepted: ``RelativeTolerance=``...): ``relative_tolerance``
     (1e-3), ``absolute_tolerance`` (1e-6), ``initial_step`` (None: chosen from the slope),
-    ``max_step_size`` (None: ``0.1·|tspan[-1] - tspan[0]|``; ``inf``: no bound), ``data_format`` (labels of an
+    ``max_step_size`` (None: ``0.1·|tspan[-1] - tspan[0]|``; ``inf``: no bound), ``max_steps``
+    (steps tried, accepted or rejected, before the solver gives up with an ``OptionError``:
+    a runaway or stiff problem, or a tiny ``max_step_size``, ends instead of running on;
+    MATLAB's ode45 has no such bound, diffrax's ``max_steps`` is the model), ``data_format`` (labels of an
     unformatted Y0; it is checked, the output stays unformatted), ``gradient_mode``:
     ``"direct"`` (default; differentiates through the solver's steps, to any order).
     ``"adjoint"`` is not implemented (``OptionError``).
@@ -186,6 +190,15 @@ def dlode45(
         if not hmax > 0:
             raise OptionError(f"{op}: max_step_size must be positive, got {show(max_step_size)}")
     hmax = min(span, hmax)
+    budget = number(max_steps, "max_steps", op, positive=True)
+    if budget != int(budget):
+        raise OptionError(f"{op}: max_steps must be a positive whole number, got {show(max_steps)}")
+    if span / hmax > budget:
+        raise OptionError(
+            f"{op}: max_step_size={show(max_step_size) if max_step_size is not None else f'{hmax:g} (the default, a tenth of tspan)'} "
+            f"needs at least {span / hmax:.3g} steps over tspan, "
+            f"more than max_steps={int(budget)}; raise max_steps or the step bound"
+        )
     threshold = atol / rtol
     shape, fmt, dtype = tuple(Y0.shape), Y0.fmt, np.dtype(Y0.dtype)
 
@@ -225,6 +238,7 @@ def dlode45(
     next_out = 1
     t = t0
     done = False
+    tried = 0
     while not done:
         hmin = 16 * float(np.spacing(abs(t)))
         absh = min(hmax, max(hmin, absh))
@@ -235,6 +249,12 @@ def dlode45(
             done = True
         nofailed = True
         while True:
+            tried += 1
+            if tried > budget:
+                raise OptionError(
+                    f"{op}: no solution within max_steps={int(budget)} steps (reached t = {t:.6g} of [{t0:g}, {tfinal:g}], "
+                    f"last step {absh:.3g}); the problem may be stiff or its solution may blow up; raise max_steps to go on"
+                )
             ks = [k1]
             for i in range(1, 6):
                 ks.append(rhs(t + _C[i] * h, _combine(y, h, _A[i], ks)))

@@ -5,7 +5,7 @@ use dlarray_core::{DlArray, Error, Tensor};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
-use crate::arguments::{format_text, integer, integers_from_args, label_text, text, Passed};
+use crate::arguments::{flag, format_text, integer, integers_from_args, label_text, text, Passed};
 use crate::array::{as_dl, operand, run, PyDlarray};
 use crate::convert::{tensor_sharing, tensor_to_numpy};
 use crate::errors::{guard, to_py, IntoPy};
@@ -415,10 +415,15 @@ fn extractdata<'py>(py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'p
 ///     >>> np.shares_memory(np.asarray(X), a), X.fmt
 ///     (True, 'CB')
 #[pyfunction]
-#[pyo3(signature = (x, fmt = None, *, copy = None))]
-fn from_dlpack(x: &Bound<'_, PyAny>, fmt: Option<&Bound<'_, PyAny>>, copy: Option<bool>) -> PyResult<PyDlarray> {
+#[pyo3(signature = (x, fmt = None, *, copy = Passed::ABSENT), text_signature = "(x, fmt=None, *, copy=None)")]
+fn from_dlpack(x: &Bound<'_, PyAny>, fmt: Option<&Bound<'_, PyAny>>, copy: Passed<'_>) -> PyResult<PyDlarray> {
     guard("from_dlpack", || {
         let fmt = format_text("from_dlpack", "fmt", fmt)?;
+        // None (share where possible), True or False, as the array API's `copy`.
+        let copy = match copy.get() {
+            Some(c) if !c.is_none() => Some(flag("from_dlpack", "copy", &copy, false)?),
+            _ => None,
+        };
         let tensor = tensor_sharing("from_dlpack", "x", x, copy)?;
         let arr = match fmt {
             Some(f) => DlArray::with_format(tensor, &f).py()?,

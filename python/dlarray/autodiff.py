@@ -93,7 +93,7 @@ def dlgradient(y: dlarray, *xs: Any, retain_data: bool = False, enable_higher_de
     if accelerating is not None and not enable_higher_derivatives:
         # Recorded so that a replay recomputes them, yet constant to any later dlgradient, as
         # first-order gradients are.
-        grads = [g._stop_gradient() for g in _core._gradient(y, flat, True, True)]
+        grads = [g._stop_gradient() for g in _core._gradient(y, flat, True, True, True)]
     else:
         grads = _core._gradient(y, flat, retain_data, enable_higher_derivatives)
     out, pos = [], 0

@@ -125,6 +125,13 @@ pub enum OpKind {
     BatchnormMean { axis: usize },
     /// `[x]`: the biased batch variance per channel `axis`.
     BatchnormVar { axis: usize },
+    /// `[x, g]`: batchnorm's offset and scale gradients, packed `[Σg; Σg·x̂]` (2C values),
+    /// with the statistics recomputed from x. Recorded only for a replayed first-order pass:
+    /// it has no backward rule.
+    BatchnormParamGrads { axis: usize, epsilon: f64 },
+    /// `[x, scale, g, param_grads]`: batchnorm's input gradient from the packed sums of
+    /// [`OpKind::BatchnormParamGrads`], the statistics recomputed from x. Replay only, as that.
+    BatchnormInputGrad { axis: usize, epsilon: f64 },
     /// `[x]`: standardised over `axes`.
     Standardize { axes: Vec<usize>, epsilon: f64 },
     /// `[x, h0, c0, w, r, b]`: the packed output, Y then the final cell state.
@@ -184,6 +191,8 @@ impl OpKind {
             Batchnorm { .. } => "batchnorm",
             BatchnormMean { .. } => "batchnorm_mean",
             BatchnormVar { .. } => "batchnorm_var",
+            BatchnormParamGrads { .. } => "batchnorm_param_grads",
+            BatchnormInputGrad { .. } => "batchnorm_input_grad",
             Standardize { .. } => "standardize",
             Lstm { .. } => "lstm",
             Gru { .. } => "gru",
@@ -224,7 +233,9 @@ impl OpKind {
             AvgPoolBackward { window, padding_value_counts, input_shape } => {
                 format!("{}, padding_value_counts={padding_value_counts}, input_shape={input_shape:?}", window.describe())
             }
-            Batchnorm { axis, epsilon } => format!("axis={axis}, epsilon={epsilon}"),
+            Batchnorm { axis, epsilon } | BatchnormParamGrads { axis, epsilon } | BatchnormInputGrad { axis, epsilon } => {
+                format!("axis={axis}, epsilon={epsilon}")
+            }
             BatchnormMean { axis } | BatchnormVar { axis } => format!("axis={axis}"),
             Standardize { axes, epsilon } => format!("axes={axes:?}, epsilon={epsilon}"),
             Lstm { dims, state, gate } => format!("{}, state={state:?}, gate={gate:?}", dims_attributes(dims)),

@@ -2,7 +2,7 @@ use dlarray_core::autodiff::trace;
 use dlarray_core::{gradient, GradOptions, Tensor};
 
 fn opts(higher: bool) -> GradOptions {
-    GradOptions { retain_data: false, enable_higher_derivatives: higher }
+    GradOptions { retain_data: false, enable_higher_derivatives: higher, for_replay: false }
 }
 
 fn scalar(v: f64) -> Tensor {

@@ -6,7 +6,7 @@ use dlarray_core::autodiff::trace;
 use dlarray_core::{gradient, DType, GradOptions, Tensor};
 
 fn opts(higher: bool) -> GradOptions {
-    GradOptions { retain_data: false, enable_higher_derivatives: higher }
+    GradOptions { retain_data: false, enable_higher_derivatives: higher, for_replay: false }
 }
 
 /// Runs `f` inside a tracing scope (what `dlfeval` does).
@@ -27,7 +27,7 @@ fn gradient_of_a_linear_function_is_traced_with_higher_derivatives() {
         assert!(g.is_traced());
         assert_eq!(g.to_f64_vec().unwrap(), vec![-1.0, -1.0, -1.0]);
         let h = g.mul(&x).unwrap().sum_all().unwrap();
-        let keep = GradOptions { retain_data: true, enable_higher_derivatives: false };
+        let keep = GradOptions { retain_data: true, enable_higher_derivatives: false, for_replay: false };
         let g2 = gradient(&h, std::slice::from_ref(&x), &keep).unwrap().remove(0);
         // d/dx sum(g * x) with g constant = g.
         assert_eq!(g2.to_f64_vec().unwrap(), vec![-1.0, -1.0, -1.0]);

@@ -38,7 +38,7 @@ fn evaluate(model: Model, inputs: &[Tensor]) -> Run {
         let w = data(y.shape(), 7.0 + k as f64);
         loss = loss.add(&y.mul(&w).unwrap().sum_all().unwrap()).unwrap();
     }
-    let opts = GradOptions { retain_data: true, enable_higher_derivatives: true };
+    let opts = GradOptions { retain_data: true, enable_higher_derivatives: true, for_replay: false };
     let grads = gradient(&loss, &leaves, &opts).unwrap();
     trace::exit(token);
     Run { values: outs.into_iter().chain(grads).collect(), leaves }
@@ -191,7 +191,7 @@ fn every_op_replays_with_its_gradient() {
                 let w = v.avgpool_backward(a.shape(), &[2, 3], &[2, 1], &[1, 0], &[0, 1], true)?;
                 // Maxpool's gradient as an output, so that its own gradient is in the trace.
                 let loss = m.mul(&m)?.mul(&data(m.shape(), 5.0))?.sum_all()?;
-                let opts = GradOptions { retain_data: true, enable_higher_derivatives: true };
+                let opts = GradOptions { retain_data: true, enable_higher_derivatives: true, for_replay: false };
                 let dm = gradient(&loss, std::slice::from_ref(a), &opts)?.remove(0);
                 Ok(vec![m, u, v, w, dm])
             },
@@ -325,7 +325,9 @@ fn a_constant_gradient_replays() {
         let x = Tensor::from_vec(vec![v, v + 1.0], vec![2]).unwrap().traced_leaf();
         let y = x.mul_scalar(2.0).unwrap().sum_all().unwrap();
         let g =
-            gradient(&y, std::slice::from_ref(&x), &GradOptions { retain_data: true, enable_higher_derivatives: true }).unwrap().remove(0);
+            gradient(&y, std::slice::from_ref(&x), &GradOptions { retain_data: true, enable_higher_derivatives: true, for_replay: false })
+                .unwrap()
+                .remove(0);
         trace::exit(token);
         (x, g)
     };
@@ -343,7 +345,7 @@ fn a_replay_while_recording_is_differentiable() {
     let y = x.mul(&x).unwrap().sin().unwrap().sum_all().unwrap();
     let x2 = data(&[3], 1.0).traced_leaf();
     let y2 = replay(std::slice::from_ref(&y), std::slice::from_ref(&x), std::slice::from_ref(&x2)).unwrap().remove(0);
-    let opts = GradOptions { retain_data: true, enable_higher_derivatives: false };
+    let opts = GradOptions { retain_data: true, enable_higher_derivatives: false, for_replay: false };
     let g = gradient(&y2, std::slice::from_ref(&x2), &opts).unwrap().remove(0);
     trace::exit(token);
     // d/dx Σ sin(x²) = 2x cos(x²).
@@ -419,7 +421,7 @@ fn fused_elementwise_chains_give_the_same_bits_as_op_by_op() {
             let e = x.unary(UnaryOp::Neg).unwrap().unary(UnaryOp::Exp).unwrap().mul_scalar(0.5).unwrap();
             let y = z.mul(&r).unwrap().sub(&e).unwrap();
             let loss = y.sum_all().unwrap();
-            let opts = GradOptions { retain_data: true, enable_higher_derivatives: true };
+            let opts = GradOptions { retain_data: true, enable_higher_derivatives: true, for_replay: false };
             let grads = gradient(&loss, &[x.clone(), w.clone(), b.clone()], &opts).unwrap();
             let outs: Vec<Tensor> = std::iter::once(y.clone()).chain(grads).collect();
             let leaves = [x.clone(), w.clone(), b.clone()];

@@ -27,17 +27,18 @@ fn _in_dlfeval() -> bool {
 
 /// Gradients of `y` w.r.t. each array in `xs`, each keeping its input's format.
 #[pyfunction]
-#[pyo3(signature = (y, xs, retain_data = false, enable_higher_derivatives = false))]
+#[pyo3(signature = (y, xs, retain_data = false, enable_higher_derivatives = false, for_replay = false))]
 fn _gradient(
     py: Python<'_>,
     y: PyRef<'_, PyDlarray>,
     xs: Vec<PyRef<'_, PyDlarray>>,
     retain_data: bool,
     enable_higher_derivatives: bool,
+    for_replay: bool,
 ) -> PyResult<Vec<PyDlarray>> {
     guard("dlgradient", || {
         let ts: Vec<Tensor> = xs.iter().map(|x| x.tensor().clone()).collect();
-        let opts = GradOptions { retain_data, enable_higher_derivatives };
+        let opts = GradOptions { retain_data, enable_higher_derivatives, for_replay };
         let yt = y.tensor().clone();
         let n: usize = ts.iter().map(|t| t.numel()).sum();
         let grads = if n > 1 << 16 { py.detach(|| gradient(&yt, &ts, &opts)) } else { gradient(&yt, &ts, &opts) }.py()?;

@@ -8,6 +8,10 @@ use crate::tensor::Tensor;
 pub struct GradOptions {
     pub retain_data: bool,
     pub enable_higher_derivatives: bool,
+    /// With `enable_higher_derivatives`: the recorded backward pass will only be replayed
+    /// (dlaccelerate's first-order gradients), never differentiated, so rules may record
+    /// fused kernels.
+    pub for_replay: bool,
 }
 
 /// Gradients of the real scalar `y` with respect to each of `xs`.
@@ -40,7 +44,8 @@ pub fn gradient(y: &Tensor, xs: &[Tensor], opts: &GradOptions) -> Result<Vec<Ten
 
     let higher = opts.enable_higher_derivatives;
     let walk = Walk { targets: xs, stop_at_targets: false, detach_dead_inputs: !higher };
-    let (grads, order) = trace::with_recording(higher, || walk.run(y, y.ones_like()))?;
+    let replay_only = higher && opts.for_replay;
+    let (grads, order) = trace::with_recording(higher, || trace::with_replay_only(replay_only, || walk.run(y, y.ones_like())))?;
 
     if !opts.retain_data && !higher {
         for t in &order {

@@ -81,6 +81,8 @@ pub fn forward(kind: &OpKind, inputs: &[Tensor], recorded: Option<&Tensor>) -> R
         Batchnorm { axis, epsilon } => Ok(inputs[0].batchnorm_train(&inputs[1], &inputs[2], *axis, *epsilon)?.0),
         BatchnormMean { axis } => Ok(x()?.batch_statistics(*axis)?.0),
         BatchnormVar { axis } => Ok(x()?.batch_statistics(*axis)?.1),
+        BatchnormParamGrads { axis, epsilon } => inputs[0].batchnorm_param_grads(&inputs[1], *axis, *epsilon),
+        BatchnormInputGrad { axis, epsilon } => inputs[0].batchnorm_input_grad(&inputs[1], &inputs[2], &inputs[3], *axis, *epsilon),
         Standardize { axes, epsilon } => x()?.standardize(axes, *epsilon),
         Lstm { dims, state, gate } => Tensor::lstm_fused(inputs, *dims, *state, *gate),
         Gru { mode, state, gate, .. } => {

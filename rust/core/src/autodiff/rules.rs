@@ -163,6 +163,13 @@ pub(crate) fn backward(op: &Op, inp: &[Tensor], y: &Tensor, g: &Tensor) -> Resul
         Batchnorm { axis, epsilon } => crate::ops::norm::batchnorm_backward(op, inp, g, *axis, *epsilon)?,
         BatchnormMean { axis } => vec![Some(crate::ops::norm::batch_mean_backward(x0(), g, *axis)?)],
         BatchnormVar { axis } => vec![Some(crate::ops::norm::batch_var_backward(x0(), g, *axis)?)],
+        BatchnormParamGrads { .. } | BatchnormInputGrad { .. } => {
+            return Err(crate::error::Error::autodiff(
+                op.kind.name(),
+                "this fused backward kernel was recorded for a replay only and has no derivative; \
+                 differentiate the gradient with enable_higher_derivatives=True",
+            ))
+        }
         Standardize { axes, epsilon } => vec![Some(crate::ops::standardize::standardize_backward(op, x0(), g, axes, *epsilon)?)],
         Lstm { .. } | Gru { .. } => crate::ops::recurrent::recurrent_backward(op, inp, y, g)?,
     })

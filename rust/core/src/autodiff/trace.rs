@@ -13,6 +13,10 @@ struct State {
 
 thread_local! {
     static STATE: Cell<State> = Cell::new(State::default());
+    /// The backward pass being recorded is only replayed, never differentiated (dlaccelerate's
+    /// first-order gradients, whose results it stops): rules may record fused kernels that have
+    /// no backward rule of their own.
+    static REPLAY_ONLY: Cell<bool> = const { Cell::new(false) };
 }
 
 pub fn is_recording() -> bool {
@@ -61,6 +65,23 @@ pub fn with_recording<R>(on: bool, f: impl FnOnce() -> R) -> R {
     let prev = STATE.with(|s| s.get());
     let _restore = Restore(prev);
     STATE.with(|s| s.set(State { depth: prev.depth, paused: !on }));
+    f()
+}
+
+/// Whether the backward pass now recorded is for a replay only (see `REPLAY_ONLY`).
+pub fn recording_for_replay_only() -> bool {
+    is_recording() && REPLAY_ONLY.with(|r| r.get())
+}
+
+/// Runs `f` with the replay-only mark set to `on`, restoring it afterwards (also on panic).
+pub fn with_replay_only<R>(on: bool, f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            REPLAY_ONLY.with(|r| r.set(self.0));
+        }
+    }
+    let _restore = Restore(REPLAY_ONLY.with(|r| r.replace(on)));
     f()
 }
 

@@ -137,6 +137,9 @@ impl Tensor {
 pub(crate) fn batchnorm_backward(op: &Op, inp: &[Tensor], g: &Tensor, axis: usize, epsilon: f64) -> Result<Vec<Option<Tensor>>> {
     let (x, scale) = (&inp[0], &inp[2]);
     let geo = &Geometry::new(x.shape(), axis);
+    if trace::recording_for_replay_only() && g.shape() == x.shape() && x.device() == crate::storage::Device::Cpu && g.dtype() == x.dtype() {
+        return replayed_grad(x, scale, g, geo, axis, epsilon);
+    }
     let saved = match op.saved.moments() {
         Some(m) if !trace::is_recording() && g.shape() == x.shape() => m,
         _ => return composite_grad(x, scale, g, geo, epsilon),
@@ -164,6 +167,79 @@ pub(crate) fn batchnorm_backward(op: &Op, inp: &[Tensor], g: &Tensor, axis: usiz
     let doff = Tensor::from_buffer(vector(&doff, x), vec![geo.c])?;
     let dsc = Tensor::from_buffer(vector(&dsc, x), vec![geo.c])?;
     Ok(vec![Some(dx), Some(doff), Some(dsc)])
+}
+
+/// The gradients as two fused recorded ops, for a backward pass that is only replayed: the
+/// per-channel sums (one op, packed), then the input gradient from them. Each recomputes the
+/// statistics from x (a replay keeps no saved values), which still reads x and g far fewer
+/// times than the composite gradient's dozen elementwise ops and reductions.
+fn replayed_grad(x: &Tensor, scale: &Tensor, g: &Tensor, geo: &Geometry, axis: usize, epsilon: f64) -> Result<Vec<Option<Tensor>>> {
+    let sums = x.batchnorm_param_grads(g, axis, epsilon)?;
+    let dx = x.batchnorm_input_grad(scale, g, &sums, axis, epsilon)?;
+    let doff = sums.narrow(0, 0, geo.c)?;
+    let dsc = sums.narrow(0, geo.c, geo.c)?;
+    Ok(vec![Some(dx), Some(doff), Some(dsc)])
+}
+
+/// Per-channel mean and `1/sqrt(var + epsilon)` of x.
+fn mean_invstd(x: &Tensor, geo: &Geometry, epsilon: f64) -> Result<(Vec<f64>, Vec<f64>)> {
+    let (mean, var) = moments(x, geo)?;
+    Ok((mean, var.iter().map(|v| 1.0 / (v + epsilon).sqrt()).collect()))
+}
+
+impl Tensor {
+    /// batchnorm's offset and scale gradients for upstream gradient `g`, packed as
+    /// `[Σg; Σg·x̂]` per channel (`x̂` standardised with x's batch statistics).
+    pub fn batchnorm_param_grads(&self, g: &Tensor, axis: usize, epsilon: f64) -> Result<Tensor> {
+        const WHAT: &str = "batchnorm_param_grads";
+        if g.shape() != self.shape() || g.dtype() != self.dtype() || axis >= self.ndim() {
+            return Err(Error::shape(
+                WHAT,
+                format!("g {:?} ({}) must match x {:?} ({}), axis {axis}", g.shape(), g.dtype(), self.shape(), self.dtype()),
+            ));
+        }
+        let geo = Geometry::new(self.shape(), axis);
+        let (mean, invstd) = mean_invstd(self, &geo, epsilon)?;
+        let sums = match (g.buffer()?, self.buffer()?) {
+            (Buffer::F32(gv), Buffer::F32(xv)) => channel_grad_sums(gv, xv, &mean, geo.outer, geo.c, geo.inner),
+            (Buffer::F64(gv), Buffer::F64(xv)) => channel_grad_sums(gv, xv, &mean, geo.outer, geo.c, geo.inner),
+            _ => return Err(Error::dtype(WHAT, format!("needs real float32/float64 data, got {}", self.dtype()))),
+        };
+        let packed: Vec<f64> = sums.iter().map(|s| s.0).chain(sums.iter().zip(&invstd).map(|(s, inv)| s.1 * inv)).collect();
+        Ok(Tensor::from_op(vector(&packed, self), vec![2 * geo.c], OpKind::BatchnormParamGrads { axis, epsilon }, &[self, g]))
+    }
+
+    /// batchnorm's input gradient for upstream gradient `g`, from the packed sums that
+    /// [`Tensor::batchnorm_param_grads`] gives.
+    pub fn batchnorm_input_grad(&self, scale: &Tensor, g: &Tensor, param_grads: &Tensor, axis: usize, epsilon: f64) -> Result<Tensor> {
+        const WHAT: &str = "batchnorm_input_grad";
+        if g.shape() != self.shape() || g.dtype() != self.dtype() || axis >= self.ndim() {
+            return Err(Error::shape(
+                WHAT,
+                format!("g {:?} ({}) must match x {:?} ({}), axis {axis}", g.shape(), g.dtype(), self.shape(), self.dtype()),
+            ));
+        }
+        let geo = Geometry::new(self.shape(), axis);
+        if scale.shape() != [geo.c] || param_grads.shape() != [2 * geo.c] {
+            return Err(Error::shape(WHAT, format!("scale {:?} and sums {:?} for {} channels", scale.shape(), param_grads.shape(), geo.c)));
+        }
+        let (mean, invstd) = mean_invstd(self, &geo, epsilon)?;
+        let packed = param_grads.to_f64_vec()?;
+        let sc = scale.to_f64_vec()?;
+        let m = geo.m.max(1) as f64;
+        // dx = A g + B (x - μ) + C per channel, with A = s/σ, B = -s/σ³ Σg(x-μ)/M, C = -A Σg/M;
+        // Σg(x-μ) = σ Σg·x̂, the packed scale gradient.
+        let coef: Vec<(f64, f64, f64)> = (0..geo.c)
+            .map(|ch| {
+                let (sg, sgx) = (packed[ch], packed[geo.c + ch] / invstd[ch]);
+                let inv = invstd[ch];
+                let a = sc[ch] * inv;
+                (-sc[ch] * inv * inv * inv * sgx / m, -a * sg / m, a)
+            })
+            .collect();
+        let dx = affine(self, Some(g), &coef, &mean, &geo)?;
+        Ok(Tensor::from_op(dx, self.shape().to_vec(), OpKind::BatchnormInputGrad { axis, epsilon }, &[self, scale, g, param_grads]))
+    }
 }
 
 /// The backward rule of the batch mean: `g / M`, spread over each channel.
@@ -207,12 +283,38 @@ mod tests {
             let (xs, os, ss) = (x.traced_leaf(), off.traced_leaf(), sc.traced_leaf());
             let (y, _, _) = xs.batchnorm_train(&os, &ss, 1, 1e-5).unwrap();
             let loss = y.mul(&w).unwrap().sum_all().unwrap();
-            let opts = GradOptions { retain_data: false, enable_higher_derivatives: higher };
+            let opts = GradOptions { retain_data: false, enable_higher_derivatives: higher, for_replay: false };
             let gs = gradient(&loss, &[xs, os, ss], &opts).unwrap();
             trace::exit(tok);
             gs.iter().map(|t| t.to_f64_vec().unwrap()).collect()
         };
         let (fused, composite) = (run(false), run(true));
+        for (a, b) in fused.iter().zip(&composite) {
+            for (u, v) in a.iter().zip(b) {
+                assert!((u - v).abs() < 1e-10, "{u} vs {v}");
+            }
+        }
+    }
+
+    #[test]
+    fn replay_only_backward_records_the_fused_ops_and_agrees() {
+        let x = data(&[3, 4, 2], 0.0);
+        let off = data(&[4], 1.0);
+        let sc = data(&[4], 2.0);
+        let w = data(&[3, 4, 2], 3.0);
+        let run = |for_replay: bool| -> (Vec<Vec<f64>>, String) {
+            let tok = trace::enter();
+            let (xs, os, ss) = (x.traced_leaf(), off.traced_leaf(), sc.traced_leaf());
+            let (y, _, _) = xs.batchnorm_train(&os, &ss, 1, 1e-5).unwrap();
+            let loss = y.mul(&w).unwrap().sum_all().unwrap();
+            let opts = GradOptions { retain_data: true, enable_higher_derivatives: true, for_replay };
+            let gs = gradient(&loss, &[xs, os, ss], &opts).unwrap();
+            let listing = crate::autodiff::listing::listing(&gs[0]);
+            trace::exit(tok);
+            (gs.iter().map(|t| t.to_f64_vec().unwrap()).collect(), listing)
+        };
+        let ((fused, listing), (composite, _)) = (run(true), run(false));
+        assert!(listing.contains("batchnorm_input_grad") && listing.contains("batchnorm_param_grads"), "{listing}");
         for (a, b) in fused.iter().zip(&composite) {
             for (u, v) in a.iter().zip(b) {
                 assert!((u - v).abs() < 1e-10, "{u} vs {v}");

@@ -73,7 +73,7 @@ mod tests {
     use crate::ops::test_data as data;
 
     fn first_order() -> GradOptions {
-        GradOptions { retain_data: false, enable_higher_derivatives: false }
+        GradOptions { retain_data: false, enable_higher_derivatives: false, for_replay: false }
     }
 
     /// loss = Σ w ⊙ log(p) with p = softmax(x) over axis 1 of a (2, 4, 3) array.

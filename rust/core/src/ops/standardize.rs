@@ -128,7 +128,7 @@ mod tests {
                 let tok = trace::enter();
                 let xs = x.traced_leaf();
                 let loss = xs.standardize(&axes, 1e-5).unwrap().mul(&w).unwrap().sum_all().unwrap();
-                let opts = GradOptions { retain_data: false, enable_higher_derivatives: higher };
+                let opts = GradOptions { retain_data: false, enable_higher_derivatives: higher, for_replay: false };
                 let gs = gradient(&loss, &[xs], &opts).unwrap();
                 trace::exit(tok);
                 gs[0].to_f64_vec().unwrap()

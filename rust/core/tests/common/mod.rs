@@ -76,7 +76,7 @@ pub fn assert_close(a: &[f64], b: &[f64], tol: f64, what: &str) {
 }
 
 pub fn opts(higher: bool) -> GradOptions {
-    GradOptions { retain_data: false, enable_higher_derivatives: higher }
+    GradOptions { retain_data: false, enable_higher_derivatives: higher, for_replay: false }
 }
 
 pub type Inputs = Vec<(Vec<f64>, Vec<usize>)>;

@@ -124,6 +124,7 @@ from .layers import (  # noqa: E402,F401
     maxPooling2dLayer,
     maxPooling3dLayer,
     multiplicationLayer,
+    networkLayer,
     positionEmbeddingLayer,
     reluLayer,
     resize2dLayer,
@@ -144,7 +145,7 @@ from .layers import (  # noqa: E402,F401
 from .monitor import trainingProgressMonitor  # noqa: E402,F401
 
 # dlnetwork, its layers, and checkpoints.
-from .network import dlnetwork, forward, initialize, predict, resetState  # noqa: E402,F401
+from .network import dlnetwork, expandLayers, forward, initialize, predict, resetState  # noqa: E402,F401
 
 # The functional deep-learning operations (their format-aware relu, sigmoid and tanh are the
 # exported ones).
@@ -201,6 +202,7 @@ __all__ = [
     "positionEmbeddingLayer", "sinusoidalPositionEncodingLayer",
     "bilstmLayer",
     "transposedConv1dLayer", "transposedConv3dLayer",
+    "networkLayer", "expandLayers",
     # checkpoints
     "load", "load_torch_state_dict", "register_custom", "save",
     # optimizers

@@ -66,6 +66,7 @@ from ._matlab_names import accept_matlab_names
 from ._torch_weights import load_torch_state_dict
 from .errors import CheckpointError
 from .layers.base import Layer
+from .layers.network import NetworkLayer
 from .network import graph
 from .network.dlnetwork import dlnetwork
 from .network.table import Table
@@ -159,9 +160,15 @@ class _Writer:
             "edges": [[list(s), list(d)] for s, d in net._edges],
             "output_names": net._output_names,
             "initialized": net._initialized,
-            "learnables": self.encode(net.learnables, f"{name}/learnables", depth + 1),
-            "state": self.encode(net.state, f"{name}/state", depth + 1),
+            "learnables": self.encode(_own_rows(net, net.learnables), f"{name}/learnables", depth + 1),
+            "state": self.encode(_own_rows(net, net.state), f"{name}/state", depth + 1),
         }
+
+
+def _own_rows(net: dlnetwork, table: Table) -> Table:
+    """The rows of the network's own layers: a network layer's network is saved with the
+    layer, values and all, so its rows (``"block/conv"``) are not saved twice."""
+    return Table.from_rows([r for r in table if r.layer in net._layers])
 
 
 def _key(obj: Any, where: str) -> str:
@@ -305,6 +312,9 @@ class _Reader:
             layer = self.instance(cls, self.decode(entry.get("attrs"), depth + 1), f"layer of class {cls.__name__}")
             for p in cls.learnable_parameters + cls.state_parameters:
                 layer.__dict__.setdefault(p, None)
+            why = layer._problem() if isinstance(layer, NetworkLayer) else None
+            if why:
+                raise self.bad(why)
             name = layer.__dict__.get("name")
             if not isinstance(name, str) or name in net._layers:
                 raise self.bad(f"a layer of class {cls.__name__} has the name {name!r} (missing or repeated)")

@@ -82,6 +82,7 @@ from .input import (
     imageInputLayer,
     sequenceInputLayer,
 )
+from .network import NetworkLayer, networkLayer
 from .normalization import (
     BatchNormalizationLayer,
     CrossChannelNormalizationLayer,
@@ -181,5 +182,7 @@ __all__ = [
     "BiLSTMLayer",
     "transposedConv1dLayer", "transposedConv3dLayer",
     "TransposedConvolution1DLayer", "TransposedConvolution3DLayer",
+    "networkLayer",
+    "NetworkLayer",
 ]
 # fmt: on

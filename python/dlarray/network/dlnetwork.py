@@ -41,6 +41,7 @@ from .._matlab_names import MatlabProperties, accept_matlab_names
 from ..accelerate import AcceleratedFunction
 from ..layers.base import Layer
 from ..layers.function import FunctionLayer
+from ..layers.network import NetworkLayer
 from . import graph
 from .graph import Connection, Port
 from .table import Table
@@ -140,9 +141,26 @@ class dlnetwork(MatlabProperties):  # noqa: N801 - MATLAB's name
         return tuple(node._with() for node in self._layers.values())
 
     def get_layer(self, name: str) -> Layer:
-        if name not in self._layers:
-            raise OptionError(f"dlnetwork: no layer named '{name}'; layers: {list(self._layers)}")
-        return self._layers[name]._with()
+        """The layer named ``name`` (a copy); a layer inside a network layer by its path
+        (``"block/conv1"``)."""
+        where = self._locate(name) if isinstance(name, str) else None
+        if where is None:
+            raise OptionError(f"dlnetwork: no layer named {name!r}; layers: {list(self._layers)}")
+        top, rest = where
+        node = self._layers[top]
+        return node._network.get_layer(rest) if rest else node._with()
+
+    def _locate(self, path: str) -> Optional[Tuple[str, str]]:
+        """(layer, path inside it) for a layer name or a path through network layers
+        (``"block/conv1"`` → ``("block", "conv1")``); None when there is no such layer."""
+        if path in self._layers:
+            return path, ""
+        cuts = [i for i, c in enumerate(path) if c == "/"]
+        for i in reversed(cuts):
+            node = self._layers.get(path[:i])
+            if isinstance(node, NetworkLayer) and node._network._locate(path[i + 1 :]) is not None:
+                return path[:i], path[i + 1 :]
+        return None
 
     @property
     def connections(self) -> List[Connection]:
@@ -193,16 +211,12 @@ class dlnetwork(MatlabProperties):  # noqa: N801 - MATLAB's name
     def _parse_output(self, text: str) -> Port:
         if not isinstance(text, str):
             raise OptionError(f"dlnetwork: a layer output must be named by a string, got {text!r}")
-        layer = text.partition("/")[0]
-        names = self._layers[layer].output_names if layer in self._layers else []
-        return graph.parse_port(text, names, "out", self._layers)
+        return graph.parse_port(text, "out", self._layers)
 
     def _parse_input(self, text: str) -> Port:
         if not isinstance(text, str):
             raise OptionError(f"dlnetwork: a layer input must be named by a string, got {text!r}")
-        layer = text.partition("/")[0]
-        names = self._layers[layer].input_names if layer in self._layers else []
-        return graph.parse_port(text, names, "in", self._layers)
+        return graph.parse_port(text, "in", self._layers)
 
     # ---- graph editing (in place, returns self) -----------------------------------------------
     def add_layers(self, layers: Union[Layer, Sequence[Layer]]) -> "dlnetwork":
@@ -255,11 +269,12 @@ class dlnetwork(MatlabProperties):  # noqa: N801 - MATLAB's name
         for n in names:
             if n not in self._layers:
                 raise OptionError(f"dlnetwork: no layer named '{n}'; layers: {list(self._layers)}")
+        before = dict(self._layers)
         for n in names:
             del self._layers[n]
         self._edges = [(s, d) for s, d in self._edges if s[0] in self._layers and d[0] in self._layers]
         if self._output_names is not None:
-            self._output_names = [o for o in self._output_names if o.partition("/")[0] in self._layers]
+            self._output_names = [o for o in self._output_names if graph.split_port(o, before, "out")[0] in self._layers]
         self._changed()
         return self
 
@@ -297,12 +312,19 @@ class dlnetwork(MatlabProperties):  # noqa: N801 - MATLAB's name
         return self
 
     # ---- learnables and state --------------------------------------------------------------
-    def _table(self, kind: str) -> Table:
-        rows = []
+    def _rows(self, kind: str) -> List[Tuple[str, Layer, str, Any]]:
+        """(layer path, layer, parameter, value) of every parameter of ``kind``, those of
+        network layers' networks included, by path (``"block/conv1"``), in layer order."""
+        rows: List[Tuple[str, Layer, str, Any]] = []
         for n, node in self._layers.items():
+            if isinstance(node, NetworkLayer):
+                rows += [(f"{n}/{path}", leaf, p, v) for path, leaf, p, v in node._network._rows(kind)]
             for p in getattr(node, kind):
-                rows.append((n, p, getattr(node, p, None)))
-        return Table.from_rows(rows)
+                rows.append((n, node, p, getattr(node, p, None)))
+        return rows
+
+    def _table(self, kind: str) -> Table:
+        return Table.from_rows([(path, p, v) for path, _, p, v in self._rows(kind)])
 
     @property
     def learnables(self) -> Table:
@@ -322,27 +344,38 @@ class dlnetwork(MatlabProperties):  # noqa: N801 - MATLAB's name
     def state(self, table: Table) -> None:
         self._assign(table, "state_parameters", check=True)
 
-    def _assign(self, table: Table, kind: str, check: bool) -> None:
+    def _assign(self, table: Table, kind: str, check: bool, prefix: str = "") -> None:
         if not isinstance(table, Table):
             raise DTypeError(f"dlnetwork: expected a learnables/state Table, got {type(table).__name__}")
         updates: Dict[str, Dict[str, Any]] = {}
+        nested: Dict[str, List[Tuple[str, str, Any]]] = {}
         for layer, parameter, value in table:
+            where = self._locate(layer) if isinstance(layer, str) else None
+            if where is not None and where[1]:
+                nested.setdefault(where[0], []).append((where[1], parameter, value))
+                continue
             node = self._layers.get(layer)
             if node is None or parameter not in getattr(node, kind):
                 what = "learnable" if kind == "learnable_parameters" else "state"
-                raise OptionError(f"dlnetwork: no {what} parameter '{parameter}' in layer '{layer}'")
+                raise OptionError(f"dlnetwork: no {what} parameter '{parameter}' in layer '{prefix}{layer}'")
             old = getattr(node, parameter, None)
             if check and value is None and old is not None:
-                raise OptionError(f"dlnetwork: the value for ('{layer}', '{parameter}') must be an array, got None")
+                raise OptionError(f"dlnetwork: the value for ('{prefix}{layer}', '{parameter}') must be an array, got None")
             if check and value is not None:
-                value = as_dlarray(value, "dlnetwork", f"the value for ('{layer}', '{parameter}')")
+                value = as_dlarray(value, "dlnetwork", f"the value for ('{prefix}{layer}', '{parameter}')")
                 if old is not None and tuple(old.shape) != tuple(value.shape) and kind == "learnable_parameters":
                     raise ShapeError(
-                        f"dlnetwork: value for ('{layer}', '{parameter}') has shape {tuple(value.shape)}, expected {tuple(old.shape)}"
+                        f"dlnetwork: value for ('{prefix}{layer}', '{parameter}') has shape {tuple(value.shape)}, "
+                        f"expected {tuple(old.shape)}"
                     )
             updates.setdefault(layer, {})[parameter] = value
         for layer, values in updates.items():
             self._layers[layer] = self._layers[layer]._with(**values)
+        for layer, rows in nested.items():
+            node = self._layers[layer]
+            inner = node._network._clone()
+            inner._assign(Table.from_rows(rows), kind, check, prefix=f"{prefix}{layer}/")
+            self._layers[layer] = node._with_network(inner)
 
     def _with_tables(self, learnables: Table, state: Table) -> "dlnetwork":
         out = self._clone()
@@ -367,7 +400,7 @@ class dlnetwork(MatlabProperties):  # noqa: N801 - MATLAB's name
         return [self.learnables], lambda children: self._with_tables(children[0], state)
 
     def _factor_list(self, method: str) -> List[float]:
-        return [getattr(self._layers[n], method)(p) for n, p, v in self.learnables if isinstance(v, dlarray)]
+        return [getattr(leaf, method)(p) for _, leaf, p, v in self._rows("learnable_parameters") if isinstance(v, dlarray)]
 
     def _learn_rate_factors(self) -> List[float]:
         """Learn-rate factors of the learnables that hold arrays, in table order."""
@@ -377,6 +410,12 @@ class dlnetwork(MatlabProperties):  # noqa: N801 - MATLAB's name
         return self._factor_list("l2_factor")
 
     def _set_factor(self, attr: str, layer: str, parameter: str, value: float) -> "dlnetwork":
+        where = self._locate(layer) if isinstance(layer, str) else None
+        if where is not None and where[1]:
+            node = self._layers[where[0]]
+            inner = node._network._clone()._set_factor(attr, where[1], parameter, value)
+            self._layers[where[0]] = node._with_network(inner)
+            return self
         node = self._layers.get(layer)
         if node is None or parameter not in node.learnable_parameters:
             raise OptionError(f"dlnetwork: no learnable parameter '{parameter}' in layer '{layer}'")
@@ -398,7 +437,7 @@ class dlnetwork(MatlabProperties):  # noqa: N801 - MATLAB's name
     def reset_state(self) -> "dlnetwork":
         """Reset recurrent states to their initial values (MATLAB's ``resetState``)."""
         for n, node in list(self._layers.items()):
-            if node.state_parameters:
+            if node.state_parameters or isinstance(node, NetworkLayer):
                 c = node._with()
                 c.reset_state()
                 self._layers[n] = c
@@ -442,8 +481,10 @@ class dlnetwork(MatlabProperties):  # noqa: N801 - MATLAB's name
         initialize: bool = False,
         wanted: Optional[List[Port]] = None,
         method: str = "initialize",
+        prefix: str = "",
     ):
-        """Evaluate the graph; returns (outputs of every evaluated layer, new state values)."""
+        """Evaluate the graph; returns (outputs of every evaluated layer, new state values).
+        ``prefix`` is the path of the network layer holding this network, for messages."""
         ports = self._input_ports()
         order = graph.topological_order(list(self._layers), self._edges)
         if wanted is not None:
@@ -472,14 +513,23 @@ class dlnetwork(MatlabProperties):  # noqa: N801 - MATLAB's name
                         s = sources[(n, i)]
                         xs.append(values[s[0]][s[1]])
             try:
+                if isinstance(layer, NetworkLayer):
+                    layer, outs, inner_state = layer._evaluate(xs, training, initialize, method, f"{prefix}{n}/")
+                    if initialize:
+                        self._layers[n] = layer
+                    values[n] = outs
+                    new_state.update({(f"{n}/{path}", p): v for (path, p), v in inner_state.items()})
+                    continue
                 if initialize:
                     layer = layer._with()
                     layer.initialize(*xs)
                     self._layers[n] = layer
                 result = layer.forward(*xs) if training else layer.predict(*xs)
             except _TYPED as e:
+                if isinstance(layer, NetworkLayer) and str(e).startswith(f"dlnetwork.{method}:"):
+                    raise  # the nested network named the layer already, by its path
                 # The op's own error, told where in the network it happened.
-                where = "" if f"'{n}'" in str(e) else f" layer '{n}' ({type(layer).__name__}):"
+                where = "" if f"'{prefix}{n}'" in str(e) else f" layer '{prefix}{n}' ({type(layer).__name__}):"
                 raise type(e)(f"dlnetwork.{method}:{where} {e}") from e
             outs, states = _split(result, layer)
             values[n] = outs
@@ -544,8 +594,13 @@ class dlnetwork(MatlabProperties):  # noqa: N801 - MATLAB's name
         layers' predictions are dlarray ops on their inputs, learnables and state (no random
         draws, no branches on values) except where a layer says otherwise (``_replay_safe``);
         a function or custom layer may do anything."""
-        return all(isinstance(x, dlarray) for x in X) and all(
-            type(layer).__module__.startswith(_BUILT_IN) and not isinstance(layer, FunctionLayer) and layer._replay_safe
+        return all(isinstance(x, dlarray) for x in X) and self._built_in_only()
+
+    def _built_in_only(self) -> bool:
+        return all(
+            layer._network._built_in_only()
+            if isinstance(layer, NetworkLayer)
+            else type(layer).__module__.startswith(_BUILT_IN) and not isinstance(layer, FunctionLayer) and layer._replay_safe
             for layer in self._layers.values()
         )
 

@@ -8,7 +8,7 @@ Ports are written as MATLAB writes them: a layer's only input or output is the l
 from __future__ import annotations
 
 import functools
-from typing import Dict, Iterable, List, NamedTuple, Sequence, Set, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Sequence, Set, Tuple
 
 from .._core import OptionError
 
@@ -48,13 +48,31 @@ def unique_names(bases: Sequence[str], taken: Iterable[str]) -> List[str]:
     return out
 
 
-def parse_port(text: str, names: List[str], kind: str, layers: Dict[str, object]) -> Port:
+def split_port(text: str, layers: Mapping[str, Any], kind: str) -> Tuple[str, str]:
+    """``text`` as (layer name, port name; "" for none). Layer names may hold "/" (the layers
+    ``expandLayers`` takes out of a network layer, ``"block/conv"``) and so may a network
+    layer's port names (``"block/add/in2"``): the whole text is a layer name if there is one,
+    else the longest layer name before a "/" whose layer has the rest as a port."""
+    if text in layers:
+        return text, ""
+    cuts = [i for i, c in enumerate(text) if c == "/"]
+    candidates = [(text[:i], text[i + 1 :]) for i in reversed(cuts) if text[:i] in layers]
+    for layer, port in candidates:
+        if port in getattr(layers[layer], f"{kind}put_names"):
+            return layer, port
+    if candidates:
+        return candidates[0]
+    return text.partition("/")[0], text.partition("/")[2]
+
+
+def parse_port(text: str, kind: str, layers: Mapping[str, Any]) -> Port:
     """``"layer"`` / ``"layer/port"`` → (layer, index); ``kind`` is "in" or "out"."""
     if not isinstance(text, str):
         raise OptionError(f"dlnetwork: a layer port must be a string, got {text!r}")
-    layer, _, port = text.partition("/")
+    layer, port = split_port(text, layers, kind)
     if layer not in layers:
         raise OptionError(f"dlnetwork: no layer named '{layer}' (in '{text}'); layers: {list(layers)}")
+    names = getattr(layers[layer], f"{kind}put_names")
     if not names:
         raise OptionError(f"dlnetwork: layer '{layer}' has no {'inputs' if kind == 'in' else 'outputs'}")
     if not port:

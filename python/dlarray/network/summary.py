@@ -37,6 +37,10 @@ def summary(net) -> str:
     for i, (name, layer) in enumerate(net._layers.items(), start=1):
         act = ", ".join(_size(s, f) for s, f in acts.get(name, [])) if acts else ""
         params = []
+        inner = getattr(layer, "_network", None)
+        if inner is not None and len(inner.learnables):  # a network layer: its network's learnables, counted
+            values = [v for v in inner.learnables.value if isinstance(v, dlarray)]
+            params.append(f"{len(values)} nested ({sum(int(v.size) for v in values):,} values)" if values else "nested (unset)")
         for p in layer.learnable_parameters:
             v = getattr(layer, p, None)
             if v is None:

@@ -12,6 +12,7 @@ return_state=True)``, ``batchnorm(..., training=True)``); the digits labels are 
 0-9, so the classes are ``np.unique(TTrain)`` where MATLAB writes ``categories(TTrain)``.
 """
 
+import dlarray as dl
 import numpy as np
 from dlarray import (
     adamupdate,
@@ -19,20 +20,27 @@ from dlarray import (
     batchnorm,
     batchNormalizationLayer,
     combine,
+    concatenate,
     convolution2dLayer,
     crossentropy,
     digitTest4DArrayData,
     digitTrain4DArrayData,
+    dlaccelerate,
     dlarray,
     dlconv,
     dlfeval,
     dlgradient,
     dlnetwork,
+    dlupdate,
     extractdata,
+    featureInputLayer,
     forward,
     fullyconnect,
     fullyConnectedLayer,
     imageInputLayer,
+    l2loss,
+    lbfgsState,
+    lbfgsupdate,
     minibatchqueue,
     onehotdecode,
     onehotencode,
@@ -43,6 +51,7 @@ from dlarray import (
     sgdmupdate,
     softmax,
     softmaxLayer,
+    tanhLayer,
     trainingProgressMonitor,
 )
 
@@ -323,3 +332,127 @@ def test_train_network_using_model_function():
         YTest.append(onehotdecode(Y, classes, 0))
     accuracy = np.mean(TTest == np.concatenate(YTest))
     assert accuracy > 0.6
+
+
+# ---- Solve Partial Differential Equation with L-BFGS Method and Deep Learning --------------
+
+
+def modelLossBurgers(net, X, T, X0, T0, U0):
+    # Make predictions with the initial conditions: XT = cat(1,X,T);
+    XT = concatenate([X, T], 0)
+    U = forward(net, XT)
+    # Calculate derivatives with respect to X and T.
+    gradientsU = dlgradient(dl.sum(U, "all"), [X, T], EnableHigherDerivatives=True)
+    Ux = gradientsU[0]
+    Ut = gradientsU[1]
+    # Calculate second-order derivatives with respect to X.
+    Uxx = dlgradient(dl.sum(Ux, "all"), X, EnableHigherDerivatives=True)
+    # Calculate mseF. Enforce Burger's equation.
+    f = Ut + U * Ux - (0.01 / np.pi) * Uxx
+    zeroTarget = np.zeros(f.shape, f.dtype)  # zeros(size(f),"like",f)
+    mseF = l2loss(f, zeroTarget)
+    # Calculate mseU. Enforce initial and boundary conditions.
+    XT0 = concatenate([X0, T0], 0)
+    U0Pred = forward(net, XT0)
+    mseU = l2loss(U0Pred, U0)
+    loss = mseF + mseU
+    gradients = dlgradient(loss, net.Learnables)
+    return loss, gradients
+
+
+def solveBurgers(X, t, nu):
+    """The exact solution (Cole-Hopf), as the example's solveBurgers integrates it; here
+    by a Riemann sum over eta, whose step cancels in the quotient."""
+    f = lambda y: np.exp(-np.cos(np.pi * y) / (2 * np.pi * nu))
+    g = lambda y: np.exp(-(y**2) / (4 * nu * t))
+    eta = np.linspace(-1, 1, 2001)[:, None]  # g vanishes well inside [-1, 1]
+    x = np.asarray(X, np.float64).reshape(1, -1)
+    uxt = -np.sum(np.sin(np.pi * (x - eta)) * f(x - eta) * g(eta), axis=0)
+    U = uxt / np.sum(f(x - eta) * g(eta), axis=0)
+    U[np.abs(x[0]) == 1] = 0  # the boundary conditions
+    return U
+
+
+def test_solve_pde_with_lbfgs_method_and_deep_learning():
+    rng(0)
+    numBoundaryConditionPoints = [25, 25]
+    x0BC1 = -1 * np.ones((1, numBoundaryConditionPoints[0]))
+    x0BC2 = np.ones((1, numBoundaryConditionPoints[1]))
+    t0BC1 = np.linspace(0, 1, numBoundaryConditionPoints[0]).reshape(1, -1)
+    t0BC2 = np.linspace(0, 1, numBoundaryConditionPoints[1]).reshape(1, -1)
+    u0BC1 = np.zeros((1, numBoundaryConditionPoints[0]))
+    u0BC2 = np.zeros((1, numBoundaryConditionPoints[1]))
+    numInitialConditionPoints = 50
+    x0IC = np.linspace(-1, 1, numInitialConditionPoints).reshape(1, -1)
+    t0IC = np.zeros((1, numInitialConditionPoints))
+    u0IC = -np.sin(np.pi * x0IC)
+    # X0 = [x0IC x0BC1 x0BC2]; ...
+    X0 = np.concatenate([x0IC, x0BC1, x0BC2], axis=1)
+    T0 = np.concatenate([t0IC, t0BC1, t0BC2], axis=1)
+    U0 = np.concatenate([u0IC, u0BC1, u0BC2], axis=1)
+    numInternalCollocationPoints = 1000  # the example: 10000
+    points = np.random.rand(numInternalCollocationPoints, 2)
+    dataX = 2 * points[:, 0:1] - 1
+    dataT = points[:, 1:2]
+
+    numBlocks = 8
+    fcOutputSize = 20
+    fcBlock = [fullyConnectedLayer(fcOutputSize), tanhLayer()]
+    # layers = [featureInputLayer(2); repmat(fcBlock,[numBlocks 1]); fullyConnectedLayer(1)];
+    layers = [featureInputLayer(2), *(fcBlock * numBlocks), fullyConnectedLayer(1)]
+    net = dlnetwork(layers)
+    net = dlupdate(lambda p: p.astype("double"), net)  # net = dlupdate(@double,net);
+    assert len(net.Learnables) == 2 * (numBlocks + 1) and net.Learnables.Value[0].dtype == np.float64
+
+    solverState = lbfgsState()
+    X = dlarray(dataX, "BC")
+    T = dlarray(dataT, "BC")
+    X0 = dlarray(X0, "CB")
+    T0 = dlarray(T0, "CB")
+    U0 = dlarray(U0, "CB")
+    accfun = dlaccelerate(modelLossBurgers)
+    lossFcn = lambda net: dlfeval(accfun, net, X, T, X0, T0, U0)
+
+    tTest = [0.25, 0.5, 0.75, 1]
+    szXTest = 1001
+    XTest = np.linspace(-1, 1, szXTest).reshape(1, -1)
+
+    def testError(net):
+        err = []
+        for t in tTest:
+            TTest = t * np.ones((1, szXTest))
+            XTTest = concatenate([dlarray(XTest, "CB"), dlarray(TTest, "CB")], 0)
+            UPred = forward(net, XTTest)
+            UTest = solveBurgers(XTest, t, 0.01 / np.pi)
+            err.append(np.linalg.norm(extractdata(UPred).ravel() - UTest) / np.linalg.norm(UTest))
+        return np.array(err)
+
+    errorBefore = testError(net)
+
+    maxIterations = 200  # the example: 1500
+    gradientTolerance = 1e-5
+    stepTolerance = 1e-5
+    monitor = trainingProgressMonitor(
+        Metrics="TrainingLoss", Info=["Iteration", "GradientsNorm", "StepNorm"], XLabel="Iteration", Visible=False
+    )
+    iteration = 0
+    while iteration < maxIterations and not monitor.Stop:
+        iteration += 1
+        net, solverState = lbfgsupdate(net, lossFcn, solverState)
+        monitor.update_info(Iteration=iteration, GradientsNorm=solverState.GradientsNorm, StepNorm=solverState.StepNorm)
+        monitor.record_metrics(iteration, TrainingLoss=solverState.Loss)
+        monitor.Progress = 100 * iteration / maxIterations
+        if (
+            solverState.GradientsNorm < gradientTolerance
+            or solverState.StepNorm < stepTolerance
+            or solverState.LineSearchStatus == "failed"
+        ):
+            break
+    monitor.close()
+
+    _, losses = monitor.metric_data["TrainingLoss"]
+    assert iteration == maxIterations and solverState.LineSearchStatus == "completed"
+    assert losses[-1] < 0.35 * losses[0]
+    assert accfun.HitRate > 90  # one trace, replayed by every later loss evaluation
+    errorAfter = testError(net)
+    assert np.all(errorAfter < 0.7 * errorBefore)

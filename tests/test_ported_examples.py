@@ -15,6 +15,7 @@ return_state=True)``, ``batchnorm(..., training=True)``); the digits labels are 
 import dlarray as dl
 import numpy as np
 from dlarray import (
+    Layer,
     adamupdate,
     arrayDatastore,
     batchnorm,
@@ -32,27 +33,36 @@ from dlarray import (
     dlgradient,
     dlnetwork,
     dlupdate,
+    dropoutLayer,
     extractdata,
     featureInputLayer,
+    finddim,
     forward,
     fullyconnect,
     fullyConnectedLayer,
     imageInputLayer,
+    imtile,
     l2loss,
     lbfgsState,
     lbfgsupdate,
+    leakyReluLayer,
+    log,
     minibatchqueue,
     onehotdecode,
     onehotencode,
     predict,
     relu,
     reluLayer,
+    rescale,
+    reshape,
     rng,
     sgdmupdate,
+    sigmoidLayer,
     softmax,
     softmaxLayer,
     tanhLayer,
     trainingProgressMonitor,
+    transposedConv2dLayer,
 )
 
 
@@ -456,3 +466,196 @@ def test_solve_pde_with_lbfgs_method_and_deep_learning():
     assert accfun.HitRate > 90  # one trace, replayed by every later loss evaluation
     errorAfter = testError(net)
     assert np.all(errorAfter < 0.7 * errorBefore)
+
+
+# ---- Train Generative Adversarial Network (GAN) --------------------------------------------
+
+
+class projectAndReshapeLayer(Layer):
+    """The example's custom layer (classdef projectAndReshapeLayer < nnet.layer.Layer &
+    nnet.layer.Formattable): project the input by fullyconnect, reshape it to images."""
+
+    learnable_parameters = ("Weights", "Bias")  # properties (Learnable) Weights; Bias; end
+    description = "Project and Reshape"  # layer.Type = "Project and Reshape";
+
+    def __init__(self, outputSize, Name=""):
+        super().__init__(Name)
+        self.OutputSize = tuple(outputSize)
+        self.Weights = None
+        self.Bias = None
+
+    def initialize(self, layout):
+        outputSize = self.OutputSize
+        if self.Weights is None:
+            idx = finddim(layout, "C")
+            numChannels = layout.shape[idx[0]]  # layout.Size(idx)
+            sz = [int(np.prod(outputSize)), numChannels]
+            numOut = np.prod(outputSize)
+            numIn = numChannels
+            self.Weights = initializeGlorot(sz, numOut, numIn)
+        if self.Bias is None:
+            self.Bias = initializeZeros([int(np.prod(outputSize)), 1])
+
+    def predict(self, X):
+        weights = self.Weights
+        bias = self.Bias
+        X = fullyconnect(X, weights, bias)
+        outputSize = self.OutputSize
+        # Z = reshape(X,outputSize(1),outputSize(2),outputSize(3),[]);  (column-major)
+        Z = reshape(X, outputSize[0], outputSize[1], outputSize[2], -1, order="F")
+        Z = dlarray(Z, "SSCB")
+        return Z
+
+
+def ganLoss(YReal, YGenerated):
+    # Calculate the loss for the discriminator network.
+    lossD = -dl.mean(log(YReal)) - dl.mean(log(1 - YGenerated))
+    # Calculate the loss for the generator network.
+    lossG = -dl.mean(log(YGenerated))
+    return lossG, lossD
+
+
+def modelLossGAN(netG, netD, X, Z, flipProb):
+    # Calculate the predictions for real data with the discriminator network.
+    YReal = forward(netD, X)
+    # Calculate the predictions for generated data with the discriminator network.
+    XGenerated, stateG = forward(netG, Z, return_state=True)
+    YGenerated = forward(netD, XGenerated)
+    # Calculate the score of the discriminator.
+    scoreD = (dl.mean(YReal) + dl.mean(1 - YGenerated)) / 2
+    # Calculate the score of the generator.
+    scoreG = dl.mean(YGenerated)
+    # Randomly flip the labels of the real images.
+    numObservations = YReal.shape[3]  # size(YReal,4)
+    idx = np.random.rand(numObservations) < flipProb
+    YReal[:, :, :, idx] = 1 - YReal[:, :, :, idx]  # YReal(:,:,:,idx) = 1 - YReal(:,:,:,idx);
+    # Calculate the GAN loss.
+    lossG, lossD = ganLoss(YReal, YGenerated)
+    # For each network, calculate the gradients with respect to the loss.
+    gradientsG = dlgradient(lossG, netG.Learnables, RetainData=True)
+    gradientsD = dlgradient(lossD, netD.Learnables)
+    return lossG, lossD, gradientsG, gradientsD, stateG, scoreG, scoreD
+
+
+def test_train_generative_adversarial_network():
+    rng(0)
+    XTrain, _, _, _ = _digits(1024)
+
+    # The example makes 64x64x3 images from [4 4 512]; the digits are 28x28x1, made from
+    # [3 3 4*numFilters] by one block fewer.
+    filterSize = 5
+    numFilters = 16
+    numLatentInputs = 100
+    projectionSize = [3, 3, 4 * numFilters]
+    layersGenerator = [
+        featureInputLayer(numLatentInputs),
+        projectAndReshapeLayer(projectionSize),
+        transposedConv2dLayer(filterSize, 2 * numFilters),
+        batchNormalizationLayer(),
+        reluLayer(),
+        transposedConv2dLayer(filterSize, numFilters, Stride=2, Cropping="same"),
+        batchNormalizationLayer(),
+        reluLayer(),
+        transposedConv2dLayer(filterSize, 1, Stride=2, Cropping="same"),
+        tanhLayer(),
+    ]
+    netG = dlnetwork(layersGenerator)
+
+    dropoutProb = 0.5
+    scale = 0.2
+    inputSize = [28, 28, 1]
+    layersDiscriminator = [
+        imageInputLayer(inputSize, Normalization="none"),
+        dropoutLayer(dropoutProb),
+        convolution2dLayer(filterSize, numFilters, Stride=2, Padding="same"),
+        leakyReluLayer(scale),
+        convolution2dLayer(filterSize, 2 * numFilters, Stride=2, Padding="same"),
+        batchNormalizationLayer(),
+        leakyReluLayer(scale),
+        convolution2dLayer(filterSize, 4 * numFilters, Stride=2, Padding="same"),
+        batchNormalizationLayer(),
+        leakyReluLayer(scale),
+        convolution2dLayer(4, 1),
+        sigmoidLayer(),
+    ]
+    netD = dlnetwork(layersDiscriminator)
+    assert netG.Learnables["layer", "Weights"].shape == (np.prod(projectionSize), numLatentInputs)
+
+    def preprocessMiniBatch(data):
+        # Concatenate mini-batch: X = cat(4,data{:});
+        X = np.concatenate([x[..., None] for x in data], axis=3)
+        # Rescale the images in the range [-1 1] (the digits lie in [0 1]).
+        X = rescale(X, -1, 1, InputMin=0, InputMax=1)
+        return X
+
+    numEpochs = 1
+    miniBatchSize = 128
+    learnRate = 0.0002
+    gradientDecayFactor = 0.5
+    squaredGradientDecayFactor = 0.999
+    flipProb = 0.35
+    validationFrequency = 4
+
+    mbq = minibatchqueue(
+        arrayDatastore(XTrain, IterationDimension=3),
+        MiniBatchSize=miniBatchSize,
+        PartialMiniBatch="discard",
+        MiniBatchFcn=preprocessMiniBatch,
+        MiniBatchFormat="SSCB",
+    )
+    trailingAvg = []
+    trailingAvgSqD = []
+    trailingAvgG = []
+    trailingAvgSqG = []
+    numValidationImages = 25
+    ZValidation = np.random.randn(numLatentInputs, numValidationImages).astype(np.float32)
+    ZValidation = dlarray(ZValidation, "CB")
+    monitor = trainingProgressMonitor(
+        Metrics=["GeneratorScore", "DiscriminatorScore"], Info=["Epoch", "Iteration"], XLabel="Iteration", Visible=False
+    )
+    monitor.group_sub_plot("Score", ["GeneratorScore", "DiscriminatorScore"])
+
+    netG0, netD0 = netG, netD
+    epoch = 0
+    iteration = 0
+    while epoch < numEpochs and not monitor.Stop:
+        epoch += 1
+        mbq.shuffle()
+        while mbq.hasdata() and not monitor.Stop:
+            iteration += 1
+            X = mbq.next()
+            # Generate latent inputs for the generator network.
+            Z = np.random.randn(numLatentInputs, miniBatchSize).astype(np.float32)
+            Z = dlarray(Z, "CB")
+            lossG, lossD, gradientsG, gradientsD, stateG, scoreG, scoreD = dlfeval(modelLossGAN, netG, netD, X, Z, flipProb)
+            netG.State = stateG
+            netD, trailingAvg, trailingAvgSqD = adamupdate(
+                netD, gradientsD, trailingAvg, trailingAvgSqD, iteration, learnRate, gradientDecayFactor, squaredGradientDecayFactor
+            )
+            netG, trailingAvgG, trailingAvgSqG = adamupdate(
+                netG, gradientsG, trailingAvgG, trailingAvgSqG, iteration, learnRate, gradientDecayFactor, squaredGradientDecayFactor
+            )
+            if iteration % validationFrequency == 0 or iteration == 1:
+                XGeneratedValidation = predict(netG, ZValidation)
+                I = imtile(extractdata(XGeneratedValidation))  # noqa: E741 - MATLAB's name
+                I = rescale(I)  # noqa: E741
+                assert I.shape == (5 * 28, 5 * 28) and I.min() == 0 and I.max() == 1
+            monitor.record_metrics(iteration, GeneratorScore=scoreG, DiscriminatorScore=scoreD)
+            monitor.update_info(Epoch=epoch, Iteration=iteration)
+            monitor.Progress = 100 * iteration / (len(mbq) * numEpochs)
+            assert np.isfinite(float(lossG)) and np.isfinite(float(lossD))
+            assert 0 < float(scoreG) < 1 and 0 < float(scoreD) < 1
+    monitor.close()
+
+    assert iteration == 1024 // miniBatchSize  # partial mini-batches discarded
+    assert (X.fmt, X.shape) == ("SSCB", (28, 28, 1, miniBatchSize)) and float(X.min()) >= -1 and float(X.max()) <= 1
+    assert (XGeneratedValidation.fmt, XGeneratedValidation.shape) == ("SSCB", (28, 28, 1, numValidationImages))
+    assert float(abs(XGeneratedValidation).max()) <= 1  # tanhLayer
+    # Both networks (the custom layer's learnables included) and the generator's state moved.
+    for new, old in ((netG, netG0), (netD, netD0)):
+        for a, b in zip(new.Learnables.Value, old.Learnables.Value):
+            assert not np.array_equal(extractdata(a), extractdata(b))
+    assert not np.array_equal(extractdata(netG.State.Value[0]), extractdata(netG0.State.Value[0]))
+    # The discriminator learns first: it tells real from generated images.
+    _, scoresD = monitor.metric_data["DiscriminatorScore"]
+    assert np.mean(scoresD[-3:]) > np.mean(scoresD[:2])

@@ -40,6 +40,7 @@ from dlarray import (
     forward,
     fullyconnect,
     fullyConnectedLayer,
+    gather,
     imageInputLayer,
     imtile,
     l2loss,
@@ -47,6 +48,7 @@ from dlarray import (
     lbfgsupdate,
     leakyReluLayer,
     log,
+    maxPooling2dLayer,
     minibatchqueue,
     onehotdecode,
     onehotencode,
@@ -57,6 +59,7 @@ from dlarray import (
     reshape,
     rng,
     sgdmupdate,
+    sigmoid,
     sigmoidLayer,
     softmax,
     softmaxLayer,
@@ -659,3 +662,178 @@ def test_train_generative_adversarial_network():
     # The discriminator learns first: it tells real from generated images.
     _, scoresD = monitor.metric_data["DiscriminatorScore"]
     assert np.mean(scoresD[-3:]) > np.mean(scoresD[:2])
+
+
+# ---- Train a Siamese Network to Compare Images ---------------------------------------------
+
+
+def forwardSiamese(net, fcParams, X1, X2):
+    # Pass the first image through the twin subnetwork.
+    Y1 = forward(net, X1)
+    Y1 = sigmoid(Y1)
+    # Pass the second image through the twin subnetwork.
+    Y2 = forward(net, X2)
+    Y2 = sigmoid(Y2)
+    # Subtract the feature vectors.
+    Y = abs(Y1 - Y2)
+    # Pass the result through a fullyconnect operation.
+    Y = fullyconnect(Y, fcParams["FcWeights"], fcParams["FcBias"])
+    # Convert to probability between 0 and 1.
+    Y = sigmoid(Y)
+    return Y
+
+
+def predictSiamese(net, fcParams, X1, X2):
+    Y1 = sigmoid(predict(net, X1))
+    Y2 = sigmoid(predict(net, X2))
+    Y = abs(Y1 - Y2)
+    Y = fullyconnect(Y, fcParams["FcWeights"], fcParams["FcBias"])
+    return sigmoid(Y)
+
+
+def binarycrossentropy(Y, pairLabels):
+    # Get precision of prediction to prevent errors due to floating point precision.
+    precision = Y.dtype  # underlyingType(Y)
+    # Convert values less than floating point precision to eps.
+    Y[Y < np.finfo(precision).eps] = np.finfo(precision).eps
+    # Convert values between 1 and 1-eps to 1-eps.
+    Y[Y > 1 - np.finfo(precision).eps] = 1 - np.finfo(precision).eps
+    # Calculate binary cross-entropy loss for each pair.
+    loss = -pairLabels * log(Y) - (1 - pairLabels) * log(1 - Y)
+    # Sum over all pairs in minibatch and normalize.
+    loss = dl.sum(loss) / pairLabels.size  # sum(loss)/numel(pairLabels)
+    return loss
+
+
+def modelLossSiamese(net, fcParams, X1, X2, pairLabels):
+    # Pass the image pair through the network.
+    Y = forwardSiamese(net, fcParams, X1, X2)
+    # Calculate binary cross-entropy loss.
+    loss = binarycrossentropy(Y, pairLabels)
+    # The same loss from the toolbox: independent (multilabel) targets.
+    lossToolbox = crossentropy(Y, pairLabels, ClassificationMode="multilabel")
+    # Calculate gradients of the loss with respect to the network learnable parameters.
+    gradientsSubnet, gradientsParams = dlgradient(loss, net.Learnables, fcParams)
+    return loss, gradientsSubnet, gradientsParams, lossToolbox
+
+
+def getSimilarPair(classLabel):
+    # Find all unique classes.
+    classes = np.unique(classLabel)
+    # Choose a class randomly which will be used to get a similar pair.
+    classChoice = np.random.randint(len(classes))  # randi(numel(classes))
+    # Find the indices of all the observations from the chosen class.
+    idxs = np.flatnonzero(classLabel == classes[classChoice])
+    # Randomly choose two different images from the chosen class.
+    pairIdxChoice = np.random.permutation(len(idxs))[:2]  # randperm(numel(idxs),2)
+    pairIdx1 = idxs[pairIdxChoice[0]]
+    pairIdx2 = idxs[pairIdxChoice[1]]
+    label = 1
+    return pairIdx1, pairIdx2, label
+
+
+def getDissimilarPair(classLabel):
+    classes = np.unique(classLabel)
+    # Choose two different classes randomly which will be used to get a dissimilar pair.
+    classesChoice = np.random.permutation(len(classes))[:2]
+    idxs1 = np.flatnonzero(classLabel == classes[classesChoice[0]])
+    idxs2 = np.flatnonzero(classLabel == classes[classesChoice[1]])
+    pairIdx1 = idxs1[np.random.randint(len(idxs1))]
+    pairIdx2 = idxs2[np.random.randint(len(idxs2))]
+    label = 0
+    return pairIdx1, pairIdx2, label
+
+
+def getSiameseBatch(images, labels, miniBatchSize):
+    """The example's getSiameseBatch, reading the images from an array for its imds."""
+    pairLabels = np.zeros((1, miniBatchSize), np.float32)
+    imgSize = images.shape[:2]
+    X1 = np.zeros([*imgSize, 1, miniBatchSize], np.float32)
+    X2 = np.zeros([*imgSize, 1, miniBatchSize], np.float32)
+    for i in range(miniBatchSize):
+        choice = np.random.rand()
+        if choice < 0.5:
+            pairIdx1, pairIdx2, pairLabels[0, i] = getSimilarPair(labels)
+        else:
+            pairIdx1, pairIdx2, pairLabels[0, i] = getDissimilarPair(labels)
+        X1[:, :, :, i] = images[..., pairIdx1]
+        X2[:, :, :, i] = images[..., pairIdx2]
+    return X1, X2, pairLabels
+
+
+def test_train_siamese_network_to_compare_images():
+    rng(0)
+    XTrain, TTrain, XTest, TTest = _digits(2000, 1000)
+
+    # The example's twin subnetwork for 105x105 images, scaled to 28x28 digits.
+    init = dict(WeightsInitializer="narrow-normal", BiasInitializer="narrow-normal")
+    layers = [
+        imageInputLayer([28, 28, 1], Normalization="none"),
+        convolution2dLayer(5, 16, **init),
+        reluLayer(),
+        maxPooling2dLayer(2, Stride=2),
+        convolution2dLayer(3, 32, **init),
+        reluLayer(),
+        maxPooling2dLayer(2, Stride=2),
+        convolution2dLayer(3, 32, **init),
+        reluLayer(),
+        fullyConnectedLayer(64, **init),
+    ]
+    net = dlnetwork(layers)
+
+    fcWeights = dlarray(0.01 * np.random.randn(1, 64))
+    fcBias = dlarray(0.01 * np.random.randn(1, 1))
+    fcParams = {"FcWeights": fcWeights, "FcBias": fcBias}  # struct("FcWeights",fcWeights,...)
+
+    numIterations = 100  # the example: 10000
+    miniBatchSize = 64
+    learningRate = 1e-2  # the example: 6e-5, over 10000 iterations
+    gradDecay = 0.9
+    gradDecaySq = 0.99
+    trailingAvgSubnet = []
+    trailingAvgSqSubnet = []
+    trailingAvgParams = []
+    trailingAvgSqParams = []
+    monitor = trainingProgressMonitor(Metrics="Loss", XLabel="Iteration", Info="ExecutionEnvironment", Visible=False)
+    monitor.update_info(ExecutionEnvironment="CPU")
+
+    fcParams0 = fcParams
+    for iteration in range(1, numIterations + 1):
+        # Extract mini-batch of image pairs and pair labels.
+        X1, X2, pairLabels = getSiameseBatch(XTrain, TTrain, miniBatchSize)
+        # Convert mini-batch of data to dlarray. Specify the dimension labels "SSCB".
+        X1 = dlarray(X1, "SSCB")
+        X2 = dlarray(X2, "SSCB")
+        loss, gradientsSubnet, gradientsParams, lossToolbox = dlfeval(modelLossSiamese, net, fcParams, X1, X2, pairLabels)
+        np.testing.assert_allclose(float(loss), float(lossToolbox), rtol=1e-5)
+        # Update the Siamese subnetwork parameters.
+        net, trailingAvgSubnet, trailingAvgSqSubnet = adamupdate(
+            net, gradientsSubnet, trailingAvgSubnet, trailingAvgSqSubnet, iteration, learningRate, gradDecay, gradDecaySq
+        )
+        # Update the fullyconnect parameters.
+        fcParams, trailingAvgParams, trailingAvgSqParams = adamupdate(
+            fcParams, gradientsParams, trailingAvgParams, trailingAvgSqParams, iteration, learningRate, gradDecay, gradDecaySq
+        )
+        monitor.record_metrics(iteration, Loss=loss)
+        monitor.Progress = 100 * iteration / numIterations
+    monitor.close()
+
+    assert set(gradientsParams) == {"FcWeights", "FcBias"} and gradientsParams["FcWeights"].shape == (1, 64)
+    assert not np.array_equal(extractdata(fcParams["FcWeights"]), extractdata(fcParams0["FcWeights"]))
+    _, losses = monitor.metric_data["Loss"]
+    assert np.mean(losses[-10:]) < 0.8 * np.mean(losses[:10])
+
+    # Evaluate the accuracy on pairs of test images.
+    accuracyBatchSize = 150
+    numBatches = 4
+    accuracy = np.zeros(numBatches)
+    for i in range(numBatches):
+        X1, X2, pairLabelsAcc = getSiameseBatch(XTest, TTest, accuracyBatchSize)
+        X1 = dlarray(X1, "SSCB")
+        X2 = dlarray(X2, "SSCB")
+        Y = predictSiamese(net, fcParams, X1, X2)
+        Y = gather(extractdata(Y))
+        Y = np.round(Y)
+        accuracy[i] = np.sum(Y == pairLabelsAcc) / accuracyBatchSize
+    averageAccuracy = np.mean(accuracy) * 100
+    assert averageAccuracy > 70  # chance is 50

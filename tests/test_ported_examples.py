@@ -48,16 +48,19 @@ from dlarray import (
     lbfgsupdate,
     leakyReluLayer,
     log,
+    lstmLayer,
     maxPooling2dLayer,
     minibatchqueue,
     onehotdecode,
     onehotencode,
+    padsequences,
     predict,
     relu,
     reluLayer,
     rescale,
     reshape,
     rng,
+    sequenceInputLayer,
     sgdmupdate,
     sigmoid,
     sigmoidLayer,
@@ -837,3 +840,122 @@ def test_train_siamese_network_to_compare_images():
         accuracy[i] = np.sum(Y == pairLabelsAcc) / accuracyBatchSize
     averageAccuracy = np.mean(accuracy) * 100
     assert averageAccuracy > 70  # chance is 50
+
+
+# ---- Sequence Classification Using Deep Learning (custom training loop) --------------------
+
+
+def sinusoidSequences(numObservations, frequencies, numFeatures):
+    """Noisy sinusoids of random lengths (numFeatures x length each, MATLAB's cell array of
+    C-by-T sequences) and the index of their frequency: the example's data set is not
+    redistributable."""
+    XData, TData = [], np.random.randint(len(frequencies), size=numObservations)
+    for i in range(numObservations):
+        sequenceLength = np.random.randint(15, 45)
+        t = np.arange(sequenceLength)
+        phase = 2 * np.pi * np.random.rand(numFeatures, 1)
+        X = np.sin(2 * np.pi * frequencies[TData[i]] * t + phase) + 0.3 * np.random.randn(numFeatures, sequenceLength)
+        XData.append(X.astype(np.float32))
+    return XData, TData
+
+
+def test_sequence_classification_using_deep_learning():
+    rng(0)
+    frequencies = [0.04, 0.08, 0.12, 0.16]  # cycles per time step
+    numFeatures = 2
+    XTrain, TTrain = sinusoidSequences(768, frequencies, numFeatures)
+    XTest, TTest = sinusoidSequences(400, frequencies, numFeatures)
+    classes = np.unique(TTrain)
+    numClasses = len(classes)
+
+    # Sort the data by length, so that the sequences of a mini-batch have similar lengths.
+    numObservations = len(XTrain)
+    sequenceLengths = np.zeros(numObservations, int)
+    for i in range(numObservations):
+        sequence = XTrain[i]
+        sequenceLengths[i] = sequence.shape[1]  # size(sequence,2)
+    idx = np.argsort(sequenceLengths, kind="stable")  # [sequenceLengths,idx] = sort(sequenceLengths);
+    sequenceLengths = sequenceLengths[idx]
+    XTrain = [XTrain[i] for i in idx]
+    TTrain = TTrain[idx]
+
+    numHiddenUnits = 32
+    layers = [
+        sequenceInputLayer(numFeatures),
+        lstmLayer(numHiddenUnits, OutputMode="last"),
+        fullyConnectedLayer(numClasses),
+        softmaxLayer(),
+    ]
+    net = dlnetwork(layers)
+
+    def preprocessMiniBatchPredictors(XCell):
+        # Pad on the left so that every sequence ends at the last time step, which the
+        # OutputMode="last" layer reads; the mask says where the data is.
+        X, mask = padsequences(XCell, 1, Direction="left", PaddingValue=0, return_mask=True)
+        return X, mask
+
+    def preprocessMiniBatch(XCell, TCell):
+        X, mask = preprocessMiniBatchPredictors(XCell)
+        T = onehotencode(np.array(TCell), 0, ClassNames=classes)
+        return X, T, mask
+
+    def modelLoss(net, X, T):
+        Y = forward(net, X)
+        loss = crossentropy(Y, T)
+        gradients = dlgradient(loss, net.Learnables)
+        return loss, gradients
+
+    numEpochs = 10
+    miniBatchSize = 32
+    learnRate = 0.01
+    dsTrain = combine(arrayDatastore(XTrain, OutputType="same"), arrayDatastore(TTrain))
+    mbq = minibatchqueue(dsTrain, 3, MiniBatchSize=miniBatchSize, MiniBatchFcn=preprocessMiniBatch, MiniBatchFormat=["CTB", "", "CTB"])
+    numIterations = numEpochs * len(mbq)
+    monitor = trainingProgressMonitor(Metrics="Loss", Info="Epoch", XLabel="Iteration", Visible=False)
+    averageGrad = []
+    averageSqGrad = []
+    epoch = 0
+    iteration = 0
+    while epoch < numEpochs and not monitor.Stop:
+        epoch += 1
+        mbq.reset()  # the sorted order is kept (the example's Shuffle="never"): little padding
+        while mbq.hasdata() and not monitor.Stop:
+            iteration += 1
+            X, T, mask = mbq.next()
+            if iteration == 1:
+                # Left padding: each sequence's data ends at the last step, zeros before it.
+                first = sequenceLengths[:miniBatchSize]
+                assert X.fmt == "CBT" and X.shape == (numFeatures, miniBatchSize, first.max())
+                np.testing.assert_array_equal(extractdata(mask)[0].sum(axis=1), first)
+                assert np.all(extractdata(mask)[:, :, -1] == 1) and np.all(extractdata(X)[extractdata(mask) == 0] == 0)
+            loss, gradients = dlfeval(modelLoss, net, X, T)
+            net, averageGrad, averageSqGrad = adamupdate(net, gradients, averageGrad, averageSqGrad, iteration, learnRate)
+            monitor.record_metrics(iteration, Loss=loss)
+            monitor.update_info(Epoch=epoch)
+            monitor.Progress = 100 * iteration / numIterations
+    monitor.close()
+
+    _, losses = monitor.metric_data["Loss"]
+    perEpoch = len(mbq)
+    assert iteration == numIterations
+    assert np.mean(losses[-perEpoch:]) < 0.5 * np.mean(losses[:perEpoch])
+
+    # Sort the test data by length too: the network saw little padding.
+    sequenceLengthsTest = np.array([sequence.shape[1] for sequence in XTest])
+    idx = np.argsort(sequenceLengthsTest, kind="stable")
+    XTest = [XTest[i] for i in idx]
+    TTest = TTest[idx]
+    mbqTest = minibatchqueue(
+        arrayDatastore(XTest, OutputType="same"),
+        2,
+        MiniBatchSize=miniBatchSize,
+        MiniBatchFcn=preprocessMiniBatchPredictors,
+        MiniBatchFormat=["CTB", "CTB"],
+    )
+    YTest = []
+    while mbqTest.hasdata():
+        X, _ = mbqTest.next()
+        scores = predict(net, X)
+        YTest.append(onehotdecode(scores, classes, 0))
+    accuracy = np.mean(np.concatenate(YTest) == TTest)
+    assert accuracy > 0.8  # chance is 0.25

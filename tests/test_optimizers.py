@@ -132,6 +132,24 @@ def test_sgdm_velocity_form_with_changing_learn_rate(dtype):
     np.testing.assert_allclose(npx(q), p0 - 0.01 * g, rtol=1e-14)
 
 
+def test_empty_list_initial_state_is_matlabs_empty():
+    # MATLAB code starts with trailingAvg = []; the same line in Python gives [].
+    params = {"fc": {"Weights": dlarray(np.ones((2, 3))), "Bias": dlarray(np.zeros((2, 1)))}}
+    grads = {"fc": {"Weights": dlarray(np.full((2, 3), 0.5)), "Bias": dlarray(np.ones((2, 1)))}}
+    a = adamupdate(params, grads, None, None, 1)
+    b = adamupdate(params, grads, [], [], 1)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(npx(x["fc"]["Weights"]), npx(y["fc"]["Weights"]))
+        np.testing.assert_array_equal(npx(x["fc"]["Bias"]), npx(y["fc"]["Bias"]))
+    _, vel = sgdmupdate(params, grads, [])
+    np.testing.assert_allclose(npx(vel["fc"]["Bias"]), -0.01 * np.ones((2, 1)))
+    _, s = rmspropupdate([dlarray(np.ones(3))], [dlarray(np.ones(3))], ())
+    assert isinstance(s, list) and npx(s[0]).shape == (3,)
+    # A non-empty state must still match the parameters.
+    with pytest.raises(ShapeError, match="averageGrad"):
+        adamupdate(params, grads, [dlarray(np.ones(3))], None, 1)
+
+
 def test_large_parameter_sets_use_the_same_formula():
     # Big enough to be chunked and run in parallel, with small tensors in the same call.
     shapes = [(300, 400), (400,), (3,), (70000,)]

@@ -39,7 +39,9 @@ def fused_update(
     g_leaves = align(op, "the gradients", params, grads)
     s_leaves = []
     for name, s in states:
-        if s is None:  # MATLAB's []: zeros for every parameter
+        # MATLAB's [] (None, or an empty list or tuple as MATLAB code writes it): zeros for
+        # every parameter. The parameters hold arrays, so an empty container is no real state.
+        if s is None or (type(s) in (list, tuple) and not s):
             s_leaves.append([None] * len(p_leaves))
             continue
         check_rows(op, name, params, s)

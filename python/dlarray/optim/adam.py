@@ -35,8 +35,8 @@ def adamupdate(
 
     ``net`` is a dlnetwork, a learnables table, a dlarray, a numpy array, or any dict / list /
     tuple nesting of them; ``grad`` has the same structure (for a network: the table returned
-    by ``dlgradient(loss, net.learnables)``). Pass ``None`` for the averages on the first call
-    (MATLAB's ``[]``: zeros). ``iteration`` counts from 1. Returns new objects; the inputs are
+    by ``dlgradient(loss, net.learnables)``). Pass ``None`` (or ``[]``, as MATLAB writes it) for
+    the averages on the first call (MATLAB's ``[]``: zeros). ``iteration`` counts from 1. Returns new objects; the inputs are
     left unchanged. The averages come back shaped like ``grad`` for a network, like the
     parameters otherwise, and are the uncorrected moving averages.
 

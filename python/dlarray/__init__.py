@@ -65,17 +65,23 @@ from .autodiff import dldivergence, dlfeval, dlgradient, dljacobian, dllaplacian
 # Data and monitoring need only numpy.
 from .data import (  # noqa: E402,F401
     arrayDatastore,
+    augmentedImageDatastore,
     categorical,
     categories,
     combine,
     countcats,
+    countEachLabel,
     digitTest4DArrayData,
     digitTrain4DArrayData,
+    imageDataAugmenter,
+    imageDatastore,
     imtile,
     minibatchqueue,
+    numpartitions,
     padsequences,
     partition,
     rescale,
+    splitEachLabel,
 )
 from .device import canUseGPU, gather, gpu_info, gpuArray  # noqa: F401
 from .errors import *  # noqa: F401,F403  (every error class; listed again in __all__ below)
@@ -171,11 +177,13 @@ __all__ = [
     # errors
     "AutodiffError", "CheckpointError", "DeviceError", "DlIndexError", "DTypeError", "FormatError", "InternalError",
     "FormattedIterationError", "OptionError", "OutOfMemoryError", "ScalarIterationError", "ShapeError", "UnknownOptionError",
+    "DatastoreLocationError", "ImageReadError",
     # devices
     "canUseGPU", "gather", "gpu_info", "gpuArray",
     # data and monitoring
     "arrayDatastore", "categorical", "categories", "combine", "countcats", "digitTest4DArrayData",
     "digitTrain4DArrayData", "imtile", "minibatchqueue", "padsequences", "partition", "rescale", "rng",
+    "augmentedImageDatastore", "countEachLabel", "imageDataAugmenter", "imageDatastore", "numpartitions", "splitEachLabel",
     "trainingProgressMonitor",
     # data-parallel training
     "spmdBarrier", "spmdBroadcast", "spmdIndex", "spmdPlus", "spmdReduce", "spmdSize",

@@ -67,3 +67,19 @@ class ScalarIterationError(ShapeError, TypeError):
 
 
 __all__.append("ScalarIterationError")
+
+
+class ImageReadError(ValueError):
+    """A file of an image datastore could not be decoded as an image (corrupt, truncated,
+    too large, or not an image of a format the datastore reads); the message names the file."""
+
+
+__all__.append("ImageReadError")
+
+
+class DatastoreLocationError(OptionError, FileNotFoundError):
+    """A location given to a datastore names no file or folder, or no file with one of the
+    datastore's extensions. An ``OptionError`` and a ``FileNotFoundError``."""
+
+
+__all__.append("DatastoreLocationError")

@@ -25,6 +25,8 @@ by observation index, already collated (stacked along a new last axis). The
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from .. import _random
@@ -40,6 +42,13 @@ def _permutation(n: int, seed=None) -> np.ndarray:
         return _random.permutation(n)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     return rng.permutation(n)
+
+
+def _is_categorical(value) -> bool:
+    # The categorical module needs the compiled core; a value can only be one of its
+    # categoricals once it has been imported.
+    module = sys.modules.get(f"{__package__}.categorical")
+    return module is not None and isinstance(value, module.categorical)
 
 
 class _RandomAccessDatastore(MatlabProperties):
@@ -109,8 +118,10 @@ class arrayDatastore(_RandomAccessDatastore):
 
     Parameters
     ----------
-    array : array-like, or a list/tuple of arbitrary objects (MATLAB's cell array:
-        each element is one observation and ``iteration_dimension`` must be 0).
+    array : array-like, a list/tuple of arbitrary objects (MATLAB's cell array:
+        each element is one observation and ``iteration_dimension`` must be 0), or a
+        :class:`~dlarray.categorical` vector of labels (``arrayDatastore(imds.labels)``),
+        whose collated column is the categorical of a mini-batch's labels.
     iteration_dimension : int, 0-based axis to iterate over (MATLAB's 1-based
         ``IterationDimension=1`` is ``0`` here; negative values count from the end).
     read_size : int, observations returned per ``read`` (default 1).
@@ -121,7 +132,12 @@ class arrayDatastore(_RandomAccessDatastore):
     def __init__(self, array, iteration_dimension: int = 0, read_size: int = 1, output_type: str = "cell"):
         super().__init__()
         self._objects = None
-        if isinstance(array, (list, tuple)):
+        if _is_categorical(array):
+            if array.ndim != 1:
+                raise ValueError(f"arrayDatastore: a categorical must be a vector of labels, got shape {array.shape}")
+            self._objects = array
+            array = None
+        elif isinstance(array, (list, tuple)):
             try:
                 converted = np.asarray(array)
             except ValueError:  # ragged: keep as a sequence of objects
@@ -180,7 +196,9 @@ class arrayDatastore(_RandomAccessDatastore):
         return self._subset(np.asarray(indices, dtype=np.intp).reshape(-1))
 
     def _subset(self, order: np.ndarray) -> "arrayDatastore":
-        if self._objects is not None:
+        if _is_categorical(self._objects):
+            data = self._objects[np.asarray(order, dtype=np.intp)]
+        elif self._objects is not None:
             data = [self._objects[i] for i in order]
         else:
             data = np.take(self._array, order, axis=self._axis)
@@ -205,13 +223,18 @@ class arrayDatastore(_RandomAccessDatastore):
         but fetched with a single fancy index. For a list of objects the column is the
         list of observations itself (it cannot be collated generically).
         """
+        if _is_categorical(self._objects):
+            return [self._objects[np.asarray(indices, dtype=np.intp)]]
         if self._objects is not None:
             return [[self._objects[i] for i in indices]]
         block = np.take(self._array, indices, axis=self._axis)
         return [np.moveaxis(block, self._axis, -1)]
 
     def _observations_at(self, indices):
-        """One column as a list of per-observation values (for a mini-batch function)."""
+        """One column as a list of per-observation values (for a mini-batch function); a
+        categorical column stays a categorical of those labels."""
+        if _is_categorical(self._objects):
+            return [self._objects[np.asarray(indices, dtype=np.intp)]]
         if self._objects is not None:
             return [[self._objects[i] for i in indices]]
         block = np.take(self._array, indices, axis=self._axis)

@@ -474,3 +474,34 @@ fn fused_groups_read_broadcast_operands() {
         }
     }
 }
+
+#[test]
+fn a_first_order_pass_recorded_for_replay_replays_exactly() {
+    // batchnorm → relu → maxpool, its gradient recorded for a replay only: batchnorm's fused
+    // gradient ops, and the maxpool backward linked to the forward's positions.
+    fn model_and_grads(inputs: &[Tensor], for_replay: bool) -> (Vec<Tensor>, Vec<Tensor>) {
+        let token = trace::enter();
+        let leaves: Vec<Tensor> = inputs.iter().map(|x| x.traced_leaf()).collect();
+        let (y, _, _) = leaves[0].batchnorm_train(&leaves[1], &leaves[2], 2, 1e-5).unwrap();
+        let (p, _) = y.relu().unwrap().maxpool(&[2, 2], &[2, 2], &[], &[]).unwrap();
+        let loss = p.mul(&data(p.shape(), 9.0)).unwrap().sum_all().unwrap();
+        let opts = GradOptions { retain_data: true, enable_higher_derivatives: true, for_replay };
+        let grads = gradient(&loss, &leaves, &opts).unwrap();
+        trace::exit(token);
+        (std::iter::once(loss).chain(grads).collect(), leaves)
+    }
+    let shapes: [&[usize]; 3] = [&[4, 6, 3, 2], &[3], &[3]];
+    let old: Vec<Tensor> = shapes.iter().enumerate().map(|(k, s)| data(s, k as f64)).collect();
+    let new: Vec<Tensor> = shapes.iter().enumerate().map(|(k, s)| data(s, 2.1 + k as f64).mul_scalar(1.3).unwrap()).collect();
+    let (outs, leaves) = model_and_grads(&old, true);
+    let text = listing(&outs[1]);
+    assert!(text.contains("batchnorm_input_grad") && text.contains("maxpool_backward"), "{text}");
+    let replayed = replay(&outs, &leaves, &new).unwrap();
+    let (direct, _) = model_and_grads(&new, false);
+    for (k, (r, d)) in replayed.iter().zip(&direct).enumerate() {
+        let (u, v) = (r.to_f64_vec().unwrap(), d.to_f64_vec().unwrap());
+        for (x, y) in u.iter().zip(&v) {
+            assert!((x - y).abs() <= 1e-12 * (1.0 + y.abs()), "output {k}: replayed {x} vs direct {y}");
+        }
+    }
+}

@@ -5,6 +5,7 @@
 //! when recorded (constants, and values computed from them) are replayed as they were.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use super::fusion::{self, Fate, Fused, StepView};
 use super::trace::is_recording;
@@ -12,6 +13,7 @@ use super::walk::topological_order;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::op::OpKind;
+use crate::ops::pool::PoolWindow;
 use crate::storage::Device;
 use crate::tensor::{Tensor, TensorId};
 
@@ -108,6 +110,8 @@ pub struct Plan {
     fused: Option<Vec<Step>>,
     outputs: Vec<usize>,
     slots: usize,
+    /// Positions the maxpools keep for their backward ([`Work::MaxPoolKeeping`]).
+    kept: usize,
     /// The elements the ops write in one run (op by op): the size of the run's work.
     elements: usize,
 }
@@ -128,15 +132,64 @@ enum Work {
         recorded: Option<Tensor>,
     },
     Fused(Fused),
+    /// A host maxpool that keeps the positions of its maxima in `kept[keep]`, for the backward
+    /// of the same input and window (which would otherwise find them again).
+    MaxPoolKeeping {
+        window: PoolWindow,
+        keep: usize,
+    },
+    /// maxpool's backward scattering `g` to the positions in `kept[from]`.
+    MaxPoolScatter {
+        window: PoolWindow,
+        from: usize,
+    },
 }
 
+/// Values a run's steps hand on beside their outputs (a maxpool's positions).
+type Kept = Vec<Option<Arc<Vec<usize>>>>;
+
 impl Step {
-    fn run(&self, args: &[Tensor]) -> Result<Tensor> {
+    fn run(&self, args: &[Tensor], kept: &mut Kept) -> Result<Tensor> {
         match &self.work {
             Work::Op { kind, recorded } => forward(kind, args, recorded.as_ref()),
             Work::Fused(group) => group.run(args),
+            Work::MaxPoolKeeping { window, keep } => {
+                if args[0].device() != Device::Cpu {
+                    return forward(&OpKind::MaxPool { window: window.clone() }, args, None);
+                }
+                let (y, idx) = args[0].maxpool_indexed(window)?;
+                kept[*keep] = Some(idx);
+                Ok(y)
+            }
+            Work::MaxPoolScatter { window, from } => args[0].maxpool_backward(&args[1], window, kept[*from].as_ref()),
         }
     }
+}
+
+/// Links each maxpool backward to the maxpool of the same input and window, so that the
+/// forward keeps the positions of its maxima for it; returns how many positions are kept.
+fn link_maxpools(steps: &mut [Step]) -> usize {
+    let mut keeps = 0;
+    for b in 0..steps.len() {
+        let (window, x) = match &steps[b].work {
+            Work::Op { kind: OpKind::MaxPoolBackward { window }, .. } => (window.clone(), steps[b].args[1]),
+            _ => continue,
+        };
+        let forward = steps[..b].iter().position(|f| {
+            f.args == [x] && matches!(&f.work, Work::Op { kind: OpKind::MaxPool { window: w }, .. } | Work::MaxPoolKeeping { window: w, .. } if *w == window)
+        });
+        let Some(f) = forward else { continue };
+        let keep = match &steps[f].work {
+            Work::MaxPoolKeeping { keep, .. } => *keep,
+            _ => {
+                steps[f].work = Work::MaxPoolKeeping { window: window.clone(), keep: keeps };
+                keeps += 1;
+                keeps - 1
+            }
+        };
+        steps[b].work = Work::MaxPoolScatter { window, from: keep };
+    }
+    keeps
 }
 
 /// Sets each step's `release`: the slots it is the last to read (never an output).
@@ -222,12 +275,13 @@ impl Plan {
             }
         }
         let outputs: Vec<usize> = outputs.iter().map(|o| slot_of[&o.id()]).collect();
+        let kept = link_maxpools(&mut steps);
         set_releases(&mut steps, slots, &outputs);
         let on_host = constants.iter().all(|(_, c)| c.device() == Device::Cpu);
         let fused = on_host.then(|| Self::fuse(&steps, &meta, slots, &outputs));
         let elements = steps.iter().map(|s| crate::shape::numel(&meta[s.out].0)).sum();
         let inputs = inputs.iter().map(|x| (x.shape().to_vec(), x.dtype())).collect();
-        Plan { inputs, input_slots, constants, steps, fused, outputs, slots, elements }
+        Plan { inputs, input_slots, constants, steps, fused, outputs, slots, kept, elements }
     }
 
     /// `steps` with their elementwise chains fused.
@@ -295,9 +349,10 @@ impl Plan {
             Some(fused) if !is_recording() && new_inputs.iter().all(|x| x.device() == Device::Cpu) => fused,
             _ => &self.steps,
         };
+        let mut kept: Kept = vec![None; self.kept];
         for step in steps {
             let args: Vec<Tensor> = step.args.iter().map(|&a| values[a].clone().expect("computed before use")).collect();
-            let y = step.run(&args).map_err(|e| e.within(OP))?;
+            let y = step.run(&args, &mut kept).map_err(|e| e.within(OP))?;
             values[step.out] = Some(y);
             for &r in &step.release {
                 values[r] = None;

@@ -23,7 +23,7 @@ use crate::tensor::Tensor;
 
 /// Window options, each per spatial dim or a single value for all (`stride` and the
 /// paddings may be empty: stride 1, as MATLAB's default, and no padding).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PoolWindow {
     kernel: Vec<usize>,
     stride: Vec<usize>,
@@ -137,6 +137,12 @@ impl Tensor {
             }
         }
         Ok(self.maxpool_with(window.clone())?.0)
+    }
+
+    /// [`Tensor::maxpool`] for a window already made (a replayed trace's maxpool, which keeps
+    /// the positions for its backward).
+    pub(crate) fn maxpool_indexed(&self, window: &PoolWindow) -> Result<(Tensor, Arc<Vec<usize>>)> {
+        self.maxpool_with(window.clone())
     }
 
     fn maxpool_with(&self, window: PoolWindow) -> Result<(Tensor, Arc<Vec<usize>>)> {

@@ -48,8 +48,8 @@ def expandLayers(net: dlnetwork) -> dlnetwork:  # noqa: N802 - MATLAB's name
     ...                      networkLayer, expandLayers)
     >>> block = networkLayer([fullyConnectedLayer(3, name="fc"), reluLayer(name="relu")], name="block")
     >>> net = dlnetwork([featureInputLayer(2, name="in"), block])
-    >>> [layer.name for layer in expandLayers(net).layers]
-    ['in', 'block/fc', 'block/relu']
+    >>> tuple(layer.name for layer in expandLayers(net).layers)
+    ('in', 'block/fc', 'block/relu')
     """
     if not isinstance(net, dlnetwork):
         raise DTypeError(f"expandLayers: the argument must be a dlnetwork, got {type(net).__name__}")

@@ -10,6 +10,7 @@ import dlarray as dl
 import numpy as np
 import pytest
 from dlarray import dlarray, dlfeval, dlgradient, extractdata, from_dlpack
+from test_dlarray import _DLPackOnly
 
 RNG = np.random.default_rng(5)
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
@@ -57,18 +58,8 @@ def test_from_dlpack_keeps_the_producer_alive():
 
 
 def test_from_dlpack_of_a_dlpack_only_object():
-    class DLPackOnly:
-        def __init__(self, a):
-            self._a = a
-
-        def __dlpack__(self, **kwargs):
-            return self._a.__dlpack__(**kwargs)
-
-        def __dlpack_device__(self):
-            return self._a.__dlpack_device__()
-
     a = _data(np.float32)
-    X = from_dlpack(DLPackOnly(a))
+    X = from_dlpack(_DLPackOnly(a))
     assert np.shares_memory(np.asarray(X), a)
 
 

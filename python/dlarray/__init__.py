@@ -101,10 +101,12 @@ from .layers import (  # noqa: E402,F401
     convolution2dLayer,
     convolution3dLayer,
     crop2dLayer,
+    crop3dLayer,
     crossChannelNormalizationLayer,
     depthConcatenationLayer,
     dropoutLayer,
     eluLayer,
+    embeddingConcatenationLayer,
     embeddingLayer,
     featureInputLayer,
     flattenLayer,
@@ -120,12 +122,17 @@ from .layers import (  # noqa: E402,F401
     groupedConvolution2dLayer,
     groupNormalizationLayer,
     gruLayer,
+    gruProjectedLayer,
     identityLayer,
+    image3dInputLayer,
     imageInputLayer,
+    indexing1dLayer,
+    inputLayer,
     instanceNormalizationLayer,
     layerNormalizationLayer,
     leakyReluLayer,
     lstmLayer,
+    lstmProjectedLayer,
     maxPooling1dLayer,
     maxPooling2dLayer,
     maxPooling3dLayer,
@@ -147,6 +154,7 @@ from .layers import (  # noqa: E402,F401
     transposedConv1dLayer,
     transposedConv2dLayer,
     transposedConv3dLayer,
+    wordEmbeddingLayer,
 )
 from .monitor import trainingProgressMonitor  # noqa: E402,F401
 
@@ -211,6 +219,8 @@ __all__ = [
     "bilstmLayer",
     "transposedConv1dLayer", "transposedConv3dLayer",
     "networkLayer", "expandLayers",
+    "wordEmbeddingLayer", "image3dInputLayer", "inputLayer", "crop3dLayer", "indexing1dLayer",
+    "embeddingConcatenationLayer", "lstmProjectedLayer", "gruProjectedLayer",
     # checkpoints
     "load", "load_torch_state_dict", "register_custom", "save",
     # optimizers

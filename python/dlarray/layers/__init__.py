@@ -68,18 +68,24 @@ from .dense import (
     EmbeddingLayer,
     FlattenLayer,
     FullyConnectedLayer,
+    WordEmbeddingLayer,
     embeddingLayer,
     flattenLayer,
     fullyConnectedLayer,
+    wordEmbeddingLayer,
 )
 from .function import FunctionLayer, functionLayer
 from .input import (
     FeatureInputLayer,
+    GenericInputLayer,
+    Image3DInputLayer,
     ImageInputLayer,
     InputLayer,
     SequenceInputLayer,
     featureInputLayer,
+    image3dInputLayer,
     imageInputLayer,
+    inputLayer,
     sequenceInputLayer,
 )
 from .network import NetworkLayer, networkLayer
@@ -130,18 +136,30 @@ from .position import (
 from .recurrent import (
     BiLSTMLayer,
     GRULayer,
+    GRUProjectedLayer,
     LSTMLayer,
+    LSTMProjectedLayer,
     bilstmLayer,
     gruLayer,
+    gruProjectedLayer,
     lstmLayer,
+    lstmProjectedLayer,
 )
 from .resize import (
     Crop2DLayer,
+    Crop3DLayer,
     Resize2DLayer,
     Resize3DLayer,
     crop2dLayer,
+    crop3dLayer,
     resize2dLayer,
     resize3dLayer,
+)
+from .sequence import (
+    EmbeddingConcatenationLayer,
+    Indexing1DLayer,
+    embeddingConcatenationLayer,
+    indexing1dLayer,
 )
 
 # The constructors (MATLAB's names) are also exported at the top level of the package; the
@@ -184,5 +202,9 @@ __all__ = [
     "TransposedConvolution1DLayer", "TransposedConvolution3DLayer",
     "networkLayer",
     "NetworkLayer",
+    "wordEmbeddingLayer", "image3dInputLayer", "inputLayer", "crop3dLayer", "indexing1dLayer",
+    "embeddingConcatenationLayer", "lstmProjectedLayer", "gruProjectedLayer",
+    "WordEmbeddingLayer", "Image3DInputLayer", "GenericInputLayer", "Crop3DLayer", "Indexing1DLayer",
+    "EmbeddingConcatenationLayer", "LSTMProjectedLayer", "GRUProjectedLayer",
 ]
 # fmt: on

@@ -7,20 +7,26 @@ order), bias ``(OutputSize, 1)``; glorot / zeros; bias L2 factor 0. Output ``CB`
 ``embeddingLayer(dimension, numWords)``: MATLAB's ``wordEmbeddingLayer`` without the Text
 Analytics vocabulary: weights ``(dimension, numWords)`` (narrow-normal), input 0-based word
 indices (``CBT`` with C = 1, or ``BT``/``CB``), output with C = dimension (as ``embed``).
+
+``wordEmbeddingLayer(dimension, numWords)``: the same lookup with MATLAB's ``OOVMode``:
+``"map-to-unknown"`` (default) adds one column for the unknown word (weights
+``(dimension, numWords + 1)``), to which every index outside ``0..numWords-1`` maps;
+``"error"`` keeps ``(dimension, numWords)`` and raises on such an index.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .._core import OptionError, ShapeError, dlarray
+from .._arguments import choice
+from .._core import OptionError, ShapeError, dlarray, extractdata
 from . import initializers
 from .base import Layer, as_param, check_shape, set_factors
 
 # Several names a line, as the table was written.
 # fmt: off
-__all__ = ["EmbeddingLayer", "FlattenLayer", "FullyConnectedLayer", "embeddingLayer",
-           "flattenLayer", "fullyConnectedLayer"]
+__all__ = ["EmbeddingLayer", "FlattenLayer", "FullyConnectedLayer", "WordEmbeddingLayer", "embeddingLayer",
+           "flattenLayer", "fullyConnectedLayer", "wordEmbeddingLayer"]
 # fmt: on
 
 
@@ -90,12 +96,29 @@ class FullyConnectedLayer(Layer):
 
 
 class EmbeddingLayer(Layer):
-    """Word embedding: maps 0-based indices to columns of ``Weights`` (dimension, numWords)."""
+    """Word embedding: maps 0-based indices to columns of ``Weights`` (dimension, numWords).
+
+    Parameters: ``dimension`` (rows of ``Weights``), ``num_words``, ``weights_initializer``
+    (default ``"narrow-normal"``, N(0, 0.01²)), ``weights`` (an initial value),
+    ``weight_learn_rate_factor``, ``weight_l2_factor``, ``name``. An index outside
+    ``0..num_words-1`` raises ``DlIndexError`` (see :class:`WordEmbeddingLayer` for MATLAB's
+    ``OOVMode``).
+
+    >>> import numpy as np
+    >>> from dlarray import dlarray
+    >>> layer = embeddingLayer(3, 5, weights=np.arange(15.0).reshape(3, 5))
+    >>> y = layer.predict(dlarray(np.array([[0.0, 4.0]]), "BT"))
+    >>> y.fmt, y.shape
+    ('CBT', (3, 1, 2))
+    """
 
     learnable_parameters = ("Weights",)
     default_name = "embedding"
     _replay_safe = False  # the indices are read from the input's values
     description = "Embedding"
+    matlab_name = "embeddingLayer"
+    #: What an index outside the vocabulary does: "error", or "map-to-unknown" (one more column).
+    oov_mode = "error"
 
     def __init__(
         self,
@@ -109,22 +132,79 @@ class EmbeddingLayer(Layer):
         name="",
     ):
         super().__init__(name)
-        who = "embeddingLayer"
+        who = self.matlab_name
         self.dimension = _positive(dimension, "dimension", who)
         self.num_words = _positive(num_words, "num_words", who)
         self.weights_initializer = initializers.check_initializer(weights_initializer, "weights_initializer", who)
         self.Weights = as_param(weights, who, "weights")
         set_factors(self, ("Weights",), (weight_learn_rate_factor,), (weight_l2_factor,))
 
+    def _columns(self) -> int:
+        return self.num_words + (1 if self.oov_mode == "map-to-unknown" else 0)
+
     def initialize(self, X) -> None:
-        who = f"embeddingLayer '{self.name}'"
-        shape = (self.dimension, self.num_words)
+        who = f"{self.matlab_name} '{self.name}'"
+        shape = (self.dimension, self._columns())
         if self.Weights is None:
             self.Weights = initializers.initialize(self.weights_initializer, shape, self.num_words, self.dimension, np.float32, who)
         check_shape(self.Weights, shape, who, "Weights")
 
     def predict(self, X):
+        if self.oov_mode == "map-to-unknown" and isinstance(X, dlarray):
+            values = np.asarray(extractdata(X))
+            # Integer values outside the vocabulary are the unknown word; non-integers stay
+            # an error (raised by embed).
+            integral = values == np.round(values) if values.dtype.kind == "f" else np.ones(values.shape, bool)
+            outside = integral & ((values < 0) | (values >= self.num_words))
+            if outside.any():
+                values = np.where(outside, self.num_words, values).astype(values.dtype)
+                X = dlarray(values, X.fmt) if X.fmt else dlarray(values)
         return _nn().embed(X, self.Weights)
+
+
+class WordEmbeddingLayer(EmbeddingLayer):
+    """MATLAB's ``wordEmbeddingLayer(dimension, numWords)`` (Text Analytics Toolbox).
+
+    Options as :class:`EmbeddingLayer`, plus ``oov_mode`` (MATLAB's ``OOVMode``):
+    ``"map-to-unknown"`` (default) gives ``Weights`` of shape ``(dimension, num_words + 1)``,
+    the last column being the unknown word that every integer index outside
+    ``0..num_words-1`` maps to; ``"error"`` gives ``(dimension, num_words)`` and raises
+    ``DlIndexError`` on such an index. Indices are 0-based (MATLAB's are 1-based).
+
+    >>> import numpy as np
+    >>> from dlarray import dlarray
+    >>> layer = wordEmbeddingLayer(2, 3, Weights=np.arange(8.0).reshape(2, 4))
+    >>> np.asarray(layer.predict(dlarray(np.array([[1.0, 7.0]]), "BT"))).reshape(2, 2)
+    array([[1., 3.],
+           [5., 7.]])
+    """
+
+    default_name = "embedding"
+    description = "Word Embedding Layer"
+    matlab_name = "wordEmbeddingLayer"
+
+    def __init__(
+        self,
+        dimension: int,
+        num_words: int,
+        *,
+        oov_mode="map-to-unknown",
+        weights_initializer="narrow-normal",
+        weights=None,
+        weight_learn_rate_factor=1.0,
+        weight_l2_factor=1.0,
+        name="",
+    ):
+        super().__init__(
+            dimension,
+            num_words,
+            weights_initializer=weights_initializer,
+            weights=weights,
+            weight_learn_rate_factor=weight_learn_rate_factor,
+            weight_l2_factor=weight_l2_factor,
+            name=name,
+        )
+        self.oov_mode = choice(oov_mode, ("map-to-unknown", "error"), "oov_mode", "wordEmbeddingLayer")
 
 
 class FlattenLayer(Layer):
@@ -159,4 +239,5 @@ class FlattenLayer(Layer):
 
 fullyConnectedLayer = FullyConnectedLayer
 embeddingLayer = EmbeddingLayer
+wordEmbeddingLayer = WordEmbeddingLayer
 flattenLayer = FlattenLayer

@@ -1,4 +1,5 @@
-"""Input layers: ``imageInputLayer``, ``featureInputLayer``, ``sequenceInputLayer``.
+"""Input layers: ``imageInputLayer``, ``image3dInputLayer``, ``featureInputLayer``,
+``sequenceInputLayer`` and the generic ``inputLayer(inputSize, format)``.
 
 An input layer names a network input, fixes its format (``SSCB``, ``CB``, ``CBT``/``SSCBT``)
 and its non-batch sizes, and normalises the data. Decisions (MATLAB's behaviour unconfirmed
@@ -29,8 +30,9 @@ from .base import Layer
 
 # Several names a line, as the table was written.
 # fmt: off
-__all__ = ["FeatureInputLayer", "ImageInputLayer", "InputLayer", "SequenceInputLayer",
-           "featureInputLayer", "imageInputLayer", "sequenceInputLayer"]
+__all__ = ["FeatureInputLayer", "GenericInputLayer", "Image3DInputLayer", "ImageInputLayer", "InputLayer",
+           "SequenceInputLayer", "featureInputLayer", "image3dInputLayer", "imageInputLayer", "inputLayer",
+           "sequenceInputLayer"]
 # fmt: on
 
 _NORMALIZATIONS = ("zerocenter", "zscore", "rescale-symmetric", "rescale-zero-one", "none")
@@ -243,6 +245,117 @@ class SequenceInputLayer(InputLayer):
         return "CBT" if len(self.input_size) == 1 else "SSCBT"
 
 
+class Image3DInputLayer(InputLayer):
+    """MATLAB's ``image3dInputLayer(inputSize)``: volumes ``(h, w, d, c)`` (``(h, w, d)`` means
+    one channel), format ``SSSCB``; ``normalization`` defaults to ``"zerocenter"`` as in
+    MATLAB, the statistics as :class:`ImageInputLayer` (broadcast against one ``(h, w, d, c)``
+    observation).
+
+    >>> layer = image3dInputLayer((4, 4, 2), Normalization="none")
+    >>> layer.input_size, layer.example().fmt
+    ((4, 4, 2, 1), 'SSSCB')
+    """
+
+    default_name = "image3dinput"
+    description = "3-D Image Input"
+    fmt = "SSSCB"
+
+    def __init__(
+        self,
+        input_size: Sequence[int],
+        normalization: Union[str, Callable] = "zerocenter",
+        name: str = "",
+        mean=None,
+        standard_deviation=None,
+        min=None,
+        max=None,
+    ):  # noqa: A002
+        size = tuple(int_values(input_size, "input_size", "image3dInputLayer"))
+        if len(size) == 3:
+            size = size + (1,)
+        if len(size) != 4:
+            raise OptionError(f"image3dInputLayer: input_size must be (h, w, d) or (h, w, d, c), got {input_size}")
+        super().__init__(size, normalization, name, mean, standard_deviation, min, max)
+
+
+class GenericInputLayer(InputLayer):
+    """MATLAB's ``inputLayer(inputSize, format)`` (R2023b): a network input of any format.
+
+    ``input_size`` gives one size per label of ``data_format`` (MATLAB's ``InputFormat``, e.g.
+    ``"SSCB"``, ``"CBT"``, ``"BTC"``), in the order written; ``NaN`` (or ``None``) marks a dim
+    whose size may vary (typically B and T). The layer's format is the canonical order of the
+    labels (``"BTC"`` → ``"CBT"``, as ``dlarray`` orders them) and ``input_size`` is stored in
+    that order, variable sizes as ``None``. No normalization. An unformatted input is read in
+    the order of ``data_format`` (as ``dlarray(X, data_format)``); missing trailing dims count
+    as size 1.
+
+    >>> layer = inputLayer([float("nan"), 3, float("nan")], "BCT")
+    >>> layer.fmt, layer.input_size
+    ('CBT', (3, None, None))
+    """
+
+    default_name = "input"
+    description = "Input"
+
+    def __init__(self, input_size: Sequence[Any], data_format: str, name: str = ""):
+        Layer.__init__(self, name)
+        who = "inputLayer"
+        if not isinstance(data_format, str) or not data_format or any(c not in "SCBTU" for c in data_format):
+            raise FormatError(f"{who}: data_format must be a string of the labels S, C, B, T, U, got {data_format!r}")
+        if any(data_format.count(c) > 1 for c in "CBT"):
+            raise FormatError(f"{who}: data_format '{data_format}' repeats one of the labels C, B, T")
+        sizes = _variable_sizes(input_size, who)
+        if len(sizes) != len(data_format):
+            raise ShapeError(f"{who}: input_size {tuple(input_size)} must give one size per label of data_format '{data_format}'")
+        order = sorted(range(len(data_format)), key=lambda i: ("SCBTU".index(data_format[i]), i))
+        self.data_format = data_format
+        self.fmt = "".join(data_format[i] for i in order)
+        self.input_size = tuple(sizes[i] for i in order)
+        self.normalization = "none"
+        self.mean = self.standard_deviation = self.min = self.max = None
+
+    def example(self, dtype=np.float32) -> dlarray:
+        """A formatted zero input, variable dims of size 1."""
+        return dlarray(np.zeros(tuple(1 if s is None else s for s in self.input_size), dtype), self.fmt)
+
+    def prepare(self, X: Any) -> dlarray:
+        who = f"inputLayer '{self.name}'"
+        if not isinstance(X, dlarray):
+            try:
+                X = np.asarray(X)
+            except (ValueError, TypeError):
+                X = np.asarray(None)
+            if X.dtype.kind not in "biufc":
+                raise DTypeError(f"{who}: the input must be numeric data, got dtype {X.dtype}")
+            X = dlarray(X if X.dtype.kind in "fc" else X.astype(np.float32))
+        if not X.fmt:
+            if X.ndim > len(self.fmt):
+                raise ShapeError(f"{who}: an unformatted input of shape {tuple(X.shape)} has more dims than format '{self.data_format}'")
+            shape = tuple(X.shape) + (1,) * (len(self.fmt) - X.ndim)
+            X = dlarray(X.reshape(shape) if shape != tuple(X.shape) else X, self.data_format)
+        elif X.fmt != self.fmt:
+            raise FormatError(f"{who}: expected input format '{self.fmt}', got '{X.fmt}' (shape {tuple(X.shape)})")
+        if len(X.shape) != len(self.input_size) or any(s is not None and s != n for s, n in zip(self.input_size, X.shape)):
+            raise ShapeError(f"{who}: expected input size {self.input_size} (format '{self.fmt}', None: any), got shape {tuple(X.shape)}")
+        return X
+
+
+def _variable_sizes(value: Any, who: str) -> Tuple[Optional[int], ...]:
+    """Sizes where NaN or None marks a variable dim; the others positive integers."""
+    items = list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value]
+    out = []
+    for v in items:
+        if v is None or (isinstance(v, (float, np.floating)) and np.isnan(v)):
+            out.append(None)
+            continue
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer, float, np.floating)) or v != int(v) or v < 1:
+            raise OptionError(f"{who}: input_size must hold positive integers or NaN, got {show(value)}")
+        out.append(int(v))
+    return tuple(out)
+
+
 imageInputLayer = ImageInputLayer
+image3dInputLayer = Image3DInputLayer
+inputLayer = GenericInputLayer
 featureInputLayer = FeatureInputLayer
 sequenceInputLayer = SequenceInputLayer

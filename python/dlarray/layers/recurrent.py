@@ -1,5 +1,5 @@
-"""Recurrent layers: ``lstmLayer(numHiddenUnits)``, ``bilstmLayer(numHiddenUnits)`` and
-``gruLayer(numHiddenUnits)``.
+"""Recurrent layers: ``lstmLayer(numHiddenUnits)``, ``bilstmLayer(numHiddenUnits)``,
+``gruLayer(numHiddenUnits)`` and the projected ``lstmProjectedLayer`` / ``gruProjectedLayer``.
 
 MATLAB's layouts and defaults: LSTM ``InputWeights`` (4H, C) glorot, ``RecurrentWeights``
 (4H, H) orthogonal, ``Bias`` (4H, 1) unit-forget-gate, gate order i, f, g, o; GRU (3H, ·),
@@ -26,7 +26,11 @@ from .._core import FormatError, OptionError, ShapeError, concatenate, dlarray, 
 from . import initializers
 from .base import Layer, as_param, channel_size, check_shape, set_factors
 
-__all__ = ["BiLSTMLayer", "GRULayer", "LSTMLayer", "bilstmLayer", "gruLayer", "lstmLayer"]
+# Several names a line, as the table was written.
+# fmt: off
+__all__ = ["BiLSTMLayer", "GRULayer", "GRUProjectedLayer", "LSTMLayer", "LSTMProjectedLayer", "bilstmLayer", "gruLayer",
+           "gruProjectedLayer", "lstmLayer", "lstmProjectedLayer"]
+# fmt: on
 
 
 def _nn():
@@ -80,6 +84,10 @@ class _Recurrent(Layer):
 
     def _bias_rows(self) -> int:
         return self.gates * self.num_hidden_units
+
+    def _weights(self):
+        """The input and recurrent weights the recurrence uses, (gH, C) and (gH, H)."""
+        return self.InputWeights, self.RecurrentWeights
 
     def _initial_bias(self, c: int, dtype, who: str) -> dlarray:
         return initializers.initialize(self.bias_initializer, (self._bias_rows(), 1), c, self.gates * self.num_hidden_units, dtype, who)
@@ -223,8 +231,7 @@ class LSTMLayer(_Recurrent):
             X,
             self._initial("HiddenState", X),
             self._initial("CellState", X),
-            self.InputWeights,
-            self.RecurrentWeights,
+            *self._weights(),
             self.Bias,
             **self._activation_options(),
         )
@@ -295,7 +302,7 @@ class GRULayer(_Recurrent):
 
     def predict(self, X):
         kwargs = dict(self._activation_options(), reset_gate_mode=self.reset_gate_mode)
-        Y, h = _nn().gru(X, self._initial("HiddenState", X), self.InputWeights, self.RecurrentWeights, self.Bias, **kwargs)
+        Y, h = _nn().gru(X, self._initial("HiddenState", X), *self._weights(), self.Bias, **kwargs)
         return self._output(Y, h), self._state_value(h)
 
 
@@ -362,6 +369,232 @@ class BiLSTMLayer(LSTMLayer):
         return Y, state_h, state_c
 
 
+class _Projected:
+    """The projected layers' factorised weights: the recurrence runs with the input weights
+    ``InputWeights @ InputProjector.T`` (gH, C) and the recurrent weights
+    ``RecurrentWeights @ OutputProjector.T`` (gH, H), so every factor gets its gradient."""
+
+    def _projectors(self, output_projector_size, input_projector_size, initializers_, values, factors) -> None:
+        who = self.matlab_name
+        for option, v in (("output_projector_size", output_projector_size), ("input_projector_size", input_projector_size)):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise OptionError(f"{who}: {option} must be a positive integer, got {v!r}")
+        self.output_projector_size = int(output_projector_size)
+        self.input_projector_size = int(input_projector_size)
+        self.input_projector_initializer = initializers.check_initializer(initializers_[0], "input_projector_initializer", who)
+        self.output_projector_initializer = initializers.check_initializer(initializers_[1], "output_projector_initializer", who)
+        self.InputProjector = as_param(values[0], who, "input_projector")
+        self.OutputProjector = as_param(values[1], who, "output_projector")
+        set_factors(self, ("InputProjector", "OutputProjector"), factors[:2], factors[2:])
+
+    def initialize(self, X) -> None:
+        who = f"{self.matlab_name} '{self.name}'"
+        c = channel_size(X, who)
+        h, g = self.num_hidden_units, self.gates
+        pi, po = self.input_projector_size, self.output_projector_size
+        shapes = {
+            "InputWeights": ((g * h, pi), self.input_weights_initializer, pi, g * h),
+            "RecurrentWeights": ((g * h, po), self.recurrent_weights_initializer, po, g * h),
+            "InputProjector": ((c, pi), self.input_projector_initializer, c, pi),
+            "OutputProjector": ((h, po), self.output_projector_initializer, h, po),
+        }
+        for p, (shape, init, fan_in, fan_out) in shapes.items():
+            if getattr(self, p) is None:
+                setattr(self, p, initializers.initialize(init, shape, fan_in, fan_out, X.dtype, who))
+            check_shape(getattr(self, p), shape, who, p)
+        if self.Bias is None:
+            self.Bias = self._initial_bias(c, X.dtype, who)
+        check_shape(self.Bias, (self._bias_rows(), 1), who, "Bias")
+        for p in self.state_parameters:
+            if getattr(self, p) is None:
+                setattr(self, p, initializers.initialize("zeros", (h, 1), dtype=X.dtype, layer=who))
+            elif getattr(self, p).ndim not in (1, 2) or getattr(self, p).shape[0] != h:
+                raise ShapeError(f"{who}: {p} has shape {tuple(getattr(self, p).shape)}, expected ({h}, N)")
+
+    def _weights(self):
+        def plain(p):
+            return stripdims(p) if p.fmt else p
+
+        W = plain(self.InputWeights) @ plain(self.InputProjector).T
+        R = plain(self.RecurrentWeights) @ plain(self.OutputProjector).T
+        return W, R
+
+
+class LSTMProjectedLayer(_Projected, LSTMLayer):
+    """MATLAB's ``lstmProjectedLayer(numHiddenUnits, outputProjectorSize, inputProjectorSize)``:
+    an LSTM whose weights are factorised to save learnables.
+
+    Learnables in MATLAB's shapes (H hidden units, C input channels, Po / Pi the output /
+    input projector sizes): ``InputWeights`` (4H, Pi), ``RecurrentWeights`` (4H, Po),
+    ``Bias`` (4H, 1), ``InputProjector`` (C, Pi), ``OutputProjector`` (H, Po). The recurrence
+    is :func:`~dlarray.nn.lstm` with input weights ``InputWeights @ InputProjector.T`` and
+    recurrent weights ``RecurrentWeights @ OutputProjector.T``. Initialisers: input weights
+    ``"glorot"`` (fan-in Pi, fan-out 4H), recurrent weights ``"orthogonal"``, bias
+    ``"unit-forget-gate"``, ``input_projector_initializer`` and
+    ``output_projector_initializer`` ``"orthogonal"``; the ``*_learn_rate_factor`` /
+    ``*_l2_factor`` options of the projectors default to 1. Other options (``output_mode``,
+    the activations, the state) as :class:`LSTMLayer`.
+
+    >>> from dlarray import dlnetwork, sequenceInputLayer
+    >>> net = dlnetwork([sequenceInputLayer(6), lstmProjectedLayer(8, 3, 2, Name="lstmp")])
+    >>> net.learnables["lstmp", "InputProjector"].shape, net.learnables["lstmp", "OutputProjector"].shape
+    ((6, 2), (8, 3))
+    """
+
+    learnable_parameters = ("InputWeights", "RecurrentWeights", "Bias", "InputProjector", "OutputProjector")
+    default_name = "lstmp"
+    description = "Projected LSTM"
+    matlab_name = "lstmProjectedLayer"
+
+    def __init__(
+        self,
+        num_hidden_units: int,
+        output_projector_size: int,
+        input_projector_size: int,
+        *,
+        output_mode="sequence",
+        state_activation_function="tanh",
+        gate_activation_function="sigmoid",
+        input_weights_initializer="glorot",
+        recurrent_weights_initializer="orthogonal",
+        bias_initializer="unit-forget-gate",
+        input_projector_initializer="orthogonal",
+        output_projector_initializer="orthogonal",
+        input_weights=None,
+        recurrent_weights=None,
+        bias=None,
+        input_projector=None,
+        output_projector=None,
+        hidden_state=None,
+        cell_state=None,
+        input_weights_learn_rate_factor=1.0,
+        recurrent_weights_learn_rate_factor=1.0,
+        bias_learn_rate_factor=1.0,
+        input_projector_learn_rate_factor=1.0,
+        output_projector_learn_rate_factor=1.0,
+        input_weights_l2_factor=1.0,
+        recurrent_weights_l2_factor=1.0,
+        bias_l2_factor=0.0,
+        input_projector_l2_factor=1.0,
+        output_projector_l2_factor=1.0,
+        name="",
+    ):
+        LSTMLayer.__init__(
+            self,
+            num_hidden_units,
+            output_mode=output_mode,
+            state_activation_function=state_activation_function,
+            gate_activation_function=gate_activation_function,
+            input_weights_initializer=input_weights_initializer,
+            recurrent_weights_initializer=recurrent_weights_initializer,
+            bias_initializer=bias_initializer,
+            input_weights=input_weights,
+            recurrent_weights=recurrent_weights,
+            bias=bias,
+            hidden_state=hidden_state,
+            cell_state=cell_state,
+            input_weights_learn_rate_factor=input_weights_learn_rate_factor,
+            recurrent_weights_learn_rate_factor=recurrent_weights_learn_rate_factor,
+            bias_learn_rate_factor=bias_learn_rate_factor,
+            input_weights_l2_factor=input_weights_l2_factor,
+            recurrent_weights_l2_factor=recurrent_weights_l2_factor,
+            bias_l2_factor=bias_l2_factor,
+            name=name,
+        )
+        self._projectors(
+            output_projector_size,
+            input_projector_size,
+            (input_projector_initializer, output_projector_initializer),
+            (input_projector, output_projector),
+            (input_projector_learn_rate_factor, output_projector_learn_rate_factor, input_projector_l2_factor, output_projector_l2_factor),
+        )
+
+
+class GRUProjectedLayer(_Projected, GRULayer):
+    """MATLAB's ``gruProjectedLayer(numHiddenUnits, outputProjectorSize, inputProjectorSize)``:
+    a GRU whose weights are factorised as :class:`LSTMProjectedLayer`'s, with 3H gate rows:
+    ``InputWeights`` (3H, Pi), ``RecurrentWeights`` (3H, Po), ``Bias`` (3H, 1; 6H with
+    ``reset_gate_mode="recurrent-bias-after-multiplication"``), ``InputProjector`` (C, Pi),
+    ``OutputProjector`` (H, Po). Bias initialiser ``"zeros"``; other options as
+    :class:`GRULayer` and :class:`LSTMProjectedLayer`.
+
+    >>> from dlarray import dlnetwork, sequenceInputLayer
+    >>> net = dlnetwork([sequenceInputLayer(5), gruProjectedLayer(4, 2, 3, Name="grup")])
+    >>> net.learnables["grup", "RecurrentWeights"].shape
+    (12, 2)
+    """
+
+    learnable_parameters = ("InputWeights", "RecurrentWeights", "Bias", "InputProjector", "OutputProjector")
+    default_name = "grup"
+    description = "Projected GRU"
+    matlab_name = "gruProjectedLayer"
+
+    def __init__(
+        self,
+        num_hidden_units: int,
+        output_projector_size: int,
+        input_projector_size: int,
+        *,
+        output_mode="sequence",
+        reset_gate_mode="after-multiplication",
+        state_activation_function="tanh",
+        gate_activation_function="sigmoid",
+        input_weights_initializer="glorot",
+        recurrent_weights_initializer="orthogonal",
+        bias_initializer="zeros",
+        input_projector_initializer="orthogonal",
+        output_projector_initializer="orthogonal",
+        input_weights=None,
+        recurrent_weights=None,
+        bias=None,
+        input_projector=None,
+        output_projector=None,
+        hidden_state=None,
+        input_weights_learn_rate_factor=1.0,
+        recurrent_weights_learn_rate_factor=1.0,
+        bias_learn_rate_factor=1.0,
+        input_projector_learn_rate_factor=1.0,
+        output_projector_learn_rate_factor=1.0,
+        input_weights_l2_factor=1.0,
+        recurrent_weights_l2_factor=1.0,
+        bias_l2_factor=0.0,
+        input_projector_l2_factor=1.0,
+        output_projector_l2_factor=1.0,
+        name="",
+    ):
+        GRULayer.__init__(
+            self,
+            num_hidden_units,
+            output_mode=output_mode,
+            reset_gate_mode=reset_gate_mode,
+            state_activation_function=state_activation_function,
+            gate_activation_function=gate_activation_function,
+            input_weights_initializer=input_weights_initializer,
+            recurrent_weights_initializer=recurrent_weights_initializer,
+            bias_initializer=bias_initializer,
+            input_weights=input_weights,
+            recurrent_weights=recurrent_weights,
+            bias=bias,
+            hidden_state=hidden_state,
+            input_weights_learn_rate_factor=input_weights_learn_rate_factor,
+            recurrent_weights_learn_rate_factor=recurrent_weights_learn_rate_factor,
+            bias_learn_rate_factor=bias_learn_rate_factor,
+            input_weights_l2_factor=input_weights_l2_factor,
+            recurrent_weights_l2_factor=recurrent_weights_l2_factor,
+            bias_l2_factor=bias_l2_factor,
+            name=name,
+        )
+        self._projectors(
+            output_projector_size,
+            input_projector_size,
+            (input_projector_initializer, output_projector_initializer),
+            (input_projector, output_projector),
+            (input_projector_learn_rate_factor, output_projector_learn_rate_factor, input_projector_l2_factor, output_projector_l2_factor),
+        )
+
+
 lstmLayer = LSTMLayer
+lstmProjectedLayer = LSTMProjectedLayer
+gruProjectedLayer = GRUProjectedLayer
 gruLayer = GRULayer
 bilstmLayer = BiLSTMLayer

@@ -1,5 +1,6 @@
 """Resizing and cropping layers: ``resize2dLayer``, ``resize3dLayer`` (on the functional
-``dlresize``) and ``crop2dLayer`` (the input cropped to the spatial size of a reference).
+``dlresize``), ``crop2dLayer`` and ``crop3dLayer`` (the input cropped to the spatial size of
+a reference).
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ from .._arguments import choice, int_values
 from .._core import FormatError, OptionError, ShapeError
 from .base import Layer
 
-__all__ = ["Crop2DLayer", "Resize2DLayer", "Resize3DLayer", "crop2dLayer", "resize2dLayer", "resize3dLayer"]
+# Several names a line, as the table was written.
+# fmt: off
+__all__ = ["Crop2DLayer", "Crop3DLayer", "Resize2DLayer", "Resize3DLayer", "crop2dLayer", "crop3dLayer",
+           "resize2dLayer", "resize3dLayer"]
+# fmt: on
 
 
 def _nn():
@@ -117,19 +122,22 @@ class Crop2DLayer(Layer):
     default_name = "crop"
     description = "2-D Crop"
     num_inputs = 2
+    ndims = 2
+    matlab_name = "crop2dLayer"
+    location_names = "(x, y)"
 
     def __init__(self, mode="centercrop", *, name=""):
         super().__init__(name)
-        who = "crop2dLayer"
+        who = self.matlab_name
         if isinstance(mode, str):
             if mode.lower() != "centercrop":
-                raise OptionError(f"{who}: mode must be 'centercrop' or a location (x, y), got '{mode}'")
+                raise OptionError(f"{who}: mode must be 'centercrop' or a location {self.location_names}, got '{mode}'")
             self.mode = "centercrop"
             self.location = None
         else:
             loc = int_values(mode, "location", who)
-            if len(loc) != 2 or any(v < 0 for v in loc):
-                raise OptionError(f"{who}: the location must be two non-negative integers (x, y), got {mode!r}")
+            if len(loc) != self.ndims or any(v < 0 for v in loc):
+                raise OptionError(f"{who}: the location must be {self.ndims} non-negative integers {self.location_names}, got {mode!r}")
             self.mode = "custom"
             self.location = tuple(loc)
 
@@ -138,9 +146,9 @@ class Crop2DLayer(Layer):
         return ["in", "ref"]
 
     def predict(self, X, ref):
-        who = f"crop2dLayer '{self.name}'"
-        _check_spatial(X, 2, who)
-        _check_spatial(ref, 2, who + " (reference)")
+        who = f"{self.matlab_name} '{self.name}'"
+        _check_spatial(X, self.ndims, who)
+        _check_spatial(ref, self.ndims, who + " (reference)")
         s = [i for i, c in enumerate(X.fmt) if c == "S"]
         r = [i for i, c in enumerate(ref.fmt) if c == "S"]
         size = [int(X.shape[i]) for i in s]
@@ -150,10 +158,11 @@ class Crop2DLayer(Layer):
         if self.mode == "centercrop":
             start = [(n - t) // 2 for n, t in zip(size, target)]
         else:
-            start = [self.location[1], self.location[0]]  # (row, column)
+            # MATLAB's location lists the column (x) before the row (y); depth (z) comes last.
+            start = [self.location[1], self.location[0], *self.location[2:]]
             if any(b + t > n for b, t, n in zip(start, target, size)):
                 raise ShapeError(
-                    f"{who}: a crop of size {tuple(target)} at location (x, y) = {self.location} does "
+                    f"{who}: a crop of size {tuple(target)} at location {self.location_names} = {self.location} does "
                     f"not fit in the input's spatial size {tuple(size)}"
                 )
         key = [slice(None)] * X.ndim
@@ -162,6 +171,30 @@ class Crop2DLayer(Layer):
         return X[tuple(key)]
 
 
+class Crop3DLayer(Crop2DLayer):
+    """MATLAB's ``crop3dLayer(mode)``: crops its first input ``in`` (``SSSCB``) to the three
+    spatial sizes of its second input ``ref``.
+
+    ``mode`` is ``"centercrop"`` (default; each S dim starts at ``floor((size − ref size) /
+    2)``) or a location ``(x, y, z)``: the **0-based** column, row and depth of the crop's
+    first corner (MATLAB's 1-based ``[X Y Z]`` minus one).
+
+    >>> import numpy as np
+    >>> from dlarray import dlarray
+    >>> X = dlarray(np.zeros((5, 6, 4, 2, 1)), "SSSCB")
+    >>> ref = dlarray(np.zeros((3, 3, 2, 1, 1)), "SSSCB")
+    >>> crop3dLayer((1, 0, 2)).predict(X, ref).shape
+    (3, 3, 2, 2, 1)
+    """
+
+    default_name = "crop3d"
+    description = "3-D Crop"
+    ndims = 3
+    matlab_name = "crop3dLayer"
+    location_names = "(x, y, z)"
+
+
 resize2dLayer = Resize2DLayer
 resize3dLayer = Resize3DLayer
 crop2dLayer = Crop2DLayer
+crop3dLayer = Crop3DLayer

@@ -332,6 +332,28 @@ def test_a_convolution_and_its_gradients_on_gpu_arrays_read_nothing_back():
     assert gxg.device == gwg.device == "gpu"
 
 
+def test_relu_gradient_and_broadcasting_run_on_the_gpu_without_readback():
+    x = rng.standard_normal((6, 5, 4)).astype(f32)
+    x[0, 0, 0], x[1, 1, 1] = np.nan, 0.0  # relu's gradient is 0 at NaN and at 0, as on the CPU
+    (cx,), (gx,) = both(x, fmt="SCB")
+
+    def f(x):
+        y = dl.relu(x) * 2.0
+        return dl.dlgradient((y * y).sum() + y.sum(), x)
+
+    dl.dlfeval(f, gx)
+    before = _core._gpu_stats()
+    g = dl.dlfeval(f, gx)
+    after = _core._gpu_stats()
+    assert after["readbacks"] == before["readbacks"], "relu's gradient and the sum's broadcast stay on the device"
+    assert_same(g, dl.dlfeval(f, cx))
+    b = dl.gpuArray(dlarray(rng.standard_normal((1, 5, 1)).astype(f32)))
+    before = _core._gpu_stats()
+    out = b + dl.gpuArray(dlarray(np.zeros((6, 5, 4), f32)))
+    assert _core._gpu_stats()["readbacks"] == before["readbacks"] and out.device == "gpu"
+    np.testing.assert_array_equal(host(out), np.broadcast_to(host(b), (6, 5, 4)))
+
+
 # Ties (a coarse grid) and a NaN, so the maxima chosen must be the CPU's.
 POOL_IN = np.round(_rand((7, 6, 3, 2), 16) * 2).astype(f32)
 POOL_IN_NAN = POOL_IN.copy()

@@ -77,6 +77,13 @@ fn binary_ref(op: BinaryOp, a: f32, b: f32) -> f32 {
         Le => t(a <= b),
         Gt => t(a > b),
         Ge => t(a >= b),
+        ReluGrad => {
+            if b > 0.0 {
+                a
+            } else {
+                0.0
+            }
+        }
     }
 }
 
@@ -101,7 +108,7 @@ const UNARY: [UnaryOp; 18] = [
     UnaryOp::Copy,
 ];
 
-const BINARY: [BinaryOp; 13] = [
+const BINARY: [BinaryOp; 14] = [
     BinaryOp::Add,
     BinaryOp::Sub,
     BinaryOp::Mul,
@@ -115,6 +122,7 @@ const BINARY: [BinaryOp; 13] = [
     BinaryOp::Le,
     BinaryOp::Gt,
     BinaryOp::Ge,
+    BinaryOp::ReluGrad,
 ];
 
 /// Inputs each op is defined on (positive for log and sqrt) plus the halfway points of round.

@@ -36,6 +36,12 @@ pub(crate) fn binary(_: BinaryOp, _: &Tensor, _: &Tensor) -> Result<Option<Stora
 pub(crate) fn compare(_: CompareOp, _: &Tensor, _: &Tensor) -> Result<Option<Storage>> {
     Ok(None)
 }
+pub(crate) fn relu_grad(_: &Tensor, _: &Tensor) -> Result<Option<Storage>> {
+    Ok(None)
+}
+pub(crate) fn broadcast_to(_: &Tensor, _: &[usize]) -> Result<Option<Storage>> {
+    Ok(None)
+}
 pub(crate) fn where_(_: &Tensor, _: &Tensor, _: &Tensor) -> Result<Option<Storage>> {
     Ok(None)
 }

@@ -247,6 +247,11 @@ pub(crate) fn compare(op: CompareOp, a: &Tensor, b: &Tensor) -> Result<Option<St
     elementwise2(op.name(), kernel, a, b)
 }
 
+/// relu's backward, `g` where `x > 0` (same shapes).
+pub(crate) fn relu_grad(g: &Tensor, x: &Tensor) -> Result<Option<Storage>> {
+    elementwise2("relu_grad", ew::BinaryOp::ReluGrad, g, x)
+}
+
 fn elementwise2(name: &str, kernel: ew::BinaryOp, a: &Tensor, b: &Tensor) -> Result<Option<Storage>> {
     let Some(ops) = operands(&[a, b])? else { return Ok(None) };
     finish(name, a.dtype(), ew::binary(kernel, &ops[0], &layout_of(a), &ops[1], &layout_of(b)).map(|(g, _)| g))
@@ -308,6 +313,11 @@ pub(crate) fn matmul(a: &Tensor, b: &Tensor, ta: bool, tb: bool) -> Result<Optio
     let made =
         view(a, ta).and_then(|la| Ok((la, view(b, tb)?))).and_then(|(la, lb)| mm::matmul(&ops[0], &la, &ops[1], &lb)).map(|(g, _)| g);
     finish("pagemtimes", a.dtype(), made)
+}
+
+pub(crate) fn broadcast_to(x: &Tensor, shape: &[usize]) -> Result<Option<Storage>> {
+    let Some(ops) = operands(&[x])? else { return Ok(None) };
+    finish("broadcast_to", x.dtype(), layout::broadcast(&ops[0], x.shape(), shape))
 }
 
 pub(crate) fn permute(x: &Tensor, perm: &[usize]) -> Result<Option<Storage>> {

@@ -20,6 +20,11 @@ impl Tensor {
 
     /// Complex conjugate; the identity (no copy) on real tensors.
     pub fn conj(&self) -> Result<Tensor> {
+        // The identity on real tensors, decided before `buffer()` (which would read a GPU
+        // array back: every product's backward takes a conj).
+        if !self.dtype().is_complex() {
+            return Ok(self.clone());
+        }
         let data = match self.buffer()? {
             Buffer::C64(v) => Buffer::C64(map(v, |z: C32| z.conj()).into()),
             Buffer::C128(v) => Buffer::C128(map(v, |z: C64| z.conj()).into()),

@@ -82,9 +82,13 @@ impl Tensor {
             return Err(Error::shape("broadcast_to", format!("cannot broadcast shape {:?} to {:?}", self.shape(), shape)));
         }
         ensure_allocatable("broadcast_to", shape, self.dtype())?;
+        let kind = || OpKind::BroadcastTo { shape: shape.to_vec() };
+        if let Some(data) = crate::gpu_backend::broadcast_to(self, shape)? {
+            return Ok(Tensor::from_op_storage(data, shape.to_vec(), kind(), &[self]));
+        }
         let st = broadcast_strides(self.shape(), shape);
         let data = gather(self.buffer()?, shape, &st, 0);
-        Ok(Tensor::from_op(data, shape.to_vec(), OpKind::BroadcastTo { shape: shape.to_vec() }, &[self]))
+        Ok(Tensor::from_op(data, shape.to_vec(), kind(), &[self]))
     }
 
     /// Sums over the axes along which `shape` was broadcast to `self.shape()`.

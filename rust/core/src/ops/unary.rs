@@ -217,6 +217,11 @@ impl Tensor {
         fn masked<T: crate::dtype::Real>(g: &[T], x: &[T], shape: &[usize]) -> Vec<T> {
             crate::kernels::elementwise::zip_broadcast(g, shape, x, shape, shape, relu_grad_at)
         }
+        if self.shape() == x.shape() && self.dtype() == x.dtype() {
+            if let Some(data) = crate::gpu_backend::relu_grad(self, x)? {
+                return Ok(Tensor::from_op_storage(data, x.shape().to_vec(), OpKind::ReluGrad, &[self, x]));
+            }
+        }
         let data = match (self.buffer()?, x.buffer()?) {
             (Buffer::F32(g), Buffer::F32(v)) if self.shape() == x.shape() => Buffer::F32(masked(g, v, x.shape()).into()),
             (Buffer::F64(g), Buffer::F64(v)) if self.shape() == x.shape() => Buffer::F64(masked(g, v, x.shape()).into()),

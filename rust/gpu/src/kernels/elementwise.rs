@@ -57,6 +57,9 @@ pub enum BinaryOp {
     Le,
     Gt,
     Ge,
+    /// relu's backward: `x0` (the gradient) where `x1` (relu's input) is positive, else 0
+    /// (NaN inputs included).
+    ReluGrad,
 }
 
 /// An op's WGSL: its expression over x0, x1, x2, helper functions, and whether it needs
@@ -138,6 +141,7 @@ impl BinaryOp {
             Le => spec("le", "select(T(0.0), T(1.0), x0 <= x1)", false),
             Gt => spec("gt", "select(T(0.0), T(1.0), x0 > x1)", false),
             Ge => spec("ge", "select(T(0.0), T(1.0), x0 >= x1)", false),
+            ReluGrad => spec("relu_grad", "select(T(0.0), x0, x1 > T(0.0))", false),
         }
     }
 }

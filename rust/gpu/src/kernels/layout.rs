@@ -20,6 +20,12 @@ pub fn permute(x: &GpuBuffer, shape: &[usize], perm: &[usize]) -> Result<(GpuBuf
     Ok((out, view.shape))
 }
 
+/// The contiguous array of `shape` that the array of shape `from` broadcasts to (numpy's
+/// `broadcast_to`, made into its own array).
+pub fn broadcast(x: &GpuBuffer, from: &[usize], shape: &[usize]) -> Result<GpuBuffer, GpuError> {
+    contiguous(x, &Layout::contiguous(from).broadcast_to(shape)?)
+}
+
 /// The view `layout` of `x` reshaped to `shape` (row-major, as numpy's `reshape`): the same
 /// layout's element order, laid out contiguously. Sizes must match.
 pub fn reshape(x: &GpuBuffer, layout: &Layout, shape: &[usize]) -> Result<(GpuBuffer, Layout), GpuError> {

@@ -228,3 +228,9 @@ def test_unsupported_complex_ops_raise_dtype_error(f):
 def test_complex_y_is_rejected():
     with pytest.raises(dl.AutodiffError, match="real"):
         dlfeval(lambda z: dlgradient(z.sum(), z), dlarray(_z(3)))
+
+
+def test_item_of_a_complex_scalar_is_a_python_complex():
+    # numpy's item(); found by the fuzzer (it was an untyped TypeError).
+    assert dlarray(1j, "S").item() == 1j and isinstance(dlarray(np.complex64(2 - 1j)).item(), complex)
+    assert isinstance(dlarray(2.5).item(), float)

@@ -527,15 +527,15 @@ class dlarray:
 
         Real input is returned unchanged.
         """
-    def item(self) -> float:
-        """The value of a one-element real array as a Python float (numpy's ``item``).
+    def item(self) -> Union[float, builtins.complex]:
+        """The value of a one-element array as a Python float, or a Python complex for a complex
+        array (numpy's ``item``).
 
-        An array of more than one element is a ``ShapeError``; a complex one is a ``TypeError`` (use
-        ``complex(X)``).
+        An array of more than one element is a ``ShapeError``.
 
             >>> from dlarray import dlarray
-            >>> dlarray([[2.5]]).item()
-            2.5
+            >>> dlarray([[2.5]]).item(), dlarray(1j).item()
+            (2.5, 1j)
         """
     def tolist(self) -> Any:
         """The data as nested Python lists of floats or complex numbers (numpy's ``tolist``).

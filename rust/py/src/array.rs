@@ -803,16 +803,23 @@ impl PyDlarray {
     fn conj(&self) -> PyResult<Self> {
         guard("dlarray.conj", || Ok(Self::with(self.tensor().conj().py()?, self.arr.format.clone())))
     }
-    /// The value of a one-element real array as a Python float (numpy's ``item``).
+    /// The value of a one-element array as a Python float, or a Python complex for a complex
+    /// array (numpy's ``item``).
     ///
-    /// An array of more than one element is a ``ShapeError``; a complex one is a ``TypeError`` (use
-    /// ``complex(X)``).
+    /// An array of more than one element is a ``ShapeError``.
     ///
     ///     >>> from dlarray import dlarray
-    ///     >>> dlarray([[2.5]]).item()
-    ///     2.5
-    fn item(&self) -> PyResult<f64> {
-        guard("dlarray.item", || self.__float__())
+    ///     >>> dlarray([[2.5]]).item(), dlarray(1j).item()
+    ///     (2.5, 1j)
+    fn item(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        guard("dlarray.item", || {
+            let c = self.tensor().item().py()?;
+            if self.tensor().dtype().is_complex() {
+                c.into_py_any(py)
+            } else {
+                c.re.into_py_any(py)
+            }
+        })
     }
     /// The data as nested Python lists of floats or complex numbers (numpy's ``tolist``).
     ///

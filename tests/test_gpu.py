@@ -354,6 +354,16 @@ def test_relu_gradient_and_broadcasting_run_on_the_gpu_without_readback():
     np.testing.assert_array_equal(host(out), np.broadcast_to(host(b), (6, 5, 4)))
 
 
+def test_host_scalars_beside_gpu_arrays_are_uploaded_once():
+    x = dl.gpuArray(dlarray(rng.standard_normal((4, 3)).astype(f32)))
+    y = x * 0.375 + 1.25
+    before = _core._gpu_stats()
+    z = x * 0.375 + 1.25  # fresh scalar tensors of the same values
+    assert _core._gpu_stats()["uploads"] == before["uploads"]
+    np.testing.assert_array_equal(host(z), host(y))
+    np.testing.assert_allclose(host(x * 0.5), host(x) * 0.5)  # another value, its own copy
+
+
 # Ties (a coarse grid) and a NaN, so the maxima chosen must be the CPU's.
 POOL_IN = np.round(_rand((7, 6, 3, 2), 16) * 2).astype(f32)
 POOL_IN_NAN = POOL_IN.copy()

@@ -120,11 +120,38 @@ pub(crate) fn upload(b: &Buffer) -> Result<GpuBuffer> {
     made.map_err(|e| to_error("gpuArray", e))
 }
 
-/// An operand's device buffer: its own, or a host operand (a constant beside a GPU array)
-/// uploaded for this op.
+/// An operand's device buffer: its own, a host operand (a constant beside a GPU array)
+/// uploaded for this op, or a host scalar's copy kept on the device.
 enum Operand<'a> {
     Resident(&'a GpuBuffer),
     Uploaded(GpuBuffer),
+    Scalar(Arc<GpuBuffer>),
+}
+
+/// Host scalars' device copies, by dtype and bits: the constants of a training step (`2.0`,
+/// `0.5`, a learning rate) are made afresh on every call, and uploading each one is a copy
+/// queued to the device. Kept for the process's life, a few hundred at most; never written
+/// (kernels only read their inputs).
+fn device_scalar(h: &Buffer) -> Result<Arc<GpuBuffer>> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    const KEPT: usize = 256;
+    static CACHE: OnceLock<Mutex<HashMap<(u8, u64), Arc<GpuBuffer>>>> = OnceLock::new();
+    let key = match h {
+        Buffer::F32(v) => (0, v[0].to_bits() as u64),
+        Buffer::F64(v) => (1, v[0].to_bits()),
+        _ => return Ok(Arc::new(upload(h)?)),
+    };
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(found) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(found.clone());
+    }
+    let made = Arc::new(upload(h)?);
+    let mut kept = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if kept.len() < KEPT {
+        kept.insert(key, made.clone());
+    }
+    Ok(made)
 }
 
 impl std::ops::Deref for Operand<'_> {
@@ -133,6 +160,7 @@ impl std::ops::Deref for Operand<'_> {
         match self {
             Operand::Resident(g) => g,
             Operand::Uploaded(g) => g,
+            Operand::Scalar(g) => g,
         }
     }
 }
@@ -160,6 +188,7 @@ fn operands<'a>(inputs: &[&'a Tensor]) -> Result<Option<Vec<Operand<'a>>>> {
     for t in inputs {
         out.push(match t.storage() {
             Storage::Device(d) => Operand::Resident(d.gpu()?),
+            Storage::Host(h) if h.len() == 1 => Operand::Scalar(device_scalar(h)?),
             Storage::Host(h) => Operand::Uploaded(upload(h)?),
         });
     }

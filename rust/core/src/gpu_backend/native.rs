@@ -136,7 +136,9 @@ fn device_scalar(h: &Buffer) -> Result<Arc<GpuBuffer>> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
     const KEPT: usize = 256;
-    static CACHE: OnceLock<Mutex<HashMap<(u8, u64), Arc<GpuBuffer>>>> = OnceLock::new();
+    /// (dtype code, value bits) → the device copy.
+    type Scalars = HashMap<(u8, u64), Arc<GpuBuffer>>;
+    static CACHE: OnceLock<Mutex<Scalars>> = OnceLock::new();
     let key = match h {
         Buffer::F32(v) => (0, v[0].to_bits() as u64),
         Buffer::F64(v) => (1, v[0].to_bits()),

@@ -457,7 +457,12 @@ class Tensors(Mapping[str, np.ndarray]):
             try:
                 self._lib = safetensors.safe_open(self.path, framework="numpy")
             except safetensors.SafetensorError as e:
-                raise self.bad(f"the safetensors library cannot read it ({e})") from None
+                if "unknown variant" not in str(e):
+                    raise self.bad(f"the safetensors library cannot read it ({e})") from None
+                # A safetensors older than the file's dtypes (Python 3.9 has 0.7, without the
+                # FNUZ floats): the header was checked above, so every tensor is read from the
+                # mapped bytes, as the dtypes numpy lacks always are.
+                self._lib = None
         except BaseException:
             self._file.close()
             raise
@@ -513,10 +518,16 @@ class Tensors(Mapping[str, np.ndarray]):
 
     def __getitem__(self, key: str) -> np.ndarray:
         s = self.specs[key]
-        if s.code in dtypes.TO_FLOAT32:
+        if s.code in dtypes.TO_FLOAT32 or self._lib is None:
             raw = self._raw(s)
             self._verify(s, raw)
-            out = dtypes.to_float32(s.code, raw).reshape(s.shape)
+            if s.code in dtypes.TO_FLOAT32:
+                out = dtypes.to_float32(s.code, raw).reshape(s.shape)
+            else:
+                stored = dtypes.NUMPY[s.code]
+                out = np.frombuffer(raw, stored).astype(stored.newbyteorder("="), copy=True).reshape(s.shape)
+                if s.code == "BOOL" and raw.size and raw.max() > 1:
+                    raise self.bad(f"tensor '{s.key}' (BOOL) holds bytes other than 0 and 1")
             del raw  # the map can close only when no view of it is left
             return out
         try:

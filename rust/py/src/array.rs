@@ -389,24 +389,45 @@ impl PyDlarray {
     }
 
     /// Exported without a copy, marked read-only, to consumers of DLPack 1.0 or later (which
-    /// pass ``max_version``); older consumers cannot be told the memory is read-only, so they get
-    /// a copy (``copy=False`` then raises ``BufferError``).
+    /// pass ``max_version``) where numpy can mark it (numpy 2.1 and later); otherwise the
+    /// consumer gets a copy (``copy=False`` then raises ``BufferError``).
     #[pyo3(signature = (**kwargs))]
     fn __dlpack__<'py>(&self, py: Python<'py>, kwargs: Option<&Bound<'py, pyo3::types::PyDict>>) -> PyResult<Bound<'py, PyAny>> {
         guard("dlarray.__dlpack__", || {
-            let wants_copy = match kwargs.map(|k| k.get_item("copy")).transpose()?.flatten() {
-                Some(c) if !c.is_none() => Some(c.extract::<bool>()?),
-                _ => None,
+            // `copy` is decided here; the rest (stream, max_version, dl_device) goes to numpy's
+            // exporter, without the keywords an older numpy does not know if it refuses them.
+            let forwarded = pyo3::types::PyDict::new(py);
+            let mut wants_copy = None;
+            if let Some(k) = kwargs {
+                for (key, value) in k.iter() {
+                    if key.extract::<String>()? == "copy" {
+                        wants_copy = if value.is_none() { None } else { Some(value.is_truthy()?) };
+                    } else {
+                        forwarded.set_item(key, value)?;
+                    }
+                }
+            }
+            let export = |a: &Bound<'py, PyAny>| -> PyResult<Bound<'py, PyAny>> {
+                match a.call_method("__dlpack__", (), Some(&forwarded)) {
+                    Err(e) if e.is_instance_of::<PyTypeError>(py) && !forwarded.is_empty() => {
+                        let stream = forwarded.get_item("stream")?;
+                        let basic = pyo3::types::PyDict::new(py);
+                        if let Some(s) = stream {
+                            basic.set_item("stream", s)?;
+                        }
+                        a.call_method("__dlpack__", (), Some(&basic))
+                    }
+                    r => r,
+                }
             };
             if wants_copy != Some(true) {
-                let view = tensor_to_numpy_view(py, self.tensor())?;
-                match view.call_method("__dlpack__", (), kwargs) {
+                match export(&tensor_to_numpy_view(py, self.tensor())?) {
                     Ok(capsule) => return Ok(capsule),
                     Err(e) if e.is_instance_of::<pyo3::exceptions::PyBufferError>(py) && wants_copy.is_none() => {}
                     Err(e) => return Err(e),
                 }
             }
-            tensor_to_numpy(py, self.tensor())?.call_method("__dlpack__", (), kwargs)
+            export(&tensor_to_numpy(py, self.tensor())?)
         })
     }
     fn __dlpack_device__(&self) -> (i32, i32) {

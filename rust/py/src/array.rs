@@ -93,6 +93,14 @@ impl PyDlarray {
     pub fn with(t: Tensor, format: Option<Format>) -> Self {
         PyDlarray { arr: DlArray { tensor: t, format } }
     }
+    /// `t` with the format `fmt` (dims permuted to MATLAB's canonical order), or unformatted.
+    pub fn labelled(t: Tensor, fmt: Option<&str>) -> PyResult<Self> {
+        let arr = match fmt {
+            Some(f) => DlArray::with_format(t, f).py()?,
+            None => DlArray::unformatted(t),
+        };
+        Ok(PyDlarray { arr })
+    }
     pub fn tensor(&self) -> &Tensor {
         &self.arr.tensor
     }
@@ -185,11 +193,7 @@ impl PyDlarray {
             } else {
                 tensor_from_arraylike("dlarray", "x", x)?
             };
-            let arr = match fmt {
-                Some(f) => DlArray::with_format(tensor, &f).py()?,
-                None => DlArray::unformatted(tensor),
-            };
-            Ok(PyDlarray { arr })
+            PyDlarray::labelled(tensor, fmt.as_deref())
         })
     }
 

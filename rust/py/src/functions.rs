@@ -424,12 +424,7 @@ fn from_dlpack(x: &Bound<'_, PyAny>, fmt: Option<&Bound<'_, PyAny>>, copy: Passe
             Some(c) if !c.is_none() => Some(flag("from_dlpack", "copy", &copy, false)?),
             _ => None,
         };
-        let tensor = tensor_sharing("from_dlpack", "x", x, copy)?;
-        let arr = match fmt {
-            Some(f) => DlArray::with_format(tensor, &f).py()?,
-            None => DlArray::unformatted(tensor),
-        };
-        Ok(PyDlarray { arr })
+        PyDlarray::labelled(tensor_sharing("from_dlpack", "x", x, copy)?, fmt.as_deref())
     })
 }
 

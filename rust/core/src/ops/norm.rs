@@ -145,28 +145,48 @@ pub(crate) fn batchnorm_backward(op: &Op, inp: &[Tensor], g: &Tensor, axis: usiz
         _ => return composite_grad(x, scale, g, geo, epsilon),
     };
     let g = if g.dtype() != x.dtype() { g.cast(x.dtype())? } else { g.clone() };
-    let sums = match (g.buffer()?, x.buffer()?) {
-        (Buffer::F32(gv), Buffer::F32(xv)) => channel_grad_sums(gv, xv, &saved.mean, geo.outer, geo.c, geo.inner),
-        (Buffer::F64(gv), Buffer::F64(xv)) => channel_grad_sums(gv, xv, &saved.mean, geo.outer, geo.c, geo.inner),
-        _ => return composite_grad(x, scale, &g, geo, epsilon),
-    };
-    let sc = scale.to_f64_vec()?;
-    let m = geo.m.max(1) as f64;
-    // dx = A g + B (x - μ) + C per channel, with A = s/σ, B = -s/σ³ Σg(x-μ)/M, C = -A Σg/M.
-    let coef: Vec<(f64, f64, f64)> = (0..geo.c)
-        .map(|ch| {
-            let (sg, sgx) = sums[ch];
-            let inv = saved.invstd[ch];
-            let a = sc[ch] * inv;
-            (-sc[ch] * inv * inv * inv * sgx / m, -a * sg / m, a)
-        })
-        .collect();
+    let Some(sums) = grad_sums(&g, x, &saved.mean, geo)? else { return composite_grad(x, scale, &g, geo, epsilon) };
+    let coef = input_grad_coefs(&sums, &saved.invstd, &scale.to_f64_vec()?, geo);
     let dx = Tensor::from_buffer(affine(x, Some(&g), &coef, &saved.mean, geo)?, x.shape().to_vec())?;
     let doff: Vec<f64> = sums.iter().map(|s| s.0).collect();
     let dsc: Vec<f64> = sums.iter().zip(&saved.invstd).map(|(s, inv)| s.1 * inv).collect();
     let doff = Tensor::from_buffer(vector(&doff, x), vec![geo.c])?;
     let dsc = Tensor::from_buffer(vector(&dsc, x), vec![geo.c])?;
     Ok(vec![Some(dx), Some(doff), Some(dsc)])
+}
+
+/// Per channel `(Σg, Σg·(x − mean))`, or `None` for dtypes the kernel does not take.
+fn grad_sums(g: &Tensor, x: &Tensor, mean: &[f64], geo: &Geometry) -> Result<Option<Vec<(f64, f64)>>> {
+    Ok(match (g.buffer()?, x.buffer()?) {
+        (Buffer::F32(gv), Buffer::F32(xv)) => Some(channel_grad_sums(gv, xv, mean, geo.outer, geo.c, geo.inner)),
+        (Buffer::F64(gv), Buffer::F64(xv)) => Some(channel_grad_sums(gv, xv, mean, geo.outer, geo.c, geo.inner)),
+        _ => None,
+    })
+}
+
+/// The per-channel `(B, C, A)` of `dx = A g + B (x − μ) + C` from the sums `(Σg, Σg(x−μ))`:
+/// `A = s/σ`, `B = −s/σ³ · Σg(x−μ)/M`, `C = −A · Σg/M`.
+fn input_grad_coefs(sums: &[(f64, f64)], invstd: &[f64], scale: &[f64], geo: &Geometry) -> Vec<(f64, f64, f64)> {
+    let m = geo.m.max(1) as f64;
+    sums.iter()
+        .zip(invstd)
+        .zip(scale)
+        .map(|((&(sg, sgx), &inv), &s)| {
+            let a = s * inv;
+            (-s * inv * inv * inv * sgx / m, -a * sg / m, a)
+        })
+        .collect()
+}
+
+/// The operands of the replayed gradient ops: `g` shaped and typed as x, `axis` one of x's.
+fn check_grad_operands(what: &str, x: &Tensor, g: &Tensor, axis: usize) -> Result<()> {
+    if g.shape() != x.shape() || g.dtype() != x.dtype() || axis >= x.ndim() {
+        return Err(Error::shape(
+            what,
+            format!("g {:?} ({}) must match x {:?} ({}), axis {axis}", g.shape(), g.dtype(), x.shape(), x.dtype()),
+        ));
+    }
+    Ok(())
 }
 
 /// The gradients as two fused recorded ops, for a backward pass that is only replayed: the
@@ -192,19 +212,11 @@ impl Tensor {
     /// `[Σg; Σg·x̂]` per channel (`x̂` standardised with x's batch statistics).
     pub fn batchnorm_param_grads(&self, g: &Tensor, axis: usize, epsilon: f64) -> Result<Tensor> {
         const WHAT: &str = "batchnorm_param_grads";
-        if g.shape() != self.shape() || g.dtype() != self.dtype() || axis >= self.ndim() {
-            return Err(Error::shape(
-                WHAT,
-                format!("g {:?} ({}) must match x {:?} ({}), axis {axis}", g.shape(), g.dtype(), self.shape(), self.dtype()),
-            ));
-        }
+        check_grad_operands(WHAT, self, g, axis)?;
         let geo = Geometry::new(self.shape(), axis);
         let (mean, invstd) = mean_invstd(self, &geo, epsilon)?;
-        let sums = match (g.buffer()?, self.buffer()?) {
-            (Buffer::F32(gv), Buffer::F32(xv)) => channel_grad_sums(gv, xv, &mean, geo.outer, geo.c, geo.inner),
-            (Buffer::F64(gv), Buffer::F64(xv)) => channel_grad_sums(gv, xv, &mean, geo.outer, geo.c, geo.inner),
-            _ => return Err(Error::dtype(WHAT, format!("needs real float32/float64 data, got {}", self.dtype()))),
-        };
+        let sums = grad_sums(g, self, &mean, &geo)?
+            .ok_or_else(|| Error::dtype(WHAT, format!("needs real float32/float64 data, got {}", self.dtype())))?;
         let packed: Vec<f64> = sums.iter().map(|s| s.0).chain(sums.iter().zip(&invstd).map(|(s, inv)| s.1 * inv)).collect();
         Ok(Tensor::from_op(vector(&packed, self), vec![2 * geo.c], OpKind::BatchnormParamGrads { axis, epsilon }, &[self, g]))
     }
@@ -213,30 +225,16 @@ impl Tensor {
     /// [`Tensor::batchnorm_param_grads`] gives.
     pub fn batchnorm_input_grad(&self, scale: &Tensor, g: &Tensor, param_grads: &Tensor, axis: usize, epsilon: f64) -> Result<Tensor> {
         const WHAT: &str = "batchnorm_input_grad";
-        if g.shape() != self.shape() || g.dtype() != self.dtype() || axis >= self.ndim() {
-            return Err(Error::shape(
-                WHAT,
-                format!("g {:?} ({}) must match x {:?} ({}), axis {axis}", g.shape(), g.dtype(), self.shape(), self.dtype()),
-            ));
-        }
+        check_grad_operands(WHAT, self, g, axis)?;
         let geo = Geometry::new(self.shape(), axis);
         if scale.shape() != [geo.c] || param_grads.shape() != [2 * geo.c] {
             return Err(Error::shape(WHAT, format!("scale {:?} and sums {:?} for {} channels", scale.shape(), param_grads.shape(), geo.c)));
         }
         let (mean, invstd) = mean_invstd(self, &geo, epsilon)?;
         let packed = param_grads.to_f64_vec()?;
-        let sc = scale.to_f64_vec()?;
-        let m = geo.m.max(1) as f64;
-        // dx = A g + B (x - μ) + C per channel, with A = s/σ, B = -s/σ³ Σg(x-μ)/M, C = -A Σg/M;
-        // Σg(x-μ) = σ Σg·x̂, the packed scale gradient.
-        let coef: Vec<(f64, f64, f64)> = (0..geo.c)
-            .map(|ch| {
-                let (sg, sgx) = (packed[ch], packed[geo.c + ch] / invstd[ch]);
-                let inv = invstd[ch];
-                let a = sc[ch] * inv;
-                (-sc[ch] * inv * inv * inv * sgx / m, -a * sg / m, a)
-            })
-            .collect();
+        // Back from the packed [Σg; Σg·x̂] to (Σg, Σg(x−μ)): Σg(x−μ) = σ Σg·x̂.
+        let sums: Vec<(f64, f64)> = (0..geo.c).map(|ch| (packed[ch], packed[geo.c + ch] / invstd[ch])).collect();
+        let coef = input_grad_coefs(&sums, &invstd, &scale.to_f64_vec()?, &geo);
         let dx = affine(self, Some(g), &coef, &mean, &geo)?;
         Ok(Tensor::from_op(dx, self.shape().to_vec(), OpKind::BatchnormInputGrad { axis, epsilon }, &[self, scale, g, param_grads]))
     }

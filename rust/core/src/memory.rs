@@ -20,9 +20,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// Smaller blocks are left to the system allocator, which keeps them in its heap anyway.
-pub const MIN_CACHED: usize = 256 << 10;
+pub const MIN_CACHED: usize = 32 << 10;
 /// Freed blocks kept per size class.
-pub const SLOTS: usize = 8;
+pub const SLOTS: usize = 32;
 /// The most bytes the cache keeps for reuse.
 pub const MAX_CACHED_BYTES: usize = 1 << 30;
 

@@ -526,6 +526,56 @@ def test_batchnorm_first_and_second_derivatives_on_gpu_match_cpu(name):
         assert_same(g, c, rtol=1e-3, atol=1e-3 * scale)
 
 
+STANDARDIZING = {
+    "layernorm_SSCB": (lambda x, off, sc: dl.layernorm(x, off, sc), (4, 3, 6, 2), "SSCB", 6),
+    "layernorm_CBT": (lambda x, off, sc: dl.layernorm(x, off, sc), (6, 3, 5), "CBT", 6),
+    "groupnorm_SSCB": (lambda x, off, sc: dl.groupnorm(x, 2, off, sc), (4, 3, 6, 2), "SSCB", 6),
+    "instancenorm_SSCB": (lambda x, off, sc: dl.instancenorm(x, off, sc), (4, 3, 6, 2), "SSCB", 6),
+    "instancenorm_CBT": (lambda x, off, sc: dl.instancenorm(x, off, sc), (6, 3, 5), "CBT", 6),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STANDARDIZING))
+def test_layer_group_and_instance_norm_run_on_the_gpu_without_readback_and_match_the_cpu(name):
+    f, shape, fmt, n_c = STANDARDIZING[name]
+    data = rng.standard_normal(shape).astype(f32) * 2 + 3
+    (cx,), (gx,) = both(data, fmt=fmt)
+    goff, gsc = _batchnorm_params(n_c, dl.gpuArray)
+    coff, csc = _batchnorm_params(n_c, lambda a: a)
+    w = rng.standard_normal(shape).astype(f32)
+    gw, cw = dl.gpuArray(dlarray(w, fmt)), dlarray(w, fmt)
+
+    def grads(x, off, sc, w):
+        y = f(x, off, sc)
+        loss = (y * w).sum() + (y * y * y).sum()
+        gx, goff, gsc = dl.dlgradient(loss, x, off, sc, enable_higher_derivatives=True)
+        second = dl.dlgradient((gx * gx).sum() + (gsc * gsc).sum(), x, off, sc)
+        return (y, loss, gx, goff, gsc) + second
+
+    dl.gather(dl.dlfeval(grads, gx, goff, gsc, gw)[1])  # compiles the kernels, uploads the constants
+    before = _core._gpu_stats()
+    got = dl.dlfeval(grads, gx, goff, gsc, gw)
+    after = _core._gpu_stats()
+    assert after["readbacks"] == before["readbacks"], "the statistics and the derivatives stay on the GPU"
+    assert got[0].device == "gpu" and got[2].device == "gpu"
+    want = dl.dlfeval(grads, cx, coff, csc, cw)
+    for g, c in zip(got, want):
+        scale = max(1.0, float(np.abs(host(c)).max()))
+        assert_same(g, c, rtol=1e-3, atol=1e-3 * scale)
+
+
+@pytest.mark.parametrize("axes", [[1], [0, 2], [0, 1, 2], [], [2, 0]])
+def test_standardizing_over_any_axes_runs_on_the_gpu_without_readback(axes):
+    # (C, B, T) over B alone keeps C and T apart: the kernel reads a permuted copy.
+    data = rng.standard_normal((3, 4, 5)).astype(f32)
+    (cx,), (gx,) = both(data, fmt="CBT")
+    _core._standardize(gx, axes, 1e-5)
+    before = _core._gpu_stats()
+    got = _core._standardize(gx, axes, 1e-5)
+    assert _core._gpu_stats()["readbacks"] == before["readbacks"] and got.device == "gpu"
+    assert_same(got, _core._standardize(cx, axes, 1e-5), rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.skipif(not HAS_F64, reason="the adapter has no shader-f64")
 def test_float64_batchnorm_on_gpu_matches_cpu_closely():
     data, fmt = BATCHNORM_CASES["SSCB"]

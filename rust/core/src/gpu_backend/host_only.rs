@@ -51,6 +51,10 @@ pub(crate) fn reduce(_: ReduceOp, _: &Tensor, _: &[usize]) -> Result<Option<Stor
 pub(crate) fn matmul(_: &Tensor, _: &Tensor, _: bool, _: bool) -> Result<Option<Storage>> {
     Ok(None)
 }
+pub(crate) fn standardize(_: &Tensor, _: &[usize], _: f64) -> Result<Option<Storage>> {
+    Ok(None)
+}
+
 pub(crate) fn batchnorm_train(
     _: &Tensor,
     _: &Tensor,

@@ -18,7 +18,7 @@ mod native;
 pub use native::{available, check_dtype, info, stats};
 pub(crate) use native::{
     avgpool, avgpool_backward, batchnorm_train, binary, broadcast_to, compare, conv, conv_input_grad, conv_weight_grad, matmul,
-    maxpool_backward, maxpool_gather, optim_step, permute, reduce, relu_grad, softmax, unary, where_,
+    maxpool_backward, maxpool_gather, optim_step, permute, reduce, relu_grad, softmax, standardize, unary, where_,
 };
 #[cfg(feature = "gpu")]
 pub(crate) use native::{download, upload};

@@ -329,6 +329,57 @@ pub(crate) fn batchnorm_train(
     }
 }
 
+/// `x` standardised over `axes` (see [`Tensor::standardize`]) by the batch-normalisation
+/// kernel, with offset 0 and scale 1: every group of `x` is a channel of an (outer, C, inner)
+/// view. When the axes kept apart (those of more than one element) are not adjacent (group
+/// normalisation's), `x` is permuted so that they are last, and the result permuted back.
+pub(crate) fn standardize(x: &Tensor, axes: &[usize], epsilon: f64) -> Result<Option<Storage>> {
+    if x.device() != Device::Gpu || x.numel() == 0 {
+        return Ok(None);
+    }
+    let one = Tensor::scalar_like(1.0, x.dtype());
+    let zero = Tensor::scalar_like(0.0, x.dtype());
+    let Some(ops) = operands(&[x, &zero, &one])? else { return Ok(None) };
+    let shape = x.shape();
+    let normalise = |x: &GpuBuffer, (outer, c, inner): (usize, usize, usize)| -> std::result::Result<GpuBuffer, GpuError> {
+        let offset = layout::broadcast(&ops[1], &[], &[c])?;
+        let scale = layout::broadcast(&ops[2], &[], &[c])?;
+        Ok(nm::batchnorm_train(x, &offset, &scale, outer, c, inner, epsilon)?.0)
+    };
+    let made = match group_view(shape, axes) {
+        Some(view) => normalise(&ops[0], view),
+        None => {
+            let perm: Vec<usize> = axes.iter().copied().chain((0..shape.len()).filter(|a| !axes.contains(a))).collect();
+            let mut back = vec![0; perm.len()];
+            for (i, &p) in perm.iter().enumerate() {
+                back[p] = i;
+            }
+            let size = |dims: &[usize]| dims.iter().map(|&a| shape[a]).product::<usize>();
+            let (outer, c) = (size(axes), size(&perm[axes.len()..]));
+            layout::permute(&ops[0], shape, &perm).and_then(|(moved, moved_shape)| {
+                let y = normalise(&moved, (outer, c, 1))?;
+                Ok(layout::permute(&y, &moved_shape, &back)?.0)
+            })
+        }
+    };
+    finish("standardize", x.dtype(), made)
+}
+
+/// `(outer, groups, inner)` when the axes not in `axes` that have more than one element are
+/// adjacent (so the groups are the middle dimension of a contiguous view).
+fn group_view(shape: &[usize], axes: &[usize]) -> Option<(usize, usize, usize)> {
+    let kept: Vec<usize> = (0..shape.len()).filter(|a| !axes.contains(a) && shape[*a] > 1).collect();
+    let (first, last) = match (kept.first(), kept.last()) {
+        (Some(&f), Some(&l)) => (f, l + 1),
+        _ => (0, 0),
+    };
+    if (first..last).any(|a| axes.contains(&a) && shape[a] > 1) {
+        return None;
+    }
+    let size = |dims: &[usize]| dims.iter().product::<usize>();
+    Some((size(&shape[..first]), size(&shape[first..last]), size(&shape[last..])))
+}
+
 /// `op(a) @ op(b)` with batch broadcasting, either operand read transposed.
 pub(crate) fn matmul(a: &Tensor, b: &Tensor, ta: bool, tb: bool) -> Result<Option<Storage>> {
     let Some(ops) = operands(&[a, b])? else { return Ok(None) };

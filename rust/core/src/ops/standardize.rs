@@ -44,6 +44,12 @@ impl Tensor {
             // Empty in, empty out (the per-group statistics could still be a large array).
             return Ok(self.clone());
         }
+        let kind = OpKind::Standardize { axes: axes.to_vec(), epsilon };
+        if let Some(y) = crate::gpu_backend::standardize(self, axes, epsilon)? {
+            // No host moments are saved (reading them back would stall the device): the
+            // backward rule builds the gradient from differentiable ops, which run there too.
+            return Ok(Tensor::from_op_storage(y, self.shape().to_vec(), kind, &[self]));
+        }
         let gr = Groups::new(self.shape(), axes);
         let (mean, var) = match self.buffer()? {
             Buffer::F32(v) => group_moments(v, &gr),
@@ -53,7 +59,6 @@ impl Tensor {
         let invstd: Vec<f64> = var.iter().map(|v| 1.0 / (v + epsilon).sqrt()).collect();
         let coef: Vec<(f64, f64, f64)> = invstd.iter().map(|&s| (s, 0.0, 0.0)).collect();
         let data = apply(self, None, &coef, &mean, &gr)?;
-        let kind = OpKind::Standardize { axes: axes.to_vec(), epsilon };
         let saved = || Saved::Moments(Arc::new(Moments { mean, invstd }));
         Ok(Tensor::from_op_saved(Arc::new(data), self.shape().to_vec(), kind, &[self], saved))
     }

@@ -241,10 +241,15 @@ pub(crate) fn unary(op: UnaryOp, x: &Tensor) -> Result<Option<Storage>> {
         UnaryOp::Tan => G::Tan,
         UnaryOp::Tanh => G::Tanh,
         UnaryOp::Sigmoid => G::Sigmoid,
-        // MATLAB rounds half away from zero, the engine half to even; the rest have no kernel.
-        UnaryOp::Round | UnaryOp::Log1p | UnaryOp::Sinh | UnaryOp::Cosh | UnaryOp::Asin | UnaryOp::Acos | UnaryOp::Atan | UnaryOp::Erf => {
-            return Ok(None)
-        }
+        // Half to even, on both devices (numpy's rule).
+        UnaryOp::Round => G::Round,
+        UnaryOp::Log1p => G::Log1p,
+        UnaryOp::Sinh => G::Sinh,
+        UnaryOp::Cosh => G::Cosh,
+        UnaryOp::Asin => G::Asin,
+        UnaryOp::Acos => G::Acos,
+        UnaryOp::Atan => G::Atan,
+        UnaryOp::Erf => G::Erf,
     };
     let Some(ops) = operands(&[x])? else { return Ok(None) };
     finish(op.name(), x.dtype(), ew::unary(kernel, &ops[0], &layout_of(x)))

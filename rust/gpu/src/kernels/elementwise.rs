@@ -34,6 +34,15 @@ pub enum UnaryOp {
     Tan,
     Tanh,
     Sigmoid,
+    /// log(1 + x), accurate for small x.
+    Log1p,
+    Sinh,
+    Cosh,
+    Asin,
+    Acos,
+    Atan,
+    /// The error function, within about 2e-7 relative error.
+    Erf,
     /// The identity: materialises a strided view (permute, broadcast, slice) contiguously.
     Copy,
 }
@@ -93,6 +102,78 @@ fn pow_np(a: T, b: T) -> T {
 }
 ";
 
+/// erf by its Taylor series below 0.5 (five terms: the next is under 2e-8 relative), and
+/// above as 1 − erfc with Numerical Recipes' Chebyshev-fitted erfc (relative error below
+/// 1.2e-7), which keeps small arguments free of the cancellation in 1 − erfc.
+const ERF_HELPER: &str = "
+fn erf_approx(x: T) -> T {
+    let a = abs(x);
+    if (a < T(0.5)) {
+        let s = x * x;
+        return x * T(1.1283791670955126) * (T(1.0) + s * (T(-1.0 / 3.0) + s * (T(0.1) + s * (T(-1.0 / 42.0) + s * (T(1.0 / 216.0) + s * T(-1.0 / 1320.0))))));
+    }
+    let t = T(1.0) / (T(1.0) + T(0.5) * a);
+    let p = T(-1.26551223) + t * (T(1.00002368) + t * (T(0.37409196) + t * (T(0.09678418) + t * (T(-0.18628806)
+        + t * (T(0.27886807) + t * (T(-1.13520398) + t * (T(1.48851587) + t * (T(-0.82215223) + t * T(0.17087277)))))))));
+    let erfc = t * exp(p - a * a);
+    return select(T(1.0) - erfc, erfc - T(1.0), x < T(0.0));
+}
+";
+
+/// log1p: for |x| < 1/4 as 2·atanh(z), z = x/(2 + x) (|z| < 1/7), by its odd series to z¹¹
+/// (the next term is below 1e-12 relative): no 1 + x is formed, whose rounding would be most
+/// of a small result. Above, log(1 + x) loses under 3e-7 relative.
+const LOG1P_HELPER: &str = "
+fn log1p_approx(x: T) -> T {
+    if (abs(x) < T(0.25)) {
+        let z = x / (T(2.0) + x);
+        let s = z * z;
+        return T(2.0) * z * (T(1.0) + s * (T(1.0 / 3.0) + s * (T(0.2) + s * (T(1.0 / 7.0) + s * (T(1.0 / 9.0) + s * T(1.0 / 11.0))))));
+    }
+    return log(T(1.0) + x);
+}
+";
+
+/// sinh by its Taylor series below 1 (to x¹¹; the next term is below 2e-10 relative), where
+/// (eˣ − e⁻ˣ)/2 would cancel; the builtin above.
+const SINH_HELPER: &str = "
+fn sinh_approx(x: T) -> T {
+    if (abs(x) < T(1.0)) {
+        let s = x * x;
+        return x * (T(1.0) + s * (T(1.0 / 6.0) + s * (T(1.0 / 120.0) + s * (T(1.0 / 5040.0) + s * (T(1.0 / 362880.0) + s * T(1.0 / 39916800.0))))));
+    }
+    return sinh(x);
+}
+";
+
+/// atan, asin and acos from Cephes' `atanf` (range reduction to |x| ≤ tan(π/8), then a
+/// degree-9 odd polynomial; about 1e-7 relative error): drivers' own inverse trigonometric
+/// functions are far less accurate (lavapipe's asin is off by 4e-4). asin(x) = atan(x/√(1−x²))
+/// and acos(x) = 2·atan(√((1−x)/(1+x))), with 1 − x² formed as (1 − x)(1 + x).
+const ATAN_HELPER: &str = "
+fn atan_approx(x: T) -> T {
+    let a = abs(x);
+    var y = T(0.0);
+    var r = a;
+    if (a > T(2.414213562373095)) {
+        y = T(1.5707963267948966);
+        r = T(-1.0) / a;
+    } else if (a > T(0.4142135623730950)) {
+        y = T(0.7853981633974483);
+        r = (a - T(1.0)) / (a + T(1.0));
+    }
+    let z = r * r;
+    y = y + (((T(8.05374449538e-2) * z - T(1.38776856032e-1)) * z + T(1.99777106478e-1)) * z - T(3.33329491539e-1)) * z * r + r;
+    return select(y, -y, x < T(0.0));
+}
+fn asin_approx(x: T) -> T {
+    return atan_approx(x / sqrt((T(1.0) - x) * (T(1.0) + x)));
+}
+fn acos_approx(x: T) -> T {
+    return T(2.0) * atan_approx(sqrt((T(1.0) - x) / (T(1.0) + x)));
+}
+";
+
 const NAN_MAX: &str = "select(max(x0, x1), x0 + x1, is_nan(x0) || is_nan(x1))";
 const NAN_MIN: &str = "select(min(x0, x1), x0 + x1, is_nan(x0) || is_nan(x1))";
 
@@ -118,6 +199,13 @@ impl UnaryOp {
             Tanh => spec("tanh", "tanh(x0)", true),
             // Split by sign so exp never overflows.
             Sigmoid => spec("sigmoid", "select(exp(x0) / (T(1.0) + exp(x0)), T(1.0) / (T(1.0) + exp(-x0)), x0 >= T(0.0))", true),
+            Log1p => Spec { name: "log1p", expr: "log1p_approx(x0)", helpers: LOG1P_HELPER, f32_only: true },
+            Sinh => Spec { name: "sinh", expr: "sinh_approx(x0)", helpers: SINH_HELPER, f32_only: true },
+            Cosh => spec("cosh", "cosh(x0)", true),
+            Asin => Spec { name: "asin", expr: "asin_approx(x0)", helpers: ATAN_HELPER, f32_only: true },
+            Acos => Spec { name: "acos", expr: "acos_approx(x0)", helpers: ATAN_HELPER, f32_only: true },
+            Atan => Spec { name: "atan", expr: "atan_approx(x0)", helpers: ATAN_HELPER, f32_only: true },
+            Erf => Spec { name: "erf", expr: "erf_approx(x0)", helpers: ERF_HELPER, f32_only: true },
             Copy => spec("copy", "x0", false),
         }
     }

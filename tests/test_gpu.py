@@ -359,20 +359,23 @@ def test_a_convolution_and_its_gradients_on_gpu_arrays_read_nothing_back():
     assert gxg.device == gwg.device == "gpu"
 
 
-def test_relu_gradient_and_broadcasting_run_on_the_gpu_without_readback():
+@pytest.mark.parametrize("activation", [dl.relu, lambda x: dl.leakyrelu(x, 0.2)], ids=["relu", "leakyrelu"])
+def test_relu_gradient_and_broadcasting_run_on_the_gpu_without_readback(activation):
     x = rng.standard_normal((6, 5, 4)).astype(f32)
-    x[0, 0, 0], x[1, 1, 1] = np.nan, 0.0  # relu's gradient is 0 at NaN and at 0, as on the CPU
+    # At NaN and at 0 the slope is the one below zero (0 for relu), as on the CPU.
+    x[0, 0, 0], x[1, 1, 1] = np.nan, 0.0
     (cx,), (gx,) = both(x, fmt="SCB")
 
     def f(x):
-        y = dl.relu(x) * 2.0
+        y = activation(x) * 2.0
         return dl.dlgradient((y * y).sum() + y.sum(), x)
 
     dl.dlfeval(f, gx)
     before = _core._gpu_stats()
     g = dl.dlfeval(f, gx)
     after = _core._gpu_stats()
-    assert after["readbacks"] == before["readbacks"], "relu's gradient and the sum's broadcast stay on the device"
+    assert after["readbacks"] == before["readbacks"], "the activation's gradient and the sum's broadcast stay on the device"
+    assert after["dispatches"] > before["dispatches"] and g.device == "gpu"
     assert_same(g, dl.dlfeval(f, cx))
     b = dl.gpuArray(dlarray(rng.standard_normal((1, 5, 1)).astype(f32)))
     before = _core._gpu_stats()
@@ -601,6 +604,49 @@ def test_standardizing_over_any_axes_runs_on_the_gpu_without_readback(axes):
     got = _core._standardize(gx, axes, 1e-5)
     assert _core._gpu_stats()["readbacks"] == before["readbacks"] and got.device == "gpu"
     assert_same(got, _core._standardize(cx, axes, 1e-5), rtol=1e-4, atol=1e-4)
+
+
+def _assigned(x):
+    y = x * 1.0
+    y[0, 1:3] = x[1, :2] * 3.0
+    y[:, 0, 0] = 0.5
+    return y
+
+
+INDEXING = {
+    "slice": lambda x: x[1:, ::2, 1:],
+    "negative_step": lambda x: x[:, ::-1, 2:0:-1],
+    "integers_repeated": lambda x: x[:, [2, 0, 2, 2]],
+    "mask": lambda x: x[:, :, np.array([True, False, True, True])],
+    "flip": lambda x: dl.flip(x, 1),
+    "concatenate": lambda x: dl.concatenate([x, x[:, :1] * 2.0, dlarray(np.ones((2, 2, 4), f32))], 1),
+    "stack": lambda x: dl.stack([x, -x], 0),
+    "assignment": _assigned,
+    "embed": lambda x: dl.embed(dlarray(np.array([[3, 1, 3, 0, 2]], f32), "CB"), dl.reshape(x, (4, 6))),
+    "crosschannelnorm": lambda x: dl.crosschannelnorm(dlarray(dl.stripdims(x) * 2.0, "SCB"), 3, alpha=0.1),
+    "huber": lambda x: dl.huber(dlarray(dl.stripdims(x), "SCB"), dlarray(Y, "SCB"), transition_point=0.7),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INDEXING))
+def test_indexing_joining_and_their_derivatives_run_on_the_gpu_without_readback(name):
+    f = INDEXING[name]
+    w = rng.standard_normal(host(f(dlarray(X))).shape).astype(f32)
+
+    def grads(x):
+        y = f(x)
+        loss = (y * y * y).sum() + (y * w).sum()
+        g = dl.dlgradient(loss, x, enable_higher_derivatives=True)
+        return y, g, dl.dlgradient((g * g).sum(), x)
+
+    (cx,), (gx,) = both(X)
+    dl.gather(dl.dlfeval(grads, gx)[1])  # compiles the kernels, uploads the constants
+    before = _core._gpu_stats()
+    got = dl.dlfeval(grads, gx)
+    after = _core._gpu_stats()
+    assert after["readbacks"] == before["readbacks"], "the selection and its adjoint stay on the GPU"
+    assert after["dispatches"] > before["dispatches"]
+    assert_same(got, dl.dlfeval(grads, cx), rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.skipif(not HAS_F64, reason="the adapter has no shader-f64")

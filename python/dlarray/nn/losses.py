@@ -15,7 +15,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .._arguments import choice
-from .._core import DlIndexError, FormatError, OptionError, ShapeError, _softmax_log, dlarray, log, maximum, stripdims, where
+from .._core import DlIndexError, FormatError, OptionError, ShapeError, _compare, _softmax_log, dlarray, log, maximum, stripdims, where
 from .._core import abs as _abs
 from .._matlab_names import accept_matlab_names
 from ._layout import format_given, format_labels, layout_of, plain
@@ -358,8 +358,9 @@ def huber(
 
     def per_element(e: dlarray) -> dlarray:
         a = _abs(e)
-        # The branch is chosen by a constant mask, so higher derivatives follow each branch.
-        return where(np.asarray(a <= delta), (e * e) * 0.5, (a - 0.5 * delta) * delta)
+        # The branch is chosen by a comparison, which has no gradient: higher derivatives
+        # follow each branch, and the mask stays on e's device.
+        return where(_compare(a, delta, "le"), (e * e) * 0.5, (a - 0.5 * delta) * delta)
 
     return _regression(op, per_element, Y, targets, weights, data_format, weights_format, mask, reduction, normalization_factor)
 

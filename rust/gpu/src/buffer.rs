@@ -109,6 +109,13 @@ impl GpuBuffer {
         Self::upload(DType::F64, data.len(), &bytes)
     }
 
+    /// Uploads u32 words (positions for the indexing kernels, which read them as `u32`); the
+    /// buffer counts as float32 for its size only.
+    pub(crate) fn from_words(data: &[u32]) -> Result<GpuBuffer, GpuError> {
+        let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_ne_bytes()).collect();
+        Self::upload(DType::F32, data.len(), &bytes)
+    }
+
     fn upload(dtype: DType, len: usize, bytes: &[u8]) -> Result<GpuBuffer, GpuError> {
         let gpu = context()?;
         let buf = GpuBuffer::uninit(gpu, dtype, len)?;

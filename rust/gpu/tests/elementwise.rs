@@ -44,8 +44,26 @@ fn unary_ref(op: UnaryOp, x: f32) -> f32 {
         Tan => x.tan(),
         Tanh => x.tanh(),
         Sigmoid => 1.0 / (1.0 + (-x).exp()),
+        Log1p => (x as f64).ln_1p() as f32,
+        Sinh => (x as f64).sinh() as f32,
+        Cosh => (x as f64).cosh() as f32,
+        Asin => (x as f64).asin() as f32,
+        Acos => (x as f64).acos() as f32,
+        Atan => (x as f64).atan() as f32,
+        Erf => erf_series(x as f64) as f32,
         Copy => x,
     }
+}
+
+/// erf by its Maclaurin series in float64: for |x| <= 3 its terms stay below 4e3, so the
+/// sum keeps about 12 digits.
+fn erf_series(x: f64) -> f64 {
+    let (mut term, mut sum) = (x, x);
+    for n in 1..80 {
+        term *= -x * x / n as f64;
+        sum += term / (2 * n + 1) as f64;
+    }
+    sum * 2.0 / std::f64::consts::PI.sqrt()
 }
 
 fn binary_ref(op: BinaryOp, a: f32, b: f32) -> f32 {
@@ -84,10 +102,24 @@ fn binary_ref(op: BinaryOp, a: f32, b: f32) -> f32 {
                 0.0
             }
         }
+        LeakyRelu => {
+            if a > 0.0 {
+                a
+            } else {
+                b * a
+            }
+        }
+        LeakyReluSlope => {
+            if a > 0.0 {
+                1.0
+            } else {
+                b
+            }
+        }
     }
 }
 
-const UNARY: [UnaryOp; 18] = [
+const UNARY: [UnaryOp; 25] = [
     UnaryOp::Neg,
     UnaryOp::Abs,
     UnaryOp::Sign,
@@ -105,10 +137,17 @@ const UNARY: [UnaryOp; 18] = [
     UnaryOp::Tan,
     UnaryOp::Tanh,
     UnaryOp::Sigmoid,
+    UnaryOp::Log1p,
+    UnaryOp::Sinh,
+    UnaryOp::Cosh,
+    UnaryOp::Asin,
+    UnaryOp::Acos,
+    UnaryOp::Atan,
+    UnaryOp::Erf,
     UnaryOp::Copy,
 ];
 
-const BINARY: [BinaryOp; 14] = [
+const BINARY: [BinaryOp; 16] = [
     BinaryOp::Add,
     BinaryOp::Sub,
     BinaryOp::Mul,
@@ -123,6 +162,8 @@ const BINARY: [BinaryOp; 14] = [
     BinaryOp::Gt,
     BinaryOp::Ge,
     BinaryOp::ReluGrad,
+    BinaryOp::LeakyRelu,
+    BinaryOp::LeakyReluSlope,
 ];
 
 /// Inputs each op is defined on (positive for log and sqrt) plus the halfway points of round.
@@ -132,6 +173,9 @@ fn unary_input(op: UnaryOp, n: usize) -> Vec<f32> {
         UnaryOp::Round => (0..n).map(|i| (i as f32 - n as f32 / 2.0) * 0.25).collect(),
         UnaryOp::Tan => data(n, 4, -1.4, 1.4),
         UnaryOp::Reciprocal => data(n, 5, 0.5, 4.0),
+        UnaryOp::Log1p => data(n, 7, -0.9, 10.0),
+        UnaryOp::Asin | UnaryOp::Acos => data(n, 8, -0.99, 0.99),
+        UnaryOp::Erf => data(n, 9, -3.0, 3.0),
         _ => {
             let mut v = data(n, 6, -6.0, 6.0);
             v[0] = 0.0;

@@ -314,6 +314,31 @@ fn where_(py: Python<'_>, cond: &Bound<'_, PyAny>, a: &Bound<'_, PyAny>, b: &Bou
     })
 }
 
+/// ``x op other`` (``op`` one of ``"eq" "ne" "lt" "le" "gt" "ge"``) as a dlarray of 1 and 0
+/// in the operands' dtype, on their device, with no gradient: the masks that composite ops
+/// select with. The operators give numpy booleans instead (numpy's semantics), which would
+/// read a GPU array back.
+#[pyfunction]
+fn _compare(py: Python<'_>, x: &Bound<'_, PyAny>, other: &Bound<'_, PyAny>, op: &str) -> PyResult<PyDlarray> {
+    use dlarray_core::ops::CompareOp as C;
+    guard("compare", || {
+        let op = match op {
+            "eq" => C::Eq,
+            "ne" => C::Ne,
+            "lt" => C::Lt,
+            "le" => C::Le,
+            "gt" => C::Gt,
+            "ge" => C::Ge,
+            o => return Err(to_py(Error::value("compare", format!("op must be eq, ne, lt, le, gt or ge, got '{o}'")))),
+        };
+        let a = as_dl("compare", "x", x)?;
+        let (b, fb) = operand("compare", "other", other, a.tensor.dtype())?;
+        let t = run(py, a.tensor.numel().max(b.numel()), || a.tensor.compare(op, &b))?;
+        let fmt = DlArray::elementwise_format("compare", a.format.as_ref(), fb.as_ref(), t.ndim()).py()?;
+        Ok(PyDlarray::with(t, fmt))
+    })
+}
+
 /// Real part of each element (MATLAB's ``real``; ``X.real``).
 ///
 /// ``x`` is a dlarray or anything ``dlarray(x)`` accepts (a numpy array, a list; a Python scalar becomes float32). Returns a real dlarray of ``x``'s shape and format
@@ -733,6 +758,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(power, m)?,
         wrap_pyfunction!(complex, m)?,
         wrap_pyfunction!(where_, m)?,
+        wrap_pyfunction!(_compare, m)?,
         wrap_pyfunction!(real, m)?,
         wrap_pyfunction!(imag, m)?,
         wrap_pyfunction!(conj, m)?,

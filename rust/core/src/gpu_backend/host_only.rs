@@ -39,6 +39,27 @@ pub(crate) fn compare(_: CompareOp, _: &Tensor, _: &Tensor) -> Result<Option<Sto
 pub(crate) fn relu_grad(_: &Tensor, _: &Tensor) -> Result<Option<Storage>> {
     Ok(None)
 }
+pub(crate) fn leaky_relu(_: &Tensor, _: f64, _: bool) -> Result<Option<Storage>> {
+    Ok(None)
+}
+pub(crate) fn take_rows(_: &Tensor, _: (usize, usize, usize), _: &[usize]) -> Result<Option<Storage>> {
+    Ok(None)
+}
+pub(crate) fn add_rows(_: &Tensor, _: (usize, usize, usize), _: &[usize]) -> Result<Option<Storage>> {
+    Ok(None)
+}
+pub(crate) fn index_put(_: &Tensor, _: &[usize], _: &Tensor) -> Result<Option<Storage>> {
+    Ok(None)
+}
+pub(crate) fn narrow(_: &Tensor, _: usize, _: usize, _: usize) -> Result<Option<Storage>> {
+    Ok(None)
+}
+pub(crate) fn pad_axis(_: &Tensor, _: usize, _: usize, _: usize) -> Result<Option<Storage>> {
+    Ok(None)
+}
+pub(crate) fn concat(_: &[&Tensor], _: usize) -> Result<Option<Storage>> {
+    Ok(None)
+}
 pub(crate) fn broadcast_to(_: &Tensor, _: &[usize]) -> Result<Option<Storage>> {
     Ok(None)
 }

@@ -15,10 +15,11 @@
 #[cfg_attr(not(feature = "gpu"), path = "host_only.rs")]
 mod native;
 
-pub use native::{available, check_dtype, info, stats};
 pub(crate) use native::{
-    avgpool, avgpool_backward, batchnorm_train, binary, broadcast_to, compare, conv, conv_input_grad, conv_weight_grad, matmul,
-    maxpool_backward, maxpool_gather, optim_step, permute, reduce, relu_grad, softmax, standardize, unary, where_,
+    add_rows, avgpool, avgpool_backward, batchnorm_train, binary, broadcast_to, compare, concat, conv, conv_input_grad, conv_weight_grad,
+    index_put, leaky_relu, matmul, maxpool_backward, maxpool_gather, narrow, optim_step, pad_axis, permute, reduce, relu_grad, softmax,
+    standardize, take_rows, unary, where_,
 };
+pub use native::{available, check_dtype, info, stats};
 #[cfg(feature = "gpu")]
 pub(crate) use native::{download, upload};

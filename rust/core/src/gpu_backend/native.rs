@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use dlarray_gpu::kernels::{
-    conv as cv, elementwise as ew, layout, matmul as mm, norm as nm, optim as og, pool as pl, reduce as rd, softmax as sm,
+    conv as cv, elementwise as ew, gather as ga, layout, matmul as mm, norm as nm, optim as og, pool as pl, reduce as rd, softmax as sm,
 };
 use dlarray_gpu::{GpuBuffer, GpuError, Layout};
 
@@ -288,6 +288,32 @@ pub(crate) fn relu_grad(g: &Tensor, x: &Tensor) -> Result<Option<Storage>> {
     elementwise2("relu_grad", ew::BinaryOp::ReluGrad, g, x)
 }
 
+/// leakyrelu of `x` with `scale` below zero, or its slope (1 above zero, `scale` below).
+pub(crate) fn leaky_relu(x: &Tensor, scale: f64, slope: bool) -> Result<Option<Storage>> {
+    let (name, kernel) = if slope { ("leakyrelu_slope", ew::BinaryOp::LeakyReluSlope) } else { ("leakyrelu", ew::BinaryOp::LeakyRelu) };
+    elementwise2(name, kernel, x, &Tensor::scalar_like(scale, x.dtype()))
+}
+
+/// Rows `idx` of `x` viewed as (outer, n, inner): numpy's `take` along an axis, or of flat
+/// positions with outer = inner = 1.
+pub(crate) fn take_rows(x: &Tensor, (outer, n, inner): (usize, usize, usize), idx: &[usize]) -> Result<Option<Storage>> {
+    let Some(ops) = operands(&[x])? else { return Ok(None) };
+    finish("take", x.dtype(), ga::take_rows(&ops[0], ga::Rows { outer, n, inner }, idx))
+}
+
+/// Zeros of (outer, n, inner) with the rows of `v` (outer, idx.len(), inner) added at rows
+/// `idx`: the adjoint of [`take_rows`].
+pub(crate) fn add_rows(v: &Tensor, (outer, n, inner): (usize, usize, usize), idx: &[usize]) -> Result<Option<Storage>> {
+    let Some(ops) = operands(&[v])? else { return Ok(None) };
+    finish("index_add", v.dtype(), ga::add_rows(&ops[0], ga::Rows { outer, n, inner }, idx))
+}
+
+/// A copy of `base` with `values` (one per position) written at flat positions `idx`.
+pub(crate) fn index_put(base: &Tensor, idx: &[usize], values: &Tensor) -> Result<Option<Storage>> {
+    let Some(ops) = operands(&[base, values])? else { return Ok(None) };
+    finish("index assignment", base.dtype(), ga::put(&ops[0], idx, &ops[1]))
+}
+
 fn elementwise2(name: &str, kernel: ew::BinaryOp, a: &Tensor, b: &Tensor) -> Result<Option<Storage>> {
     let Some(ops) = operands(&[a, b])? else { return Ok(None) };
     finish(name, a.dtype(), ew::binary(kernel, &ops[0], &layout_of(a), &ops[1], &layout_of(b)).map(|(g, _)| g))
@@ -410,6 +436,36 @@ pub(crate) fn broadcast_to(x: &Tensor, shape: &[usize]) -> Result<Option<Storage
 pub(crate) fn permute(x: &Tensor, perm: &[usize]) -> Result<Option<Storage>> {
     let Some(ops) = operands(&[x])? else { return Ok(None) };
     finish("permute", x.dtype(), layout::permute(&ops[0], x.shape(), perm).map(|(g, _)| g))
+}
+
+/// The slice `start..start + len` along `axis`, by a strided copy.
+pub(crate) fn narrow(x: &Tensor, axis: usize, start: usize, len: usize) -> Result<Option<Storage>> {
+    let Some(ops) = operands(&[x])? else { return Ok(None) };
+    let mut view = Layout::contiguous(x.shape());
+    view.offset = start * view.strides[axis] as usize;
+    view.shape[axis] = len;
+    finish("narrow", x.dtype(), layout::contiguous(&ops[0], &view))
+}
+
+/// `x` viewed as (outer, n, inner) around `axis`.
+fn around(shape: &[usize], axis: usize) -> (usize, usize, usize) {
+    (shape[..axis].iter().product(), shape[axis], shape[axis + 1..].iter().product())
+}
+
+/// `x` with `before` and `after` zeros along `axis`.
+pub(crate) fn pad_axis(x: &Tensor, axis: usize, before: usize, after: usize) -> Result<Option<Storage>> {
+    let Some(ops) = operands(&[x])? else { return Ok(None) };
+    let (outer, k, inner) = around(x.shape(), axis);
+    finish("pad", x.dtype(), ga::pad_rows(&ops[0], outer, k, inner, before, after))
+}
+
+/// `xs` (one dtype, equal outside `axis`) joined along `axis`.
+pub(crate) fn concat(xs: &[&Tensor], axis: usize) -> Result<Option<Storage>> {
+    let Some(ops) = operands(xs)? else { return Ok(None) };
+    let (outer, _, inner) = around(xs[0].shape(), axis);
+    let sizes: Vec<usize> = xs.iter().map(|x| x.shape()[axis]).collect();
+    let parts: Vec<&GpuBuffer> = ops.iter().map(|o| &**o).collect();
+    finish("concatenate", xs[0].dtype(), ga::concat_rows(&parts, outer, &sizes, inner))
 }
 
 /// Softmax (or log-softmax when `log`) along `axis`.

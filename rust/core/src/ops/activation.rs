@@ -4,6 +4,7 @@
 use crate::buffer::Buffer;
 use crate::dtype::Real;
 use crate::error::{Error, Result};
+use crate::gpu_backend;
 use crate::kernels::elementwise::map;
 use crate::op::OpKind;
 use crate::tensor::Tensor;
@@ -26,6 +27,9 @@ impl Tensor {
     /// `x` where `x > 0`, `scale · x` elsewhere (MATLAB's `leakyrelu`); the derivative at 0
     /// is `scale`. Real input only.
     pub fn leaky_relu(&self, scale: f64) -> Result<Tensor> {
+        if let Some(data) = gpu_backend::leaky_relu(self, scale, false)? {
+            return Ok(Tensor::from_op_storage(data, self.shape().to_vec(), OpKind::LeakyRelu { scale }, &[self]));
+        }
         let data = match self.buffer()? {
             Buffer::F32(v) => Buffer::F32(leaky(v, scale).into()),
             Buffer::F64(v) => Buffer::F64(leaky(v, scale).into()),
@@ -37,6 +41,9 @@ impl Tensor {
     /// The slope of leakyrelu at each element: 1 where `x > 0`, `scale` elsewhere. Piecewise
     /// constant in `x`, so it has no gradient.
     pub(crate) fn leaky_relu_slope(&self, scale: f64) -> Result<Tensor> {
+        if let Some(data) = gpu_backend::leaky_relu(self, scale, true)? {
+            return Ok(Tensor::from_op_storage(data, self.shape().to_vec(), OpKind::LeakyReluSlope { scale }, &[self]));
+        }
         let s = match self.buffer()? {
             Buffer::F32(v) => Buffer::F32(slope(v, scale).into()),
             Buffer::F64(v) => Buffer::F64(slope(v, scale).into()),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::buffer::{Buffer, IntoBuffer};
 use crate::dtype::Element;
 use crate::error::{Error, Result};
+use crate::gpu_backend;
 use crate::op::OpKind;
 use crate::shape::numel;
 use crate::tensor::Tensor;
@@ -26,6 +27,9 @@ impl Tensor {
             return Err(Error::shape("take", format!("{} indices cannot fill shape {shape:?}", idx.len())));
         }
         check("take", &idx, self.numel())?;
+        if let Some(data) = gpu_backend::take_rows(self, (1, self.numel(), 1), &idx)? {
+            return Ok(Tensor::from_op_storage(data, shape.clone(), OpKind::Take { idx, shape }, &[self]));
+        }
         let data = self.buffer()?.gather(&idx);
         Ok(Tensor::from_op(data, shape.clone(), OpKind::Take { idx, shape }, &[self]))
     }
@@ -37,6 +41,9 @@ impl Tensor {
         }
         let n = numel(&shape);
         check("scatter_add", &idx, n)?;
+        if let Some(data) = gpu_backend::add_rows(self, (1, n, 1), &idx)? {
+            return Ok(Tensor::from_op_storage(data, shape.clone(), OpKind::ScatterAdd { idx, shape }, &[self]));
+        }
         fn scatter<T: Element>(v: &[T], idx: &[usize], n: usize) -> Vec<T> {
             let mut out = vec![T::zero(); n];
             for (&i, &x) in idx.iter().zip(v) {
@@ -69,6 +76,9 @@ impl Tensor {
                 Error::shape(OP, format!("cannot assign values of shape {:?} to {} selected elements", values.shape(), idx.len()))
             })?
         };
+        if let Some(data) = gpu_backend::index_put(self, &idx, &values)? {
+            return Ok(Tensor::from_op_storage(data, self.shape().to_vec(), OpKind::IndexPut { idx }, &[self, &values]));
+        }
         fn put<T: Copy>(dst: &[T], idx: &[usize], v: &[T]) -> Vec<T> {
             let mut out = dst.to_vec();
             for (&i, &x) in idx.iter().zip(v) {
@@ -158,9 +168,12 @@ impl Tensor {
         if let Some(&bad) = idx.iter().find(|&&i| i >= n) {
             return Err(Error::index(OP, format!("index {bad} is out of bounds for axis {axis} with size {n} (shape {:?})", self.shape())));
         }
-        let data = with_buffer!(self.buffer()?, v => IntoBuffer::into_buffer(select_rows(v, outer, n, inner, &idx)));
         let mut shape = self.shape().to_vec();
         shape[axis] = idx.len();
+        if let Some(data) = gpu_backend::take_rows(self, (outer, n, inner), &idx)? {
+            return Ok(Tensor::from_op_storage(data, shape, OpKind::TakeAxis { axis, idx }, &[self]));
+        }
+        let data = with_buffer!(self.buffer()?, v => IntoBuffer::into_buffer(select_rows(v, outer, n, inner, &idx)));
         Ok(Tensor::from_op(data, shape, OpKind::TakeAxis { axis, idx }, &[self]))
     }
 
@@ -175,9 +188,12 @@ impl Tensor {
         if let Some(&bad) = idx.iter().find(|&&i| i >= n) {
             return Err(Error::index(OP, format!("index {bad} is out of bounds for axis {axis} with size {n}")));
         }
-        let data = with_buffer!(self.buffer()?, v => IntoBuffer::into_buffer(add_rows(v, outer, n, inner, &idx)));
         let mut shape = self.shape().to_vec();
         shape[axis] = n;
+        if let Some(data) = gpu_backend::add_rows(self, (outer, n, inner), &idx)? {
+            return Ok(Tensor::from_op_storage(data, shape, OpKind::IndexAddAxis { axis, idx, n }, &[self]));
+        }
+        let data = with_buffer!(self.buffer()?, v => IntoBuffer::into_buffer(add_rows(v, outer, n, inner, &idx)));
         Ok(Tensor::from_op(data, shape, OpKind::IndexAddAxis { axis, idx, n }, &[self]))
     }
 }

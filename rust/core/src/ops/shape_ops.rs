@@ -140,6 +140,9 @@ impl Tensor {
                 pos[d] = 0;
             }
         }
+        if let Some(data) = crate::gpu_backend::take_rows(self, (1, n, 1), &idx)? {
+            return Ok(Tensor::from_op_storage(data, shape, OpKind::Flip { axes: axes.to_vec() }, &[self]));
+        }
         let data = self.buffer()?.gather(&idx);
         Ok(Tensor::from_op(data, shape, OpKind::Flip { axes: axes.to_vec() }, &[self]))
     }
@@ -155,9 +158,12 @@ impl Tensor {
         if start == 0 && len == self.shape()[axis] {
             return Ok(self.clone());
         }
-        let st = strides(self.shape());
         let mut out = self.shape().to_vec();
         out[axis] = len;
+        if let Some(data) = crate::gpu_backend::narrow(self, axis, start, len)? {
+            return Ok(Tensor::from_op_storage(data, out, OpKind::Narrow { axis, start, len }, &[self]));
+        }
+        let st = strides(self.shape());
         let data = gather(self.buffer()?, &out, &st, start * st[axis]);
         Ok(Tensor::from_op(data, out, OpKind::Narrow { axis, start, len }, &[self]))
     }
@@ -170,11 +176,14 @@ impl Tensor {
         if before == 0 && after == 0 {
             return Ok(self.clone());
         }
+        let len = self.shape()[axis];
+        let out = with_dim(self.shape(), axis, before + len + after);
+        if let Some(data) = crate::gpu_backend::pad_axis(self, axis, before, after)? {
+            return Ok(Tensor::from_op_storage(data, out, OpKind::Pad { axis, before, after }, &[self]));
+        }
         let z1 = Tensor::zeros(&with_dim(self.shape(), axis, before), self.dtype());
         let z2 = Tensor::zeros(&with_dim(self.shape(), axis, after), self.dtype());
-        let len = self.shape()[axis];
         let data = concat_buffers(&[&z1, self, &z2], axis)?;
-        let out = with_dim(self.shape(), axis, before + len + after);
         Ok(Tensor::from_op(data, out, OpKind::Pad { axis, before, after }, &[self]))
     }
 
@@ -197,6 +206,9 @@ impl Tensor {
         let sizes: Vec<usize> = xs.iter().map(|x| x.shape()[axis]).collect();
         let out = with_dim(first.shape(), axis, sizes.iter().sum());
         let refs: Vec<&Tensor> = xs.iter().collect();
+        if let Some(data) = crate::gpu_backend::concat(&refs, axis)? {
+            return Ok(Tensor::from_op_storage(data, out, OpKind::Concat { axis }, &refs));
+        }
         let data = concat_buffers(&refs, axis)?;
         Ok(Tensor::from_op(data, out, OpKind::Concat { axis }, &refs))
     }

@@ -69,6 +69,10 @@ pub enum BinaryOp {
     /// relu's backward: `x0` (the gradient) where `x1` (relu's input) is positive, else 0
     /// (NaN inputs included).
     ReluGrad,
+    /// leakyrelu of `x0` with the slope `x1` below zero: `x0 > 0 ? x0 : x1·x0` (NaN stays NaN).
+    LeakyRelu,
+    /// leakyrelu's derivative: 1 where `x0 > 0`, else `x1`.
+    LeakyReluSlope,
 }
 
 /// An op's WGSL: its expression over x0, x1, x2, helper functions, and whether it needs
@@ -230,6 +234,8 @@ impl BinaryOp {
             Gt => spec("gt", "select(T(0.0), T(1.0), x0 > x1)", false),
             Ge => spec("ge", "select(T(0.0), T(1.0), x0 >= x1)", false),
             ReluGrad => spec("relu_grad", "select(T(0.0), x0, x1 > T(0.0))", false),
+            LeakyRelu => spec("leakyrelu", "select(x1 * x0, x0, x0 > T(0.0))", false),
+            LeakyReluSlope => spec("leakyrelu_slope", "select(x1, T(1.0), x0 > T(0.0))", false),
         }
     }
 }

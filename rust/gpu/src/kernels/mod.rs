@@ -3,6 +3,7 @@
 
 pub mod conv;
 pub mod elementwise;
+pub mod gather;
 pub mod layout;
 pub mod matmul;
 pub mod norm;

@@ -172,6 +172,28 @@ REDUCTIONS = {
 }
 
 
+def test_atan2_and_prod_and_atan2s_derivatives_run_on_the_gpu():
+    (cx, cy), (gx, gy) = both(X, Y)
+    for op in (lambda x, y: dl.atan2(x, y), lambda x, y: dl.prod(x, 1)):
+        op(gx, gy)
+        before = _core._gpu_stats()
+        got = op(gx, gy)
+        after = _core._gpu_stats()
+        assert after["dispatches"] - before["dispatches"] == 1 and after["readbacks"] == before["readbacks"]
+        assert_same(got, op(cx, cy), rtol=1e-5, atol=1e-6)
+
+    def f(x, y):
+        a = dl.atan2(x, y)
+        gs = dl.dlgradient((a * a).sum(), x, y, enable_higher_derivatives=True)
+        return (*gs, *dl.dlgradient((gs[0] * gs[1]).sum(), x, y))
+
+    dl.dlfeval(f, gx, gy)
+    before = _core._gpu_stats()
+    got = dl.dlfeval(f, gx, gy)
+    assert _core._gpu_stats()["readbacks"] == before["readbacks"], "first and second derivatives stay on the GPU"
+    assert_same(got, dl.dlfeval(f, cx, cy), rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize("name", sorted(REDUCTIONS))
 def test_reductions_on_gpu_match_cpu(name):
     (cx,), (gx,) = both(X)
@@ -647,6 +669,44 @@ def test_indexing_joining_and_their_derivatives_run_on_the_gpu_without_readback(
     assert after["readbacks"] == before["readbacks"], "the selection and its adjoint stay on the GPU"
     assert after["dispatches"] > before["dispatches"]
     assert_same(got, dl.dlfeval(grads, cx), rtol=1e-4, atol=1e-4)
+
+
+def _recurrent_params(gates, bias_rows, C=3, H=4, B=2):
+    r = np.random.default_rng(11)
+    return [(r.standard_normal(shape) * 0.5).astype(f32) for shape in ((H, B), (H, B), (gates * H, C), (gates * H, H), (bias_rows * H,))]
+
+
+RECURRENT = {
+    "lstm": (4, 4, lambda x, h0, c0, w, r, b: dl.lstm(x, h0, c0, w, r, b)),
+    "lstm_softsign": (4, 4, lambda x, h0, c0, w, r, b: dl.lstm(x, h0, c0, w, r, b, state_activation_function="softsign")),
+    "gru": (3, 3, lambda x, h0, c0, w, r, b: dl.gru(x, h0, w, r, b)),
+    "gru_recurrent_bias": (
+        3,
+        6,
+        lambda x, h0, c0, w, r, b: dl.gru(x, h0, w, r, b, reset_gate_mode="recurrent-bias-after-multiplication"),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RECURRENT))
+def test_lstm_and_gru_and_their_derivatives_run_on_the_gpu_without_readback(name):
+    gates, bias_rows, f = RECURRENT[name]
+    x = rng.standard_normal((3, 2, 5)).astype(f32)
+
+    def grads(x, h0, c0, w, r, b):
+        y = f(x, h0, c0, w, r, b)
+        loss = (y[0] * y[0]).sum() + (y[1] * y[1] * y[1]).sum()
+        gs = dl.dlgradient(loss, x, w, r, b, enable_higher_derivatives=True)
+        return (*y, *gs, *dl.dlgradient(sum((g * g).sum() for g in gs), x, r))
+
+    cpu = [dlarray(x, "CBT")] + [dlarray(a) for a in _recurrent_params(gates, bias_rows)]
+    gpu = [dl.gpuArray(a) for a in cpu]
+    dl.gather(dl.dlfeval(grads, *gpu)[0])  # compiles the kernels, uploads the constants
+    before = _core._gpu_stats()
+    got = dl.dlfeval(grads, *gpu)
+    after = _core._gpu_stats()
+    assert after["readbacks"] == before["readbacks"], "the steps and their derivatives stay on the GPU"
+    assert_same(got, dl.dlfeval(grads, *cpu), rtol=2e-4, atol=2e-4)
 
 
 @pytest.mark.skipif(not HAS_F64, reason="the adapter has no shader-f64")

@@ -89,6 +89,7 @@ fn binary_ref(op: BinaryOp, a: f32, b: f32) -> f32 {
                 a.min(b)
             }
         }
+        Atan2 => a.atan2(b),
         Eq => t(a == b),
         Ne => t(a != b),
         Lt => t(a < b),
@@ -147,7 +148,7 @@ const UNARY: [UnaryOp; 25] = [
     UnaryOp::Copy,
 ];
 
-const BINARY: [BinaryOp; 16] = [
+const BINARY: [BinaryOp; 17] = [
     BinaryOp::Add,
     BinaryOp::Sub,
     BinaryOp::Mul,
@@ -155,6 +156,7 @@ const BINARY: [BinaryOp; 16] = [
     BinaryOp::Pow,
     BinaryOp::Maximum,
     BinaryOp::Minimum,
+    BinaryOp::Atan2,
     BinaryOp::Eq,
     BinaryOp::Ne,
     BinaryOp::Lt,
@@ -272,6 +274,22 @@ fn power_follows_numpy_for_negative_bases_and_zero() {
     let l = Layout::contiguous(&[7]);
     let got = binary(BinaryOp::Pow, &ab, &l, &bb, &l).unwrap().0.to_f32_vec().unwrap();
     assert_close(&got, &[4.0, -8.0, f32::NAN, 1.0, 0.0, 1.0 / 3.0, 1.0], 1e-6, 1e-6, "pow");
+}
+
+#[test]
+fn atan2_follows_c_at_signed_zeros_infinities_and_nan() {
+    let Some(_) = gpu() else { return };
+    let inf = f32::INFINITY;
+    let y = [0.0f32, -0.0, 0.0, -0.0, 1.0, -1.0, 1.0, inf, inf, -inf, 1.0, -1.0, f32::NAN, 1.0, 3.0];
+    let x = [0.0f32, 0.0, -0.0, -0.0, 0.0, -0.0, -inf, inf, -inf, 5.0, inf, -inf, 1.0, f32::NAN, -4.0];
+    let (yb, xb) = (GpuBuffer::from_f32(&y).unwrap(), GpuBuffer::from_f32(&x).unwrap());
+    let l = Layout::contiguous(&[y.len()]);
+    let got = binary(BinaryOp::Atan2, &yb, &l, &xb, &l).unwrap().0.to_f32_vec().unwrap();
+    let want: Vec<f32> = y.iter().zip(&x).map(|(&a, &b)| a.atan2(b)).collect();
+    assert_close(&got, &want, 2e-6, 0.0, "atan2");
+    for (i, (g, w)) in got.iter().zip(&want).enumerate().filter(|(_, (_, w))| !w.is_nan()) {
+        assert_eq!(g.is_sign_negative(), w.is_sign_negative(), "atan2({}, {}): sign of {g}", y[i], x[i]);
+    }
 }
 
 #[test]

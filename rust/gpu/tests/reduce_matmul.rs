@@ -30,11 +30,12 @@ fn reduce_ref(op: ReduceOp, x: &[f32], l: &Layout, axes: &[usize]) -> Vec<f32> {
             ReduceOp::Mean => (vs.iter().sum::<f64>() / vs.len() as f64) as f32,
             ReduceOp::Max => vs.iter().cloned().fold(f64::NEG_INFINITY, f64::max) as f32,
             ReduceOp::Min => vs.iter().cloned().fold(f64::INFINITY, f64::min) as f32,
+            ReduceOp::Prod => vs.iter().product::<f64>() as f32,
         })
         .collect()
 }
 
-const OPS: [ReduceOp; 4] = [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max, ReduceOp::Min];
+const OPS: [ReduceOp; 5] = [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max, ReduceOp::Min, ReduceOp::Prod];
 
 #[test]
 fn reductions_over_every_set_of_axes() {
@@ -102,6 +103,7 @@ fn reductions_of_nothing_and_of_nan() {
     let mean = reduce(ReduceOp::Mean, &xb, &l, &[1]).unwrap().0.to_f32_vec().unwrap();
     assert!(mean.iter().all(|v| v.is_nan()));
     assert_eq!(reduce(ReduceOp::Max, &xb, &l, &[1]).unwrap().0.to_f32_vec().unwrap(), vec![f32::NEG_INFINITY; 2]);
+    assert_eq!(reduce(ReduceOp::Prod, &xb, &l, &[1]).unwrap().0.to_f32_vec().unwrap(), vec![1.0; 2]);
     assert_eq!(reduce(ReduceOp::Sum, &xb, &l, &[0]).unwrap().0.len(), 0);
     let nan = GpuBuffer::from_f32(&[1.0, f32::NAN, 3.0]).unwrap();
     let m = reduce(ReduceOp::Max, &nan, &Layout::contiguous(&[3]), &[0]).unwrap().0.to_f32_vec().unwrap();

@@ -265,7 +265,7 @@ pub(crate) fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Option<Stor
         BinaryOp::Pow => G::Pow,
         BinaryOp::Maximum => G::Maximum,
         BinaryOp::Minimum => G::Minimum,
-        BinaryOp::Atan2 => return Ok(None),
+        BinaryOp::Atan2 => G::Atan2,
     };
     elementwise2(op.name(), kernel, a, b)
 }
@@ -331,7 +331,7 @@ pub(crate) fn reduce(op: ReduceOp, x: &Tensor, axes: &[usize]) -> Result<Option<
         ReduceOp::Sum => rd::ReduceOp::Sum,
         ReduceOp::Max => rd::ReduceOp::Max,
         ReduceOp::Min => rd::ReduceOp::Min,
-        ReduceOp::Prod => return Ok(None),
+        ReduceOp::Prod => rd::ReduceOp::Prod,
     };
     if x.numel() == 0 {
         return Ok(None);

@@ -24,7 +24,7 @@ pub enum UnaryOp {
     Reciprocal,
     Floor,
     Ceil,
-    /// Half to even, as numpy.
+    /// Half to even, as numpy and the host.
     Round,
     Relu,
     Exp,
@@ -60,6 +60,8 @@ pub enum BinaryOp {
     /// NaN if either operand is NaN, as numpy.
     Maximum,
     Minimum,
+    /// `atan2(x0, x1)`, the angle of the point (x1, x0), with C's signed zeros and infinities.
+    Atan2,
     Eq,
     Ne,
     Lt,
@@ -176,6 +178,23 @@ fn asin_approx(x: T) -> T {
 fn acos_approx(x: T) -> T {
     return T(2.0) * atan_approx(sqrt((T(1.0) - x) / (T(1.0) + x)));
 }
+fn atan2_approx(y: T, x: T) -> T {
+    let ax = abs(x);
+    let ay = abs(y);
+    // The first octant's angle from the ratio (inf when x is 0: pi/2), then C's special
+    // cases, which the ratio cannot tell apart: 0/0 and inf/inf.
+    var a = atan_approx(ay / ax);
+    if (ay == T(0.0)) {
+        a = T(0.0);
+    } else if (ax == ay && ax > T(3.4028234663852886e38)) {
+        a = T(0.7853981633974483);
+    }
+    // x < 0, or -0: the angle from the negative axis. The signs come from the bits, so
+    // that -0 counts as negative.
+    a = select(a, T(3.141592653589793) - a, (bitcast<u32>(x) >> 31u) == 1u);
+    a = select(a, -a, (bitcast<u32>(y) >> 31u) == 1u);
+    return select(a, x + y, is_nan(x) || is_nan(y));
+}
 ";
 
 const NAN_MAX: &str = "select(max(x0, x1), x0 + x1, is_nan(x0) || is_nan(x1))";
@@ -226,6 +245,7 @@ impl BinaryOp {
             Pow => Spec { name: "pow", expr: "pow_np(x0, x1)", helpers: POW_HELPER, f32_only: true },
             Maximum => spec("maximum", NAN_MAX, false),
             Minimum => spec("minimum", NAN_MIN, false),
+            Atan2 => Spec { name: "atan2", expr: "atan2_approx(x0, x1)", helpers: ATAN_HELPER, f32_only: true },
             Eq => spec("eq", "select(T(0.0), T(1.0), x0 == x1)", false),
             // Not "==": true where either operand is NaN, as numpy.
             Ne => spec("ne", "select(T(1.0), T(0.0), x0 == x1)", false),

@@ -1,4 +1,4 @@
-//! Reductions (sum, mean, max, min) over any set of axes of any strided view, from the one
+//! Reductions (sum, mean, max, min, prod) over any set of axes of any strided view, from the one
 //! template `reduce.wgsl`. Long reductions give each output element a workgroup that strides
 //! over the reduced elements and combines in workgroup memory; short ones give each output
 //! element one thread.
@@ -25,6 +25,8 @@ pub enum ReduceOp {
     Max,
     /// NaN if any element is NaN; +inf over no elements.
     Min,
+    /// 1 over no elements.
+    Prod,
 }
 
 impl ReduceOp {
@@ -34,6 +36,7 @@ impl ReduceOp {
             ReduceOp::Mean => "mean",
             ReduceOp::Max => "max",
             ReduceOp::Min => "min",
+            ReduceOp::Prod => "prod",
         }
     }
 
@@ -46,6 +49,7 @@ impl ReduceOp {
             ReduceOp::Mean => ("T(0.0)", "return a + b;", "acc / T(params[1])"),
             ReduceOp::Max => (NEG_INF, "return select(max(a, b), a + b, is_nan(a) || is_nan(b));", "acc"),
             ReduceOp::Min => (POS_INF, "return select(min(a, b), a + b, is_nan(a) || is_nan(b));", "acc"),
+            ReduceOp::Prod => ("T(1.0)", "return a * b;", "acc"),
         }
     }
 }

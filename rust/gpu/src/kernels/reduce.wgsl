@@ -1,7 +1,7 @@
 // Reduction template, specialised by `reduce.rs`, which replaces each of these names,
 // written in double braces below:
 //   T        the scalar type
-//   INIT     the identity of the combination (0, -inf, +inf)
+//   INIT     the identity of the combination (0, 1, -inf, +inf)
 //   COMBINE  `combine(a, b)`'s body
 //   FINISH   applied to the result (the mean divides by the count)
 //

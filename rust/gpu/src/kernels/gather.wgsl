@@ -15,6 +15,12 @@ fn thread_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return gid.x + gid.y * nwg.x * WG;
 }
 
+// (outer, row, inner) of element t of an (outer, rows, params[2]) array.
+fn position(t: u32, rows: u32) -> vec3<u32> {
+    let inner = params[2];
+    return vec3<u32>(t / (inner * rows), (t / inner) % rows, t % inner);
+}
+
 // dst (outer, k, inner) takes row words[j] of src (outer, n, inner) as its row j.
 @compute @workgroup_size(256)
 fn take_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -22,13 +28,8 @@ fn take_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     if (t >= params[4]) {
         return;
     }
-    let n = params[1];
-    let inner = params[2];
-    let k = params[3];
-    let i = t % inner;
-    let j = (t / inner) % k;
-    let o = t / (inner * k);
-    dst[t] = src[(o * n + words[j]) * inner + i];
+    let p = position(t, params[3]);
+    dst[t] = src[(p.x * params[1] + words[p.y]) * params[2] + p.z];
 }
 
 // dst (outer, n, inner) is the sum, over the rows j of src (outer, k, inner) placed at row r,
@@ -42,14 +43,10 @@ fn add_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
         return;
     }
     let n = params[1];
-    let inner = params[2];
-    let k = params[3];
-    let i = t % inner;
-    let r = (t / inner) % n;
-    let o = t / (inner * n);
+    let p = position(t, n);
     var acc = T(0.0);
-    for (var q = words[r]; q < words[r + 1u]; q++) {
-        acc = acc + src[(o * k + words[n + 1u + q]) * inner + i];
+    for (var q = words[p.y]; q < words[p.y + 1u]; q++) {
+        acc = acc + src[(p.x * params[3] + words[n + 1u + q]) * params[2] + p.z];
     }
     dst[t] = acc;
 }
@@ -73,11 +70,6 @@ fn place_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     if (t >= params[4]) {
         return;
     }
-    let n = params[1];
-    let inner = params[2];
-    let k = params[3];
-    let i = t % inner;
-    let j = (t / inner) % k;
-    let o = t / (inner * k);
-    dst[(o * n + params[5] + j) * inner + i] = src[t];
+    let p = position(t, params[3]);
+    dst[(p.x * params[1] + params[5] + p.y) * params[2] + p.z] = src[t];
 }

@@ -142,7 +142,7 @@ impl Tensor {
         let mut data = data.into();
         if let Storage::Host(host) = &data {
             // A transfer is placed where it was asked to go.
-            if !matches!(kind, OpKind::ToDevice { .. }) && inputs.iter().any(|t| t.device() == Device::Gpu) {
+            if !matches!(kind, OpKind::ToDevice { .. }) && Self::any_on_gpu(inputs.iter().copied()) {
                 data = Storage::Device(Arc::new(DeviceArray::mirror_of(host.clone())));
             }
         }
@@ -223,6 +223,10 @@ impl Tensor {
     }
     pub fn device(&self) -> Device {
         self.0.data.device()
+    }
+    /// Whether any of `ts` is on the GPU, which puts an op's result there (MATLAB's rule).
+    pub(crate) fn any_on_gpu<'a>(ts: impl IntoIterator<Item = &'a Tensor>) -> bool {
+        ts.into_iter().any(|t| t.device() == Device::Gpu)
     }
     /// The elements in host memory (a GPU array is read back once, on first use).
     pub fn buffer(&self) -> Result<&Buffer> {

@@ -170,7 +170,7 @@ impl std::ops::Deref for Operand<'_> {
 /// The operands' device buffers when the op is to run on the GPU: an input is on the GPU and
 /// every input has one dtype that the adapter holds.
 fn operands<'a>(inputs: &[&'a Tensor]) -> Result<Option<Vec<Operand<'a>>>> {
-    if !inputs.iter().any(|t| t.device() == Device::Gpu) {
+    if !Tensor::any_on_gpu(inputs.iter().copied()) {
         return Ok(None);
     }
     let dtype = inputs[0].dtype();

@@ -99,7 +99,7 @@ fn pooled_shape(xs: &[usize], geo: &PoolGeom) -> Vec<usize> {
 
 /// Whether an operand is on the GPU and every operand is real (a complex array never is).
 fn on_gpu(operands: &[&Tensor]) -> bool {
-    operands.iter().any(|t| t.device() == Device::Gpu) && operands.iter().all(|t| !t.dtype().is_complex())
+    Tensor::any_on_gpu(operands.iter().copied()) && operands.iter().all(|t| !t.dtype().is_complex())
 }
 
 fn real_only(op: &str, x: &Tensor) -> Result<()> {

@@ -92,12 +92,6 @@ fn alias(t: &Tensor) -> Tensor {
     Tensor::from_op_storage(t.storage().clone(), t.shape().to_vec(), OpKind::Alias, &[t])
 }
 
-/// Whether an operand is a GPU array: the fused kernels run on the host, so a recurrence on
-/// the GPU is built from primitives, each of which runs there.
-fn on_device(ts: &[Tensor]) -> bool {
-    ts.iter().any(|t| t.device() == crate::storage::Device::Gpu)
-}
-
 fn activate(a: Activation, x: &Tensor) -> Result<Tensor> {
     match a {
         Activation::Tanh => x.tanh(),
@@ -352,7 +346,7 @@ impl Tensor {
         const OP: &str = "lstm";
         let ts = common_dtype(OP, &[x, h0, c0, w, r, b])?;
         let d = check_shapes(OP, &ts[0], &[("H0", &ts[1]), ("C0", &ts[2])], &ts[3], &ts[4], &ts[5], 4, 4)?;
-        let packed = if d.is_degenerate() || on_device(&ts) {
+        let packed = if d.is_degenerate() || Tensor::any_on_gpu(&ts) {
             // The fused kernels assume nonzero sizes and host memory; the primitives handle
             // empty sizes, and GPU arrays on the device.
             lstm_composite(&ts[0], &ts[1], &ts[2], &ts[3], &ts[4], &ts[5], d, state, gate)?
@@ -416,7 +410,7 @@ impl Tensor {
         let ts = common_dtype(OP, &[x, h0, w, r, b])?;
         let bias_rows = if mode == ResetGateMode::RecurrentBiasAfterMultiplication { 6 } else { 3 };
         let d = check_shapes(OP, &ts[0], &[("H0", &ts[1])], &ts[2], &ts[3], &ts[4], 3, bias_rows)?;
-        if d.is_degenerate() || on_device(&ts) {
+        if d.is_degenerate() || Tensor::any_on_gpu(&ts) {
             // The fused kernels assume nonzero sizes and host memory; the primitives handle
             // empty sizes, and GPU arrays on the device.
             let y = gru_composite(&ts[0], &ts[1], &ts[2], &ts[3], &ts[4], d, mode, state, gate)?;
